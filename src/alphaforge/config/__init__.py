@@ -1,0 +1,1 @@
+"""Settings (environment, .env) and run specifications (YAML)."""

@@ -1,0 +1,48 @@
+"""Error hierarchy.
+
+Every error alphaforge raises on bad input derives from :class:`AlphaforgeError` and carries a
+one-line message that says *what* is wrong and *where* (file, row, column, key, symbol). The CLI
+prints that line and exits non-zero; nothing else is shown unless ``--debug`` is given.
+"""
+
+from __future__ import annotations
+
+
+class AlphaforgeError(Exception):
+    """Base class of every expected, user-facing error."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str) -> None:
+        # Keep messages to one line: the CLI prints them as they are.
+        super().__init__(" ".join(str(message).split()))
+
+
+class ConfigError(AlphaforgeError):
+    """A configuration value or key is invalid (names the key and the bad value)."""
+
+    exit_code = 2
+
+
+class DataError(AlphaforgeError):
+    """Input market data is malformed (names the file, row and column)."""
+
+
+class StoreError(AlphaforgeError):
+    """The local market-data store could not be read or written."""
+
+
+class SourceError(AlphaforgeError):
+    """A market-data vendor returned an error or could not be reached."""
+
+
+class UnknownSymbolError(DataError):
+    """A symbol was requested that the store or source does not have."""
+
+
+class StrategyError(AlphaforgeError):
+    """A strategy is invalid, or its parameters are."""
+
+
+class BacktestError(AlphaforgeError):
+    """A backtest could not be run with the given inputs."""

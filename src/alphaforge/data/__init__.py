@@ -1,0 +1,1 @@
+"""Market data: schema, local store, ingest, quality checks, calendars, sample data, sources."""
