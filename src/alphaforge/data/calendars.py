@@ -1,0 +1,204 @@
+"""Exchange calendars: sessions, holidays, early closes and expected intraday bar starts.
+
+A thin layer over :mod:`exchange_calendars` (the only module of alphaforge that imports it).
+
+* ``"XNYS"`` (New York Stock Exchange) is the calendar for US equities and ETFs.
+* ``"24/7"`` (aliases ``"crypto"``, ``"ALWAYS_OPEN"``) is the calendar for crypto markets: one
+  session per UTC day, 00:00 to 24:00.
+
+Calendars are built with a window wide enough for the dates asked for (``exchange_calendars``
+defaults to roughly twenty years back), and built calendars are cached per
+``(name, first year, last year)``: they are immutable once built, so the cache is a pure
+speed-up.
+
+Session labels are naive dates at 00:00 (the exchange-local trading date); intraday bar starts
+are UTC timestamps.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+from alphaforge.core.errors import ConfigError
+from alphaforge.data.schema import parse_timeframe
+
+DEFAULT_EQUITY_CALENDAR = "XNYS"
+CRYPTO_CALENDAR = "24/7"
+_ALIASES: dict[str, str] = {
+    "CRYPTO": CRYPTO_CALENDAR,
+    "ALWAYS_OPEN": CRYPTO_CALENDAR,
+    "24/7": CRYPTO_CALENDAR,
+    "NYSE": "XNYS",
+    "NASDAQ": "XNAS",
+}
+
+
+def canonical_name(name: str) -> str:
+    """The ``exchange_calendars`` name for ``name`` (resolving aliases, case-insensitive).
+
+    Raises
+    ------
+    ConfigError
+        When no calendar of that name exists.
+    """
+    key = str(name).strip()
+    resolved = _ALIASES.get(key.upper(), key.upper())
+    if resolved not in _known_names():
+        raise ConfigError(
+            f"calendar: unknown value {name!r}; try XNYS, XNAS, 24/7 (crypto) "
+            "or any exchange_calendars name"
+        )
+    return resolved
+
+
+@functools.cache
+def _known_names() -> frozenset[str]:
+    return frozenset(xcals.get_calendar_names(include_aliases=True))
+
+
+@functools.lru_cache(maxsize=32)
+def _build(name: str, first_year: int | None, last_year: int | None) -> Any:
+    kwargs: dict[str, Any] = {}
+    if first_year is not None:
+        kwargs["start"] = pd.Timestamp(year=first_year, month=1, day=1)
+    if last_year is not None:
+        kwargs["end"] = pd.Timestamp(year=last_year, month=12, day=31)
+    return xcals.get_calendar(name, **kwargs)
+
+
+def _naive_date(value: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.normalize()
+
+
+def get_calendar(
+    name: str = DEFAULT_EQUITY_CALENDAR,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+) -> Any:
+    """An ``exchange_calendars.ExchangeCalendar`` covering ``[start, end]``.
+
+    Parameters
+    ----------
+    name
+        Calendar name or alias (``"XNYS"``, ``"24/7"``, ``"crypto"``, ``"ALWAYS_OPEN"`` ...).
+    start, end
+        Dates the calendar must cover. When they fall outside the library's default window the
+        calendar is rebuilt with a wider one (whole years, cached).
+    """
+    canon = canonical_name(name)
+    default = _build(canon, None, None)
+    first_year = last_year = None
+    if start is not None and _naive_date(start) < default.first_session:
+        first_year = _naive_date(start).year
+        bound = default.bound_min()
+        if bound is not None:
+            first_year = max(first_year, pd.Timestamp(bound).year + 1)
+    if end is not None and _naive_date(end) > default.last_session:
+        last_year = _naive_date(end).year
+    if first_year is None and last_year is None:
+        return default
+    if first_year is None:
+        first_year = default.first_session.year
+    if last_year is None:
+        last_year = default.last_session.year
+    return _build(canon, first_year, last_year)
+
+
+def sessions(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
+    """Session labels (naive dates) in ``[start, end]``; the bounds need not be sessions."""
+    lo, hi = _naive_date(start), _naive_date(end)
+    all_sessions = get_calendar(name, lo, hi).sessions
+    return pd.DatetimeIndex(all_sessions[(all_sessions >= lo) & (all_sessions <= hi)])
+
+
+def holidays(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
+    """Weekdays (per the calendar's week mask) in ``[start, end]`` that are not sessions."""
+    lo, hi = _naive_date(start), _naive_date(end)
+    cal = get_calendar(name, lo, hi)
+    days = pd.date_range(lo, hi, freq="D")
+    open_weekdays = np.array([c == "1" for c in cal.weekmask])
+    weekdays = days[open_weekdays[days.day_of_week]]
+    return pd.DatetimeIndex(weekdays.difference(cal.sessions)).as_unit("ns")
+
+
+def early_closes(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
+    """Sessions in ``[start, end]`` that close earlier than the regular close."""
+    lo, hi = _naive_date(start), _naive_date(end)
+    ec = pd.DatetimeIndex(get_calendar(name, lo, hi).early_closes)
+    return pd.DatetimeIndex(ec[(ec >= lo) & (ec <= hi)])
+
+
+def is_early_close(name: str, date: pd.Timestamp | str) -> bool:
+    """Whether the session on ``date`` closes early (``False`` when it is not a session)."""
+    day = _naive_date(date)
+    return bool(day in get_calendar(name, day, day).early_closes)
+
+
+def is_session(name: str, date: pd.Timestamp | str) -> bool:
+    """Whether ``date`` is a trading session of calendar ``name``."""
+    day = _naive_date(date)
+    return bool(get_calendar(name, day, day).is_session(day))
+
+
+def session_close(name: str, date: pd.Timestamp | str) -> pd.Timestamp:
+    """The UTC close time of the session on ``date``.
+
+    Raises
+    ------
+    ConfigError
+        When ``date`` is not a session of ``name``.
+    """
+    day = _naive_date(date)
+    cal = get_calendar(name, day, day)
+    if not cal.is_session(day):
+        raise ConfigError(f"calendar {name}: {day.date()} is not a session")
+    return pd.Timestamp(cal.session_close(day))
+
+
+def expected_bar_starts(
+    name: str, timeframe: str, start: pd.Timestamp | str, end: pd.Timestamp | str
+) -> pd.DatetimeIndex:
+    """UTC starts of the regular-hours bars of every session in ``[start, end]`` (dates).
+
+    Bars are aligned on each session's open; the last bar of a session may be shorter when the
+    session length is not a multiple of the bar length. Early closes and lunch breaks are
+    honoured. For ``timeframe="1d"`` the session labels are returned instead (naive dates).
+    """
+    tf = parse_timeframe(timeframe)
+    days = sessions(name, start, end)
+    if not tf.is_intraday:
+        return days
+    if len(days) == 0:
+        return pd.DatetimeIndex([], dtype="datetime64[ns, UTC]")
+    sched = get_calendar(name, days[0], days[-1]).schedule.loc[days]
+    opens = _ns(sched["open"])
+    closes = _ns(sched["close"])
+    counts = -(-(closes - opens) // tf.nanos)  # ceil division: a short last bar still counts
+    first = np.repeat(opens, counts)
+    offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
+        np.cumsum(counts) - counts, counts
+    )
+    starts = first + offsets * tf.nanos
+    if sched["break_start"].notna().any():
+        bstart = np.repeat(_ns(sched["break_start"]), counts)
+        bend = np.repeat(_ns(sched["break_end"]), counts)
+        in_break = (bstart != _NAT) & (starts >= bstart) & (starts < bend)
+        starts = starts[~in_break]
+    return pd.DatetimeIndex(starts.astype("datetime64[ns]")).tz_localize("UTC")
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _ns(col: pd.Series) -> np.ndarray:
+    """UTC nanoseconds of a datetime column (NaT becomes int64 min)."""
+    values = pd.DatetimeIndex(col).tz_convert("UTC").tz_localize(None).as_unit("ns")
+    return np.asarray(values.asi8, dtype=np.int64)
