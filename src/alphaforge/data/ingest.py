@@ -1,0 +1,414 @@
+"""Reading bar files (CSV or Parquet) into canonical, validated chunks.
+
+Rules applied to every input (files and in-memory frames from data vendors):
+
+* Column names are matched case-insensitively, ignoring spaces, ``_`` and ``-``: ``Date``,
+  ``Datetime``, ``timestamp``, ``time``; ``Open/High/Low/Close``; ``Adj Close``, ``adj_close``,
+  ``adjclose``; ``Volume``, ``vol``. Separate ``Date`` and ``Time`` columns are joined. Columns
+  outside the canonical schema are ignored (and reported).
+* Timestamps: integers are unix epochs (seconds, milliseconds, microseconds or nanoseconds,
+  decided per value by magnitude). Timezone-aware values are converted to UTC; strings that all
+  carry an explicit offset may use different offsets. A column where some strings carry an
+  offset and others do not is an error naming the first row that differs. Naive intraday values
+  are taken in ``tz`` (default: UTC, reported as a note). Daily bars keep the session date as
+  written, stored at 00:00 UTC.
+* Bad input raises :class:`~alphaforge.core.errors.DataError` naming the file, the row (the
+  1-based line number for CSV) and the column: an empty file, a wrong delimiter, a missing
+  column, unparsable dates, mixed timezones, non-finite or non-positive prices, negative volume,
+  conflicting duplicate keys (unless ``on_duplicate`` is ``"first"`` or ``"last"``).
+* Exact duplicate rows are dropped and unordered rows are sorted; both are reported as notes.
+  A bar with ``high < low`` or a close outside ``[low, high]`` is *not* an import error: that is a
+  finding of the quality checks (:mod:`alphaforge.data.quality`), which need such bars stored.
+* Files are streamed in chunks of about ``chunk_rows`` rows and never loaded whole. Duplicates
+  and ordering are checked within a chunk and across chunk boundaries; a row that goes back in
+  time past the end of an earlier chunk of the same symbol is an error (sort the file first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from alphaforge.core.errors import DataError
+from alphaforge.data.ingest_checks import (
+    CANONICAL,
+    Locator,
+    canonical_columns,
+    check_values,
+    parse_timestamps,
+    resolve_duplicates,
+)
+from alphaforge.data.schema import TIMEFRAMES
+
+__all__ = ["IngestReport", "detect_timeframe", "normalize_bars", "read_bars"]
+
+OnDuplicate = Literal["error", "first", "last"]
+DEFAULT_CHUNK_ROWS = 1_000_000
+_DELIMITERS = (";", "\t", "|")
+
+
+@dataclass
+class IngestReport:
+    """Notes gathered while reading (assumed timezone, dropped duplicates, sorting, ...)."""
+
+    notes: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    timeframe: str | None = None
+
+    def note(self, message: str) -> None:
+        if message not in self.notes:
+            self.notes.append(message)
+
+
+def detect_timeframe(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> str:
+    """Guess the bar timeframe from the most common spacing between distinct timestamps.
+
+    Parameters
+    ----------
+    timestamps
+        Bar timestamps (any symbols mixed); naive or aware.
+
+    Returns
+    -------
+    str
+        One of ``1m, 5m, 15m, 1h, 1d``.
+
+    Raises
+    ------
+    DataError
+        When the spacing matches no known timeframe (pass the timeframe explicitly).
+    """
+    values = pd.DatetimeIndex(pd.to_datetime(np.asarray(timestamps)))
+    if values.tz is not None:
+        values = values.tz_localize(None)
+    ns = np.unique(values.as_unit("ns").asi8)
+    all_midnight = bool(np.all(ns % TIMEFRAMES["1d"].nanos == 0))
+    if len(ns) < 2:
+        if all_midnight:
+            return "1d"
+        raise DataError("cannot detect the timeframe from a single timestamp; pass --timeframe")
+    diffs = np.diff(ns)
+    vals, counts = np.unique(diffs, return_counts=True)
+    step = int(vals[np.argmax(counts)])
+    for name, tf in TIMEFRAMES.items():
+        if step == tf.nanos:
+            return name
+    if all_midnight and step >= TIMEFRAMES["1d"].nanos:
+        return "1d"
+    raise DataError(
+        f"cannot detect the timeframe: the most common spacing is {pd.Timedelta(step)}; "
+        "pass --timeframe"
+    )
+
+
+def normalize_bars(
+    df: pd.DataFrame,
+    source: str,
+    *,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    tz: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    report: IngestReport | None = None,
+) -> pd.DataFrame:
+    """Validate and normalize an in-memory bar frame to the canonical schema.
+
+    Parameters
+    ----------
+    df
+        Bars with any of the recognised column-name variants; a ``DatetimeIndex`` named like a
+        time column is used when there is no time column.
+    source
+        Where the frame came from (a vendor name or file), used in error messages.
+    symbol
+        Symbol for frames without a symbol column.
+    timeframe
+        ``1m .. 1d``; detected from the timestamps when ``None``.
+    tz
+        Zone of naive intraday timestamps (default UTC, reported as a note).
+    on_duplicate
+        What to do with rows sharing ``(symbol, timestamp)`` but not values.
+    report
+        Collects notes when given.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``symbol, timestamp, open, high, low, close, volume[, adj_close]`` sorted by symbol and
+        timestamp, timestamp ``datetime64[ns, UTC]``, prices float64.
+    """
+    report = report if report is not None else IngestReport()
+    if not isinstance(df.index, pd.RangeIndex):
+        df = df.reset_index()
+    loc = Locator(source, "row", np.arange(1, len(df) + 1, dtype=np.int64))
+    if df.empty:
+        return _empty(df)
+    return _normalize_chunk(df, loc, symbol, timeframe, tz, on_duplicate, report, _StreamState())
+
+
+def read_bars(
+    path: str | Path,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    tz: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    report: IngestReport | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Stream a CSV or Parquet bar file as canonical, validated chunks.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (optionally compressed, e.g. ``.csv.gz``) or ``.parquet`` file, long format
+        (with a symbol column) or one file per symbol.
+    symbol
+        Symbol of a one-symbol file without a symbol column (default: the file stem).
+    timeframe
+        Bar timeframe; detected from the first chunk when ``None``.
+    tz
+        Zone of naive intraday timestamps (default UTC, reported as a note).
+    on_duplicate
+        ``"error"`` (default), ``"first"`` or ``"last"`` for conflicting duplicate keys.
+    chunk_rows
+        Approximate rows per yielded chunk.
+    report
+        Collects notes (assumed timezone, duplicates dropped, rows sorted, ignored columns).
+
+    Yields
+    ------
+    pandas.DataFrame
+        Canonical chunks (see :func:`normalize_bars`).
+    """
+    p = Path(path)
+    report = report if report is not None else IngestReport()
+    if not p.exists():
+        raise DataError(f"{p}: no such file")
+    if p.is_dir():
+        raise DataError(f"{p}: is a directory, expected a .csv or .parquet file")
+    if p.stat().st_size == 0:
+        raise DataError(f"{p}: file is empty")
+    is_parquet = p.suffix.lower() in {".parquet", ".pq"}
+    batches = _parquet_batches(p, chunk_rows) if is_parquet else _csv_batches(p, chunk_rows)
+    state = _StreamState()
+    default_symbol = symbol
+    seen_rows = 0
+    for frame, first_line in batches:
+        lines = np.arange(first_line, first_line + len(frame), dtype=np.int64)
+        loc = Locator(str(p), "row" if is_parquet else "line", lines)
+        if default_symbol is None and not _has_symbol_column(frame):
+            default_symbol = p.name.split(".")[0] if p.name.count(".") > 1 else p.stem
+        chunk = _normalize_chunk(
+            frame, loc, default_symbol, timeframe, tz, on_duplicate, report, state
+        )
+        timeframe = report.timeframe
+        seen_rows += len(frame)
+        if len(chunk):
+            yield chunk
+    if seen_rows == 0:
+        raise DataError(f"{p}: file has a header but no rows")
+
+
+@dataclass
+class _StreamState:
+    """What later chunks of one file must agree with."""
+
+    last: dict[str, pd.Series] = field(default_factory=dict)
+    symbol_from_column: bool | None = None
+
+
+def _has_symbol_column(frame: pd.DataFrame) -> bool:
+    return "symbol" in canonical_columns(list(map(str, frame.columns)))[0].values()
+
+
+def _empty(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series(dtype="float64") for c in CANONICAL})
+    out["symbol"] = pd.Series(dtype="str")
+    out["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
+    return out[list(CANONICAL)]
+
+
+def _normalize_chunk(
+    frame: pd.DataFrame,
+    loc: Locator,
+    symbol: str | None,
+    timeframe: str | None,
+    tz: str | None,
+    on_duplicate: OnDuplicate,
+    report: IngestReport,
+    state: _StreamState,
+) -> pd.DataFrame:
+    """Map columns, parse timestamps, check values, sort and resolve duplicates."""
+    mapping, ignored = canonical_columns(list(map(str, frame.columns)))
+    if ignored:
+        report.note(f"ignored column(s): {', '.join(ignored)}")
+    df = pd.DataFrame({canon: frame[orig] for orig, canon in mapping.items()})
+    df = _join_date_time(df, loc)
+    missing = [c for c in ("timestamp", "open", "high", "low", "close", "volume") if c not in df]
+    if missing:
+        have = ", ".join(map(str, frame.columns))
+        raise DataError(f"{loc.source}: missing column(s) {', '.join(missing)} (found: {have})")
+    df["symbol"] = _symbols(df, symbol, loc)
+    ts, tf = parse_timestamps(df["timestamp"], loc, timeframe, tz, report)
+    report.timeframe = tf
+    df["timestamp"] = ts
+    check_values(df, loc)
+    df["_line"] = loc.lines
+    df = _sort(df, report)
+    df = resolve_duplicates(df, loc, on_duplicate, report, state.last)
+    for sym, last in df.groupby("symbol", sort=False).tail(1).set_index("symbol").iterrows():
+        state.last[str(sym)] = last
+    report.rows_read += len(df)
+    cols = [c for c in CANONICAL if c in df.columns]
+    return df[cols].reset_index(drop=True)
+
+
+def _join_date_time(df: pd.DataFrame, loc: Locator) -> pd.DataFrame:
+    if "timestamp" in df.columns or "_date" not in df.columns:
+        return df.drop(columns=[c for c in ("_date", "_time") if c in df.columns])
+    if "_time" in df.columns:
+        joined = df["_date"].astype(str).str.strip() + " " + df["_time"].astype(str).str.strip()
+        df = df.assign(timestamp=joined)
+    else:
+        df = df.assign(timestamp=df["_date"])
+    return df.drop(columns=[c for c in ("_date", "_time") if c in df.columns])
+
+
+def _symbols(df: pd.DataFrame, symbol: str | None, loc: Locator) -> pd.Series:
+    if "symbol" not in df.columns:
+        if not symbol:
+            raise DataError(f"{loc.source}: no symbol column; pass --symbol")
+        return pd.Series(np.full(len(df), symbol.strip(), dtype=object), index=df.index).astype(
+            "str"
+        )
+    raw = df["symbol"]
+    values = raw.astype("str").str.strip()
+    bad = raw.isna().to_numpy() | (values == "").to_numpy()
+    if bad.any():
+        raise DataError(f"{loc.where(int(np.argmax(bad)))}, column 'symbol': empty symbol")
+    if symbol is not None:
+        other = (values != symbol).to_numpy()
+        if other.any():
+            i = int(np.argmax(other))
+            raise DataError(
+                f"{loc.where(i)}, column 'symbol': {values.iloc[i]!r} differs from "
+                f"--symbol {symbol!r}"
+            )
+    return values
+
+
+def _sort(df: pd.DataFrame, report: IngestReport) -> pd.DataFrame:
+    sym = df["symbol"].to_numpy()
+    ts = _ns(df["timestamp"])
+    same = sym[1:] == sym[:-1]
+    ordered = bool(np.all((sym[1:] > sym[:-1]) | (same & (ts[1:] >= ts[:-1]))))
+    if ordered:
+        return df
+    report.note("rows were not in (symbol, timestamp) order; sorted")
+    return df.sort_values(["symbol", "timestamp"], kind="stable").reset_index(drop=True)
+
+
+def _ns(ts: pd.Series) -> np.ndarray:
+    """int64 nanoseconds of a datetime column (no per-element objects)."""
+    return np.asarray(pd.DatetimeIndex(ts).as_unit("ns").asi8)
+
+
+def _sniff_header(path: Path) -> str:
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                return line.rstrip("\r\n")
+    raise DataError(f"{path}: file is empty")
+
+
+def _csv_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    header = _sniff_header(path)
+    if "," not in header:
+        for d in _DELIMITERS:
+            if d in header:
+                shown = "\\t" if d == "\t" else d
+                raise DataError(
+                    f"{path}: line 1: no ',' in the header; the file looks like "
+                    f"'{shown}'-delimited (convert it to comma-separated CSV)"
+                )
+    names = [n.strip().strip('"') for n in header.split(",")]
+    mapping, _ = canonical_columns(names)
+    text_cols = {o: pa.string() for o, c in mapping.items() if c in {"timestamp", "_date", "_time"}}
+    text_cols.update({o: pa.string() for o, c in mapping.items() if c == "symbol"})
+    convert = pacsv.ConvertOptions(column_types=text_cols, strings_can_be_null=True)
+    read = pacsv.ReadOptions(block_size=16 << 20)
+    try:
+        reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
+        yield from _rebatch(reader, chunk_rows, first_line=2)
+    except pa.ArrowInvalid as exc:
+        raise DataError(_csv_error(path, names, str(exc))) from None
+
+
+def _csv_error(path: Path, names: list[str], message: str) -> str:
+    """Turn a pyarrow CSV error into a one-line message naming line and column."""
+    import re
+
+    first = message.splitlines()[0] if message else "unreadable CSV"
+    col = re.search(r"CSV column #(\d+)", first)
+    value = re.search(r"invalid value '([^']*)'", first)
+    if col and value and int(col.group(1)) < len(names):
+        name = names[int(col.group(1))]
+        line = _find_line(path, name, value.group(1))
+        where = f"line {line}" if line else "a row"
+        return f"{path}: {where}, column {name!r}: not a number: {value.group(1)!r}"
+    return f"{path}: {first}"
+
+
+def _find_line(path: Path, column: str, value: str) -> int | None:
+    """Second pass (error path only): the first line whose ``column`` holds ``value``."""
+    convert = pacsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()})
+    reader = pacsv.open_csv(path, convert_options=convert)
+    offset = 2
+    for batch in reader:
+        arr = batch.column(0).to_numpy(zero_copy_only=False)
+        hit = np.flatnonzero(arr == value)
+        if len(hit):
+            return offset + int(hit[0])
+        offset += batch.num_rows
+    return None
+
+
+def _parquet_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    try:
+        pf = pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+    yield from _rebatch(pf.iter_batches(batch_size=min(chunk_rows, 1 << 20)), chunk_rows, 1)
+
+
+def _rebatch(
+    batches: Iterator[pa.RecordBatch] | pacsv.CSVStreamingReader, chunk_rows: int, first_line: int
+) -> Iterator[tuple[pd.DataFrame, int]]:
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    line = first_line
+    for batch in batches:
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= chunk_rows:
+            yield _to_pandas(pending), line
+            line += rows
+            pending, rows = [], 0
+    if pending and rows:
+        yield _to_pandas(pending), line
+
+
+def _to_pandas(batches: list[pa.RecordBatch]) -> pd.DataFrame:
+    table = pa.Table.from_batches(batches)
+    return table.to_pandas(types_mapper=None, ignore_metadata=True)
