@@ -114,7 +114,7 @@ def infer_calendar(index: pd.DatetimeIndex) -> str:
     """``"24/7"`` when ``index`` has bars on Saturdays or Sundays, otherwise ``"XNYS"``."""
     if len(index) == 0:
         return "XNYS"
-    weekend = np.asarray(index.dayofweek) >= 5
+    weekend = np.asarray(index.day_of_week) >= 5
     return "24/7" if bool(weekend.any()) else "XNYS"
 
 
