@@ -18,7 +18,7 @@ are UTC timestamps.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal
 
 import exchange_calendars as xcals
 import numpy as np
@@ -163,25 +163,43 @@ def session_close(name: str, date: pd.Timestamp | str) -> pd.Timestamp:
     return pd.Timestamp(cal.session_close(day))
 
 
+def schedule(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DataFrame:
+    """Regular-hours ``open`` and ``close`` (UTC) of every session in ``[start, end]`` (dates)."""
+    days = sessions(name, start, end)
+    if len(days) == 0:
+        empty = pd.DatetimeIndex([], dtype="datetime64[ns, UTC]")
+        return pd.DataFrame({"open": empty, "close": empty}, index=days)
+    sched = get_calendar(name, days[0], days[-1]).schedule.loc[days]
+    return pd.DataFrame(sched[["open", "close", "break_start", "break_end"]])
+
+
 def expected_bar_starts(
-    name: str, timeframe: str, start: pd.Timestamp | str, end: pd.Timestamp | str
+    name: str,
+    timeframe: str,
+    start: pd.Timestamp | str,
+    end: pd.Timestamp | str,
+    *,
+    align: Literal["open", "clock"] = "open",
 ) -> pd.DatetimeIndex:
     """UTC starts of the regular-hours bars of every session in ``[start, end]`` (dates).
 
-    Bars are aligned on each session's open; the last bar of a session may be shorter when the
-    session length is not a multiple of the bar length. Early closes and lunch breaks are
-    honoured. For ``timeframe="1d"`` the session labels are returned instead (naive dates).
+    With ``align="open"`` bars are aligned on each session's open (09:30, 10:30 ... for hourly
+    XNYS bars) and the last bar of a session may be shorter. With ``align="clock"`` bars start
+    on multiples of the bar length inside regular hours (10:00, 11:00 ... 15:00), the convention
+    of several vendors for hourly bars. Early closes and lunch breaks are honoured. For
+    ``timeframe="1d"`` the session labels are returned instead (naive dates).
     """
     tf = parse_timeframe(timeframe)
-    days = sessions(name, start, end)
     if not tf.is_intraday:
-        return days
-    if len(days) == 0:
+        return sessions(name, start, end)
+    sched = schedule(name, start, end)
+    if len(sched) == 0:
         return pd.DatetimeIndex([], dtype="datetime64[ns, UTC]")
-    sched = get_calendar(name, days[0], days[-1]).schedule.loc[days]
     opens = _ns(sched["open"])
     closes = _ns(sched["close"])
-    counts = -(-(closes - opens) // tf.nanos)  # ceil division: a short last bar still counts
+    if align == "clock":
+        opens = -(-opens // tf.nanos) * tf.nanos
+    counts = np.maximum(-(-(closes - opens) // tf.nanos), 0)  # ceil: a short last bar counts
     first = np.repeat(opens, counts)
     offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
         np.cumsum(counts) - counts, counts
