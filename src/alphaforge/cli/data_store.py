@@ -1,9 +1,157 @@
-"""Placeholder registration; the commands of this module are being written."""
+"""``alphaforge data import | list | show``: the local market-data store."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.core.errors import ConfigError
+from alphaforge.data.schema import parse_timeframe
+from alphaforge.services.store import ImportResult, import_file, open_store
+
+_DUPLICATE_CHOICES = ("error", "first", "last")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the ``data`` group."""
+    app.command("import")(import_cmd)
+    app.command("list")(list_cmd)
+    app.command("show")(show_cmd)
+
+
+@handle_errors
+def import_cmd(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="CSV or Parquet files (long or one per symbol)."),
+    symbol: str | None = typer.Option(
+        None, "--symbol", help="Symbol of a one-symbol file without a symbol column."
+    ),
+    timeframe: str | None = typer.Option(
+        None, "--timeframe", help="1m, 5m, 15m, 1h or 1d (default: detected)."
+    ),
+    tz: str | None = typer.Option(
+        None, "--tz", help="Zone of naive intraday timestamps, e.g. America/New_York (default UTC)."
+    ),
+    on_duplicate: str = typer.Option(
+        "error", "--on-duplicate", help="Conflicting duplicate bars: error, first or last."
+    ),
+) -> None:
+    """Import bar files into the store (upsert: re-importing is idempotent).
+
+    Each file is written atomically: an error names the file, line and column and leaves that
+    file's bars out of the store.
+    """
+    if on_duplicate not in _DUPLICATE_CHOICES:
+        raise ConfigError(f"--on-duplicate: {on_duplicate!r} is not one of error, first, last")
+    if symbol is not None and len(paths) > 1:
+        raise ConfigError("--symbol: only valid with a single file")
+    tf = parse_timeframe(timeframe).name if timeframe else None
+    store = open_store(settings_from(ctx))
+    results: list[ImportResult] = []
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("importing", total=len(paths), rows=0)
+        for path in paths:
+            progress.update(task, description=f"importing {path.name}")
+
+            def advance(n: int) -> None:
+                progress.update(task, rows=progress.tasks[task].fields["rows"] + n)
+
+            results.append(
+                import_file(store, path, symbol, tf, tz, on_duplicate, advance)  # type: ignore[arg-type]
+            )
+            progress.advance(task)
+    _print_import(results)
+
+
+def _print_import(results: list[ImportResult]) -> None:
+    table = Table(title="import summary")
+    for col in ("file", "timeframe", "symbols", "rows read", "inserted", "updated"):
+        table.add_column(col, justify="left" if col in {"file", "timeframe"} else "right")
+    for r in results:
+        table.add_row(
+            r.path.name,
+            r.timeframe,
+            f"{len(r.summary.symbols):,}",
+            f"{r.rows:,}",
+            f"{r.summary.inserted:,}",
+            f"{r.summary.updated:,}",
+        )
+    console.print(table)
+    for r in results:
+        for note in r.notes:
+            console.print(f"note: {r.path.name}: {note}", highlight=False)
+    total_ins = sum(r.summary.inserted for r in results)
+    total_upd = sum(r.summary.updated for r in results)
+    console.print(f"inserted={total_ins} updated={total_upd}", highlight=False)
+
+
+@handle_errors
+def list_cmd(
+    ctx: typer.Context,
+    timeframe: str | None = typer.Option(None, "--timeframe", help="Only this timeframe."),
+) -> None:
+    """List the stored series: symbol, timeframe, rows, first and last bar."""
+    store = open_store(settings_from(ctx))
+    infos = store.list(parse_timeframe(timeframe).name if timeframe else None)
+    if not infos:
+        console.print("the store is empty (see: alphaforge data import --help)")
+        return
+    table = Table(title=f"{len(infos)} series")
+    for col in ("symbol", "timeframe", "rows", "first", "last"):
+        table.add_column(col, justify="right" if col == "rows" else "left")
+    for i in infos:
+        table.add_row(i.symbol, i.timeframe, f"{i.rows:,}", _fmt(i.first), _fmt(i.last))
+    console.print(table)
+
+
+def _fmt(ts: object) -> str:
+    import pandas as pd
+
+    t = pd.Timestamp(ts)  # type: ignore[arg-type]
+    return t.strftime("%Y-%m-%d") if t == t.normalize() else t.strftime("%Y-%m-%d %H:%M")
+
+
+def _cell(col: str, value: object) -> str:
+    if col == "timestamp":
+        return _fmt(value)
+    if col == "volume":
+        return f"{float(value):,.0f}"  # type: ignore[arg-type]
+    return f"{float(value):.6g}"  # type: ignore[arg-type]
+
+
+@handle_errors
+def show_cmd(
+    ctx: typer.Context,
+    symbol: str = typer.Argument(..., help="Symbol to show."),
+    timeframe: str = typer.Option("1d", "--timeframe", help="Timeframe of the series."),
+    tail: int = typer.Option(10, "--tail", min=1, help="Number of most recent bars to show."),
+) -> None:
+    """Show the most recent bars of one symbol and a summary of the series."""
+    tf = parse_timeframe(timeframe).name
+    store = open_store(settings_from(ctx))
+    bars = store.read([symbol], tf)
+    table = Table(title=f"{symbol} {tf}: last {min(tail, len(bars))} of {len(bars):,} bars")
+    cols = [c for c in bars.columns if c != "symbol"]
+    for col in cols:
+        table.add_column(col, justify="left" if col == "timestamp" else "right")
+    for rec in bars.tail(tail)[cols].to_dict("records"):
+        table.add_row(*[_cell(c, rec[c]) for c in cols])
+    console.print(table)
+    ts = bars["timestamp"]
+    console.print(
+        f"rows={len(bars)} first={_fmt(ts.iloc[0])} last={_fmt(ts.iloc[-1])} "
+        f"min_low={bars['low'].min():.6g} max_high={bars['high'].max():.6g}",
+        highlight=False,
+    )

@@ -1,0 +1,137 @@
+"""Market-data store use cases: open the configured store, load bars and panels, import files."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from alphaforge.config.settings import AppSettings
+from alphaforge.core.errors import DataError
+from alphaforge.data.adjust import adjust_bars
+from alphaforge.data.ingest import DEFAULT_CHUNK_ROWS, IngestReport, OnDuplicate, read_bars
+from alphaforge.data.panel import Panel
+from alphaforge.data.schema import parse_timeframe
+from alphaforge.ports import BarStore, WriteSummary
+
+__all__ = ["ImportResult", "import_file", "load_bars", "load_panel", "open_store"]
+
+
+def open_store(settings: AppSettings) -> BarStore:
+    """The store configured by ``settings``.
+
+    Returns
+    -------
+    BarStore
+        :class:`~alphaforge.data.store.ParquetStore` under ``settings.store_dir`` when
+        ``settings.store_url`` is unset, else :class:`~alphaforge.data.postgres_store.PostgresStore`.
+    """
+    if settings.store_url:
+        from alphaforge.data.postgres_store import PostgresStore
+
+        return PostgresStore(settings.store_url)
+    from alphaforge.data.store import ParquetStore
+
+    return ParquetStore(settings.store_dir)
+
+
+def load_bars(
+    store: BarStore,
+    symbols: Sequence[str] | None,
+    timeframe: str,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+    adjust: bool = True,
+) -> pd.DataFrame:
+    """Long bars from the store, split/dividend adjusted when ``adjust`` (see
+    :mod:`alphaforge.data.adjust`).
+
+    Raises
+    ------
+    UnknownSymbolError
+        When a requested symbol is not stored.
+    """
+    s = pd.Timestamp(start) if start is not None else None
+    e = pd.Timestamp(end) if end is not None else None
+    bars = store.read(list(symbols) if symbols is not None else None, timeframe, s, e)
+    if adjust:
+        return adjust_bars(bars)
+    return bars.drop(columns=[c for c in ("adj_close",) if c in bars.columns])
+
+
+def load_panel(
+    store: BarStore,
+    symbols: Sequence[str] | None,
+    timeframe: str,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+    adjust: bool = True,
+) -> Panel:
+    """An aligned (time x symbol) :class:`~alphaforge.data.panel.Panel`; NaN where a symbol has
+    no bar.
+
+    Raises
+    ------
+    DataError
+        When no bars fall in the requested range.
+    """
+    tf = parse_timeframe(timeframe).name
+    bars = load_bars(store, symbols, tf, start, end, adjust)
+    if bars.empty:
+        raise DataError(f"no {tf} bars in the store for the requested symbols and dates")
+    panel = Panel.from_long(bars, timeframe=tf)
+    if symbols is not None:
+        order = [s for s in dict.fromkeys(symbols) if s in panel.symbols]
+        if tuple(order) != panel.symbols:
+            panel = panel.select(order)
+    panel.meta["adjusted"] = adjust
+    return panel
+
+
+@dataclass
+class ImportResult:
+    """What one imported file did to the store."""
+
+    path: Path
+    timeframe: str
+    rows: int
+    summary: WriteSummary
+    notes: list[str] = field(default_factory=list)
+
+
+def import_file(
+    store: BarStore,
+    path: Path,
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    tz: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    on_chunk: Callable[[int], None] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> ImportResult:
+    """Stream one CSV/Parquet file into the store as a single atomic write.
+
+    ``on_chunk`` is called with the row count of every chunk (for progress display). An error
+    anywhere in the file leaves the store unchanged.
+    """
+    report = IngestReport()
+    tf = parse_timeframe(timeframe).name if timeframe else None
+    chunks = read_bars(path, symbol, tf, tz, on_duplicate, chunk_rows, report)
+    try:
+        first = next(chunks)
+    except StopIteration:
+        raise DataError(f"{path}: no bars after validation") from None
+    stream = itertools.chain([first], chunks)
+
+    def counted() -> Iterator[pd.DataFrame]:
+        for chunk in stream:
+            if on_chunk is not None:
+                on_chunk(len(chunk))
+            yield chunk
+
+    found_tf = report.timeframe or "1d"
+    summary = store.write(counted(), found_tf)  # type: ignore[arg-type]
+    return ImportResult(Path(path), found_tf, report.rows_read, summary, list(report.notes))
