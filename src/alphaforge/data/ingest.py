@@ -399,12 +399,16 @@ def _rebatch(
     rows = 0
     line = first_line
     for batch in batches:
-        pending.append(batch)
-        rows += batch.num_rows
-        if rows >= chunk_rows:
-            yield _to_pandas(pending), line
-            line += rows
-            pending, rows = [], 0
+        offset = 0
+        while offset < batch.num_rows:
+            take = min(chunk_rows - rows, batch.num_rows - offset)
+            pending.append(batch.slice(offset, take))
+            offset += take
+            rows += take
+            if rows >= chunk_rows:
+                yield _to_pandas(pending), line
+                line += rows
+                pending, rows = [], 0
     if pending and rows:
         yield _to_pandas(pending), line
 
