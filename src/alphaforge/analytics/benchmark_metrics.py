@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from alphaforge.analytics.frequency import per_period_rate
-from alphaforge.analytics.returns_metrics import NAN, FloatArray, _std, cagr
+from alphaforge.analytics.returns_metrics import NAN, FloatArray, cagr, safe_ratio, sample_std
 
 
 def beta(returns: FloatArray, benchmark: FloatArray) -> float:
@@ -50,7 +50,7 @@ def correlation(returns: FloatArray, benchmark: FloatArray) -> float:
 
 def tracking_error(returns: FloatArray, benchmark: FloatArray, ppy: float) -> float:
     """Annualised standard deviation of active returns ``r - b`` (ddof=1)."""
-    return _std(returns - benchmark) * math.sqrt(ppy)
+    return sample_std(returns - benchmark) * math.sqrt(ppy)
 
 
 def information_ratio(returns: FloatArray, benchmark: FloatArray, ppy: float) -> float:
@@ -58,7 +58,7 @@ def information_ratio(returns: FloatArray, benchmark: FloatArray, ppy: float) ->
     if returns.size < 2:
         return NAN
     active = returns - benchmark
-    return float(active.mean()) / _std(active) * math.sqrt(ppy)
+    return safe_ratio(float(active.mean()), sample_std(active)) * math.sqrt(ppy)
 
 
 def up_capture(returns: FloatArray, benchmark: FloatArray, ppy: float) -> float:

@@ -129,14 +129,15 @@ def _summary_returns(e: np.ndarray, r: np.ndarray, ppy: float, rf: float) -> dic
         std_ex = _sample_std(ex, mean_ex)
         std_r = std_ex if ex is r else _sample_std(r, float(r.mean()))
         out["annual_volatility"] = std_r * math.sqrt(ppy)
-        out["sharpe"] = mean_ex / std_ex * math.sqrt(ppy)
+        out["sharpe"] = mean_ex / std_ex * math.sqrt(ppy) if std_ex > 0 else NAN
     return out
 
 
 def _sample_std(x: np.ndarray, mean: float) -> float:
+    if x.max() == x.min():  # exactly 0 for equal values (see returns_metrics._std)
+        return 0.0
     d = x - mean
-    s = math.sqrt(float(d @ d) / (x.size - 1))
-    return s if s > 0 else NAN
+    return math.sqrt(float(d @ d) / (x.size - 1))
 
 
 def exposure_stats(exposure: np.ndarray, equity: np.ndarray) -> dict[str, float]:

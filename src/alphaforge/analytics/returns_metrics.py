@@ -38,14 +38,23 @@ def simple_returns(equity: FloatArray) -> FloatArray:
     return e[1:] / e[:-1] - 1.0
 
 
-def _std(x: FloatArray) -> float:
-    """Sample standard deviation (ddof=1); NaN for fewer than two values or zero dispersion."""
+def sample_std(x: FloatArray) -> float:
+    """Sample standard deviation (ddof=1); NaN for fewer than two values.
+
+    Equal values give exactly 0 even when rounding in the mean leaves a tiny residual.
+    """
     n = x.size
     if n < 2:
         return NAN
+    if x.max() == x.min():
+        return 0.0
     d = x - x.mean()
-    s = math.sqrt(float(d @ d) / (n - 1))
-    return s if s > 0.0 else NAN
+    return math.sqrt(float(d @ d) / (n - 1))
+
+
+def safe_ratio(num: float, den: float) -> float:
+    """``num / den``, NaN when the denominator is zero (or NaN)."""
+    return num / den if den > 0 else NAN
 
 
 def total_return(returns: FloatArray) -> float:
@@ -63,7 +72,7 @@ def cagr(returns: FloatArray, ppy: float) -> float:
 
 def annual_volatility(returns: FloatArray, ppy: float) -> float:
     """Sample standard deviation of returns times ``sqrt(ppy)``."""
-    return _std(returns) * math.sqrt(ppy)
+    return sample_std(returns) * math.sqrt(ppy)
 
 
 def sharpe_ratio(returns: FloatArray, ppy: float, risk_free: float = 0.0) -> float:
@@ -71,7 +80,7 @@ def sharpe_ratio(returns: FloatArray, ppy: float, risk_free: float = 0.0) -> flo
     if returns.size < 2:
         return NAN
     ex = returns - per_period_rate(risk_free, ppy) if risk_free else returns
-    return float(ex.mean()) / _std(ex) * math.sqrt(ppy)
+    return safe_ratio(float(ex.mean()), sample_std(ex)) * math.sqrt(ppy)
 
 
 def downside_risk(returns: FloatArray, ppy: float, required_return: float = 0.0) -> float:
@@ -174,13 +183,13 @@ def conditional_value_at_risk(returns: FloatArray, cutoff: float = 0.05) -> floa
 
 def parametric_var(returns: FloatArray, cutoff: float = 0.05) -> float:
     """Gaussian VaR ``mu + z_cutoff * sigma`` (sample sigma, ddof=1)."""
-    return float(returns.mean()) + NormalDist().inv_cdf(cutoff) * _std(returns)
+    return float(returns.mean()) + NormalDist().inv_cdf(cutoff) * sample_std(returns)
 
 
 def parametric_cvar(returns: FloatArray, cutoff: float = 0.05) -> float:
     """Gaussian expected shortfall ``mu - sigma * pdf(z_cutoff) / cutoff``."""
     z = NormalDist().inv_cdf(cutoff)
-    return float(returns.mean()) - _std(returns) * NormalDist().pdf(z) / cutoff
+    return float(returns.mean()) - sample_std(returns) * NormalDist().pdf(z) / cutoff
 
 
 def cornish_fisher_var(returns: FloatArray, cutoff: float = 0.05) -> float:
@@ -191,7 +200,7 @@ def cornish_fisher_var(returns: FloatArray, cutoff: float = 0.05) -> float:
     z = NormalDist().inv_cdf(cutoff)
     s, k = skew(returns), kurtosis(returns)
     z_cf = z + (z * z - 1) * s / 6 + (z**3 - 3 * z) * k / 24 - (2 * z**3 - 5 * z) * s * s / 36
-    return float(returns.mean()) + z_cf * _std(returns)
+    return float(returns.mean()) + z_cf * sample_std(returns)
 
 
 def stability_of_timeseries(returns: FloatArray) -> float:

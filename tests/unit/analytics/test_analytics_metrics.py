@@ -199,3 +199,13 @@ def test_summary_equals_full(r: np.ndarray, rf: float, seed: int) -> None:
         turnover=expo,
     )
     _assert_same(s, full)
+
+
+def test_constant_returns_have_no_sharpe() -> None:
+    # Equity growing by exactly 0.1% a bar: the returns are equal, so their dispersion is zero
+    # (even if rounding leaves a residual of 1e-19 in the mean) and the Sharpe ratio is undefined.
+    eq = 100 * 1.001 ** np.arange(11)
+    assert math.isnan(rm.sharpe_ratio(np.full(10, 0.001), 252))
+    s = summary_metrics(eq, 252)
+    assert s["max_drawdown"] == 0.0
+    assert math.isnan(s["calmar"])
