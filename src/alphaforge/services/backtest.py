@@ -1,0 +1,125 @@
+"""Backtest use case: coerce inputs, resolve config and strategy, run, return the result."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alphaforge.config.backtest import BacktestConfig, set_dotted
+from alphaforge.core.errors import DataError
+from alphaforge.data.panel import Panel
+from alphaforge.data.schema import to_utc
+from alphaforge.sim.result import BacktestResult
+from alphaforge.sim.vectorized import run_backtest
+from alphaforge.strategy.base import Strategy
+from alphaforge.strategy.registry import make_strategy
+
+SHORTCUTS = {
+    "commission": "costs.commission",
+    "slippage": "costs.slippage",
+    "participation": "costs.participation",
+    "stop_loss": "exits.stop_loss",
+    "take_profit": "exits.take_profit",
+    "trailing_stop": "exits.trailing_stop",
+    "max_bars": "exits.max_bars",
+    "stop_on_entry_bar": "exits.stop_on_entry_bar",
+    "ambiguity": "exits.ambiguity",
+    "size": "sizing.value",
+    "fractional": "sizing.fractional",
+}
+_OHLCV_ALIASES = {
+    "open": "open",
+    "high": "high",
+    "low": "low",
+    "close": "close",
+    "volume": "volume",
+}
+
+
+def to_panel(data: Any, timeframe: str | None = None, symbol: str = "ASSET") -> Panel:
+    """Accept a Panel, long bars, a single-symbol OHLC frame with a DatetimeIndex, or a file."""
+    if isinstance(data, Panel):
+        return data
+    if isinstance(data, str | Path):
+        from alphaforge.data.ingest import read_bars
+
+        frames = list(read_bars(Path(data), timeframe=timeframe))
+        if not frames:
+            raise DataError(f"{data}: no bars")
+        bars = pd.concat(frames, ignore_index=True)
+        return Panel.from_long(bars, timeframe=timeframe or _guess_timeframe(bars))
+    if isinstance(data, pd.DataFrame):
+        cols = {c: str(c).lower().replace(" ", "_") for c in data.columns}
+        df = data.rename(columns=cols)
+        if "symbol" in df.columns and "timestamp" in df.columns:
+            return Panel.from_long(df, timeframe=timeframe or _guess_timeframe(df))
+        if isinstance(df.index, pd.DatetimeIndex) and {"open", "high", "low", "close"} <= set(
+            df.columns
+        ):
+            wide = df.copy()
+            if "volume" not in wide.columns:
+                wide["volume"] = float("nan")
+            wide = wide[list(_OHLCV_ALIASES)]
+            wide.index.name = "timestamp"
+            long = wide.reset_index().assign(symbol=symbol)
+            return Panel.from_long(long, timeframe=timeframe or _guess_timeframe(long))
+    raise DataError(
+        "data must be a Panel, long bars (symbol, timestamp, open, high, low, close, volume), "
+        "an OHLC DataFrame with a DatetimeIndex, or a CSV/Parquet path"
+    )
+
+
+def _guess_timeframe(bars: pd.DataFrame) -> str:
+    try:
+        from alphaforge.data.ingest import detect_timeframe
+
+        return detect_timeframe(pd.to_datetime(bars["timestamp"]))
+    except (ImportError, DataError):
+        return "1d"
+
+
+def resolve_config(
+    config: BacktestConfig | dict[str, Any] | None, **overrides: Any
+) -> BacktestConfig:
+    """Merge a config (object or mapping) with keyword overrides (shortcuts allowed)."""
+    base: dict[str, Any] = (
+        config.model_dump() if isinstance(config, BacktestConfig) else dict(config or {})
+    )
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        set_dotted(base, SHORTCUTS.get(key, key), value)
+    return BacktestConfig.build(base, source="backtest config")
+
+
+def backtest(
+    strategy: str | Strategy | type[Strategy],
+    data: Any,
+    *,
+    params: dict[str, Any] | None = None,
+    config: BacktestConfig | dict[str, Any] | None = None,
+    symbols: Sequence[str] | None = None,
+    start: Any = None,
+    end: Any = None,
+    timeframe: str | None = None,
+    **overrides: Any,
+) -> BacktestResult:
+    """Run a backtest.
+
+    Examples
+    --------
+    >>> result = alphaforge.backtest("sma_cross", bars, params={"fast": 10, "slow": 50},
+    ...                              commission="0.1%", stop_loss="5%")
+    >>> result.metrics["sharpe"], result.trades.head()
+    """
+    panel = to_panel(data, timeframe)
+    if symbols:
+        panel = panel.select(list(symbols))
+    if start is not None or end is not None:
+        panel = panel.slice(to_utc(start), to_utc(end))
+    strat = make_strategy(strategy, params)
+    cfg = resolve_config(config, timeframe=timeframe, **overrides)
+    return run_backtest(strat, panel, cfg)

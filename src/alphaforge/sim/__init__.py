@@ -1,0 +1,1 @@
+"""Vectorized simulation: the Numba kernel, cost models, the runner and its result."""

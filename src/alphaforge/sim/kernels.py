@@ -1,0 +1,557 @@
+"""The simulation kernel: one pass over a (bars x symbols) panel sharing one cash account.
+
+Chronology inside bar ``t`` (default ``next_open`` timing):
+
+1. open  — pending market exits fill at the open, then a pending rebalance, then pending market
+   entries in priority order (so exits free cash before entries use it). A market exit pending
+   at the open therefore executes before any intrabar stop or target of that bar.
+2. intra — pending limit/stop entries trigger from the bar's range; open positions check their
+   stop-loss / take-profit / trailing / max-loss levels: a gap through a level fills at the open,
+   otherwise at the level. A position entered at this bar's open is checked too when
+   ``stop_on_entry_bar`` is on (the open is the bar's first trade). When both the stop and the
+   target are inside the bar the ambiguity policy decides (stop first, target first, or the
+   finer bars when given) and the bar is counted as ambiguous.
+3. close — interest and borrow accrue, positions are marked to the close, risk rules are
+   evaluated, and the signals of bar ``t`` become orders for bar ``t + 1``. With ``close``
+   timing (optimistic) they fill at this close instead.
+
+Nothing of bar ``t + 1`` is visible when the orders of bar ``t`` are decided.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from alphaforge.sim.codes import (
+    AMB_FINER_BARS,
+    AMB_TARGET_FIRST,
+    EV_NCOLS,
+    EXIT_END_OF_DATA,
+    EXIT_RISK_LIMIT,
+    EXIT_SIGNAL,
+    EXIT_STOP_LOSS,
+    EXIT_TAKE_PROFIT,
+    EXIT_TIME,
+    EXIT_TRAILING_STOP,
+    F_AMBIGUITY,
+    F_BORROW,
+    F_CASH_RATE,
+    F_DAILY_LOSS,
+    F_DD_ACTION,
+    F_DIRECTION,
+    F_FILL_CLOSE,
+    F_INIT_CASH,
+    F_MAX_BARS,
+    F_MAX_DD,
+    F_PPY,
+    F_RECORD,
+    F_STOP_ON_ENTRY,
+    F_TIF_GTC,
+    F_WEEKLY_LOSS,
+    F_WEIGHTS_MODE,
+    OR_NCOLS,
+    RULE_DAILY_LOSS,
+    RULE_MAX_DD,
+    RULE_WEEKLY_LOSS,
+    STATUS_EXPIRED,
+    TR_NCOLS,
+)
+from alphaforge.sim.kernels_entry import enter_nb, execute_delta_nb, rebalance_nb
+from alphaforge.sim.kernels_exec import (
+    CNT_AMBIG,
+    P_AMBIG,
+    P_ENTRY_BAR,
+    P_FILL_BAR,
+    P_MAXLOSS,
+    P_NCOLS,
+    P_PEAK,
+    P_QTY,
+    P_SL,
+    P_TP,
+    P_TRAIL_DIST,
+    P_TRAIL_PCT,
+    P_TROUGH,
+    PD_ENTRY,
+    PD_EXIT,
+    PD_EXIT_REASON,
+    PD_LEFT,
+    PD_LIMIT,
+    PD_NCOLS,
+    PD_SIG_BAR,
+    PD_STOP,
+    add_order_nb,
+    close_part_nb,
+    flex_nb,
+    slippage_nb,
+)
+
+
+@njit(cache=True)
+def _stop_level_nb(ps: np.ndarray, j: int) -> tuple[float, int]:
+    """Tightest protective level of position ``j`` and the exit reason it stands for."""
+    q = ps[j, P_QTY]
+    level = np.nan
+    reason = EXIT_STOP_LOSS
+    trail = np.nan
+    if ps[j, P_TRAIL_DIST] == ps[j, P_TRAIL_DIST]:
+        trail = ps[j, P_TRAIL_DIST]
+    elif ps[j, P_TRAIL_PCT] == ps[j, P_TRAIL_PCT]:
+        ref = ps[j, P_PEAK] if q > 0 else ps[j, P_TROUGH]
+        trail = ref * ps[j, P_TRAIL_PCT]
+    cands = (ps[j, P_SL], ps[j, P_MAXLOSS], np.nan)
+    if trail == trail:
+        cands = (
+            ps[j, P_SL],
+            ps[j, P_MAXLOSS],
+            ps[j, P_PEAK] - trail if q > 0 else ps[j, P_TROUGH] + trail,
+        )
+    reasons = (EXIT_STOP_LOSS, EXIT_RISK_LIMIT, EXIT_TRAILING_STOP)
+    for k in range(3):
+        c = cands[k]
+        if c != c:
+            continue
+        if level != level or (q > 0 and c > level) or (q < 0 and c < level):
+            level = c
+            reason = reasons[k]
+    return level, reason
+
+
+@njit(cache=True)
+def _finer_first_nb(
+    fs: int, fe: int, fine_high: np.ndarray, fine_low: np.ndarray, stop: float, tp: float, q: float
+) -> int:
+    """1 if the stop is reached first in the finer bars [fs, fe), 2 if the target, 0 unknown."""
+    for k in range(fs, fe):
+        hs = fine_low[k] <= stop if q > 0 else fine_high[k] >= stop
+        ht = fine_high[k] >= tp if q > 0 else fine_low[k] <= tp
+        if hs:
+            return 1  # both in one finer bar: still ambiguous, take the stop (conservative)
+        if ht:
+            return 2
+    return 0
+
+
+@njit(cache=True)
+def _intrabar_exit_nb(
+    ps: np.ndarray,
+    j: int,
+    t: int,
+    o: float,
+    h: float,
+    lo: float,
+    policy: int,
+    fine_start: np.ndarray,
+    fine_end: np.ndarray,
+    fine_high: np.ndarray,
+    fine_low: np.ndarray,
+    cnt: np.ndarray,
+) -> tuple[float, int]:
+    """Raw exit price and reason if a protective level is touched in bar ``t`` (else NaN)."""
+    q = ps[j, P_QTY]
+    stop, s_reason = _stop_level_nb(ps, j)
+    tp = ps[j, P_TP]
+    if q > 0:
+        if stop == stop and o <= stop:
+            return o, s_reason
+        if tp == tp and o >= tp:
+            return o, EXIT_TAKE_PROFIT
+        hit_s = stop == stop and lo <= stop
+        hit_t = tp == tp and h >= tp
+    else:
+        if stop == stop and o >= stop:
+            return o, s_reason
+        if tp == tp and o <= tp:
+            return o, EXIT_TAKE_PROFIT
+        hit_s = stop == stop and h >= stop
+        hit_t = tp == tp and lo <= tp
+    if hit_s and hit_t:
+        cnt[CNT_AMBIG] += 1
+        ps[j, P_AMBIG] = 1.0
+        first = 1
+        if policy == AMB_TARGET_FIRST:
+            first = 2
+        elif policy == AMB_FINER_BARS:
+            fs = int(flex_nb(fine_start, t, j))
+            if fs >= 0:
+                first = _finer_first_nb(
+                    fs, int(flex_nb(fine_end, t, j)), fine_high, fine_low, stop, tp, q
+                )
+                first = 1 if first == 0 else first
+        if first == 1:
+            return stop, s_reason
+        return tp, EXIT_TAKE_PROFIT
+    if hit_s:
+        return stop, s_reason
+    if hit_t:
+        return tp, EXIT_TAKE_PROFIT
+    return np.nan, -1
+
+
+@njit(cache=True)
+def _risk_rules_nb(
+    events: np.ndarray,
+    cnt: np.ndarray,
+    rs: np.ndarray,
+    t: int,
+    eq: float,
+    day_id: np.ndarray,
+    week_id: np.ndarray,
+    f: np.ndarray,
+) -> bool:
+    """Evaluate the loss limits at the close of bar ``t``; True when positions must be flattened.
+
+    ``rs``: day-start equity, week-start equity, peak equity, blocked day, blocked week,
+    halted flag, drawdown breaker armed flag.
+    """
+    flatten = False
+    if f[F_DAILY_LOSS] > 0.0 and rs[3] != day_id[t] and eq < rs[0] * (1.0 - f[F_DAILY_LOSS]):
+        rs[3] = day_id[t]
+        _event_nb(events, cnt, t, RULE_DAILY_LOSS, eq / rs[0] - 1.0)
+    if f[F_WEEKLY_LOSS] > 0.0 and rs[4] != week_id[t] and eq < rs[1] * (1.0 - f[F_WEEKLY_LOSS]):
+        rs[4] = week_id[t]
+        _event_nb(events, cnt, t, RULE_WEEKLY_LOSS, eq / rs[1] - 1.0)
+    if eq > rs[2]:
+        rs[2] = eq
+        rs[6] = 1.0
+    if f[F_MAX_DD] > 0.0 and rs[6] > 0.0 and eq < rs[2] * (1.0 - f[F_MAX_DD]):
+        rs[6] = 0.0
+        _event_nb(events, cnt, t, RULE_MAX_DD, eq / rs[2] - 1.0)
+        action = int(f[F_DD_ACTION])
+        flatten = (action & 1) != 0
+        if (action & 2) != 0:
+            rs[5] = 1.0
+    return flatten
+
+
+@njit(cache=True)
+def _event_nb(events: np.ndarray, cnt: np.ndarray, t: int, rule: int, value: float) -> None:
+    n = cnt[2]
+    events[n, 0] = t
+    events[n, 1] = rule
+    events[n, 2] = -1
+    events[n, 3] = value
+    cnt[2] = n + 1
+
+
+@njit(cache=True)
+def _signal_orders_nb(
+    pend: np.ndarray,
+    j: int,
+    t: int,
+    q: float,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    entry_limit: np.ndarray,
+    entry_stop: np.ndarray,
+    allow_long: bool,
+    allow_short: bool,
+) -> None:
+    """Turn the signals of bar ``t`` for symbol ``j`` into pending orders.
+
+    An entry and an exit on the same bar cancel out; an opposite entry closes and reverses.
+    """
+    le = allow_long and flex_nb(entries, t, j)
+    lx = flex_nb(exits, t, j)
+    se = allow_short and flex_nb(short_entries, t, j)
+    sx = flex_nb(short_exits, t, j)
+    d = 0.0
+    if q > 0.0:
+        if lx or se:
+            pend[j, PD_EXIT] = 1.0
+            pend[j, PD_EXIT_REASON] = EXIT_SIGNAL
+        if se and not sx:
+            d = -1.0
+    elif q < 0.0:
+        if sx or le:
+            pend[j, PD_EXIT] = 1.0
+            pend[j, PD_EXIT_REASON] = EXIT_SIGNAL
+        if le and not lx:
+            d = 1.0
+    else:
+        if le and not lx:
+            d = 1.0
+        elif se and not sx:
+            d = -1.0
+        elif (lx and pend[j, PD_ENTRY] > 0.0) or (sx and pend[j, PD_ENTRY] < 0.0):
+            pend[j, PD_ENTRY] = 0.0  # an exit signal cancels a resting entry order
+    if d != 0.0:
+        pend[j, PD_ENTRY] = d
+        pend[j, PD_SIG_BAR] = t
+        pend[j, PD_LIMIT] = flex_nb(entry_limit, t, j)
+        pend[j, PD_STOP] = flex_nb(entry_stop, t, j)
+        pend[j, PD_LEFT] = 0.0
+
+
+@njit(cache=True)
+def _fill_at_close_nb(
+    trades: np.ndarray,
+    orders: np.ndarray,
+    cnt: np.ndarray,
+    ps: np.ndarray,
+    pend: np.ndarray,
+    cash: np.ndarray,
+    t: int,
+    close: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    last_px: np.ndarray,
+    levels: np.ndarray,
+    priority: np.ndarray,
+    atr: np.ndarray,
+    vol: np.ndarray,
+    sector: np.ndarray,
+    volume: np.ndarray,
+    rs: np.ndarray,
+    day_id: np.ndarray,
+    week_id: np.ndarray,
+    f: np.ndarray,
+    weights: np.ndarray,
+    pend_rebal: int,
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """``close`` timing: execute this bar's orders at this bar's close (optimistic)."""
+    for j in range(ps.shape[0]):
+        c = close[t, j]
+        if pend[j, PD_EXIT] > 0.0 and c == c and ps[j, P_QTY] != 0.0:
+            trades, orders = execute_delta_nb(
+                trades, orders, cnt, ps, pend, cash, j, t, -ps[j, P_QTY], c,
+                slippage_nb(c, flex_nb(atr, t, j), f), int(pend[j, PD_EXIT_REASON]),
+                volume[t, j], f,
+            )  # fmt: skip
+            if ps[j, P_QTY] == 0.0:
+                pend[j, PD_EXIT] = 0.0
+    if pend_rebal >= 0:
+        trades, orders = rebalance_nb(
+            trades, orders, cnt, ps, pend, cash, t, pend_rebal, close, last_px,
+            weights, priority, atr, sector, volume, rs, day_id, week_id, f,
+        )  # fmt: skip
+    trades, orders = enter_nb(
+        trades, orders, cnt, ps, pend, cash, t, close, high, low, last_px,
+        levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
+    )  # fmt: skip
+    gross = 0.0
+    net = 0.0
+    for j in range(ps.shape[0]):
+        q = ps[j, P_QTY]
+        if q != 0.0:
+            gross += abs(q * last_px[j])
+            net += q * last_px[j]
+    return trades, orders, gross, net
+
+
+@njit(cache=True)
+def simulate_nb(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    weights: np.ndarray,
+    rebalance: np.ndarray,
+    levels: np.ndarray,
+    entry_limit: np.ndarray,
+    entry_stop: np.ndarray,
+    priority: np.ndarray,
+    atr: np.ndarray,
+    vol: np.ndarray,
+    sector: np.ndarray,
+    day_id: np.ndarray,
+    week_id: np.ndarray,
+    fine_start: np.ndarray,
+    fine_end: np.ndarray,
+    fine_high: np.ndarray,
+    fine_low: np.ndarray,
+    f: np.ndarray,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+]:  # fmt: skip
+    """Simulate one strategy on a panel; see the module docstring for the chronology.
+
+    ``levels`` is (8, rows, cols) flex: sl_pct, sl_abs, sl_price, tp_pct, tp_abs, tp_price,
+    trail_pct, trail_abs, read at the signal bar. Returns equity, cash, gross, net, positions,
+    trades, orders, events and the counters (trades, orders, events, ambiguous bars).
+    """
+    n_bars, n_sym = close.shape
+    close_mode = f[F_FILL_CLOSE] > 0.0
+    weights_mode = f[F_WEIGHTS_MODE] > 0.0
+    allow_long = f[F_DIRECTION] != 1.0
+    allow_short = f[F_DIRECTION] != 0.0
+    policy = int(f[F_AMBIGUITY])
+    cash = np.empty(1)
+    cash[0] = f[F_INIT_CASH]
+    ps = np.full((n_sym, P_NCOLS), np.nan)
+    ps[:, P_QTY] = 0.0
+    pend = np.zeros((n_sym, PD_NCOLS))
+    pend[:, PD_LIMIT] = np.nan
+    pend[:, PD_STOP] = np.nan
+    last_px = np.full(n_sym, np.nan)
+    eq_out = np.empty(n_bars)
+    cash_out = np.empty(n_bars)
+    gross_out = np.empty(n_bars)
+    net_out = np.empty(n_bars)
+    rec = f[F_RECORD] > 0.0
+    pos_out = np.zeros((n_bars, n_sym)) if rec else np.zeros((1, 1))
+    trades = np.full((2 * n_sym + 64, TR_NCOLS), np.nan)
+    orders = np.full((4 * n_sym + 64, OR_NCOLS), np.nan)
+    events = np.full((16, EV_NCOLS), np.nan)
+    cnt = np.zeros(4, dtype=np.int64)
+    # risk state: [day_start_eq, week_start_eq, peak_eq, blocked_day, blocked_week, halted, dd_armed]
+    rs = np.array([f[F_INIT_CASH], f[F_INIT_CASH], f[F_INIT_CASH], -1.0, -1.0, 0.0, 1.0])
+    pend_rebal = -1
+    r_cash = (1.0 + f[F_CASH_RATE]) ** (1.0 / f[F_PPY]) - 1.0
+    r_borrow = f[F_BORROW] / f[F_PPY]
+    eq_prev = f[F_INIT_CASH]
+    for t in range(n_bars):
+        if t > 0 and day_id[t] != day_id[t - 1]:
+            rs[0] = eq_prev
+        if t > 0 and week_id[t] != week_id[t - 1]:
+            rs[1] = eq_prev
+        # ---- 1. open -----------------------------------------------------------------------
+        if not close_mode:
+            for j in range(n_sym):
+                o = open_[t, j]
+                if pend[j, PD_EXIT] > 0.0 and o == o:
+                    q = ps[j, P_QTY]
+                    if q != 0.0:
+                        trades, orders = execute_delta_nb(
+                            trades, orders, cnt, ps, pend, cash, j, t, -q, o,
+                            slippage_nb(o, flex_nb(atr, max(t - 1, 0), j), f),
+                            int(pend[j, PD_EXIT_REASON]), volume[t, j], f,
+                        )  # fmt: skip
+                    if ps[j, P_QTY] == 0.0:
+                        pend[j, PD_EXIT] = 0.0
+            if pend_rebal >= 0:
+                trades, orders = rebalance_nb(
+                    trades, orders, cnt, ps, pend, cash, t, pend_rebal, open_, last_px,
+                    weights, priority, atr, sector, volume, rs, day_id, week_id, f,
+                )  # fmt: skip
+                pend_rebal = -1
+            trades, orders = enter_nb(
+                trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
+                levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
+            )  # fmt: skip
+        # ---- 2. intrabar: limit / stop entries, then protective exits ------------------------
+        trades, orders = enter_nb(
+            trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
+            levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, False,
+        )  # fmt: skip
+        for j in range(n_sym):
+            q = ps[j, P_QTY]
+            o = open_[t, j]
+            if q == 0.0 or o != o:
+                continue
+            if ps[j, P_FILL_BAR] == t and f[F_STOP_ON_ENTRY] == 0.0:
+                continue
+            if close_mode and ps[j, P_FILL_BAR] == t:
+                continue
+            px, reason = _intrabar_exit_nb(
+                ps, j, t, o, high[t, j], low[t, j], policy,
+                fine_start, fine_end, fine_high, fine_low, cnt,
+            )  # fmt: skip
+            if px == px:
+                trades, orders = execute_delta_nb(
+                    trades, orders, cnt, ps, pend, cash, j, t, -q, px,
+                    slippage_nb(px, flex_nb(atr, max(t - 1, 0), j), f), reason, np.inf, f,
+                )  # fmt: skip
+                pend[j, PD_EXIT] = 0.0
+        # ---- 3. close ------------------------------------------------------------------------
+        if t > 0:
+            cash[0] += cash[0] * r_cash
+        gross = 0.0
+        net = 0.0
+        for j in range(n_sym):
+            c = close[t, j]
+            if c == c:
+                last_px[j] = c
+            q = ps[j, P_QTY]
+            if q != 0.0:
+                px = last_px[j]
+                if q < 0.0 and t > 0:
+                    cash[0] -= -q * px * r_borrow
+                if not (close_mode and ps[j, P_FILL_BAR] == t) and c == c:
+                    ps[j, P_PEAK] = max(ps[j, P_PEAK], high[t, j])
+                    ps[j, P_TROUGH] = min(ps[j, P_TROUGH], low[t, j])
+                gross += abs(q * px)
+                net += q * px
+            if rec:
+                pos_out[t, j] = q
+        eq = cash[0] + net
+        if cnt[2] + 3 >= events.shape[0]:
+            grown = np.full((events.shape[0] * 2, EV_NCOLS), np.nan)
+            grown[: events.shape[0]] = events
+            events = grown
+        flatten = _risk_rules_nb(events, cnt, rs, t, eq, day_id, week_id, f)
+        if flatten:
+            pend_rebal = -1
+        # signals of bar t -> orders
+        for j in range(n_sym):
+            c = close[t, j]
+            if c != c:
+                continue
+            q = ps[j, P_QTY]
+            if not weights_mode:
+                _signal_orders_nb(
+                    pend, j, t, q, entries, exits, short_entries, short_exits,
+                    entry_limit, entry_stop, allow_long, allow_short,
+                )  # fmt: skip
+            if q != 0.0 and f[F_MAX_BARS] > 0.0 and t - ps[j, P_ENTRY_BAR] >= f[F_MAX_BARS]:
+                if pend[j, PD_EXIT] == 0.0:
+                    pend[j, PD_EXIT] = 1.0
+                    pend[j, PD_EXIT_REASON] = EXIT_TIME
+            if flatten:
+                pend[j, PD_ENTRY] = 0.0
+                if q != 0.0:
+                    pend[j, PD_EXIT] = 1.0
+                    pend[j, PD_EXIT_REASON] = EXIT_RISK_LIMIT
+        if weights_mode and rebalance[t]:
+            pend_rebal = t
+        if close_mode:
+            trades, orders, gross, net = _fill_at_close_nb(
+                trades, orders, cnt, ps, pend, cash, t, close, high, low, last_px,
+                levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f,
+                weights, pend_rebal,
+            )  # fmt: skip
+            pend_rebal = -1
+            eq = cash[0] + net
+            if rec:
+                for j in range(n_sym):
+                    pos_out[t, j] = ps[j, P_QTY]
+        eq_out[t] = eq
+        cash_out[t] = cash[0]
+        gross_out[t] = gross
+        net_out[t] = net
+        eq_prev = eq
+        # expire day orders that did not fill
+        if f[F_TIF_GTC] == 0.0:
+            for j in range(n_sym):
+                if (
+                    pend[j, PD_ENTRY] != 0.0
+                    and pend[j, PD_SIG_BAR] < t
+                    and (
+                        pend[j, PD_LIMIT] == pend[j, PD_LIMIT]
+                        or pend[j, PD_STOP] == pend[j, PD_STOP]
+                    )
+                ):
+                    orders = add_order_nb(
+                        orders, cnt, t, j, pend[j, PD_ENTRY], 0.0, np.nan, 0.0,
+                        STATUS_EXPIRED, 10, 0.0,
+                    )  # fmt: skip
+                    pend[j, PD_ENTRY] = 0.0
+    # open positions at the end: reported as trades closed at the last price, no exit fee
+    for j in range(n_sym):
+        q = ps[j, P_QTY]
+        if q != 0.0:
+            trades = close_part_nb(
+                trades, cnt, ps, j, n_bars - 1, abs(q), last_px[j], 0.0, 0.0, EXIT_END_OF_DATA
+            )
+    return (
+        eq_out, cash_out, gross_out, net_out, pos_out,
+        trades[: cnt[0]], orders[: cnt[1]], events[: cnt[2]], cnt,
+    )  # fmt: skip

@@ -1,0 +1,353 @@
+"""The result of a backtest: per-bar series, orders, trades, risk events, metrics, config and a
+reproducibility manifest. Backed by numpy arrays; pandas objects are built on first access so a
+sweep pays only for what it reads. Serialises to JSON (one file) and Parquet (a directory)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.core.errors import DataError
+from alphaforge.sim import codes as C
+
+TRADE_COLUMNS = (
+    "symbol", "direction", "entry_time", "exit_time", "entry_price", "exit_price", "quantity",
+    "fees", "slippage", "pnl", "return", "mae", "mfe", "bars_held", "exit_reason", "ambiguous",
+)  # fmt: skip
+ORDER_COLUMNS = (
+    "time",
+    "symbol",
+    "side",
+    "quantity",
+    "price",
+    "fee",
+    "status",
+    "reason",
+    "requested",
+)
+EVENT_COLUMNS = ("time", "rule", "symbol", "value")
+
+
+@dataclass
+class BacktestResult:
+    """Everything a backtest produced; see the properties for the pandas views."""
+
+    index: pd.DatetimeIndex
+    symbols: tuple[str, ...]
+    equity_values: np.ndarray
+    cash_values: np.ndarray
+    gross_values: np.ndarray
+    net_values: np.ndarray
+    position_values: np.ndarray  # (bars, symbols) quantities, or (1, 1) when not recorded
+    trade_records: np.ndarray
+    order_records: np.ndarray
+    event_records: np.ndarray
+    benchmark_values: np.ndarray
+    metrics: dict[str, float]
+    config: dict[str, Any]
+    strategy: str
+    params: dict[str, Any]
+    ambiguous_bars: int = 0
+    manifest_extra: dict[str, Any] = field(default_factory=dict)
+    data_arrays: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+    _manifest: dict[str, Any] | None = field(default=None, repr=False)
+
+    # ---- headline ---------------------------------------------------------------------------
+    @property
+    def final_equity(self) -> float:
+        return float(self.equity_values[-1]) if len(self.equity_values) else float("nan")
+
+    @property
+    def num_trades(self) -> int:
+        return int(self.trade_records.shape[0])
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "strategy": self.strategy,
+            "params": self.params,
+            "final_equity": self.final_equity,
+            "total_return": self.metrics.get("total_return"),
+            "num_trades": self.num_trades,
+            "sharpe": self.metrics.get("sharpe"),
+            "max_drawdown": self.metrics.get("max_drawdown"),
+        }
+
+    # ---- pandas views -----------------------------------------------------------------------
+    @cached_property
+    def equity(self) -> pd.Series:
+        return pd.Series(self.equity_values, index=self.index, name="equity")
+
+    @cached_property
+    def cash(self) -> pd.Series:
+        return pd.Series(self.cash_values, index=self.index, name="cash")
+
+    @cached_property
+    def exposure(self) -> pd.Series:
+        """Gross position value / equity at each bar close."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return pd.Series(
+                self.gross_values / self.equity_values, index=self.index, name="exposure"
+            )
+
+    @cached_property
+    def benchmark(self) -> pd.Series:
+        return pd.Series(self.benchmark_values, index=self.index, name="benchmark")
+
+    @cached_property
+    def positions(self) -> pd.DataFrame:
+        """Signed quantity held per symbol at each bar close."""
+        if self.position_values.shape != (len(self.index), len(self.symbols)):
+            return pd.DataFrame(index=self.index, columns=list(self.symbols), dtype=float)
+        return pd.DataFrame(self.position_values, index=self.index, columns=list(self.symbols))
+
+    def _time(self, bars: np.ndarray) -> pd.DatetimeIndex:
+        return self.index[bars.astype(np.int64)] if len(bars) else pd.DatetimeIndex([], tz="UTC")
+
+    @cached_property
+    def trades(self) -> pd.DataFrame:
+        r = self.trade_records
+        sym = np.asarray(self.symbols, dtype=object)
+        df = pd.DataFrame(
+            {
+                "symbol": sym[r[:, C.TR_SYMBOL].astype(np.int64)] if len(r) else [],
+                "direction": np.where(r[:, C.TR_DIRECTION] > 0, "long", "short"),
+                "entry_time": self._time(r[:, C.TR_ENTRY_BAR]),
+                "exit_time": self._time(r[:, C.TR_EXIT_BAR]),
+                "entry_price": r[:, C.TR_ENTRY_PRICE],
+                "exit_price": r[:, C.TR_EXIT_PRICE],
+                "quantity": r[:, C.TR_QTY],
+                "fees": r[:, C.TR_FEES],
+                "slippage": r[:, C.TR_SLIPPAGE],
+                "pnl": r[:, C.TR_PNL],
+                "return": r[:, C.TR_RETURN],
+                "mae": r[:, C.TR_MAE],
+                "mfe": r[:, C.TR_MFE],
+                "bars_held": r[:, C.TR_BARS_HELD].astype(np.int64),
+                "exit_reason": [C.EXIT_NAMES[int(x)] for x in r[:, C.TR_EXIT_REASON]],
+                "ambiguous": r[:, C.TR_AMBIGUOUS] > 0,
+            },
+            columns=list(TRADE_COLUMNS),
+        )
+        return df.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
+
+    @cached_property
+    def orders(self) -> pd.DataFrame:
+        r = self.order_records
+        sym = np.asarray(self.symbols, dtype=object)
+        return pd.DataFrame(
+            {
+                "time": self._time(r[:, C.OR_BAR]),
+                "symbol": sym[r[:, C.OR_SYMBOL].astype(np.int64)] if len(r) else [],
+                "side": np.where(r[:, C.OR_SIDE] > 0, "buy", "sell"),
+                "quantity": r[:, C.OR_QTY],
+                "price": r[:, C.OR_PRICE],
+                "fee": r[:, C.OR_FEE],
+                "status": [C.STATUS_NAMES[int(x)] for x in r[:, C.OR_STATUS]],
+                "reason": [C.REASON_NAMES.get(int(x), str(int(x))) for x in r[:, C.OR_REASON]],
+                "requested": r[:, C.OR_REQUESTED],
+            },
+            columns=list(ORDER_COLUMNS),
+        )
+
+    @cached_property
+    def risk_events(self) -> pd.DataFrame:
+        r = self.event_records
+        return pd.DataFrame(
+            {
+                "time": self._time(r[:, C.EV_BAR]),
+                "rule": [C.RULE_NAMES[int(x)] for x in r[:, C.EV_RULE]],
+                "symbol": [None] * len(r),
+                "value": r[:, C.EV_VALUE],
+            },
+            columns=list(EVENT_COLUMNS),
+        )
+
+    # ---- reproducibility ----------------------------------------------------------------------
+    @property
+    def manifest(self) -> dict[str, Any]:
+        if self._manifest is None:
+            from alphaforge.sim.manifest import build_manifest
+
+            extra = dict(self.manifest_extra)
+            if self.data_arrays is not None:
+                from alphaforge.sim.manifest import hash_arrays
+
+                extra["data_hash"] = hash_arrays(*self.data_arrays)
+            self._manifest = build_manifest(self.config, extra)
+        return self._manifest
+
+    # ---- serialisation -----------------------------------------------------------------------
+    def to_dict(self, include_series: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": "alphaforge.backtest/1",
+            **self.summary(),
+            "ambiguous_bars": self.ambiguous_bars,
+            "metrics": self.metrics,
+            "trades": _records(self.trades),
+            "config": self.config,
+            "manifest": self.manifest,
+            "symbols": list(self.symbols),
+        }
+        if include_series:
+            out["series"] = {
+                "index": [t.isoformat() for t in self.index],
+                "equity": self.equity_values.tolist(),
+                "cash": self.cash_values.tolist(),
+                "gross": self.gross_values.tolist(),
+                "net": self.net_values.tolist(),
+                "benchmark": self.benchmark_values.tolist(),
+            }
+            if self.position_values.shape == (len(self.index), len(self.symbols)):
+                out["series"]["positions"] = self.position_values.tolist()
+            out["orders"] = _records(self.orders)
+            out["risk_events"] = _records(self.risk_events)
+            out["raw"] = {
+                "trades": self.trade_records.tolist(),
+                "orders": self.order_records.tolist(),
+                "events": self.event_records.tolist(),
+            }
+        return out
+
+    def to_json(self, path: str | Path) -> Path:
+        """Write the result as JSON atomically (temp file + rename)."""
+        return _atomic_write(Path(path), json.dumps(_clean(self.to_dict()), indent=1))
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> BacktestResult:
+        if d.get("format") != "alphaforge.backtest/1" or "series" not in d:
+            raise DataError(
+                "not an alphaforge backtest result with series (format alphaforge.backtest/1)"
+            )
+        s = d["series"]
+        index = pd.DatetimeIndex(pd.to_datetime(s["index"], utc=True), name="timestamp")
+        symbols = tuple(d["symbols"])
+        pos = np.asarray(s["positions"], dtype=float) if "positions" in s else np.zeros((1, 1))
+
+        def arr(key: str, ncols: int) -> np.ndarray:
+            a = np.asarray(d["raw"][key], dtype=float)
+            return a.reshape(-1, ncols)
+
+        res = cls(
+            index=index,
+            symbols=symbols,
+            equity_values=np.asarray(s["equity"], dtype=float),
+            cash_values=np.asarray(s["cash"], dtype=float),
+            gross_values=np.asarray(s["gross"], dtype=float),
+            net_values=np.asarray(s["net"], dtype=float),
+            position_values=pos,
+            trade_records=arr("trades", C.TR_NCOLS),
+            order_records=arr("orders", C.OR_NCOLS),
+            event_records=arr("events", C.EV_NCOLS),
+            benchmark_values=np.asarray(s["benchmark"], dtype=float),
+            metrics={k: (float("nan") if v is None else v) for k, v in d["metrics"].items()},
+            config=d["config"],
+            strategy=d["strategy"],
+            params=d["params"],
+            ambiguous_bars=int(d.get("ambiguous_bars", 0)),
+        )
+        res._manifest = d.get("manifest")
+        return res
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> BacktestResult:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text())
+        except FileNotFoundError:
+            raise DataError(f"{p}: no such result file") from None
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{p}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+        try:
+            return cls.from_dict(data)
+        except DataError as exc:
+            raise DataError(f"{p}: {exc}") from None
+
+    def to_parquet(self, directory: str | Path) -> Path:
+        """Write series, trades, orders and events as Parquet plus ``meta.json``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        series = pd.DataFrame(
+            {
+                "equity": self.equity_values,
+                "cash": self.cash_values,
+                "gross": self.gross_values,
+                "net": self.net_values,
+                "benchmark": self.benchmark_values,
+            },
+            index=self.index,
+        )
+        for name, df in (
+            ("series", series),
+            ("positions", self.positions),
+            ("trades", self.trades),
+            ("orders", self.orders),
+            ("risk_events", self.risk_events),
+        ):
+            tmp = d / f".{name}.parquet.tmp"
+            df.to_parquet(tmp)
+            os.replace(tmp, d / f"{name}.parquet")
+        meta = self.to_dict(include_series=False)
+        meta["raw"] = {
+            "trades": self.trade_records.tolist(),
+            "orders": self.order_records.tolist(),
+            "events": self.event_records.tolist(),
+        }
+        _atomic_write(d / "meta.json", json.dumps(_clean(meta), indent=1))
+        return d
+
+    @classmethod
+    def from_parquet(cls, directory: str | Path) -> BacktestResult:
+        d = Path(directory)
+        meta = json.loads((d / "meta.json").read_text())
+        series = pd.read_parquet(d / "series.parquet")
+        positions = pd.read_parquet(d / "positions.parquet")
+        meta["series"] = {
+            "index": [t.isoformat() for t in series.index],
+            **{c: series[c].tolist() for c in series.columns},
+        }
+        if not positions.isna().all().all():
+            meta["series"]["positions"] = positions.to_numpy().tolist()
+        return cls.from_dict(meta)
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = [t.isoformat() if not pd.isna(t) else None for t in out[c]]
+    return _clean(out.to_dict(orient="records"))  # type: ignore[no-any-return]
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _atomic_write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

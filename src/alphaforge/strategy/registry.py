@@ -1,0 +1,77 @@
+"""Find strategies by name (built-ins) or as ``path/to/file.py:ClassName`` (a user's own)."""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+
+from alphaforge.core.errors import StrategyError
+from alphaforge.strategy.base import Strategy
+
+_BUILTIN_MODULES = ("alphaforge.strategy.library",)
+
+
+def builtin_strategies() -> dict[str, type[Strategy]]:
+    """Name -> class of every built-in strategy."""
+    import pkgutil
+
+    from alphaforge.strategy import library
+
+    found: dict[str, type[Strategy]] = {}
+    for mod in pkgutil.iter_modules(library.__path__):
+        module = importlib.import_module(f"alphaforge.strategy.library.{mod.name}")
+        for obj in vars(module).values():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, Strategy)
+                and obj is not Strategy
+                and obj.__module__ == module.__name__
+                and obj.name
+            ):
+                found[obj.name] = obj
+    return dict(sorted(found.items()))
+
+
+def load_strategy_class(ref: str) -> type[Strategy]:
+    """Resolve a built-in name or ``file.py:ClassName``."""
+    if ":" in ref and ref.split(":", 1)[0].endswith(".py"):
+        return _load_from_file(ref)
+    builtins = builtin_strategies()
+    if ref not in builtins:
+        raise StrategyError(
+            f"unknown strategy {ref!r}; built-ins: {', '.join(builtins)} "
+            "(or give path/to/file.py:ClassName)"
+        )
+    return builtins[ref]
+
+
+def _load_from_file(ref: str) -> type[Strategy]:
+    path_s, cls_name = ref.rsplit(":", 1)
+    path = Path(path_s).expanduser()
+    if not path.is_file():
+        raise StrategyError(f"strategy file not found: {path}")
+    mod_name = f"alphaforge_user_{path.stem}_{abs(hash(path.resolve())) % 10**8}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise StrategyError(f"cannot import strategy file {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise StrategyError(f"{path}: error while importing: {type(exc).__name__}: {exc}") from exc
+    cls = getattr(module, cls_name, None)
+    if not (inspect.isclass(cls) and issubclass(cls, Strategy)):
+        raise StrategyError(f"{path}: no Strategy subclass named {cls_name!r}")
+    if not cls.name:
+        cls.name = cls_name
+    return cls
+
+
+def make_strategy(ref: str | Strategy | type[Strategy], params: dict | None = None) -> Strategy:
+    if isinstance(ref, Strategy):
+        return ref if not params else type(ref)({**ref.params.model_dump(), **params})
+    cls = ref if inspect.isclass(ref) else load_strategy_class(str(ref))
+    return cls(params or {})

@@ -1,0 +1,93 @@
+"""Identical-rule runs of the peer engines (backtesting.py, vectorbt, backtrader) for golden tests.
+
+Every peer gets the same precomputed signal arrays, so differences can only come from fills,
+sizing and accounting.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.testing import shared_data_file
+
+
+def load_symbol(symbol: str, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+    """Raw daily OHLCV of one symbol from the shared real data, DatetimeIndex (UTC)."""
+    path = shared_data_file("us_equities_daily.parquet")
+    df = pd.read_parquet(path, filters=[("symbol", "==", symbol)])
+    df = df.set_index(pd.DatetimeIndex(df["timestamp"]).tz_localize("UTC"))
+    df = df[["open", "high", "low", "close", "volume"]].astype(float)
+    if start:
+        df = df[df.index >= pd.Timestamp(start, tz="UTC")]
+    if end:
+        df = df[df.index <= pd.Timestamp(end, tz="UTC")]
+    return df
+
+
+def run_backtesting_py(
+    df: pd.DataFrame,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    cash: float,
+    commission: float,
+    sl: np.ndarray | None = None,
+    tp: np.ndarray | None = None,
+) -> tuple[float, pd.DataFrame]:
+    """backtesting.py: buy() all-in at the next open on entries, position.close() on exits."""
+    from backtesting import Backtest, Strategy
+
+    ent, ex = entries, exits
+
+    class Rules(Strategy):  # type: ignore[misc]
+        def init(self) -> None:
+            self.ent = self.I(lambda: ent.astype(float), plot=False)
+            self.ex = self.I(lambda: ex.astype(float), plot=False)
+
+        def next(self) -> None:
+            i = len(self.data) - 1
+            if self.position and self.ex[-1] > 0:
+                self.position.close()
+            elif not self.position and self.ent[-1] > 0:
+                kw = {}
+                if sl is not None:
+                    kw["sl"] = float(sl[i])
+                if tp is not None:
+                    kw["tp"] = float(tp[i])
+                self.buy(**kw)
+
+    data = df.rename(columns=str.capitalize)
+    data.index = data.index.tz_localize(None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bt = Backtest(data, Rules, cash=cash, commission=commission, finalize_trades=False)
+        stats = bt.run()
+    return float(stats["Equity Final [$]"]), stats["_trades"]
+
+
+def run_vectorbt(
+    df: pd.DataFrame, entries: np.ndarray, exits: np.ndarray, cash: float, fees: float
+) -> tuple[float, pd.DataFrame]:
+    """vectorbt from_signals: signals shifted one bar, filled at that bar's open, all-in whole shares."""
+    import vectorbt as vbt
+
+    ent = pd.Series(entries, index=df.index).shift(1, fill_value=False).astype(bool)
+    ex = pd.Series(exits, index=df.index).shift(1, fill_value=False).astype(bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pf = vbt.Portfolio.from_signals(
+            close=df["close"],
+            entries=ent,
+            exits=ex,
+            price=df["open"],
+            fees=fees,
+            size=np.inf,
+            size_granularity=1.0,
+            init_cash=cash,
+            freq="1D",
+        )
+        final = float(pf.value().iloc[-1])
+        trades = pf.trades.records_readable
+    return final, trades
