@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from alphaforge.analytics.frequency import per_period_rate
 from alphaforge.analytics.returns_metrics import NAN, FloatArray, cagr, safe_ratio, sample_std
 
@@ -80,12 +78,24 @@ def _capture(returns: FloatArray, benchmark: FloatArray, ppy: float) -> float:
     return cagr(returns, ppy) / den if den != 0 else NAN
 
 
+BENCHMARK_KEYS: tuple[str, ...] = (
+    "alpha",
+    "beta",
+    "correlation",
+    "tracking_error",
+    "information_ratio",
+    "up_capture",
+    "down_capture",
+)
+
+SUMMARY_BENCHMARK_KEYS: tuple[str, ...] = BENCHMARK_KEYS[:5]
+
+
 def benchmark_relative(
     returns: FloatArray, benchmark: FloatArray, ppy: float, risk_free: float = 0.0
 ) -> dict[str, float]:
-    """All benchmark-relative metrics in one dict (keys as in ``METRIC_INFO``)."""
+    """All benchmark-relative metrics (:data:`BENCHMARK_KEYS`), one function each."""
     return {
-        "benchmark_return": float(np.prod(1.0 + benchmark) - 1.0) if benchmark.size else NAN,
         "alpha": alpha(returns, benchmark, ppy, risk_free),
         "beta": beta(returns, benchmark),
         "correlation": correlation(returns, benchmark),
@@ -93,4 +103,37 @@ def benchmark_relative(
         "information_ratio": information_ratio(returns, benchmark, ppy),
         "up_capture": up_capture(returns, benchmark, ppy),
         "down_capture": down_capture(returns, benchmark, ppy),
+    }
+
+
+def benchmark_summary(
+    returns: FloatArray, benchmark: FloatArray, ppy: float, risk_free: float = 0.0
+) -> dict[str, float]:
+    """The fast path: :data:`SUMMARY_BENCHMARK_KEYS` with the numbers of :func:`benchmark_relative`.
+
+    Intermediates are shared; the capture ratios (two masked products each) are left to the full
+    metrics.
+    """
+    n = returns.size
+    if n < 2:
+        return dict.fromkeys(SUMMARY_BENCHMARK_KEYS, NAN)
+    db = benchmark - benchmark.sum() / n
+    dr = returns - returns.sum() / n
+    var_b = float(db @ db) / n
+    b = float(db @ returns) / n / var_b if var_b >= 1e-30 else NAN
+    if math.isnan(b):
+        alpha_ = NAN
+    else:
+        rf = per_period_rate(risk_free, ppy)
+        resid = (returns - rf) - b * (benchmark - rf)
+        alpha_ = float((1.0 + resid.sum() / n) ** ppy - 1.0)
+    active = returns - benchmark
+    te = sample_std(active)
+    den = math.sqrt(float(dr @ dr) * float(db @ db))
+    return {
+        "alpha": alpha_,
+        "beta": b,
+        "correlation": float(dr @ db) / den if den > 0 else NAN,
+        "tracking_error": te * math.sqrt(ppy),
+        "information_ratio": safe_ratio(float(active.sum()) / n, te) * math.sqrt(ppy),
     }
