@@ -1,0 +1,125 @@
+"""User-facing indicator functions (one import point).
+
+Every function accepts 1-D or 2-D numpy arrays (bars x symbols), pandas Series or DataFrames
+and returns the same kind (multi-output indicators return a NamedTuple of them). Positions
+before the first valid value are NaN; bars where an input is NaN are skipped, so a symbol
+that starts later in a panel gets exactly the values it would get on its own.
+"""
+
+from __future__ import annotations
+
+from alphaforge.indicators.averages import dema, ema, hma, kama, sma, tema, wma
+from alphaforge.indicators.oscillators import (
+    MACDResult,
+    StochResult,
+    cci,
+    macd,
+    mfi,
+    momentum,
+    roc,
+    rsi,
+    stoch_fast,
+    stoch_slow,
+    stochrsi,
+    willr,
+)
+from alphaforge.indicators.patterns import (
+    cdl_doji,
+    cdl_engulfing,
+    cdl_evening_star,
+    cdl_hammer,
+    cdl_harami,
+    cdl_morning_star,
+    cdl_shooting_star,
+)
+from alphaforge.indicators.statistics import hurst, rolling_beta, rolling_corr
+from alphaforge.indicators.trend import (
+    AroonResult,
+    DMIResult,
+    IchimokuResult,
+    SuperTrendResult,
+    adx,
+    aroon,
+    aroon_osc,
+    dmi,
+    ichimoku,
+    linreg_slope,
+    minus_di,
+    plus_di,
+    sar,
+    supertrend,
+)
+from alphaforge.indicators.volatility import (
+    BBandsResult,
+    ChannelResult,
+    atr,
+    bbands,
+    donchian,
+    keltner,
+    natr,
+    rolling_std,
+    true_range,
+    zscore,
+)
+from alphaforge.indicators.volume import ad, adosc, obv, session_ids, vwap
+
+__all__ = [
+    "AroonResult",
+    "BBandsResult",
+    "ChannelResult",
+    "DMIResult",
+    "IchimokuResult",
+    "MACDResult",
+    "StochResult",
+    "SuperTrendResult",
+    "ad",
+    "adosc",
+    "adx",
+    "aroon",
+    "aroon_osc",
+    "atr",
+    "bbands",
+    "cci",
+    "cdl_doji",
+    "cdl_engulfing",
+    "cdl_evening_star",
+    "cdl_hammer",
+    "cdl_harami",
+    "cdl_morning_star",
+    "cdl_shooting_star",
+    "dema",
+    "dmi",
+    "donchian",
+    "ema",
+    "hma",
+    "hurst",
+    "ichimoku",
+    "kama",
+    "keltner",
+    "linreg_slope",
+    "macd",
+    "mfi",
+    "minus_di",
+    "momentum",
+    "natr",
+    "obv",
+    "plus_di",
+    "roc",
+    "rolling_beta",
+    "rolling_corr",
+    "rolling_std",
+    "rsi",
+    "sar",
+    "session_ids",
+    "sma",
+    "stoch_fast",
+    "stoch_slow",
+    "stochrsi",
+    "supertrend",
+    "tema",
+    "true_range",
+    "vwap",
+    "willr",
+    "wma",
+    "zscore",
+]
