@@ -25,7 +25,7 @@ import pandas as pd
 from alphaforge.analytics import returns_metrics as rm
 from alphaforge.analytics import tables
 from alphaforge.analytics.benchmark_metrics import benchmark_relative, benchmark_summary
-from alphaforge.analytics.frequency import per_period_rate, periods_per_year
+from alphaforge.analytics.frequency import infer_calendar, per_period_rate, periods_per_year
 from alphaforge.analytics.metric_info import METRIC_INFO, MetricInfo
 from alphaforge.analytics.trade_metrics import longest_run, trade_stats
 from alphaforge.core.errors import DataError
@@ -176,7 +176,7 @@ def compute_metrics(
     trades: pd.DataFrame | None = None,
     benchmark: pd.Series | None = None,
     timeframe: str | None = "1d",
-    calendar: str = "XNYS",
+    calendar: str | None = "XNYS",
     risk_free: float = 0.0,
     exposure: np.ndarray | pd.Series | None = None,
     turnover: np.ndarray | pd.Series | None = None,
@@ -192,7 +192,8 @@ def compute_metrics(
     benchmark:
         Benchmark equity with the same index as ``equity``.
     timeframe, calendar:
-        Bar interval and calendar for annualisation (``timeframe=None`` infers it from the index).
+        Bar interval and calendar for annualisation; ``None`` infers them from the index
+        (median bar spacing; ``"24/7"`` when there are weekend bars, else ``"XNYS"``).
     risk_free:
         Annual risk-free rate.
     exposure, turnover:
@@ -210,7 +211,7 @@ def compute_metrics(
         differs.
     """
     e, index = _validate_equity(equity, "equity")
-    ppy = periods_per_year(timeframe, calendar, index)
+    ppy = periods_per_year(timeframe, calendar or infer_calendar(index), index)
     r = rm.simple_returns(e)
     out = _return_metrics(e, r, ppy, risk_free)
     out.update(_drawdown_metrics(e, index))

@@ -209,3 +209,19 @@ def test_constant_returns_have_no_sharpe() -> None:
     s = summary_metrics(eq, 252)
     assert s["max_drawdown"] == 0.0
     assert math.isnan(s["calmar"])
+
+
+def test_inferred_annualisation_matches_explicit() -> None:
+    # Hourly bars every day of the week: inferred as 1h on a 24/7 calendar (8,760 bars a year).
+    idx = pd.date_range("2024-01-01", periods=200, freq="h", tz="UTC")
+    eq = pd.Series(100 * np.cumprod(1 + np.cos(np.arange(200)) / 100), idx)
+    inferred = compute_metrics(eq, timeframe=None, calendar=None)
+    explicit = compute_metrics(eq, timeframe="1h", calendar="24/7")
+    assert inferred["sharpe"] == explicit["sharpe"]
+    r = eq.to_numpy()[1:] / eq.to_numpy()[:-1] - 1
+    assert explicit["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * math.sqrt(8760))
+
+
+def test_summary_rejects_misaligned_benchmark() -> None:
+    with pytest.raises(DataError, match="benchmark: length 2"):
+        summary_metrics(np.ones(3), 252, benchmark=np.ones(2))
