@@ -34,7 +34,13 @@ from hypothesis.extra.numpy import arrays
 from scipy import stats
 
 from alphaforge.analytics import benchmark_metrics as bm
-from alphaforge.analytics import compute_metrics, rolling_beta, rolling_sharpe, rolling_volatility
+from alphaforge.analytics import (
+    compute_metrics,
+    rolling_beta,
+    rolling_sharpe,
+    rolling_volatility,
+    summary_metrics,
+)
 from alphaforge.analytics import returns_metrics as rm
 from alphaforge.analytics.frequency import per_period_rate
 from alphaforge.testing import shared_data_file
@@ -229,6 +235,11 @@ def test_compute_metrics_pipeline_real(equities: dict[str, pd.Series], spy: pd.S
     }
     bad = {k: (m[k], float(v)) for k, v in expected.items() if not close(m[k], float(v))}
     assert not bad
+    # The engine's fast path gives the same numbers on the same real curve.
+    fast = summary_metrics(equity.to_numpy(), 252, 0.02, benchmark=spy.to_numpy())
+    assert set(fast) <= set(m)
+    differ = {k: (v, m[k]) for k, v in fast.items() if not math.isclose(v, m[k], rel_tol=1e-12)}
+    assert not differ
 
 
 def test_rolling_real(equities: dict[str, pd.Series], spy: pd.Series) -> None:

@@ -1,10 +1,14 @@
 """Performance metrics of a backtest: a fast summary and the full set for reports.
 
 * :func:`summary_metrics` runs at the end of every backtest (and so thousands of times in a sweep):
-  plain numpy on the equity array, no pandas on its path, a few tens of microseconds for 2,500 bars.
+  plain numpy on the equity array, no pandas on its path; about 0.05 ms for 2,500 bars, about
+  0.2 ms with a benchmark, a trade dict of a few dozen trades and exposure (a trades DataFrame
+  costs ~0.1 ms more than a dict of arrays: pandas column access).
 * :func:`compute_metrics` adds everything a report or ``alphaforge compare`` shows (VaR family,
   moments, calendar returns, drawdown durations in days, benchmark capture ...) and checks its input.
-  Where the two share a key they give the same number (the tests check this to 1e-12).
+  It computes each metric with its own function of :mod:`~alphaforge.analytics.returns_metrics` /
+  :mod:`~alphaforge.analytics.benchmark_metrics`; where the two paths share a key they give the
+  same number (the tests check this to 1e-12).
 
 Metric keys, labels and formats are in :data:`METRIC_INFO`. Returns are simple per-bar returns of the
 equity curve; the first bar is the starting value and has no return. Everything is annualised with
