@@ -18,6 +18,7 @@ are UTC timestamps.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any, Literal
 
 import exchange_calendars as xcals
@@ -68,7 +69,10 @@ def _build(name: str, first_year: int | None, last_year: int | None) -> Any:
         kwargs["start"] = pd.Timestamp(year=first_year, month=1, day=1)
     if last_year is not None:
         kwargs["end"] = pd.Timestamp(year=last_year, month=12, day=31)
-    return xcals.get_calendar(name, **kwargs)
+    with warnings.catch_warnings():
+        # exchange_calendars 4.x reads Series.values of tz-aware columns (deprecated in pandas 3).
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray")
+        return xcals.get_calendar(name, **kwargs)
 
 
 def _naive_date(value: pd.Timestamp | str) -> pd.Timestamp:

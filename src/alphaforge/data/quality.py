@@ -142,9 +142,16 @@ class QualityReport:
 
     def summary(self) -> pd.DataFrame:
         """One row per symbol (index), columns ``rows``, ``calendar`` and one per check."""
-        table = pd.DataFrame(0, index=pd.Index(self.symbols, name="symbol"), columns=list(CHECKS))
-        for issue in self.issues:
-            table.loc[issue.symbol, issue.check] = issue.count
+        found = pd.DataFrame(
+            [(i.symbol, i.check, i.count) for i in self.issues], columns=["symbol", "check", "n"]
+        )
+        table = (
+            found.pivot_table(index="symbol", columns="check", values="n", aggfunc="sum")
+            .reindex(index=pd.Index(self.symbols, name="symbol"), columns=list(CHECKS))
+            .fillna(0)
+            .astype(np.int64)
+        )
+        table.columns.name = None
         table.insert(0, "calendar", [self.calendars.get(s, "") for s in table.index])
         table.insert(0, "rows", [self.rows[s] for s in table.index])
         return table
@@ -253,22 +260,35 @@ def check_bars(
         rows={str(s): int(n) for s, n in zip(bars.names, counts, strict=True)},
         calendars={str(s): c for s, c in zip(bars.names, cal_names, strict=True)},
     )
-    dup_next = np.zeros(len(bars.ts), dtype=bool)
-    dup_next[1:] = bars.prev_same()[1:] & (bars.ts[1:] == bars.ts[:-1])
-    masks: dict[str, tuple[np.ndarray, np.ndarray | None]] = {
-        "duplicates": (dup_next, None),
-        "unordered": (unordered, None),
-    }
-    masks.update({name: (mask, None) for name, mask in _row_checks(bars).items()})
-    keep = ~dup_next  # the first row of each key, for checks along time
-    masks.update(_gap_checks(bars, keep, cal_names, tf.name))
-    masks.update(_return_checks(bars, keep, outlier_sigma))
-    masks["stale"] = _stale_check(bars, keep, stale_run)
+    masks = _all_checks(bars, unordered, cal_names, tf.name, outlier_sigma, stale_run)
     for check in CHECKS:
         mask, example_ns = masks[check]
         report.issues.extend(_issues(bars, check, mask, example_ns))
     report.issues.sort(key=lambda i: (i.symbol, CHECKS.index(i.check)))
     return report
+
+
+_Masks = dict[str, tuple[np.ndarray, np.ndarray | None]]
+
+
+def _all_checks(
+    bars: _Bars,
+    unordered: np.ndarray,
+    cal_names: Sequence[str],
+    timeframe: str,
+    outlier_sigma: float,
+    stale_run: int,
+) -> _Masks:
+    """Per-row masks (or counts) and optional example timestamps of every check."""
+    dup_next = np.zeros(len(bars.ts), dtype=bool)
+    dup_next[1:] = bars.prev_same()[1:] & (bars.ts[1:] == bars.ts[:-1])
+    masks: _Masks = {"duplicates": (dup_next, None), "unordered": (unordered, None)}
+    masks.update({name: (mask, None) for name, mask in _row_checks(bars).items()})
+    keep = ~dup_next  # the first row of each key, for checks along time
+    masks.update(_gap_checks(bars, keep, cal_names, timeframe))
+    masks.update(_return_checks(bars, keep, outlier_sigma))
+    masks["stale"] = _stale_check(bars, keep, stale_run)
+    return masks
 
 
 def _prepare(frame: pd.DataFrame, *, daily: bool) -> tuple[_Bars, np.ndarray]:
@@ -384,9 +404,7 @@ def _grid_slots(
     return on & (slot >= 0), slot, grid
 
 
-def _gap_checks(
-    bars: _Bars, keep: np.ndarray, cal_names: Sequence[str], timeframe: str
-) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+def _gap_checks(bars: _Bars, keep: np.ndarray, cal_names: Sequence[str], timeframe: str) -> _Masks:
     """``gaps`` (missing bars after each row, with the first missing timestamp as example) and
     ``off_calendar``."""
     n = len(bars.ts)
@@ -436,9 +454,7 @@ def _log_returns(px: np.ndarray, bars: _Bars, keep: np.ndarray) -> np.ndarray:
     return out
 
 
-def _return_checks(
-    bars: _Bars, keep: np.ndarray, k: float
-) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+def _return_checks(bars: _Bars, keep: np.ndarray, k: float) -> _Masks:
     adjusted = bars.adj is not None
     r = _log_returns(bars.adj if bars.adj is not None else bars.c, bars, keep)
     med, sigma = _robust(r, bars.codes)

@@ -261,23 +261,29 @@ def generate_daily(
     shocks, sigma = _daily_returns(rng, len(days), sectors, model)
     p0 = rng.uniform(*model.price_range, n_symbols)
     ret = _regime_drift(rng, shocks, np.log(p0), model)
-    log_close = np.log(p0) + np.cumsum(ret, axis=0)
-    prev = np.vstack([np.log(p0)[None, :], log_close[:-1]])
-    log_open = prev + rng.normal(0.0, 1.0, ret.shape) * model.gap_frac * sigma
-    high, low = _bar_ohlc(rng, log_open, log_close, sigma, model.path_steps)
-    bars = {
-        "open": np.exp(log_open),
-        "high": high,
-        "low": low,
-        "close": np.exp(log_close),
-    }
-    base = 10 ** rng.uniform(*model.volume_base, n_symbols)
-    sigma_ref = np.sqrt(np.mean(sigma**2, axis=0))
-    volume = _volume(rng, base, ret, sigma, sigma_ref, model)
+    bars, volume = _daily_bars(rng, ret, sigma, p0, model)
     stamps = pd.DatetimeIndex(days).tz_localize("UTC").as_unit("ns")
     frame = _long(sample_symbols(n_symbols), stamps, bars, volume)
     frame = pd.concat([frame, _index_etf(stamps, bars, volume, p0)], ignore_index=True)
     return _finish(frame, seed)
+
+
+def _daily_bars(
+    rng: np.random.Generator,
+    ret: np.ndarray,
+    sigma: np.ndarray,
+    p0: np.ndarray,
+    model: MarketModel,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """OHLC arrays (time x symbol) and volumes from close-to-close log returns."""
+    log_close = np.log(p0) + np.cumsum(ret, axis=0)
+    prev = np.vstack([np.log(p0)[None, :], log_close[:-1]])
+    log_open = prev + rng.normal(0.0, 1.0, ret.shape) * model.gap_frac * sigma
+    high, low = _bar_ohlc(rng, log_open, log_close, sigma, model.path_steps)
+    bars = {"open": np.exp(log_open), "high": high, "low": low, "close": np.exp(log_close)}
+    base = 10 ** rng.uniform(*model.volume_base, len(p0))
+    sigma_ref = np.sqrt(np.mean(sigma**2, axis=0))
+    return bars, _volume(rng, base, ret, sigma, sigma_ref, model)
 
 
 def _index_etf(
@@ -332,6 +338,43 @@ def _intraday_profile(starts: pd.DatetimeIndex, day_codes: np.ndarray) -> np.nda
     return np.asarray(profile / np.sqrt(np.mean(profile**2)))
 
 
+def _intraday_grid(
+    calendar: str, timeframe: str, first: pd.Timestamp, days: int
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Bar starts of the first ``days`` sessions from ``first`` and each bar's session index."""
+    session_days = calendars.sessions(calendar, first, first + pd.Timedelta(days=2 * days + 10))
+    session_days = session_days[:days]
+    if len(session_days) == 0:
+        raise ConfigError(f"sample: no {calendar} session from {first.date()}")
+    starts = calendars.expected_bar_starts(calendar, timeframe, session_days[0], session_days[-1])
+    day_codes = np.searchsorted(
+        np.asarray(session_days.as_unit("ns").asi8),
+        np.asarray(starts.tz_localize(None).normalize().as_unit("ns").asi8),
+        side="right",
+    )
+    return pd.DatetimeIndex(starts).as_unit("ns"), day_codes - 1
+
+
+def _intraday_returns(
+    rng: np.random.Generator,
+    n: int,
+    day_codes: np.ndarray,
+    starts: pd.DatetimeIndex,
+    model: MarketModel,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bar log returns, their volatility, and the GARCH daily variances (market, symbols)."""
+    z_day = _student_t(rng, model.t_df, (int(day_codes[-1]) + 1, 1 + n))
+    long_run = np.concatenate([[model.market_vol**2], np.full(n, np.mean(model.idio_vol) ** 2)])
+    day_var = _garch(z_day, long_run, model.garch_alpha, model.garch_beta)
+    per_bar = np.sqrt(day_var[day_codes] / np.bincount(day_codes).max())
+    profile = _intraday_profile(starts, day_codes)[:, None]
+    eps = _student_t(rng, model.t_df, (len(starts), 1 + n)) * per_bar * profile
+    beta = rng.uniform(*model.beta, n)
+    ret = beta * eps[:, :1] + eps[:, 1:]
+    sigma = np.sqrt(beta**2 * per_bar[:, :1] ** 2 + per_bar[:, 1:] ** 2) * profile
+    return ret, sigma, day_var
+
+
 def generate_intraday(
     seed: int = 42,
     symbols: Sequence[str] | None = None,
@@ -370,35 +413,12 @@ def generate_intraday(
     if not tf.is_intraday:
         raise ConfigError(f"sample: timeframe must be intraday, got {timeframe!r}")
     names = list(symbols) if symbols is not None else sample_symbols(5)
-    first = pd.Timestamp(start)
-    session_days = calendars.sessions(calendar, first, first + pd.Timedelta(days=2 * days + 10))
-    session_days = session_days[:days]
-    if len(session_days) == 0 or not names:
-        raise ConfigError("sample: no sessions or no symbols to generate")
-    starts = calendars.expected_bar_starts(calendar, tf.name, session_days[0], session_days[-1])
-    day_codes = (
-        np.searchsorted(
-            np.asarray(session_days.as_unit("ns").asi8),
-            np.asarray(starts.tz_localize(None).normalize().as_unit("ns").asi8),
-            side="right",
-        )
-        - 1
-    )
+    if not names:
+        raise ConfigError("sample: no symbols to generate")
+    starts, day_codes = _intraday_grid(calendar, tf.name, pd.Timestamp(start), days)
     rng = np.random.default_rng([seed, _INTRADAY_STREAM])
     n, n_bars = len(names), len(starts)
-    z_day = _student_t(rng, model.t_df, (len(session_days), 1 + n))
-    day_var = _garch(
-        z_day,
-        np.concatenate([[model.market_vol**2], np.full(n, np.mean(model.idio_vol) ** 2)]),
-        model.garch_alpha,
-        model.garch_beta,
-    )
-    per_bar = np.sqrt(day_var[day_codes] / np.bincount(day_codes).max())
-    profile = _intraday_profile(starts, day_codes)[:, None]
-    eps = _student_t(rng, model.t_df, (n_bars, 1 + n)) * per_bar * profile
-    beta = rng.uniform(*model.beta, n)
-    ret = beta * eps[:, :1] + eps[:, 1:]
-    sigma = np.sqrt(beta**2 * per_bar[:, :1] ** 2 + per_bar[:, 1:] ** 2) * profile
+    ret, sigma, day_var = _intraday_returns(rng, n, day_codes, starts, model)
     p0 = rng.uniform(*model.intraday_price_range, n)
     log_close = np.log(p0) + np.cumsum(ret, axis=0)
     log_open = np.vstack([np.log(p0)[None, :], log_close[:-1]])
@@ -412,7 +432,7 @@ def generate_intraday(
     log_open, log_close = log_open + shift, log_close + shift
     high, low = _bar_ohlc(rng, log_open, log_close, sigma, model.intraday_path_steps)
     base = 10 ** rng.uniform(*model.volume_base, n) / np.bincount(day_codes).max()
+    profile = _intraday_profile(starts, day_codes)[:, None]
     volume = _volume(rng, base * profile**2, ret, sigma, np.sqrt(np.mean(sigma**2, axis=0)), model)
     bars = {"open": np.exp(log_open), "high": high, "low": low, "close": np.exp(log_close)}
-    stamps = pd.DatetimeIndex(starts).as_unit("ns")
-    return _finish(_long(names, stamps, bars, volume), seed)
+    return _finish(_long(names, starts, bars, volume), seed)
