@@ -265,8 +265,8 @@ class _Staging:
             return
         tmp = self.tmp.get(symbol) or final.parent / f".tmp-{uuid.uuid4().hex}.parquet"
         final.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp[symbol] = tmp  # registered first, so a failed write is cleaned up too
         _write_table(merged, symbol, tmp)
-        self.tmp[symbol] = tmp
 
     def renames(self) -> list[tuple[Path, Path]]:
         return [(tmp, self.store._file(sym, self.tf)) for sym, tmp in sorted(self.tmp.items())]
