@@ -7,38 +7,24 @@ reports them). All checks are vectorised over the whole frame: no Python loop ru
 
 Checks (``count`` is a number of rows unless said otherwise):
 
-``duplicates``
-    surplus rows: rows repeating the ``(symbol, timestamp)`` key of an earlier row (a key held
-    by two rows counts once).
-``unordered``
-    rows whose timestamp is earlier than the previous row of the same symbol (input order).
-``nan``
-    rows with a missing open, high, low, close or volume.
-``non_positive``
-    rows with an open, high, low or close ``<= 0``.
-``high_low``
-    rows with ``high < low``.
-``ohlc_range``
-    rows whose open or close lies outside ``[low, high]``, i.e. ``high < max(open, close)`` or
-    ``low > min(open, close)``.
-``zero_volume``
-    rows with ``volume == 0``.
-``gaps``
-    expected bars that are missing between a symbol's first and last bar: missing sessions for
-    daily bars, missing regular-hours bar starts for intraday bars (the count is of missing
-    bars; the examples are the missing timestamps).
-``off_calendar``
-    bars that are not on the calendar's grid (a daily bar on a non-session, an intraday bar
-    outside regular hours or not aligned on the session open).
-``outliers``
-    log returns farther than ``outlier_sigma`` robust sigmas (``1.4826 * MAD``) from the
-    symbol's median return; computed on ``adj_close`` when that column exists.
-``unadjusted_split``
-    with ``adj_close``: raw-close jumps beyond ``outlier_sigma`` that vanish in the adjusted
-    series, i.e. coincide with a change of the adjustment factor ``adj_close / close``.
-``stale``
-    bars in runs of at least ``stale_run`` consecutive bars with ``open == high == low == close``
-    and an unchanged close.
+* ``duplicates``: surplus rows repeating the ``(symbol, timestamp)`` key of an earlier row.
+* ``unordered``: rows earlier than the previous row of the same symbol (input order).
+* ``nan``: a missing open, high, low, close, volume or timestamp.
+* ``non_positive``: an open, high, low or close ``<= 0``.
+* ``high_low``: ``high < low``.
+* ``ohlc_range``: open or close outside ``[low, high]`` (``high < max(open, close)`` or
+  ``low > min(open, close)``).
+* ``zero_volume``: ``volume == 0``.
+* ``gaps``: expected bars missing between a symbol's first and last bar: sessions for daily
+  bars, regular-hours bar starts for intraday bars (count of missing bars; the examples are the
+  missing timestamps).
+* ``off_calendar``: a daily bar on a non-session, an intraday bar starting outside regular hours.
+* ``outliers``: log returns farther than ``outlier_sigma`` robust sigmas (``1.4826 * MAD``) from
+  the symbol's median return, on ``adj_close`` when that column exists.
+* ``unadjusted_split``: with ``adj_close``, raw-close jumps beyond ``outlier_sigma`` that vanish
+  in the adjusted series, i.e. coincide with a change of the factor ``adj_close / close``.
+* ``stale``: bars in runs of ``>= stale_run`` bars with ``open == high == low == close`` and an
+  unchanged close.
 
 Calendars: ``"XNYS"`` for symbols that look like equities, ``"24/7"`` for crypto pairs (the symbol
 contains ``"/"`` or the symbol has bars on a weekend). Pass ``calendar=`` to use one calendar for
