@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import pandas as pd
@@ -347,12 +347,20 @@ def _csv_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
     text_cols = {o: pa.string() for o, c in mapping.items() if c in {"timestamp", "_date", "_time"}}
     text_cols.update({o: pa.string() for o, c in mapping.items() if c == "symbol"})
     convert = pacsv.ConvertOptions(column_types=text_cols, strings_can_be_null=True)
-    read = pacsv.ReadOptions(block_size=16 << 20)
-    try:
-        reader = pacsv.open_csv(path, read_options=read, convert_options=convert)
-        yield from _rebatch(reader, chunk_rows, first_line=2)
-    except pa.ArrowInvalid as exc:
-        raise DataError(_csv_error(path, names, str(exc))) from None
+    read = pacsv.ReadOptions(block_size=1 << 20)
+    # A plain Python file keeps Arrow from buffering the whole file ahead of the parser.
+    with open(path, "rb") as raw:
+        source = _decompressed(raw, path)
+        try:
+            reader = pacsv.open_csv(source, read_options=read, convert_options=convert)
+            yield from _rebatch(reader, chunk_rows, first_line=2)
+        except pa.ArrowInvalid as exc:
+            raise DataError(_csv_error(path, names, str(exc))) from None
+
+
+def _decompressed(raw: BinaryIO, path: Path) -> BinaryIO | pa.CompressedInputStream:
+    codec = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}.get(path.suffix.lower())
+    return pa.CompressedInputStream(raw, codec) if codec else raw
 
 
 def _csv_error(path: Path, names: list[str], message: str) -> str:
