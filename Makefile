@@ -29,7 +29,7 @@ $(VENV)/.dev: $(VENV)/.base pyproject.toml
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
-	$(VENV)/bin/alphaforge demo --home "$(ALPHAFORGE_DEMO_HOME)"
+	$(VENV)/bin/alphaforge --home "$(ALPHAFORGE_DEMO_HOME)" demo
 
 test: $(VENV)/.dev
 	$(PY) -m pytest -q

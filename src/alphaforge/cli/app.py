@@ -7,7 +7,9 @@ from pathlib import Path
 import typer
 
 from alphaforge import __version__
+from alphaforge.cli import backtest as backtest_cli
 from alphaforge.cli import data as data_cli
+from alphaforge.cli import demo as demo_cli
 from alphaforge.cli.common import HomeOption
 
 app = typer.Typer(
@@ -18,6 +20,8 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_cli.app, name="data")
+backtest_cli.register(app)
+demo_cli.register(app)
 
 
 def _version(value: bool) -> None:
@@ -30,7 +34,9 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     home: Path | None = HomeOption,
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of one-line errors."),
+    debug: bool = typer.Option(
+        False, "--debug", help="Show tracebacks instead of one-line errors."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
@@ -39,8 +45,33 @@ def root(
     ctx.obj = {"home": home, "debug": debug}
 
 
-def main() -> None:
-    app()
+MULTI_VALUE_OPTIONS = ("--symbols", "-s")
+
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """Let ``--symbols A B C`` mean ``--symbols A --symbols B --symbols C``."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        out.append(arg)
+        i += 1
+        if arg in MULTI_VALUE_OPTIONS:
+            first = True
+            while i < len(argv) and not argv[i].startswith("-"):
+                if not first:
+                    out.append(arg)
+                out.append(argv[i])
+                first = False
+                i += 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    import sys
+
+    args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    app(args=args, prog_name="alphaforge")
 
 
 if __name__ == "__main__":

@@ -123,3 +123,71 @@ def backtest(
     strat = make_strategy(strategy, params)
     cfg = resolve_config(config, timeframe=timeframe, **overrides)
     return run_backtest(strat, panel, cfg)
+
+
+def load_data_file(
+    path: str | Path,
+    symbols: Sequence[str] | None,
+    timeframe: str | None = None,
+    adjust: bool = True,
+) -> Panel:
+    """Bars of ``symbols`` from a CSV/Parquet file (Parquet rows filtered while reading)."""
+    from alphaforge.data.adjust import adjust_bars
+    from alphaforge.data.ingest import normalize_bars, read_bars
+
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"{p}: no such data file")
+    bars: pd.DataFrame | None = None
+    if p.suffix.lower() == ".parquet" and symbols:
+        import pyarrow.parquet as pq
+
+        names = pq.ParquetFile(p).schema_arrow.names
+        if "symbol" in names:
+            raw = pd.read_parquet(p, filters=[("symbol", "in", list(symbols))])
+            bars = normalize_bars(raw, str(p), timeframe=timeframe)
+    if bars is None:
+        bars = pd.concat(list(read_bars(p, timeframe=timeframe)), ignore_index=True)
+    if symbols:
+        missing = sorted(set(symbols) - set(bars["symbol"].unique()))
+        if missing:
+            raise DataError(f"{p}: no bars for symbol(s) {', '.join(missing)}")
+        bars = bars[bars["symbol"].isin(list(symbols))]
+    if adjust and "adj_close" in bars.columns:
+        bars = adjust_bars(bars)
+    tf = timeframe or _guess_timeframe(bars)
+    panel = Panel.from_long(bars, timeframe=tf)
+    if symbols:
+        panel = panel.select(list(dict.fromkeys(symbols)))
+    panel.meta.update(source=str(p), adjusted=adjust and "adj_close" in bars.columns)
+    return panel
+
+
+def load_spec_panel(spec: Any, settings: Any) -> Panel:
+    """The panel a :class:`~alphaforge.config.specs.RunSpec` asks for (file or local store)."""
+    if spec.data:
+        panel = load_data_file(spec.data, spec.symbols, spec.timeframe, spec.adjust)
+    else:
+        from alphaforge.services.store import load_panel, open_store
+
+        panel = load_panel(
+            open_store(settings), spec.symbols, spec.timeframe or "1d", None, None, spec.adjust
+        )
+    if spec.start or spec.end:
+        panel = panel.slice(to_utc(spec.start), to_utc(spec.end))
+        if len(panel.index) == 0:
+            raise DataError(f"no bars between {spec.start} and {spec.end}")
+    return panel
+
+
+def run_spec(spec: Any, settings: Any) -> BacktestResult:
+    """Run a :class:`~alphaforge.config.specs.RunSpec`."""
+    if not spec.strategy:
+        raise DataError("no strategy given (argument or 'strategy:' in the config)")
+    panel = load_spec_panel(spec, settings)
+    strat = make_strategy(spec.strategy, spec.params)
+    cfg = spec.backtest_config()
+    result = run_backtest(strat, panel, cfg)
+    result.manifest_extra["run_spec_hash"] = spec.canonical_hash()
+    result.manifest_extra["data_source"] = str(panel.meta.get("source", "store"))
+    return result

@@ -1,0 +1,136 @@
+"""``alphaforge backtest``: run a strategy on a file or the local store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import typer
+import yaml
+
+from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.core.errors import ConfigError
+
+HEADLINE = (
+    "total_return", "cagr", "annual_volatility", "sharpe", "sortino", "max_drawdown", "calmar",
+    "n_trades", "win_rate", "profit_factor", "exposure_time", "fees", "final_equity",
+)  # fmt: skip
+
+
+def parse_params(items: list[str] | None) -> dict[str, Any]:
+    """``['fast=10', 'mode=fast']`` -> ``{'fast': 10, 'mode': 'fast'}`` (YAML scalars)."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"--param {item!r}: expected NAME=VALUE")
+        out[name.strip()] = yaml.safe_load(value) if value.strip() else ""
+    return out
+
+
+def split_symbols(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [s.strip() for v in values for s in v.split(",") if s.strip()]
+
+
+def cli_overrides(**kw: Any) -> dict[str, Any]:
+    """Nested RunSpec overrides from CLI flags that were given (None = not given)."""
+    out: dict[str, Any] = {}
+    nested = {
+        "commission": "costs", "slippage": "costs", "stop_loss": "exits", "take_profit": "exits",
+        "trailing_stop": "exits", "stop_on_entry_bar": "exits", "max_bars": "exits",
+    }  # fmt: skip
+    for key, value in kw.items():
+        if value is None or value == {}:
+            continue
+        if key in nested:
+            out.setdefault(nested[key], {})[key] = value
+        else:
+            out[key] = value
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("backtest")
+    @handle_errors
+    def backtest_cmd(
+        ctx: typer.Context,
+        strategy: str = typer.Argument(None, help="Built-in name (see `alphaforge strategy list`) or path/file.py:ClassName."),
+        symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Symbols to trade (space- or comma-separated)."),
+        data: Path = typer.Option(None, "--data", help="CSV/Parquet bars file; default: the local store."),
+        param: list[str] = typer.Option(None, "--param", "-p", help="Strategy parameter NAME=VALUE (repeatable)."),
+        start: str = typer.Option(None, help="First date (inclusive)."),
+        end: str = typer.Option(None, help="Last date (inclusive)."),
+        timeframe: str = typer.Option(None, help="1d, 1h, 15m, 5m or 1m (default: detected / 1d)."),
+        cash: float = typer.Option(None, help="Starting cash [100000]."),
+        commission: str = typer.Option(None, help="e.g. 0.1%, 5bps, 0.005/share,min=1,max=1%, ib, 0 [0.1%]."),
+        slippage: str = typer.Option(None, help="e.g. 5bps, spread=10bps, 0.1atr, 0 [5bps]."),
+        stop_loss: str = typer.Option(None, "--stop-loss", help="e.g. 5%, 2atr."),
+        take_profit: str = typer.Option(None, "--take-profit", help="e.g. 10%, 3atr."),
+        trailing_stop: str = typer.Option(None, "--trailing-stop", help="e.g. 8%, 3atr."),
+        stop_on_entry_bar: bool = typer.Option(None, "--stop-on-entry-bar/--no-stop-on-entry-bar", help="Check stops in the entry bar [on]."),
+        fill: str = typer.Option(None, help="next_open (default) or close (optimistic)."),
+        direction: str = typer.Option(None, help="long, short or long_short [long]."),
+        config: Path = typer.Option(None, "--config", "-c", help="YAML run config; flags override it."),
+        json_out: Path = typer.Option(None, "--json", help="Write the result as JSON here."),
+        report: Path = typer.Option(None, "--report", help="Write the HTML tear sheet here."),
+        adjust: bool = typer.Option(None, "--adjust/--no-adjust", help="Use split/dividend-adjusted prices when available [adjust]."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output paths."),
+    ) -> None:  # fmt: skip
+        """Backtest a strategy: signals at the close, fills at the next open, costs on."""
+        from alphaforge.config.specs import load_run_spec
+        from alphaforge.services.backtest import run_spec
+
+        settings = settings_from(ctx)
+        over = cli_overrides(
+            strategy=strategy, symbols=split_symbols(symbols),
+            data=str(data) if data else None, params=parse_params(param) or None,
+            start=start, end=end, timeframe=timeframe, cash=cash, commission=commission,
+            slippage=slippage, stop_loss=stop_loss, take_profit=take_profit,
+            trailing_stop=trailing_stop, stop_on_entry_bar=stop_on_entry_bar, fill=fill,
+            direction=direction, adjust=adjust,
+        )  # fmt: skip
+        spec = load_run_spec(config, over)
+        with console.status("running backtest…", spinner="dots"):
+            result = run_spec(spec, settings)
+        run_dir = settings.runs_dir / f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{result.strategy}"
+        saved = result.to_json(run_dir / "result.json")
+        if json_out:
+            result.to_json(json_out)
+        if report:
+            from alphaforge.reports import write_report
+
+            write_report(result, report)
+        if not quiet:
+            show_result(result)
+        console.print(f"result: {saved}")
+        if json_out:
+            console.print(f"json:   {json_out}")
+        if report:
+            console.print(f"report: {report}")
+
+
+def show_result(result: Any) -> None:
+    from alphaforge.cli.render import metrics_table, trades_table
+
+    syms = ", ".join(result.symbols[:8]) + (" …" if len(result.symbols) > 8 else "")
+    cfg = result.config
+    console.print(
+        f"[bold]{result.strategy}[/] {result.params} on {syms} "
+        f"{result.index[0]:%Y-%m-%d} → {result.index[-1]:%Y-%m-%d} ({len(result.index):,} bars, "
+        f"{cfg['timeframe']}); fill={cfg['fill']}, commission={cfg['costs']['commission']}, "
+        f"slippage={cfg['costs']['slippage']}"
+    )
+    from alphaforge.analytics.metrics import summary_metrics
+
+    bench = summary_metrics(result.benchmark_values, cfg["periods_per_year"], cfg["risk_free"])
+    bench["final_equity"] = float(result.benchmark_values[-1])
+    console.print(metrics_table({"strategy": result.metrics, "buy & hold": bench}, HEADLINE))
+    if result.num_trades:
+        console.print(trades_table(result.trades))
+    if result.ambiguous_bars:
+        console.print(f"[yellow]{result.ambiguous_bars} bar(s) touched both stop and target[/]")
+    for w in cfg.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w}")
