@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +14,7 @@ from alphaforge.data.adjust import adjust_bars, adjustment_factor
 from alphaforge.data.resample import resample
 
 
-def _bars(symbol: str, stamps: list[str], rows: list[tuple[float, ...]]) -> pd.DataFrame:
+def _bars(symbol: str, stamps: list[str], rows: Sequence[tuple[float, ...]]) -> pd.DataFrame:
     o, h, lo, c, v = zip(*rows, strict=True)
     return pd.DataFrame(
         {
