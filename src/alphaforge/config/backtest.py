@@ -17,6 +17,15 @@ from alphaforge.sim.specs import parse_commission, parse_level, parse_slippage
 SpecStr = str | float | None
 
 
+def _checked(parser: Any, value: SpecStr) -> SpecStr:
+    """Run a SPEC parser; report its complaint as a validation error (so the key is named)."""
+    try:
+        parser(value)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -34,14 +43,12 @@ class CostsConfig(_Model):
     @field_validator("commission")
     @classmethod
     def _commission(cls, v: SpecStr) -> SpecStr:
-        parse_commission(v)
-        return v
+        return _checked(parse_commission, v)
 
     @field_validator("slippage")
     @classmethod
     def _slippage(cls, v: SpecStr) -> SpecStr:
-        parse_slippage(v)
-        return v
+        return _checked(parse_slippage, v)
 
 
 class ExitsConfig(_Model):
@@ -58,8 +65,7 @@ class ExitsConfig(_Model):
     @field_validator("stop_loss", "take_profit", "trailing_stop")
     @classmethod
     def _level(cls, v: SpecStr) -> SpecStr:
-        parse_level(v, "exit")
-        return v
+        return _checked(lambda x: parse_level(x, "distance"), v)
 
 
 class SizingConfig(_Model):
