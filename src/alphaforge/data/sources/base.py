@@ -245,6 +245,12 @@ class SourceBase:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
 
+    def fetch(
+        self, symbol: str, timeframe: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> pd.DataFrame:
+        """Canonical long bars for ``symbol`` in ``[start, end]``; empty frame when none."""
+        raise NotImplementedError
+
     def secrets(self) -> list[str]:
         """Every credential value in the settings (for redaction)."""
         values = []

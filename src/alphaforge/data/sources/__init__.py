@@ -1,0 +1,55 @@
+"""Market-data vendors behind :class:`alphaforge.ports.MarketDataSource`.
+
+>>> from alphaforge.config.settings import AppSettings
+>>> get_source("polygon", AppSettings()).name
+'polygon'
+"""
+
+from __future__ import annotations
+
+from alphaforge.config.settings import AppSettings
+from alphaforge.core.errors import ConfigError
+from alphaforge.data.sources.base import RetryPolicy, SourceBase
+from alphaforge.ports import MarketDataSource
+
+SOURCE_NAMES: tuple[str, ...] = ("yahoo", "alpaca", "polygon", "alphavantage", "ccxt")
+
+__all__ = ["SOURCE_NAMES", "RetryPolicy", "get_source"]
+
+
+def get_source(
+    name: str, settings: AppSettings, policy: RetryPolicy | None = None
+) -> MarketDataSource:
+    """The adapter called ``name`` (``yahoo|alpaca|polygon|alphavantage|ccxt``).
+
+    Parameters
+    ----------
+    name:
+        Source name (case-insensitive).
+    settings:
+        Base URLs and credentials.
+    policy:
+        Retry policy (attempts, back-off, injectable sleep); defaults per :class:`RetryPolicy`.
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` is not a known source.
+    """
+    key = name.strip().lower()
+    cls: type[SourceBase]
+    if key == "yahoo":
+        from alphaforge.data.sources.yahoo import YahooSource as cls
+    elif key == "alpaca":
+        from alphaforge.data.sources.alpaca import AlpacaSource as cls
+    elif key == "polygon":
+        from alphaforge.data.sources.polygon import PolygonSource as cls
+    elif key == "alphavantage":
+        from alphaforge.data.sources.alphavantage import AlphaVantageSource as cls
+    elif key == "ccxt":
+        from alphaforge.data.sources.ccxt_source import CcxtSource as cls
+    else:
+        raise ConfigError(
+            f"source: unknown value {name!r}; expected one of {', '.join(SOURCE_NAMES)}"
+        )
+    return cls(settings, policy)
