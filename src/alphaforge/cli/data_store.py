@@ -78,7 +78,8 @@ def import_cmd(
 def _print_import(results: list[ImportResult]) -> None:
     table = Table(title="import summary")
     for col in ("file", "timeframe", "symbols", "rows read", "inserted", "updated"):
-        table.add_column(col, justify="left" if col in {"file", "timeframe"} else "right")
+        left = col in {"file", "timeframe"}
+        table.add_column(col, justify="left" if left else "right", overflow="fold")
     for r in results:
         table.add_row(
             r.path.name,
@@ -112,20 +113,23 @@ def list_cmd(
     for col in ("symbol", "timeframe", "rows", "first", "last"):
         table.add_column(col, justify="right" if col == "rows" else "left")
     for i in infos:
-        table.add_row(i.symbol, i.timeframe, f"{i.rows:,}", _fmt(i.first), _fmt(i.last))
+        daily = i.timeframe == "1d"
+        table.add_row(
+            i.symbol, i.timeframe, f"{i.rows:,}", _fmt(i.first, daily), _fmt(i.last, daily)
+        )
     console.print(table)
 
 
-def _fmt(ts: object) -> str:
+def _fmt(ts: object, daily: bool = True) -> str:
     import pandas as pd
 
     t = pd.Timestamp(ts)  # type: ignore[arg-type]
-    return t.strftime("%Y-%m-%d") if t == t.normalize() else t.strftime("%Y-%m-%d %H:%M")
+    return t.strftime("%Y-%m-%d") if daily else t.strftime("%Y-%m-%d %H:%M")
 
 
-def _cell(col: str, value: object) -> str:
+def _cell(col: str, value: object, daily: bool) -> str:
     if col == "timestamp":
-        return _fmt(value)
+        return _fmt(value, daily)
     if col == "volume":
         return f"{float(value):,.0f}"  # type: ignore[arg-type]
     return f"{float(value):.6g}"  # type: ignore[arg-type]
@@ -147,11 +151,12 @@ def show_cmd(
     for col in cols:
         table.add_column(col, justify="left" if col == "timestamp" else "right")
     for rec in bars.tail(tail)[cols].to_dict("records"):
-        table.add_row(*[_cell(c, rec[c]) for c in cols])
+        table.add_row(*[_cell(c, rec[c], tf == "1d") for c in cols])
     console.print(table)
     ts = bars["timestamp"]
     console.print(
-        f"rows={len(bars)} first={_fmt(ts.iloc[0])} last={_fmt(ts.iloc[-1])} "
+        f"rows={len(bars)} first={_fmt(ts.iloc[0], tf == '1d')} "
+        f"last={_fmt(ts.iloc[-1], tf == '1d')} "
         f"min_low={bars['low'].min():.6g} max_high={bars['high'].max():.6g}",
         highlight=False,
     )
