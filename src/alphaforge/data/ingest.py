@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import pandas as pd
@@ -53,6 +53,7 @@ __all__ = ["IngestReport", "detect_timeframe", "normalize_bars", "read_bars"]
 OnDuplicate = Literal["error", "first", "last"]
 DEFAULT_CHUNK_ROWS = 1_000_000
 _DELIMITERS = (";", "\t", "|")
+_CODECS = {".gz": "gzip", ".bz2": "bz2"}
 
 
 @dataclass
@@ -205,7 +206,7 @@ def read_bars(
         lines = np.arange(first_line, first_line + len(frame), dtype=np.int64)
         loc = Locator(str(p), "row" if is_parquet else "line", lines)
         if default_symbol is None and not _has_symbol_column(frame):
-            default_symbol = p.name.split(".")[0] if p.name.count(".") > 1 else p.stem
+            default_symbol = _stem_symbol(p)
         chunk = _normalize_chunk(
             frame, loc, default_symbol, timeframe, tz, on_duplicate, report, state
         )
@@ -215,6 +216,15 @@ def read_bars(
             yield chunk
     if seen_rows == 0:
         raise DataError(f"{p}: file has a header but no rows")
+
+
+def _stem_symbol(path: Path) -> str:
+    """``BRK.B.csv`` -> ``BRK.B``; ``MSFT.csv.gz`` -> ``MSFT``."""
+    name = path.name
+    for suffix in (*_CODECS, ".csv", ".txt", ".parquet", ".pq"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
 
 
 @dataclass
@@ -322,9 +332,10 @@ def _ns(ts: pd.Series) -> np.ndarray:
 
 
 def _sniff_header(path: Path) -> str:
+    import bz2
     import gzip
 
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    opener: Any = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
     with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
         for line in fh:
             if line.strip():
@@ -359,7 +370,7 @@ def _csv_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
 
 
 def _decompressed(raw: BinaryIO, path: Path) -> BinaryIO | pa.CompressedInputStream:
-    codec = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".lz4": "lz4"}.get(path.suffix.lower())
+    codec = _CODECS.get(path.suffix.lower())
     return pa.CompressedInputStream(raw, codec) if codec else raw
 
 

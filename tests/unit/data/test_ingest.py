@@ -305,3 +305,16 @@ def test_detect_timeframe() -> None:
     assert detect_timeframe(np.array(["2021-01-04"], dtype="datetime64[ns]")) == "1d"
     with pytest.raises(DataError, match="pass --timeframe"):
         detect_timeframe(pd.date_range("2021-01-01", periods=5, freq="7min"))
+
+
+def test_symbol_from_stem_keeps_dots_and_gzip_is_read(tmp_path: Path) -> None:
+    import gzip
+
+    text = "date,open,high,low,close,volume\n2020-01-02,1,1,1,1,1\n"
+    plain = _write(tmp_path, "BRK.B.csv", text)
+    assert _read(plain)[0]["symbol"].tolist() == ["BRK.B"]
+    packed = tmp_path / "MSFT.csv.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    df, _ = _read(packed)
+    assert df["symbol"].tolist() == ["MSFT"]
+    assert df["close"].tolist() == [1.0]
