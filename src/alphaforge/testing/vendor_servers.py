@@ -48,7 +48,7 @@ def bar_starts(
         return pd.DatetimeIndex([], tz="UTC")
     days = pd.date_range(lo.normalize(), hi.normalize(), freq="D", tz="UTC")
     if calendar == "equity":
-        days = days[days.dayofweek < 5]
+        days = days[days.day_of_week < 5]
     if not tf.is_intraday:
         return days[(days >= lo.normalize()) & (days <= hi)].as_unit("ns")
     if calendar == "crypto":
