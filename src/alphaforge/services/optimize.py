@@ -1,0 +1,217 @@
+"""Sweep use case: build the space and job from a run spec, run and persist trials, analyse.
+
+Example
+-------
+>>> req = SweepRequest(spec=load_run_spec(None, {"strategy": "sma_cross", "data": "bars.parquet",
+...                    "symbols": ["MSFT"]}), grids=["fast=5:50:5", "slow=20:200:10"])
+>>> report = run_sweep(req, settings)
+>>> report.best["plateau"]["params"]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alphaforge.config.settings import AppSettings
+from alphaforge.config.specs import RunSpec
+from alphaforge.core.errors import ConfigError
+from alphaforge.data.panel import Panel
+from alphaforge.optimize import analysis, plots
+from alphaforge.optimize.runner import Executor, make_executor
+from alphaforge.optimize.search import Method, SearchOutcome, SearchPlan, Sink, run_search
+from alphaforge.optimize.space import build_space
+from alphaforge.optimize.store import SweepStore, _atomic_bytes
+from alphaforge.optimize.worker import METRIC_COLUMNS, SweepContext
+from alphaforge.sim.manifest import hash_arrays
+from alphaforge.strategy.base import Strategy
+from alphaforge.strategy.registry import load_strategy_class
+
+ProgressHooks = tuple[Callable[[int, int], None], Callable[[int], None]]
+
+
+@dataclass
+class SweepRequest:
+    """Everything a sweep needs besides settings."""
+
+    spec: RunSpec
+    grids: list[str] = field(default_factory=list)
+    method: Method = "grid"
+    n_trials: int | None = None
+    seed: int = 0
+    objective: str = "sharpe"
+    constraints: list[str] = field(default_factory=list)
+    per_symbol: bool | None = None  # None: per-symbol when the universe has several symbols
+    workers: int | None = None
+    dask: str | None = None
+    chunk_size: int | None = None
+    batch: int = 16
+    max_trials: int | None = None
+
+
+@dataclass
+class SweepReport:
+    """What a sweep produced (tables are small: metrics only)."""
+
+    job_id: str
+    directory: Path
+    table: pd.DataFrame
+    params: list[str]
+    best: dict[str, dict[str, Any]]
+    outcome: SearchOutcome
+    invalid: int
+    per_symbol_best: pd.DataFrame | None
+    elapsed: float
+    files: dict[str, Path]
+
+    @property
+    def trials_per_second(self) -> float:
+        return self.outcome.ran / self.elapsed if self.elapsed > 0 else float("nan")
+
+
+def strategy_fingerprint(ref: str | type[Strategy]) -> str:
+    """Name of a built-in, or path plus content hash of a user's strategy file."""
+    if isinstance(ref, type):
+        return f"{ref.__module__}.{ref.__qualname__}"
+    if ":" in ref and ref.split(":", 1)[0].endswith(".py"):
+        path = Path(ref.split(":", 1)[0])
+        digest = hashlib.blake2b(path.read_bytes(), digest_size=8).hexdigest()
+        return f"{ref}@{digest}"
+    return ref
+
+
+def panel_hash(panel: Panel) -> str:
+    return hash_arrays(
+        panel.index.asi8, panel.open, panel.high, panel.low, panel.close, panel.volume
+    )
+
+
+def job_id_of(fields: dict[str, Any]) -> str:
+    """Stable id of a job: the hash of everything that changes its trials."""
+    text = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def sweep_context(
+    spec: RunSpec, panel: Panel, per_symbol: bool | None, strategy: str | type[Strategy]
+) -> SweepContext:
+    cfg = spec.backtest_config().model_copy(update={"record_positions": False})
+    mode = per_symbol if per_symbol is not None else len(panel.symbols) > 1
+    return SweepContext(strategy=strategy, panel=panel, config=cfg, per_symbol=mode)
+
+
+def run_sweep(
+    request: SweepRequest,
+    settings: AppSettings,
+    hooks: ProgressHooks | None = None,
+    *,
+    panel: Panel | None = None,
+    strategy: type[Strategy] | None = None,
+) -> SweepReport:
+    """Run (or resume) a sweep and write its outputs under ``home/sweeps/<job id>``."""
+    from alphaforge.services.backtest import load_spec_panel
+
+    spec = request.spec
+    ref: str | type[Strategy] | None = strategy or spec.strategy
+    if ref is None:
+        raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
+    cls = ref if isinstance(ref, type) else load_strategy_class(ref)
+    objective = analysis.check_objective(request.objective)
+    constraints = [analysis.parse_constraint(c) for c in request.constraints]
+    space = build_space(cls, request.grids, spec.params)
+    clash = set(space.names) & {*METRIC_COLUMNS, "trial_id", "symbol", "objective", "feasible"}
+    if clash:
+        raise ConfigError(f"parameter name(s) {', '.join(sorted(clash))} clash with result columns")
+    panel = panel if panel is not None else load_spec_panel(spec, settings)
+    ctx = sweep_context(spec, panel, request.per_symbol, ref)
+    plan = SearchPlan(
+        request.method, space, request.n_trials, request.seed, request.batch,
+        request.chunk_size, (0, len(panel.index)), True, request.max_trials,
+    )  # fmt: skip
+    job = {
+        "strategy": strategy_fingerprint(ref), "data": panel_hash(panel),
+        "symbols": list(panel.symbols), "config": ctx.config.model_dump(mode="json"),
+        "per_symbol": ctx.per_symbol, **plan.job_fields(),
+    }  # fmt: skip
+    if request.method == "optuna":
+        job["objective"], job["constraints"] = objective, [str(c) for c in constraints]
+    job_id = job_id_of(job)
+    store = SweepStore(settings.home / "sweeps" / job_id, {**job, "job_id": job_id})
+    t0 = time.perf_counter()
+    executor = make_executor(ctx, request.workers, request.dask)
+    try:
+        outcome = _search(plan, executor, store, objective, constraints, hooks)
+    finally:
+        executor.close()
+    elapsed = time.perf_counter() - t0
+    return finish_sweep(store, space.names, objective, constraints, outcome, elapsed)
+
+
+def _search(
+    plan: SearchPlan,
+    executor: Executor,
+    sink: Sink,
+    objective: str,
+    constraints: list[analysis.Constraint],
+    hooks: ProgressHooks | None,
+) -> SearchOutcome:
+    if hooks is None:
+        return run_search(plan, executor, sink, objective=objective, constraints=constraints)
+    on_total, progress = hooks
+    return run_search(
+        plan, executor, sink, objective=objective, constraints=constraints,
+        progress=progress, on_total=on_total,
+    )  # fmt: skip
+
+
+def finish_sweep(
+    store: SweepStore,
+    params: list[str],
+    objective: str,
+    constraints: list[analysis.Constraint],
+    outcome: SearchOutcome,
+    elapsed: float,
+) -> SweepReport:
+    """Score the stored trials, add plateau values, write tables, plots and a summary."""
+    rows = store.trials()
+    table = analysis.trial_table(rows, params, objective, constraints)
+    table["plateau"] = analysis.plateau(table, params)
+    best = analysis.best_rows(table, params)
+    per_sym = None
+    if not rows.empty and (rows["symbol"] != "*").any():
+        per_sym = analysis.per_symbol_best(rows, params, objective)
+    root = store.root
+    files = {"results": root / "results.parquet"}
+    _atomic_bytes(files["results"], lambda tmp: table.to_parquet(tmp, index=False))
+    if per_sym is not None:
+        files["per_symbol_best"] = root / "per_symbol_best.parquet"
+        _atomic_bytes(files["per_symbol_best"], lambda tmp: per_sym.to_parquet(tmp, index=False))
+    if len(table):
+        files["parallel"] = plots.parallel_coordinates(table, params, root / "parallel.html")
+        if len(params) >= 2:
+            files["heatmap"] = plots.heatmap(table, params[0], params[1], root / "heatmap.html")
+    summary = {
+        "objective": objective, "constraints": [str(c) for c in constraints], "best": best,
+        "trials": outcome.total, "ran": outcome.ran, "resumed": outcome.resumed,
+        "invalid": len(store.manifest["invalid"]), "feasible": int(table["feasible"].sum())
+        if len(table) else 0, "elapsed_s": elapsed,
+    }  # fmt: skip
+    store.mark(complete=outcome.complete, summary=summary)
+    return SweepReport(
+        job_id=store.manifest["job"]["job_id"], directory=root, table=table, params=params,
+        best=best, outcome=outcome, invalid=len(store.manifest["invalid"]),
+        per_symbol_best=per_sym, elapsed=elapsed, files=files,
+    )  # fmt: skip
+
+
+def export_csv(report: SweepReport, path: Path) -> Path:
+    """Write the trial table as CSV (atomically)."""
+    _atomic_bytes(Path(path), lambda tmp: report.table.to_csv(tmp, index=False))
+    return Path(path)
