@@ -215,3 +215,182 @@ def export_csv(report: SweepReport, path: Path) -> Path:
     """Write the trial table as CSV (atomically)."""
     _atomic_bytes(Path(path), lambda tmp: report.table.to_csv(tmp, index=False))
     return Path(path)
+
+
+@dataclass
+class WalkForwardRequest(SweepRequest):
+    """A sweep request plus the fold geometry."""
+
+    train_len: int = 252
+    test_len: int = 63
+    stride: int | None = None
+    anchored: bool = False
+    select: str = "raw"  # "raw" best objective or "plateau" best neighbourhood
+
+
+@dataclass
+class WalkForwardReport:
+    """Per-fold choices and in/out-of-sample metrics, plus the stitched OOS result."""
+
+    job_id: str
+    directory: Path
+    folds: pd.DataFrame
+    drift: pd.DataFrame
+    wfe: float
+    result: Any  # BacktestResult
+    files: dict[str, Path]
+    elapsed: float
+
+
+def _choose(table: pd.DataFrame, params: list[str], select: str) -> tuple[pd.Series, bool]:
+    table = table.assign(plateau=analysis.plateau(table, params))
+    col = "plateau" if select == "plateau" else "objective"
+    pool = table[table["feasible"] & table[col].notna()]
+    feasible = not pool.empty
+    if not feasible:
+        pool = table[table[col].notna()]
+    if pool.empty:
+        raise ConfigError("walk-forward: no trial of a train window produced a valid objective")
+    return pool.loc[pool[col].astype(float).idxmax()], feasible
+
+
+def _fold_row(
+    fold: Any, panel: Panel, chosen: pd.Series, params: list[str], oos: dict[str, float]
+) -> dict[str, Any]:
+    ix = panel.index
+    is_cagr, oos_cagr = float(chosen["cagr"]), float(oos["cagr"])
+    return {
+        "fold": fold.number,
+        "train_start": ix[fold.train[0]], "train_end": ix[fold.train[1] - 1],
+        "test_start": ix[fold.test[0]], "test_end": ix[fold.test[1] - 1],
+        **{p: analysis._py(chosen[p]) for p in params},
+        "is_objective": float(chosen["objective"]), "oos_objective": oos["objective"],
+        "is_cagr": is_cagr, "oos_cagr": oos_cagr,
+        "is_sharpe": float(chosen["sharpe"]), "oos_sharpe": oos["sharpe"],
+        "oos_max_drawdown": oos["max_drawdown"], "oos_num_trades": oos["num_trades"],
+        "wfe": oos_cagr / is_cagr if is_cagr else float("nan"),
+    }  # fmt: skip
+
+
+def parameter_drift(folds: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """Per parameter: values across folds, number of changes, spread."""
+    out = []
+    for p in params:
+        v = folds[p]
+        numeric = pd.api.types.is_numeric_dtype(v)
+        out.append({
+            "param": p, "values": ",".join(str(x) for x in v),
+            "changes": int((v != v.shift()).iloc[1:].sum()), "distinct": int(v.nunique()),
+            "std": float(v.std(ddof=0)) if numeric else float("nan"),
+            "range": float(v.max() - v.min()) if numeric else float("nan"),
+        })  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def run_walkforward(
+    request: WalkForwardRequest,
+    settings: AppSettings,
+    hooks: ProgressHooks | None = None,
+    *,
+    panel: Panel | None = None,
+    strategy: type[Strategy] | None = None,
+) -> WalkForwardReport:
+    """Optimize on each train window, trade the choice on its test window, stitch the OOS."""
+    from alphaforge.analytics.metrics import summary_metrics
+    from alphaforge.optimize.search import MemorySink
+    from alphaforge.optimize.walkforward import make_folds, run_test_window
+    from alphaforge.services.backtest import load_spec_panel
+
+    spec = request.spec
+    ref: str | type[Strategy] | None = strategy or spec.strategy
+    if ref is None:
+        raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
+    cls = ref if isinstance(ref, type) else load_strategy_class(ref)
+    objective = analysis.check_objective(request.objective)
+    constraints = [analysis.parse_constraint(c) for c in request.constraints]
+    space = build_space(cls, request.grids, spec.params)
+    panel = panel if panel is not None else load_spec_panel(spec, settings)
+    folds = make_folds(
+        len(panel.index), request.train_len, request.test_len, request.stride, request.anchored
+    )
+    ctx = sweep_context(spec, panel, False, ref)
+    per_fold = request.n_trials if request.method != "grid" else space.grid_size()
+    if hooks:
+        hooks[0](int(per_fold or 0) * len(folds), 0)
+    t0, cash, rows, parts = time.perf_counter(), ctx.config.cash, [], []
+    executor = make_executor(ctx, request.workers, request.dask)
+    try:
+        for fold in folds:
+            plan = SearchPlan(
+                request.method, space, request.n_trials, request.seed, request.batch,
+                request.chunk_size, fold.train, False,
+            )  # fmt: skip
+            sink = MemorySink()
+            progress = hooks[1] if hooks else (lambda n: None)
+            run_search(plan, executor, sink, objective=objective, constraints=constraints,
+                       progress=progress)  # fmt: skip
+            table = analysis.trial_table(sink.trials(), space.names, objective, constraints)
+            chosen, feasible = _choose(table, space.names, request.select)
+            strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
+            res, first = run_test_window(strat, panel, ctx.config, fold.test, cash)
+            ppy = float(res.config["periods_per_year"])
+            oos = summary_metrics(res.equity_values[first:], ppy, ctx.config.risk_free)
+            oos["num_trades"] = float(res.num_trades)
+            oos["objective"] = _oos_objective(objective, oos, res)
+            rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible})
+            parts.append((res, first))
+            cash = res.final_equity
+    finally:
+        executor.close()
+    return _finish_walkforward(request, settings, panel, folds, rows, parts, space.names, ctx,
+                               ref, time.perf_counter() - t0)  # fmt: skip
+
+
+def _oos_objective(objective: str, oos: dict[str, float], res: Any) -> float:
+    if objective == "profit_factor":
+        return float(res.metrics.get("profit_factor", float("nan")))
+    return float(oos.get(objective, float("nan")))
+
+
+def _finish_walkforward(
+    request: WalkForwardRequest,
+    settings: AppSettings,
+    panel: Panel,
+    folds: list[Any],
+    rows: list[dict[str, Any]],
+    parts: list[Any],
+    params: list[str],
+    ctx: SweepContext,
+    ref: str | type[Strategy],
+    elapsed: float,
+) -> WalkForwardReport:
+    import numpy as np
+
+    from alphaforge.optimize.walkforward import stitch
+
+    table = pd.DataFrame(rows)
+    drift = parameter_drift(table, params)
+    test_rows = np.concatenate([np.arange(*f.test) for f in folds])
+    mean_is = float(table["is_cagr"].mean())
+    extra = {
+        "folds": len(folds), "train_len": request.train_len, "test_len": request.test_len,
+        "stride": request.stride or request.test_len, "anchored": request.anchored,
+        "objective": request.objective, "fold_params": table[params].to_dict("records"),
+        "last_params": table[params].iloc[-1].to_dict(),
+    }  # fmt: skip
+    result = stitch(parts, panel, test_rows, ctx.config, json.loads(json.dumps(extra, default=str)))
+    wfe = float(result.metrics["cagr"]) / mean_is if mean_is else float("nan")
+    job_id = job_id_of({
+        "kind": "walkforward", "strategy": strategy_fingerprint(ref), "data": panel_hash(panel),
+        "config": ctx.config.model_dump(mode="json"), **extra, "method": request.method,
+        "grids": request.grids, "n": request.n_trials, "seed": request.seed,
+        "constraints": request.constraints, "select": request.select,
+    })  # fmt: skip
+    root = settings.home / "walkforward" / job_id
+    files = {"folds": root / "folds.parquet", "folds_csv": root / "folds.csv",
+             "drift": root / "drift.csv", "result": root / "result.json"}  # fmt: skip
+    _atomic_bytes(files["folds"], lambda tmp: table.to_parquet(tmp, index=False))
+    _atomic_bytes(files["folds_csv"], lambda tmp: table.to_csv(tmp, index=False))
+    _atomic_bytes(files["drift"], lambda tmp: drift.to_csv(tmp, index=False))
+    result.to_json(files["result"])
+    return WalkForwardReport(job_id, root, table, drift, wfe, result, files, elapsed)

@@ -1,0 +1,280 @@
+"""``alphaforge sweep`` and ``alphaforge walkforward``: parameter search on a run spec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from alphaforge.cli.backtest import cli_overrides, parse_params, split_symbols
+from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.core.errors import ConfigError
+
+CONSTRAINT_HELP = (
+    "METRIC OP VALUE, e.g. 'num_trades>=30'. max_drawdown is negative (-0.25 = 25% drawdown): "
+    "'max_drawdown>-0.2' keeps drawdowns smaller than 20%. Repeatable."
+)
+
+
+class _Rate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f} trials/s" if speed else "– trials/s", style="cyan")
+
+
+@contextmanager
+def progress_hooks(quiet: bool) -> Iterator[Any]:
+    """(on_total, advance) callbacks driving a rich progress bar."""
+    if quiet:
+        yield None
+        return
+    prog = Progress(
+        TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), _Rate(),
+        TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+    )  # fmt: skip
+    task = prog.add_task("trials", total=None)
+
+    def on_total(total: int, done: int) -> None:
+        prog.update(task, total=total, completed=done)
+
+    def advance(n: int) -> None:
+        prog.advance(task, n)
+
+    with prog:
+        yield (on_total, advance)
+
+
+def _method(random: int | None, optuna: int | None) -> tuple[str, int | None]:
+    if random and optuna:
+        raise ConfigError("give either --random N or --optuna N, not both")
+    if random:
+        return "random", random
+    if optuna:
+        return "optuna", optuna
+    return "grid", None
+
+
+def _spec(strategy: str | None, symbols: list[str] | None, data: Path | None,
+          config: Path | None, param: list[str] | None, start: str | None,
+          end: str | None, commission: str | None, slippage: str | None) -> Any:  # fmt: skip
+    from alphaforge.config.specs import load_run_spec
+
+    over = cli_overrides(
+        strategy=strategy, symbols=split_symbols(symbols), data=str(data) if data else None,
+        params=parse_params(param) or None, start=start, end=end, commission=commission,
+        slippage=slippage,
+    )  # fmt: skip
+    return load_run_spec(config, over)
+
+
+def _executor_opts(dask: str | None, scheduler: str | None) -> str | None:
+    if dask and scheduler:
+        raise ConfigError("give either --dask local or --scheduler tcp://HOST:PORT, not both")
+    if dask and dask != "local":
+        raise ConfigError(f"--dask {dask!r}: only 'local' (use --scheduler for a cluster)")
+    return scheduler or dask
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _best_table(report: Any) -> Table:
+    t = Table(title=f"best of {len(report.table)} trials ({report.invalid} invalid skipped)")
+    for col in ("pick", *report.params, "objective", "plateau", "trial"):
+        t.add_column(col, justify="right")
+    for key, b in report.best.items():
+        t.add_row(key, *(_fmt(b["params"][p]) for p in report.params), _fmt(b["objective"]),
+                  _fmt(b["plateau"]), str(b["trial_id"]))  # fmt: skip
+    return t
+
+
+def _top_table(df: Any, cols: list[str], title: str, n: int = 10) -> Table:
+    t = Table(title=title)
+    for c in cols:
+        t.add_column(c, justify="right")
+    for _, row in df.head(n).iterrows():
+        t.add_row(*(_fmt(row[c]) for c in cols))
+    return t
+
+
+def _show_sweep(report: Any, objective: str) -> None:
+    console.print(_best_table(report))
+    feas = report.table[report.table["feasible"]].sort_values("objective", ascending=False)
+    cols = [*report.params, "objective", "plateau", "cagr", "max_drawdown", "num_trades"]
+    if "share_positive" in report.table:
+        cols += ["objective_mean", "share_positive", "n_symbols"]
+        console.print(_top_table(feas, cols, f"top parameter sets by median {objective}"))
+        if report.per_symbol_best is not None:
+            pcols = ["symbol", *report.params, objective, "num_trades"]
+            console.print(_top_table(report.per_symbol_best, pcols, "best per symbol", 50))
+    else:
+        console.print(_top_table(feas, cols, f"top trials by {objective}"))
+    o = report.outcome
+    state = "complete" if o.complete else "partial (re-run the same command to resume)"
+    console.print(
+        f"job {report.job_id}: {o.total} trials, {o.ran} run now, {o.resumed} resumed, "
+        f"{report.trials_per_second:,.1f} trials/s, {state}"
+    )
+    for name, path in report.files.items():
+        console.print(f"{name}: {path}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("sweep")
+    @handle_errors
+    def sweep_cmd(
+        ctx: typer.Context,
+        strategy: str = typer.Argument(None, help="Built-in name or path/file.py:ClassName."),
+        symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Symbols (space- or comma-separated)."),
+        data: Path = typer.Option(None, "--data", help="CSV/Parquet bars file; default: the local store."),
+        config: Path = typer.Option(None, "--config", "-c", help="YAML run config; flags override it."),
+        param: list[str] = typer.Option(None, "--param", "-p", help="Fixed parameter NAME=VALUE."),
+        grid: list[str] = typer.Option(None, "--grid", "-g", help="NAME=START:STOP[:STEP] or NAME=A,B,C (repeatable); default: the Params bounds."),
+        random: int = typer.Option(None, "--random", help="Random search with N trials."),
+        optuna: int = typer.Option(None, "--optuna", help="Bayesian search (Optuna TPE) with N trials."),
+        seed: int = typer.Option(0, "--seed", help="Seed of random / Optuna search."),
+        objective: str = typer.Option("sharpe", "--objective", help="sharpe, sortino, calmar, cagr, profit_factor, total_return, omega."),
+        constraint: list[str] = typer.Option(None, "--constraint", help=CONSTRAINT_HELP),
+        per_symbol: bool = typer.Option(None, "--per-symbol/--portfolio", help="Run every symbol separately (default with several symbols) or as one portfolio."),
+        workers: int = typer.Option(None, "--workers", "-w", help="Local worker processes [cores]."),
+        dask: str = typer.Option(None, "--dask", help="'local': run on a fresh Dask LocalCluster."),
+        scheduler: str = typer.Option(None, "--scheduler", help="Existing Dask scheduler tcp://HOST:8786."),
+        chunk: int = typer.Option(None, "--chunk", help="Trials per task [auto]."),
+        start: str = typer.Option(None, help="First date (inclusive)."),
+        end: str = typer.Option(None, help="Last date (inclusive)."),
+        commission: str = typer.Option(None, help="Commission spec [0.1%]."),
+        slippage: str = typer.Option(None, help="Slippage spec [5bps]."),
+        export: Path = typer.Option(None, "--export", help="Also write the trial table as CSV here."),
+        out: Path = typer.Option(None, "--out", help="Copy results and plots into this directory."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or tables."),
+    ) -> None:  # fmt: skip
+        """Search strategy parameters; results persist under HOME/sweeps/<job> and resume."""
+        from alphaforge.services.optimize import SweepRequest, export_csv, run_sweep
+
+        settings = settings_from(ctx)
+        spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
+        method, n = _method(random, optuna)
+        req = SweepRequest(
+            spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
+            seed=seed, objective=objective, constraints=list(constraint or []),
+            per_symbol=per_symbol, workers=workers, dask=_executor_opts(dask, scheduler),
+            chunk_size=chunk,
+        )  # fmt: skip
+        with progress_hooks(quiet) as hooks:
+            report = run_sweep(req, settings, hooks)
+        if export:
+            report.files["csv"] = export_csv(report, export)
+        if out:
+            _copy_outputs(report.files, out)
+        if not quiet:
+            _show_sweep(report, objective)
+        else:
+            console.print(f"sweep: {report.directory}")
+
+    @app.command("walkforward")
+    @handle_errors
+    def walkforward_cmd(
+        ctx: typer.Context,
+        strategy: str = typer.Argument(None, help="Built-in name or path/file.py:ClassName."),
+        symbols: list[str] = typer.Option(None, "--symbols", "-s", help="Symbols (space- or comma-separated)."),
+        data: Path = typer.Option(None, "--data", help="CSV/Parquet bars file; default: the local store."),
+        config: Path = typer.Option(None, "--config", "-c", help="YAML run config; flags override it."),
+        param: list[str] = typer.Option(None, "--param", "-p", help="Fixed parameter NAME=VALUE."),
+        train_len: int = typer.Option(252, "--train-len", help="Bars per train window."),
+        test_len: int = typer.Option(63, "--test-len", help="Bars per test window."),
+        stride: int = typer.Option(None, "--stride", help="Bars between folds [test-len]."),
+        anchored: bool = typer.Option(False, "--anchored", help="Every train window starts at the first bar."),
+        select: str = typer.Option("raw", "--select", help="raw (best objective) or plateau (best neighbourhood)."),
+        grid: list[str] = typer.Option(None, "--grid", "-g", help="NAME=START:STOP[:STEP] or NAME=A,B,C (repeatable)."),
+        random: int = typer.Option(None, "--random", help="Random search, N trials per fold."),
+        optuna: int = typer.Option(None, "--optuna", help="Optuna TPE, N trials per fold."),
+        seed: int = typer.Option(0, "--seed", help="Seed of random / Optuna search."),
+        objective: str = typer.Option("sharpe", "--objective", help="sharpe, sortino, calmar, cagr, profit_factor, total_return, omega."),
+        constraint: list[str] = typer.Option(None, "--constraint", help=CONSTRAINT_HELP),
+        workers: int = typer.Option(None, "--workers", "-w", help="Local worker processes [cores]."),
+        dask: str = typer.Option(None, "--dask", help="'local': run on a fresh Dask LocalCluster."),
+        scheduler: str = typer.Option(None, "--scheduler", help="Existing Dask scheduler tcp://HOST:8786."),
+        start: str = typer.Option(None, help="First date (inclusive)."),
+        end: str = typer.Option(None, help="Last date (inclusive)."),
+        commission: str = typer.Option(None, help="Commission spec [0.1%]."),
+        slippage: str = typer.Option(None, help="Slippage spec [5bps]."),
+        json_out: Path = typer.Option(None, "--json", help="Also write the stitched OOS result JSON here."),
+        report: Path = typer.Option(None, "--report", help="Write the HTML tear sheet of the OOS result here."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or tables."),
+    ) -> None:  # fmt: skip
+        """Walk-forward optimization: optimize on each train window, trade the next window."""
+        from alphaforge.services.optimize import WalkForwardRequest, run_walkforward
+
+        if select not in ("raw", "plateau"):
+            raise ConfigError(f"--select {select!r}: raw or plateau")
+        settings = settings_from(ctx)
+        spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
+        method, n = _method(random, optuna)
+        req = WalkForwardRequest(
+            spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
+            seed=seed, objective=objective, constraints=list(constraint or []),
+            workers=workers, dask=_executor_opts(dask, scheduler), train_len=train_len,
+            test_len=test_len, stride=stride, anchored=anchored, select=select,
+        )  # fmt: skip
+        with progress_hooks(quiet) as hooks:
+            wf = run_walkforward(req, settings, hooks)
+        if json_out:
+            wf.files["json"] = wf.result.to_json(json_out)
+        if report:
+            from alphaforge.reports import write_report
+
+            wf.files["report"] = write_report(wf.result, report, title="walk-forward (OOS)")
+        if not quiet:
+            _show_walkforward(wf, objective)
+        else:
+            console.print(f"walkforward: {wf.directory}")
+
+
+def _show_walkforward(wf: Any, objective: str) -> None:
+    params = [c for c in wf.folds.columns if c not in _WF_FIXED]
+    cols = ["fold", "test_start", *params, "is_objective", "oos_objective", "is_cagr",
+            "oos_cagr", "oos_num_trades"]  # fmt: skip
+    df = wf.folds.assign(test_start=wf.folds["test_start"].dt.strftime("%Y-%m-%d"))
+    console.print(_top_table(df, cols, f"folds ({objective}: in-sample vs out-of-sample)", 500))
+    console.print(_top_table(wf.drift, list(wf.drift.columns), "parameter drift"))
+    m = wf.result.metrics
+    console.print(
+        f"OOS stitched: total return {m['total_return']:.2%}, CAGR {m['cagr']:.2%}, "
+        f"sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, "
+        f"{int(m['num_trades'])} trades; walk-forward efficiency (OOS CAGR / mean IS CAGR) "
+        f"{wf.wfe:.2f}; {wf.elapsed:.1f}s"
+    )
+    for name, path in wf.files.items():
+        console.print(f"{name}: {path}")
+
+
+_WF_FIXED = {
+    "fold", "train_start", "train_end", "test_start", "test_end", "is_objective",
+    "oos_objective", "is_cagr", "oos_cagr", "is_sharpe", "oos_sharpe", "oos_max_drawdown",
+    "oos_num_trades", "wfe", "feasible",
+}  # fmt: skip
+
+
+def _copy_outputs(files: dict[str, Path], out: Path) -> None:
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    for path in files.values():
+        if path.exists() and path.parent != out:
+            shutil.copy2(path, out / path.name)
