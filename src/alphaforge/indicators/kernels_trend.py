@@ -169,62 +169,73 @@ def aroon_nb(
 
 
 @njit(cache=True)
+def _sar_long_nb(
+    sar: float,
+    ep: float,
+    af: float,
+    accel: float,
+    maximum: float,
+    bars: tuple[float, float, float, float],
+) -> tuple[float, float, float, float, bool]:
+    """One bar while long; ``bars`` = (prev_high, prev_low, high, low).
+
+    Returns (output, next sar, ep, af, still long).
+    """
+    prev_high, prev_low, new_high, new_low = bars
+    if new_low <= sar:  # penetrated: flip short, stop = EP kept above the two bars' highs
+        out = max(ep, prev_high, new_high)
+        nxt = out + accel * (new_low - out)
+        return out, max(nxt, prev_high, new_high), new_low, accel, False
+    if new_high > ep:
+        ep = new_high
+        af = min(af + accel, maximum)
+    nxt = sar + af * (ep - sar)
+    return sar, min(nxt, prev_low, new_low), ep, af, True
+
+
+@njit(cache=True)
+def _sar_short_nb(
+    sar: float,
+    ep: float,
+    af: float,
+    accel: float,
+    maximum: float,
+    bars: tuple[float, float, float, float],
+) -> tuple[float, float, float, float, bool]:
+    """One bar while short (mirror of :func:`_sar_long_nb`); the flag is True when flipped long."""
+    prev_high, prev_low, new_high, new_low = bars
+    if new_high >= sar:
+        out = min(ep, prev_low, new_low)
+        nxt = out + accel * (new_high - out)
+        return out, min(nxt, prev_low, new_low), new_high, accel, True
+    if new_low < ep:
+        ep = new_low
+        af = min(af + accel, maximum)
+    nxt = sar + af * (ep - sar)
+    return sar, max(nxt, prev_high, new_high), ep, af, False
+
+
+@njit(cache=True)
 def sar_1d_nb(high: np.ndarray, low: np.ndarray, accel: float, maximum: float) -> np.ndarray:
     """Wilder's Parabolic SAR with TA-Lib's start rule (direction from the first -DM)."""
     n = high.shape[0]
     out = np.full(n, np.nan)
     if n < 2:
         return out
-    if accel > maximum:
-        accel = maximum
+    accel = min(accel, maximum)
     af = accel
     diff_p = high[1] - high[0]
     diff_m = low[0] - low[1]
     is_long = not (diff_m > 0 and diff_p < diff_m)
-    if is_long:
-        ep = high[1]
-        sar = low[0]
-    else:
-        ep = low[1]
-        sar = high[0]
-    new_low = low[1]
-    new_high = high[1]
+    ep = high[1] if is_long else low[1]
+    sar = low[0] if is_long else high[0]
     for t in range(1, n):
-        prev_low = new_low
-        prev_high = new_high
-        new_low = low[t]
-        new_high = high[t]
+        # TA-Lib uses bar 1 itself as the "previous" bar on the first step
+        bars = (high[t - 1] if t > 1 else high[1], low[t - 1] if t > 1 else low[1], high[t], low[t])
         if is_long:
-            if new_low <= sar:
-                is_long = False
-                sar = max(ep, prev_high, new_high)
-                out[t] = sar
-                af = accel
-                ep = new_low
-                sar = sar + af * (ep - sar)
-                sar = max(sar, prev_high, new_high)
-            else:
-                out[t] = sar
-                if new_high > ep:
-                    ep = new_high
-                    af = min(af + accel, maximum)
-                sar = sar + af * (ep - sar)
-                sar = min(sar, prev_low, new_low)
-        elif new_high >= sar:
-            is_long = True
-            sar = min(ep, prev_low, new_low)
-            out[t] = sar
-            af = accel
-            ep = new_high
-            sar = sar + af * (ep - sar)
-            sar = min(sar, prev_low, new_low)
+            out[t], sar, ep, af, is_long = _sar_long_nb(sar, ep, af, accel, maximum, bars)
         else:
-            out[t] = sar
-            if new_low < ep:
-                ep = new_low
-                af = min(af + accel, maximum)
-            sar = sar + af * (ep - sar)
-            sar = max(sar, prev_high, new_high)
+            out[t], sar, ep, af, is_long = _sar_short_nb(sar, ep, af, accel, maximum, bars)
     return out
 
 

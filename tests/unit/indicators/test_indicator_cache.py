@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -20,8 +22,8 @@ def test_hit_returns_the_stored_array_without_recomputing() -> None:
 
     # a sweep over fast/slow pairs needs SMA(10) three times: computed once
     for fast, slow in [(10, 20), (10, 30), (10, 40)]:
-        a = cache.get("sma", (fast,), "AAA:close", lambda fast=fast: compute(fast))
-        b = cache.get("sma", (slow,), "AAA:close", lambda slow=slow: compute(slow))
+        a = cache.get("sma", (fast,), "AAA:close", partial(compute, fast))
+        b = cache.get("sma", (slow,), "AAA:close", partial(compute, slow))
         assert a.shape == b.shape == (100,)
     assert calls == [(10,), (20,), (30,), (40,)]
     assert (cache.hits, cache.misses) == (2, 4)
