@@ -1,0 +1,267 @@
+"""Batched fast path: many parameter sets of one strategy, one compiled call per chunk.
+
+:func:`run_batch` computes the shared inputs once (one :class:`StrategyData` whose indicator cache
+serves every parameter set, the config vector, period ids, levels), builds each parameter set's
+signals, and hands a whole chunk of signal sets to one Numba call
+(:mod:`alphaforge.sim.kernels_batch`) that runs the same simulation kernel as
+:func:`~alphaforge.sim.vectorized.run_backtest` for each of them and reduces every trial to a row
+of metrics. Nothing else is kept per trial, so memory is bounded by the chunk of signals.
+
+Example
+-------
+>>> from alphaforge.sim.batch import run_batch
+>>> grid = [{"fast": f, "slow": s} for f in range(5, 55, 5) for s in range(20, 220, 10) if f < s]
+>>> metrics, names = run_batch("sma_cross", grid, panel, BacktestConfig(slippage=...))
+>>> best = grid[int(np.nanargmax(metrics[:, names.index("sharpe")]))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+
+from alphaforge.analytics.frequency import per_period_rate, periods_per_year
+from alphaforge.config.backtest import BacktestConfig
+from alphaforge.core.errors import BacktestError
+from alphaforge.data.panel import Panel
+from alphaforge.sim import codes as C
+from alphaforge.sim.kernels_batch import (
+    BATCH_METRICS,
+    N_BATCH_METRICS,
+    batch_per_symbol_nb,
+    batch_portfolio_nb,
+)
+from alphaforge.sim.specs import parse_level, parse_slippage
+from alphaforge.sim.vectorized import (
+    _vol_array,
+    build_levels,
+    config_vector,
+    infer_calendar,
+    period_ids,
+)
+from alphaforge.strategy.base import Signals, Strategy, StrategyData
+from alphaforge.strategy.registry import make_strategy
+
+__all__ = ["METRIC_NAMES", "run_batch"]
+
+METRIC_NAMES: tuple[str, ...] = BATCH_METRICS
+"""Columns of the metrics matrix; same definitions as the keys of ``BacktestResult.metrics``."""
+
+DEFAULT_SIGNAL_BYTES = 256 * 1024 * 1024
+_NAN11 = np.full((1, 1), np.nan)
+_ZERO11 = np.zeros((1, 1))
+_FALSE111 = np.zeros((1, 1, 1), dtype=bool)
+_UNSUPPORTED = ("stop_loss", "take_profit", "limit_price", "stop_price", "priority")
+
+
+@dataclass
+class _Shared:
+    """Inputs every trial of a batch shares."""
+
+    f: np.ndarray
+    ppy: float
+    rf_bar: float
+    day: np.ndarray
+    week: np.ndarray
+    levels: np.ndarray
+    atr: np.ndarray
+    vol: np.ndarray
+    sectors: np.ndarray
+    shorts: bool
+
+
+def _shared_inputs(panel: Panel, config: BacktestConfig, sdata: StrategyData) -> _Shared:
+    timeframe = config.timeframe or panel.timeframe
+    ppy = periods_per_year(timeframe, infer_calendar(panel, config))
+    day, week = period_ids(panel.index, timeframe, infer_calendar(panel, config))
+    need_atr = parse_slippage(config.costs.slippage).atr > 0 or any(
+        (lv := parse_level(s, "exit")) is not None and lv.kind == "atr"
+        for s in (config.exits.stop_loss, config.exits.take_profit, config.exits.trailing_stop)
+    )
+    atr = sdata.atr(config.exits.atr_period) if need_atr else None
+    f = config_vector(config, ppy)
+    f[C.F_WEIGHTS_MODE] = 0.0
+    f[C.F_RECORD] = 0.0
+    vol = (
+        _vol_array(panel, config.sizing.vol_lookback, ppy)
+        if config.sizing.method == "vol_target"
+        else _NAN11
+    )
+    sectors = np.arange(panel.shape[1], dtype=np.int64)
+    if config.risk.sectors:
+        names = sorted(set(config.risk.sectors.values()))
+        sectors = np.array(
+            [names.index(config.risk.sectors[s]) if s in config.risk.sectors else len(names) + j
+             for j, s in enumerate(panel.symbols)],
+            dtype=np.int64,
+        )  # fmt: skip
+    return _Shared(
+        f=f,
+        ppy=ppy,
+        rf_bar=per_period_rate(config.risk_free, ppy) if config.risk_free else 0.0,
+        day=day,
+        week=week,
+        levels=build_levels(config, None, atr, panel.shape),
+        atr=np.ascontiguousarray(atr) if atr is not None else _NAN11,
+        vol=np.ascontiguousarray(vol),
+        sectors=sectors,
+        shorts=config.direction != "long",
+    )
+
+
+def _signal_set(
+    strategy: str | type[Strategy], params: Mapping[str, Any], sdata: StrategyData
+) -> Signals:
+    strat = make_strategy(strategy, dict(params))
+    out = strat.signals(sdata)
+    if not isinstance(out, Signals):
+        raise BacktestError(
+            f"{strat.name or type(strat).__name__}: run_batch needs Signals (entries/exits); "
+            "use run_backtest for target-weight strategies"
+        )
+    for name in _UNSUPPORTED:
+        if getattr(out, name) is not None:
+            raise BacktestError(
+                f"{strat.name or type(strat).__name__}: run_batch does not take Signals.{name}; "
+                "use run_backtest for this strategy"
+            )
+    return out
+
+
+def _put(dst: np.ndarray, a: np.ndarray | None, shape: tuple[int, int], name: str) -> None:
+    """Copy one (bars, symbols) mask into ``dst`` (same shape or transposed)."""
+    if a is None:
+        dst[...] = False
+        return
+    arr = np.asarray(a, dtype=bool)
+    if arr.ndim == 1 and shape[1] == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.shape != shape:
+        raise BacktestError(f"strategy output {name!r} has shape {arr.shape}, expected {shape}")
+    dst[...] = arr if dst.shape == shape else arr.T
+
+
+def _build_chunk(
+    strategy: str | type[Strategy],
+    chunk: Sequence[Mapping[str, Any]],
+    sdata: StrategyData,
+    per_symbol: bool,
+    shorts: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    shape = sdata.shape
+    lay = (len(chunk), shape[1], shape[0]) if per_symbol else (len(chunk), *shape)
+    ent = np.empty(lay, dtype=bool)
+    ex = np.empty(lay, dtype=bool)
+    se = np.empty(lay, dtype=bool) if shorts else _FALSE111
+    sx = np.empty(lay, dtype=bool) if shorts else _FALSE111
+    for i, params in enumerate(chunk):
+        sig = _signal_set(strategy, params, sdata)
+        _put(ent[i], sig.entries, shape, "entries")
+        _put(ex[i], sig.exits, shape, "exits")
+        if shorts:
+            _put(se[i], sig.short_entries, shape, "short_entries")
+            _put(sx[i], sig.short_exits, shape, "short_exits")
+    return ent, ex, se, sx
+
+
+def _transposed(a: np.ndarray) -> np.ndarray:
+    """(bars, symbols) -> contiguous (symbols, bars); a (1, 1) broadcast array stays (1, 1)."""
+    return a if a.shape == (1, 1) else np.ascontiguousarray(a.T)
+
+
+def _run_chunk(
+    panel: Panel, sh: _Shared, sig: tuple[np.ndarray, ...], per_symbol: bool, out: np.ndarray
+) -> None:
+    ent, ex, se, sx = sig
+    if not per_symbol:
+        batch_portfolio_nb(
+            panel.open, panel.high, panel.low, panel.close, panel.volume, ent, ex, se, sx,
+            sh.levels, _ZERO11, sh.atr, sh.vol, sh.sectors, sh.day, sh.week, sh.f,
+            sh.ppy, sh.rf_bar, out,
+        )  # fmt: skip
+        return
+    lv = np.ascontiguousarray(sh.levels.transpose(2, 0, 1))[..., None]
+    batch_per_symbol_nb(
+        _transposed(panel.open), _transposed(panel.high), _transposed(panel.low),
+        _transposed(panel.close), _transposed(panel.volume), ent, ex, se, sx, lv,
+        _transposed(sh.atr), _transposed(sh.vol), sh.day, sh.week, sh.f, sh.ppy, sh.rf_bar, out,
+    )  # fmt: skip
+
+
+def run_batch(
+    strategy: str | type[Strategy],
+    param_sets: Sequence[Mapping[str, Any]],
+    panel: Panel,
+    config: BacktestConfig | None = None,
+    *,
+    per_symbol: bool = False,
+    chunk_size: int | None = None,
+    n_workers: int | None = None,
+    data: StrategyData | None = None,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Backtest ``strategy`` once per parameter set and return a metrics matrix.
+
+    Parameters
+    ----------
+    strategy:
+        A signal strategy class (or its registry name) whose ``signals`` returns
+        :class:`~alphaforge.strategy.base.Signals` with entries/exits (and short entries/exits);
+        price levels, limit/stop entries and priorities are not supported here.
+    param_sets:
+        One mapping of parameters per trial.
+    panel:
+        The bars; shared by every trial.
+    config:
+        Fill, cost, sizing and risk settings (default :class:`BacktestConfig`). Its exits
+        (percent / ATR / absolute stops and targets) apply to every trial.
+    per_symbol:
+        False: each trial is one portfolio over all symbols, exactly as
+        :func:`~alphaforge.sim.vectorized.run_backtest` on ``panel``. True: every symbol is its
+        own single-symbol backtest, as ``run_backtest`` on a one-column panel with the same index.
+    chunk_size:
+        Trials whose signals are held in memory at once (default: as many as fit in 256 MB).
+    n_workers:
+        Threads of the compiled loop (default: Numba's current setting).
+    data:
+        A prepared :class:`StrategyData` (reuses its indicator cache across calls).
+
+    Returns
+    -------
+    metrics, names:
+        ``metrics`` is ``(K, M)`` (``(K, symbols, M)`` with ``per_symbol``) float64 with the
+        columns ``names`` = :data:`METRIC_NAMES`: the same numbers as the equally named keys of
+        ``run_backtest(...).metrics`` (``num_trades`` counts positions still open at the end).
+
+    Raises
+    ------
+    BacktestError
+        Fewer than 2 bars, a target-weight strategy, unsupported signal fields or mis-shaped
+        signals.
+    """
+    if len(panel.index) < 2:
+        raise BacktestError("need at least 2 bars to backtest")
+    cfg = config if config is not None else BacktestConfig.build()
+    sdata = data if data is not None else StrategyData(panel)
+    sh = _shared_inputs(panel, cfg, sdata)
+    n_k = len(param_sets)
+    n_bars, n_sym = panel.shape
+    out = np.full((n_k, n_sym, N_BATCH_METRICS) if per_symbol else (n_k, N_BATCH_METRICS), np.nan)
+    per_trial = n_bars * n_sym * (4 if sh.shorts else 2)
+    size = chunk_size or max(1, DEFAULT_SIGNAL_BYTES // per_trial)
+    threads = numba.get_num_threads()
+    if n_workers is not None:
+        numba.set_num_threads(
+            max(1, min(int(n_workers), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
+        )
+    try:
+        for lo in range(0, n_k, size):
+            chunk = param_sets[lo : lo + size]
+            sig = _build_chunk(strategy, chunk, sdata, per_symbol, sh.shorts)
+            _run_chunk(panel, sh, sig, per_symbol, out[lo : lo + len(chunk)])
+    finally:
+        numba.set_num_threads(threads)
+    return out, METRIC_NAMES

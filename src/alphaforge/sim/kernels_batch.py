@@ -1,0 +1,212 @@
+"""Numba kernels that run many backtests of one strategy in a single compiled call.
+
+Each trial runs the same :func:`~alphaforge.sim.kernels.simulate_nb` as a single backtest, so the
+fills are identical by construction; only the output differs: instead of records and per-bar
+series, a reducer turns each trial's equity array and trade records into one row of
+:data:`BATCH_METRICS` while the arrays are still in cache. Trials are independent and run in a
+``prange`` loop (thread count set by the caller with :func:`numba.set_num_threads`).
+
+Two layouts:
+
+* :func:`batch_portfolio_nb` — each trial is one portfolio over all symbols (one cash account);
+  signals are ``(K, bars, symbols)``.
+* :func:`batch_per_symbol_nb` — each (trial, symbol) pair is its own single-symbol backtest;
+  prices are passed transposed ``(symbols, bars)`` and signals ``(K, symbols, bars)`` so that
+  every slice handed to the kernel is contiguous.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from alphaforge.sim.codes import TR_PNL
+from alphaforge.sim.kernels import simulate_nb
+
+BATCH_METRICS: tuple[str, ...] = (
+    "final_equity",
+    "total_return",
+    "cagr",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "num_trades",
+    "win_rate",
+    "profit_factor",
+)
+N_BATCH_METRICS = len(BATCH_METRICS)
+
+_NOFINE = np.full((1, 1), -1, dtype=np.int64)
+_EMPTY = np.empty(0)
+
+
+@njit(cache=True)
+def _return_metrics_nb(e: np.ndarray, ppy: float, rf_bar: float, out: np.ndarray) -> None:
+    """Total return, CAGR, Sharpe, Sortino and max drawdown, as ``summary_metrics`` defines them."""
+    n = e.shape[0] - 1
+    if n < 1:
+        return
+    growth = e[n] / e[0]
+    out[1] = growth - 1.0
+    out[2] = growth ** (ppy / n) - 1.0 if growth > 0 else -1.0
+    s = 0.0
+    down2 = 0.0
+    lo = np.inf
+    hi = -np.inf
+    peak = e[0]
+    mdd = 0.0
+    for i in range(n):
+        x = e[i + 1] / e[i] - 1.0 - rf_bar
+        s += x
+        if x < 0.0:
+            down2 += x * x
+        lo = min(lo, x)
+        hi = max(hi, x)
+        peak = max(peak, e[i + 1])
+        mdd = min(mdd, e[i + 1] / peak - 1.0)
+    out[5] = mdd
+    mean = s / n
+    down = math.sqrt(down2 / n) * math.sqrt(ppy)
+    if n > 1 and down > 0.0:
+        out[4] = mean * ppy / down
+    if n > 1 and hi != lo:
+        ss = 0.0
+        for i in range(n):
+            d = e[i + 1] / e[i] - 1.0 - rf_bar - mean
+            ss += d * d
+        std = math.sqrt(ss / (n - 1))
+        if std > 0.0:
+            out[3] = mean / std * math.sqrt(ppy)
+
+
+@njit(cache=True)
+def reduce_nb(
+    e: np.ndarray, trades: np.ndarray, ppy: float, rf_bar: float, out: np.ndarray
+) -> None:
+    """Fill ``out`` (length :data:`N_BATCH_METRICS`) from one trial's equity and trade records.
+
+    Degenerate cases follow ``summary_metrics``: NaN for a ratio with a zero denominator, a
+    profit factor of ``inf`` with winners and no losers, NaN win rate without trades.
+    """
+    out[:] = np.nan
+    out[0] = e[e.shape[0] - 1]
+    _return_metrics_nb(e, ppy, rf_bar, out)
+    nt = trades.shape[0]
+    out[6] = nt
+    if nt == 0:
+        return
+    wins = 0
+    gw = 0.0
+    gl = 0.0
+    for i in range(nt):
+        p = trades[i, TR_PNL]
+        if p > 0.0:
+            wins += 1
+            gw += p
+        elif p < 0.0:
+            gl -= p
+    out[7] = wins / nt
+    if gl > 0.0:
+        out[8] = gw / gl
+    elif gw > 0.0:
+        out[8] = np.inf
+
+
+@njit(cache=True, parallel=True)
+def batch_portfolio_nb(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    levels: np.ndarray,
+    priority: np.ndarray,
+    atr: np.ndarray,
+    vol: np.ndarray,
+    sector: np.ndarray,
+    day_id: np.ndarray,
+    week_id: np.ndarray,
+    f: np.ndarray,
+    ppy: float,
+    rf_bar: float,
+    out: np.ndarray,
+) -> None:
+    """Run ``K = entries.shape[0]`` portfolio trials; row ``k`` of ``out`` gets trial ``k``.
+
+    ``short_entries``/``short_exits`` are ``(K, bars, symbols)`` or ``(1, 1, 1)`` (unused).
+    """
+    n_k = entries.shape[0]
+    nan11 = np.full((1, 1), np.nan)
+    no_rebal = np.zeros(close.shape[0], dtype=np.bool_)
+    multi = short_entries.shape[0] > 1
+    for kk in prange(n_k):
+        k = np.int64(kk)
+        ks = k if multi else np.int64(0)
+        res = simulate_nb(
+            open_, high, low, close, volume, entries[k], exits[k],
+            short_entries[ks], short_exits[ks], nan11, no_rebal, levels, nan11, nan11,
+            priority, atr, vol, sector, day_id, week_id, _NOFINE, _NOFINE, _EMPTY, _EMPTY, f,
+        )  # fmt: skip
+        reduce_nb(res[0], res[5], ppy, rf_bar, out[k])
+
+
+@njit(cache=True, parallel=True)
+def batch_per_symbol_nb(
+    open_t: np.ndarray,
+    high_t: np.ndarray,
+    low_t: np.ndarray,
+    close_t: np.ndarray,
+    volume_t: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    levels_t: np.ndarray,
+    atr_t: np.ndarray,
+    vol_t: np.ndarray,
+    day_id: np.ndarray,
+    week_id: np.ndarray,
+    f: np.ndarray,
+    ppy: float,
+    rf_bar: float,
+    out: np.ndarray,
+) -> None:
+    """Run every (trial, symbol) pair as its own single-symbol backtest.
+
+    Prices are ``(symbols, bars)``; ``entries``/``exits`` ``(K, symbols, bars)``; short signals
+    the same or ``(1, 1, 1)``; ``levels_t`` is ``(symbols, 8, bars, 1)`` or ``(1, 8, 1, 1)``;
+    ``atr_t``/``vol_t`` are ``(symbols, bars)`` or ``(1, 1)``. ``out`` is ``(K, symbols, M)``.
+    """
+    n_k, n_sym, n_bars = entries.shape
+    nan11 = np.full((1, 1), np.nan)
+    zero11 = np.zeros((1, 1))
+    false11 = np.zeros((1, 1), dtype=np.bool_)
+    no_rebal = np.zeros(n_bars, dtype=np.bool_)
+    sector = np.zeros(1, dtype=np.int64)
+    for ii in prange(n_k * n_sym):
+        idx = np.int64(ii)
+        k = idx // n_sym
+        j = idx - k * n_sym
+        shape = (n_bars, 1)
+        se = false11
+        sx = false11
+        if short_entries.shape[2] > 1:
+            se = short_entries[k, j].reshape(shape)
+            sx = short_exits[k, j].reshape(shape)
+        lv = levels_t[j if levels_t.shape[0] > 1 else np.int64(0)]
+        a = atr_t[j].reshape(shape) if atr_t.shape[1] > 1 else nan11
+        v = vol_t[j].reshape(shape) if vol_t.shape[1] > 1 else nan11
+        res = simulate_nb(
+            open_t[j].reshape(shape), high_t[j].reshape(shape), low_t[j].reshape(shape),
+            close_t[j].reshape(shape), volume_t[j].reshape(shape),
+            entries[k, j].reshape(shape), exits[k, j].reshape(shape), se, sx,
+            nan11, no_rebal, lv, nan11, nan11, zero11, a, v, sector, day_id, week_id,
+            _NOFINE, _NOFINE, _EMPTY, _EMPTY, f,
+        )  # fmt: skip
+        reduce_nb(res[0], res[5], ppy, rf_bar, out[k, j])
