@@ -105,6 +105,7 @@ class YahooSource(SourceBase):
         from yfinance import exceptions as yfe
 
         session = RoutedSession(self.settings.yahoo_base_url)
+        start, end = _bounds(tf, lo, hi)
         cache_dir = self.settings.home / "cache" / "yfinance"
         cache_dir.mkdir(parents=True, exist_ok=True)
         with _CONFIG_LOCK, warnings.catch_warnings():
@@ -116,8 +117,8 @@ class YahooSource(SourceBase):
                 ticker = yf.Ticker(symbol, session=session)
                 return ticker.history(
                     interval=_INTERVALS[tf.name],
-                    start=lo.normalize() if not tf.is_intraday else lo,
-                    end=hi + pd.Timedelta(1, "ns"),  # yfinance's end is exclusive
+                    start=start,
+                    end=end,
                     auto_adjust=False,
                     actions=False,
                     prepost=False,
@@ -143,3 +144,14 @@ class YahooSource(SourceBase):
         if isinstance(exc, (curl_requests.exceptions.ConnectionError, OSError)):
             return TransientError(f"network error ({type(exc).__name__})")
         return self.error(f"{type(exc).__name__}: {exc}", symbol, tf)
+
+
+def _bounds(tf: Timeframe, lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[Any, Any]:
+    """yfinance's start/end: session dates (read in exchange time) for daily, else instants.
+
+    yfinance's ``end`` is exclusive.
+    """
+    if tf.is_intraday:
+        return lo, hi + pd.Timedelta(1, "ns")
+    last = hi.normalize() + pd.Timedelta(days=1)
+    return lo.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
