@@ -139,13 +139,13 @@ class StrategyData:
         return hit
 
     def sma(self, period: int, field_name: str = "close") -> np.ndarray:
-        from alphaforge.indicators.averages import sma
+        from alphaforge.indicators import sma
 
         src = getattr(self, field_name)
         return self.cached(("sma", field_name, int(period)), lambda: np.asarray(sma(src, period)))
 
     def ema(self, period: int, field_name: str = "close") -> np.ndarray:
-        from alphaforge.indicators.averages import ema
+        from alphaforge.indicators import ema
 
         src = getattr(self, field_name)
         return self.cached(("ema", field_name, int(period)), lambda: np.asarray(ema(src, period)))
