@@ -185,4 +185,16 @@ _BENCHMARK: dict[str, MetricInfo] = {
     ),
 }
 
-METRIC_INFO: dict[str, MetricInfo] = {**_RETURNS, **_TRADES, **_BENCHMARK}
+_RUN: dict[str, MetricInfo] = {
+    "final_equity": _m("Final equity", "money", True, "Portfolio value at the last bar's close."),
+    "fees": _m("Fees paid", "money", False, "Sum of commissions charged on all fills."),
+    "num_trades": _m("Trades", "count", None, "Number of closed trades."),
+    "ambiguous_bars": _m(
+        "Ambiguous bars",
+        "count",
+        False,
+        "Bars where a stop and a target were both inside the bar's range.",
+    ),
+}
+
+METRIC_INFO: dict[str, MetricInfo] = {**_RETURNS, **_TRADES, **_BENCHMARK, **_RUN}

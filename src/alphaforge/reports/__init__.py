@@ -1,4 +1,4 @@
-"""HTML reports of backtest results."""
+"""HTML reports of backtest results: the tear sheet, comparisons and PNG export of charts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,25 @@ from typing import Any
 
 
 def write_report(result: Any, path: str | Path, title: str | None = None) -> Path:
-    """Write the tear sheet of ``result`` to ``path`` (a self-contained HTML file)."""
-    from alphaforge.reports.plain import write_plain_report
+    """Write the tear sheet of ``result`` to ``path`` (a self-contained HTML file).
 
-    return write_plain_report(result, Path(path), title)
+    Parameters
+    ----------
+    result:
+        A :class:`~alphaforge.sim.result.BacktestResult`.
+    path:
+        Output file; parent directories are created; written atomically.
+    title:
+        Page title (default: the strategy name).
+
+    Returns
+    -------
+    pathlib.Path
+        The written path.
+    """
+    from alphaforge.reports.tearsheet import write_tearsheet
+
+    return write_tearsheet(result, path, title)
+
+
+__all__ = ["write_report"]

@@ -1,0 +1,69 @@
+"""``alphaforge report`` (HTML tear sheet of a saved result, optional PNG charts) and
+``alphaforge compare`` (several results side by side)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from alphaforge.cli.common import console, handle_errors
+from alphaforge.core.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` and ``compare`` commands to the root app."""
+
+    @app.command("report")
+    @handle_errors
+    def report_cmd(
+        result_json: Path = typer.Argument(..., help="Result JSON written by `alphaforge backtest --json`."),
+        output: Path = typer.Option(None, "--output", "-o", help="HTML file [RESULT.html beside the JSON]."),
+        title: str = typer.Option(None, "--title", help="Page title [strategy name]."),
+        png: Path = typer.Option(None, "--png", help="Also export the charts as PNG files into this directory (needs kaleido + Chromium)."),
+    ) -> None:  # fmt: skip
+        """Write the HTML tear sheet of a saved backtest result."""
+        from alphaforge.reports.output import export_pngs
+        from alphaforge.reports.tearsheet import build_figures, write_tearsheet
+        from alphaforge.sim.result import BacktestResult
+
+        result = BacktestResult.from_json(result_json)
+        out = output or result_json.with_suffix(".html")
+        with console.status("building report…", spinner="dots"):
+            figures = build_figures(result)
+            write_tearsheet(result, out, title, figures=figures)
+        console.print(f"report: {out}")
+        if png is not None:
+            with console.status("exporting PNG charts…", spinner="dots"):
+                paths = export_pngs(figures, png)
+            console.print(f"png:    {len(paths)} charts in {png}")
+
+    @app.command("compare")
+    @handle_errors
+    def compare_cmd(
+        results: list[Path] = typer.Argument(..., help="Two or more result JSON files."),
+        output: Path = typer.Option(None, "--output", "-o", help="HTML file [compare.html beside the first JSON]."),
+        title: str = typer.Option(None, "--title", help="Page title."),
+    ) -> None:  # fmt: skip
+        """Compare backtest results: metrics side by side and overlaid equity curves."""
+        from alphaforge.cli.render import metrics_table
+        from alphaforge.reports.compare import (
+            COMPARE_KEYS,
+            comparison_metrics,
+            labels_for,
+            write_comparison,
+        )
+        from alphaforge.sim.result import BacktestResult
+
+        if len(results) < 2:
+            raise ConfigError("compare: give at least two result files")
+        loaded = [BacktestResult.from_json(p) for p in results]
+        labels = labels_for(
+            loaded, [p.stem if p.stem != "result" else p.parent.name for p in results]
+        )
+        columns = comparison_metrics(loaded, labels)
+        keys = [k for k in COMPARE_KEYS if any(k in c for c in columns.values())]
+        console.print(metrics_table(columns, keys, title="Comparison"))
+        out = output or results[0].parent / "compare.html"
+        write_comparison(loaded, out, labels, title)
+        console.print(f"compare: {out}")
