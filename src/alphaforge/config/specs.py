@@ -38,6 +38,10 @@ class RunSpec(BacktestConfig):
     start: str | None = None
     end: str | None = None
     adjust: bool = Field(True, description="Split/dividend-adjust prices when adj_close exists")
+    fine_data: str | None = Field(
+        None, description="File of finer bars for exits.ambiguity=finer_bars (default: store)"
+    )
+    fine_timeframe: str = Field("1m", description="Timeframe of the finer bars")
 
     def backtest_config(self) -> BacktestConfig:
         fields = set(BacktestConfig.model_fields)

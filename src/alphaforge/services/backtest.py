@@ -180,6 +180,31 @@ def load_spec_panel(spec: Any, settings: Any) -> Panel:
     return panel
 
 
+def _fine_bars(spec: Any, settings: Any, panel: Panel) -> tuple[dict[str, Any] | None, str | None]:
+    """Finer bars for the ``finer_bars`` ambiguity policy, from ``fine_data`` or the store."""
+    from alphaforge.sim.fine import fine_arrays
+    from alphaforge.sim.vectorized import infer_calendar
+
+    symbols = list(panel.symbols)
+    try:
+        if spec.fine_data:
+            fine = load_data_file(spec.fine_data, symbols, spec.fine_timeframe, spec.adjust)
+        else:
+            from alphaforge.services.store import load_panel, open_store
+
+            fine = load_panel(
+                open_store(settings), symbols, spec.fine_timeframe,
+                panel.index[0], panel.index[-1] + pd.Timedelta(days=1), spec.adjust,
+            )  # fmt: skip
+    except DataError:
+        return None, (
+            f"no {spec.fine_timeframe} bars found for finer_bars: ambiguous bars resolved "
+            "stop first"
+        )
+    cal = infer_calendar(panel, spec.backtest_config())
+    return fine_arrays(panel, fine, cal), None
+
+
 def run_spec(spec: Any, settings: Any) -> BacktestResult:
     """Run a :class:`~alphaforge.config.specs.RunSpec`."""
     if not spec.strategy:
@@ -187,7 +212,12 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
     panel = load_spec_panel(spec, settings)
     strat = make_strategy(spec.strategy, spec.params)
     cfg = spec.backtest_config()
-    result = run_backtest(strat, panel, cfg)
+    fine, note = None, None
+    if cfg.exits.ambiguity == "finer_bars":
+        fine, note = _fine_bars(spec, settings, panel)
+    result = run_backtest(strat, panel, cfg, fine=fine)
+    if note:
+        result.config.setdefault("warnings", []).append(note)
     result.manifest_extra["run_spec_hash"] = spec.canonical_hash()
     result.manifest_extra["data_source"] = str(panel.meta.get("source", "store"))
     return result
