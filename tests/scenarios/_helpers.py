@@ -46,7 +46,7 @@ def make_panel(
     n = len(next(iter(bars.values())))
     if index is None:
         index = pd.date_range(start, periods=n, freq=freq, tz="UTC", name="timestamp")
-    fields = {}
+    fields: dict[str, Any] = {}
     for k, name in enumerate(("open", "high", "low", "close", "volume")):
         cols = []
         for s in symbols:
@@ -72,14 +72,11 @@ def levels(n: int, at: dict[int, float]) -> np.ndarray:
     return out
 
 
-def run(
-    panel: Panel,
-    out: Signals | TargetWeights,
-    fine: dict[str, np.ndarray] | None = None,
-    **cfg: Any,
-) -> BacktestResult:
+def run(panel: Panel, out: Signals | TargetWeights, **cfg: Any) -> BacktestResult:
     """Backtest ``out`` on ``panel``; costs default to zero, keyword args are config keys
-    (``commission=...`` shortcuts or dotted ``**{"risk.max_positions": 1}``)."""
+    (``commission=...`` shortcuts or dotted ``**{"risk.max_positions": 1}``); ``fine=`` passes
+    finer bars to the kernel."""
+    fine: dict[str, np.ndarray] | None = cfg.pop("fine", None)
     cfg.setdefault("commission", "0")
     cfg.setdefault("slippage", "0")
     config = resolve_config(None, **cfg)

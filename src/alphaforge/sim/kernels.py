@@ -53,6 +53,7 @@ from alphaforge.sim.codes import (
     OR_NCOLS,
     RULE_DAILY_LOSS,
     RULE_MAX_DD,
+    RULE_TRADE_MAX_LOSS,
     RULE_WEEKLY_LOSS,
     STATUS_EXPIRED,
     TR_NCOLS,
@@ -62,6 +63,7 @@ from alphaforge.sim.kernels_exec import (
     CNT_AMBIG,
     P_AMBIG,
     P_ENTRY_BAR,
+    P_ENTRY_PX,
     P_FILL_BAR,
     P_MAXLOSS,
     P_NCOLS,
@@ -146,11 +148,12 @@ def _intrabar_exit_nb(
     fine_high: np.ndarray,
     fine_low: np.ndarray,
     cnt: np.ndarray,
+    use_tp: bool,
 ) -> tuple[float, int]:
     """Raw exit price and reason if a protective level is touched in bar ``t`` (else NaN)."""
     q = ps[j, P_QTY]
     stop, s_reason = _stop_level_nb(ps, j)
-    tp = ps[j, P_TP]
+    tp = ps[j, P_TP] if use_tp else np.nan
     if q > 0:
         if stop == stop and o <= stop:
             return o, s_reason
@@ -225,13 +228,30 @@ def _risk_rules_nb(
 
 
 @njit(cache=True)
-def _event_nb(events: np.ndarray, cnt: np.ndarray, t: int, rule: int, value: float) -> None:
+def _event_nb(
+    events: np.ndarray, cnt: np.ndarray, t: int, rule: int, value: float, j: int = -1
+) -> None:
     n = cnt[2]
     events[n, 0] = t
     events[n, 1] = rule
-    events[n, 2] = -1
+    events[n, 2] = j
     events[n, 3] = value
     cnt[2] = n + 1
+
+
+@njit(cache=True)
+def _grow_events_nb(events: np.ndarray) -> np.ndarray:
+    grown = np.full((events.shape[0] * 2, EV_NCOLS), np.nan)
+    grown[: events.shape[0]] = events
+    return grown
+
+
+@njit(cache=True)
+def _cancel_rest_nb(pend: np.ndarray, j: int) -> None:
+    """Drop the unfilled rest of a partially filled entry once its position is being closed."""
+    if pend[j, PD_LEFT] > 0.0:
+        pend[j, PD_ENTRY] = 0.0
+        pend[j, PD_LEFT] = 0.0
 
 
 @njit(cache=True)
@@ -262,12 +282,14 @@ def _signal_orders_nb(
         if lx or se:
             pend[j, PD_EXIT] = 1.0
             pend[j, PD_EXIT_REASON] = EXIT_SIGNAL
+            _cancel_rest_nb(pend, j)
         if se and not sx:
             d = -1.0
     elif q < 0.0:
         if sx or le:
             pend[j, PD_EXIT] = 1.0
             pend[j, PD_EXIT_REASON] = EXIT_SIGNAL
+            _cancel_rest_nb(pend, j)
         if le and not lx:
             d = 1.0
     else:
@@ -438,6 +460,7 @@ def simulate_nb(
                 levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
             )  # fmt: skip
         # ---- 2. intrabar: limit / stop entries, then protective exits ------------------------
+        q_before = ps[:, P_QTY].copy()
         trades, orders = enter_nb(
             trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
             levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, False,
@@ -451,16 +474,29 @@ def simulate_nb(
                 continue
             if close_mode and ps[j, P_FILL_BAR] == t:
                 continue
+            use_tp = True
+            if q_before[j] == 0.0:
+                # entered inside this bar by a limit/stop order: the open came before the fill,
+                # so the rest of the bar starts at the fill price; whether the bar's far
+                # extreme came after the fill is unknown, so the target waits for the next bar
+                o = min(max(ps[j, P_ENTRY_PX], low[t, j]), high[t, j])
+                use_tp = False
             px, reason = _intrabar_exit_nb(
                 ps, j, t, o, high[t, j], low[t, j], policy,
-                fine_start, fine_end, fine_high, fine_low, cnt,
+                fine_start, fine_end, fine_high, fine_low, cnt, use_tp,
             )  # fmt: skip
             if px == px:
+                if reason == EXIT_RISK_LIMIT:
+                    if cnt[2] + 3 >= events.shape[0]:
+                        events = _grow_events_nb(events)
+                    move = px / ps[j, P_ENTRY_PX] - 1.0
+                    _event_nb(events, cnt, t, RULE_TRADE_MAX_LOSS, move if q > 0 else -move, j)
                 trades, orders = execute_delta_nb(
                     trades, orders, cnt, ps, pend, cash, j, t, -q, px,
                     slippage_nb(px, flex_nb(atr, max(t - 1, 0), j), f), reason, np.inf, f,
                 )  # fmt: skip
                 pend[j, PD_EXIT] = 0.0
+                _cancel_rest_nb(pend, j)
         # ---- 3. close ------------------------------------------------------------------------
         if t > 0:
             cash[0] += cash[0] * r_cash
@@ -484,9 +520,7 @@ def simulate_nb(
                 pos_out[t, j] = q
         eq = cash[0] + net
         if cnt[2] + 3 >= events.shape[0]:
-            grown = np.full((events.shape[0] * 2, EV_NCOLS), np.nan)
-            grown[: events.shape[0]] = events
-            events = grown
+            events = _grow_events_nb(events)
         flatten = _risk_rules_nb(events, cnt, rs, t, eq, day_id, week_id, f)
         if flatten:
             pend_rebal = -1
@@ -501,10 +535,13 @@ def simulate_nb(
                     pend, j, t, q, entries, exits, short_entries, short_exits,
                     entry_limit, entry_stop, allow_long, allow_short,
                 )  # fmt: skip
-            if q != 0.0 and f[F_MAX_BARS] > 0.0 and t - ps[j, P_ENTRY_BAR] >= f[F_MAX_BARS]:
-                if pend[j, PD_EXIT] == 0.0:
-                    pend[j, PD_EXIT] = 1.0
-                    pend[j, PD_EXIT_REASON] = EXIT_TIME
+            # bars held once the exit fills: at this close (close timing) or the next open
+            held = t - ps[j, P_ENTRY_BAR] + (0.0 if close_mode else 1.0)
+            max_bars = f[F_MAX_BARS]
+            if q != 0.0 and max_bars > 0.0 and held >= max_bars and pend[j, PD_EXIT] == 0.0:
+                pend[j, PD_EXIT] = 1.0
+                pend[j, PD_EXIT_REASON] = EXIT_TIME
+                _cancel_rest_nb(pend, j)
             if flatten:
                 pend[j, PD_ENTRY] = 0.0
                 if q != 0.0:

@@ -20,6 +20,7 @@ from alphaforge.sim.codes import (
     F_SECTOR_CAP,
     F_SIZING,
     F_TRADE_MAX_LOSS,
+    REASON_CASH_RESERVE,
     REASON_DAILY_LOSS,
     REASON_ENTRY,
     REASON_HALTED,
@@ -185,7 +186,11 @@ def _trigger_nb(d: float, o: float, h: float, lo: float, lim: float, stp: float)
             return np.nan
         trig = max(o, stp) if d > 0 else min(o, stp)
         if lim == lim and ((d > 0 and trig > lim) or (d < 0 and trig < lim)):
-            return np.nan  # triggered beyond the limit: not filled in this bar
+            # triggered beyond the limit; only a trigger at the open is known to come before
+            # the rest of the bar, whose range may then reach the limit
+            if trig == o and ((d > 0 and lo <= lim) or (d < 0 and h >= lim)):
+                return lim
+            return np.nan
         return trig
     if (d > 0 and lo > lim) or (d < 0 and h < lim):
         return np.nan
@@ -206,16 +211,24 @@ def _cap_entry_nb(
     """Apply buying power, max weight, sector and net-leverage caps; return qty and binding reason."""
     reason = REASON_ZERO_SIZE
     lev = f[F_MAX_GROSS] if f[F_MAX_GROSS] > 0.0 else 1.0
-    bp = lev * eq - gross - f[F_MIN_CASH] * eq
+    free = lev * eq - gross
+    bp = free - f[F_MIN_CASH] * eq
     if d < 0:
         bp /= max(1.0, f[F_MARGIN])
+        free /= max(1.0, f[F_MARGIN])
+    # the buying-power limit that binds: the cash reserve, a gross leverage cap, or cash
+    bp_reason = REASON_LEVERAGE if f[F_MAX_GROSS] > 0.0 else REASON_NO_CASH
     if int(f[F_SIZING]) != SIZE_ALL_IN:
         cap = affordable_nb(bp, px, f)
         if cap < qty:
+            if f[F_MIN_CASH] > 0.0 and affordable_nb(free, px, f) > cap:
+                bp_reason = REASON_CASH_RESERVE
             qty = cap
-            reason = REASON_NO_CASH
+            reason = bp_reason
     elif qty <= 0.0:
-        reason = REASON_NO_CASH
+        if f[F_MIN_CASH] > 0.0 and affordable_nb(free, px, f) > 0.0:
+            bp_reason = REASON_CASH_RESERVE
+        reason = bp_reason
     if f[F_MAX_WEIGHT] > 0.0:
         cap = round_qty_nb(f[F_MAX_WEIGHT] * eq / px, f)
         if cap < qty:
@@ -329,8 +342,11 @@ def enter_nb(
         sb = int(pend[j, PD_SIG_BAR])
         raw = px_arr[t, j]
         if not market:
-            raw = _trigger_nb(d, raw, high[t, j], low[t, j], pend[j, PD_LIMIT], pend[j, PD_STOP])
+            stp = pend[j, PD_STOP]
+            raw = _trigger_nb(d, raw, high[t, j], low[t, j], pend[j, PD_LIMIT], stp)
             if raw != raw:
+                if stp == stp and ((d > 0 and high[t, j] >= stp) or (d < 0 and low[t, j] <= stp)):
+                    pend[j, PD_STOP] = np.nan  # a triggered stop-limit rests as a limit order
                 continue
         left = pend[j, PD_LEFT]
         block = _blocked_nb(rs, t, day_id, week_id)
@@ -423,7 +439,7 @@ def rebalance_nb(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Trade towards the target weights decided at bar ``sb``: reductions first, then increases."""
     n_sym = ps.shape[0]
-    eq, gross, net, n_open = _marks_nb(ps, px_arr, last_px, t, cash[0])
+    eq, gross, _net, _n_open = _marks_nb(ps, px_arr, last_px, t, cash[0])
     delta = np.zeros(n_sym)
     for j in range(n_sym):
         w = flex_nb(weights, sb, j)
@@ -462,7 +478,7 @@ def rebalance_nb(
             pri[k] = flex_nb(priority, sb, j)
             k += 1
     _order_by_priority_nb(cand, k, pri)
-    eq, gross, net, n_open = _marks_nb(ps, px_arr, last_px, t, cash[0])
+    eq, gross, _net, _n_open = _marks_nb(ps, px_arr, last_px, t, cash[0])
     block = _blocked_nb(rs, t, day_id, week_id)
     for a in range(k):
         j = cand[a]

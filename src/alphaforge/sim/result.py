@@ -165,7 +165,7 @@ class BacktestResult:
             {
                 "time": self._time(r[:, C.EV_BAR]),
                 "rule": [C.RULE_NAMES[int(x)] for x in r[:, C.EV_RULE]],
-                "symbol": [None] * len(r),
+                "symbol": [self.symbols[int(x)] if x >= 0 else None for x in r[:, C.EV_SYMBOL]],
                 "value": r[:, C.EV_VALUE],
             },
             columns=list(EVENT_COLUMNS),

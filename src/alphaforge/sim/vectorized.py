@@ -37,6 +37,7 @@ def period_ids(
     index: pd.DatetimeIndex, timeframe: str, calendar: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Trading-day and week numbers of each bar (exchange-local dates for equities)."""
+    index = index.as_unit("ns")  # asi8 counts in the index's own unit (s/ms/us/ns)
     ns = index.asi8
     if timeframe != "1d" and calendar not in {"24/7", "crypto"}:
         local = index.tz_convert("America/New_York") if index.tz is not None else index
