@@ -1,0 +1,1 @@
+"""Portfolio construction: allocators (equal, inverse vol, risk parity, MVO, HRP)."""
