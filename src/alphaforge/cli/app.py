@@ -12,6 +12,7 @@ from alphaforge.cli import data as data_cli
 from alphaforge.cli import demo as demo_cli
 from alphaforge.cli import optimize as optimize_cli
 from alphaforge.cli import report as report_cli
+from alphaforge.cli import strategy as strategy_cli
 from alphaforge.cli.common import HomeOption
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(data_cli.app, name="data")
 backtest_cli.register(app)
 report_cli.register(app)
 demo_cli.register(app)
+strategy_cli.register(app)
 optimize_cli.register(app)
 
 
