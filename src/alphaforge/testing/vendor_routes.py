@@ -77,7 +77,10 @@ def yahoo(server: VendorServer, req: RecordedRequest) -> Reply:
     quote = {c: bars[c].tolist() for c in ("open", "high", "low", "close")}
     quote["volume"] = [int(v) for v in bars["volume"]]
     meta = _yahoo_meta(symbol, interval, bars)
-    result = {
+    if bars.empty:  # Yahoo omits the timestamps and leaves the quote empty
+        empty: dict[str, Any] = {"meta": meta, "indicators": {"quote": [{}], "adjclose": [{}]}}
+        return Reply(200, {"chart": {"result": [empty], "error": None}})
+    result: dict[str, Any] = {
         "meta": meta,
         "timestamp": [int(t.value // 1_000_000_000) for t in stamps],
         "indicators": {"quote": [quote], "adjclose": [{"adjclose": bars["adj_close"].tolist()}]},

@@ -128,3 +128,10 @@ def test_missing_key_is_a_config_error(server: VendorServer) -> None:
     with pytest.raises(ConfigError, match="ALPHAFORGE_POLYGON_API_KEY"):
         src.fetch("AAPL", "1d", ts("2024-01-02"), ts("2024-01-05"))
     assert server.requests == []
+
+
+def test_range_without_sessions_is_empty(server: VendorServer) -> None:
+    # 6-7 January 2024 is a weekend: an empty answer, and the ticker check says it exists.
+    got = source(server, []).fetch("AAPL", "1h", ts("2024-01-06"), ts("2024-01-07"))
+    assert got.empty and list(got.columns)[:2] == ["symbol", "timestamp"]
+    assert server.data_requests("/v3/reference/tickers/AAPL")

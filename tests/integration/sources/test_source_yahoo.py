@@ -84,3 +84,11 @@ def test_no_request_leaves_for_real_hosts(server: VendorServer, tmp_path: Path) 
     # The cookie (fc.yahoo.com), crumb (query1) and chart (query2) calls all arrived here.
     paths = {r.path for r in server.requests}
     assert {"/", "/v8/finance/chart/AAPL"} <= paths
+
+
+def test_range_without_sessions_is_empty(server: VendorServer, tmp_path: Path) -> None:
+    # 6-7 January 2024 is a weekend: no bars, and not an unknown symbol.
+    src = source(server, tmp_path, [])
+    for tf in ("1d", "1h"):
+        got = src.fetch("AAPL", tf, ts("2024-01-06"), ts("2024-01-07"))
+        assert got.empty and str(got["timestamp"].dtype) == "datetime64[ns, UTC]"

@@ -126,6 +126,10 @@ class YahooSource(SourceBase):
                 )
             except yfe.YFRateLimitError:
                 raise TransientError("HTTP 429 rate-limited", session.last_retry_after) from None
+            except yfe.YFPricesMissingError as exc:
+                if session.last_status == 200:  # a known symbol without bars in the range
+                    return pd.DataFrame()
+                raise self._map(exc, session, symbol, tf) from None
             except Exception as exc:
                 raise self._map(exc, session, symbol, tf) from None
             finally:
