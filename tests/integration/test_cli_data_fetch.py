@@ -133,3 +133,26 @@ def test_unknown_source_is_a_config_error(tmp_path: Path, polygon: VendorServer)
     code, out = cli(tmp_path / "home", polygon, "fetch", "AAPL", "--source", "bloomberg")
     assert code == 2
     assert "source: unknown value 'bloomberg'" in out
+
+
+def test_ccxt_intraday_fetch_is_incremental(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with VendorServer("binance", page_size=30) as binance:
+        env = {"COLUMNS": "200", "ALPHAFORGE_CCXT_BASE_URL": binance.url}
+
+        def run(*args: str) -> None:
+            result = runner.invoke(app, ["--home", str(home), "data", "fetch", *args], env=env)
+            assert result.exit_code == 0, result.output
+
+        run("BTC/USDT", "--source", "ccxt", "--timeframe", "1h",
+            "--start", "2024-01-01", "--end", "2024-01-02")  # fmt: skip
+        got = stored(home, "BTC/USDT", "1h")
+        assert len(got) == 48  # two days, around the clock
+        binance.requests.clear()
+        run("BTC/USDT", "--source", "ccxt", "--timeframe", "1h", "--end", "2024-01-03")
+        klines = binance.data_requests("/api/v3/klines")
+        # Resumes at the newest stored bar, 2024-01-02 23:00 UTC = 1704236400 s.
+        assert int(klines[0].query["startTime"]) == 1_704_236_400_000
+        got = stored(home, "BTC/USDT", "1h")
+        want = binance.bars("BTC/USDT", "1h", "2024-01-01", "2024-01-03 23:59")
+        same_bars(got, want)
