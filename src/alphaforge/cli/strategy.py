@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -13,10 +13,13 @@ from rich.table import Table
 from alphaforge.cli.backtest import cli_overrides, parse_params, split_symbols
 from alphaforge.cli.common import console, fail, handle_errors, settings_from
 
+if TYPE_CHECKING:
+    from alphaforge.strategy.base import Strategy
+
 app = typer.Typer(help="List, describe and scaffold strategies.", no_args_is_help=True)
 
 
-def strategy_kind(cls: type) -> str:
+def strategy_kind(cls: type[Strategy]) -> str:
     """``weights`` when ``signals`` is annotated to return TargetWeights, else ``signals``."""
     ret = str(inspect.signature(cls.signals).return_annotation)
     if "TargetWeights" in ret and "Signals" not in ret:

@@ -142,6 +142,7 @@ class _Collector:
     panel: Panel
     max_issues: int
     seen: set[tuple[str, str, int, str]] = field(default_factory=set)
+    counts: dict[str, int] = field(default_factory=dict)
 
     def compare(
         self, full: dict[str, np.ndarray], other: dict[str, np.ndarray], lo: int, shift: int,
@@ -166,14 +167,15 @@ class _Collector:
             for r, c in zip(*np.nonzero(bad), strict=True):
                 sym = self.panel.symbols[c] if a.shape[1] == len(self.panel.symbols) else "*"
                 self._add(check, sym, lo + int(r), name, a[r, c], b[r, c], at)
-                if len(self.report.issues) >= self.max_issues:
+                if self.counts.get(check, 0) >= self.max_issues:
                     return
 
     def _add(self, check: str, sym: str, t: int, name: str, a: Any, b: Any, at: int) -> None:
         key = (check, sym, t, name)
-        if key in self.seen or len(self.report.issues) >= self.max_issues:
+        if key in self.seen or self.counts.get(check, 0) >= self.max_issues:
             return
         self.seen.add(key)
+        self.counts[check] = self.counts.get(check, 0) + 1
         self.report.issues.append(
             LookaheadIssue(check, sym, self.panel.index[t], name, _plain(a), _plain(b),
                            self.panel.index[at])
@@ -217,7 +219,7 @@ def check_lookahead(
         Warm-up check: largest share of differing values in a field that is still taken as
         rounding noise (at least 2 values); see the module docstring.
     max_issues : int
-        Stop collecting after this many differing values.
+        Stop collecting after this many differing values per check.
 
     Returns
     -------
