@@ -92,3 +92,12 @@ def test_range_without_sessions_is_empty(server: VendorServer, tmp_path: Path) -
     for tf in ("1d", "1h"):
         got = src.fetch("AAPL", tf, ts("2024-01-06"), ts("2024-01-07"))
         assert got.empty and str(got["timestamp"].dtype) == "datetime64[ns, UTC]"
+
+
+def test_long_one_minute_range_is_chunked(server: VendorServer, tmp_path: Path) -> None:
+    got = source(server, tmp_path, []).fetch("SPY", "1m", ts("2021-03-01"), ts("2021-03-16"))
+    want = server.bars("SPY", "1m", "2021-03-01", "2021-03-16 23:59").drop(columns="adj_close")
+    pd.testing.assert_frame_equal(got.drop(columns="adj_close"), want)
+    assert len(got) == 12 * 390  # 12 sessions of 390 one-minute bars
+    data = [r for r in server.data_requests("/v8/finance/chart/SPY") if "period1" in r.query]
+    assert len(data) == 3  # 16 days in 7-day requests

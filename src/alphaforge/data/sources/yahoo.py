@@ -9,11 +9,13 @@ apart from an empty range.
 
 Bars are requested unadjusted (``auto_adjust=False``) so ``close`` is Yahoo's close and
 ``adj_close`` is its ``adjclose``. Daily bars are labelled by exchange session date; intraday
-bars by their UTC start. yfinance's caches live under ``home/cache/yfinance``.
+bars by their UTC start. Intraday ranges are split into requests no longer than Yahoo serves
+(8 days of 1m bars, 60 days of 5m/15m). yfinance's caches live under ``home/cache/yfinance``.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import warnings
 from typing import Any
@@ -28,6 +30,7 @@ from alphaforge.data.sources.base import (
     AUTH_STATUSES,
     SourceBase,
     TransientError,
+    chunk_range,
     finish_bars,
     parse_retry_after,
     request_window,
@@ -36,6 +39,13 @@ from alphaforge.data.sources.base import (
 
 _INTERVALS = {"1d": "1d", "1h": "1h", "15m": "15m", "5m": "5m", "1m": "1m"}
 _CONFIG_LOCK = threading.Lock()
+# Yahoo's longest span per intraday request (1m: 8 days; 5m/15m: 60 days; 1h: 730 days).
+_CHUNK = {
+    "1m": pd.Timedelta(days=7),
+    "5m": pd.Timedelta(days=55),
+    "15m": pd.Timedelta(days=55),
+    "1h": pd.Timedelta(days=700),
+}
 
 
 class RoutedSession(curl_requests.Session):
@@ -77,9 +87,14 @@ class YahooSource(SourceBase):
     ) -> pd.DataFrame:
         """Canonical bars for ``symbol`` in ``[start, end]`` (with ``adj_close``)."""
         tf, lo, hi = request_window(timeframe, start, end)
-        raw = self.retry(lambda: self._history(symbol, tf, lo, hi), symbol, tf)
-        if raw.empty:
+        parts = []
+        for a, b in chunk_range(lo, hi, _CHUNK.get(tf.name, pd.Timedelta(days=36_500))):
+            part = self.retry(functools.partial(self._history, symbol, tf, a, b), symbol, tf)
+            if not part.empty:
+                parts.append(part)
+        if not parts:
             return finish_bars(pd.DataFrame(columns=["timestamp"]), symbol, tf, lo, hi, self.name)
+        raw = pd.concat(parts)
         index = pd.DatetimeIndex(raw.index)
         if tf.is_intraday:
             stamps = index.tz_convert("UTC")
@@ -113,6 +128,9 @@ class YahooSource(SourceBase):
             yf.set_tz_cache_location(str(cache_dir))
             hide = yf.config.debug.hide_exceptions
             yf.config.debug.hide_exceptions = False  # raise instead of logging and returning {}
+            # yfinance memoizes chart answers per URL, failed ones included (a 429 or 401 during
+            # its timezone lookup would stick for the life of the process): start clean.
+            _clear_response_cache()
             try:
                 ticker = yf.Ticker(symbol, session=session)
                 return ticker.history(
@@ -148,6 +166,14 @@ class YahooSource(SourceBase):
         if isinstance(exc, (curl_requests.exceptions.ConnectionError, OSError)):
             return TransientError(f"network error ({type(exc).__name__})")
         return self.error(f"{type(exc).__name__}: {exc}", symbol, tf)
+
+
+def _clear_response_cache() -> None:
+    from yfinance.data import YfData
+
+    clear = getattr(YfData.cache_get, "cache_clear", None)
+    if clear is not None:
+        clear()
 
 
 def _bounds(tf: Timeframe, lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[Any, Any]:
