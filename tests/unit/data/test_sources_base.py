@@ -83,7 +83,7 @@ def test_call_with_retry_sleeps_then_succeeds() -> None:
             raise exc
         return "ok"
 
-    assert call_with_retry(flaky, RetryPolicy(sleep=slept.append), "v|X 1d") == "ok"
+    assert call_with_retry(flaky, RetryPolicy(sleep=slept.append), "v", "X 1d") == "ok"
     rng = random.Random(0)
     assert slept == [pytest.approx(1 + 0.25 * rng.random()), 4.0]
 
@@ -93,7 +93,7 @@ def test_call_with_retry_gives_up_with_named_request() -> None:
         raise TransientError("HTTP 429 rate-limited", 1.0)
 
     with pytest.raises(SourceError) as err:
-        call_with_retry(always, RetryPolicy(attempts=2, sleep=lambda s: None), "polygon|MSFT 1d")
+        call_with_retry(always, RetryPolicy(attempts=2, sleep=lambda s: None), "polygon", "MSFT 1d")
     assert str(err.value) == "polygon: HTTP 429 rate-limited on MSFT 1d after 2 attempts"
 
 

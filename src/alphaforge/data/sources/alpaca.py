@@ -21,6 +21,7 @@ from alphaforge.data.sources.base import (
     SourceBase,
     TransientError,
     finish_bars,
+    one_line,
     parse_retry_after,
     request_window,
     session_date,
@@ -87,7 +88,7 @@ class AlpacaSource(SourceBase):
             return TransientError(
                 status_reason(status), parse_retry_after(headers.get("Retry-After"))
             )
-        message = _message(str(exc))
+        message = one_line(_message(str(exc)), self.secrets())
         if status in (400, 404, 422) and "symbol" in message.lower():
             return UnknownSymbolError(f"alpaca: unknown symbol {symbol!r} ({message})")
         if status in AUTH_STATUSES:

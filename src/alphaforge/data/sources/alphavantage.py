@@ -21,6 +21,7 @@ from alphaforge.data.sources.base import (
     SourceBase,
     TransientError,
     finish_bars,
+    one_line,
     request_window,
     status_reason,
 )
@@ -96,9 +97,8 @@ class AlphaVantageSource(SourceBase):
             text = str(body["Error Message"])
             if "apikey" in text.lower():
                 raise self.error("invalid or missing API key", symbol, tf)
-            raise UnknownSymbolError(
-                f"alphavantage: unknown symbol {symbol!r} ({text.split('.')[0]})"
-            )
+            detail = one_line(text.split(".")[0], self.secrets())
+            raise UnknownSymbolError(f"alphavantage: unknown symbol {symbol!r} ({detail})")
         for note in ("Note", "Information"):
             if note in body:
                 text = str(body[note]).lower()

@@ -74,19 +74,19 @@ class RetryPolicy:
 
     def delay(self, retry: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number ``retry`` (0-based)."""
-        if retry_after is not None:
+        if retry_after is not None:  # the vendor's word, within reason (10 x max_delay)
             return max(0.0, min(retry_after, self.max_delay * 10))
         backoff = min(self.max_delay, self.base_delay * (2**retry))
         return backoff * (1.0 + self.jitter * self._rng.random())
 
 
-def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, what: str) -> T:
+def call_with_retry(fn: Callable[[], T], policy: RetryPolicy, source: str, subject: str) -> T:
     """Call ``fn`` until it succeeds, retrying :class:`TransientError` per ``policy``.
 
-    ``what`` names the request for the final message, e.g. ``"polygon: ... on MSFT 1d"`` is built
-    as ``f"{source}: {reason} on {what}"`` by the caller passing ``what="polygon|MSFT 1d"``.
+    After the last attempt raises :class:`SourceError` ``"{source}: {reason} on {subject} after
+    {n} attempts"``, e.g. ``"polygon: HTTP 429 rate-limited on MSFT 1d after 5 attempts"``.
+    Any other exception propagates at once.
     """
-    source, _, subject = what.partition("|")
     for attempt in range(1, policy.attempts + 1):
         try:
             return fn()
@@ -270,7 +270,7 @@ class SourceBase:
 
     def retry(self, fn: Callable[[], T], symbol: str, timeframe: Timeframe) -> T:
         """Run ``fn`` under the retry policy; failures name this source, symbol and timeframe."""
-        return call_with_retry(fn, self.policy, f"{self.name}|{symbol} {timeframe}")
+        return call_with_retry(fn, self.policy, self.name, f"{symbol} {timeframe}")
 
     def error(self, reason: str, symbol: str, timeframe: Timeframe) -> SourceError:
         """A one-line, redacted :class:`SourceError` naming source, symbol and timeframe."""
