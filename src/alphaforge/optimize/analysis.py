@@ -17,6 +17,7 @@ import operator
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from alphaforge.core.errors import ConfigError
 from alphaforge.optimize.worker import METRIC_COLUMNS, PORTFOLIO
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "cagr", "profit_factor", "total_return", "omega")
-_OPS: dict[str, Callable[[object, object], object]] = {
+_OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
     ">": operator.gt, "<": operator.lt,
 }  # fmt: skip
@@ -141,7 +142,7 @@ def best_rows(table: pd.DataFrame, params: Sequence[str]) -> dict[str, dict[str,
     for key, col in (("raw", "objective"), ("plateau", "plateau")):
         if col not in feas or feas[col].notna().sum() == 0:
             continue
-        row = feas.loc[feas[col].astype(float).idxmax()]
+        row = feas.iloc[int(np.nanargmax(feas[col].to_numpy(dtype=float)))]
         out[key] = {
             "trial_id": int(row["trial_id"]),
             "params": {p: _py(row[p]) for p in params},

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alphaforge.config.settings import AppSettings
@@ -251,7 +252,7 @@ def _choose(table: pd.DataFrame, params: list[str], select: str) -> tuple[pd.Ser
         pool = table[table[col].notna()]
     if pool.empty:
         raise ConfigError("walk-forward: no trial of a train window produced a valid objective")
-    return pool.loc[pool[col].astype(float).idxmax()], feasible
+    return pool.iloc[int(np.nanargmax(pool[col].to_numpy(dtype=float)))], feasible
 
 
 def _fold_row(
@@ -296,9 +297,8 @@ def run_walkforward(
     strategy: type[Strategy] | None = None,
 ) -> WalkForwardReport:
     """Optimize on each train window, trade the choice on its test window, stitch the OOS."""
-    from alphaforge.analytics.metrics import summary_metrics
     from alphaforge.optimize.search import MemorySink
-    from alphaforge.optimize.walkforward import make_folds, run_test_window
+    from alphaforge.optimize.walkforward import make_folds
     from alphaforge.services.backtest import load_spec_panel
 
     spec = request.spec
@@ -332,11 +332,7 @@ def run_walkforward(
             table = analysis.trial_table(sink.trials(), space.names, objective, constraints)
             chosen, feasible = _choose(table, space.names, request.select)
             strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
-            res, first = run_test_window(strat, panel, ctx.config, fold.test, cash)
-            ppy = float(res.config["periods_per_year"])
-            oos = summary_metrics(res.equity_values[first:], ppy, ctx.config.risk_free)
-            oos["num_trades"] = float(res.num_trades)
-            oos["objective"] = _oos_objective(objective, oos, res)
+            res, first, oos = _trade_fold(strat, panel, ctx.config, fold.test, cash, objective)
             rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible})
             parts.append((res, first))
             cash = res.final_equity
@@ -344,6 +340,26 @@ def run_walkforward(
         executor.close()
     return _finish_walkforward(request, settings, panel, folds, rows, parts, space.names, ctx,
                                ref, time.perf_counter() - t0)  # fmt: skip
+
+
+def _trade_fold(
+    strat: Strategy,
+    panel: Panel,
+    config: Any,
+    test: tuple[int, int],
+    cash: float,
+    objective: str,
+) -> tuple[Any, int, dict[str, float]]:
+    """Trade ``strat`` on the test window; its result, first test bar and OOS metrics."""
+    from alphaforge.analytics.metrics import summary_metrics
+    from alphaforge.optimize.walkforward import run_test_window
+
+    res, first = run_test_window(strat, panel, config, test, cash)
+    ppy = float(res.config["periods_per_year"])
+    oos = summary_metrics(res.equity_values[first:], ppy, config.risk_free)
+    oos["num_trades"] = float(res.num_trades)
+    oos["objective"] = _oos_objective(objective, oos, res)
+    return res, first, oos
 
 
 def _oos_objective(objective: str, oos: dict[str, float], res: Any) -> float:
@@ -364,8 +380,6 @@ def _finish_walkforward(
     ref: str | type[Strategy],
     elapsed: float,
 ) -> WalkForwardReport:
-    import numpy as np
-
     from alphaforge.optimize.walkforward import stitch
 
     table = pd.DataFrame(rows)

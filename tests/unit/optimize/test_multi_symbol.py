@@ -52,7 +52,10 @@ def test_portfolio_mode_is_one_backtest_over_the_universe(
     req = SweepRequest(spec=spec, grids=["fast=5", "slow=20"], workers=1, per_symbol=False)
     rep = run_sweep(req, settings, panel=panel3)
     res = alphaforge.backtest(
-        "sma_cross", panel3, params={"fast": 5, "slow": 20}, config={"sizing": {"method": "fraction"}}
+        "sma_cross",
+        panel3,
+        params={"fast": 5, "slow": 20},
+        config={"sizing": {"method": "fraction"}},
     )
     assert len(rep.table) == 1 and rep.per_symbol_best is None
     assert rep.table.loc[0, "sharpe"] == pytest.approx(res.metrics["sharpe"], rel=1e-12)

@@ -12,7 +12,10 @@ from alphaforge.data.panel import Panel
 from alphaforge.optimize.store import SweepStore
 from alphaforge.services.optimize import SweepRequest, run_sweep
 
-GRID = ["fast=3:15:3", "slow=10:40:10"]  # fast 3,6,9,12,15 x slow 10,20,30,40 = 20 combos; (12,10) and (15,10) invalid -> 18 run
+GRID = [
+    "fast=3:15:3",
+    "slow=10:40:10",
+]  # fast 3,6,9,12,15 x slow 10,20,30,40 = 20 combos; (12,10) and (15,10) invalid -> 18 run
 
 
 def _req(**kw: object) -> SweepRequest:

@@ -96,7 +96,7 @@ def test_test_window_ignores_signals_before_its_start(panel1: Panel) -> None:
     strat = SmaCross({"fast": 3, "slow": 10})
     res, first = run_test_window(strat, panel1, BacktestConfig(), (300, 360), 50_000.0)
     assert first == 11 and len(res.index) == 60 + 11
-    assert (res.equity_values[:first + 1] == 50_000.0).all()
+    assert (res.equity_values[: first + 1] == 50_000.0).all()
     assert (res.trades["entry_time"] > panel1.index[300]).all()
 
 
