@@ -20,7 +20,7 @@ class DonchianParams(StrategyParams):
 
 
 class DonchianBreakout(Strategy):
-    """Turtle-style breakout.
+    """Turtle-style breakout: enter on an N-bar high, exit on an M-bar low, stop at k ATRs.
 
     Enter long when the close exceeds the highest high of the previous ``entry`` bars; exit when
     it falls below the lowest low of the previous ``exit`` bars. Each entry carries a protective
