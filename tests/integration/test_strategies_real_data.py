@@ -6,9 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import alphaforge
 from alphaforge.data.panel import Panel
-from alphaforge.services.backtest import load_data_file
+from alphaforge.services.backtest import backtest, load_data_file
 from alphaforge.strategy.lookahead import check_lookahead
 from alphaforge.strategy.registry import builtin_strategies
 from alphaforge.testing import shared_data_file
@@ -28,7 +27,7 @@ def panel() -> Panel:
 @pytest.mark.parametrize("name", BUILTINS)
 def test_builtin_trades_on_real_data(panel: Panel, name: str) -> None:
     direction = "long_short" if name in LONG_SHORT else "long"
-    result = alphaforge.backtest(name, panel, direction=direction)
+    result = backtest(name, panel, direction=direction)
     assert result.num_trades > 0, f"{name} made no trades on {len(SYMBOLS)} symbols, 2000-2019"
     assert np.isfinite(result.equity_values).all()
     assert result.manifest_extra["warmup_bars"] == builtin_strategies()[name]().warmup()
@@ -47,7 +46,7 @@ def test_mtf_momentum_on_real_intraday_bars() -> None:
     path = shared_data_file("us_equities_intraday_1h.parquet")
     bars = load_data_file(path, ["AMZN"], timeframe="1h")
     params = {"trend_days": 5, "fast": 5, "slow": 20, "session_bars": 14}
-    result = alphaforge.backtest("mtf_momentum", bars, params=params, timeframe="1h")
+    result = backtest("mtf_momentum", bars, params=params, timeframe="1h")
     assert result.num_trades > 0
     report = check_lookahead("mtf_momentum", bars, params=params, cuts=25, starts=3)
     assert report.ok, report.to_frame().head(20)

@@ -98,6 +98,7 @@ def test_momentum_rotation_holds_the_strongest_symbols() -> None:
     panel = make_panel(close)
     out = MomentumRotation(lookback=100, skip=0, top_n=2).signals(StrategyData(panel))
     assert isinstance(out, TargetWeights)
+    assert out.rebalance is not None
     rows = np.flatnonzero(out.rebalance)
     late = [r for r in rows if r > 100]
     assert late
