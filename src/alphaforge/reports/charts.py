@@ -116,11 +116,11 @@ def drawdown_figure(result: Any, top: int = 5) -> go.Figure:
             x0, x1 = frames.x_values(pd.DatetimeIndex([row.peak, end]))
             fig.add_vrect(
                 x0=x0, x1=x1, fillcolor=SHADE, line_width=0, layer="below",
-                annotation_text=f"#{rank} {row.depth:.1%}", annotation_position="bottom left",
+                annotation_text=f"#{rank}", annotation_position="top left",
                 annotation_font={"size": 10, "color": "#7b241c"},
             )  # fmt: skip
     fig.update_yaxes(tickformat=".0%", title_text="Drawdown")
-    return style(fig, f"Underwater (top {top} drawdowns shaded)", 320)
+    return style(fig, f"Underwater (top {top} drawdowns shaded, numbered by depth)", 320)
 
 
 def monthly_figure(result: Any) -> go.Figure:

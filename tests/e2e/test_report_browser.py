@@ -1,0 +1,167 @@
+"""The tear sheet in a real headless Chromium: charts render offline, no script errors, the trades
+table sorts, the scale toggle works; plus PNG export through kaleido."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from alphaforge.data.sample import generate_daily, sample_sectors
+from alphaforge.reports import write_report
+from alphaforge.services.backtest import backtest
+from alphaforge.testing import skip_or_fail
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def result() -> Any:
+    """Four SYNTHETIC equities with sectors, three years, trend following with 25% slots."""
+    bars = generate_daily(seed=11, n_symbols=4, years=3)
+    bars = bars[bars["symbol"] != "SYNIDX"]
+    table = sample_sectors(11, 4)
+    sectors: dict[str, str] = dict(zip(table["symbol"], table["sector"], strict=True))
+    return backtest(
+        "sma_cross",
+        bars,
+        params={"fast": 10, "slow": 30},
+        risk={"sectors": sectors},
+        sizing={"method": "fraction", "value": 0.25},
+    )
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        skip_or_fail(f"headless Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def open_report(browser: Any, path: Path) -> tuple[Any, list[str]]:
+    """Open ``path`` from disk; return the page and the list it collects JS errors into."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on(
+        "request",
+        lambda r: errors.append(f"network: {r.url}") if r.url.startswith("http") else None,
+    )
+    page.goto(path.resolve().as_uri())
+    page.wait_for_function(
+        "Array.from(document.querySelectorAll('.plotly-graph-div'))"
+        ".every(d => d.querySelector('.main-svg') && d._fullLayout)",
+        timeout=30_000,
+    )
+    return page, errors
+
+
+CHART_STATE = """
+Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => ({
+  id: d.id,
+  svg: d.querySelectorAll('.main-svg').length,
+  drawn: d.querySelectorAll('.cartesianlayer .trace path, .cartesianlayer image').length,
+}))
+"""
+
+
+def test_report_renders_offline_without_errors(result: Any, browser: Any, tmp_path: Path) -> None:
+    path = write_report(result, tmp_path / "report.html")
+    page, errors = open_report(browser, path)
+    charts = page.evaluate(CHART_STATE)
+    ids = {c["id"] for c in charts}
+    assert {"chart-equity", "chart-drawdown", "chart-monthly", "chart-weights"} <= ids
+    assert {"chart-correlation", "chart-sectors", "chart-mae-mfe"} <= ids
+    for chart in charts:
+        assert chart["svg"] >= 1, chart
+        assert chart["drawn"] > 0, f"{chart['id']} has no plotted marks"
+    assert page.locator("#trades-table tbody tr").count() == result.num_trades
+    assert page.locator(".badge.synthetic").count() == 1
+    page.screenshot(path=str(tmp_path / "tearsheet.png"), full_page=True)
+    assert (tmp_path / "tearsheet.png").stat().st_size > 50_000
+    assert errors == []
+    page.close()
+
+
+def _column(page: Any, col: int) -> list[float]:
+    return page.evaluate(
+        f"Array.from(document.querySelectorAll('#trades-table tbody tr'))"
+        f".map(r => parseFloat(r.cells[{col}].getAttribute('data-v')))"
+    )
+
+
+def test_trades_table_sorts_on_click(result: Any, browser: Any, tmp_path: Path) -> None:
+    assert result.num_trades >= 3
+    page, errors = open_report(browser, write_report(result, tmp_path / "r.html"))
+    pnl_col = 8  # "#", Symbol, Side, Entry, Exit, Qty, Entry px, Exit px, P&L
+    header = page.locator("#trades-table thead th").nth(pnl_col)
+    assert header.inner_text().strip() == "P&L"
+    before = _column(page, pnl_col)
+    header.click()
+    ascending = _column(page, pnl_col)
+    assert ascending == sorted(before)
+    header.click()
+    assert _column(page, pnl_col) == sorted(before, reverse=True)
+    assert page.locator("#trades-table tbody tr").count() == result.num_trades
+    assert errors == []
+    page.close()
+
+
+def test_equity_scale_toggle(result: Any, browser: Any, tmp_path: Path) -> None:
+    page, errors = open_report(browser, write_report(result, tmp_path / "r.html"))
+    axis = "document.getElementById('chart-equity').layout.yaxis.type"
+    assert page.evaluate(axis) in (None, "linear", "-")
+    page.locator("#chart-equity .updatemenu-button").nth(1).click()
+    page.wait_for_function(f"{axis} === 'log'", timeout=10_000)
+    assert errors == []
+    page.close()
+
+
+def test_zero_trade_report_renders(browser: Any, tmp_path: Path) -> None:
+    bars = generate_daily(seed=3, n_symbols=1, years=1)
+    bars = bars[bars["symbol"] == "SYN01"]
+    # slow SMA longer than the sample: no signal, no trade
+    res = backtest("sma_cross", bars, params={"fast": 100, "slow": 400})
+    assert res.num_trades == 0
+    page, errors = open_report(browser, write_report(res, tmp_path / "zero.html"))
+    assert page.locator("#trades-table").count() == 0
+    assert "The strategy made no trades." in page.inner_text("#trades")
+    for chart in page.evaluate(CHART_STATE):
+        assert chart["svg"] >= 1, chart
+    assert errors == []
+    page.close()
+
+
+def test_png_export(result: Any, tmp_path: Path) -> None:
+    pytest.importorskip("kaleido", reason="PNG export needs the optional kaleido package")
+    if shutil.which("chromium") is None and not CHROMIUM.exists():
+        skip_or_fail("Chromium is needed for PNG export")
+    from alphaforge.reports.output import export_pngs
+    from alphaforge.reports.tearsheet import build_figures
+
+    figs = build_figures(result)
+    paths = export_pngs({k: figs[k] for k in ("equity", "drawdown")}, tmp_path / "png")
+    assert [p.name for p in paths] == ["equity.png", "drawdown.png"]
+    for p in paths:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
