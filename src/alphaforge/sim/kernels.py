@@ -192,6 +192,34 @@ def _intrabar_exit_nb(
 
 
 @njit(cache=True)
+def _any_entry_nb(pend: np.ndarray) -> bool:
+    for j in range(pend.shape[0]):
+        if pend[j, PD_ENTRY] != 0.0:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _any_exit_nb(pend: np.ndarray) -> bool:
+    for j in range(pend.shape[0]):
+        if pend[j, PD_EXIT] != 0.0:
+            return True
+    return False
+
+
+@njit(cache=True)
+def _has_levels_nb(ps: np.ndarray, j: int) -> bool:
+    """Whether position ``j`` has any protective level to check intrabar."""
+    return not (
+        ps[j, P_SL] != ps[j, P_SL]
+        and ps[j, P_TP] != ps[j, P_TP]
+        and ps[j, P_MAXLOSS] != ps[j, P_MAXLOSS]
+        and ps[j, P_TRAIL_PCT] != ps[j, P_TRAIL_PCT]
+        and ps[j, P_TRAIL_DIST] != ps[j, P_TRAIL_DIST]
+    )
+
+
+@njit(cache=True)
 def _risk_rules_nb(
     events: np.ndarray,
     cnt: np.ndarray,
@@ -430,6 +458,8 @@ def simulate_nb(
     r_cash = (1.0 + f[F_CASH_RATE]) ** (1.0 / f[F_PPY]) - 1.0
     r_borrow = f[F_BORROW] / f[F_PPY]
     eq_prev = f[F_INIT_CASH]
+    q_before = np.zeros(n_sym)
+    risk_on = f[F_DAILY_LOSS] > 0.0 or f[F_WEEKLY_LOSS] > 0.0 or f[F_MAX_DD] > 0.0
     for t in range(n_bars):
         if t > 0 and day_id[t] != day_id[t - 1]:
             rs[0] = eq_prev
@@ -455,16 +485,21 @@ def simulate_nb(
                     weights, priority, atr, sector, volume, rs, day_id, week_id, f,
                 )  # fmt: skip
                 pend_rebal = -1
+            if _any_entry_nb(pend):
+                trades, orders = enter_nb(
+                    trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
+                    levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
+                )  # fmt: skip
+        # ---- 2. intrabar: limit / stop entries, then protective exits ------------------------
+        # (helpers are only called when there is work: each call costs reference counting on
+        # every array argument, which dominated the loop when done on every bar)
+        has_entry = _any_entry_nb(pend)
+        if has_entry:
+            q_before[:] = ps[:, P_QTY]
             trades, orders = enter_nb(
                 trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
-                levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
+                levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, False,
             )  # fmt: skip
-        # ---- 2. intrabar: limit / stop entries, then protective exits ------------------------
-        q_before = ps[:, P_QTY].copy()
-        trades, orders = enter_nb(
-            trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
-            levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, False,
-        )  # fmt: skip
         for j in range(n_sym):
             q = ps[j, P_QTY]
             o = open_[t, j]
@@ -474,8 +509,10 @@ def simulate_nb(
                 continue
             if close_mode and ps[j, P_FILL_BAR] == t:
                 continue
+            if not _has_levels_nb(ps, j):
+                continue
             use_tp = True
-            if q_before[j] == 0.0:
+            if has_entry and q_before[j] == 0.0:
                 # entered inside this bar by a limit/stop order: the open came before the fill,
                 # so the rest of the bar starts at the fill price; whether the bar's far
                 # extreme came after the fill is unknown, so the target waits for the next bar
@@ -521,7 +558,9 @@ def simulate_nb(
         eq = cash[0] + net
         if cnt[2] + 3 >= events.shape[0]:
             events = _grow_events_nb(events)
-        flatten = _risk_rules_nb(events, cnt, rs, t, eq, day_id, week_id, f)
+        flatten = False
+        if risk_on:
+            flatten = _risk_rules_nb(events, cnt, rs, t, eq, day_id, week_id, f)
         if flatten:
             pend_rebal = -1
         # signals of bar t -> orders
@@ -530,7 +569,12 @@ def simulate_nb(
             if c != c:
                 continue
             q = ps[j, P_QTY]
-            if not weights_mode:
+            if not weights_mode and (
+                flex_nb(entries, t, j)
+                or flex_nb(exits, t, j)
+                or flex_nb(short_entries, t, j)
+                or flex_nb(short_exits, t, j)
+            ):
                 _signal_orders_nb(
                     pend, j, t, q, entries, exits, short_entries, short_exits,
                     entry_limit, entry_stop, allow_long, allow_short,
@@ -549,7 +593,7 @@ def simulate_nb(
                     pend[j, PD_EXIT_REASON] = EXIT_RISK_LIMIT
         if weights_mode and rebalance[t]:
             pend_rebal = t
-        if close_mode:
+        if close_mode and (pend_rebal >= 0 or _any_entry_nb(pend) or _any_exit_nb(pend)):
             trades, orders, gross, net = _fill_at_close_nb(
                 trades, orders, cnt, ps, pend, cash, t, close, high, low, last_px,
                 levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f,
@@ -566,7 +610,7 @@ def simulate_nb(
         net_out[t] = net
         eq_prev = eq
         # expire day orders that did not fill
-        if f[F_TIF_GTC] == 0.0:
+        if f[F_TIF_GTC] == 0.0 and _any_entry_nb(pend):
             for j in range(n_sym):
                 if (
                     pend[j, PD_ENTRY] != 0.0
