@@ -163,6 +163,14 @@ def config_vector(cfg: BacktestConfig, ppy: float) -> np.ndarray:
     return f
 
 
+def ffill_rows(a: np.ndarray) -> np.ndarray:
+    """Forward-fill NaNs down each column (numpy only)."""
+    n = a.shape[0]
+    idx = np.where(np.isnan(a), 0, np.arange(n)[:, None])
+    np.maximum.accumulate(idx, axis=0, out=idx)
+    return np.take_along_axis(a, idx, axis=0)
+
+
 def benchmark_curve(panel: Panel, cash: float, symbol: str | None) -> np.ndarray:
     """Buy and hold without costs: of ``symbol``, or equal weight of the symbols priced at bar 0."""
     close = panel.close
@@ -170,8 +178,9 @@ def benchmark_curve(panel: Panel, cash: float, symbol: str | None) -> np.ndarray
         cols = [panel.column(symbol)]
     else:
         cols = [j for j in range(close.shape[1]) if close[0, j] == close[0, j]] or [0]
-    c = pd.DataFrame(close[:, cols]).ffill().to_numpy()
-    first = np.array([c[np.argmax(~np.isnan(c[:, k])), k] for k in range(c.shape[1])])
+    c = ffill_rows(close[:, cols])
+    first_row = np.argmax(~np.isnan(c), axis=0)
+    first = c[first_row, np.arange(c.shape[1])]
     with np.errstate(invalid="ignore"):
         rel = c / first
     rel = np.where(np.isnan(rel), 1.0, rel)
