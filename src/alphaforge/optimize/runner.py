@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Protocol
@@ -57,6 +58,8 @@ _WORKER_CTX: SweepContext | None = None
 
 def _init_worker(ctx: SweepContext) -> None:
     global _WORKER_CTX
+    # Ctrl-C goes to the whole process group: the parent alone handles it and stops the pool.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER_CTX = ctx
 
 
@@ -65,14 +68,24 @@ def _run_in_worker(task: Task) -> ChunkResult:
     return run_task(_WORKER_CTX, task)
 
 
+def _mp_context() -> mp.context.BaseContext:
+    """Fork workers from a server that has imported alphaforge once (fast and fork-safe:
+    the server has no threads); spawn where forkserver does not exist."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["alphaforge.optimize.worker"])
+        return ctx
+    return mp.get_context("spawn")  # pragma: no cover - Windows
+
+
 class ProcessExecutor:
-    """A pool of ``workers`` spawned processes; at most ``2 * workers`` chunks in flight."""
+    """A pool of ``workers`` processes; at most ``2 * workers`` chunks in flight."""
 
     def __init__(self, ctx: SweepContext, workers: int) -> None:
         self.workers = workers
         self._pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=mp.get_context("spawn"),
+            mp_context=_mp_context(),
             initializer=_init_worker,
             initargs=(ctx,),
         )
@@ -97,6 +110,7 @@ class ProcessExecutor:
                 fut.cancel()
 
     def close(self) -> None:
+        """Cancel queued chunks and wait for the running ones (a chunk is short)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 

@@ -62,3 +62,26 @@ def test_process_pool_equals_serial_bit_for_bit(panel3: Panel, settings: AppSett
     pd.testing.assert_frame_equal(serial.table, pooled.table, check_exact=True)
     a, b = _returns(serial.directory), _returns(pooled.directory)
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_pool_keeps_finished_chunks_and_resumes(
+    panel3: Panel, settings: AppSettings
+) -> None:
+    seen: list[int] = []
+
+    def interrupt_after_two_chunks(n: int) -> None:
+        seen.append(n)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(_req(workers=2), settings, (lambda t, d: None, interrupt_after_two_chunks),
+                  panel=panel3)  # fmt: skip
+    (job,) = list((settings.home / "sweeps").iterdir())
+    done = SweepStore(job, {})
+    assert len(done.manifest["parts"]) == 2 and not done.manifest["complete"]
+    rest = run_sweep(_req(workers=1), settings, panel=panel3)
+    assert rest.outcome.resumed == sum(seen) and rest.outcome.ran == 20 - sum(seen)
+    full = run_sweep(_req(workers=1), AppSettings(home=settings.home / "ref"), panel=panel3)
+    pd.testing.assert_frame_equal(rest.table, full.table)
