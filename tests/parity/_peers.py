@@ -91,3 +91,83 @@ def run_vectorbt(
         final = float(pf.value().iloc[-1])
         trades = pf.trades.records_readable
     return final, trades
+
+
+def run_backtrader(
+    df: pd.DataFrame,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    cash: float,
+    commission: float,
+    sl: np.ndarray | None = None,
+    tp: np.ndarray | None = None,
+) -> tuple[float, pd.DataFrame]:
+    """backtrader: market orders at the next open, optional stop/limit bracket children.
+
+    Decisions at bar ``i`` use only bar ``i`` (no cheat-on-open). The size is the all-in rule
+    ``floor(cash / (fill_price * (1 + commission)))`` with the fill price = the next bar's open,
+    which backtrader cannot know at order time, so it is read from the precomputed opens (the
+    same number alphaforge computes at the fill); submit-time cash checks are off because they
+    would use the signal bar's close. Bracket children (stop-loss, take-profit; one cancels the
+    other) become active on the bar after the entry fill, so they are never checked in the entry
+    bar; an exit signal cancels them before sending the market close, so the close fills at the
+    next open before any stop of that bar. Returns the final value and the fills (bar, side,
+    price, size, commission).
+    """
+    import backtrader as bt
+
+    opens = df["open"].to_numpy()
+    fills: list[dict[str, float | str]] = []
+
+    class Rules(bt.Strategy):
+        def __init__(self) -> None:
+            self.children: list[object] = []
+
+        def notify_order(self, order: bt.Order) -> None:
+            if order.status == order.Completed:
+                fills.append(
+                    {
+                        "bar": len(self) - 1,
+                        "side": "buy" if order.isbuy() else "sell",
+                        "price": order.executed.price,
+                        "size": abs(order.executed.size),
+                        "comm": order.executed.comm,
+                    }
+                )
+
+        def next(self) -> None:
+            i = len(self) - 1
+            if i + 1 >= len(opens):
+                return
+            if self.position and exits[i]:
+                for o in self.children:
+                    self.cancel(o)
+                self.children = []
+                self.close()
+            elif not self.position and entries[i]:
+                size = int(np.floor(self.broker.getcash() / (opens[i + 1] * (1 + commission))))
+                if size <= 0:
+                    return
+                if sl is None and tp is None:
+                    self.buy(size=size)
+                    return
+                _, stop, limit = self.buy_bracket(
+                    size=size,
+                    exectype=bt.Order.Market,
+                    stopprice=float(sl[i]) if sl is not None else None,
+                    limitprice=float(tp[i]) if tp is not None else None,
+                )
+                self.children = [stop, limit]
+
+    data = df.copy()
+    data.index = pd.DatetimeIndex(data.index).tz_localize(None)
+    cerebro = bt.Cerebro(stdstats=False)
+    cerebro.adddata(bt.feeds.PandasData(dataname=data))
+    cerebro.addstrategy(Rules)
+    cerebro.broker.setcash(cash)
+    cerebro.broker.setcommission(commission=commission)
+    cerebro.broker.set_checksubmit(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cerebro.run()
+    return float(cerebro.broker.getvalue()), pd.DataFrame(fills)
