@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import typer
@@ -16,10 +16,11 @@ from rich.table import Table
 
 from alphaforge.cli.common import console, handle_errors, settings_from
 from alphaforge.core.errors import DataError, UnknownSymbolError
-from alphaforge.data.quality import CHECKS, QualityReport, check_bars
-from alphaforge.data.sample import generate_daily, generate_intraday, sample_symbols
 from alphaforge.data.schema import parse_timeframe
 from alphaforge.ports import BarStore, WriteSummary
+
+if TYPE_CHECKING:
+    from alphaforge.data.quality import QualityReport
 from alphaforge.services.store import open_store
 
 _BATCH = 100
@@ -54,6 +55,8 @@ def check_cmd(
 ) -> None:
     """Check bars for duplicates, broken OHLC, gaps against the exchange calendar, outliers,
     unadjusted splits and stale prices."""
+    from alphaforge.data.quality import check_bars
+
     opts: dict[str, Any] = {
         "calendar": calendar,
         "outlier_sigma": outlier_sigma,
@@ -81,6 +84,8 @@ def check_cmd(
 def _check_store(
     store: BarStore, symbols: Sequence[str] | None, timeframe: str, opts: Mapping[str, Any]
 ) -> QualityReport:
+    from alphaforge.data.quality import QualityReport, check_bars
+
     stored = sorted({info.symbol for info in store.list(timeframe)})
     if not stored:
         raise DataError(
@@ -159,6 +164,8 @@ def _write_json(path: Path, payload: object) -> None:
 
 
 def _print_report(report: QualityReport, source: str, limit: int) -> None:
+    from alphaforge.data.quality import CHECKS
+
     summary = report.summary()
     n_rows = int(summary["rows"].sum())
     head = f"{len(summary)} symbols, {n_rows:,} rows, {report.timeframe} bars from {source}"
@@ -210,6 +217,8 @@ def sample_cmd(
     ),
 ) -> None:
     """Write a SYNTHETIC sample market (daily bars and 1-minute bars) into the store."""
+    from alphaforge.data.sample import generate_daily, generate_intraday, sample_symbols
+
     store = open_store(settings_from(ctx))
     daily = generate_daily(seed=seed, n_symbols=symbols, start=start, years=years)
     rows = [_row("1d", daily, store.write(daily, "1d"))]

@@ -7,14 +7,26 @@
 
 from __future__ import annotations
 
-from alphaforge.config.settings import AppSettings
+from typing import TYPE_CHECKING, Any
+
 from alphaforge.core.errors import ConfigError
-from alphaforge.data.sources.base import RetryPolicy, SourceBase
-from alphaforge.ports import MarketDataSource
+
+if TYPE_CHECKING:  # the adapters (and httpx) load only when a source is used
+    from alphaforge.config.settings import AppSettings
+    from alphaforge.data.sources.base import RetryPolicy, SourceBase
+    from alphaforge.ports import MarketDataSource
 
 SOURCE_NAMES: tuple[str, ...] = ("yahoo", "alpaca", "polygon", "alphavantage", "ccxt")
 
 __all__ = ["SOURCE_NAMES", "RetryPolicy", "get_source"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RetryPolicy":
+        from alphaforge.data.sources.base import RetryPolicy
+
+        return RetryPolicy
+    raise AttributeError(name)
 
 
 def get_source(
