@@ -14,8 +14,9 @@ from rich.console import Console
 from alphaforge.config.settings import AppSettings, load_settings
 from alphaforge.core.errors import AlphaforgeError
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (logs, CI) gets a readable fixed width instead of rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 120)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
