@@ -20,7 +20,7 @@ STRATEGY = "#1f5f99"
 BENCHMARK = "#9aa5b1"
 NEGATIVE = "#c0392b"
 POSITIVE = "#1e8449"
-SHADE = "rgba(192, 57, 43, 0.10)"
+SHADE = "rgba(243, 156, 18, 0.13)"
 FONT = "Inter, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -106,7 +106,7 @@ def drawdown_figure(result: Any, top: int = 5) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(
         x=frames.x_values(shown.index), y=shown.to_numpy(), name="Drawdown", fill="tozeroy",
-        line={"color": NEGATIVE, "width": 1}, fillcolor="rgba(192, 57, 43, 0.35)",
+        line={"color": NEGATIVE, "width": 1}, fillcolor="rgba(192, 57, 43, 0.30)",
     )  # fmt: skip
     if _positive(result.equity_values):
         periods = drawdown_periods(result.equity, top=top)

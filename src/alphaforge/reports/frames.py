@@ -74,11 +74,15 @@ def traded_notional(result: Any) -> np.ndarray:
 
 def closes(result: Any) -> pd.DataFrame | None:
     """Close of each symbol at each bar, or None when the result no longer holds its input data."""
-    arrays = getattr(result, "data_arrays", None)
     shape = (len(result.index), len(result.symbols))
-    if arrays is None or len(arrays) <= _CLOSE_ARRAY:
+    stored = getattr(result, "close_values", None)  # kept by results that serialise closes
+    arrays = getattr(result, "data_arrays", None)
+    if stored is not None:
+        close = np.asarray(stored, dtype=np.float64)
+    elif arrays is not None and len(arrays) > _CLOSE_ARRAY:
+        close = np.asarray(arrays[_CLOSE_ARRAY], dtype=np.float64)
+    else:
         return None
-    close = np.asarray(arrays[_CLOSE_ARRAY], dtype=np.float64)
     if close.shape != shape:
         return None
     return pd.DataFrame(close, index=result.index, columns=list(result.symbols))
@@ -103,9 +107,11 @@ def weights(result: Any) -> pd.DataFrame | None:
     if close is None or not positions_recorded(result):
         return None
     value = np.nan_to_num(result.position_values) * close.ffill().fillna(0.0).to_numpy()
+    equity = np.asarray(result.equity_values, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w = value / result.equity_values[:, None]
-    frame = pd.DataFrame(np.nan_to_num(w), index=result.index, columns=list(result.symbols))
+        w = np.where((equity > 0)[:, None], value / equity[:, None], 0.0)
+    w[~np.isfinite(w)] = 0.0
+    frame = pd.DataFrame(w, index=result.index, columns=list(result.symbols))
     return frame.loc[:, (frame != 0).any(axis=0)]
 
 

@@ -55,17 +55,7 @@ def full_metrics(result: Any) -> tuple[dict[str, float], dict[str, float]]:
         "calendar": cfg.get("calendar"),
         "risk_free": float(cfg.get("risk_free") or 0.0),
     }
-    try:
-        strat = compute_metrics(
-            result.equity,
-            trades=result.trades,
-            benchmark=result.benchmark,
-            exposure=result.gross_values,
-            turnover=frames.traded_notional(result),
-            **kw,
-        )
-    except AlphaforgeError:
-        strat = dict(result.metrics)
+    strat = _strategy_metrics(result, kw)
     for key in ("final_equity", "fees", "num_trades", "ambiguous_bars"):
         if key in result.metrics:
             strat[key] = result.metrics[key]
@@ -76,6 +66,22 @@ def full_metrics(result: Any) -> tuple[dict[str, float], dict[str, float]]:
     except AlphaforgeError:
         bench = {}
     return strat, bench
+
+
+def _strategy_metrics(result: Any, kw: dict[str, Any]) -> dict[str, float]:
+    """Full metrics with the benchmark, else without it, else the backtest's own summary."""
+    inputs: dict[str, Any] = {
+        "trades": result.trades,
+        "exposure": result.gross_values,
+        "turnover": frames.traded_notional(result),
+        **kw,
+    }
+    for benchmark in (result.benchmark, None):
+        try:
+            return compute_metrics(result.equity, benchmark=benchmark, **inputs)
+        except AlphaforgeError:
+            continue
+    return dict(result.metrics)
 
 
 def metric_rows(

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from plotly.offline import get_plotlyjs
 
@@ -188,3 +189,21 @@ def test_written_atomically_with_title(single_result: Any, tmp_path: Path) -> No
     html = out.read_text()
     assert "<title>My &lt;run&gt;</title>" in html  # escaped
     assert [p.name for p in out.parent.iterdir()] == ["r.html"]  # no temp file left behind
+
+
+def test_wiped_out_equity_still_renders(single_result: Any) -> None:
+    eq = single_result.equity_values.copy()
+    eq[len(eq) // 2 :] = 0.0  # the account is gone half way through
+    html = tearsheet_html(dataclasses.replace(single_result, equity_values=eq))
+    assert "Equity reached zero or below" in html
+    assert "Equity reached zero: no monthly returns" in html
+    assert parse(html).trade_rows == single_result.num_trades
+
+
+def test_unusable_benchmark_leaves_its_column_empty(single_result: Any) -> None:
+    bench = single_result.benchmark_values.copy()
+    bench[:3] = np.nan  # e.g. the benchmark symbol had no bars yet
+    html = tearsheet_html(dataclasses.replace(single_result, benchmark_values=bench))
+    row = re.search(r"<td>Total return</td><td>([^<]*)</td><td>([^<]*)</td>", html)
+    assert row is not None and row.group(1) != "" and row.group(2) == ""
+    assert "<td>CVaR 95% (hist.)</td>" in html  # the strategy keeps its full metric set
