@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
         dask: str = typer.Option(None, "--dask", help="'local': run on a fresh Dask LocalCluster."),
         scheduler: str = typer.Option(None, "--scheduler", help="Existing Dask scheduler tcp://HOST:8786."),
         chunk: int = typer.Option(None, "--chunk", help="Trials per task [auto]."),
+        fast: bool = typer.Option(False, "--fast", help="Batched kernel: several times faster, fewer metrics (no calmar, omega, ...), no returns matrix."),
         start: str = typer.Option(None, help="First date (inclusive)."),
         end: str = typer.Option(None, help="Last date (inclusive)."),
         commission: str = typer.Option(None, help="Commission spec [0.1%]."),
@@ -174,7 +175,7 @@ def register(app: typer.Typer) -> None:
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
             per_symbol=per_symbol, workers=workers, dask=_executor_opts(dask, scheduler),
-            chunk_size=chunk,
+            chunk_size=chunk, fast=fast,
         )  # fmt: skip
         with progress_hooks(quiet) as hooks:
             report = run_sweep(req, settings, hooks)
@@ -210,6 +211,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(None, "--workers", "-w", help="Local worker processes [cores]."),
         dask: str = typer.Option(None, "--dask", help="'local': run on a fresh Dask LocalCluster."),
         scheduler: str = typer.Option(None, "--scheduler", help="Existing Dask scheduler tcp://HOST:8786."),
+        fast: bool = typer.Option(False, "--fast", help="Batched kernel for the train sweeps (fewer metrics)."),
         start: str = typer.Option(None, help="First date (inclusive)."),
         end: str = typer.Option(None, help="Last date (inclusive)."),
         commission: str = typer.Option(None, help="Commission spec [0.1%]."),
@@ -230,7 +232,7 @@ def register(app: typer.Typer) -> None:
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
             workers=workers, dask=_executor_opts(dask, scheduler), train_len=train_len,
-            test_len=test_len, stride=stride, anchored=anchored, select=select,
+            test_len=test_len, stride=stride, anchored=anchored, select=select, fast=fast,
         )  # fmt: skip
         with progress_hooks(quiet) as hooks:
             wf = run_walkforward(req, settings, hooks)

@@ -79,10 +79,26 @@ def parse_constraint(text: str) -> Constraint:
     return Constraint(metric, m.group(2), value)
 
 
-def check_objective(name: str) -> str:
+FAST_METRICS = (
+    "final_equity", "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "num_trades",
+    "win_rate", "profit_factor",
+)  # fmt: skip
+"""Metrics the batched kernel (``--fast``) computes; the other metric columns are NaN there."""
+
+
+def check_objective(name: str, fast: bool = False) -> str:
+    """Validate ``--objective`` (and that ``--fast`` computes it)."""
     if name not in OBJECTIVES:
         raise ConfigError(f"--objective {name!r}: one of {', '.join(OBJECTIVES)}")
+    if fast and name not in FAST_METRICS:
+        raise ConfigError(f"--objective {name!r} is not computed by --fast; drop --fast")
     return name
+
+
+def check_fast_constraints(constraints: Sequence[Constraint]) -> None:
+    for c in constraints:
+        if c.metric not in FAST_METRICS:
+            raise ConfigError(f"--constraint {c}: {c.metric} is not computed by --fast")
 
 
 def trial_table(

@@ -56,6 +56,7 @@ class SweepContext:
     panel: Panel
     config: BacktestConfig
     per_symbol: bool = False
+    fast: bool = False  # batched kernel (alphaforge.sim.batch): FAST_METRICS only, no returns
     _units: dict[tuple[int, int], list[_Unit]] = field(default_factory=dict, repr=False)
     _cls: type[Strategy] | None = field(default=None, repr=False)
 
@@ -117,6 +118,10 @@ def _bar_returns(equity: np.ndarray) -> np.ndarray:
 
 def run_task(ctx: SweepContext, task: Task) -> ChunkResult:
     """Run every trial of ``task``; invalid parameter sets are reported, not run."""
+    if ctx.fast:
+        got = _run_batched(ctx, task)
+        if got is not None:
+            return got
     cls = ctx.strategy_class()
     units = ctx.units(task.window)
     n_bars = task.window[1] - task.window[0]
@@ -161,3 +166,37 @@ def _run_unit(
     row.update({k: float(m.get(k, np.nan)) for k in METRIC_COLUMNS})
     acc[unit.rows] += _bar_returns(res.equity_values)
     return row
+
+
+def _run_batched(ctx: SweepContext, task: Task) -> ChunkResult | None:
+    """All valid trials of ``task`` through :func:`alphaforge.sim.batch.run_batch`; None when the
+    strategy needs something the batched kernel does not take (the caller falls back)."""
+    from alphaforge.sim.batch import METRIC_NAMES, run_batch
+
+    cls = ctx.strategy_class()
+    valid: list[tuple[int, dict[str, Any]]] = []
+    invalid: list[int] = []
+    for tid, params in task.trials:
+        try:
+            cls(params)
+            valid.append((tid, params))
+        except StrategyError:
+            invalid.append(tid)
+    rows: list[dict[str, Any]] = []
+    by_unit = []
+    for unit in ctx.units(task.window):
+        try:
+            metrics, _ = run_batch(cls, [p for _, p in valid], unit.data.panel, ctx.config,
+                                   data=unit.data, n_workers=1)  # fmt: skip
+        except AlphaforgeError:
+            return None
+        by_unit.append((unit, metrics))
+    cols = {k: METRIC_NAMES.index(k) for k in METRIC_COLUMNS if k in METRIC_NAMES}
+    for k, (tid, params) in enumerate(valid):
+        for unit, metrics in by_unit:
+            row: dict[str, Any] = {"trial_id": tid, "symbol": unit.label, **params, "error": ""}
+            row.update({m: float(metrics[k, cols[m]]) if m in cols else np.nan
+                        for m in METRIC_COLUMNS})  # fmt: skip
+            rows.append(row)
+    ids = np.asarray([t for t, _ in valid], np.int64)
+    return ChunkResult(rows, ids, None, invalid)

@@ -55,6 +55,7 @@ class SweepRequest:
     chunk_size: int | None = None
     batch: int = 16
     max_trials: int | None = None
+    fast: bool = False  # batched kernel: fewer metrics, no returns matrix
 
 
 @dataclass
@@ -101,11 +102,29 @@ def job_id_of(fields: dict[str, Any]) -> str:
 
 
 def sweep_context(
-    spec: RunSpec, panel: Panel, per_symbol: bool | None, strategy: str | type[Strategy]
+    spec: RunSpec,
+    panel: Panel,
+    per_symbol: bool | None,
+    strategy: str | type[Strategy],
+    fast: bool = False,
 ) -> SweepContext:
+    """What every worker gets: positions recording off; per-symbol with several symbols."""
     cfg = spec.backtest_config().model_copy(update={"record_positions": False})
     mode = per_symbol if per_symbol is not None else len(panel.symbols) > 1
-    return SweepContext(strategy=strategy, panel=panel, config=cfg, per_symbol=mode)
+    return SweepContext(strategy=strategy, panel=panel, config=cfg, per_symbol=mode, fast=fast)
+
+
+def _checked(
+    request: SweepRequest, ref: str | type[Strategy] | None
+) -> tuple[type[Strategy], str, list[analysis.Constraint]]:
+    if ref is None:
+        raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
+    cls = ref if isinstance(ref, type) else load_strategy_class(ref)
+    objective = analysis.check_objective(request.objective, request.fast)
+    constraints = [analysis.parse_constraint(c) for c in request.constraints]
+    if request.fast:
+        analysis.check_fast_constraints(constraints)
+    return cls, objective, constraints
 
 
 def run_sweep(
@@ -121,17 +140,14 @@ def run_sweep(
 
     spec = request.spec
     ref: str | type[Strategy] | None = strategy or spec.strategy
-    if ref is None:
-        raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
-    cls = ref if isinstance(ref, type) else load_strategy_class(ref)
-    objective = analysis.check_objective(request.objective)
-    constraints = [analysis.parse_constraint(c) for c in request.constraints]
+    cls, objective, constraints = _checked(request, ref)
+    assert ref is not None
     space = build_space(cls, request.grids, spec.params)
     clash = set(space.names) & {*METRIC_COLUMNS, "trial_id", "symbol", "objective", "feasible"}
     if clash:
         raise ConfigError(f"parameter name(s) {', '.join(sorted(clash))} clash with result columns")
     panel = panel if panel is not None else load_spec_panel(spec, settings)
-    ctx = sweep_context(spec, panel, request.per_symbol, ref)
+    ctx = sweep_context(spec, panel, request.per_symbol, ref, request.fast)
     plan = SearchPlan(
         request.method, space, request.n_trials, request.seed, request.batch,
         request.chunk_size, (0, len(panel.index)), True, request.max_trials,
@@ -139,7 +155,7 @@ def run_sweep(
     job = {
         "strategy": strategy_fingerprint(ref), "data": panel_hash(panel),
         "symbols": list(panel.symbols), "config": ctx.config.model_dump(mode="json"),
-        "per_symbol": ctx.per_symbol, **plan.job_fields(),
+        "per_symbol": ctx.per_symbol, "fast": ctx.fast, **plan.job_fields(),
     }  # fmt: skip
     if request.method == "optuna":
         job["objective"], job["constraints"] = objective, [str(c) for c in constraints]
@@ -303,17 +319,14 @@ def run_walkforward(
 
     spec = request.spec
     ref: str | type[Strategy] | None = strategy or spec.strategy
-    if ref is None:
-        raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
-    cls = ref if isinstance(ref, type) else load_strategy_class(ref)
-    objective = analysis.check_objective(request.objective)
-    constraints = [analysis.parse_constraint(c) for c in request.constraints]
+    cls, objective, constraints = _checked(request, ref)
+    assert ref is not None
     space = build_space(cls, request.grids, spec.params)
     panel = panel if panel is not None else load_spec_panel(spec, settings)
     folds = make_folds(
         len(panel.index), request.train_len, request.test_len, request.stride, request.anchored
     )
-    ctx = sweep_context(spec, panel, False, ref)
+    ctx = sweep_context(spec, panel, False, ref, request.fast)
     per_fold = request.n_trials if request.method != "grid" else space.grid_size()
     if hooks:
         hooks[0](int(per_fold or 0) * len(folds), 0)
@@ -398,7 +411,7 @@ def _finish_walkforward(
         "kind": "walkforward", "strategy": strategy_fingerprint(ref), "data": panel_hash(panel),
         "config": ctx.config.model_dump(mode="json"), **extra, "method": request.method,
         "grids": request.grids, "n": request.n_trials, "seed": request.seed,
-        "constraints": request.constraints, "select": request.select,
+        "constraints": request.constraints, "select": request.select, "fast": request.fast,
     })  # fmt: skip
     root = settings.home / "walkforward" / job_id
     files = {"folds": root / "folds.parquet", "folds_csv": root / "folds.csv",
