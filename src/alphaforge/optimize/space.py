@@ -28,7 +28,8 @@ import yaml
 from alphaforge.core.errors import ConfigError
 from alphaforge.strategy.base import Strategy
 
-MAX_DEFAULT_GRID = 100_000
+MAX_DEFAULT_GRID = 10_000
+"""Largest grid taken from the Params bounds alone; beyond it ask for --grid or --random."""
 
 
 @dataclass(frozen=True)
@@ -192,3 +193,14 @@ def build_space(
         raise ConfigError(f"{strategy_cls.__name__}: no parameter to search; give --grid")
     fixed = {k: v for k, v in base.items() if k not in {d.name for d in dims}}
     return SearchSpace(tuple(dims), fixed)
+
+
+def check_default_grid(space: SearchSpace, grids: Sequence[str] | None) -> None:
+    """Refuse a huge grid that nobody asked for (bounds of every parameter)."""
+    size = space.grid_size()
+    if not grids and size > MAX_DEFAULT_GRID:
+        shown = "continuous" if size == math.inf else f"{size:,}"
+        raise ConfigError(
+            f"the Params bounds give a {shown} grid; narrow it with --grid NAME=A:B:STEP "
+            "or search with --random N / --optuna N"
+        )

@@ -28,7 +28,7 @@ from alphaforge.data.panel import Panel
 from alphaforge.optimize import analysis, plots
 from alphaforge.optimize.runner import Executor, make_executor
 from alphaforge.optimize.search import Method, SearchOutcome, SearchPlan, Sink, run_search
-from alphaforge.optimize.space import build_space
+from alphaforge.optimize.space import build_space, check_default_grid
 from alphaforge.optimize.store import SweepStore, _atomic_bytes
 from alphaforge.optimize.worker import METRIC_COLUMNS, SweepContext
 from alphaforge.sim.manifest import hash_arrays
@@ -143,6 +143,8 @@ def run_sweep(
     cls, objective, constraints = _checked(request, ref)
     assert ref is not None
     space = build_space(cls, request.grids, spec.params)
+    if request.method == "grid":
+        check_default_grid(space, request.grids)
     clash = set(space.names) & {*METRIC_COLUMNS, "trial_id", "symbol", "objective", "feasible"}
     if clash:
         raise ConfigError(f"parameter name(s) {', '.join(sorted(clash))} clash with result columns")
@@ -322,6 +324,8 @@ def run_walkforward(
     cls, objective, constraints = _checked(request, ref)
     assert ref is not None
     space = build_space(cls, request.grids, spec.params)
+    if request.method == "grid":
+        check_default_grid(space, request.grids)
     panel = panel if panel is not None else load_spec_panel(spec, settings)
     folds = make_folds(
         len(panel.index), request.train_len, request.test_len, request.stride, request.anchored

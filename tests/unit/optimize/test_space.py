@@ -64,3 +64,14 @@ def test_unknown_grid_parameter_is_an_error() -> None:
         build_space(SmaCross, ["nope=1:3"])
     with pytest.raises(ConfigError, match="given twice"):
         build_space(SmaCross, ["fast=1:3", "fast=2:4"])
+
+
+def test_huge_default_grid_is_refused() -> None:
+    from alphaforge.optimize.space import check_default_grid
+
+    # sma_cross bounds: fast 2..200 (199 values) x slow 3..400 (398 values) = 79,202 combos
+    space = build_space(SmaCross, None)
+    assert space.grid_size() == 199 * 398
+    with pytest.raises(ConfigError, match="--grid"):
+        check_default_grid(space, None)
+    check_default_grid(build_space(SmaCross, ["fast=2:5"]), ["fast=2:5"])
