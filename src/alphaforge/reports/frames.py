@@ -131,7 +131,7 @@ def sector_weights(result: Any) -> pd.DataFrame | None:
     w = weights(result)
     if not sectors or w is None:
         return None
-    labels = [str(sectors.get(s, "other")) for s in w.columns]
+    labels = [str(sectors.get(s, "unassigned")) for s in w.columns]
     return w.T.groupby(labels).sum().T
 
 

@@ -116,10 +116,16 @@ def is_zero_cost(value: Any) -> bool:
 
 
 def lookahead_status(result: Any) -> str:
-    """``passed``, ``failed`` or ``not run`` from a ``lookahead`` key of the config or manifest."""
+    """``passed``, ``failed`` or ``not run`` from a ``lookahead`` key of the config or manifest.
+
+    The key may hold a bool, a status string, a mapping with ``passed`` / ``ok`` / ``status``
+    (e.g. ``{"ok": True, "summary": "..."}``) or a :class:`~alphaforge.strategy.lookahead.LookaheadReport`.
+    """
     value = result.config.get("lookahead", (result.manifest or {}).get("lookahead"))
     if isinstance(value, dict):
-        value = value.get("passed", value.get("status"))
+        value = value.get("passed", value.get("ok", value.get("status")))
+    elif hasattr(value, "ok"):  # a LookaheadReport
+        value = bool(value.ok)
     if value is None:
         return "not run"
     if value is True or str(value).lower() in {"passed", "pass", "ok", "true"}:
@@ -156,6 +162,8 @@ def notices(result: Any) -> list[Notice]:
         out.append(Notice("warn", "Look-ahead check FAILED: the strategy used future data."))
     elif status == "not run":
         out.append(Notice("info", "Look-ahead check not run for this result."))
+    else:
+        out.append(Notice("info", "Look-ahead check passed."))
     if result.ambiguous_bars:
         out.append(
             Notice(

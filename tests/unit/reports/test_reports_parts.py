@@ -109,6 +109,7 @@ def test_lookahead_status_variants(single_result: Any) -> None:
     assert summary.lookahead_status(with_key({"status": "passed"})) == "passed"
     assert summary.lookahead_status(with_key("failed")) == "failed"
     assert summary.lookahead_status(with_key({"passed": False})) == "failed"
+    assert summary.lookahead_status(with_key({"ok": True, "summary": "no look-ahead"})) == "passed"
 
 
 def test_png_figures_cover_main_charts(single_result: Any) -> None:
