@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphaforge.core.errors import BacktestError
 from alphaforge.sim.result import BacktestResult
 from tests.scenarios._helpers import levels, make_panel, run, sig
 
@@ -192,3 +193,30 @@ def test_intrabar_limit_entry_never_exits_at_the_earlier_open() -> None:
     # stop 2% = 98, low 99 -> kept; with a 0.5% stop (99.5) -> stopped at 99.5
     tr = _one(run(make_panel({"A": bars}), s, cash=CASH, stop_loss="0.5%"))
     assert (tr.exit_reason, tr.exit_price, tr.bars_held) == ("stop_loss", 99.5, 0)
+
+
+@pytest.mark.parametrize(
+    ("fine", "msg"),
+    [
+        ({"start": np.zeros((4, 1))}, "missing key"),
+        (
+            {"start": np.zeros((3, 1)), "end": np.zeros((4, 1)), "high": [1.0], "low": [1.0]},
+            "start has shape",
+        ),
+        (
+            {"start": np.zeros((4, 1)), "end": np.full((4, 1), 2), "high": [1.0], "low": [1.0]},
+            "offsets",
+        ),
+        (
+            {"start": np.full((4, 1), -2), "end": np.zeros((4, 1)), "high": [1.0], "low": [1.0]},
+            "offsets",
+        ),
+        (
+            {"start": np.zeros((1, 1)), "end": np.zeros((1, 1)), "high": [1.0, 2.0], "low": [1.0]},
+            "equal length",
+        ),
+    ],
+)
+def test_bad_finer_bars_are_rejected(fine: dict[str, object], msg: str) -> None:
+    with pytest.raises(BacktestError, match=msg):
+        run(make_panel({"A": AMBIG}), sig(4, [0]), fine=fine, ambiguity="finer_bars")

@@ -194,6 +194,38 @@ def _vol_array(panel: Panel, lookback: int, ppy: float) -> np.ndarray:
     return pd.DataFrame(lr).rolling(lookback).std().to_numpy() * np.sqrt(ppy)
 
 
+def check_fine(fine: dict[str, np.ndarray] | None, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Validate the finer bars used by ``ambiguity="finer_bars"``.
+
+    ``high``/``low``: the finer bars' highs and lows, flattened (1-D, same length);
+    ``start``/``end``: (bars, symbols) integer offsets, finer bars ``[start, end)`` of each
+    (bar, symbol), ``-1`` where there are none. The kernel does not bounds-check, so bad offsets
+    are rejected here.
+    """
+    if not fine:
+        return {}
+    missing = {"start", "end", "high", "low"} - set(fine)
+    if missing:
+        raise BacktestError(f"fine: missing key(s) {', '.join(sorted(missing))}")
+    hi = np.ascontiguousarray(fine["high"], dtype=np.float64)
+    lo = np.ascontiguousarray(fine["low"], dtype=np.float64)
+    if hi.ndim != 1 or hi.shape != lo.shape:
+        raise BacktestError(
+            f"fine: high/low must be 1-D of equal length, got {hi.shape}/{lo.shape}"
+        )
+    out: dict[str, np.ndarray] = {"high": hi, "low": lo}
+    for key in ("start", "end"):
+        a = np.ascontiguousarray(fine[key], dtype=np.int64)
+        if a.shape not in {shape, (1, 1)}:
+            raise BacktestError(f"fine: {key} has shape {a.shape}, expected {shape}")
+        out[key] = a
+    st, en = out["start"], out["end"]
+    used = st >= 0
+    if np.any(used & ((en < st) | (en > len(hi)))) or np.any(~used & (st != -1)):
+        raise BacktestError(f"fine: start/end offsets must satisfy 0 <= start <= end <= {len(hi)}")
+    return out
+
+
 def run_backtest(
     strategy: Strategy,
     panel: Panel,
@@ -263,7 +295,7 @@ def run_backtest(
              for j, s in enumerate(panel.symbols)],
             dtype=np.int64,
         )  # fmt: skip
-    fine = fine or {}
+    fine = check_fine(fine, shape)
     eq, cash, gross, net, pos, trades, orders, events, cnt = simulate_nb(
         panel.open, panel.high, panel.low, panel.close, panel.volume,
         entries, exits, s_ent, s_ex, weights, rebal, levels, limit, stop, priority,
