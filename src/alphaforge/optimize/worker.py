@@ -162,6 +162,11 @@ def _run_unit(
         row["error"] = str(exc)
         row.update({m: np.nan for m in METRIC_COLUMNS})
         return row
+    except Exception as exc:  # a bug in the strategy: stop the sweep, name the trial
+        raise StrategyError(
+            f"{strat.name or type(strat).__name__} {params} on {unit.label}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     m = res.metrics
     row.update({k: float(m.get(k, np.nan)) for k in METRIC_COLUMNS})
     acc[unit.rows] += _bar_returns(res.equity_values)

@@ -108,3 +108,23 @@ def test_optuna_reproducible_with_seed(panel1: Panel, settings: AppSettings) -> 
     pd.testing.assert_frame_equal(a, b)
     assert not a[["fast", "slow"]].equals(c[["fast", "slow"]])
     assert ((a["fast"] >= 2) & (a["fast"] <= 30) & (a["slow"] % 5 == 0)).all()
+
+
+def test_strategy_bug_stops_the_sweep_naming_the_trial(
+    panel1: Panel, settings: AppSettings
+) -> None:
+    from alphaforge.core.errors import StrategyError
+    from alphaforge.strategy.base import Signals, StrategyData
+    from alphaforge.strategy.library.sma_cross import SmaCross
+
+    class Buggy(SmaCross):
+        name = "buggy"
+
+        def signals(self, data: StrategyData) -> Signals:
+            if self.params.fast == 10:  # type: ignore[attr-defined]
+                raise ZeroDivisionError("oops")
+            return super().signals(data)
+
+    with pytest.raises(StrategyError, match=r"buggy \{'fast': 10, 'slow': 20\}.*ZeroDivisionError"):
+        run_sweep(SweepRequest(spec=_spec(), grids=GRID, workers=1), settings, panel=panel1,
+                  strategy=Buggy)  # fmt: skip
