@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphaforge.core.errors import BacktestError
+from alphaforge.data.panel import Panel
 from alphaforge.strategy.base import Signals, TargetWeights
 from tests.scenarios._helpers import make_panel, run
 
@@ -53,7 +55,7 @@ def test_priority_orders_entries_when_cash_is_short(pri_a: float, winner: str) -
     )
 
 
-def _weights_panel() -> tuple[object, TargetWeights]:
+def _weights_panel() -> tuple[Panel, TargetWeights]:
     p = make_panel({"A": _flat(100, 100, 120, 120), "B": _flat(100, 100, 100, 100)})
     w = np.full((4, 2), 0.5)
     return p, TargetWeights(weights=w, rebalance=np.ones(4, dtype=bool))
@@ -61,7 +63,7 @@ def _weights_panel() -> tuple[object, TargetWeights]:
 
 def test_target_weights_rebalance_reductions_first() -> None:
     p, tw = _weights_panel()
-    res = run(p, tw, cash=CASH)  # type: ignore[arg-type]
+    res = run(p, tw, cash=CASH)
     o = res.orders
     # bar 1: equity 10000 -> 50 A and 50 B at 100
     b1 = o[o["time"] == res.index[1]]
@@ -80,7 +82,7 @@ def test_target_weights_rebalance_reductions_first() -> None:
 def test_drift_band_skips_small_deviations() -> None:
     # at bar 2 A weighs 6000 / 11000 = 0.545: within a 0.1 band of 0.5 -> no trade
     p, tw = _weights_panel()
-    res = run(p, tw, cash=CASH, drift_band=0.1)  # type: ignore[arg-type]
+    res = run(p, tw, cash=CASH, drift_band=0.1)
     assert set(res.orders["time"]) == {res.index[1]}
 
 
@@ -129,3 +131,16 @@ def test_max_weight_caps_quantity() -> None:
     o = _limits(**{"risk.max_weight": 0.2})
     # 30% wanted, capped at 20% of 10000 / 100 = 20 shares, both fill
     assert list(o["quantity"]) == [20, 20] and set(o["status"]) == {"filled"}
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [{"stop_loss": "5%"}, {"take_profit": "10%"}, {"trailing_stop": "2atr"},
+     {"risk.max_trade_loss": 0.01}],
+)  # fmt: skip
+def test_protective_exits_are_refused_for_target_weights(cfg: dict[str, object]) -> None:
+    # a rebalanced position has no entry signal to attach a stop to: refused, not ignored
+    p, tw = _weights_panel()
+    with pytest.raises(BacktestError, match="TargetWeights"):
+        run(p, tw, cash=CASH, **cfg)
+    run(p, tw, cash=CASH, stop_loss="0")  # "0" = off is fine

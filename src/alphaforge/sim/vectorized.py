@@ -194,6 +194,22 @@ def _vol_array(panel: Panel, lookback: int, ppy: float) -> np.ndarray:
     return pd.DataFrame(lr).rolling(lookback).std().to_numpy() * np.sqrt(ppy)
 
 
+def _check_weights_exits(config: BacktestConfig) -> None:
+    """Protective exits belong to positions opened by entry signals; a target-weight strategy
+    would silently run without them, so asking for them is an error."""
+    ex = config.exits
+    for key, value in (
+        ("exits.stop_loss", ex.stop_loss),
+        ("exits.take_profit", ex.take_profit),
+        ("exits.trailing_stop", ex.trailing_stop),
+        ("risk.max_trade_loss", config.risk.max_trade_loss),
+    ):
+        if value is not None and parse_level(value if key.startswith("exits") else 1.0, key):
+            raise BacktestError(
+                f"{key}: protective exits apply to Signals strategies, not TargetWeights"
+            )
+
+
 def check_fine(fine: dict[str, np.ndarray] | None, shape: tuple[int, int]) -> dict[str, np.ndarray]:
     """Validate the finer bars used by ``ambiguity="finer_bars"``.
 
@@ -253,6 +269,8 @@ def run_backtest(
     weights_mode = isinstance(out, TargetWeights)
     if not (sig is not None or weights_mode):
         raise BacktestError(f"{strategy.name}: signals() must return Signals or TargetWeights")
+    if weights_mode:
+        _check_weights_exits(config)
     f = config_vector(config, ppy)
     f[C.F_WEIGHTS_MODE] = float(weights_mode)
 
