@@ -85,7 +85,7 @@ class SearchSpace:
         for d in self.dims:
             if d.values is None:
                 raise ConfigError(
-                    f"parameter {d.name!r} is a continuous range; give --grid {d.name}=A:B:STEP"
+                    f"parameter {d.name!r} is a continuous range; give --grid {d.name}=LOW:HIGH:STEP"
                 )
         for combo in itertools.product(*(d.values or () for d in self.dims)):
             yield {**self.fixed, **dict(zip(self.names, combo, strict=True))}
@@ -201,6 +201,6 @@ def check_default_grid(space: SearchSpace, grids: Sequence[str] | None) -> None:
     if not grids and size > MAX_DEFAULT_GRID:
         shown = "continuous" if size == math.inf else f"{size:,}"
         raise ConfigError(
-            f"the Params bounds give a {shown} grid; narrow it with --grid NAME=A:B:STEP "
+            f"the Params bounds give a {shown} grid; narrow it with --grid (e.g. fast=5:50:5) "
             "or search with --random N / --optuna N"
         )
