@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from alphaforge.core.errors import BacktestError
 from alphaforge.sim.result import BacktestResult
-from tests.scenarios._helpers import levels, make_panel, run, sig
+from alphaforge.strategy.base import Signals
+from tests.scenarios._helpers import levels, make_panel, mask, run, sig
 
 #        open   high   low   close
 BARS = [
@@ -111,3 +114,23 @@ def test_exit_signal_cancels_resting_gtc_entry() -> None:
     s = sig(N, [0], [1], limit_price=levels(N, {0: 102.5}))
     res = run(make_panel({"A": BARS}), s, cash=CASH, time_in_force="gtc")
     assert res.num_trades == 0 and len(_fills(res)) == 0
+
+
+@pytest.mark.parametrize(
+    ("order_type", "kw", "missing"),
+    [
+        ("limit", {}, "limit_price"),
+        ("stop", {"limit_price": levels(N, {0: 100.0})}, "stop_price"),
+        ("stop_limit", {"stop_price": levels(N, {0: 100.0})}, "limit_price"),
+    ],
+)
+def test_order_type_without_prices_is_an_error(
+    order_type: str, kw: dict[str, np.ndarray], missing: str
+) -> None:
+    s0 = Signals(entries=mask(N, 0), exits=mask(N), **kw)
+    with pytest.raises(BacktestError, match=missing):
+        run(make_panel({"A": BARS}), s0, order_type=order_type)
+    # with the prices the order type is honoured: a limit 102.5 GTC fills at bar 3
+    s = sig(N, [0], limit_price=levels(N, {0: 102.5}))
+    res = run(make_panel({"A": BARS}), s, order_type="limit", time_in_force="gtc", cash=CASH)
+    assert _entry(res)["price"] == 102.5

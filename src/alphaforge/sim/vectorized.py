@@ -271,6 +271,14 @@ def run_backtest(
         raise BacktestError(f"{strategy.name}: signals() must return Signals or TargetWeights")
     if weights_mode:
         _check_weights_exits(config)
+    need: tuple[str, ...] = {
+        "limit": ("limit_price",),
+        "stop": ("stop_price",),
+        "stop_limit": ("limit_price", "stop_price"),
+    }.get(config.order_type, ())
+    for name in need:  # the order prices come from the strategy; never silently go market
+        if sig is None or getattr(sig, name) is None:
+            raise BacktestError(f"order_type={config.order_type}: the strategy gives no {name}")
     f = config_vector(config, ppy)
     f[C.F_WEIGHTS_MODE] = float(weights_mode)
 
