@@ -46,6 +46,15 @@ def style(fig: go.Figure, title: str, height: int = 380, **layout: Any) -> go.Fi
     return fig
 
 
+def hide_gaps(fig: go.Figure, index: pd.DatetimeIndex) -> go.Figure:
+    """Hide closed-market stretches of intraday data on every date axis (no-op for daily)."""
+    gaps = frames.session_gaps(index)
+    if gaps:
+        breaks = [{"bounds": [str(a), str(b)]} for a, b in gaps]
+        fig.update_xaxes(rangebreaks=breaks)
+    return fig
+
+
 def empty_figure(title: str, message: str, height: int = 240) -> go.Figure:
     """A figure whose only content is ``message`` (e.g. "No trades")."""
     fig = go.Figure()

@@ -150,3 +150,26 @@ def x_values(index: pd.Index) -> np.ndarray:
     if idx.tz is not None:
         idx = idx.tz_convert("UTC").tz_localize(None)
     return idx.to_numpy()
+
+
+def session_gaps(
+    index: pd.DatetimeIndex, max_gaps: int = 400
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """Closed-market stretches of an intraday index as (last bar, next bar) pairs.
+
+    A gap is a step longer than three median bar spacings (nights, weekends, holidays). Daily and
+    24/7 data, and samples with more than ``max_gaps`` gaps, give an empty list.
+    """
+    if len(index) < 3:
+        return []
+    ns = pd.DatetimeIndex(index).as_unit("ns").asi8
+    step = np.diff(ns)
+    median = float(np.median(step))
+    if median >= 86_400e9:
+        return []
+    where = np.flatnonzero(step > 3 * median)
+    if where.size == 0 or where.size > max_gaps:
+        return []
+    x = pd.DatetimeIndex(x_values(index))
+    bar = pd.Timedelta(int(median), "ns")
+    return [(x[int(i)] + bar, x[int(i) + 1]) for i in where]

@@ -26,6 +26,7 @@ from alphaforge.reports.output import write_text_atomic
 from alphaforge.reports.trades_view import TRADE_HEADERS, trade_cells
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+TIME_AXIS_CHARTS = frozenset({"equity", "drawdown", "rolling", "exposure", "weights", "sectors"})
 KPI_KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "annual_volatility", "num_trades")
 
 
@@ -75,7 +76,10 @@ def chart_specs(result: Any) -> list[list[ChartSpec]]:
 
 def build_figures(result: Any) -> dict[str, go.Figure]:
     """Every chart of the tear sheet, keyed by section id, in page order."""
-    return {s.id: s.build(result) for row in chart_specs(result) for s in row}
+    figures = {s.id: s.build(result) for row in chart_specs(result) for s in row}
+    for key in TIME_AXIS_CHARTS & figures.keys():
+        charts.hide_gaps(figures[key], result.index)
+    return figures
 
 
 def figure_html(fig: go.Figure, div_id: str) -> Markup:

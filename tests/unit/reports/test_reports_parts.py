@@ -137,3 +137,19 @@ def test_comparison_page(single_result: Any, portfolio_result: Any, tmp_path: Pa
     assert html.count('class="plotly-graph-div"') == 2
     assert "<th>one</th>" in html and "<th>three</th>" in html
     assert 'id="compare-table"' in html
+
+
+def test_session_gaps() -> None:
+    import pandas as pd
+
+    days = ["2024-01-02", "2024-01-03", "2024-01-05"]  # a holiday on the 4th
+    bars = [pd.date_range(f"{d} 14:30", periods=4, freq="15min", tz="UTC") for d in days]
+    index = pd.DatetimeIndex(bars[0].append(bars[1]).append(bars[2]))
+    gaps = frames.session_gaps(index)
+    # the market is closed from the end of each day's last bar (15:15 + 15 min) to the next open
+    assert [(str(a), str(b)) for a, b in gaps] == [
+        ("2024-01-02 15:30:00", "2024-01-03 14:30:00"),
+        ("2024-01-03 15:30:00", "2024-01-05 14:30:00"),
+    ]
+    assert frames.session_gaps(pd.date_range("2024-01-01", periods=50, freq="h")) == []
+    assert frames.session_gaps(pd.bdate_range("2024-01-01", periods=50)) == []
