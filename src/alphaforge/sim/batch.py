@@ -51,7 +51,7 @@ __all__ = ["METRIC_NAMES", "run_batch"]
 METRIC_NAMES: tuple[str, ...] = BATCH_METRICS
 """Columns of the metrics matrix; same definitions as the keys of ``BacktestResult.metrics``."""
 
-DEFAULT_SIGNAL_BYTES = 256 * 1024 * 1024
+DEFAULT_SIGNAL_BYTES = 64 * 1024 * 1024
 _NAN11 = np.full((1, 1), np.nan)
 _ZERO11 = np.zeros((1, 1))
 _FALSE111 = np.zeros((1, 1, 1), dtype=bool)
@@ -223,7 +223,7 @@ def run_batch(
         :func:`~alphaforge.sim.vectorized.run_backtest` on ``panel``. True: every symbol is its
         own single-symbol backtest, as ``run_backtest`` on a one-column panel with the same index.
     chunk_size:
-        Trials whose signals are held in memory at once (default: as many as fit in 256 MB).
+        Trials whose signals are held in memory at once (default: as many as fit in 64 MB).
     n_workers:
         Threads of the compiled loop (default: Numba's current setting).
     data:
