@@ -9,19 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import alphaforge
 from alphaforge.config.settings import AppSettings
-from alphaforge.config.specs import load_run_spec
+from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.core.errors import ConfigError
 from alphaforge.data.panel import Panel
 from alphaforge.optimize.analysis import parse_constraint
+from alphaforge.services.backtest import backtest
 from alphaforge.services.optimize import SweepRequest, run_sweep
 
 FAST, SLOW = (5, 10, 20), (10, 20, 40)
 GRID = ["fast=5,10,20", "slow=10,20,40"]
 
 
-def _spec(**kw: object) -> object:
+def _spec(**kw: object) -> RunSpec:
     return load_run_spec(None, {"strategy": "sma_cross", **kw})
 
 
@@ -30,7 +30,7 @@ def _brute(panel: Panel) -> dict[tuple[int, int], dict[str, float]]:
     out = {}
     for f, s in itertools.product(FAST, SLOW):
         if f < s:
-            res = alphaforge.backtest("sma_cross", panel, params={"fast": f, "slow": s})
+            res = backtest("sma_cross", panel, params={"fast": f, "slow": s})
             out[(f, s)] = res.metrics
     return out
 
@@ -52,9 +52,9 @@ def test_grid_equals_brute_force(panel1: Panel, settings: AppSettings) -> None:
 def test_store_is_parquet_queryable_with_duckdb(panel1: Panel, settings: AppSettings) -> None:
     rep = run_sweep(SweepRequest(spec=_spec(), grids=GRID, workers=1), settings, panel=panel1)
     pattern = str(rep.directory / "trials" / "*.parquet")
-    ((n, top),) = duckdb.sql(
-        f"select count(*), max(sharpe) from read_parquet('{pattern}')"
-    ).fetchall()
+    rel = duckdb.sql(f"select count(*), max(sharpe) from read_parquet('{pattern}')")
+    assert rel is not None
+    ((n, top),) = rel.fetchall()
     assert n == 6 and top == pytest.approx(rep.best["raw"]["objective"], rel=1e-12)
     assert (rep.directory / "heatmap.html").read_text().count("plotly") > 0
     assert (rep.directory / "parallel.html").exists()

@@ -88,13 +88,13 @@ def test_trades_only_inside_test_windows_and_equity_chains(
     starts = np.cumsum([0] + [f.test[1] - f.test[0] for f in folds[:-1]])
     for s in starts[1:]:
         assert res.equity_values[s] == res.equity_values[s - 1]
-    assert res.equity_values[0] == BacktestConfig().cash
+    assert res.equity_values[0] == BacktestConfig.build().cash
     assert wf.folds["oos_num_trades"].sum() == len(trades)
 
 
 def test_test_window_ignores_signals_before_its_start(panel1: Panel) -> None:
     strat = SmaCross({"fast": 3, "slow": 10})
-    res, first = run_test_window(strat, panel1, BacktestConfig(), (300, 360), 50_000.0)
+    res, first = run_test_window(strat, panel1, BacktestConfig.build(), (300, 360), 50_000.0)
     assert first == 11 and len(res.index) == 60 + 11
     assert (res.equity_values[: first + 1] == 50_000.0).all()
     assert (res.trades["entry_time"] > panel1.index[300]).all()
@@ -126,7 +126,7 @@ def test_selection_does_not_leak_test_data(panel1: Panel, settings: AppSettings)
         cash = float(wf.result.equity_values[k * 60])  # each fold starts with the chained equity
         oos = {}
         for s in range(40):
-            res, first = run_test_window(Noise({"seed": s}), panel1, BacktestConfig(),
+            res, first = run_test_window(Noise({"seed": s}), panel1, BacktestConfig.build(),
                                          fold.test, cash)  # fmt: skip
             oos[s] = res.equity_values[-1] / res.equity_values[first] - 1
         chosen = oos[row.seed]
