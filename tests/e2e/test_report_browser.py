@@ -165,3 +165,21 @@ def test_png_export(result: Any, tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["equity.png", "drawdown.png"]
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_intraday_report_renders(browser: Any, tmp_path: Path) -> None:
+    from alphaforge.data.sample import generate_intraday
+
+    bars = generate_intraday(seed=1, symbols=["SYN01", "SYN02"], days=5, timeframe="5m")
+    res = backtest("sma_cross", bars, params={"fast": 6, "slow": 24})
+    page, errors = open_report(browser, write_report(res, tmp_path / "intraday.html"))
+    for chart in page.evaluate(CHART_STATE):
+        assert chart["svg"] >= 1, chart
+    # overnight gaps are hidden: the equity axis carries one rangebreak per closed stretch
+    breaks = page.evaluate(
+        "document.getElementById('chart-equity').layout.xaxis.rangebreaks.length"
+    )
+    assert breaks == 4  # five sessions -> four nights/weekends
+    assert page.locator("#trades-table tbody tr").count() == res.num_trades
+    assert errors == []
+    page.close()

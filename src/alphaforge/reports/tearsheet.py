@@ -27,6 +27,7 @@ from alphaforge.reports.trades_view import TRADE_HEADERS, trade_cells
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 TIME_AXIS_CHARTS = frozenset({"equity", "drawdown", "rolling", "exposure", "weights", "sectors"})
+MAX_TRADE_ROWS = 10_000  # beyond this the table would make the file too heavy to open
 KPI_KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "annual_volatility", "num_trades")
 
 
@@ -219,7 +220,8 @@ def context(result: Any, title: str | None, figures: dict[str, go.Figure]) -> di
         "drawdowns": _drawdown_rows(result, intraday),
         "n_trades": len(trades),
         "trade_headers": TRADE_HEADERS,
-        "trade_rows_html": trade_cells(trades, intraday),
+        "trade_rows_html": trade_cells(trades.head(MAX_TRADE_ROWS), intraday),
+        "trades_shown": min(len(trades), MAX_TRADE_ROWS),
         "provenance": _provenance(result),
         "config_json": json.dumps(cfg, indent=2, default=str, sort_keys=True),
         "toc": [("metrics", "Metrics")]

@@ -207,3 +207,12 @@ def test_unusable_benchmark_leaves_its_column_empty(single_result: Any) -> None:
     row = re.search(r"<td>Total return</td><td>([^<]*)</td><td>([^<]*)</td>", html)
     assert row is not None and row.group(1) != "" and row.group(2) == ""
     assert "<td>CVaR 95% (hist.)</td>" in html  # the strategy keeps its full metric set
+
+
+def test_trades_table_is_capped(single_result: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from alphaforge.reports import tearsheet
+
+    monkeypatch.setattr(tearsheet, "MAX_TRADE_ROWS", 5)
+    html = tearsheet.tearsheet_html(single_result)
+    assert parse(html).trade_rows == 5
+    assert f"Showing the first 5 of {single_result.num_trades} trades" in html
