@@ -18,6 +18,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from alphaforge._jit import configure_cache
+
+configure_cache()
+
 # ---------------------------------------------------------------- column plumbing helpers
 
 

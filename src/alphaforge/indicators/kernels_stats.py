@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from alphaforge._jit import configure_cache
 from alphaforge.indicators.kernels import valid_rows4_nb
+
+configure_cache()
 
 _ZERO = 1e-14
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from alphaforge._jit import configure_cache
 from alphaforge.indicators.kernels import (
     atr_1d_nb,
     rolling_max_1d_nb,
@@ -12,6 +13,8 @@ from alphaforge.indicators.kernels import (
     valid_rows1_nb,
     valid_rows4_nb,
 )
+
+configure_cache()
 
 _ZERO = 1e-14
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from alphaforge._jit import configure_cache
 from alphaforge.indicators.kernels import (
     atr_1d_nb,
     ema_1d_nb,
@@ -14,6 +15,8 @@ from alphaforge.indicators.kernels import (
     valid_rows1_nb,
     valid_rows4_nb,
 )
+
+configure_cache()
 
 
 @njit(cache=True)

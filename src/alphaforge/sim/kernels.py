@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from alphaforge._jit import configure_cache
 from alphaforge.sim.codes import (
     AMB_FINER_BARS,
     AMB_TARGET_FIRST,
@@ -87,6 +88,8 @@ from alphaforge.sim.kernels_exec import (
     flex_nb,
     slippage_nb,
 )
+
+configure_cache()
 
 
 @njit(cache=True)

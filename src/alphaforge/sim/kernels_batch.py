@@ -23,8 +23,11 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
+from alphaforge._jit import configure_cache
 from alphaforge.sim.codes import TR_PNL
 from alphaforge.sim.kernels import simulate_nb
+
+configure_cache()
 
 _DEPENDENCIES = ("kernels.py", "kernels_entry.py", "kernels_exec.py", "codes.py")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from alphaforge._jit import configure_cache
 from alphaforge.sim.codes import (
     EXIT_REBALANCE,
     F_DIRECTION,
@@ -63,6 +64,8 @@ from alphaforge.sim.kernels_exec import (
     slippage_nb,
     target_qty_nb,
 )
+
+configure_cache()
 
 
 @njit(cache=True)

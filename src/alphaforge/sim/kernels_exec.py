@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from alphaforge._jit import configure_cache
 from alphaforge.sim.codes import (
     F_COMM_FIXED,
     F_COMM_MAX_PCT,
@@ -57,6 +58,8 @@ from alphaforge.sim.codes import (
     TR_SLIPPAGE,
     TR_SYMBOL,
 )
+
+configure_cache()
 
 # position state columns
 P_QTY = 0

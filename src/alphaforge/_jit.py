@@ -1,0 +1,38 @@
+"""Numba on-disk cache that never goes stale.
+
+Numba invalidates a cached function only when *its own* source file changes, but our kernels call
+helpers in other files (``kernels_entry.py``, ``kernels_exec.py``, ``codes.py`` ...). The cache
+therefore lives in a directory named after a fingerprint of every kernel source: change any of
+them and the next run compiles afresh. An explicit ``NUMBA_CACHE_DIR`` is respected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+_configured = False
+
+
+def kernel_fingerprint() -> str:
+    root = Path(__file__).resolve().parent
+    h = hashlib.blake2b(digest_size=8)
+    files = sorted(root.rglob("kernels*.py")) + sorted(root.rglob("codes.py"))
+    for p in files:
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def configure_cache() -> None:
+    """Point Numba's cache at ``<cache>/alphaforge/numba/<fingerprint>`` (once per process)."""
+    global _configured
+    if _configured or os.environ.get("NUMBA_CACHE_DIR"):
+        _configured = True
+        return
+    import numba
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    numba.config.CACHE_DIR = str(base / "alphaforge" / "numba" / kernel_fingerprint())
+    _configured = True
