@@ -33,3 +33,19 @@ def test_dask_local_cluster_equals_local_run(settings: AppSettings) -> None:
     a = SweepStore(local.directory, {}).returns_matrix()
     b = SweepStore(dask.directory, {}).returns_matrix()
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_existing_scheduler_address(settings: AppSettings) -> None:
+    from dask.distributed import LocalCluster
+
+    bars = generate_daily(seed=5, n_symbols=2, years=2)
+    panel = to_panel(bars[bars["symbol"] != "SYNIDX"], "1d")
+    spec = load_run_spec(None, {"strategy": "sma_cross"})
+    req = SweepRequest(spec=spec, grids=["fast=3,6", "slow=15,30"], workers=1)
+    local = run_sweep(req, AppSettings(home=settings.home / "l"), panel=panel)
+    with LocalCluster(
+        n_workers=1, processes=True, threads_per_worker=1, dashboard_address=None
+    ) as cluster:
+        req.dask = cluster.scheduler_address
+        remote = run_sweep(req, AppSettings(home=settings.home / "r"), panel=panel)
+    pd.testing.assert_frame_equal(local.table, remote.table, check_exact=True)

@@ -85,3 +85,19 @@ def test_ctrl_c_in_a_pool_keeps_finished_chunks_and_resumes(
     assert rest.outcome.resumed == sum(seen) and rest.outcome.ran == 20 - sum(seen)
     full = run_sweep(_req(workers=1), AppSettings(home=settings.home / "ref"), panel=panel3)
     pd.testing.assert_frame_equal(rest.table, full.table)
+
+
+def test_optuna_resume_replays_finished_batches(panel1: Panel, settings: AppSettings) -> None:
+    spec = load_run_spec(None, {"strategy": "sma_cross"})
+
+    def req(**kw: object) -> SweepRequest:
+        return SweepRequest(spec=spec, grids=["fast=2:30", "slow=10:80:5"], method="optuna",
+                            n_trials=24, seed=5, batch=8, workers=1, **kw)  # type: ignore[arg-type]  # fmt: skip
+
+    part = run_sweep(req(max_trials=8), settings, panel=panel1)
+    assert part.outcome.ran == 8 and not part.outcome.complete
+    rest = run_sweep(req(), settings, panel=panel1)
+    assert rest.outcome.ran == 16 and rest.outcome.complete
+    full = run_sweep(req(), AppSettings(home=settings.home / "ref"), panel=panel1)
+    # the sampler saw the same history, so it proposed the same trials after the resume
+    pd.testing.assert_frame_equal(rest.table, full.table)
