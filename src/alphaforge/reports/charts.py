@@ -15,6 +15,7 @@ from scipy import stats
 from alphaforge.analytics.rolling import rolling_beta, rolling_sharpe, rolling_volatility
 from alphaforge.analytics.tables import drawdown_periods, monthly_returns_table, yearly_returns
 from alphaforge.reports import frames
+from alphaforge.reports.summary import benchmark_label
 
 STRATEGY = "#1f5f99"
 BENCHMARK = "#9aa5b1"
@@ -81,7 +82,7 @@ def equity_figure(result: Any) -> go.Figure:
     )
     if np.isfinite(result.benchmark_values).any():
         fig.add_scatter(
-            x=frames.x_values(bench.index), y=bench.to_numpy(), name="Benchmark",
+            x=frames.x_values(bench.index), y=bench.to_numpy(), name=benchmark_label(result),
             line={"color": BENCHMARK, "width": 1.5},
         )  # fmt: skip
     menus = [

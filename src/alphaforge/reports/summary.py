@@ -180,6 +180,16 @@ def notices(result: Any) -> list[Notice]:
     return out
 
 
+def benchmark_label(result: Any) -> str:
+    """What the benchmark curve is: buy and hold of one symbol, or of all at equal weight."""
+    symbol = result.config.get("benchmark")
+    if symbol:
+        return f"Buy & hold {symbol}"
+    if len(result.symbols) == 1:
+        return f"Buy & hold {result.symbols[0]}"
+    return "Equal-weight buy & hold"
+
+
 def is_synthetic(result: Any) -> bool:
     """True when the config or manifest marks the data synthetic or the symbols are ``SYN*``."""
     manifest = result.manifest or {}

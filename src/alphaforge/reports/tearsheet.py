@@ -209,6 +209,7 @@ def context(result: Any, title: str | None, figures: dict[str, go.Figure]) -> di
         "slippage": costs.get("slippage", "?"),
         "cash": f"{float(cfg.get('cash') or result.equity_values[0]):,.0f}",
         "synthetic": summary.is_synthetic(result),
+        "benchmark_label": summary.benchmark_label(result),
         "notices": notices,
         "warn_count": sum(n.level == "warn" for n in notices),
         "kpis": _kpis(strat),

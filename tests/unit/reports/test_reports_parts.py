@@ -153,3 +153,12 @@ def test_session_gaps() -> None:
     ]
     assert frames.session_gaps(pd.date_range("2024-01-01", periods=50, freq="h")) == []
     assert frames.session_gaps(pd.bdate_range("2024-01-01", periods=50)) == []
+
+
+def test_benchmark_label(single_result: Any, portfolio_result: Any) -> None:
+    assert summary.benchmark_label(single_result) == "Buy & hold ASSET"
+    assert summary.benchmark_label(portfolio_result) == "Equal-weight buy & hold"
+    spy = dataclasses.replace(
+        portfolio_result, config={**portfolio_result.config, "benchmark": "AAA"}
+    )
+    assert summary.benchmark_label(spy) == "Buy & hold AAA"
