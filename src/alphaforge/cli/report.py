@@ -18,8 +18,8 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def report_cmd(
         result_json: Path = typer.Argument(..., help="Result JSON written by `alphaforge backtest --json`."),
-        output: Path = typer.Option(None, "--output", "-o", help="HTML file [RESULT.html beside the JSON]."),
-        title: str = typer.Option(None, "--title", help="Page title [strategy name]."),
+        output: Path = typer.Option(None, "--output", "-o", help="HTML file (default: RESULT.html beside the JSON)."),
+        title: str = typer.Option(None, "--title", help="Page title (default: the strategy name)."),
         png: Path = typer.Option(None, "--png", help="Also export the charts as PNG files into this directory (needs kaleido + Chromium)."),
     ) -> None:  # fmt: skip
         """Write the HTML tear sheet of a saved backtest result."""
@@ -42,7 +42,7 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def compare_cmd(
         results: list[Path] = typer.Argument(..., help="Two or more result JSON files."),
-        output: Path = typer.Option(None, "--output", "-o", help="HTML file [compare.html beside the first JSON]."),
+        output: Path = typer.Option(None, "--output", "-o", help="HTML file (default: compare.html beside the first JSON)."),
         title: str = typer.Option(None, "--title", help="Page title."),
     ) -> None:  # fmt: skip
         """Compare backtest results: metrics side by side and overlaid equity curves."""
