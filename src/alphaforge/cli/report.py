@@ -29,6 +29,8 @@ def register(app: typer.Typer) -> None:
 
         result = BacktestResult.from_json(result_json)
         out = output or result_json.with_suffix(".html")
+        if out.is_dir():
+            out = out / f"{result_json.stem}.html"
         with console.status("building report…", spinner="dots"):
             figures = build_figures(result)
             write_tearsheet(result, out, title, figures=figures)
@@ -65,5 +67,7 @@ def register(app: typer.Typer) -> None:
         keys = [k for k in COMPARE_KEYS if any(k in c for c in columns.values())]
         console.print(metrics_table(columns, keys, title="Comparison"))
         out = output or results[0].parent / "compare.html"
+        if out.is_dir():
+            out = out / "compare.html"
         write_comparison(loaded, out, labels, title)
         console.print(f"compare: {out}")

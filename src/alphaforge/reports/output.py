@@ -71,6 +71,8 @@ def export_pngs(figures: Mapping[str, go.Figure], directory: str | Path) -> list
     """
     check_png_engine()
     out = Path(directory)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"--png {out}: exists and is not a directory")
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.png" for name in figures]
     try:

@@ -78,3 +78,22 @@ def test_compare_needs_two_results(saved: tuple[Path, Path]) -> None:
     res = runner.invoke(app, ["compare", str(saved[0])])
     assert res.exit_code != 0
     assert "at least two" in res.output
+
+
+def test_report_into_an_existing_directory(saved: tuple[Path, Path], tmp_path: Path) -> None:
+    res = runner.invoke(app, ["report", str(saved[0]), "-o", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "one.html").exists()
+
+
+def test_png_target_that_is_a_file(
+    saved: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(output, "check_png_engine", lambda: None)  # engine present or not
+    target = tmp_path / "taken"
+    target.write_text("x")
+    res = runner.invoke(
+        app, ["report", str(saved[0]), "-o", str(tmp_path / "r.html"), "--png", str(target)]
+    )
+    assert res.exit_code != 0
+    assert "is not a directory" in res.output
