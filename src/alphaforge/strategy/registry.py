@@ -38,6 +38,9 @@ def load_strategy_class(ref: str) -> type[Strategy]:
     """Resolve a built-in name or ``file.py:ClassName``."""
     if ":" in ref and ref.split(":", 1)[0].endswith(".py"):
         return _load_from_file(ref)
+    direct = _builtin_by_module(ref)
+    if direct is not None:
+        return direct
     builtins = builtin_strategies()
     if ref not in builtins:
         raise StrategyError(
@@ -45,6 +48,20 @@ def load_strategy_class(ref: str) -> type[Strategy]:
             "(or give path/to/file.py:ClassName)"
         )
     return builtins[ref]
+
+
+def _builtin_by_module(name: str) -> type[Strategy] | None:
+    """Built-ins live in a module of their own name: import just that one (fast start-up)."""
+    if not name.isidentifier() or name.startswith("_"):
+        return None
+    try:
+        module = importlib.import_module(f"alphaforge.strategy.library.{name}")
+    except ModuleNotFoundError:
+        return None
+    for obj in vars(module).values():
+        if inspect.isclass(obj) and issubclass(obj, Strategy) and getattr(obj, "name", "") == name:
+            return obj
+    return None
 
 
 def _load_from_file(ref: str) -> type[Strategy]:
