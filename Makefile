@@ -20,12 +20,17 @@ $(VENV)/.base:
 	$(VENV)/bin/pip install -q --upgrade pip uv
 	touch $@
 
+# byte-compile once (start-up time matters even where PYTHONDONTWRITEBYTECODE is set)
+COMPILE = $(PY) -m compileall -q -j 0 $(VENV)/lib src >/dev/null 2>&1 || true
+
 $(VENV)/.core: $(VENV)/.base pyproject.toml
 	$(UV) pip install -q --python $(PY) -e .
+	$(COMPILE)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.base pyproject.toml
 	$(UV) pip install -q --python $(PY) -e ".[dev]"
+	$(COMPILE)
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core

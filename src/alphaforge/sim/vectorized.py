@@ -329,7 +329,10 @@ def run_backtest(
         fine.get("start", _NOFINE), fine.get("end", _NOFINE),
         fine.get("high", _EMPTY), fine.get("low", _EMPTY), f,
     )  # fmt: skip
-    bench = benchmark_curve(panel, config.cash, config.benchmark)
+    bench = sdata.cached(
+        ("benchmark", config.cash, config.benchmark),
+        lambda: benchmark_curve(panel, config.cash, config.benchmark),
+    )
     traded = np.zeros(shape[0])
     if len(orders):
         np.add.at(
