@@ -82,6 +82,18 @@ def test_csv_file_with_flags_and_report(tmp_path: Path) -> None:
     assert rep.read_text().lstrip().lower().startswith(("<!doctype html", "<html"))
 
 
+def test_lookahead_check_is_recorded(tmp_path: Path) -> None:
+    csv = _bars_csv(tmp_path / "asset.csv")
+    out = tmp_path / "r.json"
+    res = invoke(
+        ["--home", str(tmp_path / "h"), "backtest", "sma_cross", "--data", str(csv),
+         "-p", "fast=5", "-p", "slow=20", "--lookahead-check", "--json", str(out)]
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    verdict = json.loads(out.read_text())["manifest"]["lookahead"]
+    assert verdict["ok"] is True and verdict["issues"] == 0
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         json_out: Path = typer.Option(None, "--json", help="Write the result as JSON here."),
         report: Path = typer.Option(None, "--report", help="Write the HTML tear sheet here."),
         adjust: bool = typer.Option(None, "--adjust/--no-adjust", help="Use split/dividend-adjusted prices when available [adjust]."),
+        lookahead_check: bool = typer.Option(None, "--lookahead-check/--no-lookahead-check", help="Also run the look-ahead detector and record the verdict in the result."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output paths."),
     ) -> None:  # fmt: skip
         """Backtest a strategy: signals at the close, fills at the next open, costs on."""
@@ -90,7 +91,7 @@ def register(app: typer.Typer) -> None:
             start=start, end=end, timeframe=timeframe, cash=cash, commission=commission,
             slippage=slippage, stop_loss=stop_loss, take_profit=take_profit,
             trailing_stop=trailing_stop, stop_on_entry_bar=stop_on_entry_bar, fill=fill,
-            direction=direction, adjust=adjust,
+            direction=direction, adjust=adjust, lookahead_check=lookahead_check,
         )  # fmt: skip
         spec = load_run_spec(config, over)
         with console.status("running backtest…", spinner="dots"):

@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
 from rich.table import Table
 
-from alphaforge.analytics.metric_info import METRIC_INFO
-
-
-def format_metric(key: str, value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    info = METRIC_INFO.get(key)
-    fmt = info.format if info else "number"
-    if isinstance(value, float) and math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    if fmt == "pct":
-        return f"{value:.2%}"
-    if fmt == "ratio":
-        return f"{value:.2f}"
-    if fmt in {"count", "bars"}:
-        return f"{value:,.0f}"
-    if fmt == "money":
-        return f"{value:,.2f}"
-    if fmt == "days":
-        return f"{value:,.1f} d"
-    return f"{value:,.4g}"
+from alphaforge.analytics.metric_info import METRIC_INFO, format_metric
 
 
 def metrics_table(

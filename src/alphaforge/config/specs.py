@@ -42,6 +42,9 @@ class RunSpec(BacktestConfig):
         None, description="File of finer bars for exits.ambiguity=finer_bars (default: store)"
     )
     fine_timeframe: str = Field("1m", description="Timeframe of the finer bars")
+    lookahead_check: bool = Field(
+        False, description="Run the look-ahead detector on the same data; record it in the result"
+    )
 
     def backtest_config(self) -> BacktestConfig:
         fields = set(BacktestConfig.model_fields)

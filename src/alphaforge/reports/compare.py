@@ -11,8 +11,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from alphaforge.analytics.metric_info import METRIC_INFO
-from alphaforge.cli.render import format_metric
+from alphaforge.analytics.metric_info import METRIC_INFO, format_metric
 from alphaforge.reports import charts, frames, summary
 from alphaforge.reports.output import write_text_atomic
 from alphaforge.reports.tearsheet import figure_html, render

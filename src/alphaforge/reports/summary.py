@@ -9,9 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.analytics.metric_info import METRIC_INFO
+from alphaforge.analytics.metric_info import METRIC_INFO, format_metric
 from alphaforge.analytics.metrics import compute_metrics
-from alphaforge.cli.render import format_metric
 from alphaforge.core.errors import AlphaforgeError
 from alphaforge.reports import frames
 

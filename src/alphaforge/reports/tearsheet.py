@@ -20,7 +20,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from alphaforge.cli.render import format_metric
+from alphaforge.analytics.metric_info import format_metric
 from alphaforge.reports import charts, charts_trades, summary
 from alphaforge.reports.output import write_text_atomic
 from alphaforge.reports.trades_view import TRADE_HEADERS, trade_cells

@@ -218,6 +218,19 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
     result = run_backtest(strat, panel, cfg, fine=fine)
     if note:
         result.config.setdefault("warnings", []).append(note)
+    if spec.lookahead_check:
+        from alphaforge.strategy.lookahead import check_lookahead
+
+        report = check_lookahead(strat, panel)
+        result.manifest_extra["lookahead"] = {
+            "ok": report.ok,
+            "issues": len(report.issues),
+            "summary": report.summary(),
+        }
+        if not report.ok:
+            result.config.setdefault("warnings", []).append(
+                f"look-ahead check failed: {report.summary()}"
+            )
     result.manifest_extra["run_spec_hash"] = spec.canonical_hash()
     result.manifest_extra["data_source"] = str(panel.meta.get("source", "store"))
     return result

@@ -59,6 +59,7 @@ class BacktestResult:
     ambiguous_bars: int = 0
     manifest_extra: dict[str, Any] = field(default_factory=dict)
     data_arrays: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
+    close_values: np.ndarray | None = field(default=None, repr=False)  # (bars, symbols)
     _manifest: dict[str, Any] | None = field(default=None, repr=False)
 
     # ---- headline ---------------------------------------------------------------------------
@@ -208,6 +209,8 @@ class BacktestResult:
             }
             if self.position_values.shape == (len(self.index), len(self.symbols)):
                 out["series"]["positions"] = self.position_values.tolist()
+            if self.close_values is not None:
+                out["series"]["close"] = self.close_values.tolist()
             out["orders"] = _records(self.orders)
             out["risk_events"] = _records(self.risk_events)
             out["raw"] = {
@@ -231,6 +234,9 @@ class BacktestResult:
         index = pd.DatetimeIndex(pd.to_datetime(s["index"], utc=True), name="timestamp")
         symbols = tuple(d["symbols"])
         pos = np.asarray(s["positions"], dtype=float) if "positions" in s else np.zeros((1, 1))
+        closes = (
+            np.asarray(s["close"], dtype=float).reshape(len(index), -1) if "close" in s else None
+        )
 
         def arr(key: str, ncols: int) -> np.ndarray:
             a = np.asarray(d["raw"][key], dtype=float)
@@ -253,6 +259,7 @@ class BacktestResult:
             strategy=d["strategy"],
             params=d["params"],
             ambiguous_bars=int(d.get("ambiguous_bars", 0)),
+            close_values=closes,
         )
         res._manifest = d.get("manifest")
         return res
@@ -295,6 +302,11 @@ class BacktestResult:
             tmp = d / f".{name}.parquet.tmp"
             df.to_parquet(tmp)
             os.replace(tmp, d / f"{name}.parquet")
+        if self.close_values is not None:
+            close = pd.DataFrame(self.close_values, index=self.index, columns=list(self.symbols))
+            tmp = d / ".close.parquet.tmp"
+            close.to_parquet(tmp)
+            os.replace(tmp, d / "close.parquet")
         meta = self.to_dict(include_series=False)
         meta["raw"] = {
             "trades": self.trade_records.tolist(),
@@ -316,6 +328,8 @@ class BacktestResult:
         }
         if not positions.isna().all().all():
             meta["series"]["positions"] = positions.to_numpy().tolist()
+        if (d / "close.parquet").exists():
+            meta["series"]["close"] = pd.read_parquet(d / "close.parquet").to_numpy().tolist()
         return cls.from_dict(meta)
 
 

@@ -386,4 +386,5 @@ def run_backtest(
             panel.close,
             panel.volume,
         ),
+        close_values=panel.close,
     )

@@ -37,6 +37,8 @@ def _same(a: BacktestResult, b: BacktestResult) -> None:
     np.testing.assert_array_equal(a.order_records, b.order_records)
     pd.testing.assert_frame_equal(a.trades, b.trades)
     pd.testing.assert_index_equal(a.index, b.index)
+    assert a.close_values is not None and b.close_values is not None
+    np.testing.assert_array_equal(a.close_values, b.close_values)
     assert a.config == b.config
     assert a.params == b.params
     assert a.manifest["data_hash"] == b.manifest["data_hash"]

@@ -161,10 +161,16 @@ def test_portfolio_sections(portfolio_result: Any) -> None:
     assert "trade(s): fewer than" not in html  # enough trades
 
 
-def test_saved_result_explains_missing_weights(portfolio_result: Any, tmp_path: Path) -> None:
+def test_saved_result_keeps_closes_for_weights(portfolio_result: Any, tmp_path: Path) -> None:
     path = portfolio_result.to_json(tmp_path / "p.json")
     loaded = BacktestResult.from_json(path)
     html = tearsheet_html(loaded)
+    assert "weights" in parse(html).ids
+    assert "Per-symbol closes are not stored" not in html
+
+
+def test_result_without_closes_explains_missing_weights(portfolio_result: Any) -> None:
+    html = tearsheet_html(dataclasses.replace(portfolio_result, close_values=None, data_arrays=None))
     assert "weights" in parse(html).ids
     assert "Per-symbol closes are not stored" in html
 
