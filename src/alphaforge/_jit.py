@@ -34,5 +34,7 @@ def configure_cache() -> None:
     import numba
 
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    numba.config.CACHE_DIR = str(base / "alphaforge" / "numba" / kernel_fingerprint())
+    numba.config.CACHE_DIR = str(  # type: ignore[attr-defined]
+        base / "alphaforge" / "numba" / kernel_fingerprint()
+    )
     _configured = True

@@ -30,7 +30,7 @@ def settings_from(ctx: typer.Context) -> AppSettings:
         settings = load_settings(obj.get("home"))
         obj["settings"] = settings
         root.obj = obj
-    return settings  # type: ignore[no-any-return]
+    return settings
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -29,9 +29,9 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(ctx)
         home = ["--home", str(settings.home)]
         console.rule("[bold]1. SYNTHETIC sample market")
-        root(home + ["data", "sample", "--seed", str(seed)], standalone_mode=False)
+        root([*home, "data", "sample", "--seed", str(seed)], standalone_mode=False)
         console.rule("[bold]2. data quality")
-        root(home + ["data", "check", "--timeframe", "1d"], standalone_mode=False)
+        root([*home, "data", "check", "--timeframe", "1d"], standalone_mode=False)
         console.rule("[bold]3. backtest")
         spec_path = config or DEMO_SPEC
         spec = load_run_spec(spec_path, {"symbols": sample_symbols(20)} if config is None else {})

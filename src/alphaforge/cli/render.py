@@ -42,6 +42,7 @@ def trades_table(trades: pd.DataFrame, limit: int = 10) -> Table:
             col, justify="right" if col not in {"symbol", "direction", "reason"} else "left"
         )
     for row in trades.tail(limit).itertuples(index=False):
+        pnl = float(row.pnl)  # type: ignore[arg-type]
         table.add_row(
             str(row.symbol),
             str(row.direction),
@@ -50,7 +51,7 @@ def trades_table(trades: pd.DataFrame, limit: int = 10) -> Table:
             f"{row.quantity:,.4g}",
             f"{row.entry_price:,.2f}",
             f"{row.exit_price:,.2f}",
-            f"[{'green' if row.pnl >= 0 else 'red'}]{row.pnl:,.2f}[/]",
+            f"[{'green' if pnl >= 0 else 'red'}]{pnl:,.2f}[/]",
             str(row.exit_reason),
         )
     return table

@@ -124,10 +124,10 @@ class BacktestConfig(_Model):
     direction: Literal["long", "short", "long_short"] = "long"
     order_type: Literal["market", "limit", "stop", "stop_limit"] = "market"
     time_in_force: Literal["day", "gtc"] = "day"
-    costs: CostsConfig = Field(default_factory=CostsConfig)
-    exits: ExitsConfig = Field(default_factory=ExitsConfig)
-    sizing: SizingConfig = Field(default_factory=SizingConfig)
-    risk: RiskConfig = Field(default_factory=RiskConfig)
+    costs: CostsConfig = Field(default_factory=lambda: CostsConfig())
+    exits: ExitsConfig = Field(default_factory=lambda: ExitsConfig())
+    sizing: SizingConfig = Field(default_factory=lambda: SizingConfig())
+    risk: RiskConfig = Field(default_factory=lambda: RiskConfig())
     rebalance: Literal["every_bar", "daily", "weekly", "monthly", "quarterly"] = "monthly"
     drift_band: float = Field(0.0, ge=0, lt=1)
     timeframe: str | None = None

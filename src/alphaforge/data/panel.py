@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ class Panel:
     close: np.ndarray
     volume: np.ndarray
     timeframe: str = "1d"
-    meta: dict[str, object] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         shape = (len(self.index), len(self.symbols))
@@ -104,14 +105,9 @@ class Panel:
         dup = bars.duplicated(["symbol", "timestamp"])
         if dup.any():
             row = bars[dup].iloc[0]
-            raise DataError(
-                f"duplicate bar for symbol {row['symbol']!r} at {row['timestamp']}"
-            )
+            raise DataError(f"duplicate bar for symbol {row['symbol']!r} at {row['timestamp']}")
         ts = pd.to_datetime(bars["timestamp"])
-        if ts.dt.tz is None:
-            ts = ts.dt.tz_localize("UTC")
-        else:
-            ts = ts.dt.tz_convert("UTC")
+        ts = ts.dt.tz_localize("UTC") if ts.dt.tz is None else ts.dt.tz_convert("UTC")
         df = bars.assign(timestamp=ts)
         symbols = tuple(sorted(df["symbol"].astype(str).unique()))
         index = pd.DatetimeIndex(np.sort(df["timestamp"].unique()), name="timestamp")
@@ -122,7 +118,16 @@ class Panel:
             wide = df.pivot(index="timestamp", columns="symbol", values=f)
             wide = wide.reindex(index=index, columns=list(symbols))
             arrays[f] = np.ascontiguousarray(wide.to_numpy(dtype=np.float64))
-        return cls(index=index, symbols=symbols, timeframe=timeframe, **arrays)
+        return cls(
+            index=index,
+            symbols=symbols,
+            open=arrays["open"],
+            high=arrays["high"],
+            low=arrays["low"],
+            close=arrays["close"],
+            volume=arrays["volume"],
+            timeframe=timeframe,
+        )
 
     def to_long(self) -> pd.DataFrame:
         parts = []

@@ -338,7 +338,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     for c in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[c]):
             out[c] = [t.isoformat() if not pd.isna(t) else None for t in out[c]]
-    return _clean(out.to_dict(orient="records"))  # type: ignore[no-any-return]
+    return _clean(out.to_dict(orient="records"))
 
 
 def _clean(obj: Any) -> Any:

@@ -72,7 +72,7 @@ def test_bad_commission_names_the_key(bad: str) -> None:
 
 
 def test_bad_level_is_rejected() -> None:
-    with pytest.raises(ConfigError, match="exits.stop_loss"):
+    with pytest.raises(ConfigError, match=r"exits\.stop_loss"):
         parse_level("-5%", "exits.stop_loss")
 
 

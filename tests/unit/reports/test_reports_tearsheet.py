@@ -170,7 +170,9 @@ def test_saved_result_keeps_closes_for_weights(portfolio_result: Any, tmp_path: 
 
 
 def test_result_without_closes_explains_missing_weights(portfolio_result: Any) -> None:
-    html = tearsheet_html(dataclasses.replace(portfolio_result, close_values=None, data_arrays=None))
+    html = tearsheet_html(
+        dataclasses.replace(portfolio_result, close_values=None, data_arrays=None)
+    )
     assert "weights" in parse(html).ids
     assert "Per-symbol closes are not stored" in html
 
