@@ -71,7 +71,7 @@ def _trail_avg_nb(
 
 
 @njit(cache=True)
-def _color(o: float, c: float) -> int:
+def _color_nb(o: float, c: float) -> int:
     return 1 if c >= o else -1
 
 
@@ -123,8 +123,8 @@ def engulfing_1d_nb(o: np.ndarray, h: np.ndarray, lw: np.ndarray, c: np.ndarray)
     n = c.shape[0]
     out = np.full(n, np.nan)
     for i in range(2, n):
-        c1 = _color(o[i - 1], c[i - 1])
-        c2 = _color(o[i], c[i])
+        c1 = _color_nb(o[i - 1], c[i - 1])
+        c2 = _color_nb(o[i], c[i])
         bull = (
             c2 == 1
             and c1 == -1
@@ -159,7 +159,7 @@ def harami_1d_nb(o: np.ndarray, h: np.ndarray, lw: np.ndarray, c: np.ndarray) ->
             lo2 = min(c[i], o[i])
             hi1 = max(c[i - 1], o[i - 1])
             lo1 = min(c[i - 1], o[i - 1])
-            sign = -_color(o[i - 1], c[i - 1])
+            sign = -_color_nb(o[i - 1], c[i - 1])
             if hi2 < hi1 and lo2 > lo1:
                 out[i] = sign * 100.0
             elif hi2 <= hi1 and lo2 >= lo1:
@@ -186,18 +186,18 @@ def star_1d_nb(
         if evening:
             hit = (
                 common
-                and _color(o[a], c[a]) == 1
+                and _color_nb(o[a], c[a]) == 1
                 and min(o[b], c[b]) > max(o[a], c[a])
-                and _color(o[i], c[i]) == -1
+                and _color_nb(o[i], c[i]) == -1
                 and c[i] < c[a] - body[a] * penetration
             )
             out[i] = -100.0 if hit else 0.0
         else:
             hit = (
                 common
-                and _color(o[a], c[a]) == -1
+                and _color_nb(o[a], c[a]) == -1
                 and max(o[b], c[b]) < min(o[a], c[a])
-                and _color(o[i], c[i]) == 1
+                and _color_nb(o[i], c[i]) == 1
                 and c[i] > c[a] + body[a] * penetration
             )
             out[i] = 100.0 if hit else 0.0
