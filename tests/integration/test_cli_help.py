@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import click
+from typing import Any
+
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -12,9 +13,9 @@ from alphaforge.cli.app import app
 pytestmark = pytest.mark.integration
 
 
-def _paths(cmd: click.Command, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _paths(cmd: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     out = [prefix]
-    if isinstance(cmd, click.Group):
+    if hasattr(cmd, "commands"):  # a group (typer ships its own click)
         for name, sub in sorted(cmd.commands.items()):
             out += _paths(sub, (*prefix, name))
     return out
