@@ -1,0 +1,1 @@
+"""Benchmarks of alphaforge against vectorbt, backtesting.py and backtrader (``make bench``)."""

@@ -1,0 +1,200 @@
+"""Raw results -> targets -> ``RESULTS.md``."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from benchmarks.findings import FINDINGS
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("alphaforge", "numpy", "numba", "pandas", "vectorbt", "backtesting", "backtrader")
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip()  # fmt: skip
+    except OSError:
+        commit = ""
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": commit,
+        "versions": {p: version(p) for p in PACKAGES},
+    }
+
+
+def _m(wl: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return next(m for m in wl["measures"] if m["engine"].startswith(prefix))
+
+
+def targets(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    w = {wl["key"]: wl for wl in raw["workloads"]}
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float, goal: float, higher: bool = True, unit: str = "x") -> None:
+        ok = value >= goal if higher else value <= goal
+        out.append({"target": name, "measured": value, "goal": goal, "unit": unit, "met": ok})
+
+    def speed(key: str, peer: str = "vectorbt") -> float:
+        return float(_m(w[key], peer)["median_s"] / _m(w[key], "alphaforge")["median_s"])
+
+    add("W1(a) faster than vectorbt", speed("W1a"), 10)
+    add("W1(b) faster than vectorbt", speed("W1b"), 3)
+    for key in ("W2a", "W2b"):
+        af1, af2 = _m(w[key], "alphaforge (1"), _m(w[key], "alphaforge (2")
+        vb, pl = _m(w[key], "vectorbt"), _m(w[key], "plain")
+        add(
+            f"{key} backtests/s vs vectorbt (1 core)",
+            af1["backtests_per_s"] / vb["backtests_per_s"],
+            20,
+        )
+        add(f"{key} time vs plain Numba loop", af1["median_s"] / pl["median_s"], 3, higher=False)
+        add(f"{key} scaling to 2 workers", af1["median_s"] / af2["median_s"], 1.8)
+    add("W3 faster than vectorbt", speed("W3"), 5)
+    add(
+        "W3 equal to backtesting.py and backtrader",
+        float(all(c["ok"] for c in w["W3"]["checks"])),
+        1,
+        unit="",
+    )
+    add("W4 faster than vectorbt", speed("W4"), 5)
+    add(
+        "W4 final equity equal to backtrader",
+        float(all(c["ok"] for c in w["W4"]["checks"])),
+        1,
+        unit="",
+    )
+    mem = {(m["job"], m["n"]): m for m in raw["probes"]["memory"]}
+    n = raw["settings"]["sweep_symbols"]
+    af, vb = mem[("w2b_alphaforge", n)], mem[("w2b_vectorbt", n)]
+    add(
+        "W2(b) peak RSS alphaforge / vectorbt",
+        af["peak_rss_mb"] / vb["peak_rss_mb"],
+        1,
+        higher=False,
+    )
+    t1, t4 = mem[("w2b_trials_alphaforge", 1)], mem[("w2b_trials_alphaforge", 4)]
+    grow = (t4["peak_rss_mb"] - t4["rss_after_data_mb"]) / max(
+        t1["peak_rss_mb"] - t1["rss_after_data_mb"], 1.0
+    )
+    add("memory flat as trials grow (4x trials, RSS growth ratio)", grow, 1.25, higher=False)
+    add(
+        "second CLI process wall clock",
+        raw["probes"]["cli"]["second_process_s"],
+        2.0,
+        higher=False,
+        unit="s",
+    )
+    return out
+
+
+def collect(wls: list[Any], extra: dict[str, Any], s: Any, total_s: float) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "machine": machine(),
+        "settings": vars(s),
+        "total_s": total_s,
+        "workloads": [
+            {
+                "key": wl.key,
+                "title": wl.title,
+                "measures": [m.as_dict() for m in wl.measures],
+                "checks": wl.checks,
+                "notes": wl.notes,
+            }
+            for wl in wls
+        ],
+        "probes": extra,
+    }
+    raw["targets"] = targets(raw)
+    return raw
+
+
+def _f(x: Any, nd: int = 4) -> str:
+    if x is None:
+        return ""
+    if isinstance(x, float):
+        return f"{x:,.{nd}g}" if abs(x) < 1e5 else f"{x:,.2f}"
+    return str(x)
+
+
+def target_table(raw: dict[str, Any]) -> str:
+    rows = ["| target | measured | goal | |", "|---|---|---|---|"]
+    for t in raw["targets"]:
+        op = ">=" if t["target"].find("vs plain") < 0 and "RSS" not in t["target"] and "flat" not in t[
+            "target"] and "CLI" not in t["target"] else "<="  # fmt: skip
+        rows.append(f"| {t['target']} | {_f(t['measured'], 3)}{t['unit']} | {op} {t['goal']}{t['unit']} "
+                    f"| {'met' if t['met'] else '**missed**'} |")  # fmt: skip
+    return "\n".join(rows)
+
+
+def _workload_md(wl: dict[str, Any]) -> list[str]:
+    af = next(m for m in wl["measures"] if m["engine"].startswith("alphaforge"))
+    lines = [f"### {wl['key']}: {wl['title']}", "",
+             "| engine | first call s | median s | min s | max s | backtests/s | final equity | trades "
+             "| peer/alphaforge time | note |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for m in wl["measures"]:
+        ratio = m["median_s"] / af["median_s"]
+        lines.append(
+            f"| {m['engine']} | {_f(m['first_s'])} | {_f(m['median_s'])} | {_f(m['min_s'])} "
+            f"| {_f(m['max_s'])} | {_f(m['backtests_per_s'])} | {_f(m['final_equity'])} "
+            f"| {_f(m['trades'])} | {ratio:,.2f} | {m['note']} |"
+        )
+    lines += ["", "Correctness guard:", ""]
+    lines += [f"- {'ok' if c['ok'] else 'FAILED'}: {c['what']} (alphaforge {_f(c['alphaforge'], 12)}, "
+              f"peer {_f(c['peer'], 12)})" for c in wl["checks"]]  # fmt: skip
+    lines += [f"- note: {n}" for n in wl["notes"]]
+    return [*lines, ""]
+
+
+def markdown(raw: dict[str, Any]) -> str:
+    mc, s = raw["machine"], raw["settings"]
+    mode = "--quick" if s["quick"] else "--full"
+    out = [
+        "# alphaforge benchmarks", "",
+        f"Produced by `python -m benchmarks.run {mode}` in {raw['total_s']:.0f} s "
+        f"(commit {mc['commit']}).", "",
+        f"Machine: {mc['cpu']}, {mc['cores']} cores, Python {mc['python']}, {mc['platform']}; "
+        f"load average at the end {', '.join(f'{x:.1f}' for x in mc['load_average'])} "
+        "(the machine is shared: times are noisy, compare the min column too).", "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in mc["versions"].items()), "",
+        "Rules for every engine: long only, signal at the bar's close, fill at the next open, 0.1% "
+        "commission, 100,000 start cash, no slippage, all-in whole shares "
+        "(floor(cash / (open * 1.001))). Data loading is not timed; each measurement is repeated "
+        f"{s['repeat']} times after a first call that is reported apart (JIT / caches). "
+        "alphaforge and vectorbt compute their own moving averages and crossings inside the timed "
+        "call; backtesting.py and backtrader get precomputed signal masks.", "",
+        "## Targets", "", target_table(raw), "",
+        "## Workloads", "",
+    ]  # fmt: skip
+    for wl in raw["workloads"]:
+        out += _workload_md(wl)
+    out += ["## Memory (peak RSS of a fresh process, MB)", "",
+            "| job | size | RSS after loading data | peak RSS |", "|---|---|---|---|"]  # fmt: skip
+    out += [f"| {m['job']} | {m['n']} | {m['rss_after_data_mb']:.0f} | {m['peak_rss_mb']:.0f} |"
+            for m in raw["probes"]["memory"]]  # fmt: skip
+    cli = raw["probes"]["cli"]
+    out += ["", "w2b_*: size = symbols; minute_*: size = symbols of one year of 1-minute bars "
+            "(98,280 bars, synthetic); w2b_trials_alphaforge: the grid repeated size times on 20 "
+            "symbols (signals are chunked, so memory must not grow).", "",
+            "## Start-up", "",
+            f"`alphaforge backtest sma_cross` on one symbol's daily bars, wall clock of whole "
+            f"processes: first {cli['first_process_s']:.2f} s, second {cli['second_process_s']:.2f} s, "
+            f"third {cli['third_process_s']:.2f} s.", "", FINDINGS]  # fmt: skip
+    return "\n".join(out) + "\n"

@@ -1,0 +1,60 @@
+"""Timing records: first call (JIT / import) apart, then repeated measurements."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Measure:
+    """One engine on one workload: first-call time, repeated times (s) and what it computed."""
+
+    engine: str
+    first_s: float
+    runs_s: list[float]
+    final_equity: float | None = None
+    trades: float | None = None
+    scale: float = 1.0  # multiply times by this to get the full workload (subsampled peers)
+    backtests: int = 1  # backtests per measured call
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.runs_s) * self.scale
+
+    @property
+    def min_s(self) -> float:
+        return min(self.runs_s) * self.scale
+
+    @property
+    def max_s(self) -> float:
+        return max(self.runs_s) * self.scale
+
+    @property
+    def per_second(self) -> float:
+        """Backtests per second (median)."""
+        return self.backtests * self.scale / self.median_s if self.median_s > 0 else float("nan")
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(median_s=self.median_s, min_s=self.min_s, max_s=self.max_s)
+        d["backtests_per_s"] = self.per_second
+        return d
+
+
+def measure(engine: str, fn: Callable[[], Any], repeat: int, **kw: Any) -> tuple[Measure, Any]:
+    """Call ``fn`` once (first call, reported apart) then ``repeat`` more times."""
+    t0 = time.perf_counter()
+    out = fn()
+    first = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        runs.append(time.perf_counter() - t0)
+    return Measure(engine, first, runs, **kw), out
