@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 
 from alphaforge.analytics.frequency import per_period_rate, periods_per_year
@@ -34,6 +33,7 @@ from alphaforge.sim.kernels_batch import (
     N_BATCH_METRICS,
     batch_per_symbol_nb,
     batch_portfolio_nb,
+    kernel_threads,
 )
 from alphaforge.sim.specs import parse_level, parse_slippage
 from alphaforge.sim.vectorized import (
@@ -252,16 +252,12 @@ def run_batch(
     out = np.full((n_k, n_sym, N_BATCH_METRICS) if per_symbol else (n_k, N_BATCH_METRICS), np.nan)
     per_trial = n_bars * n_sym * (4 if sh.shorts else 2)
     size = chunk_size or max(1, DEFAULT_SIGNAL_BYTES // per_trial)
-    threads = numba.get_num_threads()
-    if n_workers is not None:
-        numba.set_num_threads(
-            max(1, min(int(n_workers), int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))))
-        )
+    threads = kernel_threads(n_workers)
     try:
         for lo in range(0, n_k, size):
             chunk = param_sets[lo : lo + size]
             sig = _build_chunk(strategy, chunk, sdata, per_symbol, sh.shorts)
             _run_chunk(panel, sh, sig, per_symbol, out[lo : lo + len(chunk)])
     finally:
-        numba.set_num_threads(threads)
+        kernel_threads(threads)
     return out, METRIC_NAMES

@@ -236,3 +236,14 @@ def batch_per_symbol_nb(
             _NOFINE, _NOFINE, _EMPTY, _EMPTY, f,
         )  # fmt: skip
         reduce_nb(res[0], res[5], ppy, rf_bar, out[k, j])
+
+
+def kernel_threads(n: int | None) -> int:
+    """Set the threads of the parallel batch kernels to ``n`` (capped by Numba's limit; ``None``
+    leaves them as they are) and return the previous setting, so callers can restore it."""
+    import numba
+
+    previous = int(numba.get_num_threads())
+    if n is not None:
+        numba.set_num_threads(max(1, min(int(n), int(numba.config.NUMBA_NUM_THREADS))))  # type: ignore[attr-defined]
+    return previous
