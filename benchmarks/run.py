@@ -54,7 +54,7 @@ def run_probes(s: suite.Settings) -> dict[str, Any]:
     mem = [probes.run_job(f"w2b_{e}", n) for e in ("alphaforge", "vectorbt")]
     n_min = 20 if s.quick else 100
     mem += [probes.run_job(f"minute_{e}", n_min) for e in ("alphaforge", "vectorbt")]
-    mem += [probes.run_job("w2b_trials_alphaforge", k) for k in (1, 4)]
+    mem += [probes.run_job("w2b_trials_alphaforge", k) for k in (4, 16)]
     return {"memory": mem, "cli": probes.cli_start()}
 
 
@@ -74,10 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--render", action="store_true", help="only rewrite RESULTS.md from results.json"
     )
+    ap.add_argument("--probes-only", action="store_true", help="rerun only the probes")
     args = ap.parse_args(argv)
-    if args.render:
+    if args.render or args.probes_only:
         raw = json.loads((args.out / "results.json").read_text())
+        if args.probes_only:
+            raw["probes"] = run_probes(settings(raw["settings"]["quick"]))
+            raw["targets"] = report.targets(raw)
+            _atomic_write(args.out / "results.json", json.dumps(raw, indent=1, default=float))
         _atomic_write(args.out / "RESULTS.md", report.markdown(raw))
+        print(report.target_table(raw))
         return 0
     s = settings(args.quick)
     t0 = time.perf_counter()

@@ -19,7 +19,7 @@ class Measure:
     final_equity: float | None = None
     trades: float | None = None
     scale: float = 1.0  # multiply times by this to get the full workload (subsampled peers)
-    backtests: int = 1  # backtests per measured call
+    backtests: int = 1  # backtests of the full workload (what the scaled times stand for)
     note: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -38,7 +38,7 @@ class Measure:
     @property
     def per_second(self) -> float:
         """Backtests per second (median)."""
-        return self.backtests * self.scale / self.median_s if self.median_s > 0 else float("nan")
+        return self.backtests / self.median_s if self.median_s > 0 else float("nan")
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
