@@ -42,6 +42,12 @@ An earlier version of the benchmark strategy ranked every bar instead of the mon
 and took 2.5x longer: in a target-weight strategy the ranking, not the engine, is the cost.
 vectorbt receives precomputed weights, so the ranking is only on alphaforge's side.
 
+**Memory**: W2(b) peaks at ~0.66 GB against vectorbt's ~6.7 GB (vectorbt materialises every
+(combination x symbol) column of the MAs, signals and portfolio arrays; `run_batch` holds one
+chunk of boolean signals, at most 64 MB, and nine numbers per backtest). A first measurement
+grew by 1.4x from 4x to 16x the trials because the previous chunk was still referenced while
+the next one was built (two chunks alive); `run_batch` now releases it first.
+
 **Start-up**: in a fresh process `import alphaforge.sim.vectorized` takes 3-4 s on the loaded
 machine (pandas ~1.8 s, numba ~1.5 s), and loading the ~40 cached Numba functions of the kernel
 ~1.3 s more; the second `alphaforge backtest` process measured here is the wall clock of all of

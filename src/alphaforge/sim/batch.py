@@ -258,6 +258,7 @@ def run_batch(
             chunk = param_sets[lo : lo + size]
             sig = _build_chunk(strategy, chunk, sdata, per_symbol, sh.shorts)
             _run_chunk(panel, sh, sig, per_symbol, out[lo : lo + len(chunk)])
+            del sig  # free this chunk before the next one is built: one chunk alive at a time
     finally:
         kernel_threads(threads)
     return out, METRIC_NAMES
