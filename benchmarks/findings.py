@@ -54,9 +54,9 @@ machine (pandas ~1.8 s, numba ~1.5 s), and loading the ~40 cached Numba function
 that.
 
 **Numba cache hazard (found while benchmarking)**: Numba invalidates a cached function only when
-its own source file changes. `simulate_nb` embeds the helpers of `kernels_entry.py` and
-`kernels_exec.py`, and the batch loops embed `simulate_nb`; after an edit of a helper file an
-old compiled kernel kept running (the batch loop ran 8x slower and would have run old rules).
-`sim/kernels_batch.py` now drops its own cache when any kernel file is newer than it; the same
-guard is needed for `kernels.py`'s cache.
+its own source file changes, but `simulate_nb` embeds the helpers of `kernels_entry.py` and
+`kernels_exec.py`, and the batch loops embed `simulate_nb`: after an edit of a helper file an old
+compiled kernel kept running (the batch loop ran 8x slower and would have run old rules).
+`alphaforge._jit.configure_cache` now keys the cache directory on a fingerprint of every kernel
+source, which covers the batch kernels too.
 """

@@ -18,7 +18,6 @@ Two layouts:
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 from numba import njit, prange
@@ -28,28 +27,6 @@ from alphaforge.sim.codes import TR_PNL
 from alphaforge.sim.kernels import simulate_nb
 
 configure_cache()
-
-_DEPENDENCIES = ("kernels.py", "kernels_entry.py", "kernels_exec.py", "codes.py")
-
-
-def _drop_stale_cache() -> None:
-    """Delete this module's Numba cache when a kernel it calls changed after it was written.
-
-    Numba checks only the cached function's own source file, but the compiled batch loops embed
-    ``simulate_nb`` and its helpers: without this an edited kernel would keep running the old
-    simulation inside the batch path.
-    """
-    here = Path(__file__)
-    cache = list((here.parent / "__pycache__").glob(f"{here.stem}.*.nb[ic]"))
-    if not cache:
-        return
-    newest = max((here.with_name(n).stat().st_mtime for n in _DEPENDENCIES), default=0.0)
-    if min(p.stat().st_mtime for p in cache) < newest:
-        for p in cache:
-            p.unlink(missing_ok=True)
-
-
-_drop_stale_cache()
 
 BATCH_METRICS: tuple[str, ...] = (
     "final_equity",
