@@ -536,5 +536,6 @@ def rebalance_nb(
             f,
         )
         gross += qty * px
+        eq -= commission_nb(qty, px, f) + qty * slip  # what this buy paid is gone
     _ = (REASON_ENTRY, REASON_LEVERAGE, REASON_SECTOR)
     return trades, orders
