@@ -85,6 +85,8 @@ def resolve_config(
     config: BacktestConfig | dict[str, Any] | None, **overrides: Any
 ) -> BacktestConfig:
     """Merge a config (object or mapping) with keyword overrides (shortcuts allowed)."""
+    if isinstance(config, BacktestConfig) and all(v is None for v in overrides.values()):
+        return config
     base: dict[str, Any] = (
         config.model_dump() if isinstance(config, BacktestConfig) else dict(config or {})
     )

@@ -264,7 +264,11 @@ def run_backtest(
         for s in (config.exits.stop_loss, config.exits.take_profit, config.exits.trailing_stop)
     )
     atr = sdata.atr(config.exits.atr_period) if need_atr else None
-    day, week = period_ids(panel.index, timeframe, calendar)
+    ids = sdata.cached(
+        ("period_ids", timeframe, calendar),
+        lambda: np.vstack(period_ids(panel.index, timeframe, calendar)),
+    )
+    day, week = ids[0], ids[1]
     sig = out if isinstance(out, Signals) else None
     weights_mode = isinstance(out, TargetWeights)
     if not (sig is not None or weights_mode):
