@@ -127,6 +127,19 @@ def _checked(
     return cls, objective, constraints
 
 
+def _prepare(
+    request: SweepRequest | WalkForwardRequest, strategy: type[Strategy] | None
+) -> tuple[type[Strategy], Any, Any, Any, str | type[Strategy]]:
+    """Strategy class, objective, constraints, search space and strategy reference (validated)."""
+    ref: str | type[Strategy] | None = strategy or request.spec.strategy
+    cls, objective, constraints = _checked(request, ref)
+    space = build_space(cls, request.grids, request.spec.params)
+    if request.method == "grid":
+        check_default_grid(space, request.grids)
+    assert ref is not None  # _checked rejects a missing strategy
+    return cls, objective, constraints, space, ref
+
+
 def run_sweep(
     request: SweepRequest,
     settings: AppSettings,
@@ -139,12 +152,7 @@ def run_sweep(
     from alphaforge.services.backtest import load_spec_panel
 
     spec = request.spec
-    ref: str | type[Strategy] | None = strategy or spec.strategy
-    cls, objective, constraints = _checked(request, ref)
-    assert ref is not None
-    space = build_space(cls, request.grids, spec.params)
-    if request.method == "grid":
-        check_default_grid(space, request.grids)
+    _cls, objective, constraints, space, ref = _prepare(request, strategy)
     clash = set(space.names) & {*METRIC_COLUMNS, "trial_id", "symbol", "objective", "feasible"}
     if clash:
         raise ConfigError(f"parameter name(s) {', '.join(sorted(clash))} clash with result columns")
@@ -320,12 +328,7 @@ def run_walkforward(
     from alphaforge.services.backtest import load_spec_panel
 
     spec = request.spec
-    ref: str | type[Strategy] | None = strategy or spec.strategy
-    cls, objective, constraints = _checked(request, ref)
-    assert ref is not None
-    space = build_space(cls, request.grids, spec.params)
-    if request.method == "grid":
-        check_default_grid(space, request.grids)
+    cls, objective, constraints, space, ref = _prepare(request, strategy)
     panel = panel if panel is not None else load_spec_panel(spec, settings)
     folds = make_folds(
         len(panel.index), request.train_len, request.test_len, request.stride, request.anchored
