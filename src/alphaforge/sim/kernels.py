@@ -62,6 +62,8 @@ from alphaforge.sim.codes import (
 from alphaforge.sim.kernels_entry import enter_nb, execute_delta_nb, rebalance_nb
 from alphaforge.sim.kernels_exec import (
     CNT_AMBIG,
+    CNT_OVERFLOW,
+    N_COUNTERS,
     P_AMBIG,
     P_ENTRY_BAR,
     P_ENTRY_PX,
@@ -263,18 +265,14 @@ def _event_nb(
     events: np.ndarray, cnt: np.ndarray, t: int, rule: int, value: float, j: int = -1
 ) -> None:
     n = cnt[2]
+    if n >= events.shape[0]:
+        cnt[CNT_OVERFLOW] = 1
+        return
     events[n, 0] = t
     events[n, 1] = rule
     events[n, 2] = j
     events[n, 3] = value
     cnt[2] = n + 1
-
-
-@njit(cache=True)
-def _grow_events_nb(events: np.ndarray) -> np.ndarray:
-    grown = np.full((events.shape[0] * 2, EV_NCOLS), np.nan)
-    grown[: events.shape[0]] = events
-    return grown
 
 
 @njit(cache=True)
@@ -363,12 +361,12 @@ def _fill_at_close_nb(
     f: np.ndarray,
     weights: np.ndarray,
     pend_rebal: int,
-) -> tuple[np.ndarray, np.ndarray, float, float]:
+) -> tuple[float, float]:
     """``close`` timing: execute this bar's orders at this bar's close (optimistic)."""
     for j in range(ps.shape[0]):
         c = close[t, j]
         if pend[j, PD_EXIT] > 0.0 and c == c and ps[j, P_QTY] != 0.0:
-            trades, orders = execute_delta_nb(
+            execute_delta_nb(
                 trades, orders, cnt, ps, pend, cash, j, t, -ps[j, P_QTY], c,
                 slippage_nb(c, flex_nb(atr, t, j), f), int(pend[j, PD_EXIT_REASON]),
                 volume[t, j], f,
@@ -376,11 +374,11 @@ def _fill_at_close_nb(
             if ps[j, P_QTY] == 0.0:
                 pend[j, PD_EXIT] = 0.0
     if pend_rebal >= 0:
-        trades, orders = rebalance_nb(
+        rebalance_nb(
             trades, orders, cnt, ps, pend, cash, t, pend_rebal, close, last_px,
             weights, priority, atr, sector, volume, rs, day_id, week_id, f,
         )  # fmt: skip
-    trades, orders = enter_nb(
+    enter_nb(
         trades, orders, cnt, ps, pend, cash, t, close, high, low, last_px,
         levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
     )  # fmt: skip
@@ -391,7 +389,7 @@ def _fill_at_close_nb(
         if q != 0.0:
             gross += abs(q * last_px[j])
             net += q * last_px[j]
-    return trades, orders, gross, net
+    return gross, net
 
 
 @njit(cache=True)
@@ -431,6 +429,83 @@ def simulate_nb(
     trail_pct, trail_abs, read at the signal bar. Returns equity, cash, gross, net, positions,
     trades, orders, events and the counters (trades, orders, events, ambiguous bars).
     """
+    caps = _capacities_nb(entries, exits, short_entries, short_exits, rebalance, close.shape[1], f)
+    while True:
+        out = _simulate_once_nb(
+            open_, high, low, close, volume, entries, exits, short_entries, short_exits, weights, rebalance, levels, entry_limit, entry_stop, priority, atr, vol, sector, day_id, week_id, fine_start, fine_end, fine_high, fine_low, f, caps,
+        )  # fmt: skip
+        if out[8][CNT_OVERFLOW] == 0:
+            return out
+        caps *= 2  # a buffer was full (e.g. many partial fills): rerun with twice the room
+
+
+@njit(cache=True)
+def _capacities_nb(
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    rebalance: np.ndarray,
+    n_sym: int,
+    f: np.ndarray,
+) -> np.ndarray:
+    """Rows for the trade, order and event records, from the number of signals.
+
+    Every entry signal yields at most an entry order (filled or rejected) and one exit order,
+    every exit signal at most one order, a rebalance at most two orders per symbol. Buffers are
+    sized once so the bar loop never reassigns them (a reassigned array costs reference counting
+    on every iteration); the rare run that still overflows is repeated with more room.
+    """
+    n = 0
+    for a in (entries, short_entries):
+        n += 2 * int(a.sum()) if a.size > 1 else (2 * a.shape[0] * n_sym if a[0, 0] else 0)
+    for a in (exits, short_exits):
+        n += int(a.sum()) if a.size > 1 else (a.shape[0] * n_sym if a[0, 0] else 0)
+    n += 2 * n_sym * int(rebalance.sum()) + 4 * n_sym + 64
+    caps = np.empty(3, dtype=np.int64)
+    caps[0] = n
+    caps[1] = n
+    caps[2] = (
+        64
+        + n // 2
+        + (3 * rebalance.shape[0] if f[F_DAILY_LOSS] + f[F_WEEKLY_LOSS] + f[F_MAX_DD] > 0.0 else 0)
+    )
+    return caps
+
+
+@njit(cache=True)
+def _simulate_once_nb(
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    weights: np.ndarray,
+    rebalance: np.ndarray,
+    levels: np.ndarray,
+    entry_limit: np.ndarray,
+    entry_stop: np.ndarray,
+    priority: np.ndarray,
+    atr: np.ndarray,
+    vol: np.ndarray,
+    sector: np.ndarray,
+    day_id: np.ndarray,
+    week_id: np.ndarray,
+    fine_start: np.ndarray,
+    fine_end: np.ndarray,
+    fine_high: np.ndarray,
+    fine_low: np.ndarray,
+    f: np.ndarray,
+    caps: np.ndarray,
+) -> tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+]:  # fmt: skip
+    """One pass of :func:`simulate_nb` with record buffers of ``caps`` rows (never grown)."""
     n_bars, n_sym = close.shape
     close_mode = f[F_FILL_CLOSE] > 0.0
     weights_mode = f[F_WEIGHTS_MODE] > 0.0
@@ -451,10 +526,10 @@ def simulate_nb(
     net_out = np.empty(n_bars)
     rec = f[F_RECORD] > 0.0
     pos_out = np.zeros((n_bars, n_sym)) if rec else np.zeros((1, 1))
-    trades = np.full((2 * n_sym + 64, TR_NCOLS), np.nan)
-    orders = np.full((4 * n_sym + 64, OR_NCOLS), np.nan)
-    events = np.full((16, EV_NCOLS), np.nan)
-    cnt = np.zeros(4, dtype=np.int64)
+    trades = np.full((caps[0], TR_NCOLS), np.nan)
+    orders = np.full((caps[1], OR_NCOLS), np.nan)
+    events = np.full((caps[2], EV_NCOLS), np.nan)
+    cnt = np.zeros(N_COUNTERS, dtype=np.int64)
     # risk state: [day_start_eq, week_start_eq, peak_eq, blocked_day, blocked_week, halted, dd_armed]
     rs = np.array([f[F_INIT_CASH], f[F_INIT_CASH], f[F_INIT_CASH], -1.0, -1.0, 0.0, 1.0])
     pend_rebal = -1
@@ -475,7 +550,7 @@ def simulate_nb(
                 if pend[j, PD_EXIT] > 0.0 and o == o:
                     q = ps[j, P_QTY]
                     if q != 0.0:
-                        trades, orders = execute_delta_nb(
+                        execute_delta_nb(
                             trades, orders, cnt, ps, pend, cash, j, t, -q, o,
                             slippage_nb(o, flex_nb(atr, max(t - 1, 0), j), f),
                             int(pend[j, PD_EXIT_REASON]), volume[t, j], f,
@@ -483,13 +558,13 @@ def simulate_nb(
                     if ps[j, P_QTY] == 0.0:
                         pend[j, PD_EXIT] = 0.0
             if pend_rebal >= 0:
-                trades, orders = rebalance_nb(
+                rebalance_nb(
                     trades, orders, cnt, ps, pend, cash, t, pend_rebal, open_, last_px,
                     weights, priority, atr, sector, volume, rs, day_id, week_id, f,
                 )  # fmt: skip
                 pend_rebal = -1
             if _any_entry_nb(pend):
-                trades, orders = enter_nb(
+                enter_nb(
                     trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
                     levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
                 )  # fmt: skip
@@ -499,7 +574,7 @@ def simulate_nb(
         has_entry = _any_entry_nb(pend)
         if has_entry:
             q_before[:] = ps[:, P_QTY]
-            trades, orders = enter_nb(
+            enter_nb(
                 trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
                 levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, False,
             )  # fmt: skip
@@ -527,11 +602,9 @@ def simulate_nb(
             )  # fmt: skip
             if px == px:
                 if reason == EXIT_RISK_LIMIT:
-                    if cnt[2] + 3 >= events.shape[0]:
-                        events = _grow_events_nb(events)
                     move = px / ps[j, P_ENTRY_PX] - 1.0
                     _event_nb(events, cnt, t, RULE_TRADE_MAX_LOSS, move if q > 0 else -move, j)
-                trades, orders = execute_delta_nb(
+                execute_delta_nb(
                     trades, orders, cnt, ps, pend, cash, j, t, -q, px,
                     slippage_nb(px, flex_nb(atr, max(t - 1, 0), j), f), reason, np.inf, f,
                 )  # fmt: skip
@@ -559,8 +632,6 @@ def simulate_nb(
             if rec:
                 pos_out[t, j] = q
         eq = cash[0] + net
-        if cnt[2] + 3 >= events.shape[0]:
-            events = _grow_events_nb(events)
         flatten = False
         if risk_on:
             flatten = _risk_rules_nb(events, cnt, rs, t, eq, day_id, week_id, f)
@@ -597,7 +668,7 @@ def simulate_nb(
         if weights_mode and rebalance[t]:
             pend_rebal = t
         if close_mode and (pend_rebal >= 0 or _any_entry_nb(pend) or _any_exit_nb(pend)):
-            trades, orders, gross, net = _fill_at_close_nb(
+            gross, net = _fill_at_close_nb(
                 trades, orders, cnt, ps, pend, cash, t, close, high, low, last_px,
                 levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f,
                 weights, pend_rebal,
@@ -623,7 +694,7 @@ def simulate_nb(
                         or pend[j, PD_STOP] == pend[j, PD_STOP]
                     )
                 ):
-                    orders = add_order_nb(
+                    add_order_nb(
                         orders, cnt, t, j, pend[j, PD_ENTRY], 0.0, np.nan, 0.0,
                         STATUS_EXPIRED, 10, 0.0,
                     )  # fmt: skip
@@ -632,7 +703,7 @@ def simulate_nb(
     for j in range(n_sym):
         q = ps[j, P_QTY]
         if q != 0.0:
-            trades = close_part_nb(
+            close_part_nb(
                 trades, cnt, ps, j, n_bars - 1, abs(q), last_px[j], 0.0, 0.0, EXIT_END_OF_DATA
             )
     return (

@@ -89,7 +89,7 @@ def execute_delta_nb(
     reason: int,
     bar_volume: float,
     f: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> None:
     """Change position ``j`` by ``delta`` units at ``raw_px`` plus adverse slippage.
 
     Reductions record trades (average-cost basis); a flip closes then opens. The fill is capped
@@ -101,14 +101,14 @@ def execute_delta_nb(
     if f[F_PARTICIPATION] > 0.0 and bar_volume == bar_volume and bar_volume < np.inf:
         fill = min(want, round_qty_nb(f[F_PARTICIPATION] * bar_volume, f))
     if fill <= 0.0:
-        return trades, orders
+        return
     px = raw_px + side * slip
     fee = commission_nb(fill, px, f)
     q = ps[j, P_QTY]
     if q != 0.0 and (q > 0) != (side > 0):
         close_q = min(fill, abs(q))
         fee_close = fee * close_q / fill
-        trades = close_part_nb(trades, cnt, ps, j, t, close_q, px, fee_close, slip, reason)
+        close_part_nb(trades, cnt, ps, j, t, close_q, px, fee_close, slip, reason)
         cash[0] -= side * close_q * px + fee_close
         ps[j, P_QTY] = q + side * close_q
         rest = fill - close_q
@@ -119,8 +119,7 @@ def execute_delta_nb(
         open_part_nb(ps, j, t, side * fill, px, fee, slip)
         cash[0] -= side * fill * px + fee
     status = STATUS_FILLED if fill >= want else STATUS_PARTIAL
-    orders = add_order_nb(orders, cnt, t, j, side, fill, px, fee, status, reason, want)
-    return trades, orders
+    add_order_nb(orders, cnt, t, j, side, fill, px, fee, status, reason, want)
 
 
 @njit(cache=True)
@@ -315,7 +314,7 @@ def enter_nb(
     week_id: np.ndarray,
     f: np.ndarray,
     market: bool,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> None:
     """Fill pending entries: market ones at ``px_arr[t]``, or limit/stop ones from the range."""
     n_sym = ps.shape[0]
     cand = np.empty(n_sym, dtype=np.int64)
@@ -335,7 +334,7 @@ def enter_nb(
         pri[k] = flex_nb(priority, int(pend[j, PD_SIG_BAR]), j)
         k += 1
     if k == 0:
-        return trades, orders
+        return
     if k > 1:
         _order_by_priority_nb(cand, k, pri)
     eq, gross, net, n_open = _marks_nb(ps, px_arr, last_px, t, cash[0])
@@ -356,9 +355,7 @@ def enter_nb(
         if block == 0 and left == 0.0 and f[F_MAX_POSITIONS] > 0.0 and n_open >= f[F_MAX_POSITIONS]:
             block = REASON_MAX_POSITIONS
         if block != 0:
-            orders = add_order_nb(
-                orders, cnt, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, block, 0.0
-            )
+            add_order_nb(orders, cnt, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, block, 0.0)
             pend[j, PD_ENTRY] = 0.0
             pend[j, PD_LEFT] = 0.0
             continue
@@ -378,7 +375,7 @@ def enter_nb(
             stop_dist = _stop_distance_nb(levels, sb, j, px)
             qty = target_qty_nb(px, eq, avail, stop_dist, flex_nb(vol, sb, j), kelly, f)
             if qty == -1.0:
-                orders = add_order_nb(
+                add_order_nb(
                     orders, cnt, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, REASON_NO_STOP, 0.0
                 )
                 pend[j, PD_ENTRY] = 0.0
@@ -388,14 +385,12 @@ def enter_nb(
                 sec_val = _sector_value_nb(ps, px_arr, last_px, t, sector, sector[j])
             qty, reason = _cap_entry_nb(qty, d, px, eq, gross, net, sec_val, f)
         if qty <= 0.0:
-            orders = add_order_nb(
-                orders, cnt, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, reason, 0.0
-            )
+            add_order_nb(orders, cnt, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, reason, 0.0)
             pend[j, PD_ENTRY] = 0.0
             pend[j, PD_LEFT] = 0.0
             continue
         before = abs(ps[j, P_QTY])
-        trades, orders = execute_delta_nb(
+        execute_delta_nb(
             trades, orders, cnt, ps, pend, cash, j, t, d * qty, raw, slip, REASON_ENTRY,
             volume[t, j] if market else np.inf, f,
         )  # fmt: skip
@@ -415,7 +410,6 @@ def enter_nb(
         gross += filled * px
         net += d * filled * px
         eq -= commission_nb(filled, px, f) + filled * slip
-    return trades, orders
 
 
 @njit(cache=True)
@@ -439,7 +433,7 @@ def rebalance_nb(
     day_id: np.ndarray,
     week_id: np.ndarray,
     f: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> None:
     """Trade towards the target weights decided at bar ``sb``: reductions first, then increases."""
     n_sym = ps.shape[0]
     eq, gross, _net, _n_open = _marks_nb(ps, px_arr, last_px, t, cash[0])
@@ -466,7 +460,7 @@ def rebalance_nb(
             continue
         red = -q if abs(dlt) >= abs(q) else dlt
         raw = px_arr[t, j]
-        trades, orders = execute_delta_nb(
+        execute_delta_nb(
             trades, orders, cnt, ps, pend, cash, j, t, red, raw,
             slippage_nb(raw, flex_nb(atr, sb, j), f), EXIT_REBALANCE, volume[t, j], f,
         )  # fmt: skip
@@ -487,7 +481,7 @@ def rebalance_nb(
         j = cand[a]
         d = 1.0 if delta[j] > 0 else -1.0
         if block != 0:
-            orders = add_order_nb(
+            add_order_nb(
                 orders, cnt, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, block, abs(delta[j])
             )
             continue
@@ -505,7 +499,7 @@ def rebalance_nb(
         if f[F_SECTOR_CAP] > 0.0:
             qty = min(qty, round_qty_nb(max(0.0, f[F_SECTOR_CAP] * eq - sec_val) / px, f))
         if qty <= 0.0:
-            orders = add_order_nb(
+            add_order_nb(
                 orders,
                 cnt,
                 t,
@@ -519,7 +513,7 @@ def rebalance_nb(
                 abs(delta[j]),
             )
             continue
-        trades, orders = execute_delta_nb(
+        execute_delta_nb(
             trades,
             orders,
             cnt,
@@ -538,4 +532,3 @@ def rebalance_nb(
         gross += qty * px
         eq -= commission_nb(qty, px, f) + qty * slip  # what this buy paid is gone
     _ = (REASON_ENTRY, REASON_LEVERAGE, REASON_SECTOR)
-    return trades, orders

@@ -93,22 +93,14 @@ CNT_TRADES = 0
 CNT_ORDERS = 1
 CNT_EVENTS = 2
 CNT_AMBIG = 3
+CNT_OVERFLOW = 4  # a record buffer was full: the run is repeated with more room
+N_COUNTERS = 5
 
 
 @njit(cache=True)
 def flex_nb(a: np.ndarray, t: int, j: int) -> float:
     """Element (t, j) of ``a`` broadcasting rows/columns of length one."""
     return a[t if a.shape[0] > 1 else 0, j if a.shape[1] > 1 else 0]
-
-
-@njit(cache=True)
-def grow_nb(buf: np.ndarray, n: int) -> np.ndarray:
-    """Return ``buf`` or a copy with twice the rows when row ``n`` does not fit."""
-    if n < buf.shape[0]:
-        return buf
-    out = np.full((buf.shape[0] * 2 + 16, buf.shape[1]), np.nan)
-    out[: buf.shape[0]] = buf
-    return out
 
 
 @njit(cache=True)
@@ -236,9 +228,11 @@ def add_order_nb(
     status: int,
     reason: int,
     requested: float,
-) -> np.ndarray:
+) -> None:
     n = cnt[1]
-    orders = grow_nb(orders, n)
+    if n >= orders.shape[0]:
+        cnt[CNT_OVERFLOW] = 1  # the caller reruns with more room
+        return
     orders[n, OR_BAR] = t
     orders[n, OR_SYMBOL] = j
     orders[n, OR_SIDE] = side
@@ -249,7 +243,6 @@ def add_order_nb(
     orders[n, OR_REASON] = reason
     orders[n, OR_REQUESTED] = requested
     cnt[1] = n + 1
-    return orders
 
 
 @njit(cache=True)
@@ -264,7 +257,7 @@ def close_part_nb(
     fee: float,
     slip: float,
     reason: int,
-) -> np.ndarray:
+) -> None:
     """Record the trade for ``qty_closed`` (> 0) units of position ``j`` closed at ``price``."""
     q = ps[j, P_QTY]
     d = 1.0 if q > 0 else -1.0
@@ -272,7 +265,11 @@ def close_part_nb(
     entry_fee = ps[j, P_FEES] * frac
     entry_slip = ps[j, P_SLIP] * frac
     n = cnt[0]
-    trades = grow_nb(trades, n)
+    if n >= trades.shape[0]:
+        cnt[CNT_OVERFLOW] = 1
+        ps[j, P_FEES] -= entry_fee
+        ps[j, P_SLIP] -= entry_slip
+        return
     ep = ps[j, P_ENTRY_PX]
     pnl = d * qty_closed * (price - ep) - entry_fee - fee
     trades[n, TR_SYMBOL] = j
@@ -298,7 +295,6 @@ def close_part_nb(
     cnt[0] = n + 1
     ps[j, P_FEES] -= entry_fee
     ps[j, P_SLIP] -= entry_slip
-    return trades
 
 
 @njit(cache=True)
