@@ -228,7 +228,7 @@ def shift(a: np.ndarray, n: int = 1, fill: Any = np.nan) -> np.ndarray:
 
 def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """True at bar t when ``a[t-1] < b[t-1]`` and ``a[t] > b[t]`` (NaN never crosses)."""
-    with np.errstate(invalid="ignore"):
-        now = a > b
-        prev = shift(a, 1) < shift(b, 1)
-    return np.asarray(now & prev, dtype=bool)
+    out = np.zeros(np.shape(a), dtype=bool)
+    if len(out) > 1:  # comparisons with NaN are False and do not warn
+        np.logical_and(a[1:] > b[1:], a[:-1] < b[:-1], out=out[1:])
+    return out
