@@ -9,34 +9,25 @@ with one change each, timed as the minimum of 15 runs (the machine is shared, me
 
 **W2 (sweeps) misses vectorbt x20 and "within 3x of the plain loop".**
 
-- The compiled loop costs about 0.2-0.35 ms per 2,516-bar single-symbol backtest, i.e. 80-135 ns
-  per bar, against 4-14 ns per bar for `benchmarks/plain.py`. `simulate_nb` is a general engine:
-  per bar it runs `enter_nb` twice (market pass, then limit/stop pass), each allocating two
-  `n_symbols` scratch arrays before it knows whether any entry is pending; it loops over the
-  symbols about six times (open exits, entries, intrabar exits, marks, signal orders, day-order
-  expiry), reads every signal through `flex_nb` broadcasting, evaluates the risk rules and grows
-  the event buffer check each bar, and writes four per-bar series (equity, cash, gross, net).
-  Each trial also allocates its trade/order/event buffers with `np.full`. Returning early from
-  `enter_nb` when nothing is pending did not move the single-symbol time beyond the noise, so
-  the cost is spread over the bar loop rather than in one hot spot; closing the gap to 3x needs
-  a specialised bar loop for the common case (market orders only, no stops, no risk rules), which
-  this benchmark deliberately does not add next to the engine (the batch path must run the same
-  `simulate_nb` as a single backtest).
-- Signal building is Python: `make_strategy` (pydantic validation) plus `SmaCross.signals`
-  (`crossed_above`: two shifted copies and three comparisons of the whole panel) is about
-  0.3 ms per parameter set on one symbol, about as much as the simulations of W2(a) themselves.
-  The SMAs themselves are computed once per window (the shared `StrategyData` cache).
-  A Numba path that derives the crossings from the cached SMAs inside the batch loop would remove
-  it for crossover strategies; without a faster bar loop it would lift W2(a) to roughly 2x the
-  current rate, still short of 20x vectorbt.
-- Scaling to 2 workers (1.6x measured): the batch loop is a `prange` over independent
-  (trial, symbol) pairs with no shared writes, but the signals of each chunk are built in Python
-  on one thread before the compiled loop starts (about 10% of W2(b), 45% of W2(a)), and the
-  machine had a load average of 2-6 on its 2 cores during the runs, so the second worker rarely
-  had a free core.
+- The compiled loop used to cost 80-135 ns per bar against 4-14 ns for `benchmarks/plain.py`.
+  `perf` put half of the samples of a run with no signals at all on two adjacent instructions:
+  atomic reference counting of the trade/order/event buffers, which were reassigned inside the
+  bar and symbol loops whenever they might grow (Numba increments and decrements a loop-carried,
+  conditionally reassigned array on every iteration, about 3.4 ns each even when the branch
+  never runs; measured on a 3-line loop). The buffers are now sized from the number of signals
+  before the loop and never reassigned in it (a run that overflows, e.g. through many partial
+  fills, is repeated with twice the room). The loop now costs about 15 ns per bar in the batch
+  (18 ns per bar without signals in a single run), 3x less than before.
+- What remains is signal building in Python: `make_strategy` (pydantic validation) plus
+  `SmaCross.signals` is about 30 us per parameter set, close to half of W2(a) now that the loop is
+  fast. The SMAs themselves are computed once per window (the shared `StrategyData` cache). The
+  next step is a Numba path that derives the crossings from the cached SMAs inside the batch loop.
+- Scaling to 2 workers (1.73x on W2(b), 1.38x on W2(a)): the batch loop is a `prange` over
+  independent (trial, symbol) pairs with no shared writes, but the signals of each chunk are built
+  in Python on one thread before the compiled loop starts, which is the larger share of W2(a).
 
-**W4** (met in the full run, about 6x vectorbt): of ~10 ms, `simulate_nb` is ~4.6 ms for 100
-symbols x 2,516 bars (18 ns per symbol-bar); the rest is Python around it (the strategy's
+**W4** (met, about 8x vectorbt): besides `simulate_nb` for 100 symbols x 2,516 bars, the
+time is Python around it (the strategy's
 momentum ranking on the decision bars, the benchmark curve, summary metrics, result assembly).
 An earlier version of the benchmark strategy ranked every bar instead of the month-end bars only
 and took 2.5x longer: in a target-weight strategy the ranking, not the engine, is the cost.
