@@ -44,9 +44,19 @@ HOMES = {
 # package -> alphaforge packages it must not import (inner layers never see outer ones)
 FORBIDDEN = {
     "core/": ("alphaforge.",),
-    "indicators/": ("alphaforge.sim", "alphaforge.strategy", "alphaforge.services", "alphaforge.cli"),
+    "indicators/": (
+        "alphaforge.sim",
+        "alphaforge.strategy",
+        "alphaforge.services",
+        "alphaforge.cli",
+    ),
     "sim/": ("alphaforge.services", "alphaforge.cli", "alphaforge.reports", "alphaforge.optimize"),
-    "strategy/": ("alphaforge.services", "alphaforge.cli", "alphaforge.reports", "alphaforge.optimize"),
+    "strategy/": (
+        "alphaforge.services",
+        "alphaforge.cli",
+        "alphaforge.reports",
+        "alphaforge.optimize",
+    ),
     "analytics/": ("alphaforge.sim", "alphaforge.services", "alphaforge.cli", "alphaforge.reports"),
     "data/": ("alphaforge.sim", "alphaforge.strategy", "alphaforge.services", "alphaforge.cli"),
     "reports/": ("alphaforge.cli", "alphaforge.services"),
@@ -89,9 +99,10 @@ def test_numba_functions_live_in_kernel_files() -> None:
             bad.append(path.name)
         if path.name.startswith("kernels"):
             for node in ast.walk(ast.parse(text)):
-                if isinstance(node, ast.FunctionDef) and any(
-                    "njit" in ast.unparse(d) for d in node.decorator_list
+                if (
+                    isinstance(node, ast.FunctionDef)
+                    and any("njit" in ast.unparse(d) for d in node.decorator_list)
+                    and not node.name.endswith("_nb")
                 ):
-                    if not node.name.endswith("_nb"):
-                        bad.append(f"{path.name}:{node.name}")
+                    bad.append(f"{path.name}:{node.name}")
     assert bad == []

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,15 +150,9 @@ def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
 
 def _write_json(path: Path, payload: object) -> None:
     """Write ``payload`` atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from alphaforge.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps(payload, indent=2))
 
 
 def _print_report(report: QualityReport, source: str, limit: int) -> None:

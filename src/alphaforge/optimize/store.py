@@ -16,8 +16,6 @@ crash never leaves a half-written part listed. Query the trials with DuckDB::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphaforge.atomic import atomic_write
 from alphaforge.core.errors import StoreError
 from alphaforge.optimize.worker import ChunkResult
 
@@ -32,15 +31,7 @@ MANIFEST = "manifest.json"
 
 
 def _atomic_bytes(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, write)
 
 
 class SweepStore:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphaforge.atomic import atomic_write_text
 from alphaforge.core.errors import DataError
 from alphaforge.sim import codes as C
 
@@ -222,7 +222,7 @@ class BacktestResult:
 
     def to_json(self, path: str | Path) -> Path:
         """Write the result as JSON atomically (temp file + rename)."""
-        return _atomic_write(Path(path), json.dumps(_clean(self.to_dict()), indent=1))
+        return atomic_write_text(Path(path), json.dumps(_clean(self.to_dict()), indent=1))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BacktestResult:
@@ -313,7 +313,7 @@ class BacktestResult:
             "orders": self.order_records.tolist(),
             "events": self.event_records.tolist(),
         }
-        _atomic_write(d / "meta.json", json.dumps(_clean(meta), indent=1))
+        atomic_write_text(d / "meta.json", json.dumps(_clean(meta), indent=1))
         return d
 
     @classmethod
@@ -352,16 +352,3 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
-
-
-def _atomic_write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import keyword
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from alphaforge.atomic import atomic_write_text
 from alphaforge.core.errors import ConfigError
 
 TEMPLATE = '''"""{title}: a strategy scaffolded by ``alphaforge strategy new``.
@@ -106,12 +105,5 @@ def write_template(name: str, directory: Path, force: bool = False) -> tuple[Pat
     path = directory / filename
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists (use --force to overwrite)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{filename}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
     return path, class_name(name)
