@@ -36,19 +36,19 @@ def split_symbols(values: list[str] | None) -> list[str] | None:
 
 
 def cli_overrides(**kw: Any) -> dict[str, Any]:
-    """Nested RunSpec overrides from CLI flags that were given (None = not given)."""
+    """Nested RunSpec overrides from CLI flags that were given (None = not given).
+
+    Flags named like a config shortcut (``commission``, ``stop_loss`` ...) land in their section
+    through the same table the Python API uses.
+    """
+    from alphaforge.config.backtest import set_dotted
+    from alphaforge.services.backtest import SHORTCUTS
+
     out: dict[str, Any] = {}
-    nested = {
-        "commission": "costs", "slippage": "costs", "stop_loss": "exits", "take_profit": "exits",
-        "trailing_stop": "exits", "stop_on_entry_bar": "exits", "max_bars": "exits",
-    }  # fmt: skip
     for key, value in kw.items():
         if value is None or value == {}:
             continue
-        if key in nested:
-            out.setdefault(nested[key], {})[key] = value
-        else:
-            out[key] = value
+        set_dotted(out, SHORTCUTS.get(key, key), value)
     return out
 
 

@@ -30,13 +30,7 @@ SHORTCUTS = {
     "size": "sizing.value",
     "fractional": "sizing.fractional",
 }
-_OHLCV_ALIASES = {
-    "open": "open",
-    "high": "high",
-    "low": "low",
-    "close": "close",
-    "volume": "volume",
-}
+_OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def to_panel(data: Any, timeframe: str | None = None, symbol: str = "ASSET") -> Panel:
@@ -44,13 +38,7 @@ def to_panel(data: Any, timeframe: str | None = None, symbol: str = "ASSET") -> 
     if isinstance(data, Panel):
         return data
     if isinstance(data, str | Path):
-        from alphaforge.data.ingest import read_bars
-
-        frames = list(read_bars(Path(data), timeframe=timeframe))
-        if not frames:
-            raise DataError(f"{data}: no bars")
-        bars = pd.concat(frames, ignore_index=True)
-        return Panel.from_long(bars, timeframe=timeframe or _guess_timeframe(bars))
+        return load_data_file(data, None, timeframe, adjust=False)
     if isinstance(data, pd.DataFrame):
         cols = {c: str(c).lower().replace(" ", "_") for c in data.columns}
         df = data.rename(columns=cols)
@@ -62,7 +50,7 @@ def to_panel(data: Any, timeframe: str | None = None, symbol: str = "ASSET") -> 
             wide = df.copy()
             if "volume" not in wide.columns:
                 wide["volume"] = float("nan")
-            wide = wide[list(_OHLCV_ALIASES)]
+            wide = wide[list(_OHLCV)]
             wide.index.name = "timestamp"
             long = wide.reset_index().assign(symbol=symbol)
             return Panel.from_long(long, timeframe=timeframe or _guess_timeframe(long))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.atomic import atomic_write_text
+from alphaforge.atomic import atomic_write, atomic_write_text
 from alphaforge.core.errors import DataError
 from alphaforge.sim import codes as C
 
@@ -292,21 +291,19 @@ class BacktestResult:
             },
             index=self.index,
         )
-        for name, df in (
-            ("series", series),
-            ("positions", self.positions),
-            ("trades", self.trades),
-            ("orders", self.orders),
-            ("risk_events", self.risk_events),
-        ):
-            tmp = d / f".{name}.parquet.tmp"
-            df.to_parquet(tmp)
-            os.replace(tmp, d / f"{name}.parquet")
+        frames = {
+            "series": series,
+            "positions": self.positions,
+            "trades": self.trades,
+            "orders": self.orders,
+            "risk_events": self.risk_events,
+        }
         if self.close_values is not None:
-            close = pd.DataFrame(self.close_values, index=self.index, columns=list(self.symbols))
-            tmp = d / ".close.parquet.tmp"
-            close.to_parquet(tmp)
-            os.replace(tmp, d / "close.parquet")
+            frames["close"] = pd.DataFrame(
+                self.close_values, index=self.index, columns=list(self.symbols)
+            )
+        for name, df in frames.items():
+            atomic_write(d / f"{name}.parquet", df.to_parquet)
         meta = self.to_dict(include_series=False)
         meta["raw"] = {
             "trades": self.trade_records.tolist(),
