@@ -223,3 +223,83 @@ def test_deterministic(seed: int, cfg: dict[str, Any]) -> None:
     np.testing.assert_array_equal(a.order_records, b.order_records)
     np.testing.assert_array_equal(a.trade_records, b.trade_records)
     assert a.metrics.keys() == b.metrics.keys()
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+@settings(SETTINGS, max_examples=200)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(5, 60),
+    m=st.sampled_from([1, 1, 1, 2, 3]),  # one symbol has its own fast loop
+    gaps=st.booleans(),
+    direction=st.sampled_from(["long", "short", "long_short"]),
+    commission=st.sampled_from(["0", "0.1%", "0.005/share,min=1,max=1%"]),
+    cash_rate=st.sampled_from([0.0, 0.0, 0.03, -0.01]),
+    borrow=st.sampled_from([0.0, 0.02]),
+    density=st.sampled_from([0.01, 0.05, 0.3]),
+    record=st.sampled_from([False, False, True]),
+    participation=st.sampled_from([0.0, 0.0, 0.001]),
+    order_types=st.sampled_from([False, False, True]),
+    sizing=st.sampled_from(["all_in", "all_in", "fraction"]),
+)
+def test_quiet_stretches_match_the_bar_by_bar_loop(
+    seed: int,
+    n: int,
+    m: int,
+    gaps: bool,
+    direction: str,
+    commission: str,
+    cash_rate: float,
+    borrow: float,
+    density: float,
+    record: bool,
+    participation: float,
+    order_types: bool,
+    sizing: str,
+) -> None:
+    """Bars without pending orders or levels are run by a shortcut; it must change nothing.
+
+    A time exit that can never trigger (``max_bars`` beyond the data) turns the shortcut off and
+    leaves the rules as they are, so the two runs must agree to the last bit.
+    """
+    panel = _panel(seed, n, m)
+    rng = np.random.default_rng(seed + 7)
+    if gaps:  # missing bars: the last close carries the mark
+        holes = rng.random(panel.shape) < 0.1
+        for a in (panel.open, panel.high, panel.low, panel.close):
+            a[holes] = np.nan
+    shape = panel.shape
+    limit = stop = None
+    if order_types:  # some entries as limit / stop orders: the fast paths must step aside
+        limit = np.where(rng.random(shape) < 0.3, panel.close * 0.99, np.nan)
+        stop = np.where(rng.random(shape) < 0.3, panel.close * 1.01, np.nan)
+    sig = Signals(
+        entries=rng.random(shape) < density,
+        exits=rng.random(shape) < density,
+        short_entries=rng.random(shape) < density,
+        short_exits=rng.random(shape) < density,
+        limit_price=limit,
+        stop_price=stop,
+    )
+    base = {
+        "direction": direction,
+        "commission": commission,
+        "slippage": "5bps",
+        "costs.cash_rate": cash_rate,
+        "costs.borrow_fee": borrow,
+        "record_positions": record,
+        "participation": participation,
+        "sizing.method": sizing,
+        **({"size": 0.5} if sizing == "fraction" else {}),
+    }
+    fast = run_backtest(_Given(sig), panel, resolve_config(None, **base))
+    slow = run_backtest(_Given(sig), panel, resolve_config(None, **base, max_bars=10**9))
+    assert _same(fast.equity_values, slow.equity_values)
+    assert _same(fast.cash_values, slow.cash_values)
+    if record:
+        assert _same(fast.positions.to_numpy(), slow.positions.to_numpy())
+    assert _same(fast.trade_records, slow.trade_records)
+    assert _same(fast.order_records, slow.order_records)

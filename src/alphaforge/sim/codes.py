@@ -48,7 +48,8 @@ F_KELLY_MIN = 36
 F_KELLY_FALLBACK = 37
 F_TIF_GTC = 38  # 1.0: limit/stop entries stay until filled; 0.0: valid for one bar (day)
 F_RECORD = 39  # 1.0: keep per-bar positions
-N_FIELDS = 40
+F_EQUITY_ONLY = 40  # 1.0: of the per-bar series keep equity only (metrics-only batch runs)
+N_FIELDS = 41
 
 # --- sizing methods ---------------------------------------------------------------------------
 SIZE_ALL_IN = 0

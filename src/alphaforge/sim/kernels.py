@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from alphaforge._jit import configure_cache
+from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.codes import (
     AMB_FINER_BARS,
     AMB_TARGET_FIRST,
@@ -41,14 +41,17 @@ from alphaforge.sim.codes import (
     F_DAILY_LOSS,
     F_DD_ACTION,
     F_DIRECTION,
+    F_EQUITY_ONLY,
     F_FILL_CLOSE,
     F_INIT_CASH,
     F_MAX_BARS,
     F_MAX_DD,
+    F_PARTICIPATION,
     F_PPY,
     F_RECORD,
     F_STOP_ON_ENTRY,
     F_TIF_GTC,
+    F_TRADE_MAX_LOSS,
     F_WEEKLY_LOSS,
     F_WEIGHTS_MODE,
     OR_NCOLS,
@@ -94,7 +97,7 @@ from alphaforge.sim.kernels_exec import (
 configure_cache()
 
 
-@njit(cache=True)
+@helper_njit
 def _stop_level_nb(ps: np.ndarray, j: int) -> tuple[float, int]:
     """Tightest protective level of position ``j`` and the exit reason it stands for."""
     q = ps[j, P_QTY]
@@ -124,7 +127,7 @@ def _stop_level_nb(ps: np.ndarray, j: int) -> tuple[float, int]:
     return level, reason
 
 
-@njit(cache=True)
+@helper_njit
 def _finer_first_nb(
     fs: int, fe: int, fine_high: np.ndarray, fine_low: np.ndarray, stop: float, tp: float, q: float
 ) -> int:
@@ -139,7 +142,7 @@ def _finer_first_nb(
     return 0
 
 
-@njit(cache=True)
+@helper_njit
 def _intrabar_exit_nb(
     ps: np.ndarray,
     j: int,
@@ -196,7 +199,7 @@ def _intrabar_exit_nb(
     return np.nan, -1
 
 
-@njit(cache=True)
+@helper_njit
 def _any_entry_nb(pend: np.ndarray) -> bool:
     for j in range(pend.shape[0]):
         if pend[j, PD_ENTRY] != 0.0:
@@ -204,7 +207,7 @@ def _any_entry_nb(pend: np.ndarray) -> bool:
     return False
 
 
-@njit(cache=True)
+@helper_njit
 def _any_exit_nb(pend: np.ndarray) -> bool:
     for j in range(pend.shape[0]):
         if pend[j, PD_EXIT] != 0.0:
@@ -212,7 +215,7 @@ def _any_exit_nb(pend: np.ndarray) -> bool:
     return False
 
 
-@njit(cache=True)
+@helper_njit
 def _has_levels_nb(ps: np.ndarray, j: int) -> bool:
     """Whether position ``j`` has any protective level to check intrabar."""
     return not (
@@ -224,7 +227,319 @@ def _has_levels_nb(ps: np.ndarray, j: int) -> bool:
     )
 
 
-@njit(cache=True)
+@helper_njit
+def _scan_nb(a: np.ndarray, b: np.ndarray, start: int, stop: int) -> int:
+    """First index in ``[start, stop)`` where ``a`` or ``b`` (contiguous bool arrays) is True,
+    else ``stop``. Reads eight flags per step as one 64-bit word (signals are sparse)."""
+    i = start
+    while i < stop and (i & 7) != 0:
+        if a[i] or b[i]:
+            return i
+        i += 1
+    m = (stop - i) >> 3
+    if m > 0:
+        wa = a[i : i + 8 * m].view(np.uint64)
+        wb = b[i : i + 8 * m].view(np.uint64)
+        for w in range(m):
+            if (wa[w] | wb[w]) != 0:
+                j = i + 8 * w
+                while not (a[j] or b[j]):
+                    j += 1
+                return j
+        i += 8 * m
+    while i < stop:
+        if a[i] or b[i]:
+            return i
+        i += 1
+    return stop
+
+
+@helper_njit
+def _next_signal_nb(
+    start: int,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    n_bars: int,
+    n_sym: int,
+) -> int:
+    """First bar at or after ``start`` with any signal of any symbol (``n_bars`` if none)."""
+    if n_sym == 1:
+        # one symbol: scan the full-length masks; a (1, 1) mask is constant
+        for a in (entries, exits, short_entries, short_exits):
+            if a.shape[0] == 1 and a[0, 0]:
+                return start
+        stop = n_bars
+        for a, b in ((entries, exits), (short_entries, short_exits)):
+            fa, fb = a.shape[0] > 1, b.shape[0] > 1
+            if fa or fb:
+                col_a = a.reshape(a.size) if fa else b.reshape(b.size)
+                col_b = b.reshape(b.size) if fb else col_a
+                stop = _scan_nb(col_a, col_b, start, stop)
+        return stop
+    for t in range(start, n_bars):
+        for j in range(n_sym):
+            if (
+                flex_nb(entries, t, j)
+                or flex_nb(exits, t, j)
+                or flex_nb(short_entries, t, j)
+                or flex_nb(short_exits, t, j)
+            ):
+                return t
+    return n_bars
+
+
+@helper_njit
+def _quiet_bars_nb(
+    start: int,
+    stop: int,
+    close: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    ps: np.ndarray,
+    cash: np.ndarray,
+    last_px: np.ndarray,
+    r_cash: float,
+    r_borrow: float,
+    rec: bool,
+    pos_out: np.ndarray,
+    eq_out: np.ndarray,
+    cash_out: np.ndarray,
+    gross_out: np.ndarray,
+    net_out: np.ndarray,
+    series: bool,
+    eq_prev: float,
+) -> float:
+    """Run bars ``[start, stop)`` in which nothing can happen but marking to market.
+
+    Only called when no order is pending, no position has a protective level, no signal falls
+    in the range, and neither risk rules, time exits, rebalancing nor close fills are
+    configured: then the open and intrabar phases of a bar do nothing and its close phase is the
+    marking below (the same arithmetic, in the same order, as the general loop). Returns the
+    equity of the last bar run.
+    """
+    n_sym = close.shape[1]
+    cs = cash[0]
+    for t in range(start, stop):
+        if t > 0 and r_cash != 0.0:
+            cs += cs * r_cash
+        gross = 0.0
+        net = 0.0
+        for j in range(n_sym):
+            c = close[t, j]
+            if c == c:
+                last_px[j] = c
+            q = ps[j, P_QTY]
+            if q != 0.0:
+                px = last_px[j]
+                if q < 0.0 and t > 0:
+                    cs -= -q * px * r_borrow
+                if c == c:
+                    ps[j, P_PEAK] = max(ps[j, P_PEAK], high[t, j])
+                    ps[j, P_TROUGH] = min(ps[j, P_TROUGH], low[t, j])
+                gross += abs(q * px)
+                net += q * px
+            if rec:
+                pos_out[t, j] = q
+        eq = cs + net
+        eq_out[t] = eq
+        if series:
+            cash_out[t] = cs
+            gross_out[t] = gross
+            net_out[t] = net
+        eq_prev = eq
+    cash[0] = cs
+    return eq_prev
+
+
+@helper_njit
+def _mark_one_nb(
+    start: int,
+    stop: int,
+    close: np.ndarray,
+    q: float,
+    cs: float,
+    lp: float,
+    eq_out: np.ndarray,
+    cash_out: np.ndarray,
+    gross_out: np.ndarray,
+    net_out: np.ndarray,
+    series: bool,
+) -> float:
+    """Mark symbol 0's position ``q`` to the close of bars ``[start, stop)`` with cash ``cs``
+    unchanged (the close phase of those bars); returns the last close seen (``lp`` if none)."""
+    for i in range(start, stop):
+        c = close[i, 0]
+        lp = c if c == c else lp
+        net = q * lp if q != 0.0 else 0.0
+        eq_out[i] = cs + net
+        if series:
+            cash_out[i] = cs
+            gross_out[i] = abs(net) if q != 0.0 else 0.0
+            net_out[i] = net
+    return lp
+
+
+@helper_njit
+def _extremes_nb(
+    ps: np.ndarray, close: np.ndarray, high: np.ndarray, low: np.ndarray, start: int, stop: int
+) -> None:
+    """The close-phase peak / trough updates of bars ``[start, stop)`` for symbol 0's position
+    (for MAE / MFE), applied at once while the position does not change."""
+    if ps[0, P_QTY] == 0.0:
+        return
+    peak = ps[0, P_PEAK]
+    trough = ps[0, P_TROUGH]
+    for i in range(start, stop):
+        if close[i, 0] == close[i, 0]:
+            peak = max(peak, high[i, 0])
+            trough = min(trough, low[i, 0])
+    ps[0, P_PEAK] = peak
+    ps[0, P_TROUGH] = trough
+
+
+@helper_njit
+def _one_symbol_nb(
+    start: int,
+    open_: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    volume: np.ndarray,
+    entries: np.ndarray,
+    exits: np.ndarray,
+    short_entries: np.ndarray,
+    short_exits: np.ndarray,
+    levels: np.ndarray,
+    entry_limit: np.ndarray,
+    entry_stop: np.ndarray,
+    priority: np.ndarray,
+    atr: np.ndarray,
+    vol: np.ndarray,
+    sector: np.ndarray,
+    day_id: np.ndarray,
+    week_id: np.ndarray,
+    rs: np.ndarray,
+    trades: np.ndarray,
+    orders: np.ndarray,
+    cnt: np.ndarray,
+    ps: np.ndarray,
+    pend: np.ndarray,
+    cash: np.ndarray,
+    last_px: np.ndarray,
+    iscr: np.ndarray,
+    fscr: np.ndarray,
+    f: np.ndarray,
+    allow_long: bool,
+    allow_short: bool,
+    r_borrow: float,
+    eq_out: np.ndarray,
+    cash_out: np.ndarray,
+    gross_out: np.ndarray,
+    net_out: np.ndarray,
+    series: bool,
+    eq_prev: float,
+) -> tuple[int, float]:
+    """One symbol under the simple rules, from a bar with nothing pending: a tight loop.
+
+    Called when :func:`_quiet_bars_nb`'s conditions hold and in addition there is one symbol,
+    no per-bar positions are kept and no interest is paid on cash. Stretches without signals
+    are a scan and a marking loop; a signal bar is marked and its signals become orders (one
+    that leaves no order, such as an exit while flat, changes nothing); the next bar's market
+    orders are filled at its open by the same helpers as in the general loop, in the same
+    order (exit, then entry), when that is certain to leave nothing pending (a valid open, no
+    volume cap, a market entry only from flat or behind an exit). Anything else (a limit or
+    stop entry, a capped fill, a missing open, a short paying borrow) returns to the general
+    loop at the bar where it happens, with that bar not run. Returns that bar (or the end) and
+    the last equity.
+    """
+    n_bars = close.shape[0]
+    cs = cash[0]
+    q = ps[0, P_QTY]
+    lp = last_px[0]
+    seg = start  # first bar whose peak / trough update is still to apply
+    no_cap = f[F_PARTICIPATION] == 0.0
+    t = start
+    while t < n_bars:
+        if pend[0, PD_ENTRY] != 0.0 or pend[0, PD_EXIT] != 0.0:
+            # ---- a fill bar: the orders of the signal bar before, at this open ----------------
+            o = open_[t, 0]
+            market = pend[0, PD_LIMIT] != pend[0, PD_LIMIT] and pend[0, PD_STOP] != pend[0, PD_STOP]
+            entry_ok = pend[0, PD_ENTRY] == 0.0 or (market and (q == 0.0 or pend[0, PD_EXIT] > 0.0))
+            if not (no_cap and o == o and entry_ok):
+                break
+            _extremes_nb(ps, close, high, low, seg, t)
+            last_px[0] = lp
+            if pend[0, PD_EXIT] > 0.0:
+                if q != 0.0:
+                    execute_delta_nb(
+                        trades, orders, cnt, ps, pend, cash, 0, t, -q, o,
+                        slippage_nb(o, flex_nb(atr, max(t - 1, 0), 0), f),
+                        int(pend[0, PD_EXIT_REASON]), volume[t, 0], f,
+                    )  # fmt: skip
+                if ps[0, P_QTY] == 0.0:
+                    pend[0, PD_EXIT] = 0.0
+            if pend[0, PD_ENTRY] != 0.0:
+                enter_nb(
+                    trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
+                    levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
+                    iscr, fscr,
+                )  # fmt: skip
+            # (nothing is left pending; no position has a level: the intrabar phase is empty)
+            cs = cash[0]
+            q = ps[0, P_QTY]
+            seg = t
+            # close phase of the fill bar, as the general loop (with the borrow fee of a short)
+            c = close[t, 0]
+            lp = c if c == c else lp
+            if q < 0.0 and t > 0:
+                cs -= -q * lp * r_borrow
+            net = q * lp if q != 0.0 else 0.0
+            eq_prev = cs + net
+            eq_out[t] = eq_prev
+            if series:
+                cash_out[t] = cs
+                gross_out[t] = abs(net) if q != 0.0 else 0.0
+                net_out[t] = net
+            t += 1
+            cash[0] = cs
+            if c == c and (
+                flex_nb(entries, t - 1, 0)
+                or flex_nb(exits, t - 1, 0)
+                or flex_nb(short_entries, t - 1, 0)
+                or flex_nb(short_exits, t - 1, 0)
+            ):
+                _signal_orders_nb(
+                    pend, 0, t - 1, q, entries, exits, short_entries, short_exits, entry_limit,
+                    entry_stop, allow_long, allow_short,
+                )  # fmt: skip
+            if q < 0.0 and r_borrow != 0.0:
+                break  # cash now moves every bar: the general loop takes over
+            continue
+        # ---- quiet: scan to the next signal bar, then mark the bars before it -------------------
+        stop = _next_signal_nb(t, entries, exits, short_entries, short_exits, n_bars, 1)
+        # marks the bars before the signal bar and the signal bar itself (if any)
+        end = min(stop + 1, n_bars)
+        lp = _mark_one_nb(t, end, close, q, cs, lp, eq_out, cash_out, gross_out, net_out, series)
+        if end > t:
+            eq_prev = eq_out[end - 1]
+        t = end
+        if stop >= n_bars:
+            break
+        # the signal bar's signals become orders
+        if close[stop, 0] == close[stop, 0]:
+            _signal_orders_nb(
+                pend, 0, stop, q, entries, exits, short_entries, short_exits, entry_limit,
+                entry_stop, allow_long, allow_short,
+            )  # fmt: skip
+    _extremes_nb(ps, close, high, low, seg, t)
+    last_px[0] = lp
+    cash[0] = cs
+    return t, eq_prev
+
+
+@helper_njit
 def _risk_rules_nb(
     events: np.ndarray,
     cnt: np.ndarray,
@@ -260,7 +575,7 @@ def _risk_rules_nb(
     return flatten
 
 
-@njit(cache=True)
+@helper_njit
 def _event_nb(
     events: np.ndarray, cnt: np.ndarray, t: int, rule: int, value: float, j: int = -1
 ) -> None:
@@ -275,7 +590,7 @@ def _event_nb(
     cnt[2] = n + 1
 
 
-@njit(cache=True)
+@helper_njit
 def _cancel_rest_nb(pend: np.ndarray, j: int) -> None:
     """Drop the unfilled rest of a partially filled entry once its position is being closed."""
     if pend[j, PD_LEFT] > 0.0:
@@ -283,7 +598,7 @@ def _cancel_rest_nb(pend: np.ndarray, j: int) -> None:
         pend[j, PD_LEFT] = 0.0
 
 
-@njit(cache=True)
+@helper_njit
 def _signal_orders_nb(
     pend: np.ndarray,
     j: int,
@@ -336,7 +651,7 @@ def _signal_orders_nb(
         pend[j, PD_LEFT] = 0.0
 
 
-@njit(cache=True)
+@helper_njit
 def _fill_at_close_nb(
     trades: np.ndarray,
     orders: np.ndarray,
@@ -361,6 +676,8 @@ def _fill_at_close_nb(
     f: np.ndarray,
     weights: np.ndarray,
     pend_rebal: int,
+    iscr: np.ndarray,
+    fscr: np.ndarray,
 ) -> tuple[float, float]:
     """``close`` timing: execute this bar's orders at this bar's close (optimistic)."""
     for j in range(ps.shape[0]):
@@ -376,11 +693,11 @@ def _fill_at_close_nb(
     if pend_rebal >= 0:
         rebalance_nb(
             trades, orders, cnt, ps, pend, cash, t, pend_rebal, close, last_px,
-            weights, priority, atr, sector, volume, rs, day_id, week_id, f,
+            weights, priority, atr, sector, volume, rs, day_id, week_id, f, iscr, fscr,
         )  # fmt: skip
     enter_nb(
         trades, orders, cnt, ps, pend, cash, t, close, high, low, last_px,
-        levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
+        levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True, iscr, fscr,
     )  # fmt: skip
     gross = 0.0
     net = 0.0
@@ -427,7 +744,8 @@ def simulate_nb(
 
     ``levels`` is (8, rows, cols) flex: sl_pct, sl_abs, sl_price, tp_pct, tp_abs, tp_price,
     trail_pct, trail_abs, read at the signal bar. Returns equity, cash, gross, net, positions,
-    trades, orders, events and the counters (trades, orders, events, ambiguous bars).
+    trades, orders, events and the counters (trades, orders, events, ambiguous bars). With
+    ``f[F_EQUITY_ONLY]`` set, cash, gross and net are length-1 placeholders.
     """
     caps = _capacities_nb(entries, exits, short_entries, short_exits, rebalance, close.shape[1], f)
     while True:
@@ -437,6 +755,21 @@ def simulate_nb(
         if out[8][CNT_OVERFLOW] == 0:
             return out
         caps *= 2  # a buffer was full (e.g. many partial fills): rerun with twice the room
+
+
+@helper_njit
+def _count_nb(a: np.ndarray) -> int:
+    """True values of a 2-D mask (a column mask counted as a flat loop, which vectorizes)."""
+    n = 0
+    if a.shape[1] == 1:
+        col = a[:, 0]
+        for i in range(col.shape[0]):
+            n += col[i]
+        return n
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            n += a[i, j]
+    return n
 
 
 @njit(cache=True)
@@ -458,10 +791,13 @@ def _capacities_nb(
     """
     n = 0
     for a in (entries, short_entries):
-        n += 2 * int(a.sum()) if a.size > 1 else (2 * a.shape[0] * n_sym if a[0, 0] else 0)
+        n += 2 * _count_nb(a) if a.size > 1 else (2 * a.shape[0] * n_sym if a[0, 0] else 0)
     for a in (exits, short_exits):
-        n += int(a.sum()) if a.size > 1 else (a.shape[0] * n_sym if a[0, 0] else 0)
-    n += 2 * n_sym * int(rebalance.sum()) + 4 * n_sym + 64
+        n += _count_nb(a) if a.size > 1 else (a.shape[0] * n_sym if a[0, 0] else 0)
+    n_rebal = 0
+    for i in range(rebalance.shape[0]):
+        n_rebal += rebalance[i]
+    n += 2 * n_sym * n_rebal + 4 * n_sym + 64
     caps = np.empty(3, dtype=np.int64)
     caps[0] = n
     caps[1] = n
@@ -521,14 +857,17 @@ def _simulate_once_nb(
     pend[:, PD_STOP] = np.nan
     last_px = np.full(n_sym, np.nan)
     eq_out = np.empty(n_bars)
-    cash_out = np.empty(n_bars)
-    gross_out = np.empty(n_bars)
-    net_out = np.empty(n_bars)
+    series = f[F_EQUITY_ONLY] == 0.0  # cash, gross and net series too (length 1 if not)
+    cash_out = np.empty(n_bars if series else 1)
+    gross_out = np.empty(n_bars if series else 1)
+    net_out = np.empty(n_bars if series else 1)
     rec = f[F_RECORD] > 0.0
     pos_out = np.zeros((n_bars, n_sym)) if rec else np.zeros((1, 1))
-    trades = np.full((caps[0], TR_NCOLS), np.nan)
-    orders = np.full((caps[1], OR_NCOLS), np.nan)
-    events = np.full((caps[2], EV_NCOLS), np.nan)
+    # record rows are written whole (close_part_nb, add_order_nb, _event_nb) and only the
+    # first cnt rows are returned, so the buffers need no initial fill
+    trades = np.empty((caps[0], TR_NCOLS))
+    orders = np.empty((caps[1], OR_NCOLS))
+    events = np.empty((caps[2], EV_NCOLS))
     cnt = np.zeros(N_COUNTERS, dtype=np.int64)
     # risk state: [day_start_eq, week_start_eq, peak_eq, blocked_day, blocked_week, halted, dd_armed]
     rs = np.array([f[F_INIT_CASH], f[F_INIT_CASH], f[F_INIT_CASH], -1.0, -1.0, 0.0, 1.0])
@@ -537,14 +876,50 @@ def _simulate_once_nb(
     r_borrow = f[F_BORROW] / f[F_PPY]
     eq_prev = f[F_INIT_CASH]
     q_before = np.zeros(n_sym)
+    iscr = np.empty(n_sym, dtype=np.int64)  # scratch of enter_nb / rebalance_nb
+    fscr = np.empty((2, n_sym))
     risk_on = f[F_DAILY_LOSS] > 0.0 or f[F_WEEKLY_LOSS] > 0.0 or f[F_MAX_DD] > 0.0
-    for t in range(n_bars):
+    # quiet stretches (nothing pending, nothing to check intrabar) can skip the bar machinery
+    quiet_ok = (
+        not close_mode
+        and not weights_mode
+        and not risk_on
+        and f[F_MAX_BARS] == 0.0
+        and f[F_TRADE_MAX_LOSS] == 0.0
+        and not np.any(levels == levels)
+    )
+    one_flat = quiet_ok and n_sym == 1 and not rec and r_cash == 0.0
+    t = -1
+    while t + 1 < n_bars:
+        t += 1
+        # idle: nothing pending and no levels, so the open and intrabar phases have no work
+        idle = quiet_ok and pend_rebal < 0 and not _any_entry_nb(pend) and not _any_exit_nb(pend)
+        if idle and one_flat and (ps[0, P_QTY] >= 0.0 or r_borrow == 0.0):
+            t, eq_prev = _one_symbol_nb(
+                t, open_, high, low, close, volume, entries, exits, short_entries, short_exits,
+                levels, entry_limit, entry_stop, priority, atr, vol, sector, day_id, week_id, rs,
+                trades, orders, cnt, ps, pend, cash, last_px, iscr, fscr, f, allow_long,
+                allow_short, r_borrow, eq_out, cash_out, gross_out, net_out, series, eq_prev,
+            )  # fmt: skip
+            if t >= n_bars:
+                break
+            idle = False  # bar t goes the general way (an order it does not fill, or borrow)
+        elif idle:
+            stop = _next_signal_nb(t, entries, exits, short_entries, short_exits, n_bars, n_sym)
+            if stop > t:
+                eq_prev = _quiet_bars_nb(
+                    t, stop, close, high, low, ps, cash, last_px, r_cash, r_borrow, rec,
+                    pos_out, eq_out, cash_out, gross_out, net_out, series, eq_prev,
+                )  # fmt: skip
+                t = stop
+                if t >= n_bars:
+                    break
         if t > 0 and day_id[t] != day_id[t - 1]:
             rs[0] = eq_prev
         if t > 0 and week_id[t] != week_id[t - 1]:
             rs[1] = eq_prev
         # ---- 1. open -----------------------------------------------------------------------
-        if not close_mode:
+        if not close_mode and not idle:
             for j in range(n_sym):
                 o = open_[t, j]
                 if pend[j, PD_EXIT] > 0.0 and o == o:
@@ -560,58 +935,61 @@ def _simulate_once_nb(
             if pend_rebal >= 0:
                 rebalance_nb(
                     trades, orders, cnt, ps, pend, cash, t, pend_rebal, open_, last_px,
-                    weights, priority, atr, sector, volume, rs, day_id, week_id, f,
+                    weights, priority, atr, sector, volume, rs, day_id, week_id, f, iscr, fscr,
                 )  # fmt: skip
                 pend_rebal = -1
             if _any_entry_nb(pend):
                 enter_nb(
                     trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
                     levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, True,
+                    iscr, fscr,
                 )  # fmt: skip
         # ---- 2. intrabar: limit / stop entries, then protective exits ------------------------
         # (helpers are only called when there is work: each call costs reference counting on
         # every array argument, which dominated the loop when done on every bar)
-        has_entry = _any_entry_nb(pend)
+        has_entry = not idle and _any_entry_nb(pend)
         if has_entry:
             q_before[:] = ps[:, P_QTY]
             enter_nb(
                 trades, orders, cnt, ps, pend, cash, t, open_, high, low, last_px,
                 levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f, False,
+                iscr, fscr,
             )  # fmt: skip
-        for j in range(n_sym):
-            q = ps[j, P_QTY]
-            o = open_[t, j]
-            if q == 0.0 or o != o:
-                continue
-            if ps[j, P_FILL_BAR] == t and f[F_STOP_ON_ENTRY] == 0.0:
-                continue
-            if close_mode and ps[j, P_FILL_BAR] == t:
-                continue
-            if not _has_levels_nb(ps, j):
-                continue
-            use_tp = True
-            if has_entry and q_before[j] == 0.0:
-                # entered inside this bar by a limit/stop order: the open came before the fill,
-                # so the rest of the bar starts at the fill price; whether the bar's far
-                # extreme came after the fill is unknown, so the target waits for the next bar
-                o = min(max(ps[j, P_ENTRY_PX], low[t, j]), high[t, j])
-                use_tp = False
-            px, reason = _intrabar_exit_nb(
-                ps, j, t, o, high[t, j], low[t, j], policy,
-                fine_start, fine_end, fine_high, fine_low, cnt, use_tp,
-            )  # fmt: skip
-            if px == px:
-                if reason == EXIT_RISK_LIMIT:
-                    move = px / ps[j, P_ENTRY_PX] - 1.0
-                    _event_nb(events, cnt, t, RULE_TRADE_MAX_LOSS, move if q > 0 else -move, j)
-                execute_delta_nb(
-                    trades, orders, cnt, ps, pend, cash, j, t, -q, px,
-                    slippage_nb(px, flex_nb(atr, max(t - 1, 0), j), f), reason, np.inf, f,
+        if not idle:
+            for j in range(n_sym):
+                q = ps[j, P_QTY]
+                o = open_[t, j]
+                if q == 0.0 or o != o:
+                    continue
+                if ps[j, P_FILL_BAR] == t and f[F_STOP_ON_ENTRY] == 0.0:
+                    continue
+                if close_mode and ps[j, P_FILL_BAR] == t:
+                    continue
+                if not _has_levels_nb(ps, j):
+                    continue
+                use_tp = True
+                if has_entry and q_before[j] == 0.0:
+                    # entered inside this bar by a limit/stop order: the open came before the fill,
+                    # so the rest of the bar starts at the fill price; whether the bar's far
+                    # extreme came after the fill is unknown, so the target waits for the next bar
+                    o = min(max(ps[j, P_ENTRY_PX], low[t, j]), high[t, j])
+                    use_tp = False
+                px, reason = _intrabar_exit_nb(
+                    ps, j, t, o, high[t, j], low[t, j], policy,
+                    fine_start, fine_end, fine_high, fine_low, cnt, use_tp,
                 )  # fmt: skip
-                pend[j, PD_EXIT] = 0.0
-                _cancel_rest_nb(pend, j)
+                if px == px:
+                    if reason == EXIT_RISK_LIMIT:
+                        move = px / ps[j, P_ENTRY_PX] - 1.0
+                        _event_nb(events, cnt, t, RULE_TRADE_MAX_LOSS, move if q > 0 else -move, j)
+                    execute_delta_nb(
+                        trades, orders, cnt, ps, pend, cash, j, t, -q, px,
+                        slippage_nb(px, flex_nb(atr, max(t - 1, 0), j), f), reason, np.inf, f,
+                    )  # fmt: skip
+                    pend[j, PD_EXIT] = 0.0
+                    _cancel_rest_nb(pend, j)
         # ---- 3. close ------------------------------------------------------------------------
-        if t > 0:
+        if t > 0 and r_cash != 0.0:
             cash[0] += cash[0] * r_cash
         gross = 0.0
         net = 0.0
@@ -671,7 +1049,7 @@ def _simulate_once_nb(
             gross, net = _fill_at_close_nb(
                 trades, orders, cnt, ps, pend, cash, t, close, high, low, last_px,
                 levels, priority, atr, vol, sector, volume, rs, day_id, week_id, f,
-                weights, pend_rebal,
+                weights, pend_rebal, iscr, fscr,
             )  # fmt: skip
             pend_rebal = -1
             eq = cash[0] + net
@@ -679,9 +1057,10 @@ def _simulate_once_nb(
                 for j in range(n_sym):
                     pos_out[t, j] = ps[j, P_QTY]
         eq_out[t] = eq
-        cash_out[t] = cash[0]
-        gross_out[t] = gross
-        net_out[t] = net
+        if series:
+            cash_out[t] = cash[0]
+            gross_out[t] = gross
+            net_out[t] = net
         eq_prev = eq
         # expire day orders that did not fill
         if f[F_TIF_GTC] == 0.0 and _any_entry_nb(pend):

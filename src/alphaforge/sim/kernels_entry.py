@@ -4,9 +4,8 @@ target-weight rebalancing."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from alphaforge._jit import configure_cache
+from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.codes import (
     EXIT_REBALANCE,
     F_DIRECTION,
@@ -68,12 +67,12 @@ from alphaforge.sim.kernels_exec import (
 configure_cache()
 
 
-@njit(cache=True)
+@helper_njit
 def flex3_nb(a: np.ndarray, k: int, t: int, j: int) -> float:
     return a[k, t if a.shape[1] > 1 else 0, j if a.shape[2] > 1 else 0]
 
 
-@njit(cache=True)
+@helper_njit
 def execute_delta_nb(
     trades: np.ndarray,
     orders: np.ndarray,
@@ -122,7 +121,7 @@ def execute_delta_nb(
     add_order_nb(orders, cnt, t, j, side, fill, px, fee, status, reason, want)
 
 
-@njit(cache=True)
+@helper_njit
 def _marks_nb(
     ps: np.ndarray, px_arr: np.ndarray, last_px: np.ndarray, t: int, cash: float
 ) -> tuple[float, float, float, int]:
@@ -142,7 +141,7 @@ def _marks_nb(
     return cash + net, gross, net, n_open
 
 
-@njit(cache=True)
+@helper_njit
 def _sector_value_nb(
     ps: np.ndarray, px_arr: np.ndarray, last_px: np.ndarray, t: int, sector: np.ndarray, s: int
 ) -> float:
@@ -154,7 +153,7 @@ def _sector_value_nb(
     return v
 
 
-@njit(cache=True)
+@helper_njit
 def _blocked_nb(rs: np.ndarray, t: int, day_id: np.ndarray, week_id: np.ndarray) -> int:
     if rs[5] > 0.0:
         return REASON_HALTED
@@ -165,7 +164,7 @@ def _blocked_nb(rs: np.ndarray, t: int, day_id: np.ndarray, week_id: np.ndarray)
     return 0
 
 
-@njit(cache=True)
+@helper_njit
 def _order_by_priority_nb(cand: np.ndarray, k: int, pri: np.ndarray) -> None:
     """Insertion sort of ``cand[:k]`` by priority, highest first (stable: ties keep order)."""
     for a in range(1, k):
@@ -180,7 +179,7 @@ def _order_by_priority_nb(cand: np.ndarray, k: int, pri: np.ndarray) -> None:
         pri[b + 1] = px
 
 
-@njit(cache=True)
+@helper_njit
 def _trigger_nb(d: float, o: float, h: float, lo: float, lim: float, stp: float) -> float:
     """Raw fill price of a limit / stop / stop-limit entry within the bar, NaN if none."""
     if stp == stp:
@@ -199,7 +198,7 @@ def _trigger_nb(d: float, o: float, h: float, lo: float, lim: float, stp: float)
     return min(o, lim) if d > 0 else max(o, lim)
 
 
-@njit(cache=True)
+@helper_njit
 def _cap_entry_nb(
     qty: float,
     d: float,
@@ -250,7 +249,7 @@ def _cap_entry_nb(
     return qty, reason
 
 
-@njit(cache=True)
+@helper_njit
 def _set_levels_nb(
     ps: np.ndarray, j: int, d: float, sb: int, levels: np.ndarray, eq: float, f: np.ndarray
 ) -> None:
@@ -274,7 +273,7 @@ def _set_levels_nb(
         ps[j, P_MAXLOSS] = ep - d * f[F_TRADE_MAX_LOSS] * eq / abs(ps[j, P_QTY])
 
 
-@njit(cache=True)
+@helper_njit
 def _stop_distance_nb(levels: np.ndarray, sb: int, j: int, px: float) -> float:
     slx, sla, slp = (
         flex3_nb(levels, 2, sb, j),
@@ -290,7 +289,7 @@ def _stop_distance_nb(levels: np.ndarray, sb: int, j: int, px: float) -> float:
     return np.nan
 
 
-@njit(cache=True)
+@helper_njit
 def enter_nb(
     trades: np.ndarray,
     orders: np.ndarray,
@@ -314,11 +313,16 @@ def enter_nb(
     week_id: np.ndarray,
     f: np.ndarray,
     market: bool,
+    iscr: np.ndarray,
+    fscr: np.ndarray,
 ) -> None:
-    """Fill pending entries: market ones at ``px_arr[t]``, or limit/stop ones from the range."""
+    """Fill pending entries: market ones at ``px_arr[t]``, or limit/stop ones from the range.
+
+    ``iscr`` (int, symbols) and ``fscr`` (float, (2, symbols)) are scratch space of the caller.
+    """
     n_sym = ps.shape[0]
-    cand = np.empty(n_sym, dtype=np.int64)
-    pri = np.empty(n_sym)
+    cand = iscr
+    pri = fscr[1]
     k = 0
     for j in range(n_sym):
         d = pend[j, PD_ENTRY]
@@ -412,7 +416,7 @@ def enter_nb(
         eq -= commission_nb(filled, px, f) + filled * slip
 
 
-@njit(cache=True)
+@helper_njit
 def rebalance_nb(
     trades: np.ndarray,
     orders: np.ndarray,
@@ -433,11 +437,17 @@ def rebalance_nb(
     day_id: np.ndarray,
     week_id: np.ndarray,
     f: np.ndarray,
+    iscr: np.ndarray,
+    fscr: np.ndarray,
 ) -> None:
-    """Trade towards the target weights decided at bar ``sb``: reductions first, then increases."""
+    """Trade towards the target weights decided at bar ``sb``: reductions first, then increases.
+
+    ``iscr``/``fscr`` are the caller's scratch space, as for :func:`enter_nb`.
+    """
     n_sym = ps.shape[0]
     eq, gross, _net, _n_open = _marks_nb(ps, px_arr, last_px, t, cash[0])
-    delta = np.zeros(n_sym)
+    delta = fscr[0]
+    delta[:] = 0.0
     for j in range(n_sym):
         w = flex_nb(weights, sb, j)
         px = px_arr[t, j]
@@ -466,8 +476,8 @@ def rebalance_nb(
         )  # fmt: skip
         delta[j] = dlt - red
     # pass 2: increases, highest priority first, within buying power
-    cand = np.empty(n_sym, dtype=np.int64)
-    pri = np.empty(n_sym)
+    cand = iscr
+    pri = fscr[1]
     k = 0
     for j in range(n_sym):
         if delta[j] != 0.0:

@@ -7,9 +7,8 @@ State lives in two small matrices so that helpers take few arguments:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from alphaforge._jit import configure_cache
+from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.codes import (
     F_COMM_FIXED,
     F_COMM_MAX_PCT,
@@ -97,13 +96,13 @@ CNT_OVERFLOW = 4  # a record buffer was full: the run is repeated with more room
 N_COUNTERS = 5
 
 
-@njit(cache=True)
+@helper_njit
 def flex_nb(a: np.ndarray, t: int, j: int) -> float:
     """Element (t, j) of ``a`` broadcasting rows/columns of length one."""
     return a[t if a.shape[0] > 1 else 0, j if a.shape[1] > 1 else 0]
 
 
-@njit(cache=True)
+@helper_njit
 def commission_nb(qty: float, price: float, f: np.ndarray) -> float:
     """Fee of one fill: fixed + % of value + per-share (clipped to [min, max % of value])."""
     q = abs(qty)
@@ -120,7 +119,7 @@ def commission_nb(qty: float, price: float, f: np.ndarray) -> float:
     return fee
 
 
-@njit(cache=True)
+@helper_njit
 def slippage_nb(price: float, atr: float, f: np.ndarray) -> float:
     """Adverse price move per share paid on a fill (always >= 0)."""
     s = price * (f[F_SLIP_BPS] + 0.5 * f[F_SPREAD])
@@ -129,14 +128,14 @@ def slippage_nb(price: float, atr: float, f: np.ndarray) -> float:
     return s
 
 
-@njit(cache=True)
+@helper_njit
 def round_qty_nb(q: float, f: np.ndarray) -> float:
     if f[F_FRACTIONAL] > 0.0:
         return q
     return float(np.floor(q + 1e-9))
 
 
-@njit(cache=True)
+@helper_njit
 def affordable_nb(cash: float, price: float, f: np.ndarray) -> float:
     """Largest quantity whose cost plus commission fits ``cash`` (whole shares unless fractional).
 
@@ -152,7 +151,7 @@ def affordable_nb(cash: float, price: float, f: np.ndarray) -> float:
     return max(q, 0.0)
 
 
-@njit(cache=True)
+@helper_njit
 def kelly_fraction_nb(rets: np.ndarray, n_closed: int, f: np.ndarray) -> float:
     """Fractional Kelly from the trailing closed-trade returns ring buffer."""
     k = min(n_closed, rets.shape[0], int(f[F_KELLY_LOOKBACK]))
@@ -179,7 +178,7 @@ def kelly_fraction_nb(rets: np.ndarray, n_closed: int, f: np.ndarray) -> float:
     return min(1.0, max(0.0, f[F_SIZE_VALUE] * kelly))
 
 
-@njit(cache=True)
+@helper_njit
 def target_qty_nb(
     price: float,
     equity: float,
@@ -215,7 +214,7 @@ def target_qty_nb(
     return round_qty_nb(q, f)
 
 
-@njit(cache=True)
+@helper_njit
 def add_order_nb(
     orders: np.ndarray,
     cnt: np.ndarray,
@@ -245,7 +244,7 @@ def add_order_nb(
     cnt[1] = n + 1
 
 
-@njit(cache=True)
+@helper_njit
 def close_part_nb(
     trades: np.ndarray,
     cnt: np.ndarray,
@@ -297,7 +296,7 @@ def close_part_nb(
     ps[j, P_SLIP] -= entry_slip
 
 
-@njit(cache=True)
+@helper_njit
 def open_part_nb(
     ps: np.ndarray, j: int, t: int, delta: float, price: float, fee: float, slip: float
 ) -> None:
