@@ -7,6 +7,11 @@ column starts its warm-up at its own first valid bar.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
+from alphaforge.core.errors import ConfigError
 from alphaforge.indicators import kernels as k
 from alphaforge.indicators._arrays import A, check_period, prepare
 
@@ -158,3 +163,35 @@ def kama(x: A, period: int = 30, fast: int = 2, slow: int = 30) -> A:
     (arr,), like = prepare("kama", x=x)
     out: A = like.restore(k.kama_nb(arr, p, f, s))
     return out
+
+
+_KINDS = {"sma": _SMA, "ema": _EMA, "wma": _WMA, "dema": _DEMA, "tema": _TEMA, "hma": _HMA}
+
+
+def moving_averages(x: A, periods: Sequence[int], kind: str = "sma") -> list[A]:
+    """One moving average of ``x`` per period, computed together (in parallel on Numba's
+    threads); the same numbers as calling :func:`sma` (``ema``, ``wma``, ``dema``, ``tema``,
+    ``hma``) once per period.
+
+    Parameters
+    ----------
+    x : array, Series or DataFrame
+        Input series (bars x symbols for 2-D).
+    periods : sequence of int
+        Window lengths, each >= 1.
+    kind : str
+        ``sma``, ``ema``, ``wma``, ``dema``, ``tema`` or ``hma``.
+
+    Returns
+    -------
+    A list, one result per period, each the same kind as ``x``.
+    """
+    func = f"moving_averages({kind})"
+    if kind not in _KINDS:
+        raise ConfigError(f"{func}: unknown kind {kind!r}; choose from {', '.join(_KINDS)}")
+    ps = np.array([check_period(func, "period", p, 1) for p in periods], dtype=np.int64)
+    (arr,), like = prepare(func, x=x)
+    if ps.size == 0:
+        return []
+    out = k.ma_many_nb(arr, _KINDS[kind], ps)
+    return [like.restore(out[i]) for i in range(ps.size)]

@@ -16,7 +16,7 @@ Conventions for every kernel module (``kernels*.py``):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from alphaforge._jit import configure_cache
 
@@ -62,14 +62,18 @@ def rolling_sum_1d_nb(x: np.ndarray, period: int) -> np.ndarray:
     if period < 1 or n < period:
         return out
     s = 0.0
+    since = 0  # steps since the last exact sum (a counter: a modulo per step costs more)
     for i in range(period - 1, n):
-        if (i - period + 1) % period == 0:
+        if since == 0:
             s = 0.0
             for k in range(i - period + 1, i + 1):
                 s += x[k]
         else:
             s += x[i] - x[i - period]
         out[i] = s
+        since += 1
+        if since == period:
+            since = 0
     return out
 
 
@@ -265,27 +269,51 @@ def hma_1d_nb(x: np.ndarray, period: int) -> np.ndarray:
 # ---------------------------------------------------------------- 2-D kernels
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
+def _ma_column_nb(col: np.ndarray, kind: int, period: int, out: np.ndarray) -> None:
+    """One column's moving average into ``out`` (NaN where the input is missing)."""
+    n = col.shape[0]
+    idx = valid_rows1_nb(col)
+    whole = idx.shape[0] == n  # no gap: work on the column itself, no gather / scatter
+    seg = np.ascontiguousarray(col) if whole else col[idx]
+    if kind == 0:
+        res = sma_1d_nb(seg, period)
+    elif kind == 1:
+        res = ema_1d_nb(seg, period)
+    elif kind == 2:
+        res = wma_1d_nb(seg, period)
+    elif kind == 3:
+        res = dema_1d_nb(seg, period)
+    elif kind == 4:
+        res = tema_1d_nb(seg, period)
+    else:
+        res = hma_1d_nb(seg, period)
+    if whole:
+        out[:] = res
+    else:
+        out[idx] = res
+
+
+@njit(cache=True, nogil=True)
 def ma_nb(x: np.ndarray, kind: int, period: int) -> np.ndarray:
     """Moving average per column; ``kind``: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 HMA."""
     n, m = x.shape
     out = np.full((n, m), np.nan)
     for j in range(m):
-        idx = valid_rows1_nb(x[:, j])
-        seg = x[:, j][idx]
-        if kind == 0:
-            res = sma_1d_nb(seg, period)
-        elif kind == 1:
-            res = ema_1d_nb(seg, period)
-        elif kind == 2:
-            res = wma_1d_nb(seg, period)
-        elif kind == 3:
-            res = dema_1d_nb(seg, period)
-        elif kind == 4:
-            res = tema_1d_nb(seg, period)
-        else:
-            res = hma_1d_nb(seg, period)
-        out[:, j][idx] = res
+        _ma_column_nb(x[:, j], kind, period, out[:, j])
+    return out
+
+
+@njit(cache=True, parallel=True)
+def ma_many_nb(x: np.ndarray, kind: int, periods: np.ndarray) -> np.ndarray:
+    """:func:`ma_nb` for several periods at once: ``(periods, bars, columns)``, in parallel."""
+    n, m = x.shape
+    n_p = periods.shape[0]
+    out = np.full((n_p, n, m), np.nan)
+    for i in prange(n_p * m):
+        p = i // m
+        j = i - p * m
+        _ma_column_nb(x[:, j], kind, int(periods[p]), out[p, :, j])
     return out
 
 

@@ -17,11 +17,13 @@ Example
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
 from alphaforge.analytics.frequency import per_period_rate, periods_per_year
 from alphaforge.config.backtest import BacktestConfig
@@ -43,15 +45,15 @@ from alphaforge.sim.vectorized import (
     infer_calendar,
     period_ids,
 )
-from alphaforge.strategy.base import Signals, Strategy, StrategyData
-from alphaforge.strategy.registry import make_strategy
+from alphaforge.strategy.base import SignalBatch, Signals, Strategy, StrategyData, StrategyParams
+from alphaforge.strategy.registry import load_strategy_class
 
 __all__ = ["METRIC_NAMES", "run_batch"]
 
 METRIC_NAMES: tuple[str, ...] = BATCH_METRICS
 """Columns of the metrics matrix; same definitions as the keys of ``BacktestResult.metrics``."""
 
-DEFAULT_SIGNAL_BYTES = 64 * 1024 * 1024
+DEFAULT_SIGNAL_BYTES = 32 * 1024 * 1024
 _NAN11 = np.full((1, 1), np.nan)
 _ZERO11 = np.zeros((1, 1))
 _FALSE111 = np.zeros((1, 1, 1), dtype=bool)
@@ -86,6 +88,7 @@ def _shared_inputs(panel: Panel, config: BacktestConfig, sdata: StrategyData) ->
     f = config_vector(config, ppy)
     f[C.F_WEIGHTS_MODE] = 0.0
     f[C.F_RECORD] = 0.0
+    f[C.F_EQUITY_ONLY] = 1.0  # the reducer reads the equity series and the trades only
     vol = (
         _vol_array(panel, config.sizing.vol_lookback, ppy)
         if config.sizing.method == "vol_target"
@@ -113,10 +116,31 @@ def _shared_inputs(panel: Panel, config: BacktestConfig, sdata: StrategyData) ->
     )
 
 
-def _signal_set(
-    strategy: str | type[Strategy], params: Mapping[str, Any], sdata: StrategyData
-) -> Signals:
-    strat = make_strategy(strategy, dict(params))
+def _strategy_class(strategy: str | type[Strategy]) -> type[Strategy]:
+    return strategy if inspect.isclass(strategy) else load_strategy_class(str(strategy))
+
+
+_ADAPTERS: dict[type[StrategyParams], TypeAdapter[list[StrategyParams]]] = {}
+
+
+def _params_list(model: type[StrategyParams]) -> TypeAdapter[list[StrategyParams]]:
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return adapter
+
+
+def _validated(cls: type[Strategy], chunk: Sequence[Mapping[str, Any]]) -> list[StrategyParams]:
+    """All parameter sets of a chunk validated in one call (a bad one raises as ``cls(...)``)."""
+    try:
+        return _params_list(cls.Params).validate_python([dict(p) for p in chunk])
+    except ValidationError:
+        for params in chunk:
+            cls(dict(params))  # the one-line StrategyError naming the set and the parameter
+        raise
+
+
+def _signal_set(strat: Strategy, sdata: StrategyData) -> Signals:
     out = strat.signals(sdata)
     if not isinstance(out, Signals):
         raise BacktestError(
@@ -145,21 +169,44 @@ def _put(dst: np.ndarray, a: np.ndarray | None, shape: tuple[int, int], name: st
     dst[...] = arr if dst.shape == shape else arr.T
 
 
-def _build_chunk(
-    strategy: str | type[Strategy],
-    chunk: Sequence[Mapping[str, Any]],
-    sdata: StrategyData,
-    per_symbol: bool,
-    shorts: bool,
+def _signal_buffers(
+    n: int, shape: tuple[int, int], per_symbol: bool, shorts: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    shape = sdata.shape
-    lay = (len(chunk), shape[1], shape[0]) if per_symbol else (len(chunk), *shape)
+    """Masks for ``n`` trials, allocated once per run and reused by every chunk (fresh memory
+    costs a page fault per page on first touch, and faults do not scale across threads)."""
+    lay = (n, shape[1], shape[0]) if per_symbol else (n, *shape)
     ent = np.empty(lay, dtype=bool)
     ex = np.empty(lay, dtype=bool)
     se = np.empty(lay, dtype=bool) if shorts else _FALSE111
     sx = np.empty(lay, dtype=bool) if shorts else _FALSE111
+    return ent, ex, se, sx
+
+
+def _build_chunk(
+    cls: type[Strategy],
+    chunk: Sequence[Mapping[str, Any]],
+    sdata: StrategyData,
+    per_symbol: bool,
+    shorts: bool,
+    buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    shape = sdata.shape
+    k = len(chunk)
+    bufs = buffers or _signal_buffers(k, shape, per_symbol, shorts)
+    ent, ex = bufs[0][:k], bufs[1][:k]
+    se, sx = (bufs[2][:k], bufs[3][:k]) if shorts else (_FALSE111, _FALSE111)
+    valid = _validated(cls, chunk)  # every set is checked before any work
+
+    def view(a: np.ndarray) -> np.ndarray:  # (K, bars, symbols) whatever the layout
+        return a.transpose(0, 2, 1) if per_symbol else a
+
+    batch = SignalBatch(
+        view(ent), view(ex), view(se) if shorts else None, view(sx) if shorts else None
+    )
+    if cls.has_batch_signals() and cls.batch_signals(sdata, valid, batch):
+        return ent, ex, se, sx
     for i, params in enumerate(chunk):
-        sig = _signal_set(strategy, params, sdata)
+        sig = _signal_set(cls(dict(params)), sdata)
         _put(ent[i], sig.entries, shape, "entries")
         _put(ex[i], sig.exits, shape, "exits")
         if shorts:
@@ -173,22 +220,35 @@ def _transposed(a: np.ndarray) -> np.ndarray:
     return a if a.shape == (1, 1) else np.ascontiguousarray(a.T)
 
 
+def _kernel_inputs(panel: Panel, sh: _Shared, per_symbol: bool) -> tuple[np.ndarray, ...]:
+    """Prices, levels, ATR and volatility in the layout of the batch kernel (once per run)."""
+    if not per_symbol:
+        return (panel.open, panel.high, panel.low, panel.close, panel.volume, sh.levels,
+                sh.atr, sh.vol)  # fmt: skip
+    lv = np.ascontiguousarray(sh.levels.transpose(2, 0, 1))[..., None]
+    return (_transposed(panel.open), _transposed(panel.high), _transposed(panel.low),
+            _transposed(panel.close), _transposed(panel.volume), lv, _transposed(sh.atr),
+            _transposed(sh.vol))  # fmt: skip
+
+
 def _run_chunk(
-    panel: Panel, sh: _Shared, sig: tuple[np.ndarray, ...], per_symbol: bool, out: np.ndarray
+    inputs: tuple[np.ndarray, ...],
+    sh: _Shared,
+    sig: tuple[np.ndarray, ...],
+    per_symbol: bool,
+    out: np.ndarray,
 ) -> None:
     ent, ex, se, sx = sig
+    o, h, lo, c, v, lv, atr, vol = inputs
     if not per_symbol:
         batch_portfolio_nb(
-            panel.open, panel.high, panel.low, panel.close, panel.volume, ent, ex, se, sx,
-            sh.levels, _ZERO11, sh.atr, sh.vol, sh.sectors, sh.day, sh.week, sh.f,
-            sh.ppy, sh.rf_bar, out,
+            o, h, lo, c, v, ent, ex, se, sx, lv, _ZERO11, atr, vol, sh.sectors, sh.day,
+            sh.week, sh.f, sh.ppy, sh.rf_bar, out,
         )  # fmt: skip
         return
-    lv = np.ascontiguousarray(sh.levels.transpose(2, 0, 1))[..., None]
     batch_per_symbol_nb(
-        _transposed(panel.open), _transposed(panel.high), _transposed(panel.low),
-        _transposed(panel.close), _transposed(panel.volume), ent, ex, se, sx, lv,
-        _transposed(sh.atr), _transposed(sh.vol), sh.day, sh.week, sh.f, sh.ppy, sh.rf_bar, out,
+        o, h, lo, c, v, ent, ex, se, sx, lv, atr, vol, sh.day, sh.week, sh.f, sh.ppy,
+        sh.rf_bar, out,
     )  # fmt: skip
 
 
@@ -223,7 +283,7 @@ def run_batch(
         :func:`~alphaforge.sim.vectorized.run_backtest` on ``panel``. True: every symbol is its
         own single-symbol backtest, as ``run_backtest`` on a one-column panel with the same index.
     chunk_size:
-        Trials whose signals are held in memory at once (default: as many as fit in 64 MB).
+        Trials whose signals are held in memory at once (default: as many as fit in 32 MB).
     n_workers:
         Threads of the compiled loop (default: Numba's current setting).
     data:
@@ -245,6 +305,7 @@ def run_batch(
     if len(panel.index) < 2:
         raise BacktestError("need at least 2 bars to backtest")
     cfg = config if config is not None else BacktestConfig.build()
+    cls = _strategy_class(strategy)
     sdata = data if data is not None else StrategyData(panel)
     sh = _shared_inputs(panel, cfg, sdata)
     n_k = len(param_sets)
@@ -254,11 +315,12 @@ def run_batch(
     size = chunk_size or max(1, DEFAULT_SIGNAL_BYTES // per_trial)
     threads = kernel_threads(n_workers)
     try:
+        bufs = _signal_buffers(min(size, n_k), panel.shape, per_symbol, sh.shorts)
+        inputs = _kernel_inputs(panel, sh, per_symbol)
         for lo in range(0, n_k, size):
             chunk = param_sets[lo : lo + size]
-            sig = _build_chunk(strategy, chunk, sdata, per_symbol, sh.shorts)
-            _run_chunk(panel, sh, sig, per_symbol, out[lo : lo + len(chunk)])
-            del sig  # free this chunk before the next one is built: one chunk alive at a time
+            sig = _build_chunk(cls, chunk, sdata, per_symbol, sh.shorts, bufs)
+            _run_chunk(inputs, sh, sig, per_symbol, out[lo : lo + len(chunk)])
     finally:
         kernel_threads(threads)
     return out, METRIC_NAMES

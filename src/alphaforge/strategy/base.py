@@ -21,7 +21,7 @@ Example
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -92,6 +92,20 @@ class TargetWeights:
 
 
 @dataclass
+class SignalBatch:
+    """Where :meth:`Strategy.batch_signals` writes: ``(K, bars, symbols)`` masks, one per trial.
+
+    The arrays may be strided views into the caller's buffers; write them in place. The short
+    masks are None when the run cannot go short.
+    """
+
+    entries: np.ndarray
+    exits: np.ndarray
+    short_entries: np.ndarray | None = None
+    short_exits: np.ndarray | None = None
+
+
+@dataclass
 class StrategyData:
     """The data a strategy sees: aligned float64 arrays (bars x symbols) and an indicator cache."""
 
@@ -150,6 +164,21 @@ class StrategyData:
         src = getattr(self, field_name)
         return self.cached(("ema", field_name, int(period)), lambda: np.asarray(ema(src, period)))
 
+    def averages(self, kind: str, periods: Sequence[int], field_name: str = "close") -> None:
+        """Compute the missing ``sma`` / ``ema`` series of several periods in one parallel call
+        (what :meth:`sma` / :meth:`ema` then return from the cache); for sweeps."""
+        from alphaforge.indicators.averages import moving_averages
+
+        missing = sorted({int(p) for p in periods} - {
+            key[2] for key in self.cache if key[:2] == (kind, field_name)
+        })  # fmt: skip
+        if not missing:
+            return
+        for p, series in zip(
+            missing, moving_averages(getattr(self, field_name), missing, kind), strict=True
+        ):
+            self.cache[(kind, field_name, p)] = np.asarray(series)
+
     def atr(self, period: int = 14) -> np.ndarray:
         from alphaforge.indicators import atr
 
@@ -189,6 +218,33 @@ class Strategy:
         raise NotImplementedError
 
     @classmethod
+    def batch_signals(
+        cls, data: StrategyData, params: Sequence[StrategyParams], out: SignalBatch
+    ) -> bool:
+        """Optional fast path of a parameter sweep: the signals of many parameter sets at once.
+
+        Write into ``out`` what :meth:`signals` returns for each of the validated ``params``
+        (entries, exits and, when given, the short masks; nothing else) and return True. The
+        default returns False and the sweep calls :meth:`signals` once per parameter set. An
+        override must agree with :meth:`signals` exactly; the library's own are tested so.
+        A subclass that overrides :meth:`signals` without its own ``batch_signals`` does not
+        inherit this fast path (see :meth:`has_batch_signals`).
+        """
+        return False
+
+    @classmethod
+    def has_batch_signals(cls) -> bool:
+        """True when :meth:`batch_signals` may stand in for :meth:`signals`: the class that
+        defines the ``batch_signals`` in effect also defines the ``signals`` in effect (a
+        subclass with its own rules must not be swept with its parent's masks)."""
+
+        def owner(attr: str) -> type:
+            return next(k for k in cls.__mro__ if attr in vars(k))
+
+        where = owner("batch_signals")
+        return where is not Strategy and where is owner("signals")
+
+    @classmethod
     def describe(cls) -> list[dict[str, Any]]:
         """Parameters with type, default, bounds, choices and description."""
         out = []
@@ -224,6 +280,80 @@ def shift(a: np.ndarray, n: int = 1, fill: Any = np.nan) -> np.ndarray:
     out[:n] = fill
     out[n:] = a[:-n]
     return out
+
+
+def _serial(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+    return [fn(x) for x in items]
+
+
+def _line_stack(
+    data: StrategyData, line: Callable[[int], np.ndarray], lengths: Sequence[int]
+) -> tuple[tuple[int, ...], np.ndarray]:
+    """The lines of ``lengths`` as one contiguous ``(lines, symbols, bars)`` array, kept in the
+    data's cache as ``(lengths held, array)``: a sweep in chunks asks for the same lines again,
+    and a chunk that needs a line not yet held rebuilds the stack with the union (one stack
+    alive at a time)."""
+    from alphaforge.strategy.kernels import thread_map
+
+    fn = getattr(line, "__func__", line)  # a bound method is a new object at every access
+    key, len_key = ("cross_batch", fn), ("cross_batch_lengths", fn)
+    held = data.cache.get(len_key)
+    have: tuple[int, ...] = tuple(held.tolist()) if held is not None else ()
+    if held is not None and set(lengths) <= set(have):
+        return have, data.cache[key]
+    union = tuple(sorted(set(lengths) | set(have)))
+    data.cache.pop(key, None)  # release the old stack before the new one is filled
+    data.cache.pop(len_key, None)
+    n_bars, n_sym = data.shape
+    stack = np.empty((len(union), n_sym, n_bars))
+
+    def fill(i: int) -> None:  # (bars, symbols) -> (symbols, bars)
+        stack[i] = np.asarray(line(union[i]), dtype=np.float64).T
+
+    # many lines are filled on several threads (moving averages and copies release the GIL)
+    big = len(union) * n_bars * n_sym >= 2_000_000
+    (thread_map if big else _serial)(fill, range(len(union)))
+    data.cache[key] = stack
+    data.cache[len_key] = np.array(union, dtype=np.int64)
+    return union, stack
+
+
+def cross_batch(
+    data: StrategyData,
+    line: Callable[[int], np.ndarray],
+    pairs: Sequence[tuple[int, int]],
+    out: SignalBatch,
+) -> None:
+    """Batch form of the two-line crossover: entries when ``line(a)`` crosses above ``line(b)``,
+    exits (and short entries) when it crosses below, short exits on the cross above.
+
+    ``line(n)`` returns a (bars x symbols) series (e.g. ``data.sma``); each distinct length is
+    computed once. Writes ``out`` for every ``(a, b)`` of ``pairs``.
+    """
+    from alphaforge.strategy.kernels import cross_grid_nb
+
+    if not pairs:
+        return
+    lengths = sorted({n for pair in pairs for n in pair})
+    stack = _line_stack(data, line, lengths)
+    where = {n: i for i, n in enumerate(stack[0])}
+    idx = np.array([[where[a], where[b]] for a, b in pairs], dtype=np.int64).reshape(-1, 2)
+    cross_grid_nb(stack[1], idx, out.entries, out.exits)
+    if out.short_entries is not None:
+        out.short_entries[...] = out.exits
+    if out.short_exits is not None:
+        out.short_exits[...] = out.entries
+
+
+def average_cross_batch(
+    data: StrategyData, kind: str, params: Sequence[StrategyParams], out: SignalBatch
+) -> bool:
+    """:meth:`Strategy.batch_signals` of a fast/slow moving-average crossover whose parameters
+    are ``fast`` and ``slow`` and whose lines are ``data.sma`` or ``data.ema`` (``kind``)."""
+    pairs = [(int(p.fast), int(p.slow)) for p in params]  # type: ignore[attr-defined]
+    data.averages(kind, [n for pair in pairs for n in pair])  # all lengths in one call
+    cross_batch(data, getattr(data, kind), pairs, out)
+    return True
 
 
 def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:

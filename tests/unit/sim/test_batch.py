@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import alphaforge
-from alphaforge.core.errors import BacktestError
+from alphaforge.core.errors import BacktestError, StrategyError
 from alphaforge.data.panel import Panel
 from alphaforge.data.sample import generate_daily
 from alphaforge.services.backtest import resolve_config, to_panel
@@ -128,3 +128,11 @@ def test_rejects_unsupported_outputs(panel: Panel) -> None:
         run_batch(WithStops, [{}], panel)
     with pytest.raises(BacktestError, match="2 bars"):
         run_batch("sma_cross", GRID, panel.slice(panel.index[0], panel.index[0]))
+
+
+def test_a_bad_parameter_set_is_named_before_any_work(panel: Panel) -> None:
+    grid = [{"fast": 5, "slow": 20}, {"fast": 30, "slow": 20}]
+    with pytest.raises(StrategyError, match=r"sma_cross: parameter .*fast \(30\) must be smaller"):
+        run_batch("sma_cross", grid, panel)
+    with pytest.raises(StrategyError, match="sma_cross: parameter speed: unknown parameter"):
+        run_batch("sma_cross", [{"fast": 5, "slow": 20, "speed": 1}], panel)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import model_validator
 
 from alphaforge.strategy.base import (
+    SignalBatch,
     Signals,
     Strategy,
     StrategyData,
     StrategyParams,
+    average_cross_batch,
     crossed_above,
     param,
 )
@@ -47,3 +51,9 @@ class SmaCross(Strategy):
         up = crossed_above(fast, slow)
         down = crossed_above(slow, fast)
         return Signals(entries=up, exits=down, short_entries=down, short_exits=up)
+
+    @classmethod
+    def batch_signals(
+        cls, data: StrategyData, params: Sequence[StrategyParams], out: SignalBatch
+    ) -> bool:
+        return average_cross_batch(data, "sma", params, out)
