@@ -177,7 +177,9 @@ def markdown(raw: dict[str, Any]) -> str:
         "Rules for every engine: long only, signal at the bar's close, fill at the next open, 0.1% "
         "commission, 100,000 start cash, no slippage, all-in whole shares "
         "(floor(cash / (open * 1.001))). Data loading is not timed; each measurement is repeated "
-        f"{s['repeat']} times after a first call that is reported apart (JIT / caches). "
+        f"at least {s['repeat']} times, and short ones until they add up to "
+        f"{s.get('min_total_s', 1.0):g} s (at most 100 runs), after a first call that is reported "
+        "apart (JIT / caches). "
         "alphaforge and vectorbt compute their own moving averages and crossings inside the timed "
         "call; backtesting.py and backtrader get precomputed signal masks.", "",
         "## Targets", "", target_table(raw), "",
@@ -193,7 +195,7 @@ def markdown(raw: dict[str, Any]) -> str:
     out += ["", "w2b_*: size = symbols; minute_*: size = symbols of one year of 1-minute bars "
             "(98,280 bars, synthetic); w2b_trials_alphaforge: the grid repeated size times on 20 "
             "symbols, i.e. 14,720 and 58,880 backtests (signals are built and run in chunks of "
-            "at most 64 MB, so memory must not grow with the number of trials).", "",
+            "at most 32 MB, so memory must not grow with the number of trials).", "",
             "## Start-up", "",
             f"`alphaforge backtest sma_cross` on one symbol's daily bars, wall clock of whole "
             f"processes: first {cli['first_process_s']:.2f} s, second {cli['second_process_s']:.2f} s, "

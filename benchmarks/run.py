@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import probes, report, suite
+from benchmarks import probes, report, suite, timing
 from benchmarks import workloads as W
 
 HERE = Path(__file__).resolve().parent
@@ -23,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 
 def settings(quick: bool) -> suite.Settings:
     if quick:
-        return suite.Settings(quick=True, repeat=3, minute_bars=1_000_000, slow_peer_bars=50_000,
+        return suite.Settings(quick=True, repeat=3, min_total_s=0.3, minute_bars=1_000_000,
+                              slow_peer_bars=50_000,
                               vbt_minute_bars=200_000, sweep_symbols=10, btpy_combos=2,
                               bt_combos=1)  # fmt: skip
     return suite.Settings(quick=False, repeat=3, minute_bars=1_000_000, slow_peer_bars=200_000,
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(report.target_table(raw))
         return 0
     s = settings(args.quick)
+    timing.MIN_TOTAL_S = s.min_total_s
     t0 = time.perf_counter()
     wls = run_workloads(s)
     extra = run_probes(s)

@@ -22,6 +22,7 @@ from benchmarks.timing import Measure, measure
 class Settings:
     quick: bool
     repeat: int = 3
+    min_total_s: float = 1.0  # short measurements repeat until they add up to this
     minute_bars: int = 1_000_000
     slow_peer_bars: int = 50_000  # backtesting.py / backtrader bars on W1(b)
     vbt_minute_bars: int = 1_000_000  # vectorbt bars on W1(b)

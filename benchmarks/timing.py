@@ -47,13 +47,19 @@ class Measure:
         return d
 
 
+MIN_TOTAL_S = 1.0  # short jobs repeat until they have run this long (as timeit's autorange)
+MAX_REPEAT = 100
+
+
 def measure(engine: str, fn: Callable[[], Any], repeat: int, **kw: Any) -> tuple[Measure, Any]:
-    """Call ``fn`` once (first call, reported apart) then ``repeat`` more times."""
+    """Call ``fn`` once (first call, reported apart), then at least ``repeat`` more times and
+    until the repeats add up to :data:`MIN_TOTAL_S` (at most :data:`MAX_REPEAT`): a median of
+    three runs of a few milliseconds is mostly the noise of a shared machine."""
     t0 = time.perf_counter()
     out = fn()
     first = time.perf_counter() - t0
-    runs = []
-    for _ in range(repeat):
+    runs: list[float] = []
+    while len(runs) < repeat or (sum(runs) < MIN_TOTAL_S and len(runs) < MAX_REPEAT):
         t0 = time.perf_counter()
         out = fn()
         runs.append(time.perf_counter() - t0)
