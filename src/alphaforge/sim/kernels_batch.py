@@ -46,6 +46,16 @@ _EMPTY = np.empty(0)
 
 
 @helper_njit
+def _all_equal_nb(x: np.ndarray, n: int) -> bool:
+    """Whether ``x[:n]`` holds one value (stops at the first other one, usually at once)."""
+    x0 = x[0]
+    for i in range(1, n):
+        if x[i] != x0:
+            return False
+    return True
+
+
+@helper_njit
 def _return_metrics_nb(
     e: np.ndarray, ppy: float, rf_bar: float, out: np.ndarray, x: np.ndarray
 ) -> None:
@@ -61,8 +71,6 @@ def _return_metrics_nb(
     growth = e[n] / e[0]
     out[1] = growth - 1.0
     out[2] = growth ** (ppy / n) - 1.0 if growth > 0 else -1.0
-    lo = np.inf
-    hi = -np.inf
     peak = e[0]
     mdd = 0.0
     # a bar can only set a new drawdown when it is below peak * (1 + mdd); the exact ratio is
@@ -71,10 +79,7 @@ def _return_metrics_nb(
     np.divide(e[1 : n + 1], e[:n], x[:n])  # a ufunc loop: the divisions vectorize
     for i in range(n):
         v = e[i + 1]
-        r = x[i] - 1.0 - rf_bar
-        x[i] = r
-        lo = min(lo, r)
-        hi = max(hi, r)
+        x[i] = x[i] - 1.0 - rf_bar
         if v > peak:
             peak = v
             bound = peak * (1.0 + mdd) * (1.0 + 1e-12)
@@ -104,7 +109,7 @@ def _return_metrics_nb(
     down = math.sqrt(down2 / n) * math.sqrt(ppy)
     if n > 1 and down > 0.0:
         out[4] = mean * ppy / down
-    if n > 1 and hi != lo:
+    if n > 1 and not _all_equal_nb(x, n):  # equal returns: std 0 whatever the rounding
         q0 = q1 = q2 = q3 = 0.0
         for i in range(0, m4, 4):
             b0 = x[i] - mean
