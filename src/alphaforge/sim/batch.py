@@ -35,6 +35,7 @@ from alphaforge.sim.kernels_batch import (
     N_BATCH_METRICS,
     batch_per_symbol_nb,
     batch_portfolio_nb,
+    interleaved,
     kernel_threads,
 )
 from alphaforge.sim.specs import parse_level, parse_slippage
@@ -185,6 +186,7 @@ def _signal_buffers(
 def _build_chunk(
     cls: type[Strategy],
     chunk: Sequence[Mapping[str, Any]],
+    valid: Sequence[StrategyParams],
     sdata: StrategyData,
     per_symbol: bool,
     shorts: bool,
@@ -195,7 +197,6 @@ def _build_chunk(
     bufs = buffers or _signal_buffers(k, shape, per_symbol, shorts)
     ent, ex = bufs[0][:k], bufs[1][:k]
     se, sx = (bufs[2][:k], bufs[3][:k]) if shorts else (_FALSE111, _FALSE111)
-    valid = _validated(cls, chunk)  # every set is checked before any work
 
     def view(a: np.ndarray) -> np.ndarray:  # (K, bars, symbols) whatever the layout
         return a.transpose(0, 2, 1) if per_symbol else a
@@ -238,17 +239,20 @@ def _run_chunk(
     per_symbol: bool,
     out: np.ndarray,
 ) -> None:
+    import numba
+
     ent, ex, se, sx = sig
     o, h, lo, c, v, lv, atr, vol = inputs
+    order = interleaved(ent.shape[0], numba.get_num_threads())
     if not per_symbol:
         batch_portfolio_nb(
             o, h, lo, c, v, ent, ex, se, sx, lv, _ZERO11, atr, vol, sh.sectors, sh.day,
-            sh.week, sh.f, sh.ppy, sh.rf_bar, out,
+            sh.week, sh.f, sh.ppy, sh.rf_bar, order, out,
         )  # fmt: skip
         return
     batch_per_symbol_nb(
         o, h, lo, c, v, ent, ex, se, sx, lv, atr, vol, sh.day, sh.week, sh.f, sh.ppy,
-        sh.rf_bar, out,
+        sh.rf_bar, order, out,
     )  # fmt: skip
 
 
@@ -315,11 +319,16 @@ def run_batch(
     size = chunk_size or max(1, DEFAULT_SIGNAL_BYTES // per_trial)
     threads = kernel_threads(n_workers)
     try:
+        valid = _validated(cls, param_sets)  # every set is checked before any work
+        if cls.has_batch_signals():
+            cls.batch_prepare(sdata, valid)  # what all chunks share, computed once
         bufs = _signal_buffers(min(size, n_k), panel.shape, per_symbol, sh.shorts)
         inputs = _kernel_inputs(panel, sh, per_symbol)
         for lo in range(0, n_k, size):
             chunk = param_sets[lo : lo + size]
-            sig = _build_chunk(cls, chunk, sdata, per_symbol, sh.shorts, bufs)
+            sig = _build_chunk(
+                cls, chunk, valid[lo : lo + size], sdata, per_symbol, sh.shorts, bufs
+            )
             _run_chunk(inputs, sh, sig, per_symbol, out[lo : lo + len(chunk)])
     finally:
         kernel_threads(threads)

@@ -188,18 +188,21 @@ def batch_portfolio_nb(
     f: np.ndarray,
     ppy: float,
     rf_bar: float,
+    order: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """Run ``K = entries.shape[0]`` portfolio trials; row ``k`` of ``out`` gets trial ``k``.
 
     ``short_entries``/``short_exits`` are ``(K, bars, symbols)`` or ``(1, 1, 1)`` (unused).
+    ``order`` is a permutation of the K trials: the order the loop takes them in (see
+    :func:`interleaved`).
     """
     n_k = entries.shape[0]
     nan11 = np.full((1, 1), np.nan)
     no_rebal = np.zeros(close.shape[0], dtype=np.bool_)
     multi = short_entries.shape[0] > 1
     for kk in prange(n_k):
-        k = np.int64(kk)
+        k = order[kk]
         ks = k if multi else np.int64(0)
         res = simulate_nb(
             open_, high, low, close, volume, entries[k], exits[k],
@@ -228,6 +231,7 @@ def batch_per_symbol_nb(
     f: np.ndarray,
     ppy: float,
     rf_bar: float,
+    order: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """Run every (trial, symbol) pair as its own single-symbol backtest.
@@ -235,6 +239,7 @@ def batch_per_symbol_nb(
     Prices are ``(symbols, bars)``; ``entries``/``exits`` ``(K, symbols, bars)``; short signals
     the same or ``(1, 1, 1)``; ``levels_t`` is ``(symbols, 8, bars, 1)`` or ``(1, 8, 1, 1)``;
     ``atr_t``/``vol_t`` are ``(symbols, bars)`` or ``(1, 1)``. ``out`` is ``(K, symbols, M)``.
+    ``order`` is a permutation of the K trials, the order they run in within each symbol.
     """
     n_k, n_sym, n_bars = entries.shape
     nan11 = np.full((1, 1), np.nan)
@@ -246,7 +251,7 @@ def batch_per_symbol_nb(
         # symbol-major: consecutive pairs share the symbol's prices, which stay in cache
         idx = np.int64(ii)
         j = idx // n_k
-        k = idx - j * n_k
+        k = order[idx - j * n_k]
         shape = (n_bars, 1)
         se = false11
         sx = false11
@@ -264,6 +269,20 @@ def batch_per_symbol_nb(
             _NOFINE, _NOFINE, _EMPTY, _EMPTY, f,
         )  # fmt: skip
         reduce_nb(res[0], res[5], ppy, rf_bar, out[k, j], np.empty(n_bars))
+
+
+def interleaved(n: int, threads: int) -> np.ndarray:
+    """The trials ``0..n-1`` in the order ``0, T, 2T, ..., 1, T+1, ...`` for ``T`` threads.
+
+    A ``prange`` loop gives each thread one contiguous block of iterations. A grid is usually
+    sorted by its parameters, and cost follows them (short moving averages trade more), so
+    contiguous blocks would leave one thread with the expensive end; in this order every block
+    takes every T-th trial of the whole grid.
+    """
+    t = max(1, int(threads))
+    if t == 1 or n <= t:
+        return np.arange(n, dtype=np.int64)
+    return np.concatenate([np.arange(r, n, t, dtype=np.int64) for r in range(t)])
 
 
 def kernel_threads(n: int | None) -> int:

@@ -233,6 +233,12 @@ class Strategy:
         return False
 
     @classmethod
+    def batch_prepare(cls, data: StrategyData, params: Sequence[StrategyParams]) -> None:
+        """Optional companion of :meth:`batch_signals`: compute once, before the first chunk,
+        what the chunks of a sweep over ``params`` (all its validated parameter sets) share,
+        e.g. the moving averages of every length in the grid, into ``data``'s cache."""
+
+    @classmethod
     def has_batch_signals(cls) -> bool:
         """True when :meth:`batch_signals` may stand in for :meth:`signals`: the class that
         defines the ``batch_signals`` in effect also defines the ``signals`` in effect (a
@@ -343,6 +349,15 @@ def cross_batch(
         out.short_entries[...] = out.exits
     if out.short_exits is not None:
         out.short_exits[...] = out.entries
+
+
+def average_cross_prepare(data: StrategyData, kind: str, params: Sequence[StrategyParams]) -> None:
+    """:meth:`Strategy.batch_prepare` of :func:`average_cross_batch`: every line of the sweep
+    at once, so no chunk has to rebuild the stack of lines for a length it did not hold."""
+    lengths = sorted({int(getattr(p, name)) for p in params for name in ("fast", "slow")})
+    if lengths:
+        data.averages(kind, lengths)
+        _line_stack(data, getattr(data, kind), lengths)
 
 
 def average_cross_batch(

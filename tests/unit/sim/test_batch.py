@@ -18,6 +18,7 @@ from alphaforge.data.panel import Panel
 from alphaforge.data.sample import generate_daily
 from alphaforge.services.backtest import resolve_config, to_panel
 from alphaforge.sim.batch import METRIC_NAMES, run_batch
+from alphaforge.sim.kernels_batch import interleaved
 from alphaforge.strategy.base import Signals, Strategy, StrategyData, TargetWeights
 
 GRID = [{"fast": 5, "slow": 20}, {"fast": 10, "slow": 50}, {"fast": 20, "slow": 60}]
@@ -136,3 +137,23 @@ def test_a_bad_parameter_set_is_named_before_any_work(panel: Panel) -> None:
         run_batch("sma_cross", grid, panel)
     with pytest.raises(StrategyError, match="sma_cross: parameter speed: unknown parameter"):
         run_batch("sma_cross", [{"fast": 5, "slow": 20, "speed": 1}], panel)
+
+
+@pytest.mark.parametrize("n,threads", [(1, 2), (7, 1), (7, 2), (184, 2), (10, 3), (5, 8)])
+def test_interleaved_order_is_a_permutation_spread_over_the_threads(n: int, threads: int) -> None:
+    order = interleaved(n, threads)
+    assert sorted(order.tolist()) == list(range(n))
+    if n > threads > 1:
+        # the first contiguous block (what prange gives one thread) samples the whole grid
+        first = order[: n // threads]
+        np.testing.assert_array_equal(first, np.arange(len(first)) * threads)
+
+
+def test_every_thread_count_gives_the_same_metrics(panel: Panel) -> None:
+    grid = [{"fast": f, "slow": s} for f in (3, 5, 8, 13) for s in (21, 34, 55)]
+    one, _ = run_batch("sma_cross", grid, panel, None, per_symbol=True, n_workers=1)
+    two, _ = run_batch("sma_cross", grid, panel, None, per_symbol=True, n_workers=2)
+    port1, _ = run_batch("sma_cross", grid, panel, None, n_workers=1)
+    port2, _ = run_batch("sma_cross", grid, panel, None, n_workers=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(port1, port2)

@@ -13,6 +13,7 @@ from alphaforge.strategy.base import (
     StrategyData,
     StrategyParams,
     average_cross_batch,
+    average_cross_prepare,
     crossed_above,
     param,
 )
@@ -57,3 +58,7 @@ class SmaCross(Strategy):
         cls, data: StrategyData, params: Sequence[StrategyParams], out: SignalBatch
     ) -> bool:
         return average_cross_batch(data, "sma", params, out)
+
+    @classmethod
+    def batch_prepare(cls, data: StrategyData, params: Sequence[StrategyParams]) -> None:
+        average_cross_prepare(data, "sma", params)
