@@ -92,3 +92,30 @@ def test_a_subclass_with_its_own_signals_does_not_inherit_the_batch_path() -> No
     assert not Own.has_batch_signals()
     assert SameRules.has_batch_signals()
     assert not Strategy.has_batch_signals()
+
+
+@pytest.mark.parametrize("name", BATCHED)
+def test_chunks_after_prepare_equal_one_batch_and_keep_one_stack(name: str) -> None:
+    cls = builtin_strategies()[name]
+    panel = _panel(200, 2, seed=3)
+    grid = _grid(cls)
+    k, (n, m) = len(grid), panel.shape
+    params = [cls(p).params for p in grid]
+
+    def batch() -> SignalBatch:
+        return SignalBatch(*(np.zeros((k, n, m), dtype=bool) for _ in range(4)))
+
+    whole, chunked = batch(), batch()
+    assert cls.batch_signals(StrategyData(panel), params, whole)
+    data = StrategyData(panel)
+    cls.batch_prepare(data, params)
+    stacks = [key for key in data.cache if key[0] == "cross_batch"]
+    before = [data.cache[key] for key in stacks]
+    for lo in range(0, k, 3):  # chunks of 3 sets, written into views of the whole buffers
+        part = SignalBatch(*(getattr(chunked, f)[lo : lo + 3] for f in ("entries", "exits",
+                                                                          "short_entries",
+                                                                          "short_exits")))  # fmt: skip
+        assert cls.batch_signals(data, params[lo : lo + 3], part)
+    assert len(stacks) == 1 and data.cache[stacks[0]] is before[0]  # never rebuilt
+    for f in ("entries", "exits", "short_entries", "short_exits"):
+        np.testing.assert_array_equal(getattr(chunked, f), getattr(whole, f), err_msg=f)
