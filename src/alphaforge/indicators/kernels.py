@@ -54,13 +54,11 @@ def valid_rows4_nb(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -
 # ---------------------------------------------------------------- 1-D building blocks
 
 
-@njit(cache=True)
-def rolling_sum_1d_nb(x: np.ndarray, period: int) -> np.ndarray:
-    """Trailing sum over ``period`` values; exact re-summation every ``period`` steps."""
+@njit(cache=True, nogil=True)
+def _rolling_sum_into_nb(x: np.ndarray, period: int, div: float, out: np.ndarray) -> None:
+    """``out[i]`` = the sum of ``x[i - period + 1 : i + 1]`` divided by ``div``, for every
+    ``i >= period - 1`` (earlier entries untouched); exact re-summation every ``period`` steps."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
-    if period < 1 or n < period:
-        return out
     s = 0.0
     since = 0  # steps since the last exact sum (a counter: a modulo per step costs more)
     for i in range(period - 1, n):
@@ -70,10 +68,20 @@ def rolling_sum_1d_nb(x: np.ndarray, period: int) -> np.ndarray:
                 s += x[k]
         else:
             s += x[i] - x[i - period]
-        out[i] = s
+        out[i] = s / div
         since += 1
         if since == period:
             since = 0
+
+
+@njit(cache=True)
+def rolling_sum_1d_nb(x: np.ndarray, period: int) -> np.ndarray:
+    """Trailing sum over ``period`` values; exact re-summation every ``period`` steps."""
+    n = x.shape[0]
+    out = np.full(n, np.nan)
+    if period < 1 or n < period:
+        return out
+    _rolling_sum_into_nb(x, period, 1.0, out)
     return out
 
 
@@ -270,9 +278,23 @@ def hma_1d_nb(x: np.ndarray, period: int) -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
+def _all_finite_nb(col: np.ndarray) -> bool:
+    for i in range(col.shape[0]):
+        if not np.isfinite(col[i]):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _ma_column_nb(col: np.ndarray, kind: int, period: int, out: np.ndarray) -> None:
     """One column's moving average into ``out`` (NaN where the input is missing)."""
     n = col.shape[0]
+    if kind == 0 and _all_finite_nb(col):
+        # the usual SMA: straight into ``out`` (NaN already), the same sums and divisions as
+        # sma_1d_nb without its temporaries
+        if 1 <= period <= n:
+            _rolling_sum_into_nb(col, period, float(period), out)
+        return
     idx = valid_rows1_nb(col)
     whole = idx.shape[0] == n  # no gap: work on the column itself, no gather / scatter
     seg = np.ascontiguousarray(col) if whole else col[idx]
@@ -305,15 +327,18 @@ def ma_nb(x: np.ndarray, kind: int, period: int) -> np.ndarray:
 
 
 @njit(cache=True, parallel=True)
-def ma_many_nb(x: np.ndarray, kind: int, periods: np.ndarray) -> np.ndarray:
-    """:func:`ma_nb` for several periods at once: ``(periods, bars, columns)``, in parallel."""
-    n, m = x.shape
+def ma_many_nb(x_t: np.ndarray, kind: int, periods: np.ndarray) -> np.ndarray:
+    """:func:`ma_nb` for several periods at once, in parallel, from ``x_t`` = the input
+    transposed ``(columns, bars)``: returns ``(periods, columns, bars)``, every series
+    contiguous (read and written in order, whatever the number of columns)."""
+    m, n = x_t.shape
     n_p = periods.shape[0]
-    out = np.full((n_p, n, m), np.nan)
+    out = np.empty((n_p, m, n))
     for i in prange(n_p * m):
         p = i // m
         j = i - p * m
-        _ma_column_nb(x[:, j], kind, int(periods[p]), out[p, :, j])
+        out[p, j, :] = np.nan
+        _ma_column_nb(x_t[j], kind, int(periods[p]), out[p, j])
     return out
 
 

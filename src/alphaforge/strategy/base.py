@@ -167,17 +167,25 @@ class StrategyData:
     def averages(self, kind: str, periods: Sequence[int], field_name: str = "close") -> None:
         """Compute the missing ``sma`` / ``ema`` series of several periods in one parallel call
         (what :meth:`sma` / :meth:`ema` then return from the cache); for sweeps."""
-        from alphaforge.indicators.averages import moving_averages
-
         missing = sorted({int(p) for p in periods} - {
             key[2] for key in self.cache if key[:2] == (kind, field_name)
         })  # fmt: skip
-        if not missing:
-            return
-        for p, series in zip(
-            missing, moving_averages(getattr(self, field_name), missing, kind), strict=True
-        ):
-            self.cache[(kind, field_name, p)] = np.asarray(series)
+        if missing:
+            self.average_stack(kind, missing, field_name)
+
+    def average_stack(
+        self, kind: str, periods: Sequence[int], field_name: str = "close"
+    ) -> np.ndarray:
+        """The ``sma`` / ``ema`` series of ``periods`` as one ``(periods, symbols, bars)`` array
+        (see :func:`~alphaforge.indicators.averages.moving_average_stack`); a period not yet in
+        the cache is entered as a (bars, symbols) view of it, so :meth:`sma` / :meth:`ema`
+        return it without computing again."""
+        from alphaforge.indicators.averages import moving_average_stack
+
+        stack = moving_average_stack(getattr(self, field_name), [int(p) for p in periods], kind)
+        for i, p in enumerate(periods):
+            self.cache.setdefault((kind, field_name, int(p)), stack[i].T)
+        return stack
 
     def atr(self, period: int = 14) -> np.ndarray:
         from alphaforge.indicators import atr
@@ -293,12 +301,15 @@ def _serial(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
 
 
 def _line_stack(
-    data: StrategyData, line: Callable[[int], np.ndarray], lengths: Sequence[int]
+    data: StrategyData,
+    line: Callable[[int], np.ndarray],
+    lengths: Sequence[int],
+    compute: Callable[[Sequence[int]], np.ndarray] | None = None,
 ) -> tuple[tuple[int, ...], np.ndarray]:
     """The lines of ``lengths`` as one contiguous ``(lines, symbols, bars)`` array, kept in the
     data's cache as ``(lengths held, array)``: a sweep in chunks asks for the same lines again,
     and a chunk that needs a line not yet held rebuilds the stack with the union (one stack
-    alive at a time)."""
+    alive at a time). ``compute(lengths)``, when given, returns the whole stack at once."""
     from alphaforge.strategy.kernels import thread_map
 
     fn = getattr(line, "__func__", line)  # a bound method is a new object at every access
@@ -311,14 +322,17 @@ def _line_stack(
     data.cache.pop(key, None)  # release the old stack before the new one is filled
     data.cache.pop(len_key, None)
     n_bars, n_sym = data.shape
-    stack = np.empty((len(union), n_sym, n_bars))
+    if compute is not None:
+        stack = compute(union)
+    else:
+        stack = np.empty((len(union), n_sym, n_bars))
 
-    def fill(i: int) -> None:  # (bars, symbols) -> (symbols, bars)
-        stack[i] = np.asarray(line(union[i]), dtype=np.float64).T
+        def fill(i: int) -> None:  # (bars, symbols) -> (symbols, bars)
+            stack[i] = np.asarray(line(union[i]), dtype=np.float64).T
 
-    # many lines are filled on several threads (moving averages and copies release the GIL)
-    big = len(union) * n_bars * n_sym >= 2_000_000
-    (thread_map if big else _serial)(fill, range(len(union)))
+        # many lines are filled on several threads (indicators and copies release the GIL)
+        big = len(union) * n_bars * n_sym >= 2_000_000
+        (thread_map if big else _serial)(fill, range(len(union)))
     data.cache[key] = stack
     data.cache[len_key] = np.array(union, dtype=np.int64)
     return union, stack
@@ -329,19 +343,21 @@ def cross_batch(
     line: Callable[[int], np.ndarray],
     pairs: Sequence[tuple[int, int]],
     out: SignalBatch,
+    compute: Callable[[Sequence[int]], np.ndarray] | None = None,
 ) -> None:
     """Batch form of the two-line crossover: entries when ``line(a)`` crosses above ``line(b)``,
     exits (and short entries) when it crosses below, short exits on the cross above.
 
     ``line(n)`` returns a (bars x symbols) series (e.g. ``data.sma``); each distinct length is
-    computed once. Writes ``out`` for every ``(a, b)`` of ``pairs``.
+    computed once (``compute(lengths)``, when given, returns the ``(lengths, symbols, bars)``
+    stack of them in one call). Writes ``out`` for every ``(a, b)`` of ``pairs``.
     """
     from alphaforge.strategy.kernels import cross_grid_nb
 
     if not pairs:
         return
     lengths = sorted({n for pair in pairs for n in pair})
-    stack = _line_stack(data, line, lengths)
+    stack = _line_stack(data, line, lengths, compute)
     where = {n: i for i, n in enumerate(stack[0])}
     idx = np.array([[where[a], where[b]] for a, b in pairs], dtype=np.int64).reshape(-1, 2)
     cross_grid_nb(stack[1], idx, out.entries, out.exits)
@@ -351,13 +367,19 @@ def cross_batch(
         out.short_exits[...] = out.entries
 
 
+def _average_lines(
+    data: StrategyData, kind: str
+) -> tuple[Callable[[int], np.ndarray], Callable[[Sequence[int]], np.ndarray]]:
+    return getattr(data, kind), lambda lengths: data.average_stack(kind, lengths)
+
+
 def average_cross_prepare(data: StrategyData, kind: str, params: Sequence[StrategyParams]) -> None:
     """:meth:`Strategy.batch_prepare` of :func:`average_cross_batch`: every line of the sweep
     at once, so no chunk has to rebuild the stack of lines for a length it did not hold."""
     lengths = sorted({int(getattr(p, name)) for p in params for name in ("fast", "slow")})
     if lengths:
-        data.averages(kind, lengths)
-        _line_stack(data, getattr(data, kind), lengths)
+        line, compute = _average_lines(data, kind)
+        _line_stack(data, line, lengths, compute)
 
 
 def average_cross_batch(
@@ -366,8 +388,8 @@ def average_cross_batch(
     """:meth:`Strategy.batch_signals` of a fast/slow moving-average crossover whose parameters
     are ``fast`` and ``slow`` and whose lines are ``data.sma`` or ``data.ema`` (``kind``)."""
     pairs = [(int(p.fast), int(p.slow)) for p in params]  # type: ignore[attr-defined]
-    data.averages(kind, [n for pair in pairs for n in pair])  # all lengths in one call
-    cross_batch(data, getattr(data, kind), pairs, out)
+    line, compute = _average_lines(data, kind)
+    cross_batch(data, line, pairs, out, compute)
     return True
 
 
