@@ -2,17 +2,15 @@
 
 FINDINGS = """## Where the time goes (profiles)
 
-Profiles: cProfile of `alphaforge.backtest` (200 runs of W1(a), 20 of W4), timings of the two
-halves of `run_batch` (signal building vs the compiled loop), and copies of the kernel modules
-with one change each, timed as the minimum of 15 runs (the machine is shared, medians move by
-2x between runs).
+Profiles: cProfile of `alphaforge.backtest` (200 runs of W1(a), 20 of W4) and of `run_batch`
+(500 runs of W2(a)), timers around each phase of `run_batch` (preparation, signal building, the
+compiled loop), the compiled loop alone on synthetic signals (0 to 80 round trips, 20 to 2,516
+bars) to separate fixed, per-bar and per-trade costs, and copies of the kernel modules with one
+change each, timed as the minimum of 15 runs (the machine is shared, medians move by up to 2x
+between runs).
 
-**W2 (sweeps)**: from 11x / 18x vectorbt to 44x / 56x (W2(a) / W2(b)). W2(b) meets every
-target (2.3x the plain loop, 1.9x from a second worker). W2(a), 184 backtests of one symbol in
-about 5 ms, misses two by a little: 3.03x the plain loop (2.9x on the minimum times) and 1.3x
-from a second worker (1.55x on the minimum times; the median of the 2-worker runs moves by 2x
-between runs of this 4-5 ms job on the shared machine). What changed, each step timed on its
-own (minimum of 15-25 runs):
+**W2 (sweeps)**: HEADLINE What changed, each step timed on its own (minimum of 15-25 runs, or
+medians of 300-400 runs in a separate process):
 
 - Reference counting. Every compiled call with array arguments increments and decrements each
   array's reference count (an atomic operation, about 5 ns): 113 ns for a 20-array call that
@@ -38,16 +36,64 @@ own (minimum of 15-25 runs):
   pages fault on first touch, and two threads faulting contend: chunk building was slower on 2
   threads than on 1).
 
-Where W2(a)'s ~5 ms for 184 backtests of 2,516 bars go now (one worker): the compiled batch
-loop ~4.1 ms, i.e. ~22 us per backtest (marking ~4 us, ~17 round trips ~5 us, allocating the
-run's buffers ~2 us, the reducer 5.3 us); the crossover signals ~0.3 ms; Python around them
-~0.6 ms (parameter validation 0.15 ms, calendars and the config vector, buffers). The plain loop
-does the same 184 backtests in ~1.7-1.9 ms: it keeps no records, no equity series and no
-options. Scaling W2(a) to 2 workers is held back by the same ~0.6 ms of Python, which does not
-parallelise (Amdahl: 5.0 ms with 0.6 ms serial gives at most ~1.8x on two cores), and by OpenMP
-start-up of three parallel regions per sweep on a busy machine; W2(b), where that is 1% of the
-time, scales 1.9x. What is left to try: a per-thread workspace for the ~20 buffers each backtest
-allocates, and parameter validation / calendar ids cached across sweeps of the same data.
+- Lines once per sweep, in the kernel's layout. The crossovers' moving averages are one
+  contiguous (lines, symbols, bars) array from which one compiled call writes every set's
+  masks; `Strategy.batch_prepare` computes the lines of the whole grid before the first chunk.
+  A first version grew the array when a chunk needed a length it did not hold, and W2(b), in
+  three chunks, copied it twice more (0.50 -> 0.54 s on one worker, 0.26 -> 0.35 s on two).
+  The averages are now computed straight into that layout (each series contiguous, read and
+  written in order; the per-length cache entries are views of it) and the usual gap-free SMA
+  is written straight into its output: W2(b)'s preparation 72 -> 37 ms on one worker, 52 -> 20
+  ms on two.
+- Balanced threads. `prange` gives each thread one contiguous block of trials, and a grid
+  sorted by its parameters puts the expensive sets (short fast averages trade most) in one
+  block. Trials now run interleaved (each thread takes every T-th set of the whole grid): the
+  compiled loop of W2(a) scales 1.88x on two threads instead of 1.79x (3.75 ms -> 1.99 ms
+  instead of 2.08 ms, medians of 400 runs).
+- Reducer: a scan that stops at the first differing return replaces the running min / max
+  that only served to recognise a constant series (10% of the reducer).
+
+Where W2(a)'s ~4.7-5.2 ms for 184 backtests of 2,516 bars go (one worker, medians of 300 runs
+of each part): the compiled batch loop 3.7 ms, i.e. about 20 us per backtest: 1.6 us fixed
+(the call, ~17 buffers, counting the signals to size the records; measured on 20-bar runs),
+about 3 ns per bar for marking and the reducer on a flat curve (9.3 us at 2,516 bars without
+signals), about 0.37 us per round trip (17 per backtest here), and 1.5-2 us of reducer work
+that only a moving curve needs (the variance pass; the drawdown loop's branches mispredict on
+new highs: 2.2 us of the reducer's ~5 us on a random walk). Signal building 0.6-0.85 ms
+(parameter validation 0.14 ms, 26 moving averages 0.2 ms, crossing masks 0.09 ms, the rest
+Python between them); set-up 0.1-0.25 ms (calendar ids, config vector, buffers). The plain
+loop does the same 184 backtests in 1.65-1.7 ms, moving averages included: it keeps no records,
+no equity series and no options, and computes its metrics inside the bar loop.
+
+Scaling W2(a) to two workers: the compiled loop scales 1.88x, but the ~0.8-1.0 ms of set-up and
+signal building is one thread's work (their compiled parts are too small to gain from a second
+thread). Amdahl with 0.9 ms serial and 3.7 ms at 1.88x gives 4.6 / 2.9 = 1.6x; 1.8x would need
+the serial part under about 0.3 ms. W2(b), where the same part is a few percent of 0.5 s,
+scales 1.9x.
+
+Tried and dropped (each measured against the current code; no gain, or a loss):
+
+- Chunks pipelined on a thread pool (each thread builds a chunk's signals under a lock, then
+  runs a GIL-free serial kernel, so building overlaps simulating): W2(a) on two workers took
+  4.4-4.6 ms instead of 3.0. Eight small chunks cost ~2.9 ms of building between them (each
+  chunk pays the per-call overhead of validation and the compiled calls), a new pool costs
+  0.36 ms per call, and a kept pool did not close the gap.
+- Inlining the per-bar helpers into the kernel at Numba's IR level (`inline="always"` on the
+  signal scan, marking, signal-order and flex helpers): kernel time unchanged (3.70 vs
+  3.7-3.9 ms), first compile 7 s longer (45 -> 52 s). The round trip's cost is not the calls.
+- A vectorised marking loop for stretches without a missing close: unchanged (3.8-3.9 ms).
+- Reducer variants: one interleaved loop for sums, min and max; fast-math reassociation of the
+  sums; a branch-free drawdown: each 10-25% slower than the split loops.
+- The small compiled parts of signal building (26 moving averages, the crossings of 184 sets)
+  on the calling thread alone, to save waking the second: W2(a) on two workers 2.93 ms against
+  2.72 ms (medians, alternating runs); the second thread does help them.
+- Chunk sizes for Numba's dynamic scheduling (`set_parallel_chunksize` 1 and 4): slower than
+  the static split (2.26 and 2.10 ms against 2.00 ms on two threads).
+
+What is left to try: a per-thread workspace for the buffers each backtest allocates (about 1 us
+of the 1.6 us fixed cost), an entry path for the one-symbol all-in case that skips the general
+sizing and record helpers (the round trip is ~1,100 cycles), and a lighter parameter validation
+for sweeps whose sets are all plain numbers.
 
 **W4** (met, about 8x vectorbt): besides `simulate_nb` for 100 symbols x 2,516 bars, the
 time is Python around it (the strategy's
@@ -58,8 +104,8 @@ vectorbt receives precomputed weights, so the ranking is only on alphaforge's si
 
 **Memory**: W2(b) peaks at ~0.66 GB against vectorbt's ~6.7 GB (vectorbt materialises every
 (combination x symbol) column of the MAs, signals and portfolio arrays; `run_batch` holds one
-chunk of boolean signals, at most 32 MB, the moving averages of the grid, and nine numbers per
-backtest). A first measurement
+chunk of boolean signals, at most 32 MB, the moving averages of the grid, the validated
+parameter sets, and nine numbers per backtest). A first measurement
 grew by 1.4x from 4x to 16x the trials because the previous chunk was still referenced while
 the next one was built (two chunks alive); `run_batch` now releases it first.
 

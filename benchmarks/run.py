@@ -27,7 +27,8 @@ def settings(quick: bool) -> suite.Settings:
                               slow_peer_bars=50_000,
                               vbt_minute_bars=200_000, sweep_symbols=10, btpy_combos=2,
                               bt_combos=1)  # fmt: skip
-    return suite.Settings(quick=False, repeat=3, minute_bars=1_000_000, slow_peer_bars=200_000,
+    return suite.Settings(quick=False, repeat=3, min_total_s=3.0, minute_bars=1_000_000,
+                          slow_peer_bars=200_000,
                           sweep_symbols=100, btpy_combos=4, bt_combos=2)  # fmt: skip
 
 
