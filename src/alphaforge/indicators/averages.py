@@ -196,20 +196,8 @@ def moving_average_stack(x: A, periods: Sequence[int], kind: str = "sma") -> np.
 def moving_averages(x: A, periods: Sequence[int], kind: str = "sma") -> list[A]:
     """One moving average of ``x`` per period, computed together (in parallel on Numba's
     threads); the same numbers as calling :func:`sma` (``ema``, ``wma``, ``dema``, ``tema``,
-    ``hma``) once per period.
-
-    Parameters
-    ----------
-    x : array, Series or DataFrame
-        Input series (bars x symbols for 2-D).
-    periods : sequence of int
-        Window lengths, each >= 1.
-    kind : str
-        ``sma``, ``ema``, ``wma``, ``dema``, ``tema`` or ``hma``.
-
-    Returns
-    -------
-    A list, one result per period, each the same kind as ``x``.
+    ``hma``) once per period. Arguments as :func:`moving_average_stack`; returns a list, one
+    result per period, each the same kind as ``x``.
     """
     stack = moving_average_stack(x, periods, kind)
     _, like = prepare(f"moving_averages({kind})", x=x)
