@@ -239,11 +239,9 @@ def _run_chunk(
     per_symbol: bool,
     out: np.ndarray,
 ) -> None:
-    import numba
-
     ent, ex, se, sx = sig
     o, h, lo, c, v, lv, atr, vol = inputs
-    order = interleaved(ent.shape[0], numba.get_num_threads())
+    order = interleaved(ent.shape[0])  # over the threads the kernel will use
     if not per_symbol:
         batch_portfolio_nb(
             o, h, lo, c, v, ent, ex, se, sx, lv, _ZERO11, atr, vol, sh.sectors, sh.day,

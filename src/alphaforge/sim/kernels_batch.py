@@ -271,14 +271,19 @@ def batch_per_symbol_nb(
         reduce_nb(res[0], res[5], ppy, rf_bar, out[k, j], np.empty(n_bars))
 
 
-def interleaved(n: int, threads: int) -> np.ndarray:
-    """The trials ``0..n-1`` in the order ``0, T, 2T, ..., 1, T+1, ...`` for ``T`` threads.
+def interleaved(n: int, threads: int | None = None) -> np.ndarray:
+    """The trials ``0..n-1`` in the order ``0, T, 2T, ..., 1, T+1, ...`` for ``T`` threads
+    (default: Numba's current number of threads).
 
     A ``prange`` loop gives each thread one contiguous block of iterations. A grid is usually
     sorted by its parameters, and cost follows them (short moving averages trade more), so
     contiguous blocks would leave one thread with the expensive end; in this order every block
     takes every T-th trial of the whole grid.
     """
+    if threads is None:
+        import numba
+
+        threads = int(numba.get_num_threads())
     t = max(1, int(threads))
     if t == 1 or n <= t:
         return np.arange(n, dtype=np.int64)
