@@ -72,12 +72,20 @@ def main(argv: list[str] | None = None) -> int:
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="smaller sizes, < 5 minutes")
     mode.add_argument("--full", action="store_true", help="full sizes (default)")
-    ap.add_argument("--out", type=Path, default=HERE, help="directory for RESULTS.md/results.json")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="directory for RESULTS.md/results.json (default: benchmarks/, or benchmarks/quick/ "
+        "with --quick, so a quick run never replaces the committed full results)",
+    )
     ap.add_argument(
         "--render", action="store_true", help="only rewrite RESULTS.md from results.json"
     )
     ap.add_argument("--probes-only", action="store_true", help="rerun only the probes")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = HERE / "quick" if args.quick else HERE
     if args.render or args.probes_only:
         raw = json.loads((args.out / "results.json").read_text())
         if args.probes_only:
