@@ -72,7 +72,10 @@ Scaling W2(a) to two workers: the compiled loop scales 1.88x, but the ~0.8-1.0 m
 signal building is one thread's work (their compiled parts are too small to gain from a second
 thread). Amdahl with 0.9 ms serial and 3.7 ms at 1.88x gives 4.6 / 2.9 = 1.6x; 1.8x would need
 the serial part under about 0.3 ms. W2(b), where the same part is a few percent of 0.5 s,
-scales 1.9x.
+scales 1.9x. On this virtual machine the two-worker time of W2(a) is bimodal: blocks of a few
+seconds of runs settle either near 2.6-2.7 ms or near 3.1-3.3 ms, steady within a block, in the
+same process and with the same code (a quick run measured 1.44x that way); the one-worker time
+and the plain loop do not move like that.
 
 Tried and dropped (each measured against the current code; no gain, or a loss):
 
