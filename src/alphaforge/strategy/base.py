@@ -177,14 +177,14 @@ class StrategyData:
         self, kind: str, periods: Sequence[int], field_name: str = "close"
     ) -> np.ndarray:
         """The ``sma`` / ``ema`` series of ``periods`` as one ``(periods, symbols, bars)`` array
-        (see :func:`~alphaforge.indicators.averages.moving_average_stack`); a period not yet in
-        the cache is entered as a (bars, symbols) view of it, so :meth:`sma` / :meth:`ema`
-        return it without computing again."""
+        (see :func:`~alphaforge.indicators.averages.moving_average_stack`). Each period's cache
+        entry becomes a (bars, symbols) view of it, so :meth:`sma` / :meth:`ema` return it
+        without computing again, and an older stack is not kept alive by the cache."""
         from alphaforge.indicators.averages import moving_average_stack
 
         stack = moving_average_stack(getattr(self, field_name), [int(p) for p in periods], kind)
         for i, p in enumerate(periods):
-            self.cache.setdefault((kind, field_name, int(p)), stack[i].T)
+            self.cache[(kind, field_name, int(p))] = stack[i].T
         return stack
 
     def atr(self, period: int = 14) -> np.ndarray:
@@ -307,7 +307,7 @@ def _line_stack(
     compute: Callable[[Sequence[int]], np.ndarray] | None = None,
 ) -> tuple[tuple[int, ...], np.ndarray]:
     """The lines of ``lengths`` as one contiguous ``(lines, symbols, bars)`` array, kept in the
-    data's cache as ``(lengths held, array)``: a sweep in chunks asks for the same lines again,
+    data's cache with the lengths it holds: a sweep in chunks asks for the same lines again,
     and a chunk that needs a line not yet held rebuilds the stack with the union (one stack
     alive at a time). ``compute(lengths)``, when given, returns the whole stack at once."""
     from alphaforge.strategy.kernels import thread_map
