@@ -164,15 +164,6 @@ class StrategyData:
         src = getattr(self, field_name)
         return self.cached(("ema", field_name, int(period)), lambda: np.asarray(ema(src, period)))
 
-    def averages(self, kind: str, periods: Sequence[int], field_name: str = "close") -> None:
-        """Compute the missing ``sma`` / ``ema`` series of several periods in one parallel call
-        (what :meth:`sma` / :meth:`ema` then return from the cache); for sweeps."""
-        missing = sorted({int(p) for p in periods} - {
-            key[2] for key in self.cache if key[:2] == (kind, field_name)
-        })  # fmt: skip
-        if missing:
-            self.average_stack(kind, missing, field_name)
-
     def average_stack(
         self, kind: str, periods: Sequence[int], field_name: str = "close"
     ) -> np.ndarray:
@@ -300,7 +291,7 @@ def _serial(fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
     return [fn(x) for x in items]
 
 
-def _line_stack(
+def line_stack(
     data: StrategyData,
     line: Callable[[int], np.ndarray],
     lengths: Sequence[int],
@@ -357,7 +348,7 @@ def cross_batch(
     if not pairs:
         return
     lengths = sorted({n for pair in pairs for n in pair})
-    stack = _line_stack(data, line, lengths, compute)
+    stack = line_stack(data, line, lengths, compute)
     where = {n: i for i, n in enumerate(stack[0])}
     idx = np.array([[where[a], where[b]] for a, b in pairs], dtype=np.int64).reshape(-1, 2)
     cross_grid_nb(stack[1], idx, out.entries, out.exits)
@@ -365,32 +356,6 @@ def cross_batch(
         out.short_entries[...] = out.exits
     if out.short_exits is not None:
         out.short_exits[...] = out.entries
-
-
-def _average_lines(
-    data: StrategyData, kind: str
-) -> tuple[Callable[[int], np.ndarray], Callable[[Sequence[int]], np.ndarray]]:
-    return getattr(data, kind), lambda lengths: data.average_stack(kind, lengths)
-
-
-def average_cross_prepare(data: StrategyData, kind: str, params: Sequence[StrategyParams]) -> None:
-    """:meth:`Strategy.batch_prepare` of :func:`average_cross_batch`: every line of the sweep
-    at once, so no chunk has to rebuild the stack of lines for a length it did not hold."""
-    lengths = sorted({int(getattr(p, name)) for p in params for name in ("fast", "slow")})
-    if lengths:
-        line, compute = _average_lines(data, kind)
-        _line_stack(data, line, lengths, compute)
-
-
-def average_cross_batch(
-    data: StrategyData, kind: str, params: Sequence[StrategyParams], out: SignalBatch
-) -> bool:
-    """:meth:`Strategy.batch_signals` of a fast/slow moving-average crossover whose parameters
-    are ``fast`` and ``slow`` and whose lines are ``data.sma`` or ``data.ema`` (``kind``)."""
-    pairs = [(int(p.fast), int(p.slow)) for p in params]  # type: ignore[attr-defined]
-    line, compute = _average_lines(data, kind)
-    cross_batch(data, line, pairs, out, compute)
-    return True
 
 
 def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:

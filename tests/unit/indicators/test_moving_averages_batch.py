@@ -45,6 +45,6 @@ def test_strategy_data_prefetch_fills_the_cache(x: np.ndarray) -> None:
     index = pd.date_range("2020-01-01", periods=x.shape[0], freq="D", tz="UTC", name="timestamp")
     panel = Panel(index, ("A", "B", "C", "D"), x, x, x, x, x)
     data = StrategyData(panel)
-    data.averages("sma", [20, 5, 20])
+    data.average_stack("sma", [20, 5, 20])
     assert {("sma", "close", 5), ("sma", "close", 20)} <= set(data.cache)
     np.testing.assert_array_equal(data.sma(20), av.sma(x, 20))
