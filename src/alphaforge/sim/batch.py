@@ -185,7 +185,6 @@ def _signal_buffers(
 
 def _build_chunk(
     cls: type[Strategy],
-    chunk: Sequence[Mapping[str, Any]],
     valid: Sequence[StrategyParams],
     sdata: StrategyData,
     per_symbol: bool,
@@ -193,7 +192,7 @@ def _build_chunk(
     buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     shape = sdata.shape
-    k = len(chunk)
+    k = len(valid)
     bufs = buffers or _signal_buffers(k, shape, per_symbol, shorts)
     ent, ex = bufs[0][:k], bufs[1][:k]
     se, sx = (bufs[2][:k], bufs[3][:k]) if shorts else (_FALSE111, _FALSE111)
@@ -206,8 +205,8 @@ def _build_chunk(
     )
     if cls.has_batch_signals() and cls.batch_signals(sdata, valid, batch):
         return ent, ex, se, sx
-    for i, params in enumerate(chunk):
-        sig = _signal_set(cls(dict(params)), sdata)
+    for i, params in enumerate(valid):
+        sig = _signal_set(cls(params), sdata)
         _put(ent[i], sig.entries, shape, "entries")
         _put(ex[i], sig.exits, shape, "exits")
         if shorts:
@@ -323,10 +322,8 @@ def run_batch(
         bufs = _signal_buffers(min(size, n_k), panel.shape, per_symbol, sh.shorts)
         inputs = _kernel_inputs(panel, sh, per_symbol)
         for lo in range(0, n_k, size):
-            chunk = param_sets[lo : lo + size]
-            sig = _build_chunk(
-                cls, chunk, valid[lo : lo + size], sdata, per_symbol, sh.shorts, bufs
-            )
+            chunk = valid[lo : lo + size]
+            sig = _build_chunk(cls, chunk, sdata, per_symbol, sh.shorts, bufs)
             _run_chunk(inputs, sh, sig, per_symbol, out[lo : lo + len(chunk)])
     finally:
         kernel_threads(threads)

@@ -194,6 +194,9 @@ class Strategy:
     Params: ClassVar[type[StrategyParams]] = StrategyParams
 
     def __init__(self, params: Mapping[str, Any] | StrategyParams | None = None, **kwargs: Any):
+        if type(params) is self.Params and not kwargs:
+            self.params = params  # validated already (and frozen): a sweep's sets, say
+            return
         if isinstance(params, StrategyParams):
             values = {**params.model_dump(), **kwargs}
         else:

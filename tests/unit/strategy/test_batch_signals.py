@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphaforge.core.errors import StrategyError
 from alphaforge.data.panel import Panel
 from alphaforge.strategy.base import SignalBatch, Signals, Strategy, StrategyData, cross_batch
 from alphaforge.strategy.registry import builtin_strategies
@@ -119,3 +120,13 @@ def test_chunks_after_prepare_equal_one_batch_and_keep_one_stack(name: str) -> N
     assert len(stacks) == 1 and data.cache[stacks[0]] is before[0]  # never rebuilt
     for f in ("entries", "exits", "short_entries", "short_exits"):
         np.testing.assert_array_equal(getattr(chunked, f), getattr(whole, f), err_msg=f)
+
+
+def test_a_strategy_takes_validated_parameters_as_they_are() -> None:
+    cls = builtin_strategies()["sma_cross"]
+    params = cls({"fast": 5, "slow": 20}).params
+    assert cls(params).params is params  # a sweep's validated sets are not validated again
+    changed = cls(params, slow=30).params  # overrides still go through validation
+    assert (changed.fast, changed.slow) == (5, 30)  # type: ignore[attr-defined]
+    with pytest.raises(StrategyError, match="fast"):
+        cls(params, fast=40)
