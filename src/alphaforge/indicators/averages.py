@@ -183,11 +183,20 @@ def moving_average_stack(x: A, periods: Sequence[int], kind: str = "sma") -> np.
     kind : str
         ``sma``, ``ema``, ``wma``, ``dema``, ``tema`` or ``hma``.
     """
+    (arr,), _ = prepare(_func(kind), x=x)
+    return _stack(arr, periods, kind)
+
+
+def _func(kind: str) -> str:
     func = f"moving_averages({kind})"
     if kind not in _KINDS:
         raise ConfigError(f"{func}: unknown kind {kind!r}; choose from {', '.join(_KINDS)}")
+    return func
+
+
+def _stack(arr: np.ndarray, periods: Sequence[int], kind: str) -> np.ndarray:
+    func = _func(kind)
     ps = np.array([check_period(func, "period", p, 1) for p in periods], dtype=np.int64)
-    (arr,), _ = prepare(func, x=x)
     if ps.size == 0:
         return np.empty((0, arr.shape[1], arr.shape[0]))
     return k.ma_many_nb(np.ascontiguousarray(arr.T), _KINDS[kind], ps)
@@ -199,6 +208,6 @@ def moving_averages(x: A, periods: Sequence[int], kind: str = "sma") -> list[A]:
     ``hma``) once per period. Arguments as :func:`moving_average_stack`; returns a list, one
     result per period, each the same kind as ``x``.
     """
-    stack = moving_average_stack(x, periods, kind)
-    _, like = prepare(f"moving_averages({kind})", x=x)
+    (arr,), like = prepare(_func(kind), x=x)
+    stack = _stack(arr, periods, kind)
     return [like.restore(stack[i].T) for i in range(stack.shape[0])]
