@@ -291,6 +291,48 @@ def _next_signal_nb(
 
 
 @helper_njit
+def _mark_bar_nb(
+    t: int,
+    close: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    ps: np.ndarray,
+    cash: np.ndarray,
+    last_px: np.ndarray,
+    r_cash: float,
+    r_borrow: float,
+    rec: bool,
+    pos_out: np.ndarray,
+    close_mode: bool,
+) -> tuple[float, float]:
+    """The marking of bar ``t``'s close phase: interest on cash, each symbol's last price, a
+    short's borrow fee, the peak / trough of each position (MAE / MFE; not on the bar whose
+    close filled it under close timing) and the recorded positions. Returns gross and net
+    exposure; equity is ``cash[0] + net``."""
+    if t > 0 and r_cash != 0.0:
+        cash[0] += cash[0] * r_cash
+    gross = 0.0
+    net = 0.0
+    for j in range(close.shape[1]):
+        c = close[t, j]
+        if c == c:
+            last_px[j] = c
+        q = ps[j, P_QTY]
+        if q != 0.0:
+            px = last_px[j]
+            if q < 0.0 and t > 0:
+                cash[0] -= -q * px * r_borrow
+            if not (close_mode and ps[j, P_FILL_BAR] == t) and c == c:
+                ps[j, P_PEAK] = max(ps[j, P_PEAK], high[t, j])
+                ps[j, P_TROUGH] = min(ps[j, P_TROUGH], low[t, j])
+            gross += abs(q * px)
+            net += q * px
+        if rec:
+            pos_out[t, j] = q
+    return gross, net
+
+
+@helper_njit
 def _quiet_bars_nb(
     start: int,
     stop: int,
@@ -315,41 +357,20 @@ def _quiet_bars_nb(
 
     Only called when no order is pending, no position has a protective level, no signal falls
     in the range, and neither risk rules, time exits, rebalancing nor close fills are
-    configured: then the open and intrabar phases of a bar do nothing and its close phase is the
-    marking below (the same arithmetic, in the same order, as the general loop). Returns the
-    equity of the last bar run.
+    configured: then the open and intrabar phases of a bar do nothing and its close phase is
+    :func:`_mark_bar_nb`, as in the general loop. Returns the equity of the last bar run.
     """
-    n_sym = close.shape[1]
-    cs = cash[0]
     for t in range(start, stop):
-        if t > 0 and r_cash != 0.0:
-            cs += cs * r_cash
-        gross = 0.0
-        net = 0.0
-        for j in range(n_sym):
-            c = close[t, j]
-            if c == c:
-                last_px[j] = c
-            q = ps[j, P_QTY]
-            if q != 0.0:
-                px = last_px[j]
-                if q < 0.0 and t > 0:
-                    cs -= -q * px * r_borrow
-                if c == c:
-                    ps[j, P_PEAK] = max(ps[j, P_PEAK], high[t, j])
-                    ps[j, P_TROUGH] = min(ps[j, P_TROUGH], low[t, j])
-                gross += abs(q * px)
-                net += q * px
-            if rec:
-                pos_out[t, j] = q
-        eq = cs + net
+        gross, net = _mark_bar_nb(
+            t, close, high, low, ps, cash, last_px, r_cash, r_borrow, rec, pos_out, False
+        )
+        eq = cash[0] + net
         eq_out[t] = eq
         if series:
-            cash_out[t] = cs
+            cash_out[t] = cash[0]
             gross_out[t] = gross
             net_out[t] = net
         eq_prev = eq
-    cash[0] = cs
     return eq_prev
 
 
@@ -989,26 +1010,9 @@ def _simulate_once_nb(
                     pend[j, PD_EXIT] = 0.0
                     _cancel_rest_nb(pend, j)
         # ---- 3. close ------------------------------------------------------------------------
-        if t > 0 and r_cash != 0.0:
-            cash[0] += cash[0] * r_cash
-        gross = 0.0
-        net = 0.0
-        for j in range(n_sym):
-            c = close[t, j]
-            if c == c:
-                last_px[j] = c
-            q = ps[j, P_QTY]
-            if q != 0.0:
-                px = last_px[j]
-                if q < 0.0 and t > 0:
-                    cash[0] -= -q * px * r_borrow
-                if not (close_mode and ps[j, P_FILL_BAR] == t) and c == c:
-                    ps[j, P_PEAK] = max(ps[j, P_PEAK], high[t, j])
-                    ps[j, P_TROUGH] = min(ps[j, P_TROUGH], low[t, j])
-                gross += abs(q * px)
-                net += q * px
-            if rec:
-                pos_out[t, j] = q
+        gross, net = _mark_bar_nb(
+            t, close, high, low, ps, cash, last_px, r_cash, r_borrow, rec, pos_out, close_mode
+        )
         eq = cash[0] + net
         flatten = False
         if risk_on:
