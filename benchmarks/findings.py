@@ -9,9 +9,9 @@ bars) to separate fixed, per-bar and per-trade costs, and copies of the kernel m
 change each, timed as the minimum of 15 runs (the machine is shared, medians move by up to 2x
 between runs).
 
-**W2 (sweeps)**: W2(a) / W2(b) run at 40x / 54x vectorbt's backtests per second on one core,
-2.9x / 2.5x the time of the plain loop, and 1.77x / 1.9x faster with a second worker (this run).
-Every target is met except W2(a)'s scaling, 1.77x against 1.8x; where its time goes is below.
+**W2 (sweeps)**: W2(a) / W2(b) run at 40x / 58x vectorbt's backtests per second on one core,
+2.9x / 2.4x the time of the plain loop, and 1.76x / 1.93x faster with a second worker (this run).
+Every target is met except W2(a)'s scaling, 1.76x against 1.8x; where its time goes is below.
 What changed, each step timed on its own (minimum of 15-25 runs, or
 medians of 300-400 runs in a separate process):
 
@@ -108,7 +108,7 @@ An earlier version of the benchmark strategy ranked every bar instead of the mon
 and took 2.5x longer: in a target-weight strategy the ranking, not the engine, is the cost.
 vectorbt receives precomputed weights, so the ranking is only on alphaforge's side.
 
-**Memory**: W2(b) peaks at ~0.63 GB against vectorbt's ~6.7 GB (vectorbt materialises every
+**Memory**: W2(b) peaks at ~0.6 GB against vectorbt's ~6.7 GB (vectorbt materialises every
 (combination x symbol) column of the MAs, signals and portfolio arrays; `run_batch` holds one
 chunk of boolean signals, at most 32 MB, the moving averages of the grid, the validated
 parameter sets, and nine numbers per backtest). A first measurement
