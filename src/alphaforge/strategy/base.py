@@ -5,15 +5,20 @@ A strategy is one class with a small typed ``Params`` model and a vectorized, ca
 target price levels, limit/stop entry prices and a priority) or target weights out. Row ``t`` of
 the output may only depend on rows ``<= t`` of the input; the engine acts on it at bar ``t + 1``.
 
+``Strategy`` is generic over its parameter model: ``class SmaCross(Strategy[SmaCrossParams])``
+makes ``self.params`` a ``SmaCrossParams`` for a type checker (``self.params.fast`` is an
+``int``; a misspelt name is an error). The model named in brackets is also the class's
+``Params``, unless the class sets ``Params`` itself.
+
 Example
 -------
->>> class SmaCross(Strategy):
+>>> class SmaCrossParams(StrategyParams):
+...     fast: int = param(10, ge=2, le=100, description="fast SMA length")
+...     slow: int = param(50, ge=5, le=400, description="slow SMA length")
+>>> class SmaCross(Strategy[SmaCrossParams]):
 ...     '''Long when the fast SMA crosses above the slow SMA, flat when it crosses below.'''
 ...     name = "my_sma"
-...     class Params(StrategyParams):
-...         fast: int = param(10, ge=2, le=100, description="fast SMA length")
-...         slow: int = param(50, ge=5, le=400, description="slow SMA length")
-...     def signals(self, data):
+...     def signals(self, data: StrategyData) -> Signals:
 ...         fast = data.sma(self.params.fast)
 ...         slow = data.sma(self.params.slow)
 ...         return Signals(entries=crossed_above(fast, slow), exits=crossed_above(slow, fast))
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
 
 import numpy as np
 import pandas as pd
@@ -187,22 +192,52 @@ class StrategyData:
         )
 
 
-class Strategy:
-    """Base class of every strategy; see the module docstring."""
+P = TypeVar("P", bound=StrategyParams)
+
+
+def _params_argument(cls: type) -> type[StrategyParams] | None:
+    """The parameter model named in ``cls``'s own ``Strategy[...]`` base, if it names one."""
+    for base in vars(cls).get("__orig_bases__", ()):
+        origin = get_origin(base)
+        if isinstance(origin, type) and issubclass(origin, Strategy):
+            for arg in get_args(base):
+                if isinstance(arg, type) and issubclass(arg, StrategyParams):
+                    return arg
+    return None
+
+
+class Strategy(Generic[P]):
+    """Base class of every strategy, generic over its parameter model; see the module docstring.
+
+    ``Params`` is the model class itself (what the optimizer and ``describe`` read);
+    ``self.params`` is the validated, frozen instance of it.
+    """
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[StrategyParams]] = StrategyParams
+    params: P
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        named = _params_argument(cls)
+        if named is not None and "Params" not in vars(cls):
+            cls.Params = named
+        elif named is not None and not issubclass(cls.Params, named):
+            raise TypeError(
+                f"{cls.__name__}: Params {cls.Params.__name__} is not the "
+                f"{named.__name__} named in its Strategy[...] base"
+            )
 
     def __init__(self, params: Mapping[str, Any] | StrategyParams | None = None, **kwargs: Any):
         if type(params) is self.Params and not kwargs:
-            self.params = params  # validated already (and frozen): a sweep's sets, say
+            self.params = cast(P, params)  # validated already (and frozen): a sweep's sets, say
             return
         if isinstance(params, StrategyParams):
             values = {**params.model_dump(), **kwargs}
         else:
             values = {**dict(params or {}), **kwargs}
         try:
-            self.params = self.Params.model_validate(values)
+            self.params = cast(P, self.Params.model_validate(values))
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"]) or "params"
@@ -220,9 +255,7 @@ class Strategy:
         raise NotImplementedError
 
     @classmethod
-    def batch_signals(
-        cls, data: StrategyData, params: Sequence[StrategyParams], out: SignalBatch
-    ) -> bool:
+    def batch_signals(cls, data: StrategyData, params: Sequence[P], out: SignalBatch) -> bool:
         """Optional fast path of a parameter sweep: the signals of many parameter sets at once.
 
         Write into ``out`` what :meth:`signals` returns for each of the validated ``params``
@@ -235,7 +268,7 @@ class Strategy:
         return False
 
     @classmethod
-    def batch_prepare(cls, data: StrategyData, params: Sequence[StrategyParams]) -> None:
+    def batch_prepare(cls, data: StrategyData, params: Sequence[P]) -> None:
         """Optional companion of :meth:`batch_signals`: compute once, before the first chunk,
         what the chunks of a sweep over ``params`` (all its validated parameter sets) share,
         e.g. the moving averages of every length in the grid, into ``data``'s cache."""

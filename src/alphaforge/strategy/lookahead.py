@@ -118,7 +118,7 @@ def rows(panel: Panel, start: int, stop: int) -> Panel:
     )
 
 
-def _run(strategy: Strategy, panel: Panel) -> dict[str, np.ndarray]:
+def _run(strategy: Strategy[Any], panel: Panel) -> dict[str, np.ndarray]:
     out = strategy.signals(StrategyData(panel))
     if not isinstance(out, Signals | TargetWeights):
         raise StrategyError(f"{strategy.name}: signals() must return Signals or TargetWeights")
@@ -183,7 +183,7 @@ class _Collector:
 
 
 def check_lookahead(
-    strategy: str | Strategy | type[Strategy],
+    strategy: str | Strategy[Any] | type[Strategy[Any]],
     panel: Panel,
     *,
     params: dict[str, Any] | None = None,

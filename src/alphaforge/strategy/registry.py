@@ -6,6 +6,7 @@ import importlib.util
 import inspect
 import sys
 from pathlib import Path
+from typing import Any
 
 from alphaforge.core.errors import StrategyError
 from alphaforge.strategy.base import Strategy
@@ -13,13 +14,13 @@ from alphaforge.strategy.base import Strategy
 _BUILTIN_MODULES = ("alphaforge.strategy.library",)
 
 
-def builtin_strategies() -> dict[str, type[Strategy]]:
+def builtin_strategies() -> dict[str, type[Strategy[Any]]]:
     """Name -> class of every built-in strategy."""
     import pkgutil
 
     from alphaforge.strategy import library
 
-    found: dict[str, type[Strategy]] = {}
+    found: dict[str, type[Strategy[Any]]] = {}
     for mod in pkgutil.iter_modules(library.__path__):
         module = importlib.import_module(f"alphaforge.strategy.library.{mod.name}")
         for obj in vars(module).values():
@@ -34,7 +35,7 @@ def builtin_strategies() -> dict[str, type[Strategy]]:
     return dict(sorted(found.items()))
 
 
-def load_strategy_class(ref: str) -> type[Strategy]:
+def load_strategy_class(ref: str) -> type[Strategy[Any]]:
     """Resolve a built-in name or ``file.py:ClassName``."""
     if ":" in ref and ref.split(":", 1)[0].endswith(".py"):
         return _load_from_file(ref)
@@ -50,7 +51,7 @@ def load_strategy_class(ref: str) -> type[Strategy]:
     return builtins[ref]
 
 
-def _builtin_by_module(name: str) -> type[Strategy] | None:
+def _builtin_by_module(name: str) -> type[Strategy[Any]] | None:
     """Built-ins live in a module of their own name: import just that one (fast start-up)."""
     if not name.isidentifier() or name.startswith("_"):
         return None
@@ -64,7 +65,7 @@ def _builtin_by_module(name: str) -> type[Strategy] | None:
     return None
 
 
-def _load_from_file(ref: str) -> type[Strategy]:
+def _load_from_file(ref: str) -> type[Strategy[Any]]:
     path_s, cls_name = ref.rsplit(":", 1)
     path = Path(path_s).expanduser()
     if not path.is_file():
@@ -87,7 +88,9 @@ def _load_from_file(ref: str) -> type[Strategy]:
     return cls
 
 
-def make_strategy(ref: str | Strategy | type[Strategy], params: dict | None = None) -> Strategy:
+def make_strategy(
+    ref: str | Strategy[Any] | type[Strategy[Any]], params: dict[str, Any] | None = None
+) -> Strategy[Any]:
     if isinstance(ref, Strategy):
         return ref if not params else type(ref)({**ref.params.model_dump(), **params})
     cls = ref if inspect.isclass(ref) else load_strategy_class(str(ref))

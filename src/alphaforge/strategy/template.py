@@ -38,14 +38,15 @@ class {cls}Params(StrategyParams):
     max_rsi: float = param(70.0, ge=50.0, le=90.0, step=5.0, description="No entry above this RSI")
 
 
-class {cls}(Strategy):
+class {cls}(Strategy[{cls}Params]):
     """Long when the fast SMA crosses above the slow SMA, unless RSI says overbought.
 
     Exit when the fast SMA crosses back below the slow one. Warm-up: ``slow`` bars.
     """
 
+    # Strategy[{cls}Params] makes it the parameter model: self.params is a {cls}Params,
+    # so a type checker (mypy, pyright) knows self.params.fast is an int.
     name = "{name}"
-    Params = {cls}Params
 
     def warmup(self) -> int:
         # Bars of history before the signals mean anything (used by checks and reports).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import ClassVar, Self
+from typing import ClassVar, Self, TypeVar
 
 import numpy as np
 from pydantic import model_validator
@@ -21,17 +21,24 @@ from alphaforge.strategy.base import (
 
 
 class FastSlowParams(StrategyParams):
-    """Base of a crossover's parameters (the subclass declares ``fast`` and ``slow``)."""
+    """Base of a crossover's parameters (the subclass gives ``fast`` and ``slow`` their
+    defaults, bounds and descriptions)."""
+
+    fast: int
+    slow: int
 
     @model_validator(mode="after")
     def _fast_below_slow(self) -> Self:
-        fast, slow = self.fast, self.slow  # type: ignore[attr-defined]
+        fast, slow = self.fast, self.slow
         if fast >= slow:
             raise ValueError(f"fast ({fast}) must be smaller than slow ({slow})")
         return self
 
 
-class AverageCross(Strategy):
+FS = TypeVar("FS", bound=FastSlowParams)
+
+
+class AverageCross(Strategy[FS]):
     """A fast/slow crossover of two moving averages of the close (``data.sma`` or ``data.ema``,
     named by :attr:`average`) with parameters ``fast`` and ``slow``. Not a strategy of its own:
     the library's ``sma_cross`` and ``ema_cross`` set the average and the parameters.
@@ -45,8 +52,8 @@ class AverageCross(Strategy):
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
-        fast = getattr(data, self.average)(p.fast)  # type: ignore[attr-defined]
-        slow = getattr(data, self.average)(p.slow)  # type: ignore[attr-defined]
+        fast = getattr(data, self.average)(p.fast)
+        slow = getattr(data, self.average)(p.slow)
         up = crossed_above(fast, slow)
         down = crossed_above(slow, fast)
         return Signals(entries=up, exits=down, short_entries=down, short_exits=up)
@@ -59,17 +66,15 @@ class AverageCross(Strategy):
         return getattr(data, cls.average), lambda lengths: data.average_stack(cls.average, lengths)
 
     @classmethod
-    def batch_prepare(cls, data: StrategyData, params: Sequence[StrategyParams]) -> None:
-        lengths = sorted({int(getattr(p, name)) for p in params for name in ("fast", "slow")})
+    def batch_prepare(cls, data: StrategyData, params: Sequence[FS]) -> None:
+        lengths = sorted({n for p in params for n in (int(p.fast), int(p.slow))})
         if lengths:
             line, compute = cls._lines(data)
             line_stack(data, line, lengths, compute)
 
     @classmethod
-    def batch_signals(
-        cls, data: StrategyData, params: Sequence[StrategyParams], out: SignalBatch
-    ) -> bool:
-        pairs = [(int(p.fast), int(p.slow)) for p in params]  # type: ignore[attr-defined]
+    def batch_signals(cls, data: StrategyData, params: Sequence[FS], out: SignalBatch) -> bool:
+        pairs = [(int(p.fast), int(p.slow)) for p in params]
         line, compute = cls._lines(data)
         cross_batch(data, line, pairs, out, compute)
         return True

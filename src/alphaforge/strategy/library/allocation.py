@@ -41,7 +41,7 @@ class AllocationParams(StrategyParams):
         return self
 
 
-class Allocation(Strategy):
+class Allocation(Strategy[AllocationParams]):
     """A fully invested, long-only portfolio of all symbols, rebalanced by an allocator.
 
     On the first bar of each ``rebalance`` period the allocator (see
@@ -54,10 +54,10 @@ class Allocation(Strategy):
     Params = AllocationParams
 
     def warmup(self) -> int:
-        return int(self.params.lookback) + 1  # type: ignore[attr-defined]
+        return int(self.params.lookback) + 1
 
     def signals(self, data: StrategyData) -> TargetWeights:
-        p: AllocationParams = self.params  # type: ignore[assignment]
+        p = self.params
         rows = period_start_mask(data.index, data.panel.timeframe, p.rebalance)
         w = rolling_weights(
             p.method, data.close, rows, p.lookback, min_weight=p.min_weight, max_weight=p.max_weight

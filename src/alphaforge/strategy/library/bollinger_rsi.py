@@ -23,7 +23,7 @@ class BollingerRsiParams(StrategyParams):
     )
 
 
-class BollingerRsi(Strategy):
+class BollingerRsi(Strategy[BollingerRsiParams]):
     """Mean reversion: buy a close below the lower Bollinger band when RSI is oversold.
 
     Long entry: ``close < lower band`` and ``RSI < oversold``; long exit: ``close > middle band``
@@ -37,17 +37,17 @@ class BollingerRsi(Strategy):
 
     def warmup(self) -> int:
         p = self.params
-        return max(p.period, 10 * p.rsi_period)  # type: ignore[attr-defined]
+        return max(p.period, 10 * p.rsi_period)
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
         c = data.close
-        bands = bbands(c, p.period, p.nbdev, p.nbdev)  # type: ignore[attr-defined]
-        r = data.cached(("rsi", p.rsi_period), lambda: np.asarray(rsi(c, p.rsi_period)))  # type: ignore[attr-defined]
+        bands = bbands(c, p.period, p.nbdev, p.nbdev)
+        r = data.cached(("rsi", p.rsi_period), lambda: np.asarray(rsi(c, p.rsi_period)))
         up, mid, lo = (np.asarray(b) for b in bands[:3])
         with np.errstate(invalid="ignore"):
-            entries = (c < lo) & (r < p.oversold)  # type: ignore[attr-defined]
+            entries = (c < lo) & (r < p.oversold)
             exits = c > mid
-            short_entries = (c > up) & (r > p.overbought)  # type: ignore[attr-defined]
+            short_entries = (c > up) & (r > p.overbought)
             short_exits = c < mid
         return Signals(entries, exits, short_entries=short_entries, short_exits=short_exits)

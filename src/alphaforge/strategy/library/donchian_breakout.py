@@ -19,7 +19,7 @@ class DonchianParams(StrategyParams):
     )
 
 
-class DonchianBreakout(Strategy):
+class DonchianBreakout(Strategy[DonchianParams]):
     """Turtle-style breakout: enter on an N-bar high, exit on an M-bar low, stop at k ATRs.
 
     Enter long when the close exceeds the highest high of the previous ``entry`` bars; exit when
@@ -34,20 +34,20 @@ class DonchianBreakout(Strategy):
 
     def warmup(self) -> int:
         p = self.params
-        return max(p.entry + 1, p.exit + 1, 10 * p.atr_period)  # type: ignore[attr-defined]
+        return max(p.entry + 1, p.exit + 1, 10 * p.atr_period)
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
         c = data.close
-        ch_in = donchian(data.high, data.low, p.entry)  # type: ignore[attr-defined]
+        ch_in = donchian(data.high, data.low, p.entry)
         hi_in, lo_in = shift(np.asarray(ch_in.upper)), shift(np.asarray(ch_in.lower))
-        ch_out = donchian(data.high, data.low, p.exit)  # type: ignore[attr-defined]
+        ch_out = donchian(data.high, data.low, p.exit)
         hi_out, lo_out = shift(np.asarray(ch_out.upper)), shift(np.asarray(ch_out.lower))
-        atr = data.atr(p.atr_period)  # type: ignore[attr-defined]
+        atr = data.atr(p.atr_period)
         with np.errstate(invalid="ignore"):
             entries, exits = c > hi_in, c < lo_out
             short_entries, short_exits = c < lo_in, c > hi_out
-        dist = p.atr_stop * atr  # type: ignore[attr-defined]
+        dist = p.atr_stop * atr
         stop = np.where(entries, c - dist, np.where(short_entries, c + dist, np.nan))
         return Signals(
             entries, exits, short_entries=short_entries, short_exits=short_exits, stop_loss=stop

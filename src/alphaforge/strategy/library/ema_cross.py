@@ -15,7 +15,7 @@ class EmaCrossParams(FastSlowParams):
     )
 
 
-class EmaCross(AverageCross):
+class EmaCross(AverageCross[EmaCrossParams]):
     """Trend following with two exponential moving averages of the close.
 
     Enter long at the next open after the fast EMA crosses above the slow EMA; exit (and, with
@@ -30,4 +30,4 @@ class EmaCross(AverageCross):
     average = "ema"
 
     def warmup(self) -> int:
-        return 5 * int(self.params.slow)  # type: ignore[attr-defined]
+        return 5 * int(self.params.slow)

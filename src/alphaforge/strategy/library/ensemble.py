@@ -50,7 +50,7 @@ class EnsembleParams(StrategyParams):
         return self
 
 
-class Ensemble(Strategy):
+class Ensemble(Strategy[EnsembleParams]):
     """Enter when enough members agree; exit when enough members want out.
 
     A member votes for entry at bar ``t`` when its entry fired within the last ``window`` bars
@@ -68,7 +68,7 @@ class Ensemble(Strategy):
         super().__init__(params, **kwargs)
         from alphaforge.strategy.registry import make_strategy
 
-        p: EnsembleParams = self.params  # type: ignore[assignment]
+        p = self.params
         if self.name in p.members:
             raise StrategyError("ensemble: parameter members: cannot contain 'ensemble' itself")
         self.members = [make_strategy(m, dict(p.member_params.get(m, {}))) for m in p.members]
@@ -76,10 +76,10 @@ class Ensemble(Strategy):
         self.vote_weights = np.asarray(raw, dtype=np.float64) / float(sum(raw))
 
     def warmup(self) -> int:
-        return max(m.warmup() for m in self.members) + int(self.params.window)  # type: ignore[attr-defined]
+        return max(m.warmup() for m in self.members) + int(self.params.window)
 
     def _vote(self, masks: list[np.ndarray | None], shape: tuple[int, int]) -> np.ndarray:
-        p: EnsembleParams = self.params  # type: ignore[assignment]
+        p = self.params
         total = np.zeros(shape)
         for w, m in zip(self.vote_weights, masks, strict=True):
             if m is not None:
@@ -87,7 +87,7 @@ class Ensemble(Strategy):
         return total
 
     def signals(self, data: StrategyData) -> Signals:
-        p: EnsembleParams = self.params  # type: ignore[assignment]
+        p = self.params
         outs = []
         for m in self.members:
             out = m.signals(data)

@@ -36,7 +36,7 @@ class MomentumRotationParams(StrategyParams):
         return self
 
 
-class MomentumRotation(Strategy):
+class MomentumRotation(Strategy[MomentumRotationParams]):
     """Hold the ``top_n`` symbols with the best trailing return, equally weighted.
 
     Score: ``close[t - skip] / close[t - lookback] - 1`` (12-1 momentum by default). On the first
@@ -49,14 +49,14 @@ class MomentumRotation(Strategy):
     Params = MomentumRotationParams
 
     def warmup(self) -> int:
-        return int(self.params.lookback)  # type: ignore[attr-defined]
+        return int(self.params.lookback)
 
     def signals(self, data: StrategyData) -> TargetWeights:
         p = self.params
-        score = trailing_return(data.close, p.lookback, p.skip)  # type: ignore[attr-defined]
-        rows = period_start_mask(data.index, data.panel.timeframe, p.rebalance)  # type: ignore[attr-defined]
-        w = top_n_weights(score, p.top_n, rows)  # type: ignore[attr-defined]
-        if p.absolute:  # type: ignore[attr-defined]
+        score = trailing_return(data.close, p.lookback, p.skip)
+        rows = period_start_mask(data.index, data.panel.timeframe, p.rebalance)
+        w = top_n_weights(score, p.top_n, rows)
+        if p.absolute:
             with np.errstate(invalid="ignore"):
                 w = np.where(rows[:, None] & ~(score > 0), 0.0, w)
         return TargetWeights(weights=w, rebalance=rows)

@@ -53,7 +53,7 @@ def daily_trend(close: np.ndarray, day: np.ndarray, trend_days: int) -> np.ndarr
     return np.asarray(prev[pos], dtype=np.float64)
 
 
-class MtfMomentum(Strategy):
+class MtfMomentum(Strategy[MtfMomentumParams]):
     """Intraday SMA crossover that only trades with the daily trend.
 
     Daily trend: the last completed session's close against the SMA of the last ``trend_days``
@@ -69,16 +69,16 @@ class MtfMomentum(Strategy):
 
     def warmup(self) -> int:
         p = self.params
-        return max(p.slow, (p.trend_days + 1) * p.session_bars)  # type: ignore[attr-defined]
+        return max(p.slow, (p.trend_days + 1) * p.session_bars)
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
         day = local_days(data.index, data.panel.timeframe)
         trend = data.cached(
-            ("daily_trend", p.trend_days),  # type: ignore[attr-defined]
-            lambda: daily_trend(data.close, day, p.trend_days),  # type: ignore[attr-defined]
+            ("daily_trend", p.trend_days),
+            lambda: daily_trend(data.close, day, p.trend_days),
         )
-        fast, slow = data.sma(p.fast), data.sma(p.slow)  # type: ignore[attr-defined]
+        fast, slow = data.sma(p.fast), data.sma(p.slow)
         entries = crossed_above(fast, slow) & (trend > 0)
         exits = crossed_above(slow, fast) | (trend < 0)
         return Signals(entries=entries, exits=exits)

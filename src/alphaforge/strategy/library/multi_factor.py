@@ -69,7 +69,7 @@ def factor_scores(close: np.ndarray, p: MultiFactorParams) -> dict[str, np.ndarr
     }
 
 
-class MultiFactor(Strategy):
+class MultiFactor(Strategy[MultiFactorParams]):
     """Rank-combine four price-based factors and hold the best ``top_n`` symbols equally.
 
     Factors (each ranked across symbols into (0, 1] every bar, higher = better):
@@ -90,10 +90,10 @@ class MultiFactor(Strategy):
 
     def warmup(self) -> int:
         p = self.params
-        return max(p.momentum_lookback, p.reversal_lookback, p.vol_lookback + 1)  # type: ignore[attr-defined]
+        return max(p.momentum_lookback, p.reversal_lookback, p.vol_lookback + 1)
 
     def signals(self, data: StrategyData) -> TargetWeights:
-        p: MultiFactorParams = self.params  # type: ignore[assignment]
+        p = self.params
         raw = factor_scores(data.close, p)
         weights = {"momentum": p.w_momentum, "value": p.w_value, "low_vol": p.w_low_vol,
                    "quality": p.w_quality}  # fmt: skip

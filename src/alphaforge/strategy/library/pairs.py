@@ -85,7 +85,7 @@ def spread_z(y: np.ndarray, x: np.ndarray, window: int) -> tuple[np.ndarray, np.
     return beta, z
 
 
-class PairsTrading(Strategy):
+class PairsTrading(Strategy[PairsParams]):
     """Statistical arbitrage on the most cointegrated pair of the universe.
 
     On the first bar of each ``reselect`` period, every pair of symbols with complete data over
@@ -105,11 +105,11 @@ class PairsTrading(Strategy):
 
     def warmup(self) -> int:
         p = self.params
-        period = {"daily": 1, "weekly": 5, "monthly": 23, "quarterly": 66}[p.reselect]  # type: ignore[attr-defined]
-        return max(p.formation, 2 * p.window) + period  # type: ignore[attr-defined]
+        period = {"daily": 1, "weekly": 5, "monthly": 23, "quarterly": 66}[p.reselect]
+        return max(p.formation, 2 * p.window) + period
 
     def signals(self, data: StrategyData) -> TargetWeights:
-        p: PairsParams = self.params  # type: ignore[assignment]
+        p = self.params
         with np.errstate(divide="ignore", invalid="ignore"):
             logp = np.log(data.close)
         n = data.shape[0]

@@ -65,7 +65,7 @@ def regime_mask(data: StrategyData, p: RegimeFilterParams) -> np.ndarray:
         return np.asarray(vol < cut, dtype=bool)
 
 
-class RegimeFilter(Strategy):
+class RegimeFilter(Strategy[RegimeFilterParams]):
     """Wrap another strategy and let it open positions only in the chosen regime.
 
     ``regime: trend`` allows entries while ADX(``adx_period``) > ``adx_min``; ``regime: low_vol``
@@ -84,18 +84,18 @@ class RegimeFilter(Strategy):
         from alphaforge.strategy.registry import make_strategy
 
         p = self.params
-        if p.inner == self.name:  # type: ignore[attr-defined]
+        if p.inner == self.name:
             raise StrategyError("regime_filter: parameter inner: cannot wrap itself")
-        self.inner = make_strategy(p.inner, dict(p.inner_params))  # type: ignore[attr-defined]
+        self.inner = make_strategy(p.inner, dict(p.inner_params))
 
     def warmup(self) -> int:
-        p: RegimeFilterParams = self.params  # type: ignore[assignment]
+        p = self.params
         own = 10 * p.adx_period if p.regime == "trend" else p.vol_window + p.vol_lookback
         return max(self.inner.warmup(), own)
 
     def signals(self, data: StrategyData) -> Signals | TargetWeights:
         out = self.inner.signals(data)
-        ok = regime_mask(data, self.params)  # type: ignore[arg-type]
+        ok = regime_mask(data, self.params)
         if isinstance(out, TargetWeights):
             w = np.where(ok | np.isnan(out.weights), out.weights, 0.0)
             return TargetWeights(weights=w, rebalance=out.rebalance, priority=out.priority)

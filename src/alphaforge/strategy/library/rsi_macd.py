@@ -45,7 +45,7 @@ class RsiMacdParams(StrategyParams):
         return self
 
 
-class RsiMacd(Strategy):
+class RsiMacd(Strategy[RsiMacdParams]):
     """Momentum entries on a MACD cross, confirmed by RSI.
 
     Enter long when the MACD line crosses above its signal line while RSI is above
@@ -60,17 +60,17 @@ class RsiMacd(Strategy):
 
     def warmup(self) -> int:
         p = self.params
-        return max(10 * p.rsi_period, 5 * (p.macd_slow + p.macd_signal))  # type: ignore[attr-defined]
+        return max(10 * p.rsi_period, 5 * (p.macd_slow + p.macd_signal))
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
-        key = ("macd", p.macd_fast, p.macd_slow, p.macd_signal)  # type: ignore[attr-defined]
-        res = macd(data.close, p.macd_fast, p.macd_slow, p.macd_signal)  # type: ignore[attr-defined]
+        key = ("macd", p.macd_fast, p.macd_slow, p.macd_signal)
+        res = macd(data.close, p.macd_fast, p.macd_slow, p.macd_signal)
         line = data.cached((*key, "line"), lambda: np.asarray(res.macd))
         sig = data.cached((*key, "signal"), lambda: np.asarray(res.signal))
-        r = data.cached(("rsi", p.rsi_period), lambda: np.asarray(rsi(data.close, p.rsi_period)))  # type: ignore[attr-defined]
+        r = data.cached(("rsi", p.rsi_period), lambda: np.asarray(rsi(data.close, p.rsi_period)))
         with np.errstate(invalid="ignore"):
-            entries = crossed_above(line, sig) & (r > p.rsi_entry)  # type: ignore[attr-defined]
-        level = np.full_like(r, p.rsi_exit)  # type: ignore[attr-defined]
+            entries = crossed_above(line, sig) & (r > p.rsi_entry)
+        level = np.full_like(r, p.rsi_exit)
         exits = crossed_above(sig, line) | crossed_above(r, level)
         return Signals(entries=entries, exits=exits)

@@ -11,7 +11,7 @@ class SmaCrossParams(FastSlowParams):
     slow: int = param(50, ge=3, le=400, step=1, description="Slow simple moving average length")
 
 
-class SmaCross(AverageCross):
+class SmaCross(AverageCross[SmaCrossParams]):
     """Trend following with two simple moving averages of the close.
 
     Enter long at the next open after the fast SMA crosses above the slow SMA
@@ -25,4 +25,4 @@ class SmaCross(AverageCross):
     average = "sma"
 
     def warmup(self) -> int:
-        return int(self.params.slow)  # type: ignore[attr-defined]
+        return int(self.params.slow)

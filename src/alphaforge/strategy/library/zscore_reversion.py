@@ -29,7 +29,7 @@ class ZScoreParams(StrategyParams):
         return self
 
 
-class ZScoreReversion(Strategy):
+class ZScoreReversion(Strategy[ZScoreParams]):
     """Mean reversion on the z-score of the close against its rolling mean.
 
     ``z = (close - SMA(period)) / std(period)`` (population std). Long entry when
@@ -41,14 +41,14 @@ class ZScoreReversion(Strategy):
     Params = ZScoreParams
 
     def warmup(self) -> int:
-        return int(self.params.period)  # type: ignore[attr-defined]
+        return int(self.params.period)
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
-        z = data.cached(("zscore", p.period), lambda: np.asarray(zscore(data.close, p.period)))  # type: ignore[attr-defined]
+        z = data.cached(("zscore", p.period), lambda: np.asarray(zscore(data.close, p.period)))
         with np.errstate(invalid="ignore"):
-            entries = z < -p.entry_z  # type: ignore[attr-defined]
-            exits = z > -p.exit_z  # type: ignore[attr-defined]
-            short_entries = z > p.entry_z  # type: ignore[attr-defined]
-            short_exits = z < p.exit_z  # type: ignore[attr-defined]
+            entries = z < -p.entry_z
+            exits = z > -p.exit_z
+            short_entries = z > p.entry_z
+            short_exits = z < p.exit_z
         return Signals(entries, exits, short_entries=short_entries, short_exits=short_exits)
