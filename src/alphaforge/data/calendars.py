@@ -1,10 +1,13 @@
 """Exchange calendars: sessions, holidays, early closes and expected intraday bar starts.
 
-A thin layer over :mod:`exchange_calendars` (the only module of alphaforge that imports it).
+A thin layer over :mod:`exchange_calendars` (the only module of alphaforge that imports it). Which
+calendars exist, their aliases and time zones come from one table,
+:data:`alphaforge.core.calendar.CALENDARS`; every function here takes a name or alias from that
+table or a :class:`~alphaforge.core.calendar.Calendar`, and builds its session lists from it.
 
 * ``"XNYS"`` (New York Stock Exchange) is the calendar for US equities and ETFs.
-* ``"24/7"`` (aliases ``"crypto"``, ``"ALWAYS_OPEN"``) is the calendar for crypto markets: one
-  session per UTC day, 00:00 to 24:00.
+* ``"24/7"`` (aliases ``"24x7"``, ``"crypto"``, ``"ALWAYS_OPEN"``) is the calendar for crypto
+  markets: one session per UTC day, 00:00 to 24:00.
 
 Calendars are built with a window wide enough for the dates asked for (``exchange_calendars``
 defaults to roughly twenty years back), and built calendars are cached per
@@ -25,41 +28,23 @@ import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
+from alphaforge.core.calendar import CONTINUOUS, XNYS, Calendar, parse_calendar
 from alphaforge.core.errors import ConfigError
-from alphaforge.data.schema import parse_timeframe
+from alphaforge.core.timeframe import parse_timeframe
 
-DEFAULT_EQUITY_CALENDAR = "XNYS"
-CRYPTO_CALENDAR = "24/7"
-_ALIASES: dict[str, str] = {
-    "CRYPTO": CRYPTO_CALENDAR,
-    "ALWAYS_OPEN": CRYPTO_CALENDAR,
-    "24/7": CRYPTO_CALENDAR,
-    "NYSE": "XNYS",
-    "NASDAQ": "XNAS",
-}
+DEFAULT_EQUITY_CALENDAR = XNYS.name
+CRYPTO_CALENDAR = CONTINUOUS.name
 
 
-def canonical_name(name: str) -> str:
+def canonical_name(name: str | Calendar) -> str:
     """The ``exchange_calendars`` name for ``name`` (resolving aliases, case-insensitive).
 
     Raises
     ------
     ConfigError
-        When no calendar of that name exists.
+        When no calendar of that name exists (see :data:`alphaforge.core.calendar.CALENDARS`).
     """
-    key = str(name).strip()
-    resolved = _ALIASES.get(key.upper(), key.upper())
-    if resolved not in _known_names():
-        raise ConfigError(
-            f"calendar: unknown value {name!r}; try XNYS, XNAS, 24/7 (crypto) "
-            "or any exchange_calendars name"
-        )
-    return resolved
-
-
-@functools.cache
-def _known_names() -> frozenset[str]:
-    return frozenset(xcals.get_calendar_names(include_aliases=True))
+    return parse_calendar(name).name
 
 
 @functools.lru_cache(maxsize=32)
@@ -83,7 +68,7 @@ def _naive_date(value: pd.Timestamp | str) -> pd.Timestamp:
 
 
 def get_calendar(
-    name: str = DEFAULT_EQUITY_CALENDAR,
+    name: str | Calendar = DEFAULT_EQUITY_CALENDAR,
     start: pd.Timestamp | str | None = None,
     end: pd.Timestamp | str | None = None,
 ) -> Any:
@@ -92,7 +77,8 @@ def get_calendar(
     Parameters
     ----------
     name
-        Calendar name or alias (``"XNYS"``, ``"24/7"``, ``"crypto"``, ``"ALWAYS_OPEN"`` ...).
+        Calendar name or alias (``"XNYS"``, ``"24/7"``, ``"crypto"``, ``"ALWAYS_OPEN"`` ...), or a
+        :class:`~alphaforge.core.calendar.Calendar`.
     start, end
         Dates the calendar must cover. When they fall outside the library's default window the
         calendar is rebuilt with a wider one (whole years, cached).
@@ -116,14 +102,18 @@ def get_calendar(
     return _build(canon, first_year, last_year)
 
 
-def sessions(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
+def sessions(
+    name: str | Calendar, start: pd.Timestamp | str, end: pd.Timestamp | str
+) -> pd.DatetimeIndex:
     """Session labels (naive dates) in ``[start, end]``; the bounds need not be sessions."""
     lo, hi = _naive_date(start), _naive_date(end)
     all_sessions = get_calendar(name, lo, hi).sessions
     return pd.DatetimeIndex(all_sessions[(all_sessions >= lo) & (all_sessions <= hi)])
 
 
-def holidays(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
+def holidays(
+    name: str | Calendar, start: pd.Timestamp | str, end: pd.Timestamp | str
+) -> pd.DatetimeIndex:
     """Weekdays (per the calendar's week mask) in ``[start, end]`` that are not sessions."""
     lo, hi = _naive_date(start), _naive_date(end)
     cal = get_calendar(name, lo, hi)
@@ -133,26 +123,28 @@ def holidays(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> p
     return pd.DatetimeIndex(weekdays.difference(cal.sessions)).as_unit("ns")
 
 
-def early_closes(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
+def early_closes(
+    name: str | Calendar, start: pd.Timestamp | str, end: pd.Timestamp | str
+) -> pd.DatetimeIndex:
     """Sessions in ``[start, end]`` that close earlier than the regular close."""
     lo, hi = _naive_date(start), _naive_date(end)
     ec = pd.DatetimeIndex(get_calendar(name, lo, hi).early_closes)
     return pd.DatetimeIndex(ec[(ec >= lo) & (ec <= hi)])
 
 
-def is_early_close(name: str, date: pd.Timestamp | str) -> bool:
+def is_early_close(name: str | Calendar, date: pd.Timestamp | str) -> bool:
     """Whether the session on ``date`` closes early (``False`` when it is not a session)."""
     day = _naive_date(date)
     return bool(day in get_calendar(name, day, day).early_closes)
 
 
-def is_session(name: str, date: pd.Timestamp | str) -> bool:
+def is_session(name: str | Calendar, date: pd.Timestamp | str) -> bool:
     """Whether ``date`` is a trading session of calendar ``name``."""
     day = _naive_date(date)
     return bool(get_calendar(name, day, day).is_session(day))
 
 
-def session_close(name: str, date: pd.Timestamp | str) -> pd.Timestamp:
+def session_close(name: str | Calendar, date: pd.Timestamp | str) -> pd.Timestamp:
     """The UTC close time of the session on ``date``.
 
     Raises
@@ -163,11 +155,13 @@ def session_close(name: str, date: pd.Timestamp | str) -> pd.Timestamp:
     day = _naive_date(date)
     cal = get_calendar(name, day, day)
     if not cal.is_session(day):
-        raise ConfigError(f"calendar {name}: {day.date()} is not a session")
+        raise ConfigError(f"calendar {canonical_name(name)}: {day.date()} is not a session")
     return pd.Timestamp(cal.session_close(day))
 
 
-def schedule(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DataFrame:
+def schedule(
+    name: str | Calendar, start: pd.Timestamp | str, end: pd.Timestamp | str
+) -> pd.DataFrame:
     """Regular-hours ``open`` and ``close`` (UTC) of every session in ``[start, end]`` (dates)."""
     days = sessions(name, start, end)
     if len(days) == 0:
@@ -178,7 +172,7 @@ def schedule(name: str, start: pd.Timestamp | str, end: pd.Timestamp | str) -> p
 
 
 def expected_bar_starts(
-    name: str,
+    name: str | Calendar,
     timeframe: str,
     start: pd.Timestamp | str,
     end: pd.Timestamp | str,

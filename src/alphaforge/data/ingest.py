@@ -38,6 +38,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from alphaforge.core.errors import DataError
+from alphaforge.core.timeframe import detect_timeframe
 from alphaforge.data.ingest_checks import (
     CANONICAL,
     Locator,
@@ -46,7 +47,6 @@ from alphaforge.data.ingest_checks import (
     parse_timestamps,
     resolve_duplicates,
 )
-from alphaforge.data.schema import TIMEFRAMES
 
 __all__ = ["IngestReport", "detect_timeframe", "normalize_bars", "read_bars"]
 
@@ -67,47 +67,6 @@ class IngestReport:
     def note(self, message: str) -> None:
         if message not in self.notes:
             self.notes.append(message)
-
-
-def detect_timeframe(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> str:
-    """Guess the bar timeframe from the most common spacing between distinct timestamps.
-
-    Parameters
-    ----------
-    timestamps
-        Bar timestamps (any symbols mixed); naive or aware.
-
-    Returns
-    -------
-    str
-        One of ``1m, 5m, 15m, 1h, 1d``.
-
-    Raises
-    ------
-    DataError
-        When the spacing matches no known timeframe (pass the timeframe explicitly).
-    """
-    values = pd.DatetimeIndex(pd.to_datetime(np.asarray(timestamps)))
-    if values.tz is not None:
-        values = values.tz_localize(None)
-    ns = np.unique(values.as_unit("ns").asi8)
-    all_midnight = bool(np.all(ns % TIMEFRAMES["1d"].nanos == 0))
-    if len(ns) < 2:
-        if all_midnight:
-            return "1d"
-        raise DataError("cannot detect the timeframe from a single timestamp; pass --timeframe")
-    diffs = np.diff(ns)
-    vals, counts = np.unique(diffs, return_counts=True)
-    step = int(vals[np.argmax(counts)])
-    for name, tf in TIMEFRAMES.items():
-        if step == tf.nanos:
-            return name
-    if all_midnight and step >= TIMEFRAMES["1d"].nanos:
-        return "1d"
-    raise DataError(
-        f"cannot detect the timeframe: the most common spacing is {pd.Timedelta(step)}; "
-        "pass --timeframe"
-    )
 
 
 def normalize_bars(

@@ -11,55 +11,16 @@ Daily bars are labelled by the exchange-local session date at 00:00 (stored as t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
-from alphaforge.core.errors import ConfigError
+# Timeframes live in alphaforge.core.timeframe; re-exported here for the data layer.
+from alphaforge.core.timeframe import TIMEFRAMES as TIMEFRAMES
+from alphaforge.core.timeframe import Timeframe as Timeframe
+from alphaforge.core.timeframe import parse_timeframe as parse_timeframe
 
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")
 BAR_COLUMNS: tuple[str, ...] = ("symbol", "timestamp", "open", "high", "low", "close", "volume")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("adj_close",)
-
-
-@dataclass(frozen=True)
-class Timeframe:
-    """A bar interval such as ``1m`` or ``1d``."""
-
-    name: str
-    pandas_freq: str
-    nanos: int
-
-    @property
-    def is_intraday(self) -> bool:
-        return self.name != "1d"
-
-    def __str__(self) -> str:
-        return self.name
-
-
-_MIN = 60 * 1_000_000_000
-TIMEFRAMES: dict[str, Timeframe] = {
-    "1m": Timeframe("1m", "1min", _MIN),
-    "5m": Timeframe("5m", "5min", 5 * _MIN),
-    "15m": Timeframe("15m", "15min", 15 * _MIN),
-    "1h": Timeframe("1h", "1h", 60 * _MIN),
-    "1d": Timeframe("1d", "1D", 24 * 60 * _MIN),
-}
-
-
-def parse_timeframe(value: str | Timeframe) -> Timeframe:
-    """Return the :class:`Timeframe` named ``value`` or raise a one-line :class:`ConfigError`."""
-    if isinstance(value, Timeframe):
-        return value
-    key = str(value).strip().lower()
-    aliases = {"1min": "1m", "5min": "5m", "15min": "15m", "60m": "1h", "1day": "1d", "d": "1d"}
-    key = aliases.get(key, key)
-    if key not in TIMEFRAMES:
-        raise ConfigError(
-            f"timeframe: unknown value {value!r}; expected one of {', '.join(TIMEFRAMES)}"
-        )
-    return TIMEFRAMES[key]
 
 
 def to_utc(ts: pd.Timestamp | str | None) -> pd.Timestamp | None:
