@@ -38,7 +38,7 @@ def _rss_mb() -> float:
 
 
 def _minute_panel(n_sym: int, n_bars: int) -> Any:
-    from alphaforge.data.panel import Panel
+    from alphaforge.core.panel import Panel
     from benchmarks.workloads import minute_bars
 
     frames = [minute_bars(n_bars, seed=100 + j) for j in range(n_sym)]

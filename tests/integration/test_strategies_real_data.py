@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.services.backtest import backtest, load_data_file
 from alphaforge.strategy.lookahead import check_lookahead
 from alphaforge.strategy.registry import builtin_strategies

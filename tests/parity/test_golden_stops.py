@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.indicators.averages import sma
 from alphaforge.services.backtest import resolve_config, to_panel
 from alphaforge.sim.result import BacktestResult

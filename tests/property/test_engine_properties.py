@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.services.backtest import resolve_config
 from alphaforge.sim import codes as C
 from alphaforge.sim.result import BacktestResult

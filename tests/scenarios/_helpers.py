@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.services.backtest import resolve_config
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import run_backtest

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from alphaforge.core.errors import BacktestError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.strategy.base import Signals, TargetWeights
 from tests.scenarios._helpers import make_panel, run
 

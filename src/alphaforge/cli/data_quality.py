@@ -14,7 +14,7 @@ from rich.table import Table
 
 from alphaforge.cli.common import console, handle_errors, settings_from
 from alphaforge.core.errors import DataError, UnknownSymbolError
-from alphaforge.data.schema import parse_timeframe
+from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.ports import BarStore, WriteSummary
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ def _check_store(
 
 def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
     """A raw bar file as a long frame, rows as found (no de-duplication, no validation)."""
-    from alphaforge.data.ingest import detect_timeframe
+    from alphaforge.core.timeframe import detect_timeframe
     from alphaforge.data.ingest_checks import canonical_columns
 
     if not path.is_file():

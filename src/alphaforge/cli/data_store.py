@@ -10,7 +10,7 @@ from rich.table import Table
 
 from alphaforge.cli.common import console, handle_errors, settings_from
 from alphaforge.core.errors import ConfigError
-from alphaforge.data.schema import parse_timeframe
+from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.services.store import ImportResult, import_file, open_store
 
 _DUPLICATE_CHOICES = ("error", "first", "last")

@@ -24,7 +24,7 @@ import pandas as pd
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
 from alphaforge.core.errors import ConfigError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.optimize import analysis, plots
 from alphaforge.optimize.runner import Executor, make_executor
 from alphaforge.optimize.search import Method, SearchOutcome, SearchPlan, Sink, run_search

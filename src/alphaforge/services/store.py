@@ -11,10 +11,10 @@ import pandas as pd
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.core.errors import DataError
+from alphaforge.core.panel import Panel
+from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.data.adjust import adjust_bars
 from alphaforge.data.ingest import DEFAULT_CHUNK_ROWS, IngestReport, OnDuplicate, read_bars
-from alphaforge.data.panel import Panel
-from alphaforge.data.schema import parse_timeframe
 from alphaforge.ports import BarStore, WriteSummary
 
 __all__ = ["ImportResult", "import_file", "load_bars", "load_panel", "open_store"]
@@ -70,7 +70,7 @@ def load_panel(
     end: pd.Timestamp | str | None = None,
     adjust: bool = True,
 ) -> Panel:
-    """An aligned (time x symbol) :class:`~alphaforge.data.panel.Panel`; NaN where a symbol has
+    """An aligned (time x symbol) :class:`~alphaforge.core.panel.Panel`; NaN where a symbol has
     no bar.
 
     Raises

@@ -12,15 +12,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alphaforge.data.panel import Panel
+from alphaforge.core.calendar import Calendar, parse_calendar
+from alphaforge.core.panel import Panel
 
 
-def fine_arrays(panel: Panel, fine: Panel, calendar: str = "XNYS") -> dict[str, np.ndarray]:
+def fine_arrays(
+    panel: Panel, fine: Panel, calendar: str | Calendar = "XNYS"
+) -> dict[str, np.ndarray]:
     """Map the bars of ``fine`` onto the bars of ``panel`` (same symbols where present).
 
     A finer bar belongs to the panel bar whose interval contains its start: for a daily panel,
-    the exchange session date of the finer bar (America/New_York for XNYS, UTC for 24/7); for an
-    intraday panel, the last panel bar starting at or before it.
+    the date of the finer bar in the calendar's time zone (America/New_York for XNYS, UTC for 24/7);
+    for an intraday panel, the last panel bar starting at or before it.
     """
     n_bars, n_sym = panel.shape
     start = np.full((n_bars, n_sym), -1, dtype=np.int64)
@@ -28,7 +31,7 @@ def fine_arrays(panel: Panel, fine: Panel, calendar: str = "XNYS") -> dict[str, 
     highs: list[np.ndarray] = []
     lows: list[np.ndarray] = []
     offset = 0
-    owner = _owner_bar(panel, fine.index, calendar)
+    owner = _owner_bar(panel, fine.index, parse_calendar(calendar))
     for j, sym in enumerate(panel.symbols):
         if sym not in fine.symbols:
             continue
@@ -53,13 +56,10 @@ def fine_arrays(panel: Panel, fine: Panel, calendar: str = "XNYS") -> dict[str, 
     }
 
 
-def _owner_bar(panel: Panel, fine_index: pd.DatetimeIndex, calendar: str) -> np.ndarray:
+def _owner_bar(panel: Panel, fine_index: pd.DatetimeIndex, calendar: Calendar) -> np.ndarray:
     """Index of the panel bar that contains each finer bar (-1 when none)."""
     if panel.timeframe == "1d":
-        if calendar in {"24/7", "crypto"}:
-            local = fine_index.tz_convert("UTC")
-        else:
-            local = fine_index.tz_convert("America/New_York")
+        local = fine_index.tz_convert(calendar.tz)
         days = local.tz_localize(None).normalize().tz_localize("UTC")
         pos = panel.index.get_indexer(days)
         return pos.astype(np.int64)

@@ -321,7 +321,7 @@ def _kline_tail(b: Any, step: pd.Timedelta) -> list[Any]:
 
 
 def _binance_nanos(tf: str) -> int:
-    from alphaforge.data.schema import parse_timeframe
+    from alphaforge.core.timeframe import parse_timeframe
 
     return parse_timeframe(tf).nanos
 

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 import numpy as np
 import pandas as pd
 
-from alphaforge.data.schema import parse_timeframe
+from alphaforge.core.timeframe import parse_timeframe
 
 NEW_YORK = "America/New_York"
 DEFAULT_EQUITIES = ("AAPL", "MSFT", "IBM", "SPY")

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from alphaforge.core.errors import ConfigError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.indicators import averages as av
 from alphaforge.strategy.base import StrategyData
 

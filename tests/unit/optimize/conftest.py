@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.data.sample import generate_daily
 from alphaforge.services.backtest import to_panel
 

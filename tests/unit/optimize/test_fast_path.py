@@ -8,7 +8,7 @@ import pytest
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import load_run_spec
 from alphaforge.core.errors import ConfigError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.optimize.analysis import FAST_METRICS
 from alphaforge.services.optimize import SweepRequest, run_sweep
 from alphaforge.strategy.base import StrategyData, TargetWeights

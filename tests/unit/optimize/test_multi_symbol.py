@@ -9,7 +9,7 @@ import pytest
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import load_run_spec
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.optimize.store import SweepStore
 from alphaforge.services.backtest import backtest
 from alphaforge.services.optimize import SweepRequest, run_sweep

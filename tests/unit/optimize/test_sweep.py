@@ -12,7 +12,7 @@ import pytest
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.core.errors import ConfigError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.optimize.analysis import parse_constraint
 from alphaforge.services.backtest import backtest
 from alphaforge.services.optimize import SweepRequest, run_sweep

@@ -14,7 +14,7 @@ import pytest
 
 import alphaforge
 from alphaforge.core.errors import BacktestError, StrategyError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.data.sample import generate_daily
 from alphaforge.services.backtest import resolve_config, to_panel
 from alphaforge.sim.batch import METRIC_NAMES, run_batch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 
 
 def make_panel(close: np.ndarray, symbols: list[str] | None = None, freq: str = "B",

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from alphaforge.core.errors import StrategyError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 from alphaforge.strategy.base import SignalBatch, Signals, Strategy, StrategyData, cross_batch
 from alphaforge.strategy.registry import builtin_strategies
 
