@@ -8,8 +8,10 @@ weights that sum to 1 within ``[min_weight, max_weight]``:
 - ``risk_parity``: equal risk contribution ``w_i (C w)_i`` (Spinu's convex form solved by
   cyclical coordinate descent, see :func:`risk_parity`);
 - ``min_variance`` and ``max_sharpe``: mean-variance optimisation with the bounds as
-  constraints (PyPortfolioOpt; ``max_sharpe`` falls back to ``min_variance`` when no asset has
-  a mean return above the risk-free rate);
+  constraints (PyPortfolioOpt). ``max_sharpe`` returns the ``min_variance`` portfolio when no
+  asset has a mean return above the risk-free rate (the tangency portfolio does not exist) or
+  the solver reports failure, and says so with an :class:`AllocatorFallback` warning; any
+  other error propagates;
 - ``hrp``: hierarchical risk parity (López de Prado; PyPortfolioOpt ``HRPOpt``).
 
 Bounds for ``equal``, ``inverse_vol``, ``risk_parity`` and ``hrp`` are imposed afterwards by
@@ -21,6 +23,7 @@ that bar only. PyPortfolioOpt is the optional extra ``alphaforge[portfolio]``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -35,6 +38,22 @@ METHODS: tuple[str, ...] = (
     "max_sharpe",
     "hrp",
 )
+
+
+class AllocatorFallback(UserWarning):
+    """An allocator could not build its own portfolio and returned another method's.
+
+    ``method`` is the allocator asked for, ``used`` the one whose weights were returned,
+    ``reason`` why, and ``bars`` the rebalance bars concerned (empty for a single window).
+    """
+
+    def __init__(self, method: str, used: str, reason: str, bars: tuple[int, ...] = ()) -> None:
+        where = ""
+        if bars:
+            shown = ", ".join(str(b) for b in bars[:10]) + (", ..." if len(bars) > 10 else "")
+            where = f" at {len(bars)} rebalance bar(s) ({shown})"
+        super().__init__(f"{method}: returned the {used} portfolio{where}: {reason}")
+        self.method, self.used, self.reason, self.bars = method, used, reason, bars
 
 
 def apply_bounds(w: np.ndarray, min_weight: float = 0.0, max_weight: float = 1.0) -> np.ndarray:
@@ -142,27 +161,50 @@ def min_variance(
     return _cleaned(ef, n)
 
 
-def max_sharpe(
-    returns: np.ndarray, min_weight: float = 0.0, max_weight: float = 1.0, risk_free: float = 0.0
-) -> np.ndarray:
-    """Maximum-Sharpe (tangency) weights within the bounds; mean returns as expected returns.
+def _solver_failures() -> tuple[type[Exception], ...]:
+    """What PyPortfolioOpt raises when the solver fails: its ``OptimizationError`` (a status
+    other than optimal) and cvxpy's ``SolverError`` (the solver itself gave up)."""
+    from cvxpy.error import SolverError
+    from pypfopt.exceptions import OptimizationError
 
-    ``risk_free`` is per bar, like ``returns``. Falls back to :func:`min_variance` when no mean
-    exceeds it (the tangency portfolio does not exist) or the solver fails.
-    """
+    return (OptimizationError, SolverError)
+
+
+def _max_sharpe(
+    returns: np.ndarray, min_weight: float, max_weight: float, risk_free: float
+) -> tuple[np.ndarray, str | None]:
+    """Tangency weights, or the minimum-variance weights and the reason they were used."""
     pf = _pypfopt()
     n = returns.shape[1]
     frame = _frame(returns)
     mu = frame.mean()  # type: ignore[attr-defined]
     if not (mu > risk_free).any():
-        return min_variance(returns, min_weight, max_weight)
+        reason = "no asset's mean return exceeds the risk-free rate (no tangency portfolio)"
+        return min_variance(returns, min_weight, max_weight), reason
     cov = pf.risk_models.fix_nonpositive_semidefinite(frame.cov(), fix_method="spectral")  # type: ignore[attr-defined]
     ef = pf.EfficientFrontier(mu, cov, weight_bounds=_bounds(n, min_weight, max_weight))  # type: ignore[attr-defined]
     try:
         ef.max_sharpe(risk_free_rate=risk_free)
-    except Exception:  # solver failure: the minimum-variance portfolio is the safe answer
-        return min_variance(returns, min_weight, max_weight)
-    return _cleaned(ef, n)
+    except _solver_failures() as exc:
+        reason = f"the max_sharpe solver failed ({type(exc).__name__}: {exc})"
+        return min_variance(returns, min_weight, max_weight), reason
+    return _cleaned(ef, n), None
+
+
+def max_sharpe(
+    returns: np.ndarray, min_weight: float = 0.0, max_weight: float = 1.0, risk_free: float = 0.0
+) -> np.ndarray:
+    """Maximum-Sharpe (tangency) weights within the bounds; mean returns as expected returns.
+
+    ``risk_free`` is per bar, like ``returns``. When no mean exceeds it (the tangency portfolio
+    does not exist) or the solver reports failure, returns :func:`min_variance` and warns with
+    an :class:`AllocatorFallback` giving the reason (turn it into an error with
+    ``warnings.simplefilter("error", AllocatorFallback)``). Other exceptions propagate.
+    """
+    w, reason = _max_sharpe(returns, min_weight, max_weight, risk_free)
+    if reason is not None:
+        warnings.warn(AllocatorFallback("max_sharpe", "min_variance", reason), stacklevel=2)
+    return w
 
 
 def hrp(returns: np.ndarray) -> np.ndarray:
@@ -183,6 +225,31 @@ def _cleaned(ef: object, n: int) -> np.ndarray:
     return w / w.sum()
 
 
+def _allocate(
+    method: str, returns: np.ndarray, min_weight: float, max_weight: float
+) -> tuple[np.ndarray, str | None]:
+    """Weights of ``method`` and, when another portfolio had to stand in, the reason."""
+    n = returns.shape[1]
+    if n == 1:
+        return np.ones(1), None
+    reason = None
+    if method == "min_variance":
+        raw = min_variance(returns, min_weight, max_weight)
+    elif method == "max_sharpe":
+        raw, reason = _max_sharpe(returns, min_weight, max_weight, 0.0)
+    else:
+        simple: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+            "equal": equal_weight, "inverse_vol": inverse_volatility, "risk_parity": risk_parity,
+            "hrp": hrp,
+        }  # fmt: skip
+        if method not in simple:
+            raise ConfigError(
+                f"unknown allocation method {method!r}; choose from {', '.join(METHODS)}"
+            )
+        raw = simple[method](returns)
+    return apply_bounds(raw, min_weight, max_weight), reason
+
+
 def allocate(
     method: str, returns: np.ndarray, *, min_weight: float = 0.0, max_weight: float = 1.0
 ) -> np.ndarray:
@@ -201,20 +268,16 @@ def allocate(
     -------
     numpy.ndarray
         ``n`` weights summing to 1 within the bounds.
+
+    Warns
+    -----
+    AllocatorFallback
+        ``max_sharpe`` returned the minimum-variance portfolio (see :func:`max_sharpe`).
     """
-    n = returns.shape[1]
-    if n == 1:
-        return np.ones(1)
-    if method in ("min_variance", "max_sharpe"):
-        fn = min_variance if method == "min_variance" else max_sharpe
-        return apply_bounds(fn(returns, min_weight, max_weight), min_weight, max_weight)
-    simple: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-        "equal": equal_weight, "inverse_vol": inverse_volatility, "risk_parity": risk_parity,
-        "hrp": hrp,
-    }  # fmt: skip
-    if method not in simple:
-        raise ConfigError(f"unknown allocation method {method!r}; choose from {', '.join(METHODS)}")
-    return apply_bounds(simple[method](returns), min_weight, max_weight)
+    w, reason = _allocate(method, returns, min_weight, max_weight)
+    if reason is not None:
+        warnings.warn(AllocatorFallback(method, "min_variance", reason), stacklevel=2)
+    return w
 
 
 def rolling_weights(
@@ -230,11 +293,13 @@ def rolling_weights(
 
     At a rebalance bar ``t`` the returns of bars ``t - lookback + 1 .. t`` are used (they need
     closes ``t - lookback .. t``): nothing after ``t``. Symbols without a complete window get
-    weight 0; a bar where no symbol has one gets 0 everywhere.
+    weight 0; a bar where no symbol has one gets 0 everywhere. When ``max_sharpe`` had to use
+    the minimum-variance portfolio, one :class:`AllocatorFallback` warning lists the bars.
     """
     w = np.full(close.shape, np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         rets = close[1:] / close[:-1] - 1.0
+    fell_back: dict[str, list[int]] = {}
     for t in np.flatnonzero(rows):
         w[t] = 0.0
         if t < lookback:
@@ -242,5 +307,9 @@ def rolling_weights(
         window = rets[t - lookback : t]
         ok = np.flatnonzero(np.isfinite(window).all(axis=0))
         if len(ok):
-            w[t, ok] = allocate(method, window[:, ok], min_weight=min_weight, max_weight=max_weight)
+            w[t, ok], reason = _allocate(method, window[:, ok], min_weight, max_weight)
+            if reason is not None:
+                fell_back.setdefault(reason, []).append(int(t))
+    for reason, bars in fell_back.items():
+        warnings.warn(AllocatorFallback(method, "min_variance", reason, tuple(bars)), stacklevel=2)
     return w

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from alphaforge.core.errors import ConfigError
 from alphaforge.portfolio.allocators import (
     METHODS,
+    AllocatorFallback,
     allocate,
     apply_bounds,
     equal_weight,
@@ -56,9 +59,86 @@ def test_max_sharpe_matches_tangency_formula() -> None:
     assert max_sharpe(r) == pytest.approx(raw / raw.sum(), abs=1e-4)
 
 
-def test_max_sharpe_falls_back_to_min_variance_when_no_positive_mean() -> None:
+def test_max_sharpe_two_assets_hand_computed_with_a_risk_free_rate() -> None:
+    # zero sample covariance, variances v and 4v: the tangency weights are proportional to
+    # (mu - rf) / var = (0.002 - 0.0005) / v : (0.003 - 0.0005) / (4 v) = 0.0015 : 0.000625
+    r = two_asset_returns() + np.array([0.002, 0.003])
+    assert np.cov(r, rowvar=False)[0, 1] == pytest.approx(0.0, abs=1e-18)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AllocatorFallback)  # the normal path does not fall back
+        w = max_sharpe(r, risk_free=0.0005)
+    assert w == pytest.approx([0.0015 / 0.002125, 0.000625 / 0.002125], abs=1e-5)
+
+
+def test_max_sharpe_without_a_positive_excess_mean_says_it_used_min_variance() -> None:
     r = two_asset_returns() - 0.001
-    assert max_sharpe(r) == pytest.approx(min_variance(r), abs=1e-9)
+    with pytest.warns(AllocatorFallback, match="max_sharpe: returned the min_variance") as rec:
+        w = max_sharpe(r)
+    assert "exceeds the risk-free rate" in str(rec[0].message)
+    assert w == pytest.approx(min_variance(r), abs=1e-9)
+
+
+def _failing_solver(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
+    import pypfopt
+
+    def fail(self: object, risk_free_rate: float = 0.0) -> None:
+        raise exc
+
+    monkeypatch.setattr(pypfopt.EfficientFrontier, "max_sharpe", fail)
+
+
+def test_max_sharpe_solver_failure_falls_back_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pypfopt.exceptions import OptimizationError
+
+    r = two_asset_returns() + 0.002
+    expected = min_variance(r)
+    _failing_solver(monkeypatch, OptimizationError("Solver status: infeasible"))
+    with pytest.warns(AllocatorFallback, match="solver failed .*Solver status: infeasible") as rec:
+        w = max_sharpe(r)
+    warning = rec[0].message
+    assert isinstance(warning, AllocatorFallback)
+    assert (warning.method, warning.used) == ("max_sharpe", "min_variance")
+    assert w == pytest.approx(expected, abs=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AllocatorFallback)
+        with pytest.raises(AllocatorFallback, match="solver failed"):
+            allocate("max_sharpe", r)
+
+
+def test_max_sharpe_cvxpy_solver_error_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cvxpy.error import SolverError
+
+    r = two_asset_returns() + 0.002
+    _failing_solver(monkeypatch, SolverError("solver crashed"))
+    with pytest.warns(AllocatorFallback, match="SolverError: solver crashed"):
+        assert max_sharpe(r) == pytest.approx(min_variance(r), abs=1e-9)
+
+
+def test_max_sharpe_does_not_hide_other_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    _failing_solver(monkeypatch, RuntimeError("a bug, not a numerical failure"))
+    with pytest.raises(RuntimeError, match="a bug"):
+        max_sharpe(two_asset_returns() + 0.002)
+
+
+def test_rolling_max_sharpe_lists_the_bars_that_fell_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pypfopt.exceptions import OptimizationError
+
+    rng = np.random.default_rng(3)
+    close = 100 * np.exp(np.cumsum(rng.normal(1e-3, 0.01, (120, 2)), axis=0))
+    rows = np.zeros(120, bool)
+    rows[[30, 70, 110]] = True
+    _failing_solver(monkeypatch, OptimizationError("Solver status: infeasible"))
+    with pytest.warns(AllocatorFallback) as rec:
+        w = rolling_weights("max_sharpe", close, rows, 20)
+    fallbacks = [x.message for x in rec if isinstance(x.message, AllocatorFallback)]
+    assert len(fallbacks) == 1 and fallbacks[0].bars == (30, 70, 110)
+    assert "at 3 rebalance bar(s) (30, 70, 110)" in str(fallbacks[0])
+    rets = close[1:] / close[:-1] - 1.0
+    assert w[70] == pytest.approx(min_variance(rets[50:70]), abs=1e-6)
 
 
 def test_risk_parity_equalises_risk_contributions() -> None:
