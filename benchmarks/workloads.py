@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from alphaforge.config.backtest import BacktestConfig
+from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.panel import Panel
 from alphaforge.indicators.averages import sma
 from alphaforge.sim.vectorized import rebalance_mask
+from alphaforge.testing import shared_data_dir
 from alphaforge.strategy.base import (
     Signals,
     Strategy,
@@ -29,7 +30,8 @@ from alphaforge.strategy.base import (
 
 CASH = 100_000.0
 COMM = 0.001
-DAILY_FILE = Path("/work/shared/data/us_equities_daily.parquet")
+# ../shared/data beside the project root (ALPHAFORGE_SHARED_DATA overrides it)
+DAILY_FILE = shared_data_dir() / "us_equities_daily.parquet"
 START, END = "2010-01-01", "2019-12-31"
 FAST = tuple(range(5, 55, 5))
 SLOW = tuple(range(20, 220, 10))

@@ -41,7 +41,7 @@ def cli_overrides(**kw: Any) -> dict[str, Any]:
     Flags named like a config shortcut (``commission``, ``stop_loss`` ...) land in their section
     through the same table the Python API uses.
     """
-    from alphaforge.config.backtest import set_dotted
+    from alphaforge.core.rules import set_dotted
     from alphaforge.services.backtest import SHORTCUTS
 
     out: dict[str, Any] = {}

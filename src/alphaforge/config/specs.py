@@ -24,8 +24,8 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError
 
-from alphaforge.config.backtest import BacktestConfig, format_validation_error
 from alphaforge.core.errors import ConfigError
+from alphaforge.core.rules import BacktestConfig, format_validation_error
 
 
 class RunSpec(BacktestConfig):
@@ -47,9 +47,9 @@ class RunSpec(BacktestConfig):
     )
 
     def backtest_config(self) -> BacktestConfig:
-        fields = set(BacktestConfig.model_fields)
+        """The backtest part of this spec (its values are already validated)."""
         return BacktestConfig.model_validate(
-            {k: v for k, v in self.model_dump().items() if k in fields}
+            {name: getattr(self, name) for name in BacktestConfig.model_fields}
         )
 
     def canonical_hash(self) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from alphaforge.config.specs import load_run_spec
+from alphaforge.core.costs import Commission, Slippage
 from alphaforge.core.errors import ConfigError
 
 
@@ -20,10 +21,11 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
     assert spec.strategy == "sma_cross"
     assert spec.params == {"fast": 7, "slow": 20}
     assert spec.start == "2020-01-01"
-    assert spec.costs.commission == "0.2%"
-    assert spec.costs.slippage == "0"
+    assert spec.costs.commission == Commission(pct=0.002)
+    assert spec.costs.slippage == Slippage()
     cfg = spec.backtest_config()
-    assert cfg.costs.commission == "0.2%"
+    assert cfg.costs.commission == Commission(pct=0.002)
+    assert cfg.model_dump(mode="json")["costs"]["commission"] == "0.2%"
     assert (
         spec.canonical_hash()
         == load_run_spec(p, {"costs": {"slippage": "0"}, "params": {"fast": 7}}).canonical_hash()
@@ -36,6 +38,8 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         ("strategy: x\nexits: {stop_los: 5%}\n", r"run.yaml: exits.stop_los: unknown key"),
         ("cash: lots\n", r"run.yaml: cash: .*\(got 'lots'\)"),
         ("costs: {commission: 1/lot}\n", r"run.yaml: costs.commission: .*cannot read"),
+        ("exits: {stop_loss: 1.5}\n", r"run.yaml: exits.stop_loss: .*\"1.5\".*\(got 1.5\)$"),
+        ("seed: 7\n", r"run.yaml: seed: unknown key \(got 7\)"),
         ("- just\n- a list\n", r"expected a mapping"),
         ("a: [1, 2\n", r"run.yaml: line \d+ invalid YAML|run.yaml:.* invalid YAML"),
     ],

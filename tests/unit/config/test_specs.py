@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alphaforge.config.backtest import BacktestConfig
-from alphaforge.core.errors import ConfigError
-from alphaforge.sim.specs import (
+from alphaforge.core.costs import (
     Commission,
     Level,
     Slippage,
@@ -14,6 +12,8 @@ from alphaforge.sim.specs import (
     parse_level,
     parse_slippage,
 )
+from alphaforge.core.errors import ConfigError
+from alphaforge.core.rules import BacktestConfig
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,9 @@ def test_parse_level(spec: str | None, expected: Level | None) -> None:
     assert parse_level(spec, "exits.stop_loss") == expected
 
 
-@pytest.mark.parametrize("bad", ["abc", "0.1%%", "5/lot", "-1%"])
+@pytest.mark.parametrize(
+    "bad", ["abc", "0.1%%", "5/lot", "-1%", "0.1%+5bps", "0.005/share,min=x", "inf%", "nan"]
+)
 def test_bad_commission_names_the_key(bad: str) -> None:
     with pytest.raises(ConfigError, match="commission"):
         parse_commission(bad)
@@ -89,6 +91,7 @@ def test_config_errors_name_key_and_value() -> None:
 def test_defaults_are_the_honest_ones() -> None:
     cfg = BacktestConfig()
     assert cfg.fill == "next_open"
-    assert parse_commission(cfg.costs.commission).pct == pytest.approx(0.001)
-    assert parse_slippage(cfg.costs.slippage).bps == pytest.approx(0.0005)
+    assert cfg.costs.commission == Commission(pct=0.001)
+    assert cfg.costs.slippage == Slippage(bps=0.0005)
+    assert cfg.order_type == "auto"
     assert cfg.sizing.fractional is False

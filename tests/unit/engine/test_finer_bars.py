@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphaforge.config.backtest import BacktestConfig
+from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.panel import Panel
 from alphaforge.sim.fine import fine_arrays
 from alphaforge.sim.vectorized import run_backtest

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alphaforge.config.backtest import BacktestConfig
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import load_run_spec
 from alphaforge.core.errors import ConfigError
+from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.panel import Panel
 from alphaforge.optimize.walkforward import make_folds, run_test_window
 from alphaforge.services.optimize import WalkForwardRequest, run_walkforward

@@ -1,0 +1,215 @@
+"""Backtest rules: every fill, cost, sizing and risk choice, validated once by pydantic.
+
+The defaults are the honest ones: fills at the next bar's open, costs on (0.1% commission and
+5 bps slippage), whole shares, long only. Cost, slippage and exit specs become value objects
+(:class:`~alphaforge.core.costs.Commission`, :class:`~alphaforge.core.costs.Slippage`,
+:class:`~alphaforge.core.costs.Level`) when the config is built, and each is written back in
+one canonical text form, so ``BacktestConfig.build(cfg.model_dump(mode="json")) == cfg``. The
+configuration a run used (:meth:`BacktestConfig.resolved`) is written into every result.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+)
+
+from alphaforge.core.costs import (
+    Commission,
+    Level,
+    Slippage,
+    commission_text,
+    commission_value,
+    level_text,
+    level_value,
+    slippage_text,
+    slippage_value,
+)
+from alphaforge.core.errors import ConfigError
+
+
+def _level_or_none_text(level: Level | None) -> str | None:
+    return None if level is None else level_text(level)
+
+
+CommissionSpec = Annotated[
+    Commission,
+    PlainValidator(commission_value, json_schema_input_type=str | float),
+    PlainSerializer(commission_text, return_type=str),
+]
+SlippageSpec = Annotated[
+    Slippage,
+    PlainValidator(slippage_value, json_schema_input_type=str | float),
+    PlainSerializer(slippage_text, return_type=str),
+]
+LevelSpec = Annotated[
+    Level | None,
+    PlainValidator(level_value, json_schema_input_type=str | Literal[0] | None),
+    PlainSerializer(_level_or_none_text, return_type=str | None),
+]
+_EXIT_HELP = 'a number other than 0 is refused: write 5% or "1.5"'
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CostsConfig(_Model):
+    commission: CommissionSpec = Field(
+        "0.1%",
+        validate_default=True,
+        description="e.g. 0.1%, 5bps, 0.005/share,min=1,max=1%, ib, 1/order; a number is a "
+        "fraction of the traded value (0.001 = 0.1%)",
+    )
+    slippage: SlippageSpec = Field(
+        "5bps",
+        validate_default=True,
+        description="e.g. 5bps, spread=10bps, 0.1atr, or a sum; a number is a fraction of price",
+    )
+    participation: float = Field(
+        0.0, ge=0.0, le=1.0, description="Max fraction of bar volume per fill (0 = no cap)."
+    )
+    borrow_fee: float = Field(0.0, ge=0.0, description="Annual short borrow fee, e.g. 0.01.")
+    margin: float = Field(1.0, ge=1.0, description="Margin requirement on shorts (1.5 = Reg T).")
+    cash_rate: float = Field(0.0, description="Annual rate earned on cash (paid when negative).")
+
+
+class ExitsConfig(_Model):
+    stop_loss: LevelSpec = Field(
+        None, description=f'e.g. 5%, 2atr, "1.5" (a price distance); {_EXIT_HELP}'
+    )
+    take_profit: LevelSpec = Field(None, description=f"e.g. 10%, 3atr; {_EXIT_HELP}")
+    trailing_stop: LevelSpec = Field(None, description=f"e.g. 8%, 3atr; {_EXIT_HELP}")
+    max_bars: int | None = Field(None, ge=1, description="Time exit after this many bars held.")
+    stop_on_entry_bar: bool = Field(
+        True, description="Check stops in the bar whose open filled the entry."
+    )
+    ambiguity: Literal["stop_first", "target_first", "finer_bars"] = "stop_first"
+    atr_period: int = Field(14, ge=1)
+
+
+class SizingConfig(_Model):
+    method: Literal["all_in", "fraction", "cash", "shares", "risk", "vol_target", "kelly"] = (
+        "all_in"
+    )
+    value: float | None = Field(
+        None,
+        gt=0,
+        description="fraction of equity / cash amount / shares / risk fraction / annual vol "
+        "target / Kelly multiplier, depending on method",
+    )
+    fractional: bool = Field(False, description="Allow fractional quantities (crypto).")
+    vol_lookback: int = Field(20, ge=2)
+    kelly_lookback: int = Field(50, ge=2)
+    kelly_min_trades: int = Field(20, ge=1)
+    kelly_fallback: float = Field(0.1, ge=0, le=1)
+
+    def resolved_value(self) -> float:
+        defaults = {
+            "all_in": 1.0,
+            "fraction": 0.1,
+            "cash": 10_000.0,
+            "shares": 100.0,
+            "risk": 0.01,
+            "vol_target": 0.15,
+            "kelly": 0.5,
+        }
+        return float(self.value if self.value is not None else defaults[self.method])
+
+
+class RiskConfig(_Model):
+    max_positions: int | None = Field(None, ge=1)
+    max_weight: float | None = Field(None, gt=0, description="Max position value / equity.")
+    max_sector_exposure: float | None = Field(None, gt=0)
+    sectors: dict[str, str] | None = Field(None, description="symbol -> sector")
+    min_cash: float = Field(0.0, ge=0, lt=1, description="Cash reserve as a fraction of equity.")
+    max_gross_leverage: float | None = Field(None, gt=0)
+    max_net_leverage: float | None = Field(None, gt=0)
+    max_trade_loss: float | None = Field(
+        None, gt=0, lt=1, description="Exit a trade once it loses this fraction of equity."
+    )
+    daily_loss_limit: float | None = Field(None, gt=0, lt=1)
+    weekly_loss_limit: float | None = Field(None, gt=0, lt=1)
+    max_drawdown: float | None = Field(None, gt=0, lt=1)
+    drawdown_action: Literal["flatten", "halt", "flatten_and_halt"] = "flatten_and_halt"
+
+
+class BacktestConfig(_Model):
+    """Everything that decides how signals become fills, costs and P&L."""
+
+    cash: float = Field(100_000.0, gt=0)
+    fill: Literal["next_open", "close"] = Field(
+        "next_open", description="close = same-bar close fills (optimistic)."
+    )
+    direction: Literal["long", "short", "long_short"] = "long"
+    order_type: Literal["auto", "market", "limit", "stop", "stop_limit"] = Field(
+        "auto",
+        description="market unless the strategy supplies limit/stop prices; the result records "
+        "the type used",
+    )
+    time_in_force: Literal["day", "gtc"] = "day"
+    costs: CostsConfig = Field(default_factory=lambda: CostsConfig())
+    exits: ExitsConfig = Field(default_factory=lambda: ExitsConfig())
+    sizing: SizingConfig = Field(default_factory=lambda: SizingConfig())
+    risk: RiskConfig = Field(default_factory=lambda: RiskConfig())
+    rebalance: Literal["every_bar", "daily", "weekly", "monthly", "quarterly"] = "monthly"
+    drift_band: float = Field(0.0, ge=0, lt=1)
+    timeframe: str | None = None
+    calendar: str | None = Field(None, description="XNYS (equities) or 24/7 (crypto); inferred.")
+    periods_per_year: float | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Bars per year for annualised metrics and vol targeting; inferred from the "
+        "timeframe and calendar when not given.",
+    )
+    risk_free: float = 0.0
+    benchmark: str | None = Field(None, description="Benchmark symbol; default equal-weight B&H.")
+    record_positions: bool = True
+
+    @classmethod
+    def build(cls, data: dict[str, Any] | None = None, source: str = "config") -> BacktestConfig:
+        """Validate a (nested) mapping; errors name the key, the bad value and ``source``."""
+        try:
+            return cls.model_validate(data or {})
+        except ValidationError as exc:
+            raise ConfigError(format_validation_error(exc, source)) from None
+
+    def resolved(self, *, timeframe: str, calendar: str, periods_per_year: float) -> BacktestConfig:
+        """The configuration as a run used it: this one with the timeframe, calendar and
+        annualisation it resolved filled in. Its ``model_dump(mode="json")`` is what a result
+        records, and ``BacktestConfig.build`` of that gives this config back."""
+        data = {name: getattr(self, name) for name in BacktestConfig.model_fields}
+        data.update(timeframe=timeframe, calendar=calendar, periods_per_year=periods_per_year)
+        return BacktestConfig.build(data, source="resolved config")
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One line: ``source: dotted.key: what is wrong (got value)`` (+ how many more)."""
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    value = err.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{source}: {loc}: {msg}{shown}{more}"
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``costs.commission``-style keys in a nested mapping."""
+    parts = dotted.split(".")
+    cur = data
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
