@@ -17,7 +17,6 @@ from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.panel import Panel
 from alphaforge.indicators.averages import sma
 from alphaforge.sim.vectorized import rebalance_mask
-from alphaforge.testing import shared_data_dir
 from alphaforge.strategy.base import (
     Signals,
     Strategy,
@@ -30,8 +29,7 @@ from alphaforge.strategy.base import (
 
 CASH = 100_000.0
 COMM = 0.001
-# ../shared/data beside the project root (ALPHAFORGE_SHARED_DATA overrides it)
-DAILY_FILE = shared_data_dir() / "us_equities_daily.parquet"
+DAILY_FILE = Path("/work/shared/data/us_equities_daily.parquet")
 START, END = "2010-01-01", "2019-12-31"
 FAST = tuple(range(5, 55, 5))
 SLOW = tuple(range(20, 220, 10))
