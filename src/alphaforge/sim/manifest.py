@@ -47,6 +47,10 @@ def git_commit() -> str | None:
 
 
 def build_manifest(config: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Versions, the config hash and fill policy, plus ``extra`` (data hash, dates, ...).
+
+    A backtest draws no random numbers, so there is no seed to record.
+    """
     return {
         "alphaforge_version": __version__,
         "git_commit": git_commit(),
@@ -58,6 +62,5 @@ def build_manifest(config: dict[str, Any], extra: dict[str, Any]) -> dict[str, A
             "stop_on_entry_bar": config.get("exits", {}).get("stop_on_entry_bar"),
             "ambiguity": config.get("exits", {}).get("ambiguity"),
         },
-        "seed": config.get("seed"),
         **extra,
     }
