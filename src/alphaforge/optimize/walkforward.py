@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.errors import ConfigError
+from alphaforge.core.panel import FIELDS, Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.data.panel import FIELDS, Panel
 from alphaforge.sim import codes as C
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import infer_calendar, period_ids, rebalance_mask, run_backtest

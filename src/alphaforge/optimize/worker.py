@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.errors import AlphaforgeError, StrategyError
+from alphaforge.core.panel import FIELDS, Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.data.panel import FIELDS, Panel
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Strategy, StrategyData
 from alphaforge.strategy.registry import load_strategy_class

@@ -35,7 +35,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alphaforge.core.errors import StrategyError
-from alphaforge.data.panel import Panel
+from alphaforge.core.panel import Panel
 
 
 class StrategyParams(BaseModel):

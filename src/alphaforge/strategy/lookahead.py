@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import StrategyError
-from alphaforge.data.panel import FIELDS, Panel
+from alphaforge.core.panel import FIELDS, Panel
 from alphaforge.strategy.base import Signals, Strategy, StrategyData, TargetWeights
 from alphaforge.strategy.registry import make_strategy
 
