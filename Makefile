@@ -37,6 +37,7 @@ demo: $(VENV)/.core
 	$(VENV)/bin/alphaforge --home "$(ALPHAFORGE_DEMO_HOME)" demo
 
 test: $(VENV)/.dev
+	$(VENV)/bin/lint-imports --no-logo --no-cache  # layering contracts in pyproject.toml
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.dev
