@@ -111,7 +111,7 @@ def parse_timestamps(
 
 
 def _detect(values: pd.Series, report: IngestReport) -> str:
-    from alphaforge.data.ingest import detect_timeframe
+    from alphaforge.core.timeframe import detect_timeframe
 
     tf = report.timeframe or detect_timeframe(values)
     report.note(f"timeframe {tf} (detected)")
