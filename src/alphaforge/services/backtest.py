@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 
 from alphaforge.core.errors import DataError
+from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
-from alphaforge.data.panel import Panel
 from alphaforge.data.schema import to_utc
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import run_backtest

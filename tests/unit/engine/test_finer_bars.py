@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.data.panel import Panel
 from alphaforge.sim.fine import fine_arrays
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Signals, Strategy, StrategyData

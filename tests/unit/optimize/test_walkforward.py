@@ -11,8 +11,8 @@ import pytest
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import load_run_spec
 from alphaforge.core.errors import ConfigError
+from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.data.panel import Panel
 from alphaforge.optimize.walkforward import make_folds, run_test_window
 from alphaforge.services.optimize import WalkForwardRequest, run_walkforward
 from alphaforge.strategy.base import Signals, Strategy, StrategyData, StrategyParams, param
