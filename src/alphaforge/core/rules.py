@@ -54,6 +54,7 @@ LevelSpec = Annotated[
     PlainValidator(level_value, json_schema_input_type=str | Literal[0] | None),
     PlainSerializer(_level_or_none_text, return_type=str | None),
 ]
+OrderType = Literal["auto", "market", "limit", "stop", "stop_limit"]
 _EXIT_HELP = 'a number other than 0 is refused: write 5% or "1.5"'
 
 
@@ -149,7 +150,7 @@ class BacktestConfig(_Model):
         "next_open", description="close = same-bar close fills (optimistic)."
     )
     direction: Literal["long", "short", "long_short"] = "long"
-    order_type: Literal["auto", "market", "limit", "stop", "stop_limit"] = Field(
+    order_type: OrderType = Field(
         "auto",
         description="market unless the strategy supplies limit/stop prices; the result records "
         "the type used",
@@ -182,12 +183,22 @@ class BacktestConfig(_Model):
         except ValidationError as exc:
             raise ConfigError(format_validation_error(exc, source)) from None
 
-    def resolved(self, *, timeframe: str, calendar: str, periods_per_year: float) -> BacktestConfig:
+    def resolved(
+        self,
+        *,
+        timeframe: str,
+        calendar: str,
+        periods_per_year: float,
+        order_type: OrderType | None = None,
+    ) -> BacktestConfig:
         """The configuration as a run used it: this one with the timeframe, calendar and
-        annualisation it resolved filled in. Its ``model_dump(mode="json")`` is what a result
-        records, and ``BacktestConfig.build`` of that gives this config back."""
+        annualisation it resolved (and, when given, the order type ``auto`` became) filled in.
+        Its ``model_dump(mode="json")`` is what a result records, and ``BacktestConfig.build``
+        of that gives this config back."""
         data = {name: getattr(self, name) for name in BacktestConfig.model_fields}
         data.update(timeframe=timeframe, calendar=calendar, periods_per_year=periods_per_year)
+        if order_type is not None:
+            data["order_type"] = order_type
         return BacktestConfig.build(data, source="resolved config")
 
 

@@ -343,3 +343,13 @@ def test_resolved_config_round_trips(name: str, cfg: BacktestConfig) -> None:
 def test_resolved_validates() -> None:
     with pytest.raises(ConfigError, match="periods_per_year"):
         BacktestConfig().resolved(timeframe="1d", calendar="XNYS", periods_per_year=0.0)
+
+
+def test_resolved_records_the_order_type_used() -> None:
+    cfg = BacktestConfig()
+    assert (
+        cfg.resolved(timeframe="1d", calendar="XNYS", periods_per_year=252.0).order_type == "auto"
+    )
+    run = cfg.resolved(timeframe="1d", calendar="XNYS", periods_per_year=252.0, order_type="limit")
+    assert run.order_type == "limit"
+    assert BacktestConfig.build(run.model_dump(mode="json")) == run
