@@ -47,9 +47,9 @@ class RunSpec(BacktestConfig):
     )
 
     def backtest_config(self) -> BacktestConfig:
-        """The backtest part of this spec (its values are already validated)."""
+        """The backtest part of this spec, as a config of its own (no section is shared)."""
         return BacktestConfig.model_validate(
-            {name: getattr(self, name) for name in BacktestConfig.model_fields}
+            self.model_dump(include=set(BacktestConfig.model_fields))
         )
 
     def canonical_hash(self) -> str:

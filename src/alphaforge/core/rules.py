@@ -195,7 +195,7 @@ class BacktestConfig(_Model):
         annualisation it resolved (and, when given, the order type ``auto`` became) filled in.
         Its ``model_dump(mode="json")`` is what a result records, and ``BacktestConfig.build``
         of that gives this config back."""
-        data = {name: getattr(self, name) for name in BacktestConfig.model_fields}
+        data = self.model_dump(include=set(BacktestConfig.model_fields))
         data.update(timeframe=timeframe, calendar=calendar, periods_per_year=periods_per_year)
         if order_type is not None:
             data["order_type"] = order_type

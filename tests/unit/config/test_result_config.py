@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,14 +68,7 @@ CASES: list[Any] = [
             "costs": {"commission": 0.0015, "borrow_fee": 0.02, "margin": 1.5},
         },
     ),
-    pytest.param(
-        "fill_close",
-        ("sma_cross", {"fast": 5, "slow": 20}),
-        {"fill": "close"},
-        marks=pytest.mark.xfail(
-            strict=True, reason="the runner still writes its warnings into result.config"
-        ),
-    ),
+    ("fill_close", ("sma_cross", {"fast": 5, "slow": 20}), {"fill": "close"}),
     ("limit_prices_auto", (DipBuyer, {}), {"time_in_force": "gtc"}),
     (
         "weights",
@@ -100,13 +94,15 @@ def _run(strategy: Any, panel: Panel, config: BacktestConfig) -> BacktestResult:
 
 @pytest.mark.parametrize(("name", "strategy", "data"), CASES)
 def test_rerun_from_result_config_is_identical(
-    name: str, strategy: Any, data: dict[str, Any]
+    name: str, strategy: Any, data: dict[str, Any], tmp_path: Path
 ) -> None:
     panel = _panel()
     first = _run(strategy, panel, BacktestConfig.build(data, source=name))
-    written = json.loads(json.dumps(first.config))  # what result.json holds
+    written = BacktestResult.from_json(first.to_json(tmp_path / "result.json")).config
+    assert written == json.loads(json.dumps(first.config))
     again = _run(strategy, panel, BacktestConfig.build(written, source=f"{name} result.config"))
     assert again.config == first.config
+    assert again.warnings == first.warnings
     np.testing.assert_array_equal(again.equity_values, first.equity_values)
     for kind in ("trade_records", "order_records", "event_records"):
         _same_records(getattr(again, kind), getattr(first, kind))
