@@ -8,15 +8,14 @@ bar's open, 0.1% commission on every fill, no slippage, 100,000 start cash, all-
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from alphaforge.core.calendar import rebalance_mask
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.panel import Panel
 from alphaforge.indicators.averages import sma
-from alphaforge.sim.vectorized import rebalance_mask
 from alphaforge.strategy.base import (
     Signals,
     Strategy,
@@ -26,10 +25,12 @@ from alphaforge.strategy.base import (
     crossed_above,
     param,
 )
+from alphaforge.testing import shared_data_dir
 
 CASH = 100_000.0
 COMM = 0.001
-DAILY_FILE = Path("/work/shared/data/us_equities_daily.parquet")
+# ../shared/data beside the project root (ALPHAFORGE_SHARED_DATA overrides it)
+DAILY_FILE = shared_data_dir() / "us_equities_daily.parquet"
 START, END = "2010-01-01", "2019-12-31"
 FAST = tuple(range(5, 55, 5))
 SLOW = tuple(range(20, 220, 10))
@@ -155,7 +156,7 @@ def momentum_weights(close: np.ndarray, decide: np.ndarray) -> np.ndarray:
 def month_end_mask(panel: Panel) -> np.ndarray:
     """True on the last bar of each calendar month (its close decides, the next open trades)."""
     day = panel.index.as_unit("ns").asi8 // 86_400_000_000_000
-    return rebalance_mask(panel.index, "monthly", day, (day + 3) // 7)
+    return rebalance_mask("monthly", day, (day + 3) // 7)
 
 
 class MomentumTopN(Strategy):

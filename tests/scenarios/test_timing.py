@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from alphaforge.testing.records import assert_records_equal
 from tests.scenarios._helpers import levels, make_panel, run, sig
 
 #        open   high   low   close
@@ -34,7 +35,7 @@ def test_signal_at_t_fills_at_next_open() -> None:
     # equity at each close: bar 0 all cash; bars 1..3 = 4 + 98*close; after the exit all cash
     exp = [CASH, 4 + 98 * 103, 4 + 98 * 104, 4 + 98 * 106, 4 + 98 * 108, 4 + 98 * 108]
     np.testing.assert_allclose(res.equity.to_numpy(), exp)
-    assert res.config.get("warnings") is None
+    assert res.warnings == []
 
 
 def test_commission_all_in_sizing_next_open() -> None:
@@ -56,7 +57,7 @@ def test_nothing_of_the_next_bar_is_visible() -> None:
     a = run(make_panel({"A": BARS}), sig(N, [0]), cash=CASH)
     b = run(make_panel({"A": other}), sig(N, [0]), cash=CASH)
     np.testing.assert_array_equal(a.equity.to_numpy()[:2], b.equity.to_numpy()[:2])
-    np.testing.assert_array_equal(a.order_records, b.order_records)
+    assert_records_equal(a.order_records, b.order_records)
     # a signal on the last bar has no next bar to fill at: no order at all
     c = run(make_panel({"A": BARS}), sig(N, [N - 1]), cash=CASH)
     assert len(c.orders) == 0 and c.final_equity == CASH
@@ -70,7 +71,7 @@ def test_close_timing_fills_at_signal_close_and_warns() -> None:
     assert (tr.entry_price, tr.exit_price, tr.quantity) == (100.0, 106.0, 100.0)
     assert tr.pnl == pytest.approx(600.0)
     assert res.equity.iloc[0] == pytest.approx(CASH)
-    assert any("optimistic" in w for w in res.config["warnings"])
+    assert any("optimistic" in w for w in res.warnings)
 
 
 def test_market_exit_pending_at_open_runs_before_intrabar_stop() -> None:

@@ -133,5 +133,5 @@ def show_result(result: Any) -> None:
         console.print(trades_table(result.trades))
     if result.ambiguous_bars:
         console.print(f"[yellow]{result.ambiguous_bars} bar(s) touched both stop and target[/]")
-    for w in cfg.get("warnings", []):
+    for w in result.warnings:
         console.print(f"[yellow]warning:[/] {w}")

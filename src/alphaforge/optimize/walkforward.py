@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from alphaforge.core.calendar import rebalance_mask
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.panel import FIELDS, Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.sim import codes as C
+from alphaforge.sim.inputs import run_clock
 from alphaforge.sim.result import BacktestResult
-from alphaforge.sim.vectorized import infer_calendar, period_ids, rebalance_mask, run_backtest
+from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Signals, Strategy, StrategyData, TargetWeights
 
 
@@ -87,10 +88,8 @@ class WindowedStrategy(Strategy):
         if out.rebalance is not None:
             reb = np.array(out.rebalance, dtype=bool)
         else:
-            cal = infer_calendar(data.panel, self.config)
-            tf = self.config.timeframe or data.panel.timeframe
-            day, week = period_ids(data.index, tf, cal)
-            reb = rebalance_mask(data.index, self.config.rebalance, day, week)
+            clock = run_clock(data.panel, self.config, data)
+            reb = rebalance_mask(self.config.rebalance, clock.day, clock.week)
         w[: self.first] = np.nan
         reb[: self.first] = False
         w[last:] = 0.0
@@ -150,20 +149,19 @@ def stitch(
                          ("gross", res.gross_values), ("net", res.net_values)):  # fmt: skip
             series[key].append(arr[first:])
         shift = offset - first
-        trades.append(_shift(res.trade_records, (C.TR_ENTRY_BAR, C.TR_EXIT_BAR), shift))
-        orders.append(_shift(res.order_records, (C.OR_BAR,), shift))
-        events.append(_shift(res.event_records, (C.EV_BAR,), shift))
+        trades.append(_shift(res.trade_records, ("entry_bar", "exit_bar"), shift))
+        orders.append(_shift(res.order_records, ("bar",), shift))
+        events.append(_shift(res.event_records, ("bar",), shift))
         offset += len(res.equity_values) - first
     oos = panel_take(panel, rows)
     eq = np.concatenate(series["eq"])
-    tr = np.vstack(trades)
+    tr = np.concatenate(trades)
     ppy = float(parts[0][0].config["periods_per_year"])
     bench = benchmark_curve(oos, float(eq[0]), config.benchmark)
     gross = np.concatenate(series["gross"])
     metrics = summary_metrics(
         eq, ppy, config.risk_free, benchmark=bench, exposure=gross,
-        trades={"pnl": tr[:, C.TR_PNL], "return": tr[:, C.TR_RETURN],
-                "bars_held": tr[:, C.TR_BARS_HELD]},
+        trades={"pnl": tr["pnl"], "return": tr["ret"], "bars_held": tr["bars_held"]},
     )  # fmt: skip
     metrics.update(final_equity=float(eq[-1]), num_trades=float(len(tr)))
     first_res = parts[0][0]
@@ -171,7 +169,7 @@ def stitch(
         index=oos.index, symbols=oos.symbols, equity_values=eq,
         cash_values=np.concatenate(series["cash"]), gross_values=gross,
         net_values=np.concatenate(series["net"]), position_values=np.zeros((1, 1)),
-        trade_records=tr, order_records=np.vstack(orders), event_records=np.vstack(events),
+        trade_records=tr, order_records=np.concatenate(orders), event_records=np.concatenate(events),
         benchmark_values=bench, metrics=metrics,
         config={**first_res.config, "cash": float(eq[0]), "walkforward": extra},
         strategy=first_res.strategy, params=extra.get("last_params", {}),
@@ -179,9 +177,9 @@ def stitch(
     )  # fmt: skip
 
 
-def _shift(records: np.ndarray, cols: tuple[int, ...], by: int) -> np.ndarray:
-    out = np.array(records, dtype=float, copy=True)
-    if len(out):
-        for c in cols:
-            out[:, c] += by
+def _shift(records: np.ndarray, fields: tuple[str, ...], by: int) -> np.ndarray:
+    """A copy of ``records`` with their bar ``fields`` moved by ``by`` bars."""
+    out = records.copy()
+    for name in fields:
+        out[name] += by
     return out

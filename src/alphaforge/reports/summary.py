@@ -173,7 +173,7 @@ def notices(result: Any) -> list[Notice]:
         )
     if not np.all(np.isfinite(result.equity_values) & (result.equity_values > 0)):
         out.append(Notice("warn", "Equity reached zero or below: the account was wiped out."))
-    for text in cfg.get("warnings") or []:
+    for text in getattr(result, "warnings", None) or []:
         if not str(text).startswith("fill=close"):
             out.append(Notice("warn", str(text)))
     return out

@@ -172,8 +172,8 @@ def load_spec_panel(spec: Any, settings: Any) -> Panel:
 
 def _fine_bars(spec: Any, settings: Any, panel: Panel) -> tuple[dict[str, Any] | None, str | None]:
     """Finer bars for the ``finer_bars`` ambiguity policy, from ``fine_data`` or the store."""
+    from alphaforge.core.calendar import infer_calendar
     from alphaforge.sim.fine import fine_arrays
-    from alphaforge.sim.vectorized import infer_calendar
 
     symbols = list(panel.symbols)
     try:
@@ -191,7 +191,7 @@ def _fine_bars(spec: Any, settings: Any, panel: Panel) -> tuple[dict[str, Any] |
             f"no {spec.fine_timeframe} bars found for finer_bars: ambiguous bars resolved "
             "stop first"
         )
-    cal = infer_calendar(panel, spec.backtest_config())
+    cal = infer_calendar(spec.backtest_config().calendar, symbols=panel.symbols)
     return fine_arrays(panel, fine, cal), None
 
 
@@ -207,7 +207,7 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
         fine, note = _fine_bars(spec, settings, panel)
     result = run_backtest(strat, panel, cfg, fine=fine)
     if note:
-        result.config.setdefault("warnings", []).append(note)
+        result.warnings.append(note)
     if spec.lookahead_check:
         from alphaforge.strategy.lookahead import check_lookahead
 
@@ -218,9 +218,7 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
             "summary": report.summary(),
         }
         if not report.ok:
-            result.config.setdefault("warnings", []).append(
-                f"look-ahead check failed: {report.summary()}"
-            )
+            result.warnings.append(f"look-ahead check failed: {report.summary()}")
     result.manifest_extra["run_spec_hash"] = spec.canonical_hash()
     result.manifest_extra["data_source"] = str(panel.meta.get("source", "store"))
     return result

@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 from pydantic import TypeAdapter, ValidationError
 
-from alphaforge.analytics.frequency import per_period_rate, periods_per_year
-from alphaforge.config.backtest import BacktestConfig
+from alphaforge.analytics.frequency import per_period_rate
 from alphaforge.core.errors import BacktestError
-from alphaforge.data.panel import Panel
-from alphaforge.sim import codes as C
+from alphaforge.core.panel import Panel
+from alphaforge.core.rules import BacktestConfig
+from alphaforge.sim.inputs import build_levels, market_of, run_clock
 from alphaforge.sim.kernels_batch import (
     BATCH_METRICS,
     N_BATCH_METRICS,
@@ -38,14 +38,8 @@ from alphaforge.sim.kernels_batch import (
     interleaved,
     kernel_threads,
 )
-from alphaforge.sim.specs import parse_level, parse_slippage
-from alphaforge.sim.vectorized import (
-    _vol_array,
-    build_levels,
-    config_vector,
-    infer_calendar,
-    period_ids,
-)
+from alphaforge.sim.records import SETTINGS, Market, SignalStack
+from alphaforge.sim.settings import settings_from_config
 from alphaforge.strategy.base import SignalBatch, Signals, Strategy, StrategyData, StrategyParams
 from alphaforge.strategy.registry import load_strategy_class
 
@@ -65,54 +59,27 @@ _UNSUPPORTED = ("stop_loss", "take_profit", "limit_price", "stop_price", "priori
 class _Shared:
     """Inputs every trial of a batch shares."""
 
-    f: np.ndarray
-    ppy: float
+    s: np.ndarray  # one SETTINGS row
     rf_bar: float
-    day: np.ndarray
-    week: np.ndarray
+    market: Market
     levels: np.ndarray
-    atr: np.ndarray
-    vol: np.ndarray
-    sectors: np.ndarray
     shorts: bool
 
 
 def _shared_inputs(panel: Panel, config: BacktestConfig, sdata: StrategyData) -> _Shared:
-    timeframe = config.timeframe or panel.timeframe
-    ppy = periods_per_year(timeframe, infer_calendar(panel, config))
-    day, week = period_ids(panel.index, timeframe, infer_calendar(panel, config))
-    need_atr = parse_slippage(config.costs.slippage).atr > 0 or any(
-        (lv := parse_level(s, "exit")) is not None and lv.kind == "atr"
-        for s in (config.exits.stop_loss, config.exits.take_profit, config.exits.trailing_stop)
-    )
-    atr = sdata.atr(config.exits.atr_period) if need_atr else None
-    f = config_vector(config, ppy)
-    f[C.F_WEIGHTS_MODE] = 0.0
-    f[C.F_RECORD] = 0.0
-    f[C.F_EQUITY_ONLY] = 1.0  # the reducer reads the equity series and the trades only
-    vol = (
-        _vol_array(panel, config.sizing.vol_lookback, ppy)
-        if config.sizing.method == "vol_target"
-        else _NAN11
-    )
-    sectors = np.arange(panel.shape[1], dtype=np.int64)
-    if config.risk.sectors:
-        names = sorted(set(config.risk.sectors.values()))
-        sectors = np.array(
-            [names.index(config.risk.sectors[s]) if s in config.risk.sectors else len(names) + j
-             for j, s in enumerate(panel.symbols)],
-            dtype=np.int64,
-        )  # fmt: skip
+    clock = run_clock(panel, config, sdata)
+    market = market_of(panel, config, sdata, clock)
+    settings = np.zeros(1, dtype=SETTINGS)
+    settings[0] = settings_from_config(config, clock.periods_per_year)
+    settings["record"] = False
+    settings["equity_only"] = True  # the reducer reads the equity series and the trades only
+    ppy = clock.periods_per_year
+    atr = None if market.atr.shape == (1, 1) else market.atr
     return _Shared(
-        f=f,
-        ppy=ppy,
+        s=settings,
         rf_bar=per_period_rate(config.risk_free, ppy) if config.risk_free else 0.0,
-        day=day,
-        week=week,
+        market=market,
         levels=build_levels(config, None, atr, panel.shape),
-        atr=np.ascontiguousarray(atr) if atr is not None else _NAN11,
-        vol=np.ascontiguousarray(vol),
-        sectors=sectors,
         shorts=config.direction != "long",
     )
 
@@ -220,37 +187,35 @@ def _transposed(a: np.ndarray) -> np.ndarray:
     return a if a.shape == (1, 1) else np.ascontiguousarray(a.T)
 
 
-def _kernel_inputs(panel: Panel, sh: _Shared, per_symbol: bool) -> tuple[np.ndarray, ...]:
-    """Prices, levels, ATR and volatility in the layout of the batch kernel (once per run)."""
+def _kernel_inputs(panel: Panel, sh: _Shared, per_symbol: bool) -> tuple[Market, np.ndarray]:
+    """Market and levels in the layout of the batch kernel (once per run): as they are for
+    portfolio trials, transposed to (symbols, bars) for per-symbol trials."""
     if not per_symbol:
-        return (panel.open, panel.high, panel.low, panel.close, panel.volume, sh.levels,
-                sh.atr, sh.vol)  # fmt: skip
+        return sh.market, sh.levels
+    mk = sh.market
     lv = np.ascontiguousarray(sh.levels.transpose(2, 0, 1))[..., None]
-    return (_transposed(panel.open), _transposed(panel.high), _transposed(panel.low),
-            _transposed(panel.close), _transposed(panel.volume), lv, _transposed(sh.atr),
-            _transposed(sh.vol))  # fmt: skip
+    mk_t = Market(
+        _transposed(mk.open), _transposed(mk.high), _transposed(mk.low), _transposed(mk.close),
+        _transposed(mk.volume), _transposed(mk.atr), _transposed(mk.vol), mk.sector, mk.day,
+        mk.week,
+    )  # fmt: skip
+    return mk_t, lv
 
 
 def _run_chunk(
-    inputs: tuple[np.ndarray, ...],
+    inputs: tuple[Market, np.ndarray],
     sh: _Shared,
     sig: tuple[np.ndarray, ...],
     per_symbol: bool,
     out: np.ndarray,
 ) -> None:
-    ent, ex, se, sx = sig
-    o, h, lo, c, v, lv, atr, vol = inputs
-    order = interleaved(ent.shape[0])  # over the threads the kernel will use
-    if not per_symbol:
-        batch_portfolio_nb(
-            o, h, lo, c, v, ent, ex, se, sx, lv, _ZERO11, atr, vol, sh.sectors, sh.day,
-            sh.week, sh.f, sh.ppy, sh.rf_bar, order, out,
-        )  # fmt: skip
-        return
-    batch_per_symbol_nb(
-        o, h, lo, c, v, ent, ex, se, sx, lv, atr, vol, sh.day, sh.week, sh.f, sh.ppy,
-        sh.rf_bar, order, out,
-    )  # fmt: skip
+    mk, lv = inputs
+    stack = SignalStack(*sig)
+    order = interleaved(stack.entries.shape[0])  # over the threads the kernel will use
+    if per_symbol:
+        batch_per_symbol_nb(mk, lv, stack, sh.s, sh.rf_bar, order, out)
+    else:
+        batch_portfolio_nb(mk, lv, stack, sh.s, sh.rf_bar, order, out)
 
 
 def run_batch(

@@ -23,8 +23,8 @@ import numpy as np
 from numba import njit, prange
 
 from alphaforge._jit import configure_cache, helper_njit
-from alphaforge.sim.codes import TR_PNL
 from alphaforge.sim.kernels import simulate_nb
+from alphaforge.sim.records import Fine, Intents, Market
 
 configure_cache()
 
@@ -154,7 +154,7 @@ def reduce_nb(
     gw = 0.0
     gl = 0.0
     for i in range(nt):
-        p = trades[i, TR_PNL]
+        p = trades[i].pnl
         if p > 0.0:
             wins += 1
             gw += p
@@ -169,84 +169,61 @@ def reduce_nb(
 
 @njit(cache=True, parallel=True)
 def batch_portfolio_nb(
-    open_: np.ndarray,
-    high: np.ndarray,
-    low: np.ndarray,
-    close: np.ndarray,
-    volume: np.ndarray,
-    entries: np.ndarray,
-    exits: np.ndarray,
-    short_entries: np.ndarray,
-    short_exits: np.ndarray,
+    mk: tuple,
     levels: np.ndarray,
-    priority: np.ndarray,
-    atr: np.ndarray,
-    vol: np.ndarray,
-    sector: np.ndarray,
-    day_id: np.ndarray,
-    week_id: np.ndarray,
-    f: np.ndarray,
-    ppy: float,
+    sig: tuple,
+    settings: np.ndarray,
     rf_bar: float,
     order: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Run ``K = entries.shape[0]`` portfolio trials; row ``k`` of ``out`` gets trial ``k``.
-
-    ``short_entries``/``short_exits`` are ``(K, bars, symbols)`` or ``(1, 1, 1)`` (unused).
-    ``order`` is a permutation of the K trials: the order the loop takes them in (see
-    :func:`interleaved`).
-    """
-    n_k = entries.shape[0]
+    """Run ``K`` portfolio trials (``sig`` masks ``(K, bars, symbols)``); row ``k`` of ``out``
+    gets trial ``k``. ``settings`` is a one-row :data:`SETTINGS` array (a record cannot cross
+    into the parallel loop by value). ``order`` is a permutation of the K trials: the order
+    the loop takes them in (see :func:`interleaved`)."""
+    n_k = sig.entries.shape[0]
     nan11 = np.full((1, 1), np.nan)
-    no_rebal = np.zeros(close.shape[0], dtype=np.bool_)
-    multi = short_entries.shape[0] > 1
+    zero11 = np.zeros((1, 1))
+    no_rebal = np.zeros(mk.close.shape[0], dtype=np.bool_)
+    fine = Fine(_NOFINE, _NOFINE, _EMPTY, _EMPTY)
+    multi = sig.short_entries.shape[0] > 1
     for kk in prange(n_k):
         k = order[kk]
         ks = k if multi else np.int64(0)
-        res = simulate_nb(
-            open_, high, low, close, volume, entries[k], exits[k],
-            short_entries[ks], short_exits[ks], nan11, no_rebal, levels, nan11, nan11,
-            priority, atr, vol, sector, day_id, week_id, _NOFINE, _NOFINE, _EMPTY, _EMPTY, f,
+        it = Intents(
+            sig.entries[k], sig.exits[k], sig.short_entries[ks], sig.short_exits[ks], nan11,
+            no_rebal, levels, nan11, nan11, zero11,
         )  # fmt: skip
-        reduce_nb(res[0], res[5], ppy, rf_bar, out[k], np.empty(close.shape[0]))
+        s = settings[0]
+        series, rec = simulate_nb(mk, it, fine, s)
+        reduce_nb(series.equity, rec.trades, s.ppy, rf_bar, out[k], np.empty(mk.close.shape[0]))
 
 
 @njit(cache=True, parallel=True)
 def batch_per_symbol_nb(
-    open_t: np.ndarray,
-    high_t: np.ndarray,
-    low_t: np.ndarray,
-    close_t: np.ndarray,
-    volume_t: np.ndarray,
-    entries: np.ndarray,
-    exits: np.ndarray,
-    short_entries: np.ndarray,
-    short_exits: np.ndarray,
+    mk_t: tuple,
     levels_t: np.ndarray,
-    atr_t: np.ndarray,
-    vol_t: np.ndarray,
-    day_id: np.ndarray,
-    week_id: np.ndarray,
-    f: np.ndarray,
-    ppy: float,
+    sig: tuple,
+    settings: np.ndarray,
     rf_bar: float,
     order: np.ndarray,
     out: np.ndarray,
 ) -> None:
     """Run every (trial, symbol) pair as its own single-symbol backtest.
 
-    Prices are ``(symbols, bars)``; ``entries``/``exits`` ``(K, symbols, bars)``; short signals
-    the same or ``(1, 1, 1)``; ``levels_t`` is ``(symbols, 8, bars, 1)`` or ``(1, 8, 1, 1)``;
-    ``atr_t``/``vol_t`` are ``(symbols, bars)`` or ``(1, 1)``. ``out`` is ``(K, symbols, M)``.
-    ``order`` is a permutation of the K trials, the order they run in within each symbol.
+    ``mk_t`` holds prices, ATR and volatility transposed to ``(symbols, bars)`` (ATR and
+    volatility ``(1, 1)`` when unused); ``sig`` masks are ``(K, symbols, bars)``, short masks
+    the same or ``(1, 1, 1)``; ``levels_t`` is ``(symbols, 8, bars, 1)`` or ``(1, 8, 1, 1)``.
+    ``out`` is ``(K, symbols, M)``; ``order`` is a permutation of the K trials, the order they
+    run in within each symbol.
     """
-    n_k, n_sym, n_bars = entries.shape
+    n_k, n_sym, n_bars = sig.entries.shape
     nan11 = np.full((1, 1), np.nan)
     zero11 = np.zeros((1, 1))
     false11 = np.zeros((1, 1), dtype=np.bool_)
     no_rebal = np.zeros(n_bars, dtype=np.bool_)
     sector = np.zeros(1, dtype=np.int64)
+    fine = Fine(_NOFINE, _NOFINE, _EMPTY, _EMPTY)
     for ii in prange(n_k * n_sym):
         # symbol-major: consecutive pairs share the symbol's prices, which stay in cache
         idx = np.int64(ii)
@@ -255,20 +232,24 @@ def batch_per_symbol_nb(
         shape = (n_bars, 1)
         se = false11
         sx = false11
-        if short_entries.shape[2] > 1:
-            se = short_entries[k, j].reshape(shape)
-            sx = short_exits[k, j].reshape(shape)
+        if sig.short_entries.shape[2] > 1:
+            se = sig.short_entries[k, j].reshape(shape)
+            sx = sig.short_exits[k, j].reshape(shape)
         lv = levels_t[j if levels_t.shape[0] > 1 else np.int64(0)]
-        a = atr_t[j].reshape(shape) if atr_t.shape[1] > 1 else nan11
-        v = vol_t[j].reshape(shape) if vol_t.shape[1] > 1 else nan11
-        res = simulate_nb(
-            open_t[j].reshape(shape), high_t[j].reshape(shape), low_t[j].reshape(shape),
-            close_t[j].reshape(shape), volume_t[j].reshape(shape),
-            entries[k, j].reshape(shape), exits[k, j].reshape(shape), se, sx,
-            nan11, no_rebal, lv, nan11, nan11, zero11, a, v, sector, day_id, week_id,
-            _NOFINE, _NOFINE, _EMPTY, _EMPTY, f,
+        mk = Market(
+            mk_t.open[j].reshape(shape), mk_t.high[j].reshape(shape), mk_t.low[j].reshape(shape),
+            mk_t.close[j].reshape(shape), mk_t.volume[j].reshape(shape),
+            mk_t.atr[j].reshape(shape) if mk_t.atr.shape[1] > 1 else nan11,
+            mk_t.vol[j].reshape(shape) if mk_t.vol.shape[1] > 1 else nan11,
+            sector, mk_t.day, mk_t.week,
         )  # fmt: skip
-        reduce_nb(res[0], res[5], ppy, rf_bar, out[k, j], np.empty(n_bars))
+        it = Intents(
+            sig.entries[k, j].reshape(shape), sig.exits[k, j].reshape(shape), se, sx, nan11,
+            no_rebal, lv, nan11, nan11, zero11,
+        )  # fmt: skip
+        s = settings[0]
+        series, rec = simulate_nb(mk, it, fine, s)
+        reduce_nb(series.equity, rec.trades, s.ppy, rf_bar, out[k, j], np.empty(n_bars))
 
 
 def interleaved(n: int, threads: int | None = None) -> np.ndarray:

@@ -17,6 +17,7 @@ import pandas as pd
 from alphaforge.atomic import atomic_write, atomic_write_text
 from alphaforge.core.errors import DataError
 from alphaforge.sim import codes as C
+from alphaforge.sim.records import EVENT, ORDER, TRADE, from_rows, to_rows
 
 TRADE_COLUMNS = (
     "symbol", "direction", "entry_time", "exit_time", "entry_price", "exit_price", "quantity",
@@ -56,6 +57,7 @@ class BacktestResult:
     strategy: str
     params: dict[str, Any]
     ambiguous_bars: int = 0
+    warnings: list[str] = field(default_factory=list)  # what the user must know about the run
     manifest_extra: dict[str, Any] = field(default_factory=dict)
     data_arrays: tuple[np.ndarray, ...] | None = field(default=None, repr=False)
     close_values: np.ndarray | None = field(default=None, repr=False)  # (bars, symbols)
@@ -118,22 +120,22 @@ class BacktestResult:
         sym = np.asarray(self.symbols, dtype=object)
         df = pd.DataFrame(
             {
-                "symbol": sym[r[:, C.TR_SYMBOL].astype(np.int64)] if len(r) else [],
-                "direction": np.where(r[:, C.TR_DIRECTION] > 0, "long", "short"),
-                "entry_time": self._time(r[:, C.TR_ENTRY_BAR]),
-                "exit_time": self._time(r[:, C.TR_EXIT_BAR]),
-                "entry_price": r[:, C.TR_ENTRY_PRICE],
-                "exit_price": r[:, C.TR_EXIT_PRICE],
-                "quantity": r[:, C.TR_QTY],
-                "fees": r[:, C.TR_FEES],
-                "slippage": r[:, C.TR_SLIPPAGE],
-                "pnl": r[:, C.TR_PNL],
-                "return": r[:, C.TR_RETURN],
-                "mae": r[:, C.TR_MAE],
-                "mfe": r[:, C.TR_MFE],
-                "bars_held": r[:, C.TR_BARS_HELD].astype(np.int64),
-                "exit_reason": [C.EXIT_NAMES[int(x)] for x in r[:, C.TR_EXIT_REASON]],
-                "ambiguous": r[:, C.TR_AMBIGUOUS] > 0,
+                "symbol": sym[r["symbol"]] if len(r) else [],
+                "direction": np.where(r["direction"] > 0, "long", "short"),
+                "entry_time": self._time(r["entry_bar"]),
+                "exit_time": self._time(r["exit_bar"]),
+                "entry_price": r["entry_price"],
+                "exit_price": r["exit_price"],
+                "quantity": r["qty"],
+                "fees": r["fees"],
+                "slippage": r["slippage"],
+                "pnl": r["pnl"],
+                "return": r["ret"],
+                "mae": r["mae"],
+                "mfe": r["mfe"],
+                "bars_held": r["bars_held"],
+                "exit_reason": [C.EXIT_NAMES[int(x)] for x in r["exit_reason"]],
+                "ambiguous": r["ambiguous"],
             },
             columns=list(TRADE_COLUMNS),
         )
@@ -145,15 +147,15 @@ class BacktestResult:
         sym = np.asarray(self.symbols, dtype=object)
         return pd.DataFrame(
             {
-                "time": self._time(r[:, C.OR_BAR]),
-                "symbol": sym[r[:, C.OR_SYMBOL].astype(np.int64)] if len(r) else [],
-                "side": np.where(r[:, C.OR_SIDE] > 0, "buy", "sell"),
-                "quantity": r[:, C.OR_QTY],
-                "price": r[:, C.OR_PRICE],
-                "fee": r[:, C.OR_FEE],
-                "status": [C.STATUS_NAMES[int(x)] for x in r[:, C.OR_STATUS]],
-                "reason": [C.REASON_NAMES.get(int(x), str(int(x))) for x in r[:, C.OR_REASON]],
-                "requested": r[:, C.OR_REQUESTED],
+                "time": self._time(r["bar"]),
+                "symbol": sym[r["symbol"]] if len(r) else [],
+                "side": np.where(r["side"] > 0, "buy", "sell"),
+                "quantity": r["qty"],
+                "price": r["price"],
+                "fee": r["fee"],
+                "status": [C.STATUS_NAMES[int(x)] for x in r["status"]],
+                "reason": [C.REASON_NAMES.get(int(x), str(int(x))) for x in r["reason"]],
+                "requested": r["requested"],
             },
             columns=list(ORDER_COLUMNS),
         )
@@ -163,10 +165,10 @@ class BacktestResult:
         r = self.event_records
         return pd.DataFrame(
             {
-                "time": self._time(r[:, C.EV_BAR]),
-                "rule": [C.RULE_NAMES[int(x)] for x in r[:, C.EV_RULE]],
-                "symbol": [self.symbols[int(x)] if x >= 0 else None for x in r[:, C.EV_SYMBOL]],
-                "value": r[:, C.EV_VALUE],
+                "time": self._time(r["bar"]),
+                "rule": [C.RULE_NAMES[int(x)] for x in r["rule"]],
+                "symbol": [self.symbols[int(x)] if x >= 0 else None for x in r["symbol"]],
+                "value": r["value"],
             },
             columns=list(EVENT_COLUMNS),
         )
@@ -191,6 +193,7 @@ class BacktestResult:
             "format": "alphaforge.backtest/1",
             **self.summary(),
             "ambiguous_bars": self.ambiguous_bars,
+            "warnings": list(self.warnings),
             "metrics": self.metrics,
             "trades": _records(self.trades),
             "config": self.config,
@@ -213,9 +216,9 @@ class BacktestResult:
             out["orders"] = _records(self.orders)
             out["risk_events"] = _records(self.risk_events)
             out["raw"] = {
-                "trades": self.trade_records.tolist(),
-                "orders": self.order_records.tolist(),
-                "events": self.event_records.tolist(),
+                "trades": to_rows(self.trade_records),
+                "orders": to_rows(self.order_records),
+                "events": to_rows(self.event_records),
             }
         return out
 
@@ -237,9 +240,8 @@ class BacktestResult:
             np.asarray(s["close"], dtype=float).reshape(len(index), -1) if "close" in s else None
         )
 
-        def arr(key: str, ncols: int) -> np.ndarray:
-            a = np.asarray(d["raw"][key], dtype=float)
-            return a.reshape(-1, ncols)
+        def arr(key: str, dtype: np.dtype) -> np.ndarray:
+            return from_rows(d["raw"][key], dtype)
 
         res = cls(
             index=index,
@@ -249,15 +251,16 @@ class BacktestResult:
             gross_values=np.asarray(s["gross"], dtype=float),
             net_values=np.asarray(s["net"], dtype=float),
             position_values=pos,
-            trade_records=arr("trades", C.TR_NCOLS),
-            order_records=arr("orders", C.OR_NCOLS),
-            event_records=arr("events", C.EV_NCOLS),
+            trade_records=arr("trades", TRADE),
+            order_records=arr("orders", ORDER),
+            event_records=arr("events", EVENT),
             benchmark_values=np.asarray(s["benchmark"], dtype=float),
             metrics={k: (float("nan") if v is None else v) for k, v in d["metrics"].items()},
-            config=d["config"],
+            config={k: v for k, v in d["config"].items() if k != "warnings"},
             strategy=d["strategy"],
             params=d["params"],
             ambiguous_bars=int(d.get("ambiguous_bars", 0)),
+            warnings=[str(w) for w in d.get("warnings", d["config"].get("warnings", []))],
             close_values=closes,
         )
         res._manifest = d.get("manifest")
@@ -306,9 +309,9 @@ class BacktestResult:
             atomic_write(d / f"{name}.parquet", df.to_parquet)
         meta = self.to_dict(include_series=False)
         meta["raw"] = {
-            "trades": self.trade_records.tolist(),
-            "orders": self.order_records.tolist(),
-            "events": self.event_records.tolist(),
+            "trades": to_rows(self.trade_records),
+            "orders": to_rows(self.order_records),
+            "events": to_rows(self.event_records),
         }
         atomic_write_text(d / "meta.json", json.dumps(_clean(meta), indent=1))
         return d

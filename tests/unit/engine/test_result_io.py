@@ -12,6 +12,7 @@ import pytest
 import alphaforge
 from alphaforge.core.errors import DataError
 from alphaforge.sim.result import BacktestResult
+from alphaforge.testing.records import assert_records_equal
 
 
 def _ohlc(n: int = 400, seed: int = 11) -> pd.DataFrame:
@@ -33,8 +34,8 @@ def result() -> BacktestResult:
 
 def _same(a: BacktestResult, b: BacktestResult) -> None:
     np.testing.assert_array_equal(a.equity_values, b.equity_values)
-    np.testing.assert_array_equal(a.trade_records, b.trade_records)
-    np.testing.assert_array_equal(a.order_records, b.order_records)
+    assert_records_equal(a.trade_records, b.trade_records)
+    assert_records_equal(a.order_records, b.order_records)
     pd.testing.assert_frame_equal(a.trades, b.trades)
     pd.testing.assert_index_equal(a.index, b.index)
     assert a.close_values is not None and b.close_values is not None

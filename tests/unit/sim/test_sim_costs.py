@@ -1,4 +1,5 @@
-"""Cost, sizing and trigger helpers of the simulation kernel (hand-computed values)."""
+"""The compiled trading rules called from plain Python with a settings record (hand-computed
+values): the same functions the vectorized engine calls in its bar loop."""
 
 from __future__ import annotations
 
@@ -8,26 +9,33 @@ import numpy as np
 import pytest
 
 from alphaforge.sim import codes as C
-from alphaforge.sim.kernels_entry import _trigger_nb
-from alphaforge.sim.kernels_exec import (
+from alphaforge.sim.kernels_rules import (
     affordable_nb,
     commission_nb,
     kelly_fraction_nb,
+    size_nb,
     slippage_nb,
-    target_qty_nb,
+    trigger_price_nb,
 )
+from alphaforge.sim.records import TRADE, settings_record
 
 
-def _f(**kw: float) -> np.ndarray:
-    f = np.zeros(C.N_FIELDS)
+def _f(**kw: float) -> np.void:
+    s = settings_record()
     for k, v in kw.items():
-        f[getattr(C, k)] = v
-    return f
+        s[k] = v
+    return s
+
+
+def _returns(*rets: float) -> np.ndarray:
+    trades = np.zeros(len(rets), dtype=TRADE)
+    trades["ret"] = rets
+    return trades
 
 
 def test_commission_parts_add_and_per_share_is_clipped() -> None:
-    f = _f(F_COMM_FIXED=1.0, F_COMM_PCT=0.001, F_COMM_SHARE=0.005, F_COMM_MIN=1.0,
-           F_COMM_MAX_PCT=0.01)  # fmt: skip
+    f = _f(comm_fixed=1.0, comm_pct=0.001, comm_share=0.005, comm_min=1.0,
+           comm_max_pct=0.01)  # fmt: skip
     # 100 shares at 10: 1 + 1.0 + max(0.5, 1) = 3
     assert commission_nb(100, 10.0, f) == pytest.approx(3.0)
     # 10000 shares at 0.2: 1 + 2 + min(50, 1% of 2000 = 20) = 23
@@ -36,7 +44,7 @@ def test_commission_parts_add_and_per_share_is_clipped() -> None:
 
 
 def test_slippage_is_bps_plus_half_spread_plus_atr_multiple() -> None:
-    f = _f(F_SLIP_BPS=0.0005, F_SPREAD=0.001, F_SLIP_ATR=0.1)
+    f = _f(slip_bps=0.0005, spread=0.001, slip_atr=0.1)
     # 100 * (0.0005 + 0.0005) + 0.1 * 2 = 0.3
     assert slippage_nb(100.0, 2.0, f) == pytest.approx(0.3)
     assert slippage_nb(100.0, np.nan, f) == pytest.approx(0.1)  # no ATR yet
@@ -44,27 +52,27 @@ def test_slippage_is_bps_plus_half_spread_plus_atr_multiple() -> None:
 
 def test_affordable_whole_and_fractional() -> None:
     # floor(10000 / (102 * 1.001)) = 97
-    assert affordable_nb(10_000.0, 102.0, _f(F_COMM_PCT=0.001)) == 97
+    assert affordable_nb(10_000.0, 102.0, _f(comm_pct=0.001)) == 97
     # per share + fixed: floor((10000 - 1) / 10.005) = 999
-    assert affordable_nb(10_000.0, 10.0, _f(F_COMM_SHARE=0.005, F_COMM_FIXED=1.0)) == 999
-    q = affordable_nb(100.0, 3.0, _f(F_FRACTIONAL=1.0))
+    assert affordable_nb(10_000.0, 10.0, _f(comm_share=0.005, comm_fixed=1.0)) == 999
+    q = affordable_nb(100.0, 3.0, _f(fractional=1.0))
     assert q == pytest.approx(100 / 3) and q * 3.0 <= 100.0 + 1e-9
     assert affordable_nb(-5.0, 3.0, _f()) == 0.0
 
 
 def test_kelly_fraction() -> None:
-    f = _f(F_SIZE_VALUE=0.5, F_KELLY_LOOKBACK=50, F_KELLY_MIN=2, F_KELLY_FALLBACK=0.1)
-    assert kelly_fraction_nb(np.array([0.1]), 1, f) == 0.1  # too few trades: fallback
+    f = _f(size_value=0.5, kelly_lookback=50, kelly_min=2, kelly_fallback=0.1)
+    assert kelly_fraction_nb(_returns(0.1), 1, f) == 0.1  # too few trades: fallback
     # p = 2/3, average win 0.1, average loss 0.05 -> b = 2, kelly = 2/3 - (1/3)/2 = 0.5; x 0.5
-    assert kelly_fraction_nb(np.array([0.1, -0.05, 0.1]), 3, f) == pytest.approx(0.25)
-    assert kelly_fraction_nb(np.array([-0.1, -0.05]), 2, f) == 0.0  # no winner
+    assert kelly_fraction_nb(_returns(0.1, -0.05, 0.1), 3, f) == pytest.approx(0.25)
+    assert kelly_fraction_nb(_returns(-0.1, -0.05), 2, f) == 0.0  # no winner
 
 
-def test_target_qty_methods() -> None:
+def test_size_methods() -> None:
     def q(method: int, value: float, **kw: float) -> float:
-        f = _f(F_SIZING=method, F_SIZE_VALUE=value)
+        f = _f(sizing=method, size_value=value)
         args = {"stop_dist": np.nan, "vol": np.nan, "kelly": 0.0, **kw}
-        return float(target_qty_nb(50.0, 20_000.0, 20_000.0, args["stop_dist"], args["vol"],
+        return float(size_nb(50.0, 20_000.0, 20_000.0, args["stop_dist"], args["vol"],
                                    args["kelly"], f))  # fmt: skip
 
     assert q(C.SIZE_FRACTION, 0.1) == 40  # 2000 / 50
@@ -94,7 +102,7 @@ def test_target_qty_methods() -> None:
 def test_entry_triggers(
     d: int, o: float, h: float, lo: float, lim: float, stp: float, px: float
 ) -> None:
-    got = _trigger_nb(float(d), o, h, lo, lim, stp)
+    got = trigger_price_nb(float(d), o, h, lo, lim, stp)
     if np.isnan(px):
         assert np.isnan(got)
     else:

@@ -1,0 +1,271 @@
+"""Kernel inputs of a run: the run's clock (calendar, annualisation, day and week ids), the
+strategy's output checked and shaped into :class:`~alphaforge.sim.records.Intents`, protective
+levels, and the market arrays derived from the panel. Used by the single backtest and by the
+batch runner alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.core.calendar import Calendar, infer_calendar, rebalance_mask
+from alphaforge.core.costs import Level, parse_level, parse_slippage
+from alphaforge.core.errors import BacktestError
+from alphaforge.core.panel import Panel
+from alphaforge.core.rules import BacktestConfig
+from alphaforge.sim.records import Fine, Intents, Market
+from alphaforge.strategy.base import Signals, StrategyData, TargetWeights
+
+_NAN11 = np.full((1, 1), np.nan)
+_FALSE11 = np.zeros((1, 1), dtype=bool)
+_ZERO11 = np.zeros((1, 1))
+_NOFINE = np.full((1, 1), -1, dtype=np.int64)
+_EMPTY = np.empty(0)
+NO_FINE = Fine(_NOFINE, _NOFINE, _EMPTY, _EMPTY)
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """When things happen in a run: its timeframe and calendar, bars per year (for annual
+    rates and metrics), and the trading-day and week number of each bar."""
+
+    timeframe: str
+    calendar: Calendar
+    periods_per_year: float
+    day: np.ndarray
+    week: np.ndarray
+
+
+def run_clock(panel: Panel, config: BacktestConfig, sdata: StrategyData | None = None) -> RunClock:
+    """The clock of ``config`` on ``panel``: the configured timeframe and calendar or those the
+    data imply; ``periods_per_year`` from the config when set, else from the calendar."""
+    timeframe = config.timeframe or panel.timeframe
+    cal = infer_calendar(config.calendar, symbols=panel.symbols)
+    ppy = float(config.periods_per_year or cal.periods_per_year(timeframe))
+
+    def ids() -> np.ndarray:
+        return np.vstack(cal.period_ids(panel.index, timeframe))
+
+    both = sdata.cached(("period_ids", timeframe, cal.name), ids) if sdata else ids()
+    return RunClock(timeframe, cal, ppy, both[0], both[1])
+
+
+def needs_atr(config: BacktestConfig) -> bool:
+    """Whether slippage or an exit distance is a multiple of the ATR."""
+    ex = config.exits
+    return parse_slippage(config.costs.slippage).atr > 0 or any(
+        (lv := parse_level(x, "exit")) is not None and lv.kind == "atr"
+        for x in (ex.stop_loss, ex.take_profit, ex.trailing_stop)
+    )
+
+
+def sector_ids(panel: Panel, config: BacktestConfig) -> np.ndarray:
+    """One integer per symbol: its sector's, or its own when it has no sector."""
+    sectors = np.arange(panel.shape[1], dtype=np.int64)
+    if config.risk.sectors:
+        names = sorted(set(config.risk.sectors.values()))
+        sectors = np.array(
+            [names.index(config.risk.sectors[s]) if s in config.risk.sectors else len(names) + j
+             for j, s in enumerate(panel.symbols)],
+            dtype=np.int64,
+        )  # fmt: skip
+    return sectors
+
+
+def market_of(panel: Panel, config: BacktestConfig, sdata: StrategyData, clock: RunClock) -> Market:
+    """The :class:`Market` of a run: bars, ATR and volatility when a rule needs them, sectors,
+    day and week ids."""
+    atr = sdata.atr(config.exits.atr_period) if needs_atr(config) else None
+    vol = (
+        vol_array(panel, config.sizing.vol_lookback, clock.periods_per_year)
+        if config.sizing.method == "vol_target"
+        else _NAN11
+    )
+    return Market(
+        panel.open, panel.high, panel.low, panel.close, panel.volume,
+        np.ascontiguousarray(atr) if atr is not None else _NAN11, np.ascontiguousarray(vol),
+        sector_ids(panel, config), clock.day, clock.week,
+    )  # fmt: skip
+
+
+def intents_of(
+    out: Signals | TargetWeights,
+    panel: Panel,
+    config: BacktestConfig,
+    market: Market,
+    clock: RunClock,
+) -> Intents:
+    """The strategy's output checked (shapes, order type, exits in weights mode) and shaped
+    for the kernel."""
+    shape = panel.shape
+    atr = None if market.atr.shape == (1, 1) else market.atr
+
+    def b2(a: np.ndarray | None, name: str) -> np.ndarray:
+        got = _as2d(a, shape, bool, name)
+        return _FALSE11 if got is None else got
+
+    def f2(a: np.ndarray | None, name: str, default: np.ndarray = _NAN11) -> np.ndarray:
+        got = _as2d(a, shape, np.float64, name)
+        return default if got is None else got
+
+    if isinstance(out, TargetWeights):
+        check_weights_exits(config)
+        rebal = (
+            np.asarray(out.rebalance, dtype=bool)
+            if out.rebalance is not None
+            else rebalance_mask(config.rebalance, clock.day, clock.week)
+        )
+        return Intents(
+            _FALSE11, _FALSE11, _FALSE11, _FALSE11, f2(out.weights, "weights"), rebal,
+            build_levels(config, None, atr, shape), _NAN11, _NAN11,
+            f2(out.priority, "priority", _ZERO11),
+        )  # fmt: skip
+    sig = out
+    if order_type_of(config, sig) == "market":  # explicit market: the strategy's prices unused
+        sig = dataclasses.replace(sig, limit_price=None, stop_price=None)
+    return Intents(
+        b2(sig.entries, "entries"), b2(sig.exits, "exits"),
+        b2(sig.short_entries, "short_entries"), b2(sig.short_exits, "short_exits"),
+        _NAN11, np.zeros(shape[0], dtype=bool), build_levels(config, sig, atr, shape),
+        f2(sig.limit_price, "limit_price"), f2(sig.stop_price, "stop_price"),
+        f2(sig.priority, "priority", _ZERO11),
+    )  # fmt: skip
+
+
+def _as2d(a: np.ndarray | None, shape: tuple[int, int], dtype: Any, name: str) -> np.ndarray | None:
+    if a is None:
+        return None
+    arr = np.asarray(a, dtype=dtype)
+    if arr.ndim == 1 and shape[1] == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.shape != shape:
+        raise BacktestError(f"strategy output {name!r} has shape {arr.shape}, expected {shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _level_arrays(
+    lvl: Level | None, pct_i: int, abs_i: int, atr: np.ndarray | None, parts: dict[int, np.ndarray]
+) -> None:
+    if lvl is None:
+        return
+    if lvl.kind == "pct":
+        parts[pct_i] = np.full((1, 1), lvl.value)
+    elif lvl.kind == "abs":
+        parts[abs_i] = np.full((1, 1), lvl.value)
+    else:
+        assert atr is not None
+        parts[abs_i] = lvl.value * atr
+
+
+def build_levels(
+    cfg: BacktestConfig, sig: Signals | None, atr: np.ndarray | None, shape: tuple[int, int]
+) -> np.ndarray:
+    """(8, rows, cols) array of protective-exit settings read at the signal bar."""
+    parts: dict[int, np.ndarray] = {}
+    _level_arrays(parse_level(cfg.exits.stop_loss, "exits.stop_loss"), 0, 1, atr, parts)
+    _level_arrays(parse_level(cfg.exits.take_profit, "exits.take_profit"), 3, 4, atr, parts)
+    _level_arrays(parse_level(cfg.exits.trailing_stop, "exits.trailing_stop"), 6, 7, atr, parts)
+    if sig is not None:
+        if sig.stop_loss is not None:
+            parts[2] = _as2d(sig.stop_loss, shape, np.float64, "stop_loss")  # type: ignore[assignment]
+        if sig.take_profit is not None:
+            parts[5] = _as2d(sig.take_profit, shape, np.float64, "take_profit")  # type: ignore[assignment]
+    if not parts:
+        return np.full((8, 1, 1), np.nan)
+    full = any(p.shape != (1, 1) for p in parts.values())
+    out = np.full((8, *(shape if full else (1, 1))), np.nan)
+    for k, p in parts.items():
+        out[k] = p
+    return out
+
+
+def order_type_of(config: BacktestConfig, sig: Signals | None) -> str:
+    """The order type used: the configured one, or with ``auto`` the one the strategy's prices
+    imply. A type that needs prices the strategy does not give is refused (never silently
+    market)."""
+    has_limit = sig is not None and sig.limit_price is not None
+    has_stop = sig is not None and sig.stop_price is not None
+    wanted = getattr(config, "order_type", "market")
+    if wanted == "auto":
+        if has_limit and has_stop:
+            return "stop_limit"
+        return "limit" if has_limit else "stop" if has_stop else "market"
+    need = {"limit": ("limit_price",), "stop": ("stop_price",)}.get(wanted, ())
+    if wanted == "stop_limit":
+        need = ("limit_price", "stop_price")
+    for name in need:
+        if sig is None or getattr(sig, name) is None:
+            raise BacktestError(f"order_type={wanted}: the strategy gives no {name}")
+    if (wanted == "limit" and has_stop) or (wanted == "stop" and has_limit):
+        raise BacktestError(
+            f"order_type={wanted}: the strategy also gives "
+            f"{'stop_price' if wanted == 'limit' else 'limit_price'}; use stop_limit or auto"
+        )
+    return str(wanted)
+
+
+def vol_array(panel: Panel, lookback: int, ppy: float) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = np.log(panel.close[1:] / panel.close[:-1])
+    lr = np.vstack([np.full((1, lr.shape[1]), np.nan), lr])
+    return pd.DataFrame(lr).rolling(lookback).std().to_numpy() * np.sqrt(ppy)
+
+
+def check_weights_exits(config: BacktestConfig) -> None:
+    """Protective exits belong to positions opened by entry signals; a target-weight strategy
+    would silently run without them, so asking for them is an error."""
+    ex = config.exits
+    for key, value in (
+        ("exits.stop_loss", ex.stop_loss),
+        ("exits.take_profit", ex.take_profit),
+        ("exits.trailing_stop", ex.trailing_stop),
+        ("risk.max_trade_loss", config.risk.max_trade_loss),
+    ):
+        if value is not None and parse_level(value if key.startswith("exits") else 1.0, key):
+            raise BacktestError(
+                f"{key}: protective exits apply to Signals strategies, not TargetWeights"
+            )
+
+
+def check_fine(fine: dict[str, np.ndarray] | None, shape: tuple[int, int]) -> dict[str, np.ndarray]:
+    """Validate the finer bars used by ``ambiguity="finer_bars"``.
+
+    ``high``/``low``: the finer bars' highs and lows, flattened (1-D, same length);
+    ``start``/``end``: (bars, symbols) integer offsets, finer bars ``[start, end)`` of each
+    (bar, symbol), ``-1`` where there are none. The kernel does not bounds-check, so bad offsets
+    are rejected here.
+    """
+    if not fine:
+        return {}
+    missing = {"start", "end", "high", "low"} - set(fine)
+    if missing:
+        raise BacktestError(f"fine: missing key(s) {', '.join(sorted(missing))}")
+    hi = np.ascontiguousarray(fine["high"], dtype=np.float64)
+    lo = np.ascontiguousarray(fine["low"], dtype=np.float64)
+    if hi.ndim != 1 or hi.shape != lo.shape:
+        raise BacktestError(
+            f"fine: high/low must be 1-D of equal length, got {hi.shape}/{lo.shape}"
+        )
+    out: dict[str, np.ndarray] = {"high": hi, "low": lo}
+    for key in ("start", "end"):
+        a = np.ascontiguousarray(fine[key], dtype=np.int64)
+        if a.shape not in {shape, (1, 1)}:
+            raise BacktestError(f"fine: {key} has shape {a.shape}, expected {shape}")
+        out[key] = a
+    st, en = out["start"], out["end"]
+    used = st >= 0
+    if np.any(used & ((en < st) | (en > len(hi)))) or np.any(~used & (st != -1)):
+        raise BacktestError(f"fine: start/end offsets must satisfy 0 <= start <= end <= {len(hi)}")
+    return out
+
+
+def fine_of(fine: dict[str, np.ndarray] | None, shape: tuple[int, int]) -> Fine:
+    """The validated finer bars as the kernel's :class:`Fine` (none: :data:`NO_FINE`)."""
+    got = check_fine(fine, shape)
+    if not got:
+        return NO_FINE
+    return Fine(got["start"], got["end"], got["high"], got["low"])
