@@ -57,3 +57,17 @@ def helper_njit(fn: F) -> F:
 
     options: dict[str, Any] = {"cache": True, "_nrt": False}
     return cast(F, njit(**options)(fn))
+
+
+def inline_njit(fn: F) -> F:
+    """Compile a per-bar kernel step that is inlined into its caller at Numba's IR level.
+
+    The simulation's phases take named tuples of arrays; an ordinary call passes every member
+    of every array (pointer, shape, strides ...), a few hundred machine words per call, on every
+    bar. Inlined, the call costs nothing and the phase stays a function of its own in the
+    source. Reserved for the few functions called on every bar: inlining costs compile time.
+    """
+    from numba import njit
+
+    options: dict[str, Any] = {"cache": True, "_nrt": False, "inline": "always"}
+    return cast(F, njit(**options)(fn))

@@ -93,7 +93,9 @@ class Calendar:
         Daily bars: the UTC date of the label (the session date). Intraday bars: the date in
         :attr:`tz` (a tz-naive index is taken as already in local time).
         """
-        idx = pd.DatetimeIndex(index).as_unit("ns")  # asi8 counts in the index's own unit
+        idx = index if isinstance(index, pd.DatetimeIndex) else pd.DatetimeIndex(index)
+        if idx.unit != "ns":
+            idx = idx.as_unit("ns")  # asi8 counts in the index's own unit
         if parse_timeframe(timeframe).is_intraday and idx.tz is not None:
             idx = idx.tz_convert(self.tz).tz_localize(None)
         return np.asarray(idx.asi8 // _DAY_NS, dtype=np.int64)

@@ -10,7 +10,7 @@ configuration a run used (:meth:`BacktestConfig.resolved`) is written into every
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -195,11 +195,23 @@ class BacktestConfig(_Model):
         annualisation it resolved (and, when given, the order type ``auto`` became) filled in.
         Its ``model_dump(mode="json")`` is what a result records, and ``BacktestConfig.build``
         of that gives this config back."""
-        data = self.model_dump(include=set(BacktestConfig.model_fields))
-        data.update(timeframe=timeframe, calendar=calendar, periods_per_year=periods_per_year)
+        if not periods_per_year > 0:
+            raise ConfigError(
+                f"resolved config: periods_per_year: must be > 0 (got {periods_per_year!r})"
+            )
+        if order_type is not None and order_type not in get_args(OrderType):
+            raise ConfigError(f"resolved config: order_type: unknown (got {order_type!r})")
+        update: dict[str, Any] = {
+            "timeframe": str(timeframe),
+            "calendar": str(calendar),
+            "periods_per_year": float(periods_per_year),
+        }
         if order_type is not None:
-            data["order_type"] = order_type
-        return BacktestConfig.build(data, source="resolved config")
+            update["order_type"] = order_type
+        # values of the declared types, so a copy without validating every section again (the
+        # sections are copied too: changing the copy never changes this config)
+        sections = {k: getattr(self, k).model_copy() for k in ("costs", "exits", "sizing", "risk")}
+        return self.model_copy(update={**sections, **update})
 
 
 def format_validation_error(exc: ValidationError, source: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alphaforge._jit import configure_cache, helper_njit
+from alphaforge._jit import configure_cache, helper_njit, inline_njit
 from alphaforge.sim.codes import (
     EXIT_REBALANCE,
     REASON_ENTRY,
@@ -41,7 +41,7 @@ def flex3_nb(a: np.ndarray, k: int, t: int, j: int) -> float:
     return a[k, t if a.shape[1] > 1 else 0, j if a.shape[2] > 1 else 0]  # type: ignore[no-any-return]
 
 
-@helper_njit
+@inline_njit
 def exposure_nb(
     pos: np.ndarray, px: np.ndarray, t: int, last_px: np.ndarray
 ) -> tuple[float, float, int]:
@@ -166,7 +166,7 @@ def _reject_nb(rec: tuple, pend: np.ndarray, t: int, j: int, d: float, reason: i
     pend[j].left = 0.0
 
 
-@helper_njit
+@inline_njit
 def enter_nb(
     t: int, px: np.ndarray, mk: tuple, it: tuple, bk: tuple, rec: tuple, s: np.void, market: bool
 ) -> None:

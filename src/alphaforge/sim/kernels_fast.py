@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alphaforge._jit import configure_cache, helper_njit
+from alphaforge._jit import configure_cache, helper_njit, inline_njit
 from alphaforge.sim.kernels_phases import any_entry_nb, any_exit_nb
 from alphaforge.sim.kernels_rules import flex_nb
 
@@ -91,7 +91,7 @@ def quiet_allowed_nb(it: tuple, s: np.void, risk_on: bool) -> bool:
     return True
 
 
-@helper_njit
+@inline_njit
 def is_idle_nb(bk: tuple) -> bool:
     """Nothing pending: the open and intrabar phases of the next bar have no work."""
     return bk.account[0].pend_rebal < 0 and not any_entry_nb(bk.pend) and not any_exit_nb(bk.pend)

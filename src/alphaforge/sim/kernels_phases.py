@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alphaforge._jit import configure_cache, helper_njit
+from alphaforge._jit import configure_cache, helper_njit, inline_njit
 from alphaforge.sim.codes import (
     AMB_FINER_BARS,
     AMB_TARGET_FIRST,
@@ -54,7 +54,7 @@ from alphaforge.sim.kernels_rules import (
 configure_cache()
 
 
-@helper_njit
+@inline_njit
 def any_entry_nb(pend: np.ndarray) -> bool:
     for j in range(pend.shape[0]):
         if pend[j].entry != 0.0:
@@ -62,7 +62,7 @@ def any_entry_nb(pend: np.ndarray) -> bool:
     return False
 
 
-@helper_njit
+@inline_njit
 def any_exit_nb(pend: np.ndarray) -> bool:
     for j in range(pend.shape[0]):
         if pend[j].exit:
@@ -78,7 +78,7 @@ def cancel_rest_nb(pend: np.ndarray, j: int) -> None:
         pend[j].left = 0.0
 
 
-@helper_njit
+@inline_njit
 def period_start_nb(t: int, mk: tuple, bk: tuple) -> None:
     """At the first bar of a day / week the loss limits measure from the previous close."""
     if t > 0:
@@ -93,7 +93,7 @@ def period_start_nb(t: int, mk: tuple, bk: tuple) -> None:
 # ---- 1. open ---------------------------------------------------------------------------------
 
 
-@helper_njit
+@inline_njit
 def open_phase_nb(t: int, mk: tuple, it: tuple, bk: tuple, rec: tuple, s: np.void) -> None:
     """Pending market exits, then a pending rebalance, then pending market entries, at the
     open of bar ``t``."""
@@ -150,51 +150,39 @@ def _both_touched_nb(
 
 
 @helper_njit
-def intrabar_exit_nb(
-    t: int,
-    j: int,
-    o: float,
-    h: float,
-    lo: float,
-    use_tp: bool,
-    fine: tuple,
-    bk: tuple,
-    rec: tuple,
-    s: np.void,
-) -> tuple[float, int]:
+def level_touch_nb(
+    pos: np.ndarray, j: int, o: float, h: float, lo: float, use_tp: bool
+) -> tuple[float, int, bool]:
     """Raw exit price and reason if a protective level of position ``j`` is touched in a bar
-    whose remaining range is ``o`` (first price), ``h``, ``lo``; NaN when none is."""
-    p = bk.pos[j]
+    whose remaining range is ``o`` (first price), ``h``, ``lo``; NaN when none is. The flag is
+    True when both the stop and the target are inside the range (the price is then the stop's
+    and the ambiguity policy decides)."""
+    p = pos[j]
     q = p.qty
-    stop, s_reason = stop_level_nb(bk.pos, j)
+    stop, s_reason = stop_level_nb(pos, j)
     tp = p.tp if use_tp else np.nan
     if q > 0:
         if stop == stop and o <= stop:
-            return o, s_reason
+            return o, s_reason, False
         if tp == tp and o >= tp:
-            return o, EXIT_TAKE_PROFIT
+            return o, EXIT_TAKE_PROFIT, False
         hit_s = stop == stop and lo <= stop
         hit_t = tp == tp and h >= tp
     else:
         if stop == stop and o >= stop:
-            return o, s_reason
+            return o, s_reason, False
         if tp == tp and o <= tp:
-            return o, EXIT_TAKE_PROFIT
+            return o, EXIT_TAKE_PROFIT, False
         hit_s = stop == stop and h >= stop
         hit_t = tp == tp and lo <= tp
-    if hit_s and hit_t:
-        p.ambiguous = True
-        if _both_touched_nb(t, j, stop, tp, q, fine, rec, s) == 1:
-            return stop, s_reason
-        return tp, EXIT_TAKE_PROFIT
     if hit_s:
-        return stop, s_reason
+        return stop, s_reason, hit_t
     if hit_t:
-        return tp, EXIT_TAKE_PROFIT
-    return np.nan, -1
+        return tp, EXIT_TAKE_PROFIT, False
+    return np.nan, -1, False
 
 
-@helper_njit
+@inline_njit
 def _protect_nb(
     t: int, j: int, entered: bool, mk: tuple, fine: tuple, bk: tuple, rec: tuple, s: np.void
 ) -> None:
@@ -209,9 +197,23 @@ def _protect_nb(
         # the fill is unknown, so the target waits for the next bar
         o = min(max(p.entry_px, mk.low[t, j]), mk.high[t, j])
         use_tp = False
-    px, reason = intrabar_exit_nb(t, j, o, mk.high[t, j], mk.low[t, j], use_tp, fine, bk, rec, s)
+    px, reason, both = level_touch_nb(bk.pos, j, o, mk.high[t, j], mk.low[t, j], use_tp)
     if px != px:
         return
+    if both:
+        p.ambiguous = True
+        if _both_touched_nb(t, j, px, p.tp, q, fine, rec, s) == 2:
+            px, reason = p.tp, EXIT_TAKE_PROFIT
+    _exit_at_nb(t, j, px, reason, mk, bk, rec, s)
+
+
+@helper_njit
+def _exit_at_nb(
+    t: int, j: int, px: float, reason: int, mk: tuple, bk: tuple, rec: tuple, s: np.void
+) -> None:
+    """Close position ``j`` at the raw price ``px`` inside bar ``t`` (a protective exit)."""
+    p = bk.pos[j]
+    q = p.qty
     if reason == EXIT_RISK_LIMIT:
         move = px / p.entry_px - 1.0
         add_event_nb(rec, t, RULE_TRADE_MAX_LOSS, move if q > 0 else -move, j)
@@ -221,7 +223,7 @@ def _protect_nb(
     cancel_rest_nb(bk.pend, j)
 
 
-@helper_njit
+@inline_njit
 def intrabar_phase_nb(
     t: int, mk: tuple, it: tuple, fine: tuple, bk: tuple, rec: tuple, s: np.void
 ) -> None:
@@ -246,12 +248,14 @@ def intrabar_phase_nb(
 # ---- 3. close --------------------------------------------------------------------------------
 
 
-@helper_njit
+@inline_njit
 def mark_nb(t0: int, t1: int, mk: tuple, bk: tuple, out: tuple, s: np.void) -> None:
     """The marking of the close phase of bars ``[t0, t1)`` while no order fills: interest on
     cash, each symbol's last price, a short's borrow fee, each position's peak / trough (for
     MAE / MFE and trailing stops; not on the bar whose close filled it under close timing),
     the equity, cash and exposure series and the recorded positions."""
+    if t1 <= t0:
+        return
     acct = bk.account[0]
     pos = bk.pos
     last_px = bk.last_px
@@ -259,9 +263,13 @@ def mark_nb(t0: int, t1: int, mk: tuple, bk: tuple, out: tuple, s: np.void) -> N
     r_cash = acct.r_cash
     r_borrow = acct.r_borrow
     series = not s.equity_only
+    record = s.record
+    fill_close = s.fill_close
+    cash = acct.cash  # kept in a register over the stretch
+    eq = cash
     for t in range(t0, t1):
         if t > 0 and r_cash != 0.0:
-            acct.cash += acct.cash * r_cash
+            cash += cash * r_cash
         for j in range(pos.shape[0]):
             c = close[t, j]
             if c == c:
@@ -270,23 +278,24 @@ def mark_nb(t0: int, t1: int, mk: tuple, bk: tuple, out: tuple, s: np.void) -> N
             q = p.qty
             if q != 0.0:
                 if q < 0.0 and t > 0:
-                    acct.cash -= -q * last_px[j] * r_borrow
-                if c == c and not (s.fill_close and p.fill_bar == t):
+                    cash -= -q * last_px[j] * r_borrow
+                if c == c and not (fill_close and p.fill_bar == t):
                     p.peak = max(p.peak, mk.high[t, j])
                     p.trough = min(p.trough, mk.low[t, j])
-            if s.record:
+            if record:
                 out.positions[t, j] = q
         gross, net, _n = exposure_nb(pos, close, t, last_px)
-        eq = acct.cash + net
+        eq = cash + net
         out.equity[t] = eq
         if series:
-            out.cash[t] = acct.cash
+            out.cash[t] = cash
             out.gross[t] = gross
             out.net[t] = net
-        acct.eq_prev = eq
+    acct.cash = cash
+    acct.eq_prev = eq
 
 
-@helper_njit
+@inline_njit
 def signal_orders_nb(t: int, j: int, it: tuple, bk: tuple, s: np.void) -> None:
     """Turn the signals of bar ``t`` for symbol ``j`` into pending orders.
 
@@ -329,7 +338,7 @@ def signal_orders_nb(t: int, j: int, it: tuple, bk: tuple, s: np.void) -> None:
         pd.left = 0.0
 
 
-@helper_njit
+@inline_njit
 def has_signal_nb(it: tuple, t: int, j: int) -> bool:
     return (  # type: ignore[no-any-return]
         flex_nb(it.entries, t, j)
@@ -339,7 +348,7 @@ def has_signal_nb(it: tuple, t: int, j: int) -> bool:
     )
 
 
-@helper_njit
+@inline_njit
 def _risk_at_close_nb(t: int, mk: tuple, bk: tuple, rec: tuple, s: np.void) -> bool:
     """The loss limits at the close of bar ``t``, recorded as events; True to flatten."""
     r = bk.risk[0]
@@ -356,7 +365,7 @@ def _risk_at_close_nb(t: int, mk: tuple, bk: tuple, rec: tuple, s: np.void) -> b
     return False
 
 
-@helper_njit
+@inline_njit
 def _orders_at_close_nb(t: int, flatten: bool, mk: tuple, it: tuple, bk: tuple, s: np.void) -> None:
     """Signals, time exits and a flatten of bar ``t`` become pending orders."""
     pos = bk.pos
@@ -424,7 +433,7 @@ def _expire_nb(t: int, bk: tuple, rec: tuple) -> None:
             pd.entry = 0.0
 
 
-@helper_njit
+@inline_njit
 def close_phase_nb(
     t: int, mk: tuple, it: tuple, bk: tuple, rec: tuple, out: tuple, s: np.void, risk_on: bool
 ) -> None:
