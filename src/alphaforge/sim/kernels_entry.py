@@ -77,6 +77,29 @@ def sector_value_nb(
 
 
 @helper_njit
+def _after_fill_nb(
+    gross: float,
+    net: float,
+    eq: float,
+    d: float,
+    filled: float,
+    fpx: float,
+    mark: float,
+    s: np.void,
+) -> tuple[float, float, float]:
+    """Exposure and equity after ``filled`` units of direction ``d`` filled at ``fpx`` (slippage
+    included), the new units valued at the price they traded at before slippage (the open for
+    a market order, the trigger price for a limit / stop entry): the fee and the slippage are
+    gone from equity, and the units count once in the exposure."""
+    if filled <= 0.0:
+        return gross, net, eq
+    gross += filled * mark
+    net += d * filled * mark
+    eq -= commission_nb(filled, fpx, s) + d * filled * (fpx - mark)
+    return gross, net, eq
+
+
+@helper_njit
 def _order_by_priority_nb(cand: np.ndarray, k: int, pri: np.ndarray) -> None:
     """Insertion sort of ``cand[:k]`` by priority, highest first (stable: ties keep order)."""
     for a in range(1, k):
@@ -225,20 +248,9 @@ def enter_nb(
         if qty <= 0.0:
             _reject_nb(rec, pend, t, j, d, reason)
             continue
-        before = abs(pos[j].qty)
-        execute_delta_nb(
-            rec,
-            bk,
-            j,
-            t,
-            d * qty,
-            raw,
-            slip,
-            REASON_ENTRY,
-            mk.volume[t, j] if market else np.inf,
-            s,
-        )
-        filled = abs(pos[j].qty) - before
+        before = pos[j].qty
+        vol = mk.volume[t, j] if market else np.inf
+        filled = execute_delta_nb(rec, bk, j, t, d * qty, raw, slip, REASON_ENTRY, vol, s)
         if filled <= 0.0:
             continue
         if before == 0.0:
@@ -251,9 +263,7 @@ def enter_nb(
             pd.left = 0.0
             pd.limit = np.nan
             pd.stop = np.nan
-        gross += filled * fpx
-        net += d * filled * fpx
-        eq -= commission_nb(filled, fpx, s) + filled * slip
+        gross, net, eq = _after_fill_nb(gross, net, eq, d, filled, fpx, raw, s)
 
 
 @helper_njit
@@ -335,9 +345,9 @@ def rebalance_nb(
         if qty <= 0.0:
             add_order_nb(rec, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, reason, want)
             continue
-        execute_delta_nb(rec, bk, j, t, d * qty, raw, slip, REASON_ENTRY, mk.volume[t, j], s)
-        if q == 0.0:
+        filled = execute_delta_nb(
+            rec, bk, j, t, d * qty, raw, slip, REASON_ENTRY, mk.volume[t, j], s
+        )
+        if filled > 0.0 and q == 0.0:
             n_open += 1
-        gross += qty * fpx
-        net += d * qty * fpx
-        eq -= commission_nb(qty, fpx, s) + qty * slip  # what this buy paid is gone
+        gross, net, eq = _after_fill_nb(gross, net, eq, d, filled, fpx, raw, s)

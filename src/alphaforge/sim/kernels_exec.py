@@ -159,8 +159,9 @@ def execute_delta_nb(
     reason: int,
     bar_volume: float,
     s: np.void,
-) -> None:
-    """Change position ``j`` by ``delta`` units at ``raw_px`` plus adverse slippage ``slip``.
+) -> float:
+    """Change position ``j`` by ``delta`` units at ``raw_px`` plus adverse slippage ``slip``;
+    returns the quantity filled.
 
     Reductions record trades (average-cost basis); a flip closes then opens. The fill is capped
     at the volume participation limit; the caller keeps the rest pending.
@@ -169,7 +170,7 @@ def execute_delta_nb(
     want = abs(delta)
     fill = participation_nb(want, bar_volume, s)
     if fill <= 0.0:
-        return
+        return 0.0
     px = raw_px + side * slip
     fee = commission_nb(fill, px, s)
     pos = bk.pos
@@ -190,3 +191,4 @@ def execute_delta_nb(
         acct.cash -= side * fill * px + fee
     status = STATUS_FILLED if fill >= want else STATUS_PARTIAL
     add_order_nb(rec, t, j, side, fill, px, fee, status, reason, want)
+    return fill

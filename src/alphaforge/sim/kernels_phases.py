@@ -371,9 +371,8 @@ def _orders_at_close_nb(t: int, flatten: bool, mk: tuple, it: tuple, bk: tuple, 
     pos = bk.pos
     pend = bk.pend
     for j in range(pos.shape[0]):
-        if mk.close[t, j] != mk.close[t, j]:
-            continue
-        if not s.weights_mode and has_signal_nb(it, t, j):
+        # a signal needs the symbol's bar; a time exit or a flatten does not
+        if not s.weights_mode and mk.close[t, j] == mk.close[t, j] and has_signal_nb(it, t, j):
             signal_orders_nb(t, j, it, bk, s)
         q = pos[j].qty
         # bars held once the exit fills: at this close (close timing) or the next open

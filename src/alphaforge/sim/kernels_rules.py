@@ -40,6 +40,9 @@ from alphaforge.sim.codes import (
 
 configure_cache()
 
+# an amount of money below which nothing can be bought (float residue of earlier arithmetic)
+_NO_MONEY = 1e-9
+
 # bits returned by loss_limits_nb
 FIRED_DAILY = 1
 FIRED_WEEKLY = 2
@@ -108,7 +111,7 @@ def affordable_nb(cash: float, price: float, s: np.void) -> float:
     For a percentage commission this is ``floor(cash / (price * (1 + c)))``, the rule
     backtesting.py uses for all-in orders.
     """
-    if cash <= 0.0 or price <= 0.0:
+    if cash <= _NO_MONEY or price <= 0.0:
         return 0.0
     unit = price * (1.0 + s.comm_pct) + s.comm_share
     q = round_qty_nb((cash - s.comm_fixed) / unit, s)
