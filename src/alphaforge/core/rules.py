@@ -19,6 +19,8 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    ValidationInfo,
+    field_validator,
 )
 
 from alphaforge.core.costs import (
@@ -111,6 +113,16 @@ class SizingConfig(_Model):
     kelly_lookback: int = Field(50, ge=2)
     kelly_min_trades: int = Field(20, ge=1)
     kelly_fallback: float = Field(0.1, ge=0, le=1)
+
+    @field_validator("value")
+    @classmethod
+    def _no_all_in_value(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("method") == "all_in":
+            raise ValueError(
+                "all_in has no value (it buys with all the cash); choose a method that takes "
+                "one, e.g. fraction"
+            )
+        return value
 
     def resolved_value(self) -> float:
         defaults = {
