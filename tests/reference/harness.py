@@ -136,4 +136,7 @@ def engine_config(
         "rebalance": schedule, "drift_band": cfg.drift_band,
         "timeframe": "1d", "calendar": "XNYS", "record_positions": True,
     }  # fmt: skip
+    levels = (x.stop_loss, x.take_profit, x.trailing_stop)
+    if not c.slip_atr and not any(lv is not None and lv.kind == "atr" for lv in levels):
+        del data["exits"]["atr_period"]  # no ATR in the run: the period would be refused
     return BacktestConfig.build(data, "reference test")

@@ -29,6 +29,7 @@ from alphaforge.analytics.frequency import per_period_rate
 from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
+from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import build_levels, market_of, run_clock
 from alphaforge.sim.kernels_batch import (
     BATCH_METRICS,
@@ -271,6 +272,7 @@ def run_batch(
     if len(panel.index) < 2:
         raise BacktestError("need at least 2 bars to backtest")
     cfg = config if config is not None else BacktestConfig.build()
+    refuse_idle_settings(cfg, weights_mode=False, has_fine=False)  # run_batch takes no finer bars
     cls = _strategy_class(strategy)
     sdata = data if data is not None else StrategyData(panel)
     sh = _shared_inputs(panel, cfg, sdata)

@@ -8,6 +8,7 @@ from alphaforge.analytics.metrics import summary_metrics
 from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
+from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import fine_of, intents_of, market_of, order_type_of, run_clock
 from alphaforge.sim.kernels import simulate_nb
 from alphaforge.sim.records import Records, Series
@@ -60,6 +61,7 @@ def run_backtest(
     out = strategy.signals(sdata)
     if not isinstance(out, Signals | TargetWeights):
         raise BacktestError(f"{strategy.name}: signals() must return Signals or TargetWeights")
+    refuse_idle_settings(config, weights_mode=isinstance(out, TargetWeights), has_fine=bool(fine))
     clock = run_clock(panel, config, sdata)
     market = market_of(panel, config, sdata, clock)
     intents = intents_of(out, panel, config, market, clock)

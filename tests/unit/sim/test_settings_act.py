@@ -6,8 +6,11 @@ its baseline differs from the baseline run in what the setting governs (equity, 
 risk events, positions, metrics or benchmark), or the changed configuration is refused with a
 one-line error naming the key. Rows with ``reason`` also check that the orders the setting
 rejects carry their true reason (never ``insufficient_cash`` when the cash was there). Rows with
-``refuse`` must be refused. A last test checks that every key of ``BacktestConfig`` has a row in
-both modes, so a new setting cannot be added without showing what it does.
+``refuse`` must be refused. In the modes a row lists in ``same`` the value only names what the
+default does there (``order_type: market`` for target weights, whose rebalances are market
+orders): the run must be accepted and identical to the baseline. A last test checks that every
+key of ``BacktestConfig`` has a row in both modes, so a new setting cannot be added without
+showing what it does.
 
 The panel (40 business days from Monday 2024-01-01, so a month boundary at bar 23):
 
@@ -139,6 +142,8 @@ class Row:
     out: dict[str, Out] = field(default_factory=dict)  # per mode, when not longs()/weights()
     reason: str | None = None  # rejections the setting causes must carry this reason
     refuse: bool = False  # the value must be refused
+    same: tuple[str, ...] = ()  # modes where the value names what the default does: it must
+    # run, change nothing and be recorded as the default's resolved value
     volume: float = 1e9
 
     def baseline(self, mode: str) -> dict[str, Any]:
@@ -151,7 +156,8 @@ class Row:
 
 
 SIG, WTS = "signals", "weights"
-FRACTION = {"sizing": {"method": "fraction", "value": 0.3}}
+FRACTION = {"sizing": {"method": "fraction", "value": 0.3}}  # signals only: sizing is refused
+# for target weights, so weights-mode baselines (``wbase``) leave it out
 EXITS = ("trades", "equity")
 PORTFOLIO = ("orders", "positions", "equity")
 RISK_EVENT = ("events", "trades", "equity")
@@ -161,7 +167,7 @@ ROWS: list[Row] = [
     Row("fill", "close", ("trades", "equity")),
     Row("direction", "short", ("trades", "equity"), out={SIG: shorts, WTS: short_weights}),
     Row("direction", "long_short", ("trades", "equity"), out={SIG: shorts, WTS: short_weights}),
-    Row("order_type", "market", ("trades", "orders"), out={SIG: limits}),
+    Row("order_type", "market", ("trades", "orders"), out={SIG: limits}, same=(WTS,)),
     Row("order_type", "limit", ("trades", "orders")),
     Row("order_type", "stop", ("trades", "orders")),
     Row("order_type", "stop_limit", ("trades", "orders")),
@@ -173,12 +179,12 @@ ROWS: list[Row] = [
         out={SIG: shorts, WTS: short_weights}),
     Row("costs.margin", 1.5, ("equity", "orders"), base={"direction": "short"},
         out={SIG: shorts, WTS: short_weights}),
-    Row("costs.cash_rate", 0.05, ("equity",), base=FRACTION),
+    Row("costs.cash_rate", 0.05, ("equity",), base=FRACTION, wbase={}),
     Row("exits.stop_loss", "5%", EXITS),
     Row("exits.stop_loss", 0.05, EXITS, refuse=True),  # a bare number is ambiguous
     Row("exits.take_profit", "10%", EXITS),
     Row("exits.take_profit", 0.1, EXITS, refuse=True),
-    Row("exits.trailing_stop", "8%", EXITS, base=FRACTION),
+    Row("exits.trailing_stop", "8%", EXITS, base=FRACTION, wbase={}),
     Row("exits.trailing_stop", 0.08, EXITS, refuse=True),
     Row("exits.max_bars", 5, EXITS),
     Row("exits.stop_on_entry_bar", False, EXITS, base={**FRACTION, "exits": {"stop_loss": "5%"}}, wbase={}),
@@ -214,16 +220,18 @@ ROWS: list[Row] = [
         base={"sizing": {"method": "kelly"}}),
     Row("sizing.kelly_fallback", 0.3, PORTFOLIO, out={SIG: churn},
         base={"sizing": {"method": "kelly"}}),
-    Row("risk.max_positions", 1, PORTFOLIO, base=FRACTION, reason="max_positions"),
-    Row("risk.max_weight", 0.2, PORTFOLIO, base=FRACTION, reason="max_weight"),
+    Row("risk.max_positions", 1, PORTFOLIO, base=FRACTION, wbase={}, reason="max_positions"),
+    Row("risk.max_weight", 0.2, PORTFOLIO, base=FRACTION, wbase={}, reason="max_weight"),
     Row("risk.max_sector_exposure", 0.4, PORTFOLIO, reason="max_sector_exposure",
-        base={**FRACTION, "risk": {"sectors": {"A": "tech", "B": "tech", "C": "banks"}}}),
+        base={**FRACTION, "risk": {"sectors": {"A": "tech", "B": "tech", "C": "banks"}}},
+        wbase={"risk": {"sectors": {"A": "tech", "B": "tech", "C": "banks"}}}),
     Row("risk.sectors", {"A": "tech", "B": "tech", "C": "banks"}, PORTFOLIO,
-        reason="max_sector_exposure", base={**FRACTION, "risk": {"max_sector_exposure": 0.4}}),
-    Row("risk.min_cash", 0.5, PORTFOLIO, base=FRACTION, reason="min_cash_reserve"),
-    Row("risk.max_gross_leverage", 0.5, PORTFOLIO, base=FRACTION, reason="max_leverage"),
-    Row("risk.max_net_leverage", 0.5, PORTFOLIO, base=FRACTION, reason="max_leverage"),
-    Row("risk.max_trade_loss", 0.02, RISK_EVENT, base=FRACTION),
+        reason="max_sector_exposure", base={**FRACTION, "risk": {"max_sector_exposure": 0.4}},
+        wbase={"risk": {"max_sector_exposure": 0.4}}),
+    Row("risk.min_cash", 0.5, PORTFOLIO, base=FRACTION, wbase={}, reason="min_cash_reserve"),
+    Row("risk.max_gross_leverage", 0.5, PORTFOLIO, base=FRACTION, wbase={}, reason="max_leverage"),
+    Row("risk.max_net_leverage", 0.5, PORTFOLIO, base=FRACTION, wbase={}, reason="max_leverage"),
+    Row("risk.max_trade_loss", 0.02, RISK_EVENT, base=FRACTION, wbase={}),
     Row("risk.daily_loss_limit", 0.01, ("events",)),
     Row("risk.weekly_loss_limit", 0.01, ("events",)),
     Row("risk.max_drawdown", 0.04, RISK_EVENT),
@@ -232,7 +240,7 @@ ROWS: list[Row] = [
     Row("risk.drawdown_action", "flatten", RISK_EVENT, base={"risk": {"max_drawdown": 0.04}},
         out={SIG: churn, WTS: moving_weights}),
     Row("rebalance", "every_bar", PORTFOLIO, out={WTS: scheduled}),
-    Row("drift_band", 0.05, ("orders",), base={"rebalance": "every_bar"},
+    Row("drift_band", 0.05, ("orders",), wbase={"rebalance": "every_bar"},
         out={WTS: moving_weights}),
     Row("timeframe", "1h", ("metrics",)),
     Row("calendar", "24/7", ("metrics",)),
@@ -303,6 +311,11 @@ def test_setting_acts_or_is_refused(row: Row, mode: str) -> None:
     assert not row.refuse, f"{row.label} ({mode}) must be refused, but it ran"
     base = _run(row.baseline(mode), out, row.volume)
     before, after = _parts(base), _parts(changed)
+    if mode in row.same:  # rebalances are market orders: `market` says what `auto` does
+        differ = [p for p in before if not _same(before[p], after[p])]
+        assert not differ, f"{row.label} ({mode}) changes {', '.join(differ)}"
+        assert changed.config == base.config, f"{row.label} ({mode}) is recorded differently"
+        return
     moved = [p for p in row.governs if not _same(before[p], after[p])]
     assert moved, (
         f"{row.label} ({mode}) changes none of {', '.join(row.governs)} and is not refused"

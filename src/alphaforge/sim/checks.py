@@ -1,0 +1,108 @@
+"""Settings a run would ignore are refused before it starts.
+
+Some settings govern one kind of strategy only. Sizing, limit and stop entries, time in force
+and the intrabar exit rules act on the orders of a :class:`~alphaforge.strategy.base.Signals`
+strategy; the rebalance schedule and the drift band act on
+:class:`~alphaforge.strategy.base.TargetWeights`. A setting changed from its default where it has
+nothing to act on is a one-line error naming the key and the value, never a run that quietly
+does without it. (``sizing.fractional`` acts in both modes: target-weight orders are rounded to
+whole shares unless it is set.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from alphaforge.core.costs import parse_slippage
+from alphaforge.core.errors import BacktestError
+from alphaforge.core.rules import BacktestConfig
+
+__all__ = ["refuse_idle_settings"]
+
+_NOT_WEIGHTS = "apply to Signals strategies, not TargetWeights"
+_NOT_SIGNALS = "apply to TargetWeights strategies, not Signals"
+_SIZING_RULES = (
+    "method",
+    "value",
+    "vol_lookback",
+    "kelly_lookback",
+    "kelly_min_trades",
+    "kelly_fallback",
+)
+
+
+def _changed(model: BaseModel, name: str) -> bool:
+    """Whether field ``name`` of ``model`` differs from its default."""
+    default = type(model).model_fields[name].get_default(call_default_factory=True)
+    return bool(getattr(model, name) != default)
+
+
+def _refuse(key: str, why: str, *values: Any) -> BacktestError:
+    return BacktestError(f"{key}: {why} (got {', '.join(map(repr, values))})")
+
+
+def _weights_mode_idle(config: BacktestConfig) -> BacktestError | None:
+    """The first setting a target-weight run would ignore, as its error."""
+    sizing, exits = config.sizing, config.exits
+    names = [name for name in _SIZING_RULES if _changed(sizing, name)]
+    if names:  # every one named: a method and its value are one choice
+        return _refuse(
+            ", ".join(f"sizing.{name}" for name in names),
+            f"sizing rules {_NOT_WEIGHTS} (the weights size every position)",
+            *(getattr(sizing, name) for name in names),
+        )
+    if config.order_type not in ("auto", "market"):
+        return _refuse(
+            "order_type",
+            f"limit and stop entries {_NOT_WEIGHTS} (rebalances are market orders)",
+            config.order_type,
+        )
+    if _changed(config, "time_in_force"):
+        return _refuse(
+            "time_in_force",
+            f"time in force of limit and stop entries {_NOT_WEIGHTS} (rebalances are market "
+            "orders)",
+            config.time_in_force,
+        )
+    for name in ("stop_on_entry_bar", "ambiguity"):
+        if _changed(exits, name):
+            return _refuse(
+                f"exits.{name}", f"protective exits {_NOT_WEIGHTS}", getattr(exits, name)
+            )
+    if _changed(exits, "atr_period") and not parse_slippage(config.costs.slippage).atr > 0:
+        return _refuse(
+            "exits.atr_period",
+            f"ATR exits {_NOT_WEIGHTS}, and the slippage has no ATR part",
+            exits.atr_period,
+        )
+    return None
+
+
+def _signals_mode_idle(config: BacktestConfig, has_fine: bool) -> BacktestError | None:
+    """The first setting a signals run would ignore, as its error."""
+    if _changed(config, "rebalance"):
+        return _refuse("rebalance", f"rebalance schedules {_NOT_SIGNALS}", config.rebalance)
+    if _changed(config, "drift_band"):
+        return _refuse("drift_band", f"drift bands {_NOT_SIGNALS}", config.drift_band)
+    if config.exits.ambiguity == "finer_bars" and not has_fine:
+        return _refuse(
+            "exits.ambiguity",
+            "finer_bars needs finer bars and none were given: pass them as the fine argument "
+            "of run_backtest (alphaforge.sim.fine.fine_arrays), or name a file as fine_data "
+            "(or keep fine_timeframe bars in the store) in a run config",
+            config.exits.ambiguity,
+        )
+    return None
+
+
+def refuse_idle_settings(config: BacktestConfig, *, weights_mode: bool, has_fine: bool) -> None:
+    """Raise :class:`BacktestError` naming the first setting of ``config`` changed from its
+    default that the run would ignore: in target-weights mode (``weights_mode``) the sizing
+    rules, order types other than market, time in force and the intrabar exit rules; in
+    signals mode the rebalance schedule, the drift band, and ``exits.ambiguity: finer_bars``
+    without finer bars (``has_fine``)."""
+    err = _weights_mode_idle(config) if weights_mode else _signals_mode_idle(config, has_fine)
+    if err is not None:
+        raise err
