@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import DataError
@@ -186,8 +187,11 @@ def _fine_bars(spec: Any, settings: Any, panel: Panel) -> tuple[dict[str, Any] |
                 open_store(settings), symbols, spec.fine_timeframe,
                 panel.index[0], panel.index[-1] + pd.Timedelta(days=1), spec.adjust,
             )  # fmt: skip
-    except DataError:
-        return None, (
+    except DataError:  # finer bars inside no bar: the kernel resolves every ambiguous bar stop
+        # first, and the result's warnings say so
+        none = np.full(panel.shape, -1, dtype=np.int64)
+        empty = {"start": none, "end": none.copy(), "high": np.empty(0), "low": np.empty(0)}
+        return empty, (
             f"no {spec.fine_timeframe} bars found for finer_bars: ambiguous bars resolved "
             "stop first"
         )

@@ -7,12 +7,18 @@ both, so the bar is ambiguous. The 1-minute bars of day 1 say which came first.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from alphaforge.config.settings import load_settings
+from alphaforge.config.specs import load_run_spec
+from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
+from alphaforge.services.backtest import run_spec
 from alphaforge.sim.fine import fine_arrays
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Signals, Strategy, StrategyData
@@ -91,6 +97,31 @@ def test_ambiguity_policies(
     assert t.loc[0, "pnl"] == pytest.approx(1000 * (exit_price - 100.0))
 
 
-def test_finer_bars_without_data_falls_back_to_stop_first() -> None:
-    res = _run("finer_bars", None)
+def test_finer_bars_without_data_is_refused() -> None:
+    with pytest.raises(BacktestError, match=r"exits\.ambiguity: finer_bars needs finer bars.*fine"):
+        _run("finer_bars", None)
+
+
+def test_bars_without_finer_bars_fall_back_to_stop_first() -> None:
+    none = np.full((3, 1), -1, dtype=np.int64)
+    empty = {"start": none, "end": none, "high": np.empty(0), "low": np.empty(0)}
+    res = _run("finer_bars", empty)
     assert res.trades.loc[0, "exit_reason"] == "stop_loss"
+    assert res.ambiguous_bars == 1
+
+
+def test_run_config_without_finer_bars_runs_with_a_warning(tmp_path: Path) -> None:
+    d = _daily()
+    csv = tmp_path / "x.csv"
+    pd.DataFrame(
+        {"Date": d.index.strftime("%Y-%m-%d"), "Open": d.open[:, 0], "High": d.high[:, 0],
+         "Low": d.low[:, 0], "Close": d.close[:, 0], "Volume": d.volume[:, 0]}
+    ).to_csv(csv, index=False)  # fmt: skip
+    spec = load_run_spec(
+        None,
+        {"strategy": "sma_cross", "params": {"fast": 2, "slow": 3}, "data": str(csv),
+         "exits": {"stop_loss": "5%", "take_profit": "10%", "ambiguity": "finer_bars"}},
+    )  # fmt: skip
+    res = run_spec(spec, load_settings(tmp_path / "home"))  # an empty store: no 1m bars
+    assert any("no 1m bars found for finer_bars" in w for w in res.warnings), res.warnings
+    assert res.config["exits"]["ambiguity"] == "finer_bars"
