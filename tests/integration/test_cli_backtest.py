@@ -119,3 +119,19 @@ def test_bad_input_one_line_error(tmp_path: Path, args: list[str], message: str)
     text = " ".join(res.output.split())
     assert message in text, res.output
     assert not (tmp_path / "h" / "runs").exists()
+
+
+def test_setting_the_strategy_would_ignore_is_a_one_line_error(tmp_path: Path) -> None:
+    csv = _bars_csv(tmp_path / "asset.csv")
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("rebalance: weekly\n")  # a schedule for target weights, given to sma_cross
+    res = invoke(
+        ["--home", str(tmp_path / "h"), "backtest", "sma_cross", "--data", str(csv), "-p", "fast=5",
+         "-p", "slow=20", "--config", str(cfg)]
+    )  # fmt: skip
+    assert res.exit_code != 0
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.output
+    assert "error: rebalance:" in lines[0]
+    assert "apply to TargetWeights strategies, not Signals (got 'weekly')" in lines[0]
+    assert not (tmp_path / "h" / "runs").exists()
