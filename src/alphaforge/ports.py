@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import pandas as pd
+from pydantic import SecretStr
 
 
 @dataclass(frozen=True)
@@ -65,3 +67,23 @@ class MarketDataSource(Protocol):
     ) -> pd.DataFrame:
         """Canonical long bars for ``symbol`` in ``[start, end]``; empty frame when none."""
         ...
+
+
+class SourceSettings(Protocol):
+    """What a market-data source reads of the application settings: vendor keys (secrets,
+    never logged), base URLs (stand-in servers in tests, proxies) and the home directory.
+    ``alphaforge.config.settings.AppSettings`` provides it; sources never import config."""
+
+    home: Path
+    alpaca_api_key: SecretStr | None
+    alpaca_secret_key: SecretStr | None
+    polygon_api_key: SecretStr | None
+    alphavantage_api_key: SecretStr | None
+    ccxt_api_key: SecretStr | None
+    ccxt_secret: SecretStr | None
+    alpaca_data_url: str | None
+    polygon_base_url: str
+    alphavantage_base_url: str
+    yahoo_base_url: str | None
+    ccxt_exchange: str
+    ccxt_base_url: str | None

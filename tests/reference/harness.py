@@ -121,7 +121,8 @@ def engine_config(
             "atr_period": atr_period,
         },
         "sizing": {
-            "method": s.method, "value": s.value, "fractional": s.fractional,
+            "method": s.method, "value": None if s.method == "all_in" else s.value,
+            "fractional": s.fractional,
             "vol_lookback": s.vol_lookback, "kelly_lookback": s.kelly_lookback,
             "kelly_min_trades": s.kelly_min_trades, "kelly_fallback": s.kelly_fallback,
         },

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.calendar import Calendar, infer_calendar, rebalance_mask
-from alphaforge.core.costs import Level, parse_level, parse_slippage
+from alphaforge.core.costs import Level, parse_level
 from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
@@ -57,9 +57,9 @@ def run_clock(panel: Panel, config: BacktestConfig, sdata: StrategyData | None =
 def needs_atr(config: BacktestConfig) -> bool:
     """Whether slippage or an exit distance is a multiple of the ATR."""
     ex = config.exits
-    return parse_slippage(config.costs.slippage).atr > 0 or any(
-        (lv := parse_level(x, "exit")) is not None and lv.kind == "atr"
-        for x in (ex.stop_loss, ex.take_profit, ex.trailing_stop)
+    return config.costs.slippage.atr > 0 or any(
+        lv is not None and lv.kind == "atr"
+        for lv in (ex.stop_loss, ex.take_profit, ex.trailing_stop)
     )
 
 
@@ -166,9 +166,9 @@ def build_levels(
 ) -> np.ndarray:
     """(8, rows, cols) array of protective-exit settings read at the signal bar."""
     parts: dict[int, np.ndarray] = {}
-    _level_arrays(parse_level(cfg.exits.stop_loss, "exits.stop_loss"), 0, 1, atr, parts)
-    _level_arrays(parse_level(cfg.exits.take_profit, "exits.take_profit"), 3, 4, atr, parts)
-    _level_arrays(parse_level(cfg.exits.trailing_stop, "exits.trailing_stop"), 6, 7, atr, parts)
+    _level_arrays(cfg.exits.stop_loss, 0, 1, atr, parts)
+    _level_arrays(cfg.exits.take_profit, 3, 4, atr, parts)
+    _level_arrays(cfg.exits.trailing_stop, 6, 7, atr, parts)
     if sig is not None:
         if sig.stop_loss is not None:
             parts[2] = _as2d(sig.stop_loss, shape, np.float64, "stop_loss")  # type: ignore[assignment]
@@ -194,7 +194,7 @@ def order_type_of(config: BacktestConfig, sig: Signals | None) -> str:
         if has_limit and has_stop:
             return "stop_limit"
         return "limit" if has_limit else "stop" if has_stop else "market"
-    need = {"limit": ("limit_price",), "stop": ("stop_price",)}.get(wanted, ())
+    need: tuple[str, ...] = {"limit": ("limit_price",), "stop": ("stop_price",)}.get(wanted, ())
     if wanted == "stop_limit":
         need = ("limit_price", "stop_price")
     for name in need:

@@ -33,15 +33,19 @@ from alphaforge.sim.records import (
     RISK,
     TRADE,
     Book,
+    Fine,
+    Intents,
+    Market,
     Records,
     Series,
+    SettingsRecord,
 )
 
 configure_cache()
 
 
 @njit(cache=True)
-def simulate_nb(mk: tuple, it: tuple, fine: tuple, s: np.void) -> tuple:
+def simulate_nb(mk: Market, it: Intents, fine: Fine, s: SettingsRecord) -> tuple[Series, Records]:
     """Simulate one strategy on a panel; returns (:class:`Series`, :class:`Records`).
 
     See :mod:`alphaforge.sim.kernels_phases` for the chronology of a bar.
@@ -70,7 +74,7 @@ def _count_nb(a: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def _capacities_nb(it: tuple, n_sym: int, s: np.void) -> np.ndarray:
+def _capacities_nb(it: Intents, n_sym: int, s: SettingsRecord) -> np.ndarray:
     """Rows for the trade, order and event records, from the number of signals.
 
     Every entry signal yields at most an entry order (filled or rejected) and one exit order,
@@ -96,7 +100,7 @@ def _capacities_nb(it: tuple, n_sym: int, s: np.void) -> np.ndarray:
 
 
 @njit(cache=True)
-def _new_book_nb(n_sym: int, s: np.void) -> tuple:
+def _new_book_nb(n_sym: int, s: SettingsRecord) -> Book:
     """The account at the start: all cash, no positions, nothing pending."""
     account = np.zeros(1, dtype=ACCOUNT)
     a = account[0]
@@ -144,14 +148,16 @@ def _new_book_nb(n_sym: int, s: np.void) -> tuple:
 
 
 @njit(cache=True)
-def _new_series_nb(n_bars: int, n_sym: int, s: np.void) -> tuple:
+def _new_series_nb(n_bars: int, n_sym: int, s: SettingsRecord) -> Series:
     m = 1 if s.equity_only else n_bars  # cash, gross and net series kept or length 1
     positions = np.zeros((n_bars, n_sym)) if s.record else np.zeros((1, 1))
     return Series(np.empty(n_bars), np.empty(m), np.empty(m), np.empty(m), positions)
 
 
 @njit(cache=True)
-def _simulate_once_nb(mk: tuple, it: tuple, fine: tuple, s: np.void, caps: np.ndarray) -> tuple:
+def _simulate_once_nb(
+    mk: Market, it: Intents, fine: Fine, s: SettingsRecord, caps: np.ndarray
+) -> tuple:
     """One pass of :func:`simulate_nb` with record buffers of ``caps`` rows (never grown)."""
     n_bars, n_sym = mk.close.shape
     bk = _new_book_nb(n_sym, s)
@@ -181,13 +187,13 @@ def _simulate_once_nb(mk: tuple, it: tuple, fine: tuple, s: np.void, caps: np.nd
 
 @helper_njit
 def _run_bars_nb(
-    mk: tuple,
-    it: tuple,
-    fine: tuple,
-    bk: tuple,
-    rec: tuple,
-    out: tuple,
-    s: np.void,
+    mk: Market,
+    it: Intents,
+    fine: Fine,
+    bk: Book,
+    rec: Records,
+    out: Series,
+    s: SettingsRecord,
     risk_on: bool,
     quiet: bool,
 ) -> None:

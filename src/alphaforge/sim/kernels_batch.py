@@ -24,7 +24,12 @@ from numba import njit, prange
 
 from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.kernels import simulate_nb
-from alphaforge.sim.records import Fine, Intents, Market
+from alphaforge.sim.records import (
+    Fine,
+    Intents,
+    Market,
+    SignalStack,
+)
 
 configure_cache()
 
@@ -169,9 +174,9 @@ def reduce_nb(
 
 @njit(cache=True, parallel=True)
 def batch_portfolio_nb(
-    mk: tuple,
+    mk: Market,
     levels: np.ndarray,
-    sig: tuple,
+    sig: SignalStack,
     settings: np.ndarray,
     rf_bar: float,
     order: np.ndarray,
@@ -201,9 +206,9 @@ def batch_portfolio_nb(
 
 @njit(cache=True, parallel=True)
 def batch_per_symbol_nb(
-    mk_t: tuple,
+    mk_t: Market,
     levels_t: np.ndarray,
-    sig: tuple,
+    sig: SignalStack,
     settings: np.ndarray,
     rf_bar: float,
     order: np.ndarray,

@@ -32,13 +32,14 @@ from alphaforge.sim.kernels_rules import (
     trade_max_loss_price_nb,
     trigger_price_nb,
 )
+from alphaforge.sim.records import Book, Intents, Market, Records, SettingsRecord
 
 configure_cache()
 
 
 @helper_njit
 def flex3_nb(a: np.ndarray, k: int, t: int, j: int) -> float:
-    return a[k, t if a.shape[1] > 1 else 0, j if a.shape[2] > 1 else 0]  # type: ignore[no-any-return]
+    return a[k, t if a.shape[1] > 1 else 0, j if a.shape[2] > 1 else 0]
 
 
 @inline_njit
@@ -85,7 +86,7 @@ def _after_fill_nb(
     filled: float,
     fpx: float,
     mark: float,
-    s: np.void,
+    s: SettingsRecord,
 ) -> tuple[float, float, float]:
     """Exposure and equity after ``filled`` units of direction ``d`` filled at ``fpx`` (slippage
     included), the new units valued at the price they traded at before slippage (the open for
@@ -116,7 +117,7 @@ def _order_by_priority_nb(cand: np.ndarray, k: int, pri: np.ndarray) -> None:
 
 @helper_njit
 def _set_levels_nb(
-    pos: np.ndarray, j: int, d: float, sb: int, levels: np.ndarray, eq: float, s: np.void
+    pos: np.ndarray, j: int, d: float, sb: int, levels: np.ndarray, eq: float, s: SettingsRecord
 ) -> None:
     """Protective levels of a new position from the signal bar's settings."""
     p = pos[j]
@@ -155,7 +156,7 @@ def _stop_distance_nb(levels: np.ndarray, sb: int, j: int, px: float) -> float:
 
 
 @helper_njit
-def _entry_candidates_nb(t: int, px: np.ndarray, it: tuple, bk: tuple, market: bool) -> int:
+def _entry_candidates_nb(t: int, px: np.ndarray, it: Intents, bk: Book, market: bool) -> int:
     """Symbols with an entry to fill now (market or limit / stop), sorted by priority into
     ``bk.cand``; returns their number."""
     pend = bk.pend
@@ -183,7 +184,7 @@ def _entry_candidates_nb(t: int, px: np.ndarray, it: tuple, bk: tuple, market: b
 
 
 @helper_njit
-def _reject_nb(rec: tuple, pend: np.ndarray, t: int, j: int, d: float, reason: int) -> None:
+def _reject_nb(rec: Records, pend: np.ndarray, t: int, j: int, d: float, reason: int) -> None:
     add_order_nb(rec, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, reason, 0.0)
     pend[j].entry = 0.0
     pend[j].left = 0.0
@@ -191,7 +192,14 @@ def _reject_nb(rec: tuple, pend: np.ndarray, t: int, j: int, d: float, reason: i
 
 @inline_njit
 def enter_nb(
-    t: int, px: np.ndarray, mk: tuple, it: tuple, bk: tuple, rec: tuple, s: np.void, market: bool
+    t: int,
+    px: np.ndarray,
+    mk: Market,
+    it: Intents,
+    bk: Book,
+    rec: Records,
+    s: SettingsRecord,
+    market: bool,
 ) -> None:
     """Fill pending entries: market ones at ``px[t]`` (the open, or the close under close
     timing), or limit / stop ones from the bar's range, highest priority first."""
@@ -267,7 +275,9 @@ def enter_nb(
 
 
 @helper_njit
-def _rebalance_deltas_nb(t: int, sb: int, px: np.ndarray, it: tuple, bk: tuple, s: np.void) -> None:
+def _rebalance_deltas_nb(
+    t: int, sb: int, px: np.ndarray, it: Intents, bk: Book, s: SettingsRecord
+) -> None:
     """Quantity changes towards the weights decided at bar ``sb`` into ``bk.fscr[0]``."""
     pos = bk.pos
     _gross, net, _n = exposure_nb(pos, px, t, bk.last_px)
@@ -292,7 +302,14 @@ def _rebalance_deltas_nb(t: int, sb: int, px: np.ndarray, it: tuple, bk: tuple, 
 
 @helper_njit
 def rebalance_nb(
-    t: int, sb: int, px: np.ndarray, mk: tuple, it: tuple, bk: tuple, rec: tuple, s: np.void
+    t: int,
+    sb: int,
+    px: np.ndarray,
+    mk: Market,
+    it: Intents,
+    bk: Book,
+    rec: Records,
+    s: SettingsRecord,
 ) -> None:
     """Trade towards the target weights decided at bar ``sb``: reductions first, then increases
     in priority order under the same limits as entries (loss blocks, max positions, buying

@@ -13,13 +13,14 @@ import numpy as np
 from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.codes import STATUS_FILLED, STATUS_PARTIAL
 from alphaforge.sim.kernels_rules import commission_nb, participation_nb
+from alphaforge.sim.records import Book, Records, SettingsRecord
 
 configure_cache()
 
 
 @helper_njit
 def add_order_nb(
-    rec: tuple,
+    rec: Records,
     t: int,
     j: int,
     side: float,
@@ -50,7 +51,7 @@ def add_order_nb(
 
 
 @helper_njit
-def add_event_nb(rec: tuple, t: int, rule: int, value: float, j: int) -> None:
+def add_event_nb(rec: Records, t: int, rule: int, value: float, j: int) -> None:
     """Append a risk event (``j = -1``: the whole account)."""
     c = rec.cnt[0]
     n = c.events
@@ -67,7 +68,7 @@ def add_event_nb(rec: tuple, t: int, rule: int, value: float, j: int) -> None:
 
 @helper_njit
 def close_part_nb(
-    rec: tuple,
+    rec: Records,
     pos: np.ndarray,
     j: int,
     t: int,
@@ -149,8 +150,8 @@ def open_part_nb(
 
 @helper_njit
 def execute_delta_nb(
-    rec: tuple,
-    bk: tuple,
+    rec: Records,
+    bk: Book,
     j: int,
     t: int,
     delta: float,
@@ -158,7 +159,7 @@ def execute_delta_nb(
     slip: float,
     reason: int,
     bar_volume: float,
-    s: np.void,
+    s: SettingsRecord,
 ) -> float:
     """Change position ``j`` by ``delta`` units at ``raw_px`` plus adverse slippage ``slip``;
     returns the quantity filled.

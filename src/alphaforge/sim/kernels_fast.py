@@ -16,6 +16,7 @@ import numpy as np
 from alphaforge._jit import configure_cache, helper_njit, inline_njit
 from alphaforge.sim.kernels_phases import any_entry_nb, any_exit_nb
 from alphaforge.sim.kernels_rules import flex_nb
+from alphaforge.sim.records import Book, Intents, SettingsRecord
 
 configure_cache()
 
@@ -48,7 +49,7 @@ def _scan_nb(a: np.ndarray, b: np.ndarray, start: int, stop: int) -> int:
 
 
 @helper_njit
-def next_signal_nb(start: int, it: tuple, n_bars: int, n_sym: int) -> int:
+def next_signal_nb(start: int, it: Intents, n_bars: int, n_sym: int) -> int:
     """First bar at or after ``start`` with any signal of any symbol (``n_bars`` if none)."""
     if n_sym == 1:
         # one symbol: scan the full-length masks; a (1, 1) mask is constant
@@ -76,7 +77,7 @@ def next_signal_nb(start: int, it: tuple, n_bars: int, n_sym: int) -> int:
 
 
 @helper_njit
-def quiet_allowed_nb(it: tuple, s: np.void, risk_on: bool) -> bool:
+def quiet_allowed_nb(it: Intents, s: SettingsRecord, risk_on: bool) -> bool:
     """Whether the settings let any bar be quiet (checked once per run)."""
     if not s.fast_paths or s.fill_close or s.weights_mode or risk_on:
         return False
@@ -92,6 +93,6 @@ def quiet_allowed_nb(it: tuple, s: np.void, risk_on: bool) -> bool:
 
 
 @inline_njit
-def is_idle_nb(bk: tuple) -> bool:
+def is_idle_nb(bk: Book) -> bool:
     """Nothing pending: the open and intrabar phases of the next bar have no work."""
     return bk.account[0].pend_rebal < 0 and not any_entry_nb(bk.pend) and not any_exit_nb(bk.pend)

@@ -50,6 +50,7 @@ from alphaforge.sim.kernels_rules import (
     slippage_nb,
     stop_level_nb,
 )
+from alphaforge.sim.records import Book, Fine, Intents, Market, Records, Series, SettingsRecord
 
 configure_cache()
 
@@ -79,7 +80,7 @@ def cancel_rest_nb(pend: np.ndarray, j: int) -> None:
 
 
 @inline_njit
-def period_start_nb(t: int, mk: tuple, bk: tuple) -> None:
+def period_start_nb(t: int, mk: Market, bk: Book) -> None:
     """At the first bar of a day / week the loss limits measure from the previous close."""
     if t > 0:
         new_period_nb(
@@ -94,7 +95,9 @@ def period_start_nb(t: int, mk: tuple, bk: tuple) -> None:
 
 
 @inline_njit
-def open_phase_nb(t: int, mk: tuple, it: tuple, bk: tuple, rec: tuple, s: np.void) -> None:
+def open_phase_nb(
+    t: int, mk: Market, it: Intents, bk: Book, rec: Records, s: SettingsRecord
+) -> None:
     """Pending market exits, then a pending rebalance, then pending market entries, at the
     open of bar ``t``."""
     pend = bk.pend
@@ -121,7 +124,7 @@ def open_phase_nb(t: int, mk: tuple, it: tuple, bk: tuple, rec: tuple, s: np.voi
 
 
 @helper_njit
-def _finer_first_nb(fs: int, fe: int, fine: tuple, stop: float, tp: float, q: float) -> int:
+def _finer_first_nb(fs: int, fe: int, fine: Fine, stop: float, tp: float, q: float) -> int:
     """1 if the stop is reached first in the finer bars [fs, fe), 2 if the target, 0 unknown."""
     for k in range(fs, fe):
         hs = fine.low[k] <= stop if q > 0 else fine.high[k] >= stop
@@ -135,7 +138,7 @@ def _finer_first_nb(fs: int, fe: int, fine: tuple, stop: float, tp: float, q: fl
 
 @helper_njit
 def _both_touched_nb(
-    t: int, j: int, stop: float, tp: float, q: float, fine: tuple, rec: tuple, s: np.void
+    t: int, j: int, stop: float, tp: float, q: float, fine: Fine, rec: Records, s: SettingsRecord
 ) -> int:
     """Which level of an ambiguous bar fills first under the policy: 1 stop, 2 target."""
     rec.cnt[0].ambiguous += 1
@@ -184,7 +187,7 @@ def level_touch_nb(
 
 @inline_njit
 def _protect_nb(
-    t: int, j: int, entered: bool, mk: tuple, fine: tuple, bk: tuple, rec: tuple, s: np.void
+    t: int, j: int, entered: bool, mk: Market, fine: Fine, bk: Book, rec: Records, s: SettingsRecord
 ) -> None:
     """Check position ``j``'s protective levels in bar ``t`` and exit when one is touched."""
     p = bk.pos[j]
@@ -209,7 +212,7 @@ def _protect_nb(
 
 @helper_njit
 def _exit_at_nb(
-    t: int, j: int, px: float, reason: int, mk: tuple, bk: tuple, rec: tuple, s: np.void
+    t: int, j: int, px: float, reason: int, mk: Market, bk: Book, rec: Records, s: SettingsRecord
 ) -> None:
     """Close position ``j`` at the raw price ``px`` inside bar ``t`` (a protective exit)."""
     p = bk.pos[j]
@@ -225,7 +228,7 @@ def _exit_at_nb(
 
 @inline_njit
 def intrabar_phase_nb(
-    t: int, mk: tuple, it: tuple, fine: tuple, bk: tuple, rec: tuple, s: np.void
+    t: int, mk: Market, it: Intents, fine: Fine, bk: Book, rec: Records, s: SettingsRecord
 ) -> None:
     """Limit / stop entries from the bar's range, then the protective exits of open positions."""
     pos = bk.pos
@@ -249,7 +252,7 @@ def intrabar_phase_nb(
 
 
 @inline_njit
-def mark_nb(t0: int, t1: int, mk: tuple, bk: tuple, out: tuple, s: np.void) -> None:
+def mark_nb(t0: int, t1: int, mk: Market, bk: Book, out: Series, s: SettingsRecord) -> None:
     """The marking of the close phase of bars ``[t0, t1)`` while no order fills: interest on
     cash, each symbol's last price, a short's borrow fee, each position's peak / trough (for
     MAE / MFE and trailing stops; not on the bar whose close filled it under close timing),
@@ -296,7 +299,7 @@ def mark_nb(t0: int, t1: int, mk: tuple, bk: tuple, out: tuple, s: np.void) -> N
 
 
 @inline_njit
-def signal_orders_nb(t: int, j: int, it: tuple, bk: tuple, s: np.void) -> None:
+def signal_orders_nb(t: int, j: int, it: Intents, bk: Book, s: SettingsRecord) -> None:
     """Turn the signals of bar ``t`` for symbol ``j`` into pending orders.
 
     An entry and an exit on the same bar cancel out; an opposite entry closes and reverses.
@@ -339,8 +342,8 @@ def signal_orders_nb(t: int, j: int, it: tuple, bk: tuple, s: np.void) -> None:
 
 
 @inline_njit
-def has_signal_nb(it: tuple, t: int, j: int) -> bool:
-    return (  # type: ignore[no-any-return]
+def has_signal_nb(it: Intents, t: int, j: int) -> bool:
+    return bool(
         flex_nb(it.entries, t, j)
         or flex_nb(it.exits, t, j)
         or flex_nb(it.short_entries, t, j)
@@ -349,7 +352,7 @@ def has_signal_nb(it: tuple, t: int, j: int) -> bool:
 
 
 @inline_njit
-def _risk_at_close_nb(t: int, mk: tuple, bk: tuple, rec: tuple, s: np.void) -> bool:
+def _risk_at_close_nb(t: int, mk: Market, bk: Book, rec: Records, s: SettingsRecord) -> bool:
     """The loss limits at the close of bar ``t``, recorded as events; True to flatten."""
     r = bk.risk[0]
     day0, week0, peak0 = r.day_start_eq, r.week_start_eq, r.peak_eq
@@ -361,12 +364,14 @@ def _risk_at_close_nb(t: int, mk: tuple, bk: tuple, rec: tuple, s: np.void) -> b
         add_event_nb(rec, t, RULE_WEEKLY_LOSS, eq / week0 - 1.0, -1)
     if fired & FIRED_DRAWDOWN:
         add_event_nb(rec, t, RULE_MAX_DD, eq / max(peak0, r.peak_eq) - 1.0, -1)
-        return s.dd_flatten  # type: ignore[no-any-return]
+        return s.dd_flatten
     return False
 
 
 @inline_njit
-def _orders_at_close_nb(t: int, flatten: bool, mk: tuple, it: tuple, bk: tuple, s: np.void) -> None:
+def _orders_at_close_nb(
+    t: int, flatten: bool, mk: Market, it: Intents, bk: Book, s: SettingsRecord
+) -> None:
     """Signals, time exits and a flatten of bar ``t`` become pending orders."""
     pos = bk.pos
     pend = bk.pend
@@ -390,7 +395,7 @@ def _orders_at_close_nb(t: int, flatten: bool, mk: tuple, it: tuple, bk: tuple, 
 
 @helper_njit
 def _fill_at_close_nb(
-    t: int, mk: tuple, it: tuple, bk: tuple, rec: tuple, out: tuple, s: np.void
+    t: int, mk: Market, it: Intents, bk: Book, rec: Records, out: Series, s: SettingsRecord
 ) -> None:
     """``close`` timing: execute this bar's orders at this bar's close (optimistic)."""
     pos = bk.pos
@@ -422,7 +427,7 @@ def _fill_at_close_nb(
 
 
 @helper_njit
-def _expire_nb(t: int, bk: tuple, rec: tuple) -> None:
+def _expire_nb(t: int, bk: Book, rec: Records) -> None:
     """Day orders: limit / stop entries that did not fill in their bar expire."""
     pend = bk.pend
     for j in range(pend.shape[0]):
@@ -434,7 +439,14 @@ def _expire_nb(t: int, bk: tuple, rec: tuple) -> None:
 
 @inline_njit
 def close_phase_nb(
-    t: int, mk: tuple, it: tuple, bk: tuple, rec: tuple, out: tuple, s: np.void, risk_on: bool
+    t: int,
+    mk: Market,
+    it: Intents,
+    bk: Book,
+    rec: Records,
+    out: Series,
+    s: SettingsRecord,
+    risk_on: bool,
 ) -> None:
     """Marking, loss limits, new orders, close-timing fills and day-order expiry of bar ``t``."""
     mark_nb(t, t + 1, mk, bk, out, s)

@@ -37,6 +37,7 @@ from alphaforge.sim.codes import (
     SIZE_SHARES,
     SIZE_VOL_TARGET,
 )
+from alphaforge.sim.records import SettingsRecord
 
 configure_cache()
 
@@ -52,14 +53,14 @@ FIRED_DRAWDOWN = 4
 @helper_njit
 def flex_nb(a: np.ndarray, t: int, j: int) -> float:
     """Element (t, j) of ``a`` broadcasting rows/columns of length one."""
-    return a[t if a.shape[0] > 1 else 0, j if a.shape[1] > 1 else 0]  # type: ignore[no-any-return]
+    return a[t if a.shape[0] > 1 else 0, j if a.shape[1] > 1 else 0]
 
 
 # ---- costs ---------------------------------------------------------------------------------
 
 
 @helper_njit
-def commission_nb(qty: float, price: float, s: np.void) -> float:
+def commission_nb(qty: float, price: float, s: SettingsRecord) -> float:
     """Fee of one fill: fixed + % of value + per-share (clipped to [min, max % of value])."""
     q = abs(qty)
     if q == 0.0:
@@ -72,21 +73,21 @@ def commission_nb(qty: float, price: float, s: np.void) -> float:
         if s.comm_max_pct > 0.0:
             per_share = min(per_share, value * s.comm_max_pct)
         fee += per_share
-    return fee  # type: ignore[no-any-return]
+    return fee
 
 
 @helper_njit
-def slippage_nb(price: float, atr: float, s: np.void) -> float:
+def slippage_nb(price: float, atr: float, s: SettingsRecord) -> float:
     """Adverse price move per share paid on a fill (always >= 0): fixed bps, half the spread
     and a multiple of the ATR known before the fill."""
     slip = price * (s.slip_bps + 0.5 * s.spread)
     if s.slip_atr > 0.0 and atr == atr:
         slip += s.slip_atr * atr
-    return slip  # type: ignore[no-any-return]
+    return slip
 
 
 @helper_njit
-def participation_nb(want: float, bar_volume: float, s: np.void) -> float:
+def participation_nb(want: float, bar_volume: float, s: SettingsRecord) -> float:
     """Quantity of ``want`` that may fill against ``bar_volume`` (the rest stays pending)."""
     if s.participation > 0.0 and bar_volume == bar_volume and bar_volume < np.inf:
         return min(want, round_qty_nb(s.participation * bar_volume, s))
@@ -97,7 +98,7 @@ def participation_nb(want: float, bar_volume: float, s: np.void) -> float:
 
 
 @helper_njit
-def round_qty_nb(q: float, s: np.void) -> float:
+def round_qty_nb(q: float, s: SettingsRecord) -> float:
     """Whole units unless fractional quantities are allowed."""
     if s.fractional:
         return q
@@ -105,7 +106,7 @@ def round_qty_nb(q: float, s: np.void) -> float:
 
 
 @helper_njit
-def affordable_nb(cash: float, price: float, s: np.void) -> float:
+def affordable_nb(cash: float, price: float, s: SettingsRecord) -> float:
     """Largest quantity whose cost plus commission fits ``cash`` (whole shares unless fractional).
 
     For a percentage commission this is ``floor(cash / (price * (1 + c)))``, the rule
@@ -121,11 +122,11 @@ def affordable_nb(cash: float, price: float, s: np.void) -> float:
 
 
 @helper_njit
-def kelly_fraction_nb(trades: np.ndarray, n_closed: int, s: np.void) -> float:
+def kelly_fraction_nb(trades: np.ndarray, n_closed: int, s: SettingsRecord) -> float:
     """Fractional Kelly from the returns of the last closed trades (``trades[:n_closed]``)."""
     k = min(n_closed, s.kelly_lookback)
     if k < s.kelly_min:
-        return s.kelly_fallback  # type: ignore[no-any-return]
+        return s.kelly_fallback
     wins = 0
     sw = 0.0
     sl = 0.0
@@ -140,11 +141,11 @@ def kelly_fraction_nb(trades: np.ndarray, n_closed: int, s: np.void) -> float:
     if wins == 0:
         return 0.0
     if losses == 0 or sl == 0.0:
-        return min(1.0, s.size_value)  # type: ignore[no-any-return]
+        return min(1.0, s.size_value)
     p = wins / k
     b = (sw / wins) / (sl / losses)
     kelly = p - (1.0 - p) / b
-    return min(1.0, max(0.0, s.size_value * kelly))  # type: ignore[no-any-return]
+    return min(1.0, max(0.0, s.size_value * kelly))
 
 
 @helper_njit
@@ -155,7 +156,7 @@ def size_nb(
     stop_dist: float,
     vol: float,
     kelly: float,
-    s: np.void,
+    s: SettingsRecord,
 ) -> float:
     """Unsigned entry quantity of the configured sizing method, before the caps; -1 when risk
     sizing has no stop distance (the entry is rejected)."""
@@ -188,7 +189,9 @@ def size_nb(
 
 
 @helper_njit
-def buying_power_nb(equity: float, gross: float, d: float, s: np.void) -> tuple[float, float]:
+def buying_power_nb(
+    equity: float, gross: float, d: float, s: SettingsRecord
+) -> tuple[float, float]:
     """Money a new order of direction ``d`` may commit: (after the cash reserve, before it).
 
     Gross exposure may reach ``max_gross`` times equity (1x without a leverage limit); a short
@@ -206,7 +209,7 @@ def buying_power_nb(equity: float, gross: float, d: float, s: np.void) -> tuple[
 
 @helper_njit
 def cap_buying_power_nb(
-    qty: float, d: float, px: float, equity: float, gross: float, s: np.void
+    qty: float, d: float, px: float, equity: float, gross: float, s: SettingsRecord
 ) -> tuple[float, int]:
     """Cap ``qty`` at what buying power affords; the reason names the binding limit (the cash
     reserve, a gross leverage limit, or cash), or is zero when nothing binds."""
@@ -228,7 +231,7 @@ def cap_limits_nb(
     net: float,
     held: float,
     sector_value: float,
-    s: np.void,
+    s: SettingsRecord,
 ) -> tuple[float, int]:
     """Cap an increase of ``qty`` at the weight, sector and net-leverage limits.
 
@@ -267,7 +270,7 @@ def entry_caps_nb(
     net: float,
     held: float,
     sector_value: float,
-    s: np.void,
+    s: SettingsRecord,
 ) -> tuple[float, int]:
     """All caps of an order that adds exposure: buying power, then weight, sector, net leverage.
 
@@ -289,9 +292,9 @@ def entry_caps_nb(
 
 
 @helper_njit
-def max_positions_reached_nb(n_open: int, s: np.void) -> bool:
+def max_positions_reached_nb(n_open: int, s: SettingsRecord) -> bool:
     """Whether a new position would exceed the limit on open positions."""
-    return s.max_positions > 0 and n_open >= s.max_positions  # type: ignore[no-any-return]
+    return s.max_positions > 0 and n_open >= s.max_positions
 
 
 # ---- account risk limits -------------------------------------------------------------------
@@ -320,7 +323,7 @@ def new_period_nb(risk: np.ndarray, equity: float, new_day: bool, new_week: bool
 
 
 @helper_njit
-def loss_limits_nb(risk: np.ndarray, equity: float, day: int, week: int, s: np.void) -> int:
+def loss_limits_nb(risk: np.ndarray, equity: float, day: int, week: int, s: SettingsRecord) -> int:
     """Evaluate the daily, weekly and drawdown limits at a close with ``equity``.
 
     Updates ``risk`` (blocked day / week, peak, breaker armed, halted) and returns the rules
@@ -356,12 +359,12 @@ def loss_limits_nb(risk: np.ndarray, equity: float, day: int, week: int, s: np.v
 
 @helper_njit
 def trade_max_loss_price_nb(
-    entry_px: float, d: float, equity: float, qty: float, s: np.void
+    entry_px: float, d: float, equity: float, qty: float, s: SettingsRecord
 ) -> float:
     """Price at which a new position loses ``trade_max_loss`` of the equity at entry (NaN if
     there is no such limit)."""
     if s.trade_max_loss > 0.0:
-        return entry_px - d * s.trade_max_loss * equity / abs(qty)  # type: ignore[no-any-return]
+        return entry_px - d * s.trade_max_loss * equity / abs(qty)
     return np.nan
 
 

@@ -23,8 +23,12 @@ classes, which Numba compiles as typed tuples (no lookup by name at run time).
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import Any, TypeAlias
 
 import numpy as np
+
+SettingsRecord: TypeAlias = Any
+"""One row of :data:`SETTINGS` (a numpy record: fields by name, e.g. ``s.comm_pct``)."""
 
 SETTINGS = np.dtype(
     [
@@ -245,7 +249,7 @@ shape (1, 1) when not kept."""
 
 def settings_record() -> np.void:
     """A zeroed :data:`SETTINGS` record (the caller fills in every field)."""
-    return np.zeros(1, dtype=SETTINGS)[0]  # type: ignore[no-any-return]
+    return np.zeros(1, dtype=SETTINGS)[0]
 
 
 def empty(dtype: np.dtype, n: int = 0) -> np.ndarray:

@@ -14,7 +14,6 @@ import numpy as np
 
 from alphaforge.sim import codes as C
 from alphaforge.sim.records import settings_record
-from alphaforge.sim.specs import parse_commission, parse_slippage
 
 
 def settings_from_config(
@@ -31,8 +30,8 @@ def settings_from_config(
     run every phase of every bar (the reference behaviour the shortcuts must equal).
     """
     s = settings_record()
-    comm = parse_commission(cfg.costs.commission)
-    slip = parse_slippage(cfg.costs.slippage)
+    comm = cfg.costs.commission  # value objects, parsed when the config was built
+    slip = cfg.costs.slippage
     r = cfg.risk
     s["init_cash"] = cfg.cash
     s["fill_close"] = cfg.fill == "close"

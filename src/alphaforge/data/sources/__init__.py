@@ -1,6 +1,6 @@
 """Market-data vendors behind :class:`alphaforge.ports.MarketDataSource`.
 
->>> from alphaforge.config.settings import AppSettings
+>>> from alphaforge.ports import SourceSettings
 >>> get_source("polygon", AppSettings()).name
 'polygon'
 """
@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 from alphaforge.core.errors import ConfigError
 
 if TYPE_CHECKING:  # the adapters (and httpx) load only when a source is used
-    from alphaforge.config.settings import AppSettings
     from alphaforge.data.sources.base import RetryPolicy, SourceBase
-    from alphaforge.ports import MarketDataSource
+    from alphaforge.ports import MarketDataSource, SourceSettings
 
 SOURCE_NAMES: tuple[str, ...] = ("yahoo", "alpaca", "polygon", "alphavantage", "ccxt")
 
@@ -30,7 +29,7 @@ def __getattr__(name: str) -> Any:
 
 
 def get_source(
-    name: str, settings: AppSettings, policy: RetryPolicy | None = None
+    name: str, settings: SourceSettings, policy: RetryPolicy | None = None
 ) -> MarketDataSource:
     """The adapter called ``name`` (``yahoo|alpaca|polygon|alphavantage|ccxt``).
 

@@ -21,10 +21,11 @@ from typing import TypeVar
 import httpx
 import numpy as np
 import pandas as pd
+from pydantic import SecretStr
 
-from alphaforge.config.settings import AppSettings
 from alphaforge.core.errors import ConfigError, SourceError
 from alphaforge.data.schema import BAR_COLUMNS, Timeframe, parse_timeframe, to_utc
+from alphaforge.ports import SourceSettings
 
 T = TypeVar("T")
 
@@ -238,7 +239,7 @@ class SourceBase:
 
     name: str = "source"
 
-    def __init__(self, settings: AppSettings, policy: RetryPolicy | None = None) -> None:
+    def __init__(self, settings: SourceSettings, policy: RetryPolicy | None = None) -> None:
         self.settings = settings
         self.policy = policy or RetryPolicy()
 
@@ -253,10 +254,13 @@ class SourceBase:
 
     def secrets(self) -> list[str]:
         """Every credential value in the settings (for redaction)."""
-        values = []
-        for field_name in type(self.settings).model_fields:
-            value = getattr(self.settings, field_name)
-            if hasattr(value, "get_secret_value"):
+        values: list[str] = []
+        # every field of the settings object (pydantic settings list theirs), not only the
+        # ones sources read: a secret added later is redacted too
+        names = getattr(type(self.settings), "model_fields", SourceSettings.__annotations__)
+        for field_name in names:
+            value = getattr(self.settings, field_name, None)
+            if isinstance(value, SecretStr):
                 values.append(value.get_secret_value())
         return values
 
