@@ -146,17 +146,25 @@ def ulcer_index(returns: FloatArray) -> float:
     return math.sqrt(float(dd @ dd) / (dd.size + 1))
 
 
+def _central(returns: FloatArray) -> tuple[FloatArray, float]:
+    """Deviations from the mean and their second moment; the moment is 0 when the deviations
+    are only rounding residue of a constant series (scipy's precision rule: ``m2`` at most
+    ``(1e-15 * |mean|) ** 2``), so a constant series has no skew or kurtosis."""
+    mean = float(returns.mean())
+    d = returns - mean
+    m2 = float(np.mean(d * d))
+    return d, (m2 if m2 > (np.finfo(np.float64).resolution * abs(mean)) ** 2 else 0.0)
+
+
 def skew(returns: FloatArray) -> float:
     """Population skewness ``m3 / m2 ** 1.5`` (``scipy.stats.skew`` default, bias=True)."""
-    d = returns - returns.mean()
-    m2 = float(np.mean(d * d))
+    d, m2 = _central(returns)
     return float(np.mean(d**3)) / m2**1.5 if m2 > 0 else NAN
 
 
 def kurtosis(returns: FloatArray) -> float:
     """Excess kurtosis ``m4 / m2 ** 2 - 3`` (``scipy.stats.kurtosis`` default, bias=True)."""
-    d = returns - returns.mean()
-    m2 = float(np.mean(d * d))
+    d, m2 = _central(returns)
     return float(np.mean(d**4)) / m2**2 - 3.0 if m2 > 0 else NAN
 
 

@@ -155,6 +155,40 @@ def _stop_distance_nb(levels: np.ndarray, sb: int, j: int, px: float) -> float:
     return np.nan
 
 
+@inline_njit
+def _entry_qty_nb(
+    t: int,
+    j: int,
+    fpx: float,
+    px: np.ndarray,
+    marks: tuple[float, float, float],
+    mk: Market,
+    it: Intents,
+    bk: Book,
+    rec: Records,
+    s: SettingsRecord,
+) -> tuple[float, int]:
+    """Quantity of symbol ``j``'s new entry at ``fpx`` (sizing, then every cap) and the reason
+    to record if it is zero (``REASON_NO_STOP``: risk sizing without a stop distance).
+    ``marks`` is (equity, gross, net) at this point of the bar."""
+    eq, gross, net = marks
+    pd = bk.pend[j]
+    d = pd.entry
+    sb = pd.sig_bar
+    kelly = 0.0
+    if s.sizing == SIZE_KELLY:
+        kelly = kelly_fraction_nb(rec.trades, rec.cnt[0].trades, s)
+    avail, _free = buying_power_nb(eq, gross, d, s)
+    stop_dist = _stop_distance_nb(it.levels, sb, j, fpx)
+    qty = size_nb(fpx, eq, avail, stop_dist, flex_nb(mk.vol, sb, j), kelly, s)
+    if qty == -1.0:
+        return 0.0, REASON_NO_STOP
+    sec_val = 0.0
+    if s.sector_cap > 0.0:
+        sec_val = sector_value_nb(bk.pos, px, t, bk.last_px, mk.sector, j)
+    return entry_caps_nb(qty, d, fpx, eq, gross, net, 0.0, sec_val, s)
+
+
 @helper_njit
 def _entry_candidates_nb(t: int, px: np.ndarray, it: Intents, bk: Book, market: bool) -> int:
     """Symbols with an entry to fill now (market or limit / stop), sorted by priority into
@@ -181,6 +215,25 @@ def _entry_candidates_nb(t: int, px: np.ndarray, it: Intents, bk: Book, market: 
     if k > 1:
         _order_by_priority_nb(cand, k, pri)
     return k
+
+
+@helper_njit
+def _triggered_nb(
+    t: int, j: int, px: np.ndarray, high: np.ndarray, low: np.ndarray, pend: np.ndarray
+) -> float:
+    """Raw fill price of symbol ``j``'s limit / stop entry in bar ``t`` (NaN: not filled; a
+    stop-limit whose stop triggered without reaching the limit rests as a limit order)."""
+    pd = pend[j]
+    d = pd.entry
+    stp = pd.stop
+    raw = trigger_price_nb(d, px[t, j], high[t, j], low[t, j], pd.limit, stp)
+    if (
+        raw != raw
+        and stp == stp
+        and ((d > 0 and high[t, j] >= stp) or (d < 0 and low[t, j] <= stp))
+    ):
+        pd.stop = np.nan
+    return raw
 
 
 @helper_njit
@@ -216,16 +269,9 @@ def enter_nb(
         pd = pend[j]
         d = pd.entry
         sb = pd.sig_bar
-        raw = px[t, j]
-        if not market:
-            stp = pd.stop
-            raw = trigger_price_nb(d, raw, mk.high[t, j], mk.low[t, j], pd.limit, stp)
-            if raw != raw:
-                if stp == stp and (
-                    (d > 0 and mk.high[t, j] >= stp) or (d < 0 and mk.low[t, j] <= stp)
-                ):
-                    pd.stop = np.nan  # a triggered stop-limit rests as a limit order
-                continue
+        raw = px[t, j] if market else _triggered_nb(t, j, px, mk.high, mk.low, pend)
+        if raw != raw:
+            continue
         left = pd.left
         if block != 0:
             _reject_nb(rec, pend, t, j, d, block)
@@ -235,24 +281,14 @@ def enter_nb(
             continue
         slip = slippage_nb(raw, flex_nb(mk.atr, sb, j), s)
         fpx = raw + d * slip
-        if left > 0.0:
-            qty = left
-            reason = REASON_NO_CASH
+        if left > 0.0:  # the rest of a capped fill: sized and checked when first filled
+            qty, reason = left, REASON_NO_CASH
         else:
-            kelly = 0.0
-            if s.sizing == SIZE_KELLY:
-                kelly = kelly_fraction_nb(rec.trades, rec.cnt[0].trades, s)
-            avail, _free = buying_power_nb(eq, gross, d, s)
-            stop_dist = _stop_distance_nb(it.levels, sb, j, fpx)
-            qty = size_nb(fpx, eq, avail, stop_dist, flex_nb(mk.vol, sb, j), kelly, s)
-            if qty == -1.0:
+            qty, reason = _entry_qty_nb(t, j, fpx, px, (eq, gross, net), mk, it, bk, rec, s)
+            if reason == REASON_NO_STOP:
                 add_order_nb(rec, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, REASON_NO_STOP, 0.0)
                 pd.entry = 0.0
                 continue
-            sec_val = 0.0
-            if s.sector_cap > 0.0:
-                sec_val = sector_value_nb(pos, px, t, bk.last_px, mk.sector, j)
-            qty, reason = entry_caps_nb(qty, d, fpx, eq, gross, net, 0.0, sec_val, s)
         if qty <= 0.0:
             _reject_nb(rec, pend, t, j, d, reason)
             continue
@@ -314,11 +350,10 @@ def rebalance_nb(
     """Trade towards the target weights decided at bar ``sb``: reductions first, then increases
     in priority order under the same limits as entries (loss blocks, max positions, buying
     power, weight, sector and net leverage); a refused increase is recorded with its reason."""
-    pos = bk.pos
     _rebalance_deltas_nb(t, sb, px, it, bk, s)
     delta = bk.fscr[0]
-    # pass 1: reductions (never past flat)
-    for j in range(pos.shape[0]):
+    pos = bk.pos
+    for j in range(pos.shape[0]):  # reductions, never past flat
         q = pos[j].qty
         dlt = delta[j]
         if dlt == 0.0 or q == 0.0 or (q > 0) == (dlt > 0):
@@ -328,21 +363,36 @@ def rebalance_nb(
         slip = slippage_nb(raw, flex_nb(mk.atr, sb, j), s)
         execute_delta_nb(rec, bk, j, t, red, raw, slip, EXIT_REBALANCE, mk.volume[t, j], s)
         delta[j] = dlt - red
-    # pass 2: increases, highest priority first
-    cand = bk.cand
-    pri = bk.fscr[1]
     k = 0
     for j in range(pos.shape[0]):
         if delta[j] != 0.0:
-            cand[k] = j
-            pri[k] = flex_nb(it.priority, sb, j)
+            bk.cand[k] = j
+            bk.fscr[1][k] = flex_nb(it.priority, sb, j)
             k += 1
-    _order_by_priority_nb(cand, k, pri)
+    _order_by_priority_nb(bk.cand, k, bk.fscr[1])
+    _rebalance_increases_nb(t, sb, k, px, mk, bk, rec, s)
+
+
+@helper_njit
+def _rebalance_increases_nb(
+    t: int,
+    sb: int,
+    k: int,
+    px: np.ndarray,
+    mk: Market,
+    bk: Book,
+    rec: Records,
+    s: SettingsRecord,
+) -> None:
+    """The increases of a rebalance (``bk.cand[:k]`` in priority order, quantities in
+    ``bk.fscr[0]``) under the entry limits; a refused one is recorded with its reason."""
+    pos = bk.pos
+    delta = bk.fscr[0]
     gross, net, n_open = exposure_nb(pos, px, t, bk.last_px)
     eq = bk.account[0].cash + net
     block = entry_block_nb(bk.risk, mk.day[t], mk.week[t])
     for a in range(k):
-        j = cand[a]
+        j = bk.cand[a]
         d = 1.0 if delta[j] > 0 else -1.0
         want = abs(delta[j])
         q = pos[j].qty

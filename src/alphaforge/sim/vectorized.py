@@ -80,6 +80,28 @@ def run_backtest(
     return _assemble(strategy, panel, resolved, sdata, series, records)
 
 
+def _metrics(
+    config: BacktestConfig, series: Series, records: Records, bench: np.ndarray
+) -> dict[str, float]:
+    """Summary metrics of a run (annualised with the resolved ``periods_per_year``)."""
+    eq, gross = series.equity, series.gross
+    trades, orders = records.trades, records.orders
+    ppy = float(config.periods_per_year or 0.0)
+    traded = np.zeros(len(eq))
+    if len(orders):
+        np.add.at(traded, orders["bar"], orders["qty"] * np.nan_to_num(orders["price"]))
+    metrics = summary_metrics(
+        eq, ppy, config.risk_free, benchmark=bench,
+        trades={"pnl": trades["pnl"], "return": trades["ret"], "bars_held": trades["bars_held"]},
+        exposure=gross, turnover=traded,
+    )  # fmt: skip
+    metrics["final_equity"] = float(eq[-1])
+    metrics["num_trades"] = float(len(trades))
+    metrics["ambiguous_bars"] = float(records.cnt[0]["ambiguous"])
+    metrics["fees"] = float(np.nansum(orders["fee"])) if len(orders) else 0.0
+    return metrics
+
+
 def _assemble(
     strategy: Strategy,
     panel: Panel,
@@ -92,23 +114,11 @@ def _assemble(
     eq, cash, gross, net, pos = series
     trades, orders, events = records.trades, records.orders, records.events
     n_ambiguous = int(records.cnt[0]["ambiguous"])
-    ppy = float(config.periods_per_year or 0.0)
     bench = sdata.cached(
         ("benchmark", config.cash, config.benchmark),
         lambda: benchmark_curve(panel, config.cash, config.benchmark),
     )
-    traded = np.zeros(panel.shape[0])
-    if len(orders):
-        np.add.at(traded, orders["bar"], orders["qty"] * np.nan_to_num(orders["price"]))
-    metrics = summary_metrics(
-        eq, ppy, config.risk_free, benchmark=bench,
-        trades={"pnl": trades["pnl"], "return": trades["ret"], "bars_held": trades["bars_held"]},
-        exposure=gross, turnover=traded,
-    )  # fmt: skip
-    metrics["final_equity"] = float(eq[-1])
-    metrics["num_trades"] = float(len(trades))
-    metrics["ambiguous_bars"] = float(n_ambiguous)
-    metrics["fees"] = float(np.nansum(orders["fee"])) if len(orders) else 0.0
+    metrics = _metrics(config, series, records, bench)
     warnings = ["fill=close: same-bar close fills are optimistic"] if config.fill == "close" else []
     return BacktestResult(
         index=panel.index,
