@@ -107,7 +107,10 @@ def reference_input(case: Case) -> SignalInput | WeightInput:
 def run_engine(case: Case, fast_paths: bool | None) -> BacktestResult:
     b = case.bars
     panel = Panel(b.index, case.symbols, b.open, b.high, b.low, b.close, b.volume)
-    config = engine_config(case.cfg, case.symbols, case.order_type, case.schedule, case.atr_period)
+    own = isinstance(case.out, TargetWeights) and case.out.rebalance is not None
+    config = engine_config(
+        case.cfg, case.symbols, case.order_type, case.schedule, case.atr_period, own
+    )
     kw: dict[str, Any] = {} if fast_paths is None else {"fast_paths": fast_paths}
     return run_backtest(Given(case.out), panel, config, fine=case.fine, **kw)
 

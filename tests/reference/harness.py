@@ -87,7 +87,12 @@ def _level_spec(lv: Level | None) -> str | None:
 
 
 def engine_config(
-    cfg: RefConfig, symbols: tuple[str, ...], order_type: str, schedule: str, atr_period: int
+    cfg: RefConfig,
+    symbols: tuple[str, ...],
+    order_type: str,
+    schedule: str,
+    atr_period: int,
+    schedule_given: bool = False,
 ) -> BacktestConfig:
     c, x, s, r = cfg.costs, cfg.exits, cfg.sizing, cfg.risk
     comm = []
@@ -138,6 +143,18 @@ def engine_config(
         "timeframe": "1d", "calendar": "XNYS", "record_positions": True,
     }  # fmt: skip
     levels = (x.stop_loss, x.take_profit, x.trailing_stop)
+    # a setting that only refines a rule not in use would be refused: leave it out
     if not c.slip_atr and not any(lv is not None and lv.kind == "atr" for lv in levels):
-        del data["exits"]["atr_period"]  # no ATR in the run: the period would be refused
+        del data["exits"]["atr_period"]
+    if s.method != "vol_target":
+        del data["sizing"]["vol_lookback"]
+    if s.method != "kelly":
+        for key in ("kelly_lookback", "kelly_min_trades", "kelly_fallback"):
+            del data["sizing"][key]
+    if r.max_sector_exposure is None:
+        del data["risk"]["sectors"]
+    if r.max_drawdown is None:
+        del data["risk"]["drawdown_action"]
+    if schedule_given:
+        del data["rebalance"]  # the strategy gives its own rebalance bars
     return BacktestConfig.build(data, "reference test")

@@ -97,12 +97,60 @@ def _signals_mode_idle(config: BacktestConfig, has_fine: bool) -> BacktestError 
     return None
 
 
-def refuse_idle_settings(config: BacktestConfig, *, weights_mode: bool, has_fine: bool) -> None:
+def _uses_atr(config: BacktestConfig) -> bool:
+    ex = config.exits
+    levels = (ex.stop_loss, ex.take_profit, ex.trailing_stop)
+    return parse_slippage(config.costs.slippage).atr > 0 or any(
+        lv is not None and lv.kind == "atr" for lv in levels
+    )
+
+
+def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> BacktestError | None:
+    """The first setting that only refines another one which is not in use, as its error."""
+    sizing, risk = config.sizing, config.risk
+    if sizing.method != "vol_target" and _changed(sizing, "vol_lookback"):
+        return _refuse(
+            "sizing.vol_lookback", "acts only with sizing.method vol_target", sizing.vol_lookback
+        )
+    for name in ("kelly_lookback", "kelly_min_trades", "kelly_fallback"):
+        if sizing.method != "kelly" and _changed(sizing, name):
+            return _refuse(
+                f"sizing.{name}", "acts only with sizing.method kelly", getattr(sizing, name)
+            )
+    if _changed(config.exits, "atr_period") and not _uses_atr(config):
+        return _refuse(
+            "exits.atr_period",
+            "nothing uses the ATR (no ATR exit distance, no ATR slippage)",
+            config.exits.atr_period,
+        )
+    if risk.sectors and risk.max_sector_exposure is None:
+        return _refuse("risk.sectors", "acts only with risk.max_sector_exposure", len(risk.sectors))
+    if _changed(risk, "drawdown_action") and risk.max_drawdown is None:
+        return _refuse(
+            "risk.drawdown_action", "acts only with risk.max_drawdown", risk.drawdown_action
+        )
+    if own_schedule and _changed(config, "rebalance"):
+        return _refuse(
+            "rebalance",
+            "the strategy gives its own rebalance bars, so the schedule is not used",
+            config.rebalance,
+        )
+    return None
+
+
+def refuse_idle_settings(
+    config: BacktestConfig, *, weights_mode: bool, has_fine: bool, own_schedule: bool = False
+) -> None:
     """Raise :class:`BacktestError` naming the first setting of ``config`` changed from its
     default that the run would ignore: in target-weights mode (``weights_mode``) the sizing
-    rules, order types other than market, time in force and the intrabar exit rules; in
+    rules, order types other than market, time in force and the intrabar exit rules, and the
+    rebalance schedule when the strategy gives its own rebalance bars (``own_schedule``); in
     signals mode the rebalance schedule, the drift band, and ``exits.ambiguity: finer_bars``
-    without finer bars (``has_fine``)."""
+    without finer bars (``has_fine``); in both, a refinement of a rule not in use (a Kelly or
+    volatility lookback of another sizing method, an ATR period nothing uses, a sector map
+    without a sector cap, a drawdown action without a drawdown limit)."""
     err = _weights_mode_idle(config) if weights_mode else _signals_mode_idle(config, has_fine)
+    if err is None:
+        err = _dependent_idle(config, own_schedule)
     if err is not None:
         raise err

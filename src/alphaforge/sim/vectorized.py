@@ -61,11 +61,16 @@ def run_backtest(
     out = strategy.signals(sdata)
     if not isinstance(out, Signals | TargetWeights):
         raise BacktestError(f"{strategy.name}: signals() must return Signals or TargetWeights")
-    refuse_idle_settings(config, weights_mode=isinstance(out, TargetWeights), has_fine=bool(fine))
+    weights_mode = isinstance(out, TargetWeights)
+    refuse_idle_settings(
+        config,
+        weights_mode=weights_mode,
+        has_fine=bool(fine),
+        own_schedule=isinstance(out, TargetWeights) and out.rebalance is not None,
+    )
     clock = run_clock(panel, config, sdata)
     market = market_of(panel, config, sdata, clock)
     intents = intents_of(out, panel, config, market, clock)
-    weights_mode = isinstance(out, TargetWeights)
     settings = settings_from_config(
         config, clock.periods_per_year, weights_mode=weights_mode, fast_paths=fast_paths
     )

@@ -222,9 +222,9 @@ ROWS: list[Row] = [
         base={"sizing": {"method": "kelly"}}),
     Row("risk.max_positions", 1, PORTFOLIO, base=FRACTION, wbase={}, reason="max_positions"),
     Row("risk.max_weight", 0.2, PORTFOLIO, base=FRACTION, wbase={}, reason="max_weight"),
-    Row("risk.max_sector_exposure", 0.4, PORTFOLIO, reason="max_sector_exposure",
-        base={**FRACTION, "risk": {"sectors": {"A": "tech", "B": "tech", "C": "banks"}}},
-        wbase={"risk": {"sectors": {"A": "tech", "B": "tech", "C": "banks"}}}),
+    # without a sector map every symbol is its own sector: the cap binds per symbol
+    Row("risk.max_sector_exposure", 0.05, PORTFOLIO, reason="max_sector_exposure",
+        base=FRACTION, wbase={}),
     Row("risk.sectors", {"A": "tech", "B": "tech", "C": "banks"}, PORTFOLIO,
         reason="max_sector_exposure", base={**FRACTION, "risk": {"max_sector_exposure": 0.4}},
         wbase={"risk": {"max_sector_exposure": 0.4}}),
@@ -240,8 +240,7 @@ ROWS: list[Row] = [
     Row("risk.drawdown_action", "flatten", RISK_EVENT, base={"risk": {"max_drawdown": 0.04}},
         out={SIG: churn, WTS: moving_weights}),
     Row("rebalance", "every_bar", PORTFOLIO, out={WTS: scheduled}),
-    Row("drift_band", 0.05, ("orders",), wbase={"rebalance": "every_bar"},
-        out={WTS: moving_weights}),
+    Row("drift_band", 0.05, ("orders",), out={WTS: moving_weights}),
     Row("timeframe", "1h", ("metrics",)),
     Row("calendar", "24/7", ("metrics",)),
     Row("periods_per_year", 52.0, ("metrics",)),
@@ -351,3 +350,26 @@ def test_every_setting_has_a_row_in_both_modes() -> None:
             and _merge({"sizing": {"method": default_method}}, r.base)["sizing"]["method"] == m
             for r in ROWS
         ), f"no sizing.value row for method {m}"
+
+
+@pytest.mark.parametrize(
+    ("cfg", "key"),
+    [
+        ({"sizing": {"vol_lookback": 30}}, "sizing.vol_lookback"),
+        ({"sizing": {"method": "fraction", "kelly_lookback": 30}}, "sizing.kelly_lookback"),
+        ({"exits": {"atr_period": 20}}, "exits.atr_period"),
+        ({"risk": {"sectors": {"A": "tech"}}}, "risk.sectors"),
+        ({"risk": {"drawdown_action": "halt"}}, "risk.drawdown_action"),
+    ],
+)
+def test_a_refinement_of_a_rule_not_in_use_is_refused(cfg: dict[str, Any], key: str) -> None:
+    """A lookback of another sizing method, an ATR period nothing uses, a sector map without a
+    sector cap or a drawdown action without a drawdown limit would change nothing."""
+    with pytest.raises(AlphaforgeError, match=f"^{key}: acts only with|^{key}: nothing uses"):
+        _run(cfg, longs(), 1e9)
+
+
+def test_a_schedule_is_refused_when_the_strategy_gives_its_rebalance_bars() -> None:
+    with pytest.raises(AlphaforgeError, match=r"^rebalance: the strategy gives its own"):
+        _run({"rebalance": "weekly"}, moving_weights(), 1e9)
+    _run({"rebalance": "monthly"}, moving_weights(), 1e9)  # the default: nothing to refuse
