@@ -109,7 +109,8 @@ ATR_BARS = [
 )
 def test_atr_and_absolute_levels(kw: dict[str, str], reason: str, price: float) -> None:
     s = sig(4, [1])
-    res = run(make_panel({"A": ATR_BARS}), s, cash=CASH, **{"exits.atr_period": 1}, **kw)
+    atr = {"exits.atr_period": 1} if "atr" in next(iter(kw.values())) else {}  # else refused
+    res = run(make_panel({"A": ATR_BARS}), s, cash=CASH, **atr, **kw)
     tr = _one(res)
     assert (tr.exit_reason, tr.exit_price) == (reason, pytest.approx(price))
     assert tr.exit_time == res.index[3]

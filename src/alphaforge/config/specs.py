@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import BacktestConfig, format_validation_error
@@ -41,6 +41,13 @@ class RunSpec(BacktestConfig):
     fine_data: str | None = Field(
         None, description="File of finer bars for exits.ambiguity=finer_bars (default: store)"
     )
+    _source: str = PrivateAttr("command line")
+
+    @property
+    def source(self) -> str:
+        """Where the spec came from (its YAML file, or the command line), for error messages."""
+        return self._source
+
     fine_timeframe: str = Field("1m", description="Timeframe of the finer bars")
     lookahead_check: bool = Field(
         False, description="Run the look-ahead detector on the same data; record it in the result"
@@ -86,6 +93,8 @@ def load_run_spec(path: str | Path | None, overrides: dict[str, Any] | None = No
         if data.get(key) is not None:
             data[key] = str(data[key])
     try:
-        return RunSpec.model_validate(data)
+        spec = RunSpec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source)) from None
+    spec._source = source
+    return spec

@@ -46,3 +46,12 @@ class StrategyError(AlphaforgeError):
 
 class BacktestError(AlphaforgeError):
     """A backtest could not be run with the given inputs."""
+
+
+class IdleSettingError(BacktestError, ConfigError):
+    """A setting the run would ignore (changed from its default with nothing to act on).
+
+    Both a configuration error (exit code 2, names the key and the value) and a reason the
+    backtest cannot run; a run config prefixes its file."""
+
+    exit_code = 2

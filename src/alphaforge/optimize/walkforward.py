@@ -171,7 +171,7 @@ def stitch(
         net_values=np.concatenate(series["net"]), position_values=np.zeros((1, 1)),
         trade_records=tr, order_records=np.concatenate(orders), event_records=np.concatenate(events),
         benchmark_values=bench, metrics=metrics,
-        config={**first_res.config, "cash": float(eq[0]), "walkforward": extra},
+        config={**first_res.config, "cash": float(eq[0])},  # a config build() reads back
         strategy=first_res.strategy, params=extra.get("last_params", {}),
         manifest_extra={"walkforward": extra, "bars": len(eq), "symbols": list(oos.symbols)},
     )  # fmt: skip

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.errors import DataError
+from alphaforge.core.errors import DataError, IdleSettingError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.schema import to_utc
@@ -209,7 +209,10 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
     fine, note = None, None
     if cfg.exits.ambiguity == "finer_bars":
         fine, note = _fine_bars(spec, settings, panel)
-    result = run_backtest(strat, panel, cfg, fine=fine)
+    try:
+        result = run_backtest(strat, panel, cfg, fine=fine)
+    except IdleSettingError as exc:  # name the file the setting came from
+        raise IdleSettingError(f"{spec.source}: {exc}") from None
     if note:
         result.warnings.append(note)
     if spec.lookahead_check:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from alphaforge.core.costs import parse_slippage
-from alphaforge.core.errors import BacktestError
+from alphaforge.core.errors import IdleSettingError
 from alphaforge.core.rules import BacktestConfig
 
 __all__ = ["refuse_idle_settings"]
@@ -39,11 +39,11 @@ def _changed(model: BaseModel, name: str) -> bool:
     return bool(getattr(model, name) != default)
 
 
-def _refuse(key: str, why: str, *values: Any) -> BacktestError:
-    return BacktestError(f"{key}: {why} (got {', '.join(map(repr, values))})")
+def _refuse(key: str, why: str, *values: Any) -> IdleSettingError:
+    return IdleSettingError(f"{key}: {why} (got {', '.join(map(repr, values))})")
 
 
-def _weights_mode_idle(config: BacktestConfig) -> BacktestError | None:
+def _weights_mode_idle(config: BacktestConfig) -> IdleSettingError | None:
     """The first setting a target-weight run would ignore, as its error."""
     sizing, exits = config.sizing, config.exits
     names = [name for name in _SIZING_RULES if _changed(sizing, name)]
@@ -80,7 +80,7 @@ def _weights_mode_idle(config: BacktestConfig) -> BacktestError | None:
     return None
 
 
-def _signals_mode_idle(config: BacktestConfig, has_fine: bool) -> BacktestError | None:
+def _signals_mode_idle(config: BacktestConfig, has_fine: bool) -> IdleSettingError | None:
     """The first setting a signals run would ignore, as its error."""
     if _changed(config, "rebalance"):
         return _refuse("rebalance", f"rebalance schedules {_NOT_SIGNALS}", config.rebalance)
@@ -105,7 +105,7 @@ def _uses_atr(config: BacktestConfig) -> bool:
     )
 
 
-def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> BacktestError | None:
+def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> IdleSettingError | None:
     """The first setting that only refines another one which is not in use, as its error."""
     sizing, risk = config.sizing, config.risk
     if sizing.method != "vol_target" and _changed(sizing, "vol_lookback"):
@@ -123,8 +123,6 @@ def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> BacktestError
             "nothing uses the ATR (no ATR exit distance, no ATR slippage)",
             config.exits.atr_period,
         )
-    if risk.sectors and risk.max_sector_exposure is None:
-        return _refuse("risk.sectors", "acts only with risk.max_sector_exposure", len(risk.sectors))
     if _changed(risk, "drawdown_action") and risk.max_drawdown is None:
         return _refuse(
             "risk.drawdown_action", "acts only with risk.max_drawdown", risk.drawdown_action
@@ -141,14 +139,15 @@ def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> BacktestError
 def refuse_idle_settings(
     config: BacktestConfig, *, weights_mode: bool, has_fine: bool, own_schedule: bool = False
 ) -> None:
-    """Raise :class:`BacktestError` naming the first setting of ``config`` changed from its
+    """Raise :class:`IdleSettingError` naming the first setting of ``config`` changed from its
     default that the run would ignore: in target-weights mode (``weights_mode``) the sizing
     rules, order types other than market, time in force and the intrabar exit rules, and the
     rebalance schedule when the strategy gives its own rebalance bars (``own_schedule``); in
     signals mode the rebalance schedule, the drift band, and ``exits.ambiguity: finer_bars``
     without finer bars (``has_fine``); in both, a refinement of a rule not in use (a Kelly or
-    volatility lookback of another sizing method, an ATR period nothing uses, a sector map
-    without a sector cap, a drawdown action without a drawdown limit)."""
+    volatility lookback of another sizing method, an ATR period nothing uses, a drawdown action
+    without a drawdown limit). A sector map acts without a sector cap: the tear sheet groups
+    exposure by it."""
     err = _weights_mode_idle(config) if weights_mode else _signals_mode_idle(config, has_fine)
     if err is None:
         err = _dependent_idle(config, own_schedule)

@@ -72,8 +72,9 @@ CASES: list[Any] = [
     ("limit_prices_auto", (DipBuyer, {}), {"time_in_force": "gtc"}),
     (
         "weights",
-        ("momentum_rotation", {"lookback": 40, "skip": 5, "top_n": 2}),
-        {"rebalance": "weekly", "risk": {"max_weight": 0.4}, "periods_per_year": 250},
+        # the strategy gives its own rebalance bars (its rebalance parameter)
+        ("momentum_rotation", {"lookback": 40, "skip": 5, "top_n": 2, "rebalance": "weekly"}),
+        {"risk": {"max_weight": 0.4}, "periods_per_year": 250},
     ),
 ]
 

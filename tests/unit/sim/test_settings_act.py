@@ -358,7 +358,6 @@ def test_every_setting_has_a_row_in_both_modes() -> None:
         ({"sizing": {"vol_lookback": 30}}, "sizing.vol_lookback"),
         ({"sizing": {"method": "fraction", "kelly_lookback": 30}}, "sizing.kelly_lookback"),
         ({"exits": {"atr_period": 20}}, "exits.atr_period"),
-        ({"risk": {"sectors": {"A": "tech"}}}, "risk.sectors"),
         ({"risk": {"drawdown_action": "halt"}}, "risk.drawdown_action"),
     ],
 )
