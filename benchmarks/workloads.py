@@ -127,7 +127,7 @@ class SmaCrossStops(Strategy):
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
-        f, s = data.sma(p.fast), data.sma(p.slow)  # type: ignore[attr-defined]
+        f, s = data.sma(p.fast), data.sma(p.slow)
         return Signals(
             entries=crossed_above(f, s),
             exits=crossed_above(s, f),

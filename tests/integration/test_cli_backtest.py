@@ -132,6 +132,7 @@ def test_setting_the_strategy_would_ignore_is_a_one_line_error(tmp_path: Path) -
     assert res.exit_code != 0
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1, res.output
-    assert "error: rebalance:" in lines[0]
+    assert lines[0].startswith(f"error: {cfg}: rebalance:"), lines[0]  # the file and the key
+    assert res.exit_code == 2  # a configuration error
     assert "apply to TargetWeights strategies, not Signals (got 'weekly')" in lines[0]
     assert not (tmp_path / "h" / "runs").exists()

@@ -114,7 +114,7 @@ def test_unknown_symbol_and_delete(store: PostgresStore) -> None:
 
 def test_open_store_uses_store_url_and_panel(pg: tuple[str, str], tmp_path: object) -> None:
     url, schema = pg
-    settings = AppSettings(home=tmp_path, store_url=url)  # type: ignore[arg-type]
+    settings = AppSettings(home=tmp_path, store_url=url)
     default = open_store(settings)
     assert isinstance(default, PostgresStore)
     default.engine.dispose()

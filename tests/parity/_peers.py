@@ -41,7 +41,7 @@ def run_backtesting_py(
 
     ent, ex = entries, exits
 
-    class Rules(Strategy):  # type: ignore[misc]
+    class Rules(Strategy):
         def init(self) -> None:
             self.ent = self.I(lambda: ent.astype(float), plot=False)
             self.ex = self.I(lambda: ex.astype(float), plot=False)

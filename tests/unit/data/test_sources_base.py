@@ -123,7 +123,7 @@ def test_registry_builds_every_source_without_network() -> None:
 
 
 def test_settings_secrets_do_not_show_in_repr() -> None:
-    settings = AppSettings(polygon_api_key="pk-abcdef-123")  # type: ignore[arg-type]
+    settings = AppSettings(polygon_api_key="pk-abcdef-123")
     src = get_source("polygon", settings)
     assert "pk-abcdef-123" not in repr(src) and "pk-abcdef-123" not in repr(settings)
 

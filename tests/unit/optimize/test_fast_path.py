@@ -49,7 +49,7 @@ class Weights(SmaCross):
     def signals(self, data: StrategyData) -> TargetWeights:  # type: ignore[override]
         p = self.params
         with np.errstate(invalid="ignore"):
-            w = (data.sma(p.fast) > data.sma(p.slow)).astype(float)  # type: ignore[attr-defined]
+            w = (data.sma(p.fast) > data.sma(p.slow)).astype(float)
         return TargetWeights(weights=w / data.shape[1], rebalance=np.ones(data.shape[0], bool))
 
 

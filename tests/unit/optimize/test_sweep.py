@@ -121,7 +121,7 @@ def test_strategy_bug_stops_the_sweep_naming_the_trial(
         name = "buggy"
 
         def signals(self, data: StrategyData) -> Signals:
-            if self.params.fast == 10:  # type: ignore[attr-defined]
+            if self.params.fast == 10:
                 raise ZeroDivisionError("oops")
             return super().signals(data)
 

@@ -110,7 +110,7 @@ class Noise(Strategy):
 
     def signals(self, data: StrategyData) -> Signals:
         week = data.index.asi8 // (7 * 86_400 * 10**9)
-        h = (week * 2654435761 + (self.params.seed + 1) * 40503) % 1_000_003  # type: ignore[attr-defined]
+        h = (week * 2654435761 + (self.params.seed + 1) * 40503) % 1_000_003
         long = (h % 2 == 1).reshape(-1, 1)
         return Signals(entries=long.copy(), exits=~long)
 

@@ -127,6 +127,6 @@ def test_a_strategy_takes_validated_parameters_as_they_are() -> None:
     params = cls({"fast": 5, "slow": 20}).params
     assert cls(params).params is params  # a sweep's validated sets are not validated again
     changed = cls(params, slow=30).params  # overrides still go through validation
-    assert (changed.fast, changed.slow) == (5, 30)  # type: ignore[attr-defined]
+    assert (changed.fast, changed.slow) == (5, 30)
     with pytest.raises(StrategyError, match="fast"):
         cls(params, fast=40)

@@ -51,7 +51,7 @@ class EmaNoWarmup(Strategy):
         period: int = param(100, ge=2, le=500)
 
     def signals(self, data: StrategyData) -> Signals:
-        ema = pd.DataFrame(data.close).ewm(span=self.params.period, adjust=False).mean()  # type: ignore[attr-defined]
+        ema = pd.DataFrame(data.close).ewm(span=self.params.period, adjust=False).mean()
         lvl = ema.to_numpy() * 0.9
         entries = np.zeros(data.shape, dtype=bool)
         return Signals(entries=entries, exits=entries, stop_loss=lvl)
