@@ -11,6 +11,7 @@ whole shares unless it is set.)
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -33,10 +34,14 @@ _SIZING_RULES = (
 )
 
 
+@cache
+def _default(model: type[BaseModel], name: str) -> Any:
+    return model.model_fields[name].get_default(call_default_factory=True)
+
+
 def _changed(model: BaseModel, name: str) -> bool:
     """Whether field ``name`` of ``model`` differs from its default."""
-    default = type(model).model_fields[name].get_default(call_default_factory=True)
-    return bool(getattr(model, name) != default)
+    return bool(getattr(model, name) != _default(type(model), name))
 
 
 def _refuse(key: str, why: str, *values: Any) -> IdleSettingError:

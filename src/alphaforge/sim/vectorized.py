@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from alphaforge.analytics.metrics import summary_metrics
@@ -76,22 +78,23 @@ def run_backtest(
     )
     series, records = simulate_nb(market, intents, fine_of(fine, panel.shape), settings)
     order_type = "market" if weights_mode else order_type_of(config, out)  # type: ignore[arg-type]
-    resolved = config.resolved(
+    # what config.resolved(...) dumps, without building the model again (a per-run cost)
+    resolved = config.model_dump(mode="json")
+    resolved.update(
         timeframe=clock.timeframe,
         calendar=clock.calendar.name,
         periods_per_year=clock.periods_per_year,
-        order_type=order_type,  # type: ignore[arg-type]
+        order_type=order_type,
     )
-    return _assemble(strategy, panel, resolved, sdata, series, records)
+    return _assemble(strategy, panel, config, resolved, sdata, (series, records))
 
 
 def _metrics(
-    config: BacktestConfig, series: Series, records: Records, bench: np.ndarray
+    config: BacktestConfig, ppy: float, series: Series, records: Records, bench: np.ndarray
 ) -> dict[str, float]:
-    """Summary metrics of a run (annualised with the resolved ``periods_per_year``)."""
+    """Summary metrics of a run, annualised with ``ppy`` bars per year."""
     eq, gross = series.equity, series.gross
     trades, orders = records.trades, records.orders
-    ppy = float(config.periods_per_year or 0.0)
     traded = np.zeros(len(eq))
     if len(orders):
         np.add.at(traded, orders["bar"], orders["qty"] * np.nan_to_num(orders["price"]))
@@ -111,11 +114,13 @@ def _assemble(
     strategy: Strategy,
     panel: Panel,
     config: BacktestConfig,
+    resolved: dict[str, Any],
     sdata: StrategyData,
-    series: Series,
-    records: Records,
+    out: tuple[Series, Records],
 ) -> BacktestResult:
-    """The :class:`BacktestResult` of a kernel run under the resolved ``config``."""
+    """The :class:`BacktestResult` of a kernel run (``out``) under ``config``; ``resolved`` is
+    the configuration as the run used it (what ``result.config`` records)."""
+    series, records = out
     eq, cash, gross, net, pos = series
     trades, orders, events = records.trades, records.orders, records.events
     n_ambiguous = int(records.cnt[0]["ambiguous"])
@@ -123,7 +128,7 @@ def _assemble(
         ("benchmark", config.cash, config.benchmark),
         lambda: benchmark_curve(panel, config.cash, config.benchmark),
     )
-    metrics = _metrics(config, series, records, bench)
+    metrics = _metrics(config, float(resolved["periods_per_year"]), series, records, bench)
     warnings = ["fill=close: same-bar close fills are optimistic"] if config.fill == "close" else []
     return BacktestResult(
         index=panel.index,
@@ -138,7 +143,7 @@ def _assemble(
         event_records=events,
         benchmark_values=bench,
         metrics=metrics,
-        config=config.model_dump(mode="json"),
+        config=resolved,
         strategy=strategy.name or type(strategy).__name__,
         params=strategy.params.model_dump(mode="json"),
         ambiguous_bars=n_ambiguous,
