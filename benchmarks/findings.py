@@ -101,6 +101,19 @@ of the 1.6 us fixed cost), an entry path for the one-symbol all-in case that ski
 sizing and record helpers (the round trip is ~1,100 cycles), and a lighter parameter validation
 for sweeps whose sets are all plain numbers.
 
+**The restructured core (named rules, phases over typed state)**: the kernel's arguments became
+named tuples of arrays, and an ordinary compiled call passes every member of every array in them
+(pointer, shape, strides: a few hundred machine words). A per-event helper called that way cost
+about 0.5 us a call, which made W3 2x and W2(a) 2.1x slower than the positional kernel. Inlining
+the per-bar phases, the entry fill and the position checks at Numba's IR level
+(`_jit.inline_njit`) brought W3 below its old time and W2(a) to about 1.1x. Inlining more (the
+signal scan, a register-held one-symbol marking loop inside `mark_nb`) made W2 slower again
+(5.8-6.0 ms against 4.6-4.9 ms in alternating runs) and was dropped. Interleaved runs of the old
+and new trees on this machine: W1(a) +7-9%, W2(a) +8-10%, W2(b) +5-8%, W3 -5-8%, W4 within noise;
+the rest of W2's gap is the general phases on fill bars that the removed one-symbol loop skipped.
+Not yet tried: passing the per-fill helpers the position and account arrays instead of the whole
+`Book`.
+
 **W4** (met, about 8x vectorbt): besides `simulate_nb` for 100 symbols x 2,516 bars, the
 time is Python around it (the strategy's
 momentum ranking on the decision bars, the benchmark curve, summary metrics, result assembly).
@@ -121,8 +134,8 @@ machine (pandas ~1.8 s, numba ~1.5 s), and loading the ~40 cached Numba function
 that.
 
 **Numba cache hazard (found while benchmarking)**: Numba invalidates a cached function only when
-its own source file changes, but `simulate_nb` embeds the helpers of `kernels_entry.py` and
-`kernels_exec.py`, and the batch loops embed `simulate_nb`: after an edit of a helper file an old
+its own source file changes, but `simulate_nb` embeds the helpers of the other `kernels_*.py`
+files, and the batch loops embed `simulate_nb`: after an edit of a helper file an old
 compiled kernel kept running (the batch loop ran 8x slower and would have run old rules).
 `alphaforge._jit.configure_cache` now keys the cache directory on a fingerprint of every kernel
 source, which covers the batch kernels too.
