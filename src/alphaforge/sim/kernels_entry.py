@@ -294,7 +294,9 @@ def enter_nb(
             continue
         before = pos[j].qty
         vol = mk.volume[t, j] if market else np.inf
-        filled = execute_delta_nb(rec, bk, j, t, d * qty, raw, slip, REASON_ENTRY, vol, s)
+        filled = execute_delta_nb(
+            rec, bk.pos, bk.account, j, t, d * qty, (raw, slip), REASON_ENTRY, vol, s
+        )
         if filled <= 0.0:
             continue
         if before == 0.0:
@@ -361,7 +363,9 @@ def rebalance_nb(
         red = -q if abs(dlt) >= abs(q) else dlt
         raw = px[t, j]
         slip = slippage_nb(raw, flex_nb(mk.atr, sb, j), s)
-        execute_delta_nb(rec, bk, j, t, red, raw, slip, EXIT_REBALANCE, mk.volume[t, j], s)
+        execute_delta_nb(
+            rec, bk.pos, bk.account, j, t, red, (raw, slip), EXIT_REBALANCE, mk.volume[t, j], s
+        )
         delta[j] = dlt - red
     k = 0
     for j in range(pos.shape[0]):
@@ -413,7 +417,7 @@ def _rebalance_increases_nb(
             add_order_nb(rec, t, j, d, 0.0, np.nan, 0.0, STATUS_REJECTED, reason, want)
             continue
         filled = execute_delta_nb(
-            rec, bk, j, t, d * qty, raw, slip, REASON_ENTRY, mk.volume[t, j], s
+            rec, bk.pos, bk.account, j, t, d * qty, (raw, slip), REASON_ENTRY, mk.volume[t, j], s
         )
         if filled > 0.0 and q == 0.0:
             n_open += 1

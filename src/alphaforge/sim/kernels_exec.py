@@ -13,7 +13,7 @@ import numpy as np
 from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.codes import STATUS_FILLED, STATUS_PARTIAL
 from alphaforge.sim.kernels_rules import commission_nb, participation_nb
-from alphaforge.sim.records import Book, Records, SettingsRecord
+from alphaforge.sim.records import Records, SettingsRecord
 
 configure_cache()
 
@@ -151,22 +151,24 @@ def open_part_nb(
 @helper_njit
 def execute_delta_nb(
     rec: Records,
-    bk: Book,
+    pos: np.ndarray,
+    account: np.ndarray,
     j: int,
     t: int,
     delta: float,
-    raw_px: float,
-    slip: float,
+    price: tuple[float, float],
     reason: int,
     bar_volume: float,
     s: SettingsRecord,
 ) -> float:
-    """Change position ``j`` by ``delta`` units at ``raw_px`` plus adverse slippage ``slip``;
-    returns the quantity filled.
+    """Change position ``j`` by ``delta`` units at ``price`` = (raw price, adverse slippage per
+    unit); returns the quantity filled. ``pos`` and ``account`` are the book's position rows and
+    account row (only these, not the whole book: every array passed costs on every call).
 
     Reductions record trades (average-cost basis); a flip closes then opens. The fill is capped
     at the volume participation limit; the caller keeps the rest pending.
     """
+    raw_px, slip = price
     side = 1.0 if delta > 0 else -1.0
     want = abs(delta)
     fill = participation_nb(want, bar_volume, s)
@@ -174,8 +176,7 @@ def execute_delta_nb(
         return 0.0
     px = raw_px + side * slip
     fee = commission_nb(fill, px, s)
-    pos = bk.pos
-    acct = bk.account[0]
+    acct = account[0]
     q = pos[j].qty
     if q != 0.0 and (q > 0) != (side > 0):
         close_q = min(fill, abs(q))

@@ -109,7 +109,9 @@ def open_phase_nb(
             if q != 0.0:
                 slip = slippage_nb(o, flex_nb(mk.atr, max(t - 1, 0), j), s)
                 reason = pend[j].exit_reason
-                execute_delta_nb(rec, bk, j, t, -q, o, slip, reason, mk.volume[t, j], s)
+                execute_delta_nb(
+                    rec, bk.pos, bk.account, j, t, -q, (o, slip), reason, mk.volume[t, j], s
+                )
             if pos[j].qty == 0.0:
                 pend[j].exit = False
     acct = bk.account[0]
@@ -221,7 +223,7 @@ def _exit_at_nb(
         move = px / p.entry_px - 1.0
         add_event_nb(rec, t, RULE_TRADE_MAX_LOSS, move if q > 0 else -move, j)
     slip = slippage_nb(px, flex_nb(mk.atr, max(t - 1, 0), j), s)
-    execute_delta_nb(rec, bk, j, t, -q, px, slip, reason, np.inf, s)
+    execute_delta_nb(rec, bk.pos, bk.account, j, t, -q, (px, slip), reason, np.inf, s)
     bk.pend[j].exit = False
     cancel_rest_nb(bk.pend, j)
 
@@ -405,7 +407,9 @@ def _fill_at_close_nb(
         if pend[j].exit and c == c and pos[j].qty != 0.0:
             slip = slippage_nb(c, flex_nb(mk.atr, t, j), s)
             reason = pend[j].exit_reason
-            execute_delta_nb(rec, bk, j, t, -pos[j].qty, c, slip, reason, mk.volume[t, j], s)
+            execute_delta_nb(
+                rec, bk.pos, bk.account, j, t, -pos[j].qty, (c, slip), reason, mk.volume[t, j], s
+            )
             if pos[j].qty == 0.0:
                 pend[j].exit = False
     acct = bk.account[0]
