@@ -109,10 +109,11 @@ the per-bar phases, the entry fill and the position checks at Numba's IR level
 (`_jit.inline_njit`) brought W3 below its old time and W2(a) to about 1.1x. Inlining more (the
 signal scan, a register-held one-symbol marking loop inside `mark_nb`) made W2 slower again
 (5.8-6.0 ms against 4.6-4.9 ms in alternating runs) and was dropped. Interleaved runs of the old
-and new trees on this machine: W1(a) +7-9%, W2(a) +8-10%, W2(b) +5-8%, W3 -5-8%, W4 within noise;
+and new trees on this machine (final code): W1(a) +3-10%, W2(a) +2-9%, W2(b) +4-5%, W3 -6%,
+W4 within noise;
 the rest of W2's gap is the general phases on fill bars that the removed one-symbol loop skipped.
-Not yet tried: passing the per-fill helpers the position and account arrays instead of the whole
-`Book`.
+Passing a fill the position and account arrays instead of the whole `Book` took W2(a) from
++8-10% to +2-9%. Not yet tried: the same for the record writers, and a per-thread workspace.
 
 **W4** (met, about 8x vectorbt): besides `simulate_nb` for 100 symbols x 2,516 bars, the
 time is Python around it (the strategy's
