@@ -15,10 +15,11 @@ from alphaforge.indicators import atr as atr_indicator
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Signals, TargetWeights
-from tests.reference.harness import ATOL, RTOL, Bars, Given, engine_config
+from tests.reference.harness import ATOL, RTOL, Bars, engine_config
 from tests.reference.model import Market, RefConfig, SignalInput, WeightInput
 from tests.reference.records import RefResult
 from tests.reference.simulator import simulate
+from tests.scenarios._helpers import Given
 
 
 @dataclass

@@ -15,7 +15,6 @@ import pandas as pd
 
 from alphaforge.config.backtest import BacktestConfig
 from alphaforge.sim.vectorized import run_backtest
-from alphaforge.strategy.base import Signals, Strategy, StrategyData, TargetWeights
 from tests.reference.model import Level, RefConfig
 
 RTOL = 1e-9
@@ -24,19 +23,6 @@ ATOL = 1e-4  # money near zero: 1e-9 of the default 100,000 account
 #: whether ``run_backtest`` has the explicit switch that turns its fast paths off
 HAS_FAST_PATHS_SWITCH = "fast_paths" in inspect.signature(run_backtest).parameters
 FAST_PATH_MODES: list[bool | None] = [True, False] if HAS_FAST_PATHS_SWITCH else [None]
-
-
-class Given(Strategy):
-    """Returns the Signals / TargetWeights it was built with."""
-
-    name = "given"
-
-    def __init__(self, out: Signals | TargetWeights) -> None:
-        super().__init__()
-        self.out = out
-
-    def signals(self, data: StrategyData) -> Signals | TargetWeights:
-        return self.out
 
 
 @dataclass

@@ -50,8 +50,6 @@ METRIC_NAMES: tuple[str, ...] = BATCH_METRICS
 """Columns of the metrics matrix; same definitions as the keys of ``BacktestResult.metrics``."""
 
 DEFAULT_SIGNAL_BYTES = 32 * 1024 * 1024
-_NAN11 = np.full((1, 1), np.nan)
-_ZERO11 = np.zeros((1, 1))
 _FALSE111 = np.zeros((1, 1, 1), dtype=bool)
 _UNSUPPORTED = ("stop_loss", "take_profit", "limit_price", "stop_price", "priority")
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from alphaforge.core.costs import parse_slippage
 from alphaforge.core.errors import IdleSettingError
 from alphaforge.core.rules import BacktestConfig
+from alphaforge.sim.inputs import needs_atr
 
 __all__ = ["refuse_idle_settings"]
 
@@ -51,6 +51,14 @@ def _refuse(key: str, why: str, *values: Any) -> IdleSettingError:
 def _weights_mode_idle(config: BacktestConfig) -> IdleSettingError | None:
     """The first setting a target-weight run would ignore, as its error."""
     sizing, exits = config.sizing, config.exits
+    for key, value in (
+        ("exits.stop_loss", exits.stop_loss),
+        ("exits.take_profit", exits.take_profit),
+        ("exits.trailing_stop", exits.trailing_stop),
+        ("risk.max_trade_loss", config.risk.max_trade_loss),
+    ):
+        if value is not None:  # protective exits belong to positions opened by entry signals
+            return _refuse(key, f"protective exits {_NOT_WEIGHTS}", str(value))
     names = [name for name in _SIZING_RULES if _changed(sizing, name)]
     if names:  # every one named: a method and its value are one choice
         return _refuse(
@@ -76,12 +84,6 @@ def _weights_mode_idle(config: BacktestConfig) -> IdleSettingError | None:
             return _refuse(
                 f"exits.{name}", f"protective exits {_NOT_WEIGHTS}", getattr(exits, name)
             )
-    if _changed(exits, "atr_period") and not parse_slippage(config.costs.slippage).atr > 0:
-        return _refuse(
-            "exits.atr_period",
-            f"ATR exits {_NOT_WEIGHTS}, and the slippage has no ATR part",
-            exits.atr_period,
-        )
     return None
 
 
@@ -102,14 +104,6 @@ def _signals_mode_idle(config: BacktestConfig, has_fine: bool) -> IdleSettingErr
     return None
 
 
-def _uses_atr(config: BacktestConfig) -> bool:
-    ex = config.exits
-    levels = (ex.stop_loss, ex.take_profit, ex.trailing_stop)
-    return parse_slippage(config.costs.slippage).atr > 0 or any(
-        lv is not None and lv.kind == "atr" for lv in levels
-    )
-
-
 def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> IdleSettingError | None:
     """The first setting that only refines another one which is not in use, as its error."""
     sizing, risk = config.sizing, config.risk
@@ -122,7 +116,7 @@ def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> IdleSettingEr
             return _refuse(
                 f"sizing.{name}", "acts only with sizing.method kelly", getattr(sizing, name)
             )
-    if _changed(config.exits, "atr_period") and not _uses_atr(config):
+    if _changed(config.exits, "atr_period") and not needs_atr(config):
         return _refuse(
             "exits.atr_period",
             "nothing uses the ATR (no ATR exit distance, no ATR slippage)",

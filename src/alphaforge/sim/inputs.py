@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.calendar import Calendar, infer_calendar, rebalance_mask
-from alphaforge.core.costs import Level, parse_level
+from alphaforge.core.costs import Level
 from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
@@ -98,9 +98,10 @@ def intents_of(
     config: BacktestConfig,
     market: Market,
     clock: RunClock,
+    order_type: str,
 ) -> Intents:
-    """The strategy's output checked (shapes, order type, exits in weights mode) and shaped
-    for the kernel."""
+    """The strategy's output checked (shapes) and shaped for the kernel; ``order_type`` is the
+    one :func:`order_type_of` chose (``market`` drops the strategy's limit / stop prices)."""
     shape = panel.shape
     atr = None if market.atr.shape == (1, 1) else market.atr
 
@@ -113,7 +114,6 @@ def intents_of(
         return default if got is None else got
 
     if isinstance(out, TargetWeights):
-        check_weights_exits(config)
         rebal = (
             np.asarray(out.rebalance, dtype=bool)
             if out.rebalance is not None
@@ -125,7 +125,7 @@ def intents_of(
             f2(out.priority, "priority", _ZERO11),
         )  # fmt: skip
     sig = out
-    if order_type_of(config, sig) == "market":  # explicit market: the strategy's prices unused
+    if order_type == "market":  # explicit market: the strategy's prices are not used
         sig = dataclasses.replace(sig, limit_price=None, stop_price=None)
     return Intents(
         b2(sig.entries, "entries"), b2(sig.exits, "exits"),
@@ -213,22 +213,6 @@ def vol_array(panel: Panel, lookback: int, ppy: float) -> np.ndarray:
         lr = np.log(panel.close[1:] / panel.close[:-1])
     lr = np.vstack([np.full((1, lr.shape[1]), np.nan), lr])
     return pd.DataFrame(lr).rolling(lookback).std().to_numpy() * np.sqrt(ppy)
-
-
-def check_weights_exits(config: BacktestConfig) -> None:
-    """Protective exits belong to positions opened by entry signals; a target-weight strategy
-    would silently run without them, so asking for them is an error."""
-    ex = config.exits
-    for key, value in (
-        ("exits.stop_loss", ex.stop_loss),
-        ("exits.take_profit", ex.take_profit),
-        ("exits.trailing_stop", ex.trailing_stop),
-        ("risk.max_trade_loss", config.risk.max_trade_loss),
-    ):
-        if value is not None and parse_level(value if key.startswith("exits") else 1.0, key):
-            raise BacktestError(
-                f"{key}: protective exits apply to Signals strategies, not TargetWeights"
-            )
 
 
 def check_fine(fine: dict[str, np.ndarray] | None, shape: tuple[int, int]) -> dict[str, np.ndarray]:

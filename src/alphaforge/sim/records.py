@@ -252,11 +252,6 @@ def settings_record() -> np.void:
     return np.zeros(1, dtype=SETTINGS)[0]
 
 
-def empty(dtype: np.dtype, n: int = 0) -> np.ndarray:
-    """An empty record array of ``dtype`` (for results without records)."""
-    return np.zeros(n, dtype=dtype)
-
-
 def to_rows(records: np.ndarray) -> list[list[float]]:
     """Records as lists of numbers in field order (the ``raw`` part of a JSON result)."""
     return [[float(x) for x in row] for row in records.tolist()]

@@ -72,12 +72,12 @@ def run_backtest(
     )
     clock = run_clock(panel, config, sdata)
     market = market_of(panel, config, sdata, clock)
-    intents = intents_of(out, panel, config, market, clock)
+    order_type = "market" if isinstance(out, TargetWeights) else order_type_of(config, out)
+    intents = intents_of(out, panel, config, market, clock, order_type)
     settings = settings_from_config(
         config, clock.periods_per_year, weights_mode=weights_mode, fast_paths=fast_paths
     )
     series, records = simulate_nb(market, intents, fine_of(fine, panel.shape), settings)
-    order_type = "market" if weights_mode else order_type_of(config, out)  # type: ignore[arg-type]
     # what config.resolved(...) dumps, without building the model again (a per-run cost)
     resolved = config.model_dump(mode="json")
     resolved.update(
