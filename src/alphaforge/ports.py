@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 from pydantic import SecretStr
+
+from alphaforge.core.orders import Fill, OrderRequest, OrderState, OrderType, OrderUpdate, Side
 
 
 @dataclass(frozen=True)
@@ -87,3 +90,119 @@ class SourceSettings(Protocol):
     yahoo_base_url: str | None
     ccxt_exchange: str
     ccxt_base_url: str | None
+
+
+# ---- trading venues --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BarSet:
+    """The bars of one timestamp for several symbols (NaN where a symbol has no bar).
+
+    ``ts`` is the bar's start (UTC) as in the store; the bar is complete when a feed emits it."""
+
+    ts: pd.Timestamp
+    symbols: tuple[str, ...]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
+@dataclass(frozen=True)
+class VenueAccount:
+    cash: float
+    equity: float
+    buying_power: float
+    currency: str = "USD"
+
+
+@dataclass(frozen=True)
+class VenuePosition:
+    symbol: str
+    qty: float  # signed
+    avg_price: float
+
+
+@dataclass(frozen=True)
+class VenueOrder:
+    """A venue's view of one order (open orders, lookups by client id)."""
+
+    client_id: str
+    venue_id: str
+    symbol: str
+    side: Side
+    qty: float
+    type: OrderType
+    state: OrderState
+    filled_qty: float
+    avg_price: float
+    limit: float | None = None
+    stop: float | None = None
+    parent_id: str = ""  # the client id of a bracket's parent, for its stop / target legs
+
+
+@dataclass(frozen=True)
+class VenueCapabilities:
+    brackets: bool  # protective stop / take-profit held at the venue with the entry
+    fractional: bool
+    shorting: bool
+    replay: bool  # can follow a replayed feed (simulated venue, local stand-ins)
+
+
+@runtime_checkable
+class ExecutionVenue(Protocol):
+    """Where orders go: the simulated venue, Alpaca, later Interactive Brokers or a ccxt
+    exchange. The engine talks to every venue through this port only.
+
+    ``submit`` is idempotent by client order id: a venue that already knows the id returns
+    that order's state and never opens a second order. Errors are the ``VenueError`` family of
+    :mod:`alphaforge.core.errors`; each says whether a retry is safe."""
+
+    name: str
+    capabilities: VenueCapabilities
+
+    def connect(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def submit(self, request: OrderRequest) -> OrderUpdate: ...
+
+    def cancel(self, client_id: str) -> OrderUpdate | None: ...
+
+    def order(self, client_id: str) -> VenueOrder | None: ...
+
+    def open_orders(self) -> list[VenueOrder]: ...
+
+    def positions(self) -> list[VenuePosition]: ...
+
+    def account(self) -> VenueAccount: ...
+
+    def fills(self, since: str | None = None) -> list[Fill]:
+        """Executions at or after ``since`` (ISO time), oldest first."""
+        ...
+
+    def updates(self) -> list[OrderUpdate]:
+        """Order updates received since the last call (the venue's stream), oldest first."""
+        ...
+
+
+@runtime_checkable
+class ReplayVenue(Protocol):
+    """A venue that follows a replayed feed: the runtime hands it each bar once the bar is
+    complete, and it matches its resting orders against that bar."""
+
+    def on_bar(self, bars: BarSet) -> None: ...
+
+
+class MarketClock(Protocol):
+    """Sessions of an exchange calendar (``alphaforge.data.calendars`` implements it)."""
+
+    def is_open(self, ts: pd.Timestamp) -> bool: ...
+
+    def next_close(self, ts: pd.Timestamp) -> pd.Timestamp: ...
+
+    def bar_closes(
+        self, start: pd.Timestamp, end: pd.Timestamp, timeframe: str
+    ) -> pd.DatetimeIndex: ...

@@ -55,3 +55,46 @@ class IdleSettingError(BacktestError, ConfigError):
     backtest cannot run; a run config prefixes its file."""
 
     exit_code = 2
+
+
+class VenueError(AlphaforgeError):
+    """A trading venue refused a request or could not be reached.
+
+    ``retry_safe`` says whether sending the same request again cannot trade twice (true for
+    reads, and for submits that carry an idempotent client order id)."""
+
+    retry_safe: bool = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OrderRejectedError(VenueError):
+    """The venue rejected an order (the message says why)."""
+
+
+class InsufficientBuyingPowerError(OrderRejectedError):
+    """The venue rejected an order for lack of buying power."""
+
+
+class DuplicateOrderError(VenueError):
+    """The venue already has an order with this client order id (the first one stands)."""
+
+
+class RateLimitedError(VenueError):
+    """Too many requests; ``retry_after`` seconds to wait (from the venue's Retry-After)."""
+
+    retry_safe = True
+
+
+class VenueUnavailableError(VenueError):
+    """The venue could not be reached or dropped the connection."""
+
+    retry_safe = True
+
+
+class HaltedError(AlphaforgeError):
+    """Trading is halted (kill switch or drawdown breaker) until ``alphaforge resume``."""
+
+    exit_code = 3
