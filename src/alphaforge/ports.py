@@ -197,11 +197,20 @@ class ReplayVenue(Protocol):
 
 
 class MarketClock(Protocol):
-    """Sessions of an exchange calendar (``alphaforge.data.calendars`` implements it)."""
+    """Sessions of an exchange calendar (``alphaforge.data.clock.ExchangeClock`` implements it).
+
+    Times are UTC; a session is ``[open, close)``. ``bar_closes`` gives the times in
+    ``[start, end]`` at which bars of a timeframe complete (a daily bar at the session close).
+    ``session_of`` is the session label (a naive date) with ``open <= ts <= close``, or None.
+    """
 
     def is_open(self, ts: pd.Timestamp) -> bool: ...
 
     def next_close(self, ts: pd.Timestamp) -> pd.Timestamp: ...
+
+    def next_open(self, ts: pd.Timestamp) -> pd.Timestamp: ...
+
+    def session_of(self, ts: pd.Timestamp) -> pd.Timestamp | None: ...
 
     def bar_closes(
         self, start: pd.Timestamp, end: pd.Timestamp, timeframe: str
