@@ -36,6 +36,10 @@ class AppSettings(BaseSettings):
         description="Market-data store: None for Parquet+DuckDB under home/store, "
         "or a postgresql:// URL.",
     )
+    ledger_url: str | None = Field(
+        default=None,
+        description="Trading ledger: None for sqlite:///<home>/ledger.db, or a postgresql:// URL.",
+    )
 
     # Vendor credentials: secrets, never logged or written to reports.
     alpaca_api_key: SecretStr | None = None
@@ -64,6 +68,11 @@ class AppSettings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def ledger_url_resolved(self) -> str:
+        """``ledger_url``, or the SQLite file ``<home>/ledger.db`` when it is unset."""
+        return self.ledger_url or f"sqlite:///{self.home.expanduser() / 'ledger.db'}"
 
 
 def load_settings(home: Path | None = None) -> AppSettings:
