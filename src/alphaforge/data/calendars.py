@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import warnings
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import exchange_calendars as xcals
@@ -67,6 +68,28 @@ def _naive_date(value: pd.Timestamp | str) -> pd.Timestamp:
     return ts.normalize()
 
 
+def _window(
+    canon: str, start: pd.Timestamp | str | None, end: pd.Timestamp | str | None
+) -> tuple[int | None, int | None]:
+    """The (first year, last year) of the build covering ``[start, end]`` (``None``: default)."""
+    default = _build(canon, None, None)
+    first_year = last_year = None
+    if start is not None and _naive_date(start) < default.first_session:
+        first_year = _naive_date(start).year
+        bound = default.bound_min()
+        if bound is not None:
+            first_year = max(first_year, pd.Timestamp(bound).year + 1)
+    if end is not None and _naive_date(end) > default.last_session:
+        last_year = _naive_date(end).year
+    if first_year is None and last_year is None:
+        return None, None
+    if first_year is None:
+        first_year = default.first_session.year
+    if last_year is None:
+        last_year = default.last_session.year
+    return first_year, last_year
+
+
 def get_calendar(
     name: str | Calendar = DEFAULT_EQUITY_CALENDAR,
     start: pd.Timestamp | str | None = None,
@@ -84,22 +107,48 @@ def get_calendar(
         calendar is rebuilt with a wider one (whole years, cached).
     """
     canon = canonical_name(name)
-    default = _build(canon, None, None)
-    first_year = last_year = None
-    if start is not None and _naive_date(start) < default.first_session:
-        first_year = _naive_date(start).year
-        bound = default.bound_min()
-        if bound is not None:
-            first_year = max(first_year, pd.Timestamp(bound).year + 1)
-    if end is not None and _naive_date(end) > default.last_session:
-        last_year = _naive_date(end).year
-    if first_year is None and last_year is None:
-        return default
-    if first_year is None:
-        first_year = default.first_session.year
-    if last_year is None:
-        last_year = default.last_session.year
-    return _build(canon, first_year, last_year)
+    return _build(canon, *_window(canon, start, end))
+
+
+@dataclass(frozen=True, eq=False)
+class SessionTable:
+    """Every session of one built calendar window as arrays, for fast searches.
+
+    Times are UTC nanoseconds (int64); a session without a lunch break has
+    ``break_starts == break_ends == NAT``. ``labels`` are the session dates (naive).
+    """
+
+    labels: pd.DatetimeIndex
+    opens: np.ndarray
+    closes: np.ndarray
+    break_starts: np.ndarray
+    break_ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@functools.lru_cache(maxsize=32)
+def _table(canon: str, first_year: int | None, last_year: int | None) -> SessionTable:
+    sched = _build(canon, first_year, last_year).schedule
+    arrays = [_ns(sched[c]) for c in ("open", "close", "break_start", "break_end")]
+    for a in arrays:
+        a.setflags(write=False)
+    return SessionTable(pd.DatetimeIndex(sched.index), *arrays)
+
+
+def session_table(
+    name: str | Calendar,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+) -> SessionTable:
+    """Every session of the calendar window covering ``[start, end]`` (see :func:`get_calendar`).
+
+    The table is the whole built window, not only ``[start, end]``: callers search it with
+    ``numpy.searchsorted``. Tables are cached per window and read-only.
+    """
+    canon = canonical_name(name)
+    return _table(canon, *_window(canon, start, end))
 
 
 def sessions(
@@ -193,22 +242,53 @@ def expected_bar_starts(
     sched = schedule(name, start, end)
     if len(sched) == 0:
         return pd.DatetimeIndex([], dtype="datetime64[ns, UTC]")
-    opens = _ns(sched["open"])
-    closes = _ns(sched["close"])
+    starts, _ = intraday_bar_bounds(
+        _ns(sched["open"]),
+        _ns(sched["close"]),
+        _ns(sched["break_start"]),
+        _ns(sched["break_end"]),
+        tf.nanos,
+        align=align,
+    )
+    return pd.DatetimeIndex(starts.astype("datetime64[ns]")).tz_localize("UTC")
+
+
+def intraday_bar_bounds(
+    opens: np.ndarray,
+    closes: np.ndarray,
+    break_starts: np.ndarray,
+    break_ends: np.ndarray,
+    nanos: int,
+    *,
+    align: Literal["open", "clock"] = "open",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends (UTC ns) of the regular-hours bars of ``nanos`` in the given sessions.
+
+    The arithmetic of :func:`expected_bar_starts`: bars from each open (or from the next
+    multiple of the bar length with ``align="clock"``), no bar starting inside a lunch break. A
+    bar ends ``nanos`` after its start, clipped to the session close (a short last bar on an
+    early close) and to the start of a lunch break it runs into. Both arrays are increasing.
+    """
+    opens = np.asarray(opens, dtype=np.int64)
+    closes = np.asarray(closes, dtype=np.int64)
     if align == "clock":
-        opens = -(-opens // tf.nanos) * tf.nanos
-    counts = np.maximum(-(-(closes - opens) // tf.nanos), 0)  # ceil: a short last bar counts
+        opens = -(-opens // nanos) * nanos
+    counts = np.maximum(-(-(closes - opens) // nanos), 0)  # ceil: a short last bar counts
     first = np.repeat(opens, counts)
     offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(
         np.cumsum(counts) - counts, counts
     )
-    starts = first + offsets * tf.nanos
-    if sched["break_start"].notna().any():
-        bstart = np.repeat(_ns(sched["break_start"]), counts)
-        bend = np.repeat(_ns(sched["break_end"]), counts)
-        in_break = (bstart != _NAT) & (starts >= bstart) & (starts < bend)
-        starts = starts[~in_break]
-    return pd.DatetimeIndex(starts.astype("datetime64[ns]")).tz_localize("UTC")
+    starts = first + offsets * nanos
+    ends = np.minimum(starts + nanos, np.repeat(closes, counts))
+    bstart = np.repeat(np.asarray(break_starts, dtype=np.int64), counts)
+    if (bstart != _NAT).any():
+        bend = np.repeat(np.asarray(break_ends, dtype=np.int64), counts)
+        has_break = bstart != _NAT
+        in_break = has_break & (starts >= bstart) & (starts < bend)
+        before = has_break & (starts < bstart)
+        ends = np.where(before, np.minimum(ends, bstart), ends)
+        starts, ends = starts[~in_break], ends[~in_break]
+    return starts, ends
 
 
 _NAT = np.iinfo(np.int64).min
