@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -215,3 +216,41 @@ class MarketClock(Protocol):
     def bar_closes(
         self, start: pd.Timestamp, end: pd.Timestamp, timeframe: str
     ) -> pd.DatetimeIndex: ...
+
+
+class CycleLog(Protocol):
+    """What the runtime writes in one ledger transaction (one cycle)."""
+
+    def signal(self, strategy: str, symbol: str, value: str) -> None: ...
+
+    def decision(
+        self, strategy: str, symbol: str, action: str, qty: float, reason: str, accepted: bool
+    ) -> None: ...
+
+    def order(self, request: OrderRequest) -> None: ...
+
+    def order_event(self, update: OrderUpdate) -> None: ...
+
+    def equity(
+        self, strategy: str, cash: float, equity: float, gross: float, net: float
+    ) -> None: ...
+
+    def positions(self, strategy: str, rows: dict[str, tuple[float, float]]) -> None: ...
+
+    def risk_event(
+        self, strategy: str, rule: str, value: float, limit: float, action: str
+    ) -> None: ...
+
+    def reconcile_event(self, kind: str, symbol: str, client_id: str, detail: str) -> None: ...
+
+
+class TradeLedger(Protocol):
+    """The runtime's durable record (``alphaforge.ledger.Ledger`` implements it)."""
+
+    def cycle(self, run_id: str, bar: str) -> AbstractContextManager[CycleLog]: ...
+
+    def halted(self) -> Any: ...
+
+    def submitted_ids(self, run_id: str | None = None) -> set[str]: ...
+
+    def last_bar(self, run_id: str) -> str | None: ...

@@ -103,7 +103,7 @@ def intents_of(
     """The strategy's output checked (shapes) and shaped for the kernel; ``order_type`` is the
     one :func:`order_type_of` chose (``market`` drops the strategy's limit / stop prices)."""
     shape = panel.shape
-    atr = None if market.atr.shape == (1, 1) else market.atr
+    atr = market.atr if needs_atr(config) else None
 
     def b2(a: np.ndarray | None, name: str) -> np.ndarray:
         got = _as2d(a, shape, bool, name)

@@ -176,21 +176,44 @@ def execute_delta_nb(
         return 0.0
     px = raw_px + side * slip
     fee = commission_nb(fill, px, s)
+    book_fill_nb(rec, pos, account, j, t, side * fill, (px, fee, slip), reason)
+    status = STATUS_FILLED if fill >= want else STATUS_PARTIAL
+    add_order_nb(rec, t, j, side, fill, px, fee, status, reason, want)
+    return fill
+
+
+@helper_njit
+def book_fill_nb(
+    rec: Records,
+    pos: np.ndarray,
+    account: np.ndarray,
+    j: int,
+    t: int,
+    delta: float,
+    fill: tuple[float, float, float],
+    reason: int,
+) -> None:
+    """Book a fill of ``delta`` units (signed) of symbol ``j`` at ``fill`` = (price with
+    slippage, fee, slippage per unit) into the position rows and the account row.
+
+    Reductions record trades (average-cost basis); a flip closes then opens. The vectorized
+    engine books its own fills through :func:`execute_delta_nb`; the runtime books the fills a
+    venue reports with this same function."""
+    px, fee, slip = fill
+    side = 1.0 if delta > 0 else -1.0
+    qty = abs(delta)
     acct = account[0]
     q = pos[j].qty
     if q != 0.0 and (q > 0) != (side > 0):
-        close_q = min(fill, abs(q))
-        fee_close = fee * close_q / fill
+        close_q = min(qty, abs(q))
+        fee_close = fee * close_q / qty
         close_part_nb(rec, pos, j, t, close_q, px, fee_close, slip, reason)
         acct.cash -= side * close_q * px + fee_close
         pos[j].qty = q + side * close_q
-        rest = fill - close_q
+        rest = qty - close_q
         if rest > 0.0:
             open_part_nb(pos, j, t, side * rest, px, fee - fee_close, slip)
             acct.cash -= side * rest * px + (fee - fee_close)
     else:
-        open_part_nb(pos, j, t, side * fill, px, fee, slip)
-        acct.cash -= side * fill * px + fee
-    status = STATUS_FILLED if fill >= want else STATUS_PARTIAL
-    add_order_nb(rec, t, j, side, fill, px, fee, status, reason, want)
-    return fill
+        open_part_nb(pos, j, t, side * qty, px, fee, slip)
+        acct.cash -= side * qty * px + fee

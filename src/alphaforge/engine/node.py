@@ -1,0 +1,382 @@
+"""The trading node: one strategy's cycle, bar by bar, from the feed to the venue and the ledger.
+
+A cycle of bar ``t`` (see :mod:`alphaforge.sim.stepper` for why the steps are the vectorized
+engine's own phases):
+
+1. **open**: the orders pending from the last close are decided by the engine's open phase
+   (exits, a pending rebalance, entries sized and capped by the core's rules); each passes the
+   risk gate (:mod:`alphaforge.engine.gate`) and the order manager sends it to the venue.
+   Before an exit, the position's protective orders at the venue are cancelled.
+2. **market**: the venue fills what it can; under replay the node hands it the complete bar.
+3. **fills**: every fill is booked with the engine's accounting; a new position takes its
+   protective levels.
+4. **close**: the strategy's ``signals`` hook runs on the bars so far; the book is marked, the
+   loss limits are evaluated and the signals become the orders of the next open.
+5. **protection**: each position's stop (stop-loss, trailing or per-trade max loss, the
+   tightest) and take-profit are held at the venue as one pair, replaced when they move.
+6. **ledger**: everything of the cycle is written in one transaction.
+
+The kill switch is read from the ledger at every cycle: a halt stops new orders; a halt with
+flatten closes every position at the next open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.core.orders import (
+    Intent,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    OrderUpdate,
+    Side,
+    client_order_id,
+)
+from alphaforge.core.panel import Panel
+from alphaforge.engine.gate import OrderContext, RiskGate, TradingState
+from alphaforge.engine.oms import OrderManager
+from alphaforge.engine.signals import SignalSource
+from alphaforge.ports import BarSet, CycleLog, ExecutionVenue, ReplayVenue, TradeLedger
+from alphaforge.sim import codes as C
+from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stepper
+
+_REASON_CODE = {name: code for code, name in C.REASON_NAMES.items()}
+
+
+def reason_name(code: int) -> str:
+    return C.REASON_NAMES.get(code, str(code))
+
+
+@dataclass
+class _Protect:
+    client_id: str
+    stop: float
+    target: float
+    qty: float
+    reason: int
+
+
+@dataclass
+class _Cycle:
+    """What one cycle has to write."""
+
+    requests: list[OrderRequest] = field(default_factory=list)
+    updates: list[OrderUpdate] = field(default_factory=list)
+    decisions: list[tuple[str, str, float, str, bool]] = field(default_factory=list)
+    signals: list[tuple[str, str]] = field(default_factory=list)
+    positions_changed: bool = False
+
+
+@dataclass
+class NodeParts:
+    """What a node is built from (the composition root chooses them)."""
+
+    run_id: str
+    strategy_id: str
+    stepper: Stepper
+    signals: SignalSource
+    venue: ExecutionVenue
+    ledger: TradeLedger
+    gate: RiskGate
+    day: np.ndarray  # trading-day id of every bar of the panel
+    week: np.ndarray
+    sleep: Callable[[float], None]
+    log: Callable[..., None]
+
+
+class TradingNode:
+    """Runs the cycles of one strategy on one venue (see the module docstring)."""
+
+    def __init__(self, parts: NodeParts, panel: Panel) -> None:
+        self.p = parts
+        self.panel = panel
+        self.st = parts.stepper
+        self.oms = OrderManager(parts.venue, parts.gate.sent, parts.sleep)
+        self.sig: SignalRow | None = None
+        self.protect: dict[int, _Protect] = {}
+        self._events_seen = 0
+        self._plan: OpenPlan | None = None
+        self._entry_sig: dict[int, int] = {}
+
+    # ---- one bar ------------------------------------------------------------------------
+    def step(self, t: int) -> float:
+        """Run the cycle of bar ``t`` of the panel; returns the equity at its close."""
+        p = self.p
+        pnl = self.panel
+        ts = pnl.index[t]
+        bar_txt = ts.isoformat()
+        cyc = _Cycle()
+        day, week = int(p.day[t]), int(p.week[t])
+        self.st.start_bar(t, t > 0 and day != p.day[t - 1], t > 0 and week != p.week[t - 1])
+        self._kill_switch(t, cyc)
+        self._open(t, bar_txt, cyc)
+        if isinstance(p.venue, ReplayVenue):
+            self._reference_atr()
+            p.venue.on_bar(self._barset(t))
+        self._fills(t, cyc)
+        row = BarRow(pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t], pnl.volume[t])
+        sig, _weights = p.signals.row(pnl, t)
+        eq = self.st.close_bar(t, row, sig, day, week)
+        self.sig = sig
+        self._note_signals(sig, cyc)
+        self._protect_positions(t, bar_txt, cyc)
+        self._write(t, bar_txt, cyc)
+        return eq
+
+    def _barset(self, t: int) -> BarSet:
+        pnl = self.panel
+        return BarSet(
+            pnl.index[t], pnl.symbols, pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t],
+            pnl.volume[t],
+        )  # fmt: skip
+
+    def _reference_atr(self) -> None:
+        """The simulated venue's slippage may scale with the ATR known before the bar."""
+        venue = self.p.venue
+        if self.sig is not None and hasattr(venue, "reference_atr"):
+            venue.reference_atr = {
+                s: float(a) for s, a in zip(self.panel.symbols, self.sig.atr, strict=True)
+            }
+
+    # ---- kill switch --------------------------------------------------------------------
+    def _kill_switch(self, t: int, cyc: _Cycle) -> None:
+        halt = self.p.ledger.halted()
+        gate = self.p.gate
+        if halt is None:
+            if gate.state is TradingState.HALTED:
+                gate.state = TradingState.ACTIVE
+                self.p.log("resumed", bar=str(self.panel.index[t]))
+            return
+        if gate.state is not TradingState.HALTED:
+            self.p.log("halted", reason=halt.reason, flatten=halt.flatten)
+        gate.state = TradingState.HALTED
+        if halt.flatten:
+            self._flatten(t, cyc)
+
+    def _flatten(self, t: int, cyc: _Cycle) -> None:
+        """Close every position at this open (the kill switch's flatten)."""
+        pend = self.st.book.pend
+        for j in range(self.st.n):
+            if self.st.qty(j) != 0.0:
+                pend[j]["exit"] = True
+                pend[j]["exit_reason"] = C.EXIT_RISK_LIMIT
+            pend[j]["entry"] = 0.0
+        self.st.book.account[0]["pend_rebal"] = -1
+
+    # ---- open ---------------------------------------------------------------------------
+    def _open(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
+        pnl = self.panel
+        plan = self.st.plan_open(
+            t, pnl.open[t], self.sig, int(self.p.day[t]), int(self.p.week[t])
+        )
+        self._plan = plan
+        for j, side, reason in plan.rejected:
+            sym = pnl.symbols[j]
+            act = "buy" if side > 0 else "sell"
+            cyc.decisions.append((sym, act, 0.0, reason_name(reason), False))
+        for k, po in enumerate(plan.orders):
+            j = po.symbol
+            sym = pnl.symbols[j]
+            exiting = po.reason != C.REASON_ENTRY
+            intent = Intent.EXIT if exiting else Intent.ENTRY
+            if po.reason == C.EXIT_REBALANCE:
+                intent = Intent.REBALANCE
+            if self.p.gate.state is TradingState.HALTED and exiting:
+                intent = Intent.FLATTEN
+            if exiting or self.st.qty(j) != 0.0:
+                self._cancel_protection(j, cyc)
+            stop, target = self._bracket(j, po.reason, plan)
+            req = OrderRequest(
+                client_id=client_order_id(self.p.strategy_id, sym, bar_txt, intent, k),
+                strategy=self.p.strategy_id, symbol=sym, side=Side.of(po.delta),
+                qty=abs(po.delta), intent=intent, type=OrderType.MARKET, stop_loss=stop,
+                take_profit=target, bar=bar_txt, reason=reason_name(po.reason),
+            )  # fmt: skip
+            self._send(req, po.price, j, cyc)
+
+    def _bracket(self, j: int, reason: int, plan: OpenPlan) -> tuple[float | None, float | None]:
+        """Protective levels sent with an entry when stops act on the entry bar."""
+        if reason != C.REASON_ENTRY or not self.st.s["stop_on_entry"] or plan.levels is None:
+            return None, None
+        if self.st.qty(j) != 0.0:
+            return None, None
+        from alphaforge.sim.kernels_rules import stop_level_nb
+
+        level, _r = stop_level_nb(plan.levels, j)
+        tp = float(plan.levels[j]["tp"])
+        return (float(level) if level == level else None), (tp if tp == tp else None)
+
+    def _send(self, req: OrderRequest, price: float, j: int, cyc: _Cycle) -> None:
+        ctx = OrderContext(
+            price=price, last_trade=float(self.st.book.last_px[j]), position=self.st.qty(j)
+        )
+        verdict = self.p.gate.check(req, ctx)
+        act = req.side.value
+        if not verdict.ok:
+            cyc.decisions.append((req.symbol, act, req.qty, f"{verdict.check}: {verdict.reason}", False))
+            self.p.log("refused", symbol=req.symbol, check=verdict.check, reason=verdict.reason)
+            return
+        cyc.decisions.append((req.symbol, act, req.qty, req.reason, True))
+        cyc.requests.append(req)
+        _order, updates = self.oms.submit(req, req.bar)
+        cyc.updates.extend(updates)
+        self.p.log("order", symbol=req.symbol, side=act, qty=req.qty, reason=req.reason)
+
+    # ---- fills --------------------------------------------------------------------------
+    def _fills(self, t: int, cyc: _Cycle) -> None:
+        guards = {pr.client_id: j for j, pr in self.protect.items()}
+        for u in self.p.venue.updates():
+            order = self.oms.apply(u)
+            cyc.updates.append(u)
+            f = u.fill
+            if f is None:
+                continue
+            cyc.positions_changed = True
+            j = self.panel.symbols.index(f.symbol)
+            fill = (f.price, f.fee, f.slippage)
+            if u.client_id in guards or (order is not None and order.request.intent is Intent.STOP):
+                self._protective_fill(t, j, u, fill)
+                continue
+            if order is None:
+                continue
+            req = order.request
+            code = _REASON_CODE.get(req.reason, C.REASON_ENTRY)
+            was_flat = self.st.qty(j) == 0.0
+            self.st.book_fill(t, j, f.signed_qty, fill, code, req.qty)
+            if code == C.REASON_ENTRY and was_flat and self._plan is not None:
+                self.st.adopt_levels(j, self._plan)
+                if req.stop_loss is not None or req.take_profit is not None:
+                    self._adopt_bracket(j, req)
+
+    def _protective_fill(
+        self, t: int, j: int, u: OrderUpdate, fill: tuple[float, float, float]
+    ) -> None:
+        prot = self.protect.get(j)
+        if u.reason.startswith("target"):
+            code = C.EXIT_TAKE_PROFIT
+        else:
+            code = prot.reason if prot is not None else C.EXIT_STOP_LOSS
+        if "ambiguous" in u.reason:
+            self.st.mark_ambiguous(j)
+        self.st.protective_fill(t, j, fill, code)
+        if self.st.qty(j) == 0.0:
+            self.protect.pop(j, None)
+
+    def _adopt_bracket(self, j: int, req: OrderRequest) -> None:
+        """The bracket's protective pair at the venue now protects position ``j``."""
+        for o in self.p.venue.open_orders():
+            if o.parent_id == req.client_id:
+                level, reason, tp = self.st.protection(j)
+                self.protect[j] = _Protect(o.client_id, o.stop or np.nan, tp, o.qty, reason)
+                return
+
+    # ---- close --------------------------------------------------------------------------
+    def _note_signals(self, sig: SignalRow, cyc: _Cycle) -> None:
+        for j, sym in enumerate(self.panel.symbols):
+            names = [
+                n
+                for n, a in (
+                    ("entry", sig.entries), ("exit", sig.exits),
+                    ("short_entry", sig.short_entries), ("short_exit", sig.short_exits),
+                )
+                if a[j]
+            ]  # fmt: skip
+            if sig.rebalance and sig.weights[j] == sig.weights[j]:
+                names.append(f"weight={sig.weights[j]:.6g}")
+            if names:
+                cyc.signals.append((sym, ",".join(names)))
+
+    def _cancel_protection(self, j: int, cyc: _Cycle) -> None:
+        prot = self.protect.pop(j, None)
+        if prot is not None:
+            u = self.oms.cancel(prot.client_id)
+            if u is None:
+                u = self.p.venue.cancel(prot.client_id)
+            if u is not None:
+                cyc.updates.append(u)
+
+    def _protect_positions(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
+        """Hold each position's stop / target pair at the venue; replace it when it moved."""
+        for j, sym in enumerate(self.panel.symbols):
+            q = self.st.qty(j)
+            prot = self.protect.get(j)
+            if q == 0.0:
+                if prot is not None:
+                    self._cancel_protection(j, cyc)
+                continue
+            stop, reason, tp = self.st.protection(j)
+            if stop != stop and tp != tp:
+                if prot is not None:
+                    self._cancel_protection(j, cyc)
+                continue
+            same = prot is not None and _same(prot.stop, stop) and _same(prot.target, tp)
+            if same and prot is not None and abs(prot.qty - abs(q)) < 1e-9:
+                prot.reason = reason
+                continue
+            self._cancel_protection(j, cyc)
+            req = OrderRequest(
+                client_id=client_order_id(self.p.strategy_id, sym, bar_txt, Intent.STOP, j),
+                strategy=self.p.strategy_id, symbol=sym, side=Side.SELL if q > 0 else Side.BUY,
+                qty=abs(q), intent=Intent.STOP, type=OrderType.STOP,
+                stop=stop if stop == stop else None,
+                take_profit=tp if tp == tp else None, bar=bar_txt, reason=reason_name(reason),
+            )  # fmt: skip
+            cyc.requests.append(req)
+            _o, ups = self.oms.submit(req, bar_txt)
+            cyc.updates.extend(ups)
+            if not any(u.state is OrderState.REJECTED for u in ups):
+                self.protect[j] = _Protect(req.client_id, stop, tp, abs(q), reason)
+
+    # ---- ledger -------------------------------------------------------------------------
+    def _write(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
+        sid = self.p.strategy_id
+        with self.p.ledger.cycle(self.p.run_id, bar_txt) as w:
+            for sym, value in cyc.signals:
+                w.signal(sid, sym, value)
+            for sym, act, qty, reason, ok in cyc.decisions:
+                w.decision(sid, sym, act, qty, reason, ok)
+            for req in cyc.requests:
+                w.order(req)
+            for u in cyc.updates:
+                w.order_event(u)
+            gross, net = self.st.exposure
+            w.equity(sid, self.st.cash, self.st.equity, gross, net)
+            if cyc.positions_changed:
+                w.positions(sid, self._position_rows())
+            self._risk_events(w)
+
+    def _position_rows(self) -> dict[str, tuple[float, float]]:
+        pos = self.st.book.pos
+        return {
+            s: (float(pos[j]["qty"]), float(pos[j]["entry_px"]))
+            for j, s in enumerate(self.panel.symbols)
+            if pos[j]["qty"] != 0.0
+        }
+
+    def _risk_events(self, w: CycleLog) -> None:
+        c = self.st.rec.cnt[0]
+        n = int(c["events"])
+        limits = {
+            C.RULE_DAILY_LOSS: float(self.st.s["daily_loss"]),
+            C.RULE_WEEKLY_LOSS: float(self.st.s["weekly_loss"]),
+            C.RULE_MAX_DD: float(self.st.s["max_dd"]),
+            C.RULE_TRADE_MAX_LOSS: float(self.st.s["trade_max_loss"]),
+        }
+        for e in self.st.rec.events[self._events_seen : n]:
+            rule = int(e["rule"])
+            w.risk_event(self.p.strategy_id, C.RULE_NAMES[rule], float(e["value"]),
+                         limits[rule], "block" if rule != C.RULE_TRADE_MAX_LOSS else "exit")  # fmt: skip
+        self._events_seen = n
+
+
+def _same(a: float, b: float) -> bool:
+    return (a != a and b != b) or abs(a - b) <= 1e-9 * max(1.0, abs(b))
+
+
+def bar_times(index: pd.DatetimeIndex) -> list[str]:
+    return [ts.isoformat() for ts in index]

@@ -1,0 +1,365 @@
+"""The simulation's bar phases, one bar at a time, for the event-driven runtime.
+
+The runtime must decide, size, cost and risk-check exactly as the vectorized engine does. It
+therefore does not re-implement the phases of :mod:`alphaforge.sim.kernels_phases`: it calls
+the same compiled functions on the same typed state (:class:`~alphaforge.sim.records.Book`,
+:class:`~alphaforge.sim.records.Records`), one bar at a time:
+
+* at the **open** of bar ``t``, :func:`open_phase_nb` runs on a scratch copy of the book, with
+  the fills it would make assumed complete: the orders it executes there are the orders the
+  runtime sends (exits, then a pending rebalance, then entries in priority order, each sized
+  and capped by the rules of :mod:`alphaforge.sim.kernels_rules`), and the orders it rejects
+  are recorded with their reasons;
+* a venue then fills what it can, and each fill is booked with :func:`book_fill_nb`, the
+  function the vectorized engine books its own fills with; a new position gets its protective
+  levels from :func:`_set_levels_nb`;
+* at the **close**, :func:`close_phase_nb` marks the book, evaluates the loss limits and turns
+  the strategy's signals of this bar into pending orders for the next open.
+
+The compiled functions index their inputs by bar. The runtime holds only the current bar, so
+its rows are passed as read-only views whose every bar is that row (stride 0 along time): the
+function reads "bar ``t``" and gets the current bar, with ``t`` the runtime's own bar counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from alphaforge.sim import codes as C
+from alphaforge.sim.kernels import _new_book_nb
+from alphaforge.sim.kernels_exec import add_event_nb, add_order_nb, book_fill_nb
+from alphaforge.sim.kernels_phases import close_phase_nb, level_touch_nb, open_phase_nb
+from alphaforge.sim.kernels_rules import new_period_nb, stop_level_nb
+from alphaforge.sim.records import (
+    COUNTERS,
+    EVENT,
+    ORDER,
+    POSITION,
+    TRADE,
+    Book,
+    Intents,
+    Market,
+    Records,
+    Series,
+)
+
+
+@dataclass(frozen=True)
+class BarRow:
+    """One bar of every symbol (NaN where a symbol has none), float64 arrays of length n."""
+
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+
+@dataclass(frozen=True)
+class SignalRow:
+    """The strategy's output at one bar, per symbol: masks or a target weight, protective levels
+    (8 x n, the rows of :func:`~alphaforge.sim.inputs.build_levels`), priority, ATR and
+    volatility known at that bar."""
+
+    entries: np.ndarray
+    exits: np.ndarray
+    short_entries: np.ndarray
+    short_exits: np.ndarray
+    weights: np.ndarray
+    rebalance: bool
+    levels: np.ndarray
+    priority: np.ndarray
+    atr: np.ndarray
+    vol: np.ndarray
+
+
+@dataclass(frozen=True)
+class PlannedOrder:
+    """An order the open phase executes on the scratch book: what the runtime sends."""
+
+    symbol: int
+    delta: float  # signed quantity
+    reason: int  # EXIT_* or REASON_ENTRY
+    price: float  # expected fill price (slippage included)
+
+
+_LEVELS = ("sl", "tp", "trail_dist", "trail_pct", "maxloss")
+
+
+@dataclass
+class OpenPlan:
+    """The orders of one open, the entries refused (symbol, side, reason code), and the
+    protective levels each planned new position got on the scratch book."""
+
+    orders: list[PlannedOrder] = field(default_factory=list)
+    rejected: list[tuple[int, float, int]] = field(default_factory=list)
+    levels: np.ndarray | None = None  # POSITION rows of the scratch book after the open
+
+
+def _along(row: np.ndarray, n_bars: int) -> np.ndarray:
+    """A (n_bars, n) read-only view whose every row is ``row``."""
+    row = np.ascontiguousarray(row)
+    return as_strided(row, shape=(n_bars, row.shape[0]), strides=(0, row.strides[0]))
+
+
+def _along_scalar(value: np.ndarray, n_bars: int) -> np.ndarray:
+    return as_strided(value, shape=(n_bars,), strides=(0,))
+
+
+def _along_levels(levels: np.ndarray, n_bars: int) -> np.ndarray:
+    lv = np.ascontiguousarray(levels, dtype=np.float64)
+    return as_strided(lv, shape=(8, n_bars, lv.shape[1]), strides=(lv.strides[0], 0, lv.strides[1]))
+
+
+def _new_records(cap: int) -> Records:
+    return Records(
+        np.empty(cap, dtype=TRADE),
+        np.empty(cap, dtype=ORDER),
+        np.empty(cap, dtype=EVENT),
+        np.zeros(1, dtype=COUNTERS),
+    )
+
+
+def _copy_book(bk: Book) -> Book:
+    return Book(*(a.copy() for a in bk))
+
+
+class Stepper:
+    """One strategy's account on the vectorized engine's state, advanced bar by bar.
+
+    ``settings`` is the :data:`~alphaforge.sim.records.SETTINGS` record of the run (from
+    :func:`~alphaforge.sim.settings.settings_from_config`); ``sectors`` one id per symbol."""
+
+    def __init__(self, symbols: tuple[str, ...], settings: np.void, sectors: np.ndarray) -> None:
+        row = np.array([settings])
+        row[0]["record"] = False
+        row[0]["equity_only"] = False
+        self.s = row[0]
+        self.symbols = symbols
+        self.n = len(symbols)
+        self.sectors = np.ascontiguousarray(sectors, dtype=np.int64)
+        self.book: Book = _new_book_nb(self.n, self.s)
+        self.rec: Records = _new_records(256 + 8 * self.n)
+        self._eq = np.zeros(1)
+        self._cash = np.zeros(1)
+        self._gross = np.zeros(1)
+        self._net = np.zeros(1)
+        self._posrow = np.zeros((1, self.n))
+        self.risk_on = bool(
+            self.s["daily_loss"] > 0 or self.s["weekly_loss"] > 0 or self.s["max_dd"] > 0
+        )
+
+    # ---- state ---------------------------------------------------------------------------
+    @property
+    def cash(self) -> float:
+        return float(self.book.account[0]["cash"])
+
+    @property
+    def equity(self) -> float:
+        """Equity at the last close."""
+        return float(self.book.account[0]["eq_prev"])
+
+    def qty(self, j: int) -> float:
+        return float(self.book.pos[j]["qty"])
+
+    def _room(self) -> None:
+        """Keep room for one more bar in the record buffers (they are never grown inside)."""
+        c = self.rec.cnt[0]
+        need = 4 * self.n + 16
+        cap = self.rec.trades.shape[0]
+        if max(c["trades"], c["orders"], c["events"]) + need <= cap:
+            return
+        bigger = _new_records(2 * cap + need)
+        for name in ("trades", "orders", "events"):
+            k = int(c[name])
+            getattr(bigger, name)[:k] = getattr(self.rec, name)[:k]
+        bigger.cnt[:] = self.rec.cnt
+        self.rec = bigger
+
+    def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Trade, order and risk-event records so far (copies)."""
+        c = self.rec.cnt[0]
+        return (
+            self.rec.trades[: c["trades"]].copy(),
+            self.rec.orders[: c["orders"]].copy(),
+            self.rec.events[: c["events"]].copy(),
+        )
+
+    # ---- views ---------------------------------------------------------------------------
+    def _market(self, t: int, px: BarRow, sig: SignalRow | None, day: int, week: int) -> Market:
+        m = t + 1
+        nan = np.full(self.n, np.nan)
+        atr = sig.atr if sig is not None else nan
+        vol = sig.vol if sig is not None else nan
+        return Market(
+            _along(px.open, m), _along(px.high, m), _along(px.low, m), _along(px.close, m),
+            _along(px.volume, m), _along(atr, m), _along(vol, m), self.sectors,
+            _along_scalar(np.array([day], dtype=np.int64), m),
+            _along_scalar(np.array([week], dtype=np.int64), m),
+        )  # fmt: skip
+
+    def _intents(self, t: int, sig: SignalRow | None) -> Intents:
+        m = t + 1
+        n = self.n
+        if sig is None:
+            f = np.zeros(n, dtype=bool)
+            nan = np.full(n, np.nan)
+            return Intents(
+                _along(f, m), _along(f, m), _along(f, m), _along(f, m), _along(nan, m),
+                _along_scalar(np.zeros(1, dtype=bool), m),
+                _along_levels(np.full((8, n), np.nan), m), _along(nan, m), _along(nan, m),
+                _along(np.zeros(n), m),
+            )  # fmt: skip
+        nan = np.full(n, np.nan)
+        return Intents(
+            _along(sig.entries.astype(bool), m), _along(sig.exits.astype(bool), m),
+            _along(sig.short_entries.astype(bool), m), _along(sig.short_exits.astype(bool), m),
+            _along(sig.weights.astype(np.float64), m),
+            _along_scalar(np.array([sig.rebalance]), m), _along_levels(sig.levels, m),
+            _along(nan, m), _along(nan, m), _along(sig.priority.astype(np.float64), m),
+        )  # fmt: skip
+
+    # ---- phases --------------------------------------------------------------------------
+    def start_bar(self, t: int, new_day: bool, new_week: bool) -> None:
+        """At the first bar of a day / week the loss limits measure from the last close."""
+        self._room()
+        if t > 0:
+            new_period_nb(self.book.risk, self.equity, new_day, new_week)
+
+    def plan_open(
+        self, t: int, open_px: np.ndarray, sig: SignalRow | None, day: int, week: int
+    ) -> OpenPlan:
+        """The orders of the open of bar ``t`` (from the pending state the last close left),
+        decided by the vectorized engine's own open phase on a scratch copy of the book.
+        ``sig`` is the signal bar's row (sizing reads its ATR, volatility, levels, priority
+        and weights). The scratch book's pending state becomes the book's: what was sent is
+        no longer pending."""
+        nan = np.full(self.n, np.nan)
+        px = BarRow(open_px, nan, nan, nan, np.full(self.n, np.inf))
+        mk = self._market(t, px, sig, day, week)
+        it = self._intents(t, sig)
+        scratch = _copy_book(self.book)
+        c = self.rec.cnt[0]
+        srec = Records(
+            self.rec.trades.copy(),
+            np.empty(4 * self.n + 16, dtype=ORDER),
+            np.empty(4, dtype=EVENT),
+            np.zeros(1, dtype=COUNTERS),
+        )
+        srec.cnt[0]["trades"] = c["trades"]
+        open_phase_nb(t, mk, it, scratch, srec, self.s)
+        plan = OpenPlan(levels=scratch.pos)
+        for o in srec.orders[: srec.cnt[0]["orders"]]:
+            j, side, reason = int(o["symbol"]), float(o["side"]), int(o["reason"])
+            if o["status"] == C.STATUS_REJECTED:
+                plan.rejected.append((j, side, reason))
+                add_order_nb(self.rec, t, j, side, 0.0, np.nan, 0.0, C.STATUS_REJECTED, reason,
+                             float(o["requested"]))  # fmt: skip
+                continue
+            plan.orders.append(PlannedOrder(j, side * float(o["qty"]), reason, float(o["price"])))
+        self.book.pend[:] = scratch.pend
+        self.book.account[0]["pend_rebal"] = scratch.account[0]["pend_rebal"]
+        return plan
+
+    def book_fill(
+        self,
+        t: int,
+        j: int,
+        delta: float,
+        fill: tuple[float, float, float],
+        reason: int,
+        requested: float,
+    ) -> None:
+        """Book a venue's fill of ``delta`` units at ``fill`` = (price, fee, slippage per
+        unit), with the order record the vectorized engine would write."""
+        self._room()
+        book_fill_nb(self.rec, self.book.pos, self.book.account, j, t, delta, fill, reason)
+        px, fee, _slip = fill
+        status = C.STATUS_FILLED if abs(delta) >= requested - 1e-12 else C.STATUS_PARTIAL
+        add_order_nb(self.rec, t, j, np.sign(delta), abs(delta), px, fee, status, reason, requested)
+        if reason < C.REASON_ENTRY and self.qty(j) == 0.0:
+            pd = self.book.pend[j]
+            pd["exit"] = False
+            if pd["left"] > 0.0:
+                pd["entry"] = 0.0
+                pd["left"] = 0.0
+
+    def adopt_levels(self, j: int, plan: OpenPlan) -> None:
+        """Give new position ``j`` the protective levels the open phase set on the scratch
+        book. When the venue filled at another price than planned (a real broker), levels set
+        as a distance from the entry move with it; a stop given as a price stays."""
+        if plan.levels is None or self.qty(j) == 0.0:
+            return
+        p = self.book.pos[j]
+        planned = plan.levels[j]
+        shift = float(p["entry_px"] - planned["entry_px"])
+        for name in _LEVELS:
+            p[name] = planned[name]
+        if shift != 0.0 and shift == shift:
+            for name in ("sl", "tp", "maxloss"):
+                p[name] = p[name] + shift
+
+    def protective_fill(
+        self, t: int, j: int, fill: tuple[float, float, float], reason: int
+    ) -> None:
+        """Book the fill of a protective exit held at the venue, as the vectorized engine's
+        intrabar phase does (with the per-trade loss event of a max-loss exit)."""
+        q = self.qty(j)
+        if q == 0.0:
+            return
+        if reason == C.EXIT_RISK_LIMIT:
+            move = fill[0] / float(self.book.pos[j]["entry_px"]) - 1.0
+            add_event_nb(self.rec, t, C.RULE_TRADE_MAX_LOSS, move if q > 0 else -move, j)
+        self.book_fill(t, j, -q, fill, reason, abs(q))
+
+    def close_bar(self, t: int, bar: BarRow, sig: SignalRow | None, day: int, week: int) -> float:
+        """Mark to the close of bar ``t``, evaluate the loss limits and turn the signals of
+        bar ``t`` into pending orders; returns the equity."""
+        self._room()
+        mk = self._market(t, bar, sig, day, week)
+        it = self._intents(t, sig)
+        m = t + 1
+        out = Series(
+            _along_scalar(self._eq, m), _along_scalar(self._cash, m),
+            _along_scalar(self._gross, m), _along_scalar(self._net, m), self._posrow,
+        )  # fmt: skip
+        close_phase_nb(t, mk, it, self.book, self.rec, out, self.s, self.risk_on)
+        return float(self._eq[0])
+
+    @property
+    def exposure(self) -> tuple[float, float]:
+        """Gross and net exposure at the last close."""
+        return float(self._gross[0]), float(self._net[0])
+
+    # ---- protection held at the venue -------------------------------------------------------
+    def protection(self, j: int) -> tuple[float, int, float]:
+        """(stop level, its exit reason, take-profit) of position ``j``; NaN where none."""
+        if self.qty(j) == 0.0:
+            return np.nan, -1, np.nan
+        level, reason = stop_level_nb(self.book.pos, j)
+        return float(level), int(reason), float(self.book.pos[j]["tp"])
+
+    def mark_ambiguous(self, j: int) -> None:
+        self.book.pos[j]["ambiguous"] = True
+        self.rec.cnt[0]["ambiguous"] += 1
+
+
+def touch(
+    qty_sign: float, stop: float, target: float, o: float, h: float, lo: float
+) -> tuple[float, int, bool]:
+    """Where a protective pair (stop, target) of a position of sign ``qty_sign`` is touched in
+    a bar (open ``o``, high ``h``, low ``lo``): (raw price, 1 stop / 2 target / 0 none, both
+    inside the bar). The vectorized engine's :func:`level_touch_nb`, on a one-row position."""
+    p = np.zeros(1, dtype=POSITION)
+    p[0]["qty"] = qty_sign
+    for name in ("sl", "tp", "trail_dist", "trail_pct", "maxloss", "peak", "trough"):
+        p[0][name] = np.nan
+    p[0]["sl"] = stop
+    p[0]["tp"] = target
+    px, reason, both = level_touch_nb(p, 0, o, h, lo, True)
+    if px != px:
+        return np.nan, 0, False
+    return float(px), (2 if reason == C.EXIT_TAKE_PROFIT else 1), bool(both)

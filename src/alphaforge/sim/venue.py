@@ -1,0 +1,283 @@
+"""The simulated venue: fills the runtime's orders against a live or replayed feed with the
+vectorized engine's fill rules.
+
+* A market order rests until the next bar it sees and fills at that bar's open, at most the
+  volume participation cap of that bar (the rest keeps working at the following opens).
+* A protective exit (a stop with an optional take-profit, one cancels the other) held for a
+  position fills where the engine's intrabar phase would: a gap through a level at the open,
+  otherwise at the level; when both levels are inside one bar the ambiguity policy decides
+  (:func:`~alphaforge.sim.stepper.touch`, i.e. the engine's ``level_touch_nb``).
+* An entry carrying ``stop_loss`` / ``take_profit`` is a bracket: the pair becomes active once
+  the entry has filled, inside the same bar.
+* Slippage, commission and the participation cap are the rules of
+  :mod:`alphaforge.sim.kernels_rules`, read from the run's settings record; the ATR that
+  slippage may scale with is the one known before the bar (``reference_atr``).
+
+The venue keeps its own account (cash, positions): the broker's truth that the runtime
+reconciles against. Submitting a client order id it already knows returns that order's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.core.errors import OrderRejectedError
+from alphaforge.core.orders import (
+    Fill,
+    Intent,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    OrderUpdate,
+    Side,
+)
+from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder, VenuePosition
+from alphaforge.sim import codes as C
+from alphaforge.sim.kernels_rules import commission_nb, participation_nb, slippage_nb
+from alphaforge.sim.stepper import touch
+
+
+@dataclass
+class _Working:
+    """An order the venue holds."""
+
+    req: OrderRequest
+    state: OrderState
+    venue_id: str
+    filled: float = 0.0
+    avg: float = 0.0
+    parent: str = ""  # bracket leg: the parent's client id (active once the parent filled)
+    active: bool = True
+    fills: int = 0
+
+
+@dataclass
+class _Account:
+    cash: float
+    qty: dict[str, float] = field(default_factory=dict)
+    avg: dict[str, float] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)
+
+
+class SimulatedVenue:
+    """An :class:`~alphaforge.ports.ExecutionVenue` and :class:`~alphaforge.ports.ReplayVenue`
+    that fills with the vectorized engine's rules (see the module docstring)."""
+
+    name = "simulated"
+    capabilities = VenueCapabilities(brackets=True, fractional=True, shorting=True, replay=True)
+
+    def __init__(self, settings: np.void, cash: float) -> None:
+        self.s = settings
+        self._acct = _Account(cash=float(cash))
+        self._orders: dict[str, _Working] = {}  # every order, by client id
+        self._working: dict[str, _Working] = {}  # those not yet in a terminal state
+        self._seq = 0
+        self._updates: list[OrderUpdate] = []
+        self._fills: list[Fill] = []
+        self.now = ""
+        self.reference_atr: dict[str, float] = {}
+
+    # ---- port ---------------------------------------------------------------------------
+    def connect(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def submit(self, request: OrderRequest) -> OrderUpdate:
+        known = self._orders.get(request.client_id)
+        if known is not None:
+            return OrderUpdate(request.client_id, known.state, self.now, known.venue_id)
+        if request.type not in (OrderType.MARKET, OrderType.STOP, OrderType.LIMIT):
+            raise OrderRejectedError(
+                f"simulated venue: {request.type} orders are not supported (order "
+                f"{request.client_id})"
+            )
+        self._seq += 1
+        w = _Working(request, OrderState.NEW, f"sim-{self._seq}")
+        self._orders[request.client_id] = w
+        self._working[request.client_id] = w
+        if request.intent is not Intent.STOP and (request.stop_loss or request.take_profit):
+            self._add_bracket(request)
+        self._emit(w, OrderState.SUBMITTED)
+        return self._emit(w, OrderState.ACCEPTED)
+
+    def _add_bracket(self, parent: OrderRequest) -> None:
+        """The protective pair of a bracket entry, active once the entry fills."""
+        leg = OrderRequest(
+            client_id=f"{parent.client_id}-p",
+            strategy=parent.strategy,
+            symbol=parent.symbol,
+            side=Side.SELL if parent.side is Side.BUY else Side.BUY,
+            qty=parent.qty,
+            intent=Intent.STOP,
+            type=OrderType.STOP,
+            stop=parent.stop_loss if parent.stop_loss is not None else float("nan"),
+            take_profit=parent.take_profit,
+            bar=parent.bar,
+            reason=parent.reason,
+        )
+        self._seq += 1
+        w = _Working(
+            leg, OrderState.ACCEPTED, f"sim-{self._seq}", parent=parent.client_id, active=False
+        )
+        self._orders[leg.client_id] = w
+        self._working[leg.client_id] = w
+
+    def cancel(self, client_id: str) -> OrderUpdate | None:
+        w = self._orders.get(client_id)
+        if w is None or w.state.terminal:
+            return None
+        return self._emit(w, OrderState.CANCELLED)
+
+    def order(self, client_id: str) -> VenueOrder | None:
+        w = self._orders.get(client_id)
+        return None if w is None else self._view(w)
+
+    def open_orders(self) -> list[VenueOrder]:
+        return [self._view(w) for w in self._working.values()]
+
+    def positions(self) -> list[VenuePosition]:
+        a = self._acct
+        return [VenuePosition(s, q, a.avg[s]) for s, q in a.qty.items() if q != 0.0]
+
+    def account(self) -> VenueAccount:
+        a = self._acct
+        value = sum(q * a.last.get(s, a.avg[s]) for s, q in a.qty.items())
+        eq = a.cash + value
+        return VenueAccount(cash=a.cash, equity=eq, buying_power=max(eq, 0.0))
+
+    def fills(self, since: str | None = None) -> list[Fill]:
+        return [f for f in self._fills if since is None or f.ts >= since]
+
+    def updates(self) -> list[OrderUpdate]:
+        out, self._updates = self._updates, []
+        return out
+
+    # ---- matching -----------------------------------------------------------------------
+    def on_bar(self, bars: BarSet) -> None:
+        """Match the working orders against one complete bar: market orders at its open (in
+        the order they came), then the protective pairs over its range."""
+        self.now = pd.Timestamp(bars.ts).isoformat()
+        col = {s: k for k, s in enumerate(bars.symbols)}
+        for w in list(self._working.values()):
+            if w.state.terminal or w.req.type is not OrderType.MARKET:
+                continue
+            k = col.get(w.req.symbol)
+            if k is None or bars.open[k] != bars.open[k]:
+                continue
+            self._fill_market(w, float(bars.open[k]), float(bars.volume[k]))
+        for w in list(self._working.values()):
+            if w.state.terminal or not w.active or w.req.intent is not Intent.STOP:
+                continue
+            k = col.get(w.req.symbol)
+            if k is None or bars.open[k] != bars.open[k]:
+                continue
+            self._match_pair(w, float(bars.open[k]), float(bars.high[k]), float(bars.low[k]))
+        for k, s in enumerate(bars.symbols):
+            if bars.close[k] == bars.close[k]:
+                self._acct.last[s] = float(bars.close[k])
+
+    def _fill_market(self, w: _Working, o: float, volume: float) -> None:
+        want = w.req.qty - w.filled
+        qty = participation_nb(want, volume, self.s)
+        if qty <= 0.0:
+            return
+        self._execute(w, qty, o)
+
+    def _match_pair(self, w: _Working, o: float, h: float, lo: float) -> None:
+        pos_sign = -w.req.side.sign
+        stop = w.req.stop if w.req.stop is not None else np.nan
+        target = w.req.take_profit if w.req.take_profit is not None else np.nan
+        raw, which, both = touch(pos_sign, stop, target, o, h, lo)
+        if which == 0:
+            return
+        if both and self.s["ambiguity"] == C.AMB_TARGET_FIRST:
+            raw, which = target, 2
+        held = self._acct.qty.get(w.req.symbol, 0.0)
+        qty = min(w.req.qty - w.filled, abs(held))
+        if qty <= 0.0:
+            self._emit(w, OrderState.CANCELLED, reason="no position left to protect")
+            return
+        self._execute(w, qty, raw, leg="target" if which == 2 else "stop", ambiguous=both)
+
+    def _execute(
+        self, w: _Working, qty: float, raw: float, leg: str = "", ambiguous: bool = False
+    ) -> None:
+        req = w.req
+        d = req.side.sign
+        slip = slippage_nb(raw, self.reference_atr.get(req.symbol, np.nan), self.s)
+        px = raw + d * slip
+        fee = commission_nb(qty, px, self.s)
+        w.fills += 1
+        w.avg = (w.avg * w.filled + px * qty) / (w.filled + qty)
+        w.filled += qty
+        a = self._acct
+        q0 = a.qty.get(req.symbol, 0.0)
+        q1 = q0 + d * qty
+        if q0 == 0.0 or (q0 > 0) == (d > 0):
+            a.avg[req.symbol] = (a.avg.get(req.symbol, 0.0) * abs(q0) + px * qty) / abs(q1)
+        elif q1 != 0.0 and (q1 > 0) != (q0 > 0):
+            a.avg[req.symbol] = px
+        a.qty[req.symbol] = q1
+        a.cash -= d * qty * px + fee
+        fill = Fill(
+            fill_id=f"{w.venue_id}-{w.fills}",
+            client_id=req.client_id,
+            symbol=req.symbol,
+            side=req.side,
+            qty=qty,
+            price=px,
+            fee=fee,
+            ts=self.now,
+            slippage=slip,
+            strategy=req.strategy,
+        )
+        self._fills.append(fill)
+        done = w.filled >= req.qty - 1e-12
+        state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
+        reason = f"{leg}{' (ambiguous bar)' if ambiguous else ''}" if leg else ""
+        self._emit(w, state, fill=fill, reason=reason)
+        if done and req.intent is not Intent.STOP:
+            for leg_w in self._working.values():
+                if leg_w.parent == req.client_id and not leg_w.state.terminal:
+                    leg_w.active = True
+
+    def _emit(
+        self, w: _Working, state: OrderState, fill: Fill | None = None, reason: str = ""
+    ) -> OrderUpdate:
+        w.state = state
+        if state.terminal:
+            self._working.pop(w.req.client_id, None)
+        u = OrderUpdate(w.req.client_id, state, self.now, w.venue_id, fill, reason)
+        self._updates.append(u)
+        return u
+
+    def _view(self, w: _Working) -> VenueOrder:
+        r = w.req
+        return VenueOrder(
+            client_id=r.client_id,
+            venue_id=w.venue_id,
+            symbol=r.symbol,
+            side=r.side,
+            qty=r.qty,
+            type=r.type,
+            state=w.state,
+            filled_qty=w.filled,
+            avg_price=w.avg,
+            limit=r.limit,
+            stop=r.stop,
+            parent_id=w.parent,
+        )
+
+    # ---- reconciliation tests: a change made by hand at the broker -----------------------
+    def adjust_position(self, symbol: str, qty: float, price: float) -> None:
+        """Change a position as a user would by hand at the broker (tests of reconciliation)."""
+        a = self._acct
+        q0 = a.qty.get(symbol, 0.0)
+        a.cash -= (qty - q0) * price
+        a.qty[symbol] = qty
+        a.avg[symbol] = price
