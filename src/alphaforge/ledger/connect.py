@@ -1,0 +1,96 @@
+"""Engines for the ledger: SQLite pragmas on every connection, and Alembic run from code."""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
+from sqlalchemy.engine import make_url
+
+__all__ = ["MIGRATIONS", "BulkInsert", "alembic_config", "make_engine", "upgrade"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""The Alembic script folder shipped inside the package."""
+
+IMMEDIATE = "alphaforge_immediate"
+"""Execution option: on SQLite, begin the transaction with ``BEGIN IMMEDIATE`` (a writer takes
+the write lock up front, so it waits for another writer instead of failing on a stale read
+snapshot)."""
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # transactions are begun by the "begin" listener
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get(IMMEDIATE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, ``synchronous=NORMAL``, foreign keys and a
+    5 s busy timeout on every connection, and their folder is created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    event.listen(engine, "connect", _sqlite_connect)
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """An Alembic configuration built in code (no ``alembic.ini``) for the shipped scripts."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the ledger database of ``engine`` to ``revision`` in one transaction."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+
+
+class BulkInsert:
+    """Multi-row ``INSERT`` of plain rows, compiled once per table and column set, executed as
+    the driver's ``executemany`` (a cycle writes many small batches: compiling each and
+    binding every row through SQLAlchemy costs more than the database does).
+
+    Rows hold database-ready values: on SQLite, money as floats (what the ``Money`` column
+    type binds), on PostgreSQL as ``Decimal``."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
+
+    def __call__(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = tuple(rows[0])
+        compiled = self._sql.get((table.name, keys))
+        if compiled is None:
+            c = insert(table).compile(dialect=self.dialect, column_keys=list(keys))
+            order = tuple(c.positiontup) if c.positiontup is not None else None
+            compiled = self._sql[(table.name, keys)] = (str(c), order)
+        sql, order = compiled
+        if order is None:
+            conn.exec_driver_sql(sql, rows)
+            return
+        get = itemgetter(*order)
+        params = [get(r) for r in rows] if len(order) > 1 else [(get(r),) for r in rows]
+        conn.exec_driver_sql(sql, params)

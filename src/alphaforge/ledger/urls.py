@@ -1,0 +1,33 @@
+"""Ledger URLs: the default SQLite file, driver mapping and password masking."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+__all__ = ["default_url", "mask_url", "normalize_url"]
+
+_SCHEME_MAP = {
+    "postgres://": "postgresql+psycopg://",
+    "postgresql://": "postgresql+psycopg://",
+}
+_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^/?#]*@")
+
+
+def default_url(home: Path) -> str:
+    """``sqlite:///<home>/ledger.db``."""
+    return f"sqlite:///{Path(home).expanduser() / 'ledger.db'}"
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` (and ``postgres://``) use psycopg 3; other URLs are unchanged."""
+    text = url.strip()
+    for prefix, repl in _SCHEME_MAP.items():
+        if text.startswith(prefix):
+            return repl + text[len(prefix) :]
+    return text
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and displays)."""
+    return _PASSWORD.sub(r"\1***@", url)

@@ -1,0 +1,243 @@
+"""The writer of one cycle: buffers the cycle's rows and writes them in bulk at commit.
+
+Nothing touches the database while the runtime works through a bar except the look-up that
+tells :meth:`CycleWriter.fill` whether an execution is already recorded. At commit the whole
+cycle goes in one transaction: one multi-row ``INSERT`` per table, the strategy-state upserts
+and the cycle row (see :meth:`alphaforge.ledger.repository.Ledger.cycle`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from alphaforge.core.orders import Fill, OrderRequest, OrderState, OrderUpdate
+from alphaforge.ledger import models as m
+from alphaforge.ledger.connect import BulkInsert
+from alphaforge.ledger.values import amount, float_amount, now_text, utc_text
+
+__all__ = ["CycleWriter"]
+
+Row = dict[str, Any]
+
+
+def _table(model: type[m.Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+class CycleWriter:
+    """Records what happened in one cycle (one bar) of a run.
+
+    Obtained from :meth:`Ledger.cycle`; every call only buffers, and the rows reach the
+    database together when the ``with`` block ends without an exception."""
+
+    def __init__(
+        self, run_id: str, bar: str, fill_known: Callable[[str], bool], exact: bool = True
+    ) -> None:
+        self.run_id = run_id
+        self._num: Callable[[float, str], Any] = amount if exact else float_amount
+        self.bar = bar
+        self._fill_known = fill_known
+        self._rows: dict[type[m.Base], list[Row]] = {}
+        self._orders: dict[str, Row] = {}
+        self._events: list[Row] = []
+        self._fills: dict[str, Row] = {}
+        self._state: dict[tuple[str, str], str] = {}
+
+    def _opt(self, x: float | None, what: str) -> Any:
+        return None if x is None else self._num(x, what)
+
+    def _add(self, model: type[m.Base], row: Row) -> None:
+        self._rows.setdefault(model, []).append(row)
+
+    def signal(self, strategy: str, symbol: str, value: str) -> None:
+        """The strategy's signal for ``symbol`` at this bar, as text."""
+        self._add(
+            m.SignalRecord,
+            {"run_id": self.run_id, "strategy": strategy, "symbol": symbol, "bar": self.bar,
+             "value": str(value)},
+        )  # fmt: skip
+
+    def decision(
+        self, strategy: str, symbol: str, action: str, qty: float, reason: str, accepted: bool
+    ) -> None:
+        """What the runtime decided for ``symbol`` and whether the risk gate accepted it."""
+        self._add(
+            m.Decision,
+            {"run_id": self.run_id, "strategy": strategy, "symbol": symbol, "bar": self.bar,
+             "action": action, "qty": self._num(qty, "decision qty"), "reason": reason,
+             "accepted": bool(accepted)},
+        )  # fmt: skip
+
+    def order(self, request: OrderRequest) -> None:
+        """A new order and its 'new' event; a client id already recorded is ignored."""
+        if request.client_id in self._orders:
+            return
+        self._orders[request.client_id] = {
+            "client_id": request.client_id, "run_id": self.run_id,
+            "strategy": request.strategy, "symbol": request.symbol,
+            "side": request.side.value, "qty": self._num(request.qty, "order qty"),
+            "type": request.type.value, "limit": self._opt(request.limit, "limit"),
+            "stop": self._opt(request.stop, "stop"), "tif": request.tif.value,
+            "intent": request.intent.value, "bar": request.bar, "reason": request.reason,
+            "stop_loss": self._opt(request.stop_loss, "stop_loss"),
+            "take_profit": self._opt(request.take_profit, "take_profit"),
+            "created": now_text(),
+        }  # fmt: skip
+
+    def order_event(self, update: OrderUpdate) -> None:
+        """A venue's update of an order; its fill, when present, is recorded by :meth:`fill`."""
+        self._events.append(
+            {"client_id": update.client_id, "state": update.state.value,
+             "ts": utc_text(update.ts), "venue_id": update.venue_id, "reason": update.reason}
+        )  # fmt: skip
+        if update.fill is not None:
+            self.fill(update.fill)
+
+    def fill(self, fill: Fill) -> bool:
+        """Record an execution; False when its ``fill_id`` is already recorded (idempotent)."""
+        if fill.fill_id in self._fills or self._fill_known(fill.fill_id):
+            return False
+        self._fills[fill.fill_id] = {
+            "fill_id": fill.fill_id, "client_id": fill.client_id, "run_id": self.run_id,
+            "strategy": fill.strategy, "symbol": fill.symbol, "side": fill.side.value,
+            "qty": self._num(fill.qty, "fill qty"), "price": self._num(fill.price, "fill price"),
+            "fee": self._num(fill.fee, "fee"), "slippage": self._num(fill.slippage, "slippage"),
+            "ts": utc_text(fill.ts),
+        }  # fmt: skip
+        return True
+
+    def equity(self, strategy: str, cash: float, equity: float, gross: float, net: float) -> None:
+        """The strategy's account at this bar (cash, equity, gross and net exposure)."""
+        self._add(
+            m.EquitySnapshot,
+            {"run_id": self.run_id, "strategy": strategy, "bar": self.bar,
+             "cash": self._num(cash, "cash"), "equity": self._num(equity, "equity"),
+             "gross": self._num(gross, "gross"), "net": self._num(net, "net")},
+        )  # fmt: skip
+
+    def positions(self, strategy: str, rows: dict[str, tuple[float, float]]) -> None:
+        """The strategy's positions at this bar: symbol -> (signed qty, average price)."""
+        for symbol, (qty, avg_price) in rows.items():
+            self._add(
+                m.PositionSnapshot,
+                {"run_id": self.run_id, "strategy": strategy, "bar": self.bar,
+                 "symbol": symbol, "qty": self._num(qty, "position qty"),
+                 "avg_price": self._num(avg_price, "position average price")},
+            )  # fmt: skip
+
+    def risk_event(self, strategy: str, rule: str, value: float, limit: float, action: str) -> None:
+        """A risk rule that acted at this bar."""
+        self._add(
+            m.RiskEvent,
+            {"run_id": self.run_id, "strategy": strategy, "bar": self.bar, "rule": rule,
+             "value": float(value), "limit": float(limit), "action": action},
+        )  # fmt: skip
+
+    def reconcile_event(self, kind: str, symbol: str, client_id: str, detail: str) -> None:
+        """A difference found between the ledger and the venue, and what was done about it."""
+        self._add(
+            m.ReconcileEvent,
+            {"run_id": self.run_id, "ts": now_text(), "kind": kind, "symbol": symbol,
+             "client_id": client_id, "detail": detail},
+        )  # fmt: skip
+
+    def set_state(self, strategy: str, key: str, value: Any) -> None:
+        """Keep ``value`` (JSON-serialisable) for ``strategy`` under ``key`` across restarts."""
+        self._state[(strategy, key)] = json.dumps(value, sort_keys=True)
+
+    # ---- commit ------------------------------------------------------------------------------
+
+    def flush(self, conn: Connection, bulk: BulkInsert, seq: int) -> None:
+        """Write every buffered row on ``conn`` (inside the caller's transaction) as cycle
+        ``seq`` of the run."""
+        orders = self._new_orders(conn)
+        fills = self._new_fills(conn, orders)
+        events = [
+            {"client_id": cid, "state": OrderState.NEW.value, "ts": row["created"],
+             "venue_id": "", "reason": "", "seq": 0}
+            for cid, row in orders.items()
+        ]  # fmt: skip
+        events += self._numbered_events(conn, set(orders))
+        batches: list[tuple[type[m.Base], list[Row]]] = [
+            (m.OrderRecord, list(orders.values())),
+            (m.OrderEvent, events),
+            (m.FillRecord, fills),
+            *self._rows.items(),
+        ]
+        for model, rows in batches:
+            bulk(conn, _table(model), rows)
+        self._write_state(conn)
+        cycle = {"run_id": self.run_id, "bar": self.bar, "wall": now_text(), "seq": seq}
+        bulk(conn, _table(m.Cycle), [cycle])
+
+    def _new_orders(self, conn: Connection) -> dict[str, Row]:
+        if not self._orders:
+            return {}
+        t = _table(m.OrderRecord)
+        known = set(conn.scalars(select(t.c.client_id).where(t.c.client_id.in_(self._orders))))
+        return {cid: row for cid, row in self._orders.items() if cid not in known}
+
+    def _new_fills(self, conn: Connection, orders: dict[str, Row]) -> list[Row]:
+        if not self._fills:
+            return []
+        t = _table(m.FillRecord)
+        known = set(conn.scalars(select(t.c.fill_id).where(t.c.fill_id.in_(self._fills))))
+        rows = [row for fid, row in self._fills.items() if fid not in known]
+        missing = {r["client_id"] for r in rows if not r["strategy"]} - set(orders)
+        owners = {cid: row["strategy"] for cid, row in orders.items()}
+        if missing:
+            o = _table(m.OrderRecord)
+            found = conn.execute(
+                select(o.c.client_id, o.c.strategy).where(o.c.client_id.in_(missing))
+            )
+            owners.update({cid: strategy for cid, strategy in found})
+        for row in rows:
+            if not row["strategy"]:
+                row["strategy"] = owners.get(row["client_id"], "")
+        return rows
+
+    def _numbered_events(self, conn: Connection, new: set[str]) -> list[Row]:
+        if not self._events:
+            return []
+        t = _table(m.OrderEvent)
+        ids = {e["client_id"] for e in self._events} - new
+        last: dict[str, int] = {cid: 0 for cid in new}
+        if ids:
+            query = (
+                select(t.c.client_id, func.max(t.c.seq))
+                .where(t.c.client_id.in_(ids))
+                .group_by(t.c.client_id)
+            )
+            last.update({cid: int(seq) for cid, seq in conn.execute(query)})
+        out = []
+        for event in self._events:
+            seq = last.get(event["client_id"], -1) + 1
+            last[event["client_id"]] = seq
+            out.append({**event, "seq": seq})
+        return out
+
+    def _write_state(self, conn: Connection) -> None:
+        if not self._state:
+            return
+        rows = [{"strategy": s, "key": k, "value": v} for (s, k), v in self._state.items()]
+        write_state(conn, rows)
+
+
+def write_state(conn: Connection, rows: list[Row]) -> None:
+    """Upsert strategy-state rows (``strategy``, ``key``, ``value`` JSON text)."""
+    t = _table(m.StrategyState)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(t)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[t.c.strategy, t.c.key], set_={"value": stmt.excluded.value}
+        ),
+        rows,
+    )
