@@ -1,0 +1,474 @@
+"""The account of the Alpaca trading stand-in: orders, positions, cash and fills from bars.
+
+Not thread-safe on its own: :class:`~alphaforge.testing.alpaca_broker.AlpacaBroker` holds a
+lock around every call. Each operation returns the ``trade_updates`` messages it caused, in
+the order they happened.
+
+Fill rules (replay): an order matches from the first bar that starts after it was received.
+Market orders fill at that bar's open; limit and stop orders (and bracket legs) trigger on the
+bar's range: through the level at the open (a gap) fills at the open, otherwise at the level.
+When both legs of a bracket could trigger in one bar the stop fills and the target is
+cancelled (the conservative reading of a bar whose path is unknown). Legs become active when
+the parent fills; after a fill at the open they may trigger later in the same bar (at their
+level only), after a fill inside the bar from the next bar on. ``day`` orders expire when a
+bar of a later session arrives; ``opg`` and ``ioc`` orders only take their first bar. Buying
+power is ``multiplier * equity - gross position value`` (open orders reserve nothing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.ports import BarSet
+from alphaforge.testing.alpaca_model import (
+    BookOrder,
+    BrokerError,
+    Holding,
+    apply_fill,
+    fill_activity,
+    num,
+    order_json,
+    partial_qty,
+    session_day,
+    trade_update,
+    trigger_price,
+)
+
+Message = dict[str, Any]
+
+_TYPES = ("market", "limit", "stop", "stop_limit")
+_TIFS = ("day", "gtc", "opg", "ioc")
+
+
+class Book:
+    """Orders, positions and cash of one stand-in account."""
+
+    def __init__(
+        self,
+        cash: float,
+        now: pd.Timestamp,
+        *,
+        multiplier: float = 2.0,
+        fee_per_share: float = 0.0,
+    ) -> None:
+        self.cash = float(cash)
+        self.now = now
+        self.multiplier = multiplier
+        self.fee_per_share = fee_per_share
+        self.orders: dict[str, BookOrder] = {}
+        self.by_client: dict[str, str] = {}
+        self.positions: dict[str, Holding] = {}
+        self.last: dict[str, float] = {}
+        self.activities: list[dict[str, Any]] = []
+        self.partial_next: float | None = None
+
+    # -- account ----------------------------------------------------------------------------
+    def price(self, symbol: str, fallback: float = 0.0) -> float:
+        return self.last.get(symbol, fallback)
+
+    def market_values(self) -> tuple[float, float]:
+        long = sum(
+            h.qty * self.price(s, h.avg_price) for s, h in self.positions.items() if h.qty > 0
+        )
+        short = sum(
+            h.qty * self.price(s, h.avg_price) for s, h in self.positions.items() if h.qty < 0
+        )
+        return long, short
+
+    def equity(self) -> float:
+        long, short = self.market_values()
+        return self.cash + long + short
+
+    def buying_power(self) -> float:
+        long, short = self.market_values()
+        return max(self.multiplier * self.equity() - (long - short), 0.0)
+
+    def account_json(self) -> dict[str, Any]:
+        long, short = self.market_values()
+        equity, bp = self.equity(), self.buying_power()
+        return {
+            "id": "2a87c088-ffb6-472b-a4a3-cd9305c8605c",
+            "account_number": "PA1STANDIN01",
+            "status": "ACTIVE",
+            "crypto_status": "ACTIVE",
+            "currency": "USD",
+            "buying_power": num(bp),
+            "regt_buying_power": num(bp),
+            "daytrading_buying_power": "0",
+            "non_marginable_buying_power": num(max(self.cash, 0.0)),
+            "cash": num(self.cash),
+            "accrued_fees": "0",
+            "pending_transfer_out": "0",
+            "pending_transfer_in": "0",
+            "portfolio_value": num(equity),
+            "pattern_day_trader": False,
+            "trading_blocked": False,
+            "transfers_blocked": False,
+            "account_blocked": False,
+            "created_at": "2020-01-02T15:00:00.000000Z",
+            "trade_suspended_by_user": False,
+            "multiplier": num(self.multiplier),
+            "shorting_enabled": True,
+            "equity": num(equity),
+            "last_equity": num(equity),
+            "long_market_value": num(long),
+            "short_market_value": num(short),
+            "initial_margin": num((long - short) / 2),
+            "maintenance_margin": num((long - short) * 0.3),
+            "last_maintenance_margin": "0",
+            "sma": "0",
+            "daytrade_count": 0,
+        }
+
+    def nested(self, o: BookOrder) -> dict[str, Any]:
+        return order_json(o, [order_json(self.orders[i]) for i in o.legs] or None)
+
+    # -- submit -----------------------------------------------------------------------------
+    def submit(self, body: dict[str, Any]) -> tuple[BookOrder, list[Message]]:
+        """``POST /v2/orders``: validate, check buying power, create the order (and legs)."""
+        parent = self._parse(body)
+        client_id = parent.client_order_id
+        if client_id in self.by_client:
+            raise BrokerError(422, 40010001, "client_order_id must be unique")
+        self._check_buying_power(parent)
+        order_class = parent.order_class
+        legs: list[BookOrder] = []
+        tp: dict[str, Any] = body.get("take_profit") or {}
+        sl: dict[str, Any] = body.get("stop_loss") or {}
+        if order_class == "oco":  # the order itself is the take-profit; the stop is its leg
+            parent.type, parent.limit_price = "limit", float(tp["limit_price"])
+            legs.append(self._leg(parent, "stop", sl, "new"))
+        elif order_class in ("bracket", "oto"):
+            if tp:
+                legs.append(self._leg(parent, "limit", tp, "held"))
+            if sl:
+                legs.append(self._leg(parent, "stop", sl, "held"))
+        if self.partial_next is not None:
+            parent.partial, self.partial_next = self.partial_next, None
+        self._add(parent)
+        for leg in legs:
+            self._add(leg)
+        parent.legs = [leg.id for leg in legs]
+        return parent, []
+
+    def _parse(self, body: dict[str, Any]) -> BookOrder:
+        def bad(msg: str) -> BrokerError:
+            return BrokerError(422, 40010001, msg)
+
+        symbol = str(body.get("symbol") or "").upper()
+        side, otype = body.get("side"), body.get("type", "market")
+        tif = body.get("time_in_force")
+        if not symbol:
+            raise bad("symbol is required")
+        if side not in ("buy", "sell"):
+            raise bad("invalid side")
+        if otype not in _TYPES:
+            raise bad(f"invalid order type: {otype}")
+        if tif not in _TIFS:
+            raise bad(f"invalid time_in_force: {tif}")
+        qty = _float(body.get("qty"))
+        notional = _float(body.get("notional"))
+        if (qty is None) == (notional is None):
+            raise bad("qty or notional is required" if qty is None else "qty and notional")
+        if (qty is not None and qty <= 0) or (notional is not None and notional <= 0):
+            raise bad("qty must be > 0")
+        limit, stop = _float(body.get("limit_price")), _float(body.get("stop_price"))
+        if otype in ("limit", "stop_limit") and limit is None:
+            raise bad("limit_price is required")
+        if otype in ("stop", "stop_limit") and stop is None:
+            raise bad("stop_price is required")
+        order_class = body.get("order_class") or "simple"
+        if order_class in ("bracket", "oco") and not (
+            body.get("take_profit") and body.get("stop_loss")
+        ):
+            raise bad(f"{order_class} orders require take_profit and stop_loss")
+        return BookOrder(
+            id=str(uuid.uuid4()),
+            client_order_id=str(body.get("client_order_id") or uuid.uuid4()),
+            symbol=symbol,
+            side=str(side),
+            type=str(otype),
+            time_in_force=str(tif),
+            created_at=self.now,
+            qty=qty,
+            notional=notional,
+            limit_price=limit,
+            stop_price=stop,
+            order_class=str(order_class),
+        )
+
+    def _leg(self, parent: BookOrder, kind: str, spec: dict[str, Any], status: str) -> BookOrder:
+        stop = _float(spec.get("stop_price")) if kind == "stop" else None
+        limit = _float(spec.get("limit_price"))
+        otype = "stop_limit" if kind == "stop" and limit is not None else kind
+        return BookOrder(
+            id=str(uuid.uuid4()),
+            client_order_id=str(uuid.uuid4()),
+            symbol=parent.symbol,
+            side="sell" if parent.side == "buy" else "buy",
+            type=otype,
+            time_in_force=parent.time_in_force,
+            created_at=self.now,
+            qty=parent.qty,
+            limit_price=limit,
+            stop_price=stop,
+            order_class=parent.order_class,
+            status=status,
+            parent=parent.id,
+        )
+
+    def _add(self, o: BookOrder) -> None:
+        self.orders[o.id] = o
+        self.by_client[o.client_order_id] = o.id
+
+    def _check_buying_power(self, o: BookOrder) -> None:
+        held = self.positions.get(o.symbol)
+        ref = o.limit_price or o.stop_price or self.last.get(o.symbol)
+        if o.notional is not None:
+            opening_cost = o.notional if not held or held.qty * o.sign >= 0 else 0.0
+        elif ref is None:
+            return  # no price known yet: nothing to check against
+        else:
+            assert o.qty is not None
+            current = held.qty if held else 0.0
+            opening = max(abs(current + o.sign * o.qty) - abs(current), 0.0)
+            opening_cost = opening * ref
+        bp = self.buying_power()
+        if opening_cost > bp + 1e-9:
+            raise BrokerError(
+                403,
+                40310000,
+                "insufficient buying power",
+                buying_power=num(bp),
+                cost_basis=num(opening_cost),
+            )
+
+    # -- cancel / replace / close -----------------------------------------------------------
+    def get(self, order_id: str) -> BookOrder:
+        if order_id not in self.orders:
+            raise BrokerError(404, 40410000, "order not found")
+        return self.orders[order_id]
+
+    def by_client_id(self, client_id: str) -> BookOrder:
+        if client_id not in self.by_client:
+            raise BrokerError(404, 40410000, "order not found")
+        return self.orders[self.by_client[client_id]]
+
+    def cancel(self, order_id: str) -> list[Message]:
+        o = self.get(order_id)
+        if not o.open:
+            raise BrokerError(422, 42210000, f'order is already in "{o.status}" state')
+        events = self._end(o, "canceled")
+        for leg_id in o.legs:
+            leg = self.orders[leg_id]
+            if leg.open:
+                events += self._end(leg, "canceled")
+        return events
+
+    def cancel_all(self) -> tuple[list[dict[str, Any]], list[Message]]:
+        results, events = [], []
+        for o in list(self.orders.values()):
+            if o.open and o.parent is None:
+                events += self.cancel(o.id)
+                results.append({"id": o.id, "status": 200, "body": order_json(o)})
+        return results, events
+
+    def replace(self, order_id: str, body: dict[str, Any]) -> tuple[BookOrder, list[Message]]:
+        """``PATCH /v2/orders/{id}``: a new order replaces the old one (Alpaca's semantics)."""
+        old = self.get(order_id)
+        if not old.open:
+            raise BrokerError(422, 42210000, f'order is already in "{old.status}" state')
+        new = BookOrder(**{**old.__dict__, "legs": list(old.legs)})
+        new.id, new.replaces, new.created_at, new.updated_at = (
+            str(uuid.uuid4()),
+            old.id,
+            self.now,
+            None,
+        )
+        new.client_order_id = str(body.get("client_order_id") or uuid.uuid4())
+        if new.client_order_id in self.by_client:
+            raise BrokerError(422, 40010001, "client_order_id must be unique")
+        for key in ("qty", "limit_price", "stop_price"):
+            if body.get(key) is not None:
+                setattr(new, key, float(body[key]))
+        if body.get("time_in_force"):
+            new.time_in_force = str(body["time_in_force"])
+        old.status, old.replaced_by, old.replaced_at = "replaced", new.id, self.now
+        old.updated_at = self.now
+        self._add(new)
+        if old.parent is not None:  # a leg keeps its place in the bracket
+            legs = self.orders[old.parent].legs
+            legs[legs.index(old.id)] = new.id
+        for leg_id in new.legs:
+            self.orders[leg_id].parent = new.id
+        replaced = trade_update("replaced", order_json(old), self.now)
+        return new, [replaced, trade_update("new", order_json(new), self.now)]
+
+    def close_position(self, symbol: str, qty: float | None) -> BookOrder:
+        held = self.positions.get(symbol)
+        if held is None:
+            raise BrokerError(404, 40410000, "position does not exist")
+        size = abs(held.qty) if qty is None else min(qty, abs(held.qty))
+        side = "sell" if held.qty > 0 else "buy"
+        body = {"symbol": symbol, "side": side, "type": "market", "time_in_force": "day"}
+        o, _ = self.submit({**body, "qty": size})
+        return o
+
+    def _end(self, o: BookOrder, status: str) -> list[Message]:
+        o.status, o.updated_at = status, self.now
+        if status == "canceled":
+            o.canceled_at = self.now
+        elif status == "expired":
+            o.expired_at = self.now
+        elif status == "rejected":
+            o.failed_at = self.now
+        return [trade_update(status, order_json(o), self.now)]
+
+    def reject(self, o: BookOrder) -> list[Message]:
+        return self._end(o, "rejected")
+
+    # -- fills ------------------------------------------------------------------------------
+    def fill(self, o: BookOrder, qty: float, price: float, ts: pd.Timestamp) -> list[Message]:
+        """Execute ``qty`` of ``o`` at ``price``: position, cash, activity and stream event."""
+        qty = round(qty, 9)
+        exec_id = str(uuid.uuid4())
+        total = o.filled_qty + qty
+        o.filled_avg_price = ((o.filled_avg_price or 0.0) * o.filled_qty + price * qty) / total
+        o.filled_qty = round(total, 9)
+        o.status = "filled" if o.remaining <= 1e-9 else "partially_filled"
+        o.updated_at, o.last_fill_bar = ts, ts
+        if o.status == "filled":
+            o.filled_at = ts
+        held = apply_fill(self.positions.get(o.symbol), o.sign * qty, price)
+        if held is None:
+            self.positions.pop(o.symbol, None)
+        else:
+            self.positions[o.symbol] = held
+        self.cash -= o.sign * qty * price + self.fee_per_share * qty
+        self.last.setdefault(o.symbol, price)
+        self.activities.append(fill_activity(exec_id, o, qty, price, ts))
+        event = "fill" if o.status == "filled" else "partial_fill"
+        pos = held.qty if held else 0.0
+        msg = trade_update(
+            event, order_json(o), ts, execution_id=exec_id, price=price, qty=qty, position_qty=pos
+        )
+        events = [msg]
+        if o.status == "filled":
+            events += self._after_fill(o, ts)
+        return events
+
+    def _after_fill(self, o: BookOrder, ts: pd.Timestamp) -> list[Message]:
+        """A filled parent activates its legs; a filled leg cancels its OCO sibling."""
+        events: list[Message] = []
+        if o.parent is not None:
+            parent = self.orders[o.parent]
+            group = [parent] if parent.order_class == "oco" else []
+            group.extend(self.orders[i] for i in parent.legs)
+            for other in group:
+                if other is not o and other.open:
+                    events += self._end(other, "canceled")
+            return events
+        if o.order_class == "oco":
+            for leg_id in o.legs:
+                if self.orders[leg_id].open:
+                    events += self._end(self.orders[leg_id], "canceled")
+            return events
+        for leg_id in o.legs:
+            leg = self.orders[leg_id]
+            if leg.status == "held":
+                leg.status, leg.updated_at = "new", ts
+                leg.active_from = ts
+                leg.triggered = False
+                events.append(trade_update("new", order_json(leg), ts))
+        return events
+
+    def on_bar(self, bars: BarSet) -> list[Message]:
+        """Match every working order against the bars of ``bars.ts``."""
+        ts = bars.ts.tz_convert("UTC") if bars.ts.tzinfo else bars.ts.tz_localize("UTC")
+        self.now = ts
+        events: list[Message] = []
+        day = session_day(ts)
+        for i, symbol in enumerate(bars.symbols):
+            op, hi, lo, cl = (float(a[i]) for a in (bars.open, bars.high, bars.low, bars.close))
+            if np.isnan(op) or np.isnan(cl):
+                continue
+            events += self._expire(symbol, day)
+            events += self._match_symbol(symbol, op, hi, lo, ts, day)
+            self.last[symbol] = cl
+        return events
+
+    def _expire(self, symbol: str, day: pd.Timestamp) -> list[Message]:
+        events: list[Message] = []
+        for o in list(self.orders.values()):
+            if o.symbol != symbol or not o.open or o.session is None:
+                continue
+            if o.time_in_force == "day" and day > o.session:
+                events += self._end(o, "expired")
+        return events
+
+    def _match_symbol(
+        self, symbol: str, op: float, hi: float, lo: float, ts: pd.Timestamp, day: pd.Timestamp
+    ) -> list[Message]:
+        events: list[Message] = []
+        for o in list(self.orders.values()):
+            if o.symbol != symbol or not o.working or (o.created_at >= ts and o.parent is None):
+                continue
+            if o.last_fill_bar == ts or (o.active_from is not None and o.active_from > ts):
+                continue
+            if o.session is None:
+                o.session = day
+            siblings = self._working_siblings(o)
+            at_open = o.active_from is None or o.active_from < ts or o.parent is None
+            events += self._match_one(o, siblings, op, hi, lo, ts, at_open)
+        return events
+
+    def _working_siblings(self, o: BookOrder) -> list[BookOrder]:
+        if o.parent is None:
+            return [self.orders[i] for i in o.legs] if o.order_class == "oco" else []
+        parent = self.orders[o.parent]
+        group = [parent] if parent.order_class == "oco" else []
+        group += [self.orders[i] for i in parent.legs]
+        return [x for x in group if x is not o and x.working]
+
+    def _match_one(
+        self,
+        o: BookOrder,
+        siblings: list[BookOrder],
+        op: float,
+        hi: float,
+        lo: float,
+        ts: pd.Timestamp,
+        at_open: bool,
+    ) -> list[Message]:
+        if not o.working:
+            return []
+        stops = [x for x in [o, *siblings] if x.type in ("stop", "stop_limit")]
+        first = stops[0] if stops and siblings else o  # OCO: the stop is checked first
+        price = trigger_price(first, op, hi, lo, at_open=at_open)
+        if price is None and first is not o:
+            first, price = o, trigger_price(o, op, hi, lo, at_open=at_open)
+        if price is None:
+            return self._unfilled(o)
+        if first.notional is not None and first.qty is None:
+            first.qty = round(first.notional / price, 9)
+        qty = first.remaining
+        if first.partial is not None:
+            qty, first.partial = partial_qty(first.remaining, first.partial), None
+        events = self.fill(first, qty, price, ts)
+        return events + (self._unfilled(first) if first.open else [])
+
+    def _unfilled(self, o: BookOrder) -> list[Message]:
+        """``opg`` / ``ioc`` orders live for one bar only."""
+        if o.open and o.time_in_force == "opg":
+            return self._end(o, "expired")
+        if o.open and o.time_in_force == "ioc":
+            return self._end(o, "canceled")
+        return []
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None or value == "" else float(value)
