@@ -10,9 +10,11 @@ from alphaforge import __version__
 from alphaforge.cli import backtest as backtest_cli
 from alphaforge.cli import data as data_cli
 from alphaforge.cli import demo as demo_cli
+from alphaforge.cli import ledger as ledger_cli
 from alphaforge.cli import optimize as optimize_cli
 from alphaforge.cli import report as report_cli
 from alphaforge.cli import strategy as strategy_cli
+from alphaforge.cli import trade as trade_cli
 from alphaforge.cli.common import HomeOption
 
 app = typer.Typer(
@@ -28,6 +30,8 @@ report_cli.register(app)
 demo_cli.register(app)
 strategy_cli.register(app)
 optimize_cli.register(app)
+trade_cli.register(app)
+ledger_cli.register(app)
 
 
 def _version(value: bool) -> None:

@@ -82,10 +82,10 @@ class CycleWriter:
         self._orders[request.client_id] = {
             "client_id": request.client_id, "run_id": self.run_id,
             "strategy": request.strategy, "symbol": request.symbol,
-            "side": request.side.value, "qty": self._num(request.qty, "order qty"),
-            "type": request.type.value, "limit": self._opt(request.limit, "limit"),
-            "stop": self._opt(request.stop, "stop"), "tif": request.tif.value,
-            "intent": request.intent.value, "bar": request.bar, "reason": request.reason,
+            "side": str(request.side), "qty": self._num(request.qty, "order qty"),
+            "type": str(request.type), "limit": self._opt(request.limit, "limit"),
+            "stop": self._opt(request.stop, "stop"), "tif": str(request.tif),
+            "intent": str(request.intent), "bar": request.bar, "reason": request.reason,
             "stop_loss": self._opt(request.stop_loss, "stop_loss"),
             "take_profit": self._opt(request.take_profit, "take_profit"),
             "created": now_text(),
@@ -94,7 +94,7 @@ class CycleWriter:
     def order_event(self, update: OrderUpdate) -> None:
         """A venue's update of an order; its fill, when present, is recorded by :meth:`fill`."""
         self._events.append(
-            {"client_id": update.client_id, "state": update.state.value,
+            {"client_id": update.client_id, "state": str(update.state),
              "ts": utc_text(update.ts), "venue_id": update.venue_id, "reason": update.reason}
         )  # fmt: skip
         if update.fill is not None:
@@ -106,7 +106,7 @@ class CycleWriter:
             return False
         self._fills[fill.fill_id] = {
             "fill_id": fill.fill_id, "client_id": fill.client_id, "run_id": self.run_id,
-            "strategy": fill.strategy, "symbol": fill.symbol, "side": fill.side.value,
+            "strategy": fill.strategy, "symbol": fill.symbol, "side": str(fill.side),
             "qty": self._num(fill.qty, "fill qty"), "price": self._num(fill.price, "fill price"),
             "fee": self._num(fill.fee, "fee"), "slippage": self._num(fill.slippage, "slippage"),
             "ts": utc_text(fill.ts),

@@ -1,0 +1,253 @@
+"""``alphaforge status | positions | orders | fills | pnl | export trades | kill | resume``:
+the trading ledger from the command line.
+
+Every command reads the ledger of the settings (``ledger_url``, default ``<home>/ledger.db``)
+and the run given by ``--run`` (default: the last run). ``kill`` and ``resume`` work without a
+runtime: a running one polls the halt every cycle.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.cli.ledger_render import (
+    daily_records,
+    daily_table,
+    fills_table,
+    money,
+    orders_table,
+    positions_table,
+    to_json,
+)
+from alphaforge.core.errors import StoreError
+from alphaforge.ledger import Ledger, RunInfo
+
+__all__ = ["NO_RUNS", "register"]
+
+NO_RUNS = "no runs yet: start one with alphaforge paper --config ..."
+
+RunOption = typer.Option(None, "--run", help="Run id (default: the last run).")
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+@contextmanager
+def _ledger(ctx: typer.Context) -> Iterator[Ledger]:
+    from alphaforge.services.ledger import open_ledger
+
+    ledger = open_ledger(settings_from(ctx))
+    try:
+        yield ledger
+    finally:
+        ledger.close()
+
+
+def _run(ledger: Ledger, run_id: str | None) -> RunInfo:
+    """The run asked for, or the last one; a one-line error when there is none."""
+    if run_id is None:
+        last = ledger.last_run()
+        if last is None:
+            raise StoreError(NO_RUNS)
+        return last
+    found = ledger.run(run_id)
+    if found is None:
+        raise StoreError(f"--run {run_id}: no such run in the ledger {ledger.url_display}")
+    return found
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
+    curve = ledger.equity_curve(run.run_id)
+    halt = ledger.halted()
+    return {
+        "run_id": run.run_id, "mode": run.mode, "venue": run.venue, "started": run.started,
+        "strategies": list(run.strategies), "last_bar": ledger.last_bar(run.run_id),
+        "halted": halt is not None,
+        "halt": None if halt is None else
+        {"reason": halt.reason, "flatten": halt.flatten, "by": halt.by, "ts": halt.ts},
+        "equity": float(curve["equity"].iloc[-1]) if not curve.empty else None,
+        "open_positions": len(ledger.positions(run.run_id)),
+        "open_orders": len(ledger.orders(run.run_id, "open")),
+    }  # fmt: skip
+
+
+def _status_table(s: dict[str, Any]) -> Table:
+    table = Table(title=f"Run {s['run_id']}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    halt = s["halt"]
+    trading = (
+        "trading"
+        if halt is None
+        else f"[bold red]HALTED[/] since {halt['ts']} by {halt['by']}: {halt['reason']}"
+        + (" (flatten)" if halt["flatten"] else "")
+    )
+    rows = [
+        ("mode", s["mode"]), ("venue", s["venue"]), ("strategies", ", ".join(s["strategies"])),
+        ("started", s["started"]), ("last bar", s["last_bar"] or "none yet"),
+        ("state", trading), ("equity", money(s["equity"]) or "n/a"),
+        ("open positions", str(s["open_positions"])), ("open orders", str(s["open_orders"])),
+    ]  # fmt: skip
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ledger commands to the root app."""
+    _register_reads(app)
+    _register_switch(app)
+    export_app = typer.Typer(help="Export data of the trading ledger.", no_args_is_help=True)
+    app.add_typer(export_app, name="export")
+
+    @export_app.command("trades")
+    @handle_errors
+    def export_trades_cmd(
+        ctx: typer.Context,
+        csv_path: Path = typer.Option(..., "--csv", help="CSV file to write (atomically)."),
+        run: str = RunOption,
+    ) -> None:
+        """Write the run's round trips per day and symbol to a CSV file."""
+        from alphaforge.ledger.summary import export_trades_csv
+
+        with _ledger(ctx) as ledger:
+            info = _run(ledger, run)
+            path = export_trades_csv(ledger, info.run_id, csv_path)
+        console.print(f"trades: {path}")
+
+
+def _register_reads(app: typer.Typer) -> None:
+    @app.command("status")
+    @handle_errors
+    def status_cmd(ctx: typer.Context, run: str = RunOption, json: bool = JsonOption) -> None:
+        """Show the last run (or --run): mode, venue, last bar, halted or not, equity, open
+        positions and orders."""
+        with _ledger(ctx) as ledger:
+            if run is None and ledger.last_run() is None:
+                halt = ledger.halted()
+                console.print(NO_RUNS + (" (trading is halted)" if halt else ""))
+                return
+            s = _status(ledger, _run(ledger, run))
+        _show(json, s, _status_table)
+
+    @app.command("positions")
+    @handle_errors
+    def positions_cmd(ctx: typer.Context, run: str = RunOption, json: bool = JsonOption) -> None:
+        """Show the open positions of a run, derived from its fills."""
+        with _ledger(ctx) as ledger:
+            info = _run(ledger, run)
+            rows = ledger.positions(info.run_id)
+        if json:
+            typer.echo(to_json(rows))
+        elif not rows:
+            console.print(f"no open positions in {info.run_id}")
+        else:
+            console.print(positions_table(rows, info.run_id))
+
+    @app.command("orders")
+    @handle_errors
+    def orders_cmd(
+        ctx: typer.Context,
+        state: str = typer.Option(None, "--state", help="'open' or a state: new, submitted, accepted, partially_filled, filled, cancelled, rejected, expired."),
+        run: str = RunOption,
+        json: bool = JsonOption,
+    ) -> None:  # fmt: skip
+        """Show the orders of a run with their current state."""
+        _check_state(state)
+        with _ledger(ctx) as ledger:
+            info = _run(ledger, run)
+            rows = ledger.orders(info.run_id, state)
+        title = f"{'Orders' if state is None else state.capitalize() + ' orders'} of {info.run_id}"
+        _show(json, rows, lambda r: orders_table(r, title))
+
+    @app.command("fills")
+    @handle_errors
+    def fills_cmd(ctx: typer.Context, run: str = RunOption, json: bool = JsonOption) -> None:
+        """Show the fills of a run, oldest first."""
+        with _ledger(ctx) as ledger:
+            info = _run(ledger, run)
+            rows = ledger.fills(info.run_id)
+        _show(json, rows, lambda r: fills_table(r, info.run_id))
+
+    @app.command("pnl")
+    @handle_errors
+    def pnl_cmd(
+        ctx: typer.Context,
+        day: str = typer.Option(None, "--day", help="One UTC day, YYYY-MM-DD (default: every day)."),
+        run: str = RunOption,
+        json: bool = JsonOption,
+    ) -> None:  # fmt: skip
+        """Show the daily P&L of a run: equity, P&L, return, round trips, fees, risk events."""
+        from alphaforge.ledger.daily import parse_day
+
+        if day is not None:
+            day = parse_day(day)
+        with _ledger(ctx) as ledger:
+            info = _run(ledger, run)
+            frame = ledger.daily_pnl(info.run_id, day)
+        if json:
+            typer.echo(to_json(daily_records(frame)))
+        elif frame.empty:
+            console.print(f"no equity recorded in {info.run_id}" + (f" on {day}" if day else ""))
+        else:
+            console.print(daily_table(frame, info.run_id))
+
+
+def _show(as_json: bool, data: Any, table: Callable[[Any], Table]) -> None:
+    if as_json:
+        typer.echo(to_json(data))
+    else:
+        console.print(table(data))
+
+
+def _check_state(state: str | None) -> None:
+    from alphaforge.core.errors import ConfigError
+    from alphaforge.core.orders import OrderState
+
+    allowed = {"open", *(s.value for s in OrderState)}
+    if state is not None and state not in allowed:
+        raise ConfigError(f"--state {state}: expected one of {', '.join(sorted(allowed))}")
+
+
+def _register_switch(app: typer.Typer) -> None:
+    @app.command("kill")
+    @handle_errors
+    def kill_cmd(
+        ctx: typer.Context,
+        flatten: bool = typer.Option(False, "--flatten", help="Also close every position."),
+        reason: str = typer.Option("manual kill switch", "--reason", help="Why trading stops."),
+    ) -> None:
+        """Halt trading now: no new orders until `alphaforge resume` (survives restarts)."""
+        with _ledger(ctx) as ledger:
+            ledger.halt(reason=reason, flatten=flatten, by=_user(), ts=_now())
+        extra = " and closes every position" if flatten else ""
+        console.print(f"halted: a running runtime stops trading{extra} at its next cycle")
+
+    @app.command("resume")
+    @handle_errors
+    def resume_cmd(ctx: typer.Context) -> None:
+        """Lift the halt of `alphaforge kill`: trading resumes at the runtime's next cycle."""
+        with _ledger(ctx) as ledger:
+            if ledger.halted() is None:
+                console.print("not halted: nothing to resume")
+                return
+            ledger.resume(by=_user(), ts=_now())
+        console.print("resumed: trading continues at the runtime's next cycle")
+
+
+def _user() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"

@@ -1,0 +1,119 @@
+"""Tables and JSON of the trading ledger for the CLI (``alphaforge status``, ``positions`` ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from rich.table import Table
+
+from alphaforge.ledger import FillRow, OrderRow, PositionRow
+
+__all__ = [
+    "daily_table",
+    "fills_table",
+    "money",
+    "orders_table",
+    "positions_table",
+    "qty",
+    "to_json",
+]
+
+
+def money(x: Decimal | float | None) -> str:
+    """``1,234.50``; an empty cell for None."""
+    return "" if x is None else f"{float(x):,.2f}"
+
+
+def qty(x: Decimal | float) -> str:
+    """A quantity with its significant decimals only: ``1,500``, ``0.25``."""
+    d = x if isinstance(x, Decimal) else Decimal(repr(float(x)))
+    return f"{d.normalize():,f}" if d == d else "nan"
+
+
+def _signed_money(x: Decimal | float) -> str:
+    return f"[{'green' if x >= 0 else 'red'}]{money(x)}[/]"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def to_json(value: Any) -> str:
+    """JSON text of row dataclasses, dicts and lists of them (Decimals as numbers)."""
+
+    def convert(v: Any) -> Any:
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            return {f.name: convert(getattr(v, f.name)) for f in dataclasses.fields(v)}
+        if isinstance(v, dict):
+            return {str(k): convert(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [convert(x) for x in v]
+        return _plain(v)
+
+    return json.dumps(convert(value), indent=2)
+
+
+def _table(title: str, columns: Sequence[str], right: set[str]) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for col in columns:
+        table.add_column(col, justify="right" if col in right else "left")
+    return table
+
+
+def positions_table(rows: list[PositionRow], run_id: str) -> Table:
+    cols = ["strategy", "symbol", "qty", "avg price", "realized P&L", "fees"]
+    table = _table(f"Open positions of {run_id}", cols, set(cols[2:]))
+    for p in rows:
+        table.add_row(p.strategy, p.symbol, qty(p.qty), money(p.avg_price),
+                      _signed_money(p.realized_pnl), money(p.fees))  # fmt: skip
+    return table
+
+
+def orders_table(rows: list[OrderRow], title: str) -> Table:
+    cols = ["client id", "strategy", "symbol", "side", "qty", "type", "limit", "stop",
+            "state", "filled", "avg fill", "bar", "reason"]  # fmt: skip
+    table = _table(title, cols, {"qty", "limit", "stop", "filled", "avg fill"})
+    for o in rows:
+        table.add_row(
+            o.client_id, o.strategy, o.symbol, o.side, qty(o.qty), o.type, money(o.limit),
+            money(o.stop), o.state, qty(o.filled_qty),
+            money(o.avg_fill_price) if o.filled_qty else "", o.bar,
+            o.state_reason or o.reason,
+        )  # fmt: skip
+    return table
+
+
+def fills_table(rows: list[FillRow], run_id: str) -> Table:
+    cols = ["time", "strategy", "symbol", "side", "qty", "price", "fee", "slippage", "fill id"]
+    table = _table(f"Fills of {run_id}", cols, {"qty", "price", "fee", "slippage"})
+    for f in rows:
+        table.add_row(f.ts, f.strategy, f.symbol, f.side, qty(f.qty), money(f.price),
+                      money(f.fee), money(f.slippage), f.fill_id)  # fmt: skip
+    return table
+
+
+def daily_table(frame: pd.DataFrame, run_id: str) -> Table:
+    cols = ["day", "start equity", "end equity", "P&L", "return", "trades", "fees", "risk events"]
+    table = _table(f"Daily P&L of {run_id}", cols, set(cols[1:]))
+    for day, r in frame.iterrows():
+        table.add_row(
+            str(day), money(r["start_equity"]), money(r["end_equity"]), _signed_money(r["pnl"]),
+            f"{float(r['return']):+.2%}", str(int(r["trades"])), money(r["fees"]),
+            str(int(r["risk_events"])),
+        )  # fmt: skip
+    return table
+
+
+def daily_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"day": str(day), **{str(k): _plain(v) for k, v in r.items()}} for day, r in frame.iterrows()
+    ]
