@@ -67,9 +67,12 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 class BulkInsert:
-    """Multi-row ``INSERT`` of plain rows, compiled once per table and column set, executed as
-    the driver's ``executemany`` (a cycle writes many small batches: compiling each and
-    binding every row through SQLAlchemy costs more than the database does).
+    """Multi-row ``INSERT`` of plain rows.
+
+    On SQLite it is compiled once per table and column set and executed as the driver's
+    ``executemany`` (a cycle writes many small batches: compiling each and binding every row
+    through SQLAlchemy costs more than the database does). On PostgreSQL it is SQLAlchemy's
+    multi-``VALUES`` insert: one round trip per table instead of one per row.
 
     Rows hold database-ready values: on SQLite, money as floats (what the ``Money`` column
     type binds), on PostgreSQL as ``Decimal``."""
@@ -80,6 +83,9 @@ class BulkInsert:
 
     def __call__(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         if not rows:
+            return
+        if self.dialect.name != "sqlite":  # one multi-VALUES statement (insertmanyvalues)
+            conn.execute(insert(table), rows)
             return
         keys = tuple(rows[0])
         compiled = self._sql.get((table.name, keys))
