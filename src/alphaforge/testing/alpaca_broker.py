@@ -25,6 +25,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -271,12 +272,15 @@ class AlpacaBroker:
             return self.book.by_client_id(client_order_id)
 
     # -- order entry (called by the routes) -------------------------------------------------
-    def submit(self, body: dict[str, Any]) -> Answer:
+    def submit(self, body: dict[str, Any], rec: BrokerRequest | None = None) -> Answer:
+        """``POST /v2/orders`` with the scripted faults (reject, delay, lost answer)."""
         with self.lock:
             reject, self._reject = self._reject, None
             if reject is not None and reject[1] == "http":
                 return Answer(403, {"code": 40310000, "message": reject[0]})
             o, _ = self.book.submit(body)
+            if rec is not None:
+                rec.status = 200  # created, whatever happens to the answer
             delay = self._ack_delay.pop(0) if self._ack_delay else 0.0
             lose = self._lose_next > 0
             self._lose_next -= int(lose)
@@ -312,7 +316,7 @@ class AlpacaBroker:
         with self.lock:
             self.requests.append(rec)
         answer = self._answer(h, rec, body)
-        rec.status = answer.status
+        rec.status = rec.status or answer.status
         if answer.drop:
             h.close_connection = True
             return
@@ -329,6 +333,8 @@ class AlpacaBroker:
         if limited is not None:
             return Answer(429, RATE_LIMITED, {"Retry-After": str(limited)})
         try:
+            if rec.method == "POST" and rec.path == "/v2/orders":
+                return self.submit(body if isinstance(body, dict) else {}, rec)
             return route(self, rec.method, rec.path, rec.query, body)
         except BrokerError as exc:
             return Answer(exc.status, exc.body)
@@ -359,15 +365,16 @@ class AlpacaBroker:
     @staticmethod
     def _reply(h: BaseHTTPRequestHandler, answer: Answer) -> None:
         data = b"" if answer.body is None else json.dumps(answer.body).encode()
-        h.send_response(answer.status)
-        if data:
-            h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.send_header("X-Request-ID", uuid.uuid4().hex)
-        for k, v in (answer.headers or {}).items():
-            h.send_header(k, v)
-        h.end_headers()
-        if data:
+        h.close_connection = True
+        with contextlib.suppress(OSError):  # the client gave up waiting (delayed answers)
+            h.send_response(answer.status)
+            if data:
+                h.send_header("Content-Type", "application/json")
+            h.send_header("Content-Length", str(len(data)))
+            h.send_header("X-Request-ID", uuid.uuid4().hex)
+            for k, v in (answer.headers or {}).items():
+                h.send_header(k, v)
+            h.end_headers()
             h.wfile.write(data)
 
 

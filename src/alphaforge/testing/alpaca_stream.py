@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import threading
 from typing import Any
 
@@ -56,7 +57,8 @@ class TradeStreamServer:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        async with serve(self._session, "127.0.0.1", 0) as server:
+        log = _Redacting(logging.getLogger("websockets.server"), self._secret)
+        async with serve(self._session, "127.0.0.1", 0, logger=log) as server:
             self._server = server
             sock = next(iter(server.sockets))
             self.port = int(sock.getsockname()[1])
@@ -152,3 +154,17 @@ class TradeStreamServer:
                 await ws.close(1001, "going away")
                 return
             await ws.send(data)
+
+
+class _Redacting(logging.LoggerAdapter):
+    """The server's frame log without the client's secret key."""
+
+    def __init__(self, logger: logging.Logger, secret: str) -> None:
+        super().__init__(logger, {})
+        self._secret = secret
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = (str(msg) % args if args else str(msg)).replace(self._secret, "***")
+            kwargs.pop("stacklevel", None)
+            self.logger.log(level, "%s", text, **kwargs)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import queue
 import threading
 import time
@@ -42,6 +43,7 @@ from pydantic import SecretStr
 
 from alphaforge.adapters.brokers.alpaca_tracker import Item, OrderTracker, iso
 from alphaforge.adapters.brokers.alpaca_wire import (
+    RedactingLogger,
     activity_fill,
     bars_json,
     fnum,
@@ -192,6 +194,13 @@ class AlpacaVenue:
         }
         if self._stream_url:
             kwargs["url_override"] = self._stream_url
+        log = RedactingLogger(logging.getLogger("websockets.client"), self._secrets())
+        kwargs["websocket_params"] = {
+            "ping_interval": 10,
+            "ping_timeout": 180,
+            "max_queue": 1024,
+            "logger": log,
+        }
         stream = _Stream(self._on_ready, **kwargs)
         stream._reconnect_min_backoff = self._backoff
         stream._reconnect_max_backoff = self._backoff * 20

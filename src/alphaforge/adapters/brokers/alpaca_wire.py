@@ -23,6 +23,7 @@ the cancel; ``done_for_day`` is a working order that takes no more fills today. 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -169,6 +170,24 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if s:
             text = text.replace(s, "***")
     return " ".join(text.split())[:300]
+
+
+class RedactingLogger(logging.LoggerAdapter):
+    """A logger that formats each message and replaces ``secrets`` in it: handed to the
+    WebSocket client, whose debug log shows every frame (the authentication one too)."""
+
+    def __init__(self, logger: logging.Logger, secrets: Iterable[str]) -> None:
+        super().__init__(logger, {})
+        self._secrets = [s for s in secrets if s]
+
+    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
+        if not self.isEnabledFor(level):
+            return
+        text = str(msg) % args if args else str(msg)
+        for s in self._secrets:
+            text = text.replace(s, "***")
+        kwargs.pop("stacklevel", None)
+        self.logger.log(level, "%s", text, stacklevel=2, **kwargs)
 
 
 def api_message(exc: Any) -> str:
