@@ -19,13 +19,49 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import BacktestConfig, format_validation_error
+
+
+class BrokerSpec(BaseModel):
+    """Where ``paper`` / ``live`` send orders."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Literal["simulated", "alpaca"] = Field(
+        "simulated", description="simulated: fills with the backtest's rules; alpaca: alpaca-py"
+    )
+    base_url: str | None = Field(None, description="REST endpoint override (a local stand-in)")
+    stream_url: str | None = Field(None, description="trade-updates stream override")
+    replay_url: str | None = Field(
+        None, description="control URL of a local stand-in that can follow a replay"
+    )
+
+
+class ScheduleSpecModel(BaseModel):
+    """When cycles run in paper / live (replay runs one per bar)."""
+
+    model_config = ConfigDict(extra="forbid")
+    every_minutes: int | None = Field(None, gt=0, description="cycle every N minutes in sessions")
+    delay_seconds: float = Field(5.0, ge=0, description="wait after a bar close for its data")
+
+
+class RuntimeSpec(BaseModel):
+    """Settings of the event-driven runtime that the backtest does not have."""
+
+    model_config = ConfigDict(extra="forbid")
+    window: int | None = Field(
+        None, gt=1, description="bars the strategy sees each cycle (default: all since start)"
+    )
+    max_order_value: float = Field(0.0, ge=0, description="refuse larger orders (0 = no limit)")
+    max_order_qty: float = Field(0.0, ge=0, description="refuse larger orders (0 = no limit)")
+    price_band: float = Field(
+        0.5, ge=0, description="refuse entries sized at a price this far from the last trade"
+    )
 
 
 class RunSpec(BacktestConfig):
@@ -41,6 +77,12 @@ class RunSpec(BacktestConfig):
     fine_data: str | None = Field(
         None, description="File of finer bars for exits.ambiguity=finer_bars (default: store)"
     )
+    mode: Literal["paper", "live"] = Field(
+        "paper", description="live trades real money and needs `alphaforge live`"
+    )
+    broker: BrokerSpec = Field(default_factory=BrokerSpec)
+    schedule: ScheduleSpecModel = Field(default_factory=ScheduleSpecModel)
+    runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
     _source: str = PrivateAttr("command line")
 
     @property

@@ -30,6 +30,7 @@ import pandas as pd
 
 from alphaforge.core.orders import (
     Intent,
+    Order,
     OrderRequest,
     OrderState,
     OrderType,
@@ -101,7 +102,7 @@ class TradingNode:
         self.protect: dict[int, _Protect] = {}
         self._events_seen = 0
         self._plan: OpenPlan | None = None
-        self._entry_sig: dict[int, int] = {}
+        self._key = f"{parts.run_id}/{parts.strategy_id}"  # client ids are unique per run
 
     # ---- one bar ------------------------------------------------------------------------
     def step(self, t: int) -> float:
@@ -171,9 +172,7 @@ class TradingNode:
     # ---- open ---------------------------------------------------------------------------
     def _open(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
         pnl = self.panel
-        plan = self.st.plan_open(
-            t, pnl.open[t], self.sig, int(self.p.day[t]), int(self.p.week[t])
-        )
+        plan = self.st.plan_open(t, pnl.open[t], self.sig, int(self.p.day[t]), int(self.p.week[t]))
         self._plan = plan
         for j, side, reason in plan.rejected:
             sym = pnl.symbols[j]
@@ -192,7 +191,7 @@ class TradingNode:
                 self._cancel_protection(j, cyc)
             stop, target = self._bracket(j, po.reason, plan)
             req = OrderRequest(
-                client_id=client_order_id(self.p.strategy_id, sym, bar_txt, intent, k),
+                client_id=client_order_id(self._key, sym, bar_txt, intent, k),
                 strategy=self.p.strategy_id, symbol=sym, side=Side.of(po.delta),
                 qty=abs(po.delta), intent=intent, type=OrderType.MARKET, stop_loss=stop,
                 take_profit=target, bar=bar_txt, reason=reason_name(po.reason),
@@ -218,21 +217,29 @@ class TradingNode:
         verdict = self.p.gate.check(req, ctx)
         act = req.side.value
         if not verdict.ok:
-            cyc.decisions.append((req.symbol, act, req.qty, f"{verdict.check}: {verdict.reason}", False))
-            self.p.log("refused", symbol=req.symbol, check=verdict.check, reason=verdict.reason)
+            cyc.decisions.append(
+                (req.symbol, act, req.qty, f"{verdict.check}: {verdict.reason}", False)
+            )
+            self.p.log(
+                "refused", bar=req.bar, symbol=req.symbol, check=verdict.check,
+                reason=verdict.reason,
+            )  # fmt: skip
             return
         cyc.decisions.append((req.symbol, act, req.qty, req.reason, True))
         cyc.requests.append(req)
         _order, updates = self.oms.submit(req, req.bar)
         cyc.updates.extend(updates)
-        self.p.log("order", symbol=req.symbol, side=act, qty=req.qty, reason=req.reason)
+        self.p.log(
+            "order", bar=req.bar, symbol=req.symbol, side=act, qty=req.qty, reason=req.reason
+        )
 
     # ---- fills --------------------------------------------------------------------------
     def _fills(self, t: int, cyc: _Cycle) -> None:
         guards = {pr.client_id: j for j, pr in self.protect.items()}
         for u in self.p.venue.updates():
-            order = self.oms.apply(u)
-            cyc.updates.append(u)
+            order, changed = self.oms.apply(u)
+            if changed:
+                cyc.updates.append(u)
             f = u.fill
             if f is None:
                 continue
@@ -251,7 +258,7 @@ class TradingNode:
             if code == C.REASON_ENTRY and was_flat and self._plan is not None:
                 self.st.adopt_levels(j, self._plan)
                 if req.stop_loss is not None or req.take_profit is not None:
-                    self._adopt_bracket(j, req)
+                    self._adopt_bracket(j, req, cyc)
 
     def _protective_fill(
         self, t: int, j: int, u: OrderUpdate, fill: tuple[float, float, float]
@@ -267,12 +274,21 @@ class TradingNode:
         if self.st.qty(j) == 0.0:
             self.protect.pop(j, None)
 
-    def _adopt_bracket(self, j: int, req: OrderRequest) -> None:
-        """The bracket's protective pair at the venue now protects position ``j``."""
+    def _adopt_bracket(self, j: int, req: OrderRequest, cyc: _Cycle) -> None:
+        """The bracket's protective pair at the venue now protects position ``j``; it is
+        recorded as an order of its own."""
         for o in self.p.venue.open_orders():
             if o.parent_id == req.client_id:
-                level, reason, tp = self.st.protection(j)
+                _level, reason, tp = self.st.protection(j)
                 self.protect[j] = _Protect(o.client_id, o.stop or np.nan, tp, o.qty, reason)
+                leg = OrderRequest(
+                    client_id=o.client_id, strategy=req.strategy, symbol=req.symbol,
+                    side=o.side, qty=o.qty, intent=Intent.STOP, type=OrderType.STOP,
+                    stop=o.stop, take_profit=req.take_profit, bar=req.bar,
+                    reason=reason_name(reason),
+                )  # fmt: skip
+                cyc.requests.append(leg)
+                self.oms.orders[leg.client_id] = Order(leg, OrderState.ACCEPTED, o.venue_id)
                 return
 
     # ---- close --------------------------------------------------------------------------
@@ -320,7 +336,7 @@ class TradingNode:
                 continue
             self._cancel_protection(j, cyc)
             req = OrderRequest(
-                client_id=client_order_id(self.p.strategy_id, sym, bar_txt, Intent.STOP, j),
+                client_id=client_order_id(self._key, sym, bar_txt, Intent.STOP, j),
                 strategy=self.p.strategy_id, symbol=sym, side=Side.SELL if q > 0 else Side.BUY,
                 qty=abs(q), intent=Intent.STOP, type=OrderType.STOP,
                 stop=stop if stop == stop else None,

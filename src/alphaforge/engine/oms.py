@@ -45,10 +45,11 @@ class OrderManager:
                 self.sleep(exc.retry_after or 2.0**attempt)
                 continue
             except (VenueUnavailableError, DuplicateOrderError):
-                got = self._lookup(req, now)  # did it arrive? ask before sending again
-                if got is None:
+                known = self._lookup(req, now)  # did it arrive? ask before sending again
+                if known is None:
                     self.sleep(min(2.0**attempt, 30.0))
                     continue
+                got = known
             except OrderRejectedError as exc:
                 got = OrderUpdate(req.client_id, OrderState.REJECTED, now, reason=str(exc))
             order.apply(got)
@@ -65,11 +66,13 @@ class OrderManager:
             return None
         return OrderUpdate(req.client_id, known.state, now, known.venue_id)
 
-    def apply(self, update: OrderUpdate) -> Order | None:
+    def apply(self, update: OrderUpdate) -> tuple[Order | None, bool]:
+        """The order an update is about, and whether it changed it (a repeated or stale
+        update does not)."""
         order = self.orders.get(update.client_id)
-        if order is not None:
-            order.apply(update)
-        return order
+        if order is None:
+            return None, True
+        return order, order.apply(update)
 
     def cancel(self, client_id: str) -> OrderUpdate | None:
         order = self.orders.get(client_id)

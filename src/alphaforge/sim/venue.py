@@ -225,7 +225,7 @@ class SimulatedVenue:
         a.qty[req.symbol] = q1
         a.cash -= d * qty * px + fee
         fill = Fill(
-            fill_id=f"{w.venue_id}-{w.fills}",
+            fill_id=f"{req.client_id}#{w.fills}",
             client_id=req.client_id,
             symbol=req.symbol,
             side=req.side,

@@ -1,0 +1,190 @@
+"""``alphaforge paper`` and ``alphaforge live``: the same run spec as ``backtest``, traded."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from alphaforge.cli.common import console, fail, handle_errors, settings_from
+from alphaforge.config.specs import load_run_spec
+from alphaforge.services.ledger import open_ledger
+from alphaforge.services.trading import ReplayRequest, build_replay, parse_speed, run_replay
+
+SAFETY = (
+    "Before real money: 1. run it in paper first and compare with `alphaforge drift`; "
+    "2. start small; 3. know the kill switch: `alphaforge kill --flatten` from another terminal; "
+    "4. set the limits (risk.max_weight or sizing, risk.daily_loss_limit, risk.max_drawdown)."
+)
+
+
+def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
+    """The terminal view: progress, equity, positions and protection, risk state."""
+    from alphaforge.engine.node import TradingNode
+
+    assert isinstance(node, TradingNode)
+    st = node.st
+    panel = node.panel
+    head = Table.grid(padding=(0, 2))
+    head.add_row(
+        f"[bold]bar[/] {t + 1:,}/{bars:,}  {panel.index[t]:%Y-%m-%d %H:%M}",
+        f"[bold]equity[/] {eq:,.2f}",
+        f"[bold]cash[/] {st.cash:,.2f}",
+        f"[bold]state[/] {node.p.gate.state.value}",
+        f"{(t + 1) / max(time.perf_counter() - started, 1e-9):,.0f} bars/s",
+    )
+    pos = Table(title="positions", title_justify="left", show_edge=False)
+    for col in ("symbol", "qty", "entry", "last", "stop", "target"):
+        pos.add_column(col, justify="right" if col != "symbol" else "left")
+    for j, sym in enumerate(panel.symbols):
+        q = st.qty(j)
+        if q == 0.0:
+            continue
+        stop, _r, tp = st.protection(j)
+        p = st.book.pos[j]
+        pos.add_row(
+            sym, f"{q:,.4g}", f"{p['entry_px']:,.2f}", f"{st.book.last_px[j]:,.2f}",
+            "-" if stop != stop else f"{stop:,.2f}", "-" if tp != tp else f"{tp:,.2f}",
+        )  # fmt: skip
+    r = st.book.risk[0]
+    risk = (
+        f"day start {r['day_start_eq']:,.2f}  peak {r['peak_eq']:,.2f}  "
+        f"drawdown {eq / r['peak_eq'] - 1.0 if r['peak_eq'] > 0 else 0.0:+.2%}"
+        f"{'  HALTED (drawdown breaker)' if r['halted'] else ''}"
+    )
+    grid = Table.grid()
+    grid.add_row(head)
+    grid.add_row(pos)
+    grid.add_row(f"[dim]risk:[/] {risk}")
+    return grid
+
+
+def paper(
+    ctx: typer.Context,
+    config: Path = typer.Option(..., "--config", "-c", help="Run spec (the backtest's YAML)."),
+    replay: bool = typer.Option(
+        False, "--replay", help="Feed stored history through the runtime bar by bar."
+    ),
+    start: str | None = typer.Option(None, "--from", help="First bar of the replay (date)."),
+    end: str | None = typer.Option(None, "--to", help="Last bar of the replay (date)."),
+    speed: str = typer.Option("max", "--speed", help="max, or a multiple of real time: 60x."),
+    run_id: str | None = typer.Option(None, "--run-id", help="Name of the run in the ledger."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No live view; the summary only."),
+) -> None:
+    """Paper-trade a strategy: the same YAML as `backtest` plus broker / schedule sections.
+
+    With --replay, stored bars are fed through the live engine as if each had just closed;
+    orders go to the simulated venue, which fills them with the backtest's cost rules. The
+    ledger (`alphaforge status`, `orders`, `fills`, `pnl`) records every decision.
+    """
+    _paper(ctx, config, replay, start, end, speed, run_id, quiet)
+
+
+@handle_errors
+def _paper(
+    ctx: typer.Context,
+    config: Path,
+    replay: bool,
+    start: str | None,
+    end: str | None,
+    speed: str,
+    run_id: str | None,
+    quiet: bool,
+) -> None:
+    settings = settings_from(ctx)
+    spec = load_run_spec(config)
+    if not replay:
+        fail(
+            "paper trading on a live feed is not available yet: use --replay to run the "
+            "strategy through the runtime on stored bars",
+            2,
+        )
+    _check_dates(start, end)
+    req = ReplayRequest(start, end, parse_speed(speed), run_id)
+    ledger = open_ledger(settings)
+    try:
+        setup = build_replay(spec, settings, ledger, req)
+        bars = setup.panel.shape[0]
+        started = time.perf_counter()
+        if quiet or not sys.stdout.isatty():
+            out = run_replay(setup, req.speed)
+        else:
+            with Live(console=console, refresh_per_second=4, transient=False) as live:
+                last = [0.0]
+
+                def show(t: int, eq: float) -> None:
+                    now = time.perf_counter()
+                    if now - last[0] > 0.25 or t == bars - 1:
+                        last[0] = now
+                        live.update(_view(setup.node, t, eq, bars, started))
+
+                out = run_replay(setup, req.speed, show)
+    finally:
+        ledger.close()
+    console.print(
+        f"replay {out.run_id}: {out.bars:,} bars in {out.seconds:,.1f} s "
+        f"({out.bars / max(out.seconds, 1e-9):,.0f} bars/s); final equity {out.final_equity:,.2f}; "
+        f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected)"
+    )
+    console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
+
+
+def _check_dates(*values: str | None) -> None:
+    import pandas as pd
+
+    from alphaforge.core.errors import ConfigError
+
+    for name, v in zip(("--from", "--to"), values, strict=True):
+        if v is None:
+            continue
+        try:
+            pd.Timestamp(v)
+        except (ValueError, TypeError):
+            raise ConfigError(f"{name}: not a date (got {v!r})") from None
+
+
+def live(
+    ctx: typer.Context,
+    config: Path = typer.Option(..., "--config", "-c", help="Run spec with mode: live."),
+    yes: bool = typer.Option(False, "--yes", help="Confirm an unattended start (no prompt)."),
+) -> None:
+    """Trade real money. Refuses to start unless the config says mode: live, sets the risk
+    limits (position size, daily loss, drawdown breaker) and the start is confirmed."""
+    _live(ctx, config, yes)
+
+
+@handle_errors
+def _live(ctx: typer.Context, config: Path, yes: bool) -> None:
+    settings_from(ctx)
+    spec = load_run_spec(config)
+    console.print(f"[bold]safety checklist[/] {SAFETY}", soft_wrap=True)
+    if spec.mode != "live":
+        fail(f"{config}: mode: live is required to trade real money (got mode: {spec.mode})", 2)
+    missing = [
+        key
+        for key, ok in (
+            ("risk.max_weight (or sizing.method other than all_in)",
+             spec.risk.max_weight is not None or spec.sizing.method != "all_in"),
+            ("risk.daily_loss_limit", spec.risk.daily_loss_limit is not None),
+            ("risk.max_drawdown", spec.risk.max_drawdown is not None),
+        )
+        if not ok
+    ]  # fmt: skip
+    if missing:
+        fail(f"{config}: live trading needs risk limits: set {', '.join(missing)}", 2)
+    if not yes and not typer.confirm("Trade real money with this config?", default=False):
+        fail("not confirmed", 1)
+    fail(
+        "live trading through a broker is not available yet: the runtime runs replays on the "
+        "simulated venue (alphaforge paper --replay)",
+        2,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("paper")(paper)
+    app.command("live")(live)

@@ -1,0 +1,229 @@
+"""Paper and live trading use cases: build a trading node from a run spec and drive it.
+
+The spec is the backtest's (strategy, params, universe, timeframe, costs, sizing, exits, risk)
+plus ``broker``, ``schedule`` and ``runtime``. Replay feeds stored history through the node bar
+by bar, as if each bar had just closed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import structlog
+
+from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.panel import Panel
+from alphaforge.core.rules import BacktestConfig
+from alphaforge.engine.gate import GateLimits, RiskGate
+from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.signals import SignalSource
+from alphaforge.ledger import Ledger
+from alphaforge.ports import ExecutionVenue
+from alphaforge.services.backtest import load_spec_panel
+from alphaforge.sim.checks import refuse_idle_settings
+from alphaforge.sim.inputs import run_clock, sector_ids
+from alphaforge.sim.settings import settings_from_config
+from alphaforge.sim.stepper import Stepper
+from alphaforge.sim.venue import SimulatedVenue
+from alphaforge.strategy.base import Signals, Strategy, StrategyData, TargetWeights
+from alphaforge.strategy.registry import make_strategy
+
+
+@dataclass(frozen=True)
+class ReplayRequest:
+    start: str | None
+    end: str | None
+    speed: float | None  # None: as fast as possible; else bars of the timeframe per second x
+    run_id: str | None = None
+
+
+@dataclass
+class ReplayOutcome:
+    run_id: str
+    bars: int
+    final_equity: float
+    trades: int
+    orders: int
+    rejected: int
+    seconds: float
+    log_file: Path
+
+
+def refuse_runtime_settings(cfg: BacktestConfig, out: Signals | TargetWeights, source: str) -> None:
+    """Settings the runtime does not carry out yet are refused, never ignored."""
+    if cfg.fill == "close":
+        raise ConfigError(
+            f"{source}: fill: close fills at the signal bar's close, which a live order cannot "
+            "do; use next_open for paper and live"
+        )
+    if cfg.exits.ambiguity == "finer_bars":
+        raise ConfigError(
+            f"{source}: exits.ambiguity: finer_bars is not supported by the runtime yet "
+            "(use stop_first or target_first)"
+        )
+    if isinstance(out, Signals) and (
+        cfg.order_type in ("limit", "stop", "stop_limit")
+        or (
+            cfg.order_type == "auto" and (out.limit_price is not None or out.stop_price is not None)
+        )
+    ):
+        raise ConfigError(
+            f"{source}: order_type: limit and stop entries are not supported by the runtime "
+            "yet; use order_type: market"
+        )
+
+
+def _strategy_kind(strategy: Strategy, panel: Panel) -> Signals | TargetWeights:
+    """The strategy's output on its first bars (only its type and prices matter here)."""
+    n = min(panel.shape[0], max(strategy.warmup() + 2, 2))
+    head = Panel(
+        index=panel.index[:n], symbols=panel.symbols, timeframe=panel.timeframe,
+        open=panel.open[:n], high=panel.high[:n], low=panel.low[:n], close=panel.close[:n],
+        volume=panel.volume[:n],
+    )  # fmt: skip
+    out = strategy.signals(StrategyData(head))
+    if not isinstance(out, Signals | TargetWeights):
+        raise DataError(f"{strategy.name}: signals() must return Signals or TargetWeights")
+    return out
+
+
+def make_logger(path: Path) -> Callable[..., None]:
+    """Structured JSON lines of every decision, to ``path`` (the terminal shows the view)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a", encoding="utf-8")
+    logger = structlog.wrap_logger(
+        structlog.WriteLogger(fh),
+        processors=[
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+
+    def log(event: str, **kw: Any) -> None:
+        logger.msg(event, **kw)
+
+    return log
+
+
+def _run_id(spec: Any, req: ReplayRequest, ledger: Ledger) -> str:
+    if req.run_id:
+        return req.run_id
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = f"replay-{stamp}-{spec.canonical_hash()[:6]}"
+    rid, k = base, 1
+    while ledger.run(rid) is not None:
+        k += 1
+        rid = f"{base}-{k}"
+    return rid
+
+
+@dataclass
+class ReplaySetup:
+    node: TradingNode
+    panel: Panel
+    run_id: str
+    log_file: Path
+
+
+def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -> ReplaySetup:
+    """A trading node on the simulated (or a replay-capable) venue over the stored bars of
+    ``[req.start, req.end]``, with its run started in the ledger."""
+    if not spec.strategy:
+        raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
+    if req.start is not None:
+        spec.start = req.start
+    if req.end is not None:
+        spec.end = req.end
+    panel = load_spec_panel(spec, settings)
+    if panel.shape[0] < 2:
+        raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
+    strategy = make_strategy(spec.strategy, spec.params)
+    cfg = spec.backtest_config()
+    out = _strategy_kind(strategy, panel)
+    weights = isinstance(out, TargetWeights)
+    refuse_runtime_settings(cfg, out, spec.source)
+    own = isinstance(out, TargetWeights) and out.rebalance is not None
+    refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
+    clock = run_clock(panel, cfg)
+    s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights)
+    stepper = Stepper(panel.symbols, s, sector_ids(panel, cfg))
+    venue = make_venue(spec, stepper.s, cfg.cash)
+    run_id = _run_id(spec, req, ledger)
+    log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
+    sent = ledger.submitted_ids(run_id)
+    ledger.start_run(
+        run_id=run_id, mode="replay", venue=venue.name, config_hash=spec.canonical_hash(),
+        config_text=spec.model_dump_json(), strategies=[strategy.name],
+        started=datetime.now(UTC).isoformat(), replay_from=panel.index[0].isoformat(),
+        replay_to=panel.index[-1].isoformat(),
+    )  # fmt: skip
+    r = spec.runtime
+    parts = NodeParts(
+        run_id=run_id, strategy_id=strategy.name, stepper=stepper,
+        signals=SignalSource(strategy, cfg, clock, r.window), venue=venue, ledger=ledger,
+        gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band), sent),
+        day=clock.day, week=clock.week, sleep=time.sleep, log=make_logger(log_file),
+    )  # fmt: skip
+    return ReplaySetup(TradingNode(parts, panel), panel, run_id, log_file)
+
+
+def make_venue(spec: Any, settings_record: np.void, cash: float) -> ExecutionVenue:
+    """The venue of ``broker:``; replay needs one that can follow a replayed feed."""
+    name = spec.broker.name
+    if name == "simulated":
+        return SimulatedVenue(settings_record, cash)
+    raise ConfigError(
+        f"{spec.source}: broker.name: {name} cannot follow a replay here yet; "
+        "use broker: {{name: simulated}}"
+    )
+
+
+def run_replay(
+    setup: ReplaySetup,
+    speed: float | None,
+    on_bar: Callable[[int, float], None] | None = None,
+) -> ReplayOutcome:
+    """Feed every bar through the node; ``speed`` x real time (None: as fast as possible)."""
+    node, panel = setup.node, setup.panel
+    t0 = time.perf_counter()
+    period = _period_seconds(panel)
+    eq = float("nan")
+    for t in range(panel.shape[0]):
+        eq = node.step(t)
+        if on_bar is not None:
+            on_bar(t, eq)
+        if speed is not None and period > 0:
+            time.sleep(period / speed)
+    trades, orders, _events = node.st.records()
+    rejected = int(np.sum(orders["status"] == 2)) if len(orders) else 0
+    return ReplayOutcome(
+        run_id=setup.run_id, bars=panel.shape[0], final_equity=eq, trades=len(trades),
+        orders=len(orders), rejected=rejected, seconds=time.perf_counter() - t0,
+        log_file=setup.log_file,
+    )  # fmt: skip
+
+
+def _period_seconds(panel: Panel) -> float:
+    from alphaforge.core.timeframe import parse_timeframe
+
+    return parse_timeframe(panel.timeframe).nanos / 1e9
+
+
+def parse_speed(text: str | None) -> float | None:
+    """``max`` (or none): as fast as possible; ``60x``: sixty times real time."""
+    if text is None or text.strip().lower() == "max":
+        return None
+    t = text.strip().lower().removesuffix("x")
+    try:
+        v = float(t)
+    except ValueError:
+        raise ConfigError(f"--speed: expected max or a multiple like 60x (got {text!r})") from None
+    if not v > 0 or v == float("inf"):
+        raise ConfigError(f"--speed: must be a positive multiple (got {text!r})")
+    return v

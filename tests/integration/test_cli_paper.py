@@ -1,0 +1,85 @@
+"""``alphaforge paper --replay`` and ``alphaforge live`` through the real CLI entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alphaforge.cli.app import app
+from alphaforge.config.settings import AppSettings
+from alphaforge.config.specs import load_run_spec
+from alphaforge.ledger import Ledger
+from alphaforge.services.backtest import run_spec
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "paper_sma.yaml"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    h = tmp_path_factory.mktemp("home")
+    res = runner.invoke(app, ["--home", str(h), "data", "sample"])
+    assert res.exit_code == 0, res.output
+    return h
+
+
+def test_paper_replay_writes_the_ledger_and_matches_the_backtest(home: Path) -> None:
+    args = ["--home", str(home), "paper", "--config", str(EXAMPLE), "--replay",
+            "--from", "2016-01-04", "--to", "2019-12-31", "--speed", "max", "-q"]  # fmt: skip
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "final equity" in res.output
+    ledger = Ledger.open(f"sqlite:///{home / 'ledger.db'}")
+    try:
+        run = ledger.last_run()
+        assert run is not None and run.mode == "replay"
+        fills = ledger.fills(run.run_id)
+        curve = ledger.equity_curve(run.run_id)
+    finally:
+        ledger.close()
+    spec = load_run_spec(EXAMPLE, {"start": "2016-01-04", "end": "2019-12-31"})
+    bt = run_spec(spec, AppSettings(home=home))
+    n_fills = int((bt.order_records["status"] <= 1).sum())
+    assert len(fills) == n_fills > 0
+    assert float(curve["equity"].iloc[-1]) == pytest.approx(bt.final_equity, rel=1e-9)
+    for cmd in (["status"], ["orders"], ["fills"], ["pnl"], ["positions"]):
+        out = runner.invoke(app, ["--home", str(home), *cmd])
+        assert out.exit_code == 0, (cmd, out.output)
+        assert run.run_id in out.output or cmd == ["positions"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        (["--speed", "fast"], "--speed"),
+        (["--from", "2019-02-30"], "--from"),
+    ],
+)
+def test_paper_bad_input_is_one_line_and_non_zero(
+    home: Path, extra: list[str], needle: str
+) -> None:
+    res = runner.invoke(
+        app, ["--home", str(home), "paper", "--config", str(EXAMPLE), "--replay", *extra]
+    )
+    assert res.exit_code != 0
+    assert needle in res.output and "Traceback" not in res.output
+
+
+def test_paper_refuses_settings_the_runtime_cannot_carry_out(home: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "close.yaml"
+    cfg.write_text(EXAMPLE.read_text() + "fill: close\n")
+    res = runner.invoke(app, ["--home", str(home), "paper", "--config", str(cfg), "--replay"])
+    assert res.exit_code == 2
+    assert "fill: close" in res.output
+
+
+def test_live_refuses_without_mode_live_and_limits(home: Path, tmp_path: Path) -> None:
+    res = runner.invoke(app, ["--home", str(home), "live", "--config", str(EXAMPLE), "--yes"])
+    assert res.exit_code == 2 and "mode: live" in res.output
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text("strategy: sma_cross\nsymbols: [SYN01]\nmode: live\n")
+    res = runner.invoke(app, ["--home", str(home), "live", "--config", str(cfg), "--yes"])
+    assert res.exit_code == 2 and "risk.daily_loss_limit" in res.output
