@@ -56,7 +56,7 @@ class SignalSource:
         )  # fmt: skip
         market = market_of(sub, self.config, sdata, clock)
         weights = isinstance(out, TargetWeights)
-        order_type = "market" if weights else order_type_of(self.config, out)
+        order_type = "market" if isinstance(out, TargetWeights) else order_type_of(self.config, out)
         it = intents_of(out, sub, self.config, market, clock, order_type)
         k = t - w0
         n = panel.shape[1]
