@@ -268,7 +268,7 @@ class SimulatedVenue:
             state=w.state,
             filled_qty=w.filled,
             avg_price=w.avg,
-            limit=r.limit,
+            limit=r.take_profit if r.intent is Intent.STOP else r.limit,  # a pair's target
             stop=r.stop,
             parent_id=w.parent,
         )

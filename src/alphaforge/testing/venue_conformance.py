@@ -191,6 +191,14 @@ def check_bracket_stop_cancels_target(h: VenueHarness) -> None:
     h.push_bar(bar(0, 100.0, 101.0, 99.0, 100.5))
     h.wait_updates("cf-brk", OrderState.FILLED)
     legs = [o for o in h.venue.open_orders() if o.parent_id == "cf-brk"]
+    if len(legs) == 1 and legs[0].type is OrderType.STOP:
+        # the pair held as one order: a stop whose limit is the target (one fill ends both)
+        assert legs[0].stop == 95.0 and legs[0].limit == 110.0, legs
+        h.push_bar(bar(1, 99.0, 100.0, 94.0, 96.0))
+        fills = fills_of(h.wait_updates(legs[0].client_id, OrderState.FILLED))
+        assert [(f.qty, f.price, f.side) for f in fills] == [(10, 95.0, Side.SELL)]
+        assert position(h) == 0 and h.venue.open_orders() == []
+        return
     stop = [o for o in legs if o.type in (OrderType.STOP, OrderType.STOP_LIMIT)]
     target = [o for o in legs if o.type is OrderType.LIMIT]
     assert len(stop) == 1 and len(target) == 1, legs

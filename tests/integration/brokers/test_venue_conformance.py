@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 
 from alphaforge.testing.alpaca_harness import alpaca_harness
+from alphaforge.testing.sim_harness import simulated_harness
 from alphaforge.testing.venue_conformance import CHECKS, VenueHarness
 
 pytestmark = pytest.mark.integration
 
 HARNESSES: dict[str, Callable[[], AbstractContextManager[Any]]] = {
     "alpaca-standin": alpaca_harness,
+    "simulated": simulated_harness,
 }
 
 
