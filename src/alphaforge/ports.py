@@ -243,6 +243,8 @@ class CycleLog(Protocol):
 
     def reconcile_event(self, kind: str, symbol: str, client_id: str, detail: str) -> None: ...
 
+    def set_state(self, strategy: str, key: str, value: Any) -> None: ...
+
 
 class TradeLedger(Protocol):
     """The runtime's durable record (``alphaforge.ledger.Ledger`` implements it)."""

@@ -24,9 +24,10 @@ re-sends the same id and the venue refuses the duplicate instead of trading twic
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from alphaforge.core.errors import AlphaforgeError
 
@@ -278,3 +279,19 @@ def money(x: float | Decimal | str, places: int = 6) -> Decimal:
     shortest text first, so 0.1 stays 0.1 and not 0.1000000000000000055...)."""
     d = x if isinstance(x, Decimal) else Decimal(repr(float(x)) if not isinstance(x, str) else x)
     return d.quantize(Decimal(1).scaleb(-places))
+
+
+def request_dict(r: OrderRequest) -> dict[str, Any]:
+    """An order request as JSON-safe values (enums as their text)."""
+    d = asdict(r)
+    for k in ("side", "intent", "type", "tif"):
+        d[k] = str(d[k].value)
+    return d
+
+
+def request_of(d: dict[str, Any]) -> OrderRequest:
+    """The order request of :func:`request_dict`."""
+    return OrderRequest(**{
+        **d, "side": Side(d["side"]), "intent": Intent(d["intent"]), "type": OrderType(d["type"]),
+        "tif": TimeInForce(d["tif"]),
+    })  # fmt: skip

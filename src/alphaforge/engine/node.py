@@ -23,7 +23,8 @@ flatten closes every position at the next open.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,8 @@ from alphaforge.core.orders import (
     OrderUpdate,
     Side,
     client_order_id,
+    request_dict,
+    request_of,
 )
 from alphaforge.core.panel import Panel
 from alphaforge.engine.gate import OrderContext, RiskGate, TradingState
@@ -365,6 +368,41 @@ class TradingNode:
             if cyc.positions_changed:
                 w.positions(sid, self._position_rows())
             self._risk_events(w)
+            w.set_state(self._key, "runtime", self.snapshot(t))
+
+    # ---- restart ------------------------------------------------------------------------
+    def snapshot(self, t: int) -> dict[str, Any]:
+        """What a restart needs to continue after bar ``t``, written with the cycle."""
+        working = [
+            {"req": request_dict(o.request), "state": o.state.value, "filled": o.filled_qty,
+             "avg": o.avg_price, "venue_id": o.venue_id}
+            for o in self.oms.orders.values()
+            if not o.state.terminal
+        ]  # fmt: skip
+        snap: dict[str, Any] = {
+            "t": t, "stepper": self.st.snapshot(), "working": working,
+            "protect": {str(j): asdict(p) for j, p in self.protect.items()},
+        }  # fmt: skip
+        venue_snapshot = getattr(self.p.venue, "snapshot", None)
+        if venue_snapshot is not None:
+            snap["venue"] = venue_snapshot()
+        return snap
+
+    def restore(self, snap: dict[str, Any]) -> int:
+        """Continue from :meth:`snapshot`; returns the next bar to run."""
+        t = int(snap["t"])
+        self.st.restore(snap["stepper"])
+        self.protect = {int(j): _Protect(**p) for j, p in snap["protect"].items()}
+        for d in snap["working"]:
+            o = Order(request_of(d["req"]), OrderState(d["state"]), d["venue_id"], d["filled"],
+                      d["avg"])  # fmt: skip
+            self.oms.orders[o.client_id] = o
+        venue_restore = getattr(self.p.venue, "restore", None)
+        if venue_restore is not None and "venue" in snap:
+            venue_restore(snap["venue"])
+        self._events_seen = 0
+        self.sig, _w = self.p.signals.row(self.panel, t)
+        return t + 1
 
     def _position_rows(self) -> dict[str, tuple[float, float]]:
         pos = self.st.book.pos

@@ -129,6 +129,7 @@ class ReplaySetup:
     panel: Panel
     run_id: str
     log_file: Path
+    start: int = 0  # the first bar to run (after the last committed one on a restart)
 
 
 def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -> ReplaySetup:
@@ -157,6 +158,12 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     run_id = _run_id(spec, req, ledger)
     log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
     sent = ledger.submitted_ids(run_id)
+    known = ledger.run(run_id)
+    if known is not None and known.config_hash != spec.canonical_hash():
+        raise ConfigError(
+            f"--run-id {run_id}: the run was started with another config or period; restart "
+            "it with the same --config, --from and --to, or choose a new run id"
+        )
     ledger.start_run(
         run_id=run_id, mode="replay", venue=venue.name, config_hash=spec.canonical_hash(),
         config_text=spec.model_dump_json(), strategies=[strategy.name],
@@ -170,7 +177,14 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
         gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band), sent),
         day=clock.day, week=clock.week, sleep=time.sleep, log=make_logger(log_file),
     )  # fmt: skip
-    return ReplaySetup(TradingNode(parts, panel), panel, run_id, log_file)
+    node = TradingNode(parts, panel)
+    start = 0
+    if known is not None:
+        snap = ledger.state(f"{run_id}/{strategy.name}", "runtime")
+        if snap is not None:
+            start = node.restore(snap)
+            parts.log("restarted", run=run_id, after_bar=panel.index[start - 1].isoformat())
+    return ReplaySetup(node, panel, run_id, log_file, start)
 
 
 def make_venue(spec: Any, settings_record: np.void, cash: float) -> ExecutionVenue:
@@ -194,7 +208,8 @@ def run_replay(
     t0 = time.perf_counter()
     period = _period_seconds(panel)
     eq = float("nan")
-    for t in range(panel.shape[0]):
+    eq = node.st.equity
+    for t in range(setup.start, panel.shape[0]):
         eq = node.step(t)
         if on_bar is not None:
             on_bar(t, eq)
@@ -203,7 +218,8 @@ def run_replay(
     trades, orders, _events = node.st.records()
     rejected = int(np.sum(orders["status"] == 2)) if len(orders) else 0
     return ReplayOutcome(
-        run_id=setup.run_id, bars=panel.shape[0], final_equity=eq, trades=len(trades),
+        run_id=setup.run_id, bars=panel.shape[0] - setup.start, final_equity=eq,
+        trades=len(trades),
         orders=len(orders), rejected=rejected, seconds=time.perf_counter() - t0,
         log_file=setup.log_file,
     )  # fmt: skip

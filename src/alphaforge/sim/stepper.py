@@ -23,7 +23,9 @@ function reads "bar ``t``" and gets the current bar, with ``t`` the runtime's ow
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -114,6 +116,22 @@ def _along_levels(levels: np.ndarray, n_bars: int) -> np.ndarray:
     return as_strided(lv, shape=(8, n_bars, lv.shape[1]), strides=(lv.strides[0], 0, lv.strides[1]))
 
 
+def encode_array(a: np.ndarray) -> dict[str, Any]:
+    """A numpy array (structured dtypes too) as JSON-safe text, exactly (raw bytes)."""
+    a = np.ascontiguousarray(a)
+    return {
+        "dtype": a.dtype.descr if a.dtype.names else a.dtype.str,
+        "shape": list(a.shape),
+        "data": base64.b64encode(a.tobytes()).decode("ascii"),
+    }
+
+
+def decode_array(d: dict[str, Any], dtype: np.dtype) -> np.ndarray:
+    """The array of :func:`encode_array`, read as ``dtype`` (the layout it was written with)."""
+    raw = base64.b64decode(d["data"])
+    return np.frombuffer(raw, dtype=dtype).reshape(d["shape"]).copy()
+
+
 def _new_records(cap: int) -> Records:
     return Records(
         np.empty(cap, dtype=TRADE),
@@ -178,6 +196,33 @@ class Stepper:
             getattr(bigger, name)[:k] = getattr(self.rec, name)[:k]
         bigger.cnt[:] = self.rec.cnt
         self.rec = bigger
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state a restart needs, JSON-safe: the account, risk state, positions, pending
+        orders and last prices, and the trades Kelly sizing looks back on (the full records
+        are the ledger's)."""
+        bk = self.book
+        c = self.rec.cnt[0]
+        keep = int(self.s["kelly_lookback"]) if self.s["sizing"] == C.SIZE_KELLY else 0
+        n_tr = int(c["trades"])
+        return {
+            "account": encode_array(bk.account), "risk": encode_array(bk.risk),
+            "pos": encode_array(bk.pos), "pend": encode_array(bk.pend),
+            "last_px": encode_array(bk.last_px),
+            "trades": encode_array(self.rec.trades[max(n_tr - keep, 0) : n_tr]),
+            "ambiguous": int(c["ambiguous"]),
+        }  # fmt: skip
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        """Continue from :meth:`snapshot` (the records start again, but for Kelly's trades)."""
+        for name in ("account", "risk", "pos", "pend", "last_px"):
+            target = getattr(self.book, name)
+            target[:] = decode_array(snap[name], target.dtype)
+        trades = decode_array(snap["trades"], TRADE)
+        self.rec = _new_records(256 + 8 * self.n + len(trades))
+        self.rec.trades[: len(trades)] = trades
+        self.rec.cnt[0]["trades"] = len(trades)
+        self.rec.cnt[0]["ambiguous"] = int(snap["ambiguous"])
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Trade, order and risk-event records so far (copies)."""

@@ -19,7 +19,8 @@ reconciles against. Submitting a client order id it already knows returns that o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,8 @@ from alphaforge.core.orders import (
     OrderType,
     OrderUpdate,
     Side,
+    request_dict,
+    request_of,
 )
 from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder, VenuePosition
 from alphaforge.sim import codes as C
@@ -272,6 +275,40 @@ class SimulatedVenue:
             stop=r.stop,
             parent_id=w.parent,
         )
+
+    # ---- persistence --------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The venue's book (account and working orders), JSON-safe: the simulated venue keeps
+        its account in the ledger, written in the same transaction as the runtime's cycle."""
+        a = self._acct
+        working = []
+        for w in self._working.values():
+            d = asdict(w)
+            d["req"] = request_dict(w.req)
+            d["state"] = w.state.value
+            working.append(d)
+        return {
+            "cash": a.cash, "qty": a.qty, "avg": a.avg, "last": a.last, "seq": self._seq,
+            "working": working, "now": self.now,
+        }  # fmt: skip
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self._acct = _Account(
+            cash=float(snap["cash"]), qty=dict(snap["qty"]), avg=dict(snap["avg"]),
+            last=dict(snap["last"]),
+        )  # fmt: skip
+        self._seq = int(snap["seq"])
+        self.now = str(snap["now"])
+        self._working = {}
+        for d in snap["working"]:
+            req = request_of(d["req"])
+            w = _Working(
+                req, OrderState(d["state"]), d["venue_id"], d["filled"], d["avg"], d["parent"],
+                d["active"], d["fills"],
+            )  # fmt: skip
+            self._working[req.client_id] = w
+            self._orders[req.client_id] = w
+        self._updates = []
 
     # ---- reconciliation tests: a change made by hand at the broker -----------------------
     def adjust_position(self, symbol: str, qty: float, price: float) -> None:
