@@ -106,6 +106,7 @@ def _paper(
     _check_dates(start, end)
     req = ReplayRequest(start, end, parse_speed(speed), run_id)
     ledger = open_ledger(settings)
+    setup = None
     try:
         setup = build_replay(spec, settings, ledger, req)
         bars = setup.panel.shape[0]
@@ -124,6 +125,8 @@ def _paper(
 
                 out = run_replay(setup, req.speed, show)
     finally:
+        if setup is not None:
+            setup.close()
         ledger.close()
     console.print(
         f"replay {out.run_id}: {out.bars:,} bars in {out.seconds:,.1f} s "

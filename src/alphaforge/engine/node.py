@@ -37,6 +37,7 @@ from alphaforge.core.orders import (
     OrderType,
     OrderUpdate,
     Side,
+    TimeInForce,
     client_order_id,
     request_dict,
     request_of,
@@ -45,7 +46,14 @@ from alphaforge.core.panel import Panel
 from alphaforge.engine.gate import OrderContext, RiskGate, TradingState
 from alphaforge.engine.oms import OrderManager
 from alphaforge.engine.signals import SignalSource
-from alphaforge.ports import BarSet, CycleLog, ExecutionVenue, ReplayVenue, TradeLedger
+from alphaforge.ports import (
+    BarSet,
+    CycleLog,
+    ExecutionVenue,
+    ReplayVenue,
+    TradeLedger,
+    VenueOrder,
+)
 from alphaforge.sim import codes as C
 from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stepper
 
@@ -58,11 +66,20 @@ def reason_name(code: int) -> str:
 
 @dataclass
 class _Protect:
-    client_id: str
+    """A position's protective orders at the venue: client id -> what the order is ("pair":
+    one order holding both levels, "stop", "target"), the levels, quantity and stop reason."""
+
+    ids: dict[str, str]
     stop: float
     target: float
     qty: float
     reason: int
+
+
+def _kind(o: VenueOrder) -> str:
+    if o.type is OrderType.LIMIT:
+        return "target"
+    return "pair" if o.limit is not None else "stop"
 
 
 @dataclass
@@ -106,6 +123,7 @@ class TradingNode:
         self._events_seen = 0
         self._plan: OpenPlan | None = None
         self._key = f"{parts.run_id}/{parts.strategy_id}"  # client ids are unique per run
+        self._booked: dict[str, None] = {}  # fill ids booked, oldest first
 
     # ---- one bar ------------------------------------------------------------------------
     def step(self, t: int) -> float:
@@ -198,6 +216,7 @@ class TradingNode:
                 strategy=self.p.strategy_id, symbol=sym, side=Side.of(po.delta),
                 qty=abs(po.delta), intent=intent, type=OrderType.MARKET, stop_loss=stop,
                 take_profit=target, bar=bar_txt, reason=reason_name(po.reason),
+                tif=TimeInForce.GTC if stop is not None or target is not None else TimeInForce.DAY,
             )  # fmt: skip
             self._send(req, po.price, j, cyc)
 
@@ -237,15 +256,34 @@ class TradingNode:
         )
 
     # ---- fills --------------------------------------------------------------------------
+    def _venue_updates(self, since: str) -> list[OrderUpdate]:
+        """The venue's updates; a venue in another process is also asked for the fills of
+        this bar, so none waits for its stream (a fill is booked once, by its id)."""
+        ups = self.p.venue.updates()
+        if not getattr(self.p.venue, "synchronous", False):
+            streamed = {u.fill.fill_id for u in ups if u.fill is not None}
+            for f in self.p.venue.fills(since=since):
+                if f.fill_id not in streamed and f.fill_id not in self._booked:
+                    o = self.oms.orders.get(f.client_id)
+                    done = o is not None and o.filled_qty + f.qty >= o.request.qty - 1e-9
+                    state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
+                    ups.append(OrderUpdate(f.client_id, state, f.ts, fill=f))
+        return ups
+
     def _fills(self, t: int, cyc: _Cycle) -> None:
-        guards = {pr.client_id: j for j, pr in self.protect.items()}
-        for u in self.p.venue.updates():
+        guards = {cid: j for j, pr in self.protect.items() for cid in pr.ids}
+        for u in self._venue_updates(self.panel.index[t].isoformat()):
             order, changed = self.oms.apply(u)
-            if changed:
-                cyc.updates.append(u)
             f = u.fill
+            if f is not None and f.fill_id in self._booked:
+                continue
+            if changed or f is not None:
+                cyc.updates.append(u)
             if f is None:
                 continue
+            self._booked[f.fill_id] = None
+            if len(self._booked) > 10_000:  # a stream repeats recent fills, not old ones
+                del self._booked[next(iter(self._booked))]
             cyc.positions_changed = True
             j = self.panel.symbols.index(f.symbol)
             fill = (f.price, f.fee, f.slippage)
@@ -253,6 +291,7 @@ class TradingNode:
                 self._protective_fill(t, j, u, fill)
                 continue
             if order is None:
+                self.p.log("unknown_fill", client_id=u.client_id, symbol=f.symbol)
                 continue
             req = order.request
             code = _REASON_CODE.get(req.reason, C.REASON_ENTRY)
@@ -267,7 +306,8 @@ class TradingNode:
         self, t: int, j: int, u: OrderUpdate, fill: tuple[float, float, float]
     ) -> None:
         prot = self.protect.get(j)
-        if u.reason.startswith("target"):
+        kind = prot.ids.get(u.client_id, "stop") if prot is not None else "stop"
+        if kind == "target" or (kind == "pair" and u.reason.startswith("target")):
             code = C.EXIT_TAKE_PROFIT
         else:
             code = prot.reason if prot is not None else C.EXIT_STOP_LOSS
@@ -278,21 +318,25 @@ class TradingNode:
             self.protect.pop(j, None)
 
     def _adopt_bracket(self, j: int, req: OrderRequest, cyc: _Cycle) -> None:
-        """The bracket's protective pair at the venue now protects position ``j``; it is
+        """The bracket's protective orders at the venue now protect position ``j``; each is
         recorded as an order of its own."""
-        for o in self.p.venue.open_orders():
-            if o.parent_id == req.client_id:
-                _level, reason, tp = self.st.protection(j)
-                self.protect[j] = _Protect(o.client_id, o.stop or np.nan, tp, o.qty, reason)
-                leg = OrderRequest(
-                    client_id=o.client_id, strategy=req.strategy, symbol=req.symbol,
-                    side=o.side, qty=o.qty, intent=Intent.STOP, type=OrderType.STOP,
-                    stop=o.stop, take_profit=req.take_profit, bar=req.bar,
-                    reason=reason_name(reason),
-                )  # fmt: skip
-                cyc.requests.append(leg)
-                self.oms.orders[leg.client_id] = Order(leg, OrderState.ACCEPTED, o.venue_id)
-                return
+        legs = [o for o in self.p.venue.open_orders() if o.parent_id == req.client_id]
+        if not legs:
+            return
+        _level, reason, tp = self.st.protection(j)
+        stop = next((o.stop for o in legs if o.stop is not None), None)
+        self.protect[j] = _Protect(
+            {o.client_id: _kind(o) for o in legs}, stop if stop is not None else np.nan, tp,
+            legs[0].qty, reason,
+        )  # fmt: skip
+        for o in legs:
+            leg = OrderRequest(
+                client_id=o.client_id, strategy=req.strategy, symbol=req.symbol, side=o.side,
+                qty=o.qty, intent=Intent.STOP, type=o.type, limit=o.limit, stop=o.stop,
+                bar=req.bar, reason=reason_name(reason),
+            )  # fmt: skip
+            cyc.requests.append(leg)
+            self.oms.orders[leg.client_id] = Order(leg, OrderState.ACCEPTED, o.venue_id)
 
     # ---- close --------------------------------------------------------------------------
     def _note_signals(self, sig: SignalRow, cyc: _Cycle) -> None:
@@ -312,11 +356,15 @@ class TradingNode:
 
     def _cancel_protection(self, j: int, cyc: _Cycle) -> None:
         prot = self.protect.pop(j, None)
-        if prot is not None:
-            u = self.oms.cancel(prot.client_id)
-            if u is None:
-                u = self.p.venue.cancel(prot.client_id)
+        if prot is None:
+            return
+        for cid in prot.ids:
+            known = self.oms.orders.get(cid)
+            if known is not None and known.state.terminal:
+                continue
+            u = self.p.venue.cancel(cid)
             if u is not None:
+                self.oms.apply(u)
                 cyc.updates.append(u)
 
     def _protect_positions(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
@@ -341,7 +389,7 @@ class TradingNode:
             req = OrderRequest(
                 client_id=client_order_id(self._key, sym, bar_txt, Intent.STOP, j),
                 strategy=self.p.strategy_id, symbol=sym, side=Side.SELL if q > 0 else Side.BUY,
-                qty=abs(q), intent=Intent.STOP, type=OrderType.STOP,
+                qty=abs(q), intent=Intent.STOP, type=OrderType.STOP, tif=TimeInForce.GTC,
                 stop=stop if stop == stop else None,
                 take_profit=tp if tp == tp else None, bar=bar_txt, reason=reason_name(reason),
             )  # fmt: skip
@@ -349,7 +397,12 @@ class TradingNode:
             _o, ups = self.oms.submit(req, bar_txt)
             cyc.updates.extend(ups)
             if not any(u.state is OrderState.REJECTED for u in ups):
-                self.protect[j] = _Protect(req.client_id, stop, tp, abs(q), reason)
+                ids = {req.client_id: "pair" if stop == stop and tp == tp else
+                       ("stop" if stop == stop else "target")}  # fmt: skip
+                for o in self.p.venue.open_orders():
+                    if o.client_id == req.client_id or o.parent_id == req.client_id:
+                        ids[o.client_id] = _kind(o)
+                self.protect[j] = _Protect(ids, stop, tp, abs(q), reason)
 
     # ---- ledger -------------------------------------------------------------------------
     def _write(self, t: int, bar_txt: str, cyc: _Cycle) -> None:

@@ -131,6 +131,10 @@ class ReplaySetup:
     log_file: Path
     start: int = 0  # the first bar to run (after the last committed one on a restart)
 
+    def close(self) -> None:
+        """Disconnect from the venue."""
+        self.node.p.venue.close()
+
 
 def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -> ReplaySetup:
     """A trading node on the simulated (or a replay-capable) venue over the stored bars of
@@ -154,7 +158,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     clock = run_clock(panel, cfg)
     s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights)
     stepper = Stepper(panel.symbols, s, sector_ids(panel, cfg))
-    venue = make_venue(spec, stepper.s, cfg.cash)
+    venue = make_venue(spec, stepper.s, cfg.cash, settings)
     run_id = _run_id(spec, req, ledger)
     log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
     sent = ledger.submitted_ids(run_id)
@@ -187,15 +191,32 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     return ReplaySetup(node, panel, run_id, log_file, start)
 
 
-def make_venue(spec: Any, settings_record: np.void, cash: float) -> ExecutionVenue:
-    """The venue of ``broker:``; replay needs one that can follow a replayed feed."""
-    name = spec.broker.name
-    if name == "simulated":
+def make_venue(spec: Any, settings_record: np.void, cash: float, settings: Any) -> ExecutionVenue:
+    """The venue of ``broker:``. Alpaca's credentials come from the environment or ``.env``
+    (``ALPHAFORGE_ALPACA_API_KEY``, ``ALPHAFORGE_ALPACA_SECRET_KEY``); its paper endpoint
+    unless ``mode: live``. Replay needs a venue that can follow a replayed feed."""
+    b = spec.broker
+    if b.name == "simulated":
         return SimulatedVenue(settings_record, cash)
-    raise ConfigError(
-        f"{spec.source}: broker.name: {name} cannot follow a replay here yet; "
-        "use broker: {{name: simulated}}"
-    )
+    from alphaforge.adapters.brokers.alpaca import AlpacaVenue
+
+    key, secret = settings.alpaca_api_key, settings.alpaca_secret_key
+    if key is None or secret is None:
+        raise ConfigError(
+            f"{spec.source}: broker.name: alpaca needs ALPHAFORGE_ALPACA_API_KEY and "
+            "ALPHAFORGE_ALPACA_SECRET_KEY in the environment or .env"
+        )
+    if b.replay_url is None:
+        raise ConfigError(
+            f"{spec.source}: broker.replay_url: a replay on Alpaca needs a local stand-in that "
+            "follows the replayed bars (Alpaca's own servers trade live prices only)"
+        )
+    venue = AlpacaVenue(
+        key, secret, live=spec.mode == "live", url=b.base_url, stream_url=b.stream_url,
+        replay_url=b.replay_url,
+    )  # fmt: skip
+    venue.connect()
+    return venue
 
 
 def run_replay(

@@ -70,6 +70,7 @@ class SimulatedVenue:
     that fills with the vectorized engine's rules (see the module docstring)."""
 
     name = "simulated"
+    synchronous = True  # every update of a bar is out when on_bar returns
     capabilities = VenueCapabilities(brackets=True, fractional=True, shorting=True, replay=True)
 
     def __init__(self, settings: np.void, cash: float) -> None:

@@ -38,7 +38,15 @@ from alphaforge.core.errors import (
     VenueError,
     VenueUnavailableError,
 )
-from alphaforge.core.orders import Fill, OrderRequest, OrderState, OrderType, Side, TimeInForce
+from alphaforge.core.orders import (
+    Fill,
+    Intent,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from alphaforge.ports import BarSet, VenueOrder
 
 _S = OrderState
@@ -112,6 +120,15 @@ def order_request(req: OrderRequest) -> Any:
         "time_in_force": Tif.GTC if req.tif is TimeInForce.GTC else Tif.DAY,
         "client_order_id": req.client_id,
     }
+    if req.intent is Intent.STOP and req.take_profit is not None and req.stop is not None:
+        # a protective pair for a position held: one-cancels-other, the limit is the target
+        return LimitOrderRequest(
+            limit_price=req.take_profit,
+            order_class=OrderClass.OCO,
+            take_profit=TakeProfitRequest(limit_price=req.take_profit),
+            stop_loss=StopLossRequest(stop_price=req.stop),
+            **common,
+        )
     if req.take_profit is not None and req.stop_loss is not None:
         common["order_class"] = OrderClass.BRACKET
     elif req.take_profit is not None or req.stop_loss is not None:

@@ -1,0 +1,68 @@
+"""The runtime on Alpaca: alpaca-py's own clients against the local stand-in, fed the replay.
+
+Alpaca charges no commission and the stand-in fills market orders at the bar's open and
+protective orders at their level (or the open through a gap), as the simulated venue does with
+zero costs; so a zero-cost replay on Alpaca gives the backtest's trades.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import SecretStr
+
+from alphaforge.config.settings import AppSettings
+from alphaforge.config.specs import RunSpec
+from alphaforge.ledger import Ledger
+from alphaforge.services.backtest import run_spec
+from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
+from alphaforge.sim import codes as C
+from alphaforge.testing import shared_data_file
+from alphaforge.testing.alpaca_broker import AlpacaBroker
+
+pytestmark = [pytest.mark.integration, pytest.mark.parity]
+
+
+def _spec(broker: dict[str, str] | None) -> RunSpec:
+    return RunSpec.model_validate({
+        "strategy": "sma_cross", "params": {"fast": 10, "slow": 40}, "symbols": ["MSFT", "JPM"],
+        "data": str(shared_data_file("us_equities_daily.parquet")),
+        "start": "2014-01-01", "end": "2015-12-31", "timeframe": "1d",
+        "costs": {"commission": 0, "slippage": 0},
+        "sizing": {"method": "fraction", "value": 0.4},
+        "exits": {"stop_loss": "4%", "take_profit": "8%"},
+        **({"broker": broker} if broker else {}),
+    })  # fmt: skip
+
+
+def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(tmp_path: Path) -> None:
+    with AlpacaBroker(cash=100_000.0, now=pd.Timestamp("2014-01-02 14:30", tz="UTC")) as broker:
+        settings = AppSettings(
+            home=tmp_path, alpaca_api_key=SecretStr(broker.api_key),
+            alpaca_secret_key=SecretStr(broker.secret_key),
+        )  # fmt: skip
+        spec = _spec({"name": "alpaca", "base_url": broker.url, "stream_url": broker.stream_url,
+                      "replay_url": broker.url})  # fmt: skip
+        with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+            setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None))
+            try:
+                run_replay(setup, None)
+                venue_positions = {p.symbol: p.qty for p in setup.node.p.venue.positions()}
+            finally:
+                setup.close()
+            trades, _orders, _events = setup.node.st.records()
+            held = {p.symbol: float(p.qty) for p in ledger.positions(setup.run_id)}
+            ids = [o.client_id for o in ledger.orders(setup.run_id)]
+        created = broker.new_order_ids()
+    bt = run_spec(_spec(None), AppSettings(home=tmp_path)).trade_records
+    closed = bt[bt["exit_reason"] != C.EXIT_END_OF_DATA]
+    assert len(closed) >= 5
+    for field in ("symbol", "direction", "entry_bar", "exit_bar", "qty", "exit_reason"):
+        np.testing.assert_array_equal(trades[field], closed[field], err_msg=field)
+    np.testing.assert_allclose(trades["pnl"], closed["pnl"], rtol=1e-9)
+    assert venue_positions == held  # the broker's positions are the ledger's
+    assert len(created) == len(set(created))  # no client order id created twice
+    assert len(ids) == len(set(ids))
