@@ -10,6 +10,7 @@ from alphaforge import __version__
 from alphaforge.cli import backtest as backtest_cli
 from alphaforge.cli import data as data_cli
 from alphaforge.cli import demo as demo_cli
+from alphaforge.cli import drift as drift_cli
 from alphaforge.cli import ledger as ledger_cli
 from alphaforge.cli import optimize as optimize_cli
 from alphaforge.cli import report as report_cli
@@ -32,6 +33,7 @@ strategy_cli.register(app)
 optimize_cli.register(app)
 trade_cli.register(app)
 ledger_cli.register(app)
+drift_cli.register(app)
 
 
 def _version(value: bool) -> None:
