@@ -45,6 +45,7 @@ from alphaforge.core.orders import (
 from alphaforge.core.panel import Panel
 from alphaforge.engine.gate import OrderContext, RiskGate, TradingState
 from alphaforge.engine.oms import OrderManager
+from alphaforge.engine.reconcile import Difference, Reconciler
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ports import (
     BarSet,
@@ -124,6 +125,7 @@ class TradingNode:
         self._plan: OpenPlan | None = None
         self._key = f"{parts.run_id}/{parts.strategy_id}"  # client ids are unique per run
         self._booked: dict[str, None] = {}  # fill ids booked, oldest first
+        self._reconciled: tuple[list[Difference], list[OrderUpdate]] = ([], [])
 
     # ---- one bar ------------------------------------------------------------------------
     def step(self, t: int) -> float:
@@ -421,6 +423,12 @@ class TradingNode:
             if cyc.positions_changed:
                 w.positions(sid, self._position_rows())
             self._risk_events(w)
+            diffs, ups = self._reconciled
+            for d in diffs:
+                w.reconcile_event(d.kind, d.symbol, d.client_id, d.detail)
+            for u in ups:
+                w.order_event(u)
+            self._reconciled = ([], [])
             w.set_state(self._key, "runtime", self.snapshot(t))
 
     # ---- restart ------------------------------------------------------------------------
@@ -456,6 +464,29 @@ class TradingNode:
         self._events_seen = 0
         self.sig, _w = self.p.signals.row(self.panel, t)
         return t + 1
+
+    def reconcile(self, t: int, since: str | None, known_fills: set[str]) -> list[Difference]:
+        """Reconcile with the venue before running bar ``t`` (see
+        :mod:`alphaforge.engine.reconcile`); the events are written with the next cycle."""
+        n = self.panel.shape[0]
+        resume_at = self.panel.index[min(t, n - 1)].isoformat()
+        if t >= n:
+            resume_at = (self.panel.index[-1] + pd.Timedelta(days=3650)).isoformat()
+        working: dict[str, object] = {
+            cid: o for cid, o in self.oms.orders.items() if not o.state.terminal
+        }
+        booked = known_fills | set(self._booked)
+        rec = Reconciler(self.p.venue, self.st, self.panel.symbols, self.p.strategy_id)
+        diffs, updates = rec.run(since, resume_at, t, working, booked)
+        for u in updates:
+            self.oms.apply(u)
+            if u.fill is not None:
+                self._booked[u.fill.fill_id] = None
+        for d in diffs:
+            self.p.log("reconcile", kind=d.kind, symbol=d.symbol, client_id=d.client_id,
+                       detail=d.detail)  # fmt: skip
+        self._reconciled = (diffs, updates)
+        return diffs
 
     def _position_rows(self) -> dict[str, tuple[float, float]]:
         pos = self.st.book.pos

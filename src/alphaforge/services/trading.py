@@ -183,11 +183,14 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     )  # fmt: skip
     node = TradingNode(parts, panel)
     start = 0
+    since = None
     if known is not None:
         snap = ledger.state(f"{run_id}/{strategy.name}", "runtime")
         if snap is not None:
             start = node.restore(snap)
-            parts.log("restarted", run=run_id, after_bar=panel.index[start - 1].isoformat())
+            since = panel.index[start - 1].isoformat()
+            parts.log("restarted", run=run_id, after_bar=since)
+    node.reconcile(start, since, {f.fill_id for f in ledger.fills(run_id)})
     return ReplaySetup(node, panel, run_id, log_file, start)
 
 

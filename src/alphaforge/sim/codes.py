@@ -63,6 +63,7 @@ REASON_HALTED = 19
 REASON_ZERO_SIZE = 20
 REASON_NO_STOP = 21
 REASON_NO_PRICE = 22
+REASON_ADOPT = 23  # the runtime adopted a position changed at the broker
 REASON_NAMES = {
     **dict(enumerate(EXIT_NAMES)),
     REASON_ENTRY: "entry",
@@ -78,6 +79,7 @@ REASON_NAMES = {
     REASON_ZERO_SIZE: "size_rounds_to_zero",
     REASON_NO_STOP: "risk_sizing_without_stop",
     REASON_NO_PRICE: "no_price",
+    REASON_ADOPT: "adopted_from_broker",
 }
 
 # --- risk events ------------------------------------------------------------------------------

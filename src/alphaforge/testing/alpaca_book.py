@@ -65,6 +65,7 @@ class Book:
         self.last: dict[str, float] = {}
         self.activities: list[dict[str, Any]] = []
         self.partial_next: float | None = None
+        self.last_bar_ts: pd.Timestamp | None = None  # the last bar matched (time never goes back)
 
     # -- account ----------------------------------------------------------------------------
     def price(self, symbol: str, fallback: float = 0.0) -> float:
@@ -387,8 +388,13 @@ class Book:
         return events
 
     def on_bar(self, bars: BarSet) -> list[Message]:
-        """Match every working order against the bars of ``bars.ts``."""
+        """Match every working order against the bars of ``bars.ts``. Time never goes back:
+        a bar at or before the last one seen is ignored (a restarted runtime that replays the
+        bar it died in cannot make orders fill twice against it)."""
         ts = bars.ts.tz_convert("UTC") if bars.ts.tzinfo else bars.ts.tz_localize("UTC")
+        if self.last_bar_ts is not None and ts <= self.last_bar_ts:
+            return []
+        self.last_bar_ts = ts
         self.now = ts
         events: list[Message] = []
         day = session_day(ts)

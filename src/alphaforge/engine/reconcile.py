@@ -1,0 +1,137 @@
+"""Reconciliation on start: the ledger's view of the account against the broker's.
+
+After a restart the runtime has its state as of the last committed cycle. The venue may have
+moved on: an order filled while the process was down, an order the ledger thinks is working is
+unknown to the venue, a position was opened or closed by hand. Each difference is resolved and
+recorded as a reconciliation event:
+
+* ``fill_while_down``: a venue fill before the bar the runtime resumes at, not in the book, is
+  booked (fills of that bar itself are the redone cycle's, booked there once by fill id);
+* ``unknown_at_venue``: a working order the venue does not know is marked cancelled;
+* ``orphan_at_venue``: an open order at the venue the runtime does not track is reported and
+  left alone (an idempotent resubmission in the redone cycle adopts the runtime's own);
+* ``position_adopted``: a position that still differs from the venue's is brought to the
+  venue's quantity at its average price, so the ledger's positions equal the broker's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from alphaforge.core.orders import OrderState, OrderUpdate
+from alphaforge.ports import ExecutionVenue
+from alphaforge.sim import codes as C
+from alphaforge.sim.stepper import Stepper
+
+
+@dataclass(frozen=True)
+class Difference:
+    kind: str
+    symbol: str
+    client_id: str
+    detail: str
+
+
+def _utc(ts: str) -> pd.Timestamp:
+    t = pd.Timestamp(ts)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+@dataclass
+class Reconciler:
+    """Compares and resolves (see the module docstring); ``booked`` are the fill ids the
+    runtime has booked, ``working`` its non-terminal orders by client id."""
+
+    venue: ExecutionVenue
+    stepper: Stepper
+    symbols: tuple[str, ...]
+    strategy: str  # the strategy whose book adopts what the broker did
+
+    def run(
+        self,
+        since: str | None,
+        resume_at: str,
+        t: int,
+        working: dict[str, object],
+        booked: set[str],
+    ) -> tuple[list[Difference], list[OrderUpdate]]:
+        diffs: list[Difference] = []
+        updates: list[OrderUpdate] = []
+        redo = self._fills(since, resume_at, t, (booked, set(working)), diffs, updates)
+        self._orders(working, diffs, updates)
+        self._positions(t, redo, diffs)
+        return diffs, updates
+
+    def _fills(
+        self,
+        since: str | None,
+        resume_at: str,
+        t: int,
+        known: tuple[set[str], set[str]],
+        diffs: list[Difference],
+        updates: list[OrderUpdate],
+    ) -> dict[str, float]:
+        """Book the fills made while down; returns the quantities the redone bar will book.
+        A fill of an order the runtime never sent is a trade made by hand: adopted."""
+        booked, ours = known
+        redo: dict[str, float] = {}
+        cut = _utc(resume_at)
+        for f in self.venue.fills(since=since):
+            if f.fill_id in booked or f.symbol not in self.symbols:
+                continue
+            if _utc(f.ts) >= cut:
+                redo[f.symbol] = redo.get(f.symbol, 0.0) + f.signed_qty
+                continue
+            j = self.symbols.index(f.symbol)
+            mine = f.client_id in ours
+            if not mine:
+                reason = C.REASON_ADOPT
+            elif self.stepper.qty(j) == 0.0:
+                reason = C.REASON_ENTRY
+            else:
+                reason = C.EXIT_SIGNAL
+            self.stepper.book_fill(max(t - 1, 0), j, f.signed_qty, (f.price, f.fee, 0.0), reason,
+                                   f.qty)  # fmt: skip
+            booked.add(f.fill_id)
+            f = replace(f, strategy=self.strategy)
+            updates.append(OrderUpdate(f.client_id, OrderState.FILLED, f.ts, fill=f))
+            kind = "fill_while_down" if mine else "position_adopted"
+            diffs.append(Difference(kind, f.symbol, f.client_id,
+                                    f"{f.side.value} {f.qty:g} @ {f.price:.4f} at {f.ts}"))  # fmt: skip
+        return redo
+
+    def _orders(
+        self, working: dict[str, object], diffs: list[Difference], updates: list[OrderUpdate]
+    ) -> None:
+        open_ids = {o.client_id: o for o in self.venue.open_orders()}
+        for cid in list(working):
+            if cid in open_ids:
+                continue
+            known = self.venue.order(cid)
+            if known is None:
+                updates.append(
+                    OrderUpdate(cid, OrderState.CANCELLED, "", reason="unknown at venue")
+                )
+                diffs.append(Difference("unknown_at_venue", "", cid, "marked cancelled"))
+            elif known.state.terminal:
+                updates.append(OrderUpdate(cid, known.state, "", known.venue_id))
+        for cid, o in open_ids.items():
+            if cid not in working and o.symbol in self.symbols:
+                diffs.append(Difference("orphan_at_venue", o.symbol, cid,
+                                        f"{o.side.value} {o.qty:g} {o.type.value} left alone"))  # fmt: skip
+
+    def _positions(self, t: int, redo: dict[str, float], diffs: list[Difference]) -> None:
+        at_venue = {p.symbol: p for p in self.venue.positions()}
+        for j, sym in enumerate(self.symbols):
+            held = self.stepper.qty(j) + redo.get(sym, 0.0)
+            vp = at_venue.get(sym)
+            want = vp.qty if vp is not None else 0.0
+            if abs(want - held) <= 1e-9:
+                continue
+            px = vp.avg_price if vp is not None else float(self.stepper.book.last_px[j])
+            self.stepper.book_fill(max(t - 1, 0), j, want - held, (px, 0.0, 0.0),
+                                   C.REASON_ADOPT, abs(want - held))  # fmt: skip
+            diffs.append(Difference("position_adopted", sym, "",
+                                    f"ledger {held:g} -> broker {want:g} @ {px:.4f}"))  # fmt: skip
