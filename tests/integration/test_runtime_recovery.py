@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typer.testing import CliRunner
 
 from alphaforge.cli.app import app
 from alphaforge.ledger import Ledger
+from alphaforge.testing.ledger_db import KINDS, scratch_ledger_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "paper_sma.yaml"
@@ -31,16 +31,9 @@ ARGS = ["paper", "--config", str(EXAMPLE), "--replay", "--from", "2012-01-02", "
 KILLS = 20
 
 
-def _cycles(db: Path, run_id: str) -> int:
-    """Committed cycles of ``run_id`` (0 before the ledger exists)."""
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=5) as c:
-            row = c.execute("select count(*) from cycles where run_id=?", (run_id,)).fetchone()
-            return int(row[0])
-    except sqlite3.Error:
-        return 0
+def _cycles(ledger: Ledger, run_id: str) -> int:
+    """Committed cycles of ``run_id``: one equity snapshot each."""
+    return len(ledger.equity_curve(run_id))
 
 
 def _fills(ledger: Ledger, run_id: str) -> list[tuple[str, str, str, float, float, float]]:
@@ -50,14 +43,23 @@ def _fills(ledger: Ledger, run_id: str) -> list[tuple[str, str, str, float, floa
     ]
 
 
-def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with scratch_ledger_url(kind, tmp_path) as url:
+        monkeypatch.setenv("ALPHAFORGE_LEDGER_URL", url)
+        _kill_and_restart(tmp_path, url)
+
+
+def _kill_and_restart(tmp_path: Path, url: str) -> None:
     home = tmp_path / "home"
     runner = CliRunner()
     assert runner.invoke(app, ["--home", str(home), "data", "sample"]).exit_code == 0
     ref = runner.invoke(app, ["--home", str(home), *ARGS, "--run-id", "reference"])
     assert ref.exit_code == 0, ref.output
-    db = home / "ledger.db"
-    total = _cycles(db, "reference")
+    ledger = Ledger.open(url)
+    total = _cycles(ledger, "reference")
     cmd = [sys.executable, "-m", "alphaforge.cli.app", "--home", str(home), *ARGS,
            "--run-id", "killed"]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -65,10 +67,10 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
     kills = 0
     progress = []
     while kills < KILLS:
-        before = _cycles(db, "killed")
+        before = ledger.last_bar("killed")
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
-        while _cycles(db, "killed") == before and proc.poll() is None:
+        while ledger.last_bar("killed") == before and proc.poll() is None:
             assert time.monotonic() < deadline, "the restarted runtime made no progress"
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.15))
@@ -78,13 +80,13 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-        progress.append(_cycles(db, "killed"))
+        progress.append(ledger.last_bar("killed") or "")
     final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert final.returncode == 0, final.stderr
     assert kills == KILLS, f"the run finished after {kills} kills; lengthen the replay"
     assert progress == sorted(progress)  # every restart continued, none went back
-    with Ledger.open(f"sqlite:///{db}") as ledger:
-        assert _cycles(db, "killed") == total
+    with ledger:
+        assert _cycles(ledger, "killed") == total
         assert _fills(ledger, "killed") == _fills(ledger, "reference")
         a = [
             (t.symbol, t.side, float(t.qty), t.entry_ts, t.exit_ts) for t in ledger.trades("killed")
@@ -100,6 +102,6 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
         snap = ledger.state("killed/sma_cross", "runtime")
     # the venue's positions (its book, kept in the ledger) equal the ledger's
     venue_qty = {s: q for s, q in snap["venue"]["qty"].items() if q != 0}
-    with Ledger.open(f"sqlite:///{db}") as ledger:
+    with Ledger.open(url) as ledger:
         held = {p.symbol: float(p.qty) for p in ledger.positions("killed")}
     assert venue_qty == held

@@ -22,6 +22,7 @@ from alphaforge.services.backtest import run_spec
 from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
 from alphaforge.sim import codes as C
 from alphaforge.testing import shared_data_file
+from alphaforge.testing.ledger_db import KINDS, scratch_ledger_url
 
 pytestmark = [pytest.mark.parity, pytest.mark.integration]
 
@@ -55,11 +56,17 @@ def _spec(case: dict[str, Any]) -> RunSpec:
     )
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_replay_trades_equal_backtest_trades(name: str, tmp_path: Path) -> None:
+def test_replay_trades_equal_backtest_trades(name: str, kind: str, tmp_path: Path) -> None:
     settings = AppSettings(home=tmp_path)
     backtest = run_spec(_spec(CASES[name]), settings)
-    ledger = Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with scratch_ledger_url(kind, tmp_path) as url:
+        _check(name, url, settings, backtest)
+
+
+def _check(name: str, url: str, settings: AppSettings, backtest: Any) -> None:
+    ledger = Ledger.open(url)
     try:
         setup = build_replay(_spec(CASES[name]), settings, ledger, ReplayRequest(None, None, None))
         out = run_replay(setup, None)

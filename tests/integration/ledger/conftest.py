@@ -3,7 +3,6 @@ hand-written run whose positions, round trips and daily P&L the tests compute by
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,31 +10,17 @@ import pytest
 
 from alphaforge.core.orders import Fill, Intent, OrderRequest, OrderState, OrderUpdate, Side
 from alphaforge.ledger import Ledger
-from alphaforge.testing import postgres_url
+from alphaforge.testing.ledger_db import KINDS, scratch_ledger_url
 
 RUN = "run-1"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=KINDS)
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A ledger URL on an empty database: a SQLite file, or a PostgreSQL database created for
     this test and dropped after it."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    base = make_url(postgres_url())
-    name = f"af_ledger_{uuid.uuid4().hex[:12]}"
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_ledger_url(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
