@@ -107,3 +107,22 @@ def test_a_lost_submit_response_never_sends_twice(tmp_path: Path) -> None:
         created = broker.new_order_ids()
         assert created and len(created) == len(set(created))
         _venue_equals_ledger(broker, ledger)
+
+
+def test_reconcile_shows_then_resolves_a_manual_change(tmp_path: Path) -> None:
+    from alphaforge.services.trading import reconcile_run
+
+    with _world(tmp_path) as (broker, settings, ledger):
+        spec = _spec(broker)
+        _finish(spec, settings, ledger)
+        broker.manual_trade("MSFT", -7)
+        run_id, diffs = reconcile_run(settings, ledger, None, apply=False)
+        assert run_id == "rec"
+        assert [(d.kind, d.symbol) for d in diffs] == [("position_adopted", "MSFT")]
+        assert ledger.reconcile_events("rec") == []  # shown, not written
+        _run, diffs = reconcile_run(settings, ledger, "rec", apply=True)
+        assert len(diffs) == 1
+        assert [e.kind for e in ledger.reconcile_events("rec")] == ["position_adopted"]
+        _venue_equals_ledger(broker, ledger)
+        _run, diffs = reconcile_run(settings, ledger, "rec", apply=False)
+        assert diffs == []  # in agreement now

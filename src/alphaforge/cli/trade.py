@@ -188,6 +188,45 @@ def _live(ctx: typer.Context, config: Path, yes: bool) -> None:
     )
 
 
+def reconcile(
+    ctx: typer.Context,
+    run: str | None = typer.Option(None, "--run", help="Run to reconcile (default: the last)."),
+    apply: bool = typer.Option(
+        False, "--apply", help="Write the resolutions (adopt, book, cancel) to the ledger."
+    ),
+) -> None:
+    """Compare a run's positions, working orders and fills in the ledger with its broker's,
+    and show the differences; --apply resolves them as a restart would."""
+    _reconcile(ctx, run, apply)
+
+
+@handle_errors
+def _reconcile(ctx: typer.Context, run: str | None, apply: bool) -> None:
+    from alphaforge.services.trading import reconcile_run
+
+    settings = settings_from(ctx)
+    ledger = open_ledger(settings)
+    try:
+        run_id, diffs = reconcile_run(settings, ledger, run, apply)
+    finally:
+        ledger.close()
+    if not diffs:
+        console.print(f"{run_id}: the ledger and the broker agree (positions, orders, fills)")
+        return
+    table = Table(title=f"Differences of {run_id} with its broker", title_justify="left")
+    for col in ("kind", "symbol", "client id", "detail"):
+        table.add_column(col)
+    for d in diffs:
+        table.add_row(d.kind, d.symbol or "-", d.client_id or "-", d.detail)
+    console.print(table)
+    if apply:
+        console.print(f"resolved {len(diffs)} difference(s); recorded as reconciliation events")
+    else:
+        console.print("not written: --apply resolves them (a restart of the run does too)")
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("paper")(paper)
     app.command("live")(live)
+    app.command("reconcile")(reconcile)

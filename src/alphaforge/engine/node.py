@@ -488,6 +488,22 @@ class TradingNode:
         self._reconciled = (diffs, updates)
         return diffs
 
+    def pending_reconciliation(self) -> list[Difference]:
+        """The differences the last :meth:`reconcile` found, not yet written."""
+        return list(self._reconciled[0])
+
+    def write_reconciliation(self, bar_txt: str, t: int) -> None:
+        """Write what :meth:`reconcile` resolved now, as a cycle of its own at ``bar_txt``
+        (the run's last bar), with the state that continues from bar ``t``."""
+        diffs, ups = self._reconciled
+        with self.p.ledger.cycle(self.p.run_id, bar_txt) as w:
+            for d in diffs:
+                w.reconcile_event(d.kind, d.symbol, d.client_id, d.detail)
+            for u in ups:
+                w.order_event(u)
+            w.set_state(self._key, "runtime", self.snapshot(t))
+        self._reconciled = ([], [])
+
     def _position_rows(self) -> dict[str, tuple[float, float]]:
         pos = self.st.book.pos
         return {

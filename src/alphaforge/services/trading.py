@@ -22,6 +22,7 @@ from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
 from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.reconcile import Difference
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
@@ -267,3 +268,29 @@ def parse_speed(text: str | None) -> float | None:
     if not v > 0 or v == float("inf"):
         raise ConfigError(f"--speed: must be a positive multiple (got {text!r})")
     return v
+
+
+def reconcile_run(
+    settings: Any, ledger: Ledger, run_id: str | None, apply: bool
+) -> tuple[str, list[Difference]]:
+    """Compare a run's state in the ledger with its venue; with ``apply`` the resolutions are
+    written (one transaction, at the run's last bar). Returns the run id and the differences."""
+    import json
+
+    from alphaforge.config.specs import RunSpec
+
+    run = ledger.run(run_id) if run_id else ledger.last_run()
+    if run is None:
+        raise ConfigError(f"--run: no run {run_id!r} in the ledger" if run_id else "no runs yet")
+    spec = RunSpec.model_validate(json.loads(run.config_text))
+    spec._source = f"run {run.run_id}"
+    setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, run.run_id))
+    try:
+        node = setup.node
+        diffs = list(node.pending_reconciliation())
+        last = ledger.last_bar(run.run_id)
+        if apply and diffs and last is not None:
+            node.write_reconciliation(last, setup.start - 1)
+    finally:
+        setup.close()
+    return run.run_id, diffs
