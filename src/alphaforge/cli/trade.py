@@ -23,22 +23,30 @@ SAFETY = (
 
 
 def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
-    """The terminal view: progress, equity, positions and protection, risk state."""
+    """The terminal view: the cycle, equity and today's P&L, positions with their protection,
+    working orders, and the risk state against its limits."""
     from alphaforge.engine.node import TradingNode
 
     assert isinstance(node, TradingNode)
     st = node.st
     panel = node.panel
+    r = st.book.risk[0]
+    s = st.s
+    nxt = f"{panel.index[t + 1]:%Y-%m-%d %H:%M}" if t + 1 < bars else "end of replay"
     head = Table.grid(padding=(0, 2))
     head.add_row(
-        f"[bold]bar[/] {t + 1:,}/{bars:,}  {panel.index[t]:%Y-%m-%d %H:%M}",
-        f"[bold]equity[/] {eq:,.2f}",
-        f"[bold]cash[/] {st.cash:,.2f}",
-        f"[bold]state[/] {node.p.gate.state.value}",
+        f"[bold]cycle[/] {t + 1:,}/{bars:,} {panel.index[t]:%Y-%m-%d %H:%M}  [dim]next[/] {nxt}",
         f"{(t + 1) / max(time.perf_counter() - started, 1e-9):,.0f} bars/s",
+        f"[bold]state[/] {node.p.gate.state.value}",
+    )
+    day_pnl = eq - float(r["day_start_eq"])
+    head.add_row(
+        f"[bold]equity[/] {eq:,.2f}  [bold]cash[/] {st.cash:,.2f}",
+        f"[bold]today[/] {day_pnl:+,.2f}",
+        f"[bold]gross[/] {st.exposure[0]:,.0f}",
     )
     pos = Table(title="positions", title_justify="left", show_edge=False)
-    for col in ("symbol", "qty", "entry", "last", "stop", "target"):
+    for col in ("symbol", "qty", "entry", "last", "P&L", "stop", "target"):
         pos.add_column(col, justify="right" if col != "symbol" else "left")
     for j, sym in enumerate(panel.symbols):
         q = st.qty(j)
@@ -46,21 +54,42 @@ def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
             continue
         stop, _r, tp = st.protection(j)
         p = st.book.pos[j]
+        last = float(st.book.last_px[j])
         pos.add_row(
-            sym, f"{q:,.4g}", f"{p['entry_px']:,.2f}", f"{st.book.last_px[j]:,.2f}",
+            sym, f"{q:,.4g}", f"{p['entry_px']:,.2f}", f"{last:,.2f}",
+            f"{q * (last - p['entry_px']):+,.2f}",
             "-" if stop != stop else f"{stop:,.2f}", "-" if tp != tp else f"{tp:,.2f}",
         )  # fmt: skip
-    r = st.book.risk[0]
-    risk = (
-        f"day start {r['day_start_eq']:,.2f}  peak {r['peak_eq']:,.2f}  "
-        f"drawdown {eq / r['peak_eq'] - 1.0 if r['peak_eq'] > 0 else 0.0:+.2%}"
-        f"{'  HALTED (drawdown breaker)' if r['halted'] else ''}"
-    )
+    working = [o for o in node.oms.orders.values() if o.state.open]
+    orders = Table(title=f"working orders ({len(working)})", title_justify="left", show_edge=False)
+    for col in ("symbol", "side", "qty", "type", "stop", "state"):
+        orders.add_column(col)
+    for o in working[-6:]:
+        rq = o.request
+        orders.add_row(rq.symbol, rq.side.value, f"{rq.qty:,.4g}", rq.type.value,
+                       "-" if rq.stop is None else f"{rq.stop:,.2f}", o.state.value)  # fmt: skip
     grid = Table.grid()
     grid.add_row(head)
     grid.add_row(pos)
-    grid.add_row(f"[dim]risk:[/] {risk}")
+    grid.add_row(orders)
+    grid.add_row(_risk_line(eq, r, s))
     return grid
+
+
+def _risk_line(eq: float, r: object, s: object) -> str:
+    """Each loss limit as used / allowed."""
+    rr, ss = r, s  # numpy records
+    parts = []
+    for name, start, limit in (
+        ("day", rr["day_start_eq"], ss["daily_loss"]),  # type: ignore[index]
+        ("week", rr["week_start_eq"], ss["weekly_loss"]),  # type: ignore[index]
+        ("drawdown", rr["peak_eq"], ss["max_dd"]),  # type: ignore[index]
+    ):
+        loss = max(0.0, 1.0 - eq / float(start)) if start > 0 else 0.0
+        cap = f"{float(limit):.1%}" if limit > 0 else "no limit"
+        parts.append(f"{name} {loss:.2%} of {cap}")
+    halted = "  [bold red]HALTED by the drawdown breaker[/]" if rr["halted"] else ""  # type: ignore[index]
+    return "[dim]risk:[/] " + "  ·  ".join(parts) + halted
 
 
 def paper(
