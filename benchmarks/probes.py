@@ -6,6 +6,7 @@ after loading the data and at the end (MB).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -37,6 +38,12 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _reset_peak() -> None:
+    """Start the peak (``VmHWM``) again from the current RSS (Linux ``clear_refs`` 5)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
 def _minute_panel(n_sym: int, n_bars: int) -> Any:
     from alphaforge.core.panel import Panel
     from benchmarks.workloads import minute_bars
@@ -59,6 +66,8 @@ def job(name: str, n: int) -> dict[str, Any]:
     from benchmarks import peers
     from benchmarks import workloads as W
 
+    if name.startswith("w5"):
+        return _w5_job(name, n)
     grid = [{"fast": f, "slow": s} for f, s in W.GRID]
     panel = W.load_daily(n).panel if name.startswith("w2b") else _minute_panel(n, 252 * 390)
     loaded = _rss_mb()
@@ -85,6 +94,34 @@ def job(name: str, n: int) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown memory job {name!r}")
     return {"job": name, "n": n, "rss_after_data_mb": loaded, "peak_rss_mb": _rss_mb()}
+
+
+def _w5_job(name: str, n: int) -> dict[str, Any]:
+    """One W5 replay: ``w5a_alphaforge`` over the last ``n`` years of daily bars,
+    ``w5b_alphaforge`` over ``n`` sessions of 20 symbols' minute bars (after a short replay
+    that loads the compiled kernels, so the peak is the replay's and not the first import's)."""
+    from benchmarks import replay
+
+    if name == "w5a_alphaforge":
+        long, tf, minute = replay.daily_long("MSFT", n), "1d", False
+        warm = replay.daily_long("MSFT", 1)
+    elif name == "w5b_alphaforge":
+        long, tf, minute = replay.minute_long(20, n), "1m", True
+        warm = long[long["timestamp"] < long["timestamp"].iloc[0] + pd.Timedelta(hours=2)]
+    else:
+        raise SystemExit(f"unknown memory job {name!r}")
+    w = replay.Replay(warm, tf, minute)
+    w()
+    w.close()
+    job = replay.Replay(long, tf, minute)
+    _reset_peak()
+    loaded = _rss_mb()
+    t0 = time.perf_counter()
+    out, _setup = job()
+    secs = time.perf_counter() - t0
+    job.close()
+    return {"job": name, "n": n, "rss_after_data_mb": loaded, "peak_rss_mb": _rss_mb(),
+            "bars": int(out.bars) * int(long["symbol"].nunique()), "seconds": secs}  # fmt: skip
 
 
 def run_job(name: str, n: int) -> dict[str, Any]:

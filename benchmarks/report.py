@@ -9,7 +9,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from benchmarks.findings import FINDINGS
+from benchmarks.findings import FINDINGS, W5_FINDINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("alphaforge", "numpy", "numba", "pandas", "vectorbt", "backtesting", "backtrader")
@@ -40,6 +40,16 @@ def machine() -> dict[str, Any]:
     }
 
 
+def dirty_source() -> bool:
+    """Whether ``src/`` has uncommitted changes (the measured code is then not the commit's)."""
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT,
+                             capture_output=True, text=True).stdout  # fmt: skip
+    except OSError:
+        return False
+    return bool(out.strip())
+
+
 def _m(wl: dict[str, Any], prefix: str) -> dict[str, Any]:
     return next(m for m in wl["measures"] if m["engine"].startswith(prefix))
 
@@ -55,6 +65,9 @@ def targets(raw: dict[str, Any]) -> list[dict[str, Any]]:
     def speed(key: str, peer: str = "vectorbt") -> float:
         return float(_m(w[key], peer)["median_s"] / _m(w[key], "alphaforge")["median_s"])
 
+    if "W1a" not in w:  # a partial run (--only) without the earlier workloads
+        _w5_targets(w, add)
+        return out
     add("W1(a) faster than vectorbt", speed("W1a"), 10)
     add("W1(b) faster than vectorbt", speed("W1b"), 3)
     for key in ("W2a", "W2b"):
@@ -102,7 +115,15 @@ def targets(raw: dict[str, Any]) -> list[dict[str, Any]]:
         higher=False,
         unit="s",
     )
+    _w5_targets(w, add)
     return out
+
+
+def _w5_targets(w: dict[str, Any], add: Any) -> None:
+    for key in ("W5a", "W5b"):
+        if key in w:
+            ratio = _m(w[key], "backtrader")["median_s"] / _m(w[key], "alphaforge")["median_s"]
+            add(f"{key[:2]}({key[2]}) replay bars/s vs backtrader (floor; aim 10x)", ratio, 3)
 
 
 def collect(wls: list[Any], extra: dict[str, Any], s: Any, total_s: float) -> dict[str, Any]:
@@ -144,7 +165,55 @@ def target_table(raw: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _w5_md(wl: dict[str, Any]) -> list[str]:
+    """A replay workload: bars per second (symbol-bars), median and best run."""
+    af = next(m for m in wl["measures"] if m["engine"].startswith("alphaforge"))
+    steps, n_sym = af["extra"]["steps"], af["extra"]["symbols"]
+    lines = [f"### {wl['key']}: {wl['title']}", "",
+             f"{steps:,} bar times x {n_sym} symbol(s) = {af['extra']['bars']:,} bars per run; "
+             "bars/s counts every symbol's bar.", "",
+             "| engine | first call s | median s | min s | max s | runs | bars/s (median) "
+             "| bars/s (best) | final equity | trades | alphaforge / peer bars/s | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for m in wl["measures"]:
+        bars = m["extra"]["bars"]
+        lines.append(
+            f"| {m['engine']} | {_f(m['first_s'])} | {_f(m['median_s'])} | {_f(m['min_s'])} "
+            f"| {_f(m['max_s'])} | {len(m['runs_s'])} | {bars / m['median_s']:,.0f} "
+            f"| {bars / m['min_s']:,.0f} | {_f(m['final_equity'])} | {_f(m['trades'])} "
+            f"| {m['median_s'] / af['median_s']:,.3g} | {m['note']} |"
+        )
+    x = af["extra"]
+    lines += ["", f"alphaforge: {x['closed']} closed round trips + {x['open_at_end']} open at the "
+              f"end, {x['orders']} orders ({x['rejected']} rejected). Trades = entries filled.",
+              "", "Correctness guard:", ""]  # fmt: skip
+    lines += [f"- {'ok' if c['ok'] else 'DIFFERENT'}: {c['what']} (alphaforge "
+              f"{_f(c['alphaforge'], 12)}, peer {_f(c['peer'], 12)})" for c in wl["checks"]]  # fmt: skip
+    lines += [f"- note: {n}" for n in wl["notes"]]
+    return [*lines, ""]
+
+
+def _w5_memory(raw: dict[str, Any]) -> list[str]:
+    rows = [m for m in raw["probes"]["memory"] if m["job"].startswith("w5")]
+    if not rows:
+        return []
+    out = ["### W5 memory: peak RSS of one replay in a fresh process", "",
+           "| job | length | bars | replay s | RSS before the replay MB | peak RSS MB | growth MB |",
+           "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for m in rows:
+        unit = "years of daily bars" if m["job"].startswith("w5a") else "sessions x 20 symbols"
+        out.append(
+            f"| {m['job']} | {m['n']} {unit} | {m['bars']:,} | {m['seconds']:.1f} "
+            f"| {m['rss_after_data_mb']:.0f} | {m['peak_rss_mb']:.0f} "
+            f"| {m['peak_rss_mb'] - m['rss_after_data_mb']:.0f} |"
+        )
+    return [*out, "", "The peak is reset (Linux `clear_refs`) after the bars are loaded and a "
+            "short warm-up replay has loaded the compiled kernels, so it is the replay's own.", ""]  # fmt: skip
+
+
 def _workload_md(wl: dict[str, Any]) -> list[str]:
+    if wl["key"].startswith("W5"):
+        return _w5_md(wl)
     af = next(m for m in wl["measures"] if m["engine"].startswith("alphaforge"))
     lines = [f"### {wl['key']}: {wl['title']}", "",
              "| engine | first call s | median s | min s | max s | backtests/s | final equity | trades "
@@ -170,6 +239,10 @@ def markdown(raw: dict[str, Any]) -> str:
         "# alphaforge benchmarks", "",
         f"Produced by `python -m benchmarks.run {mode}` in {raw['total_s']:.0f} s "
         f"(commit {mc['commit']}).", "",
+        *[f"{', '.join(r['only'])} rerun alone with `--only` in {r['seconds']:.0f} s (commit "
+          f"{r['machine']['commit']}{' plus uncommitted changes in src/' * r.get('dirty', False)}; load average at "
+          f"the end {', '.join(f'{x:.1f}' for x in r['machine']['load_average'])}); their "
+          "rows replace the earlier ones.\n" for r in raw.get("partial_runs", [])],
         f"Machine: {mc['cpu']}, {mc['cores']} cores, Python {mc['python']}, {mc['platform']}; "
         f"load average at the end {', '.join(f'{x:.1f}' for x in mc['load_average'])} "
         "(the machine is shared: times are noisy, compare the min column too).", "",
@@ -187,10 +260,13 @@ def markdown(raw: dict[str, Any]) -> str:
     ]  # fmt: skip
     for wl in raw["workloads"]:
         out += _workload_md(wl)
+        if wl["key"] == "W5b" or (wl["key"] == "W5a" and all(
+                w["key"] != "W5b" for w in raw["workloads"])):  # fmt: skip
+            out += [*_w5_memory(raw), W5_FINDINGS, ""]
     out += ["## Memory (peak RSS of a fresh process, MB)", "",
             "| job | size | RSS after loading data | peak RSS |", "|---|---|---|---|"]  # fmt: skip
     out += [f"| {m['job']} | {m['n']} | {m['rss_after_data_mb']:.0f} | {m['peak_rss_mb']:.0f} |"
-            for m in raw["probes"]["memory"]]  # fmt: skip
+            for m in raw["probes"]["memory"] if not m["job"].startswith("w5")]  # fmt: skip
     cli = raw["probes"]["cli"]
     out += ["", "w2b_*: size = symbols; minute_*: size = symbols of one year of 1-minute bars "
             "(98,280 bars, synthetic); w2b_trials_alphaforge: the grid repeated size times on 20 "

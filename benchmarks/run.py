@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import probes, report, suite, timing
+from benchmarks import probes, replay, report, suite, timing
 from benchmarks import workloads as W
 
 HERE = Path(__file__).resolve().parent
@@ -26,23 +26,27 @@ def settings(quick: bool) -> suite.Settings:
         return suite.Settings(quick=True, repeat=3, min_total_s=0.3, minute_bars=1_000_000,
                               slow_peer_bars=50_000,
                               vbt_minute_bars=200_000, sweep_symbols=10, btpy_combos=2,
-                              bt_combos=1)  # fmt: skip
+                              bt_combos=1, w5_sessions=2, w5_repeat=2)  # fmt: skip
     return suite.Settings(quick=False, repeat=3, min_total_s=3.0, minute_bars=1_000_000,
                           slow_peer_bars=200_000,
-                          sweep_symbols=100, btpy_combos=4, bt_combos=2)  # fmt: skip
+                          sweep_symbols=100, btpy_combos=4, bt_combos=2, w5_sessions=21,
+                          w5_repeat=3)  # fmt: skip
 
 
-def run_workloads(s: suite.Settings) -> list[suite.Workload]:
-    data = W.load_daily(max(100, s.sweep_symbols))
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+
+
+def run_workloads(s: suite.Settings, only: tuple[str, ...] = WORKLOADS) -> list[suite.Workload]:
+    data = W.load_daily(max(100, s.sweep_symbols)) if set(only) - {"W5"} else None
     out: list[suite.Workload] = []
-    steps = (
-        lambda: suite.w1(data, s),
-        lambda: [suite.w2(data, s, "W2a", 1)],
-        lambda: [suite.w2(data, s, "W2b", s.sweep_symbols)],
-        lambda: [suite.w3(data, s)],
-        lambda: [suite.w4(data, s)],
-    )
-    for step in steps:
+    steps = {
+        "W1": lambda: suite.w1(data, s),
+        "W2": lambda: [suite.w2(data, s, "W2a", 1), suite.w2(data, s, "W2b", s.sweep_symbols)],
+        "W3": lambda: [suite.w3(data, s)],
+        "W4": lambda: [suite.w4(data, s)],
+        "W5": lambda: replay.w5(s),
+    }
+    for step in (steps[k] for k in only):
         t0 = time.perf_counter()
         got = step()
         for wl in got:
@@ -51,12 +55,20 @@ def run_workloads(s: suite.Settings) -> list[suite.Workload]:
     return out
 
 
+def w5_probes(s: suite.Settings) -> list[dict[str, Any]]:
+    """Peak RSS of W5 replays at two lengths each (daily: years; minute: sessions)."""
+    mem = [probes.run_job("w5a_alphaforge", y) for y in (5, 10)]
+    short = max(1, s.w5_sessions // 4)
+    return mem + [probes.run_job("w5b_alphaforge", k) for k in (short, s.w5_sessions)]
+
+
 def run_probes(s: suite.Settings) -> dict[str, Any]:
     n = s.sweep_symbols
     mem = [probes.run_job(f"w2b_{e}", n) for e in ("alphaforge", "vectorbt")]
     n_min = 20 if s.quick else 100
     mem += [probes.run_job(f"minute_{e}", n_min) for e in ("alphaforge", "vectorbt")]
     mem += [probes.run_job("w2b_trials_alphaforge", k) for k in (4, 16)]
+    mem += w5_probes(s)
     return {"memory": mem, "cli": probes.cli_start()}
 
 
@@ -83,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         "--render", action="store_true", help="only rewrite RESULTS.md from results.json"
     )
     ap.add_argument("--probes-only", action="store_true", help="rerun only the probes")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        choices=WORKLOADS,
+        default=None,
+        help="run only these workloads (and their memory probes) and merge them into the "
+        "existing results.json of --out",
+    )
     args = ap.parse_args(argv)
     if args.out is None:
         args.out = HERE / "quick" if args.quick else HERE
@@ -98,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     s = settings(args.quick)
     timing.MIN_TOTAL_S = s.min_total_s
     t0 = time.perf_counter()
+    if args.only:
+        return run_only(args.out, s, tuple(k for k in WORKLOADS if k in args.only), t0)
     wls = run_workloads(s)
     extra = run_probes(s)
     raw = report.collect(wls, extra, s, time.perf_counter() - t0)
@@ -106,6 +128,40 @@ def main(argv: list[str] | None = None) -> int:
     _atomic_write(args.out / "RESULTS.md", report.markdown(raw))
     print(report.target_table(raw))
     print(f"wrote {args.out / 'RESULTS.md'} ({time.perf_counter() - t0:.0f}s)")
+    return 0
+
+
+def run_only(out: Path, s: suite.Settings, only: tuple[str, ...], t0: float) -> int:
+    """Rerun some workloads and put them in place of their old entries of ``results.json``
+    (the other workloads, probes and the total time stay as they were)."""
+    path = out / "results.json"
+    if not path.exists():
+        raise SystemExit(f"--only merges into an earlier full or quick run: {path} is missing")
+    raw = json.loads(path.read_text())
+    wls = run_workloads(s, only)
+    new = report.collect(wls, {"memory": w5_probes(s) if "W5" in only else []}, s, 0.0)
+    keys = {wl["key"] for wl in new["workloads"]}
+    raw["workloads"] = [wl for wl in raw["workloads"] if wl["key"] not in keys]
+    raw["workloads"] += new["workloads"]
+    raw["workloads"].sort(key=lambda wl: wl["key"])
+    jobs = {m["job"] for m in new["probes"]["memory"]}
+    mem = [m for m in raw["probes"]["memory"] if m["job"] not in jobs]
+    raw["probes"]["memory"] = mem + new["probes"]["memory"]
+    raw["settings"] = {**raw["settings"], **{k: v for k, v in vars(s).items()
+                                               if k.startswith("w5_")}}  # fmt: skip
+    raw.setdefault("partial_runs", []).append(
+        {
+            "only": list(only),
+            "seconds": time.perf_counter() - t0,
+            "machine": new["machine"],
+            "dirty": report.dirty_source(),
+        }
+    )
+    raw["targets"] = report.targets(raw)
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write(path, json.dumps(raw, indent=1, default=float))
+    _atomic_write(out / "RESULTS.md", report.markdown(raw))
+    print(report.target_table(raw))
     return 0
 
 

@@ -29,6 +29,9 @@ class Settings:
     sweep_symbols: int = 100
     btpy_combos: int = 3
     bt_combos: int = 2
+    w5_symbols: int = 20  # W5(b): symbols x sessions of 1-minute bars
+    w5_sessions: int = 21
+    w5_repeat: int = 3
 
 
 @dataclass
