@@ -207,9 +207,11 @@ def clock_json(now: pd.Timestamp) -> dict[str, Any]:
         return d + pd.Timedelta(hours=hour, minutes=minute)
 
     def next_weekday(d: pd.Timestamp) -> pd.Timestamp:
-        d = (d + pd.Timedelta(days=1)).normalize()
+        # calendar days, not 24 hours: on the 25-hour day DST ends, 24 hours after midnight is
+        # still the same date, and normalizing it would never get past that Sunday
+        d = (d + pd.DateOffset(days=1)).normalize()
         while d.weekday() >= 5:
-            d = (d + pd.Timedelta(days=1)).normalize()
+            d = (d + pd.DateOffset(days=1)).normalize()
         return d
 
     is_open = day.weekday() < 5 and at(day, 9, 30) <= local < at(day, 16, 0)
