@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +250,8 @@ class TradeLedger(Protocol):
     """The runtime's durable record (``alphaforge.ledger.Ledger`` implements it)."""
 
     def cycle(self, run_id: str, bar: str) -> AbstractContextManager[CycleLog]: ...
+
+    def cycles(self, run_id: str) -> AbstractContextManager[Callable[[str], CycleLog]]: ...
 
     def halted(self) -> Any: ...
 

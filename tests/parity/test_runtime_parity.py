@@ -22,7 +22,7 @@ from alphaforge.services.backtest import run_spec
 from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
 from alphaforge.sim import codes as C
 from alphaforge.testing import shared_data_file
-from alphaforge.testing.ledger_db import KINDS, scratch_ledger_url
+from alphaforge.testing.ledger_db import scratch_ledger_url
 
 pytestmark = [pytest.mark.parity, pytest.mark.integration]
 
@@ -56,19 +56,28 @@ def _spec(case: dict[str, Any]) -> RunSpec:
     )
 
 
-@pytest.mark.parametrize("kind", KINDS)
+MODES = [("per_bar", "sqlite"), ("precomputed", "sqlite"), ("per_bar", "postgresql")]
+
+
+@pytest.mark.parametrize(("signals", "kind"), MODES)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_replay_trades_equal_backtest_trades(name: str, kind: str, tmp_path: Path) -> None:
+def test_replay_trades_equal_backtest_trades(
+    name: str, signals: str, kind: str, tmp_path: Path
+) -> None:
+    """per_bar calls the strategy on the bars so far at every bar, as paper and live do;
+    precomputed evaluates it once on the stored history after the look-ahead check."""
     settings = AppSettings(home=tmp_path)
     backtest = run_spec(_spec(CASES[name]), settings)
     with scratch_ledger_url(kind, tmp_path) as url:
-        _check(name, url, settings, backtest)
+        _check(name, url, settings, backtest, signals)
 
 
-def _check(name: str, url: str, settings: AppSettings, backtest: Any) -> None:
+def _check(name: str, url: str, settings: AppSettings, backtest: Any, signals: str) -> None:
     ledger = Ledger.open(url)
     try:
-        setup = build_replay(_spec(CASES[name]), settings, ledger, ReplayRequest(None, None, None))
+        spec = _spec({**CASES[name], "runtime": {"signals": signals}})
+        setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None))
+        assert setup.node.p.signals.precomputed is (signals == "precomputed")
         out = run_replay(setup, None)
         trades, orders, events = setup.node.st.records()
         ledger_trades = ledger.trades(setup.run_id)

@@ -57,6 +57,12 @@ class RuntimeSpec(BaseModel):
     window: int | None = Field(
         None, gt=1, description="bars the strategy sees each cycle (default: all since start)"
     )
+    signals: Literal["auto", "per_bar", "precomputed"] = Field(
+        "auto",
+        description="replay: precomputed evaluates the strategy once on the stored history "
+        "(only after the look-ahead detector passes it); per_bar calls it on the bars so far "
+        "at every bar, as paper and live do; auto is precomputed when the check passes",
+    )
     max_order_value: float = Field(0.0, ge=0, description="refuse larger orders (0 = no limit)")
     max_order_qty: float = Field(0.0, ge=0, description="refuse larger orders (0 = no limit)")
     price_band: float = Field(

@@ -22,6 +22,7 @@ flatten closes every position at the next open.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -109,6 +110,9 @@ class NodeParts:
     week: np.ndarray
     sleep: Callable[[float], None]
     log: Callable[..., None]
+    batch: int = 1  # cycles per ledger transaction (a replay batches; paper and live do not)
+    batch_seconds: float = 0.25
+    halt_poll_seconds: float = 0.0  # how often the kill switch is read (0: every cycle)
 
 
 class TradingNode:
@@ -126,22 +130,31 @@ class TradingNode:
         self._key = f"{parts.run_id}/{parts.strategy_id}"  # client ids are unique per run
         self._booked: dict[str, None] = {}  # fill ids booked, oldest first
         self._reconciled: tuple[list[Difference], list[OrderUpdate]] = ([], [])
+        self._batch: Any = None
+        self._open_cycle: Any = None
+        self._batch_n = 0
+        self._batch_t0 = 0.0
+        self._last_w: Any = None
+        self._halt_checked = -1e18
+        self._halt_flatten = False
+        self._replay_venue = parts.venue if isinstance(parts.venue, ReplayVenue) else None
+        self._stamps = list(panel.index)  # per-bar lookups without pandas indexing
+        self._texts = [ts.isoformat() for ts in self._stamps]
 
     # ---- one bar ------------------------------------------------------------------------
     def step(self, t: int) -> float:
         """Run the cycle of bar ``t`` of the panel; returns the equity at its close."""
         p = self.p
         pnl = self.panel
-        ts = pnl.index[t]
-        bar_txt = ts.isoformat()
+        bar_txt = self._texts[t]
         cyc = _Cycle()
         day, week = int(p.day[t]), int(p.week[t])
         self.st.start_bar(t, t > 0 and day != p.day[t - 1], t > 0 and week != p.week[t - 1])
         self._kill_switch(t, cyc)
         self._open(t, bar_txt, cyc)
-        if isinstance(p.venue, ReplayVenue):
+        if self._replay_venue is not None:
             self._reference_atr()
-            p.venue.on_bar(self._barset(t))
+            self._replay_venue.on_bar(self._barset(t))
         self._fills(t, cyc)
         row = BarRow(pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t], pnl.volume[t])
         sig, _weights = p.signals.row(pnl, t)
@@ -155,7 +168,7 @@ class TradingNode:
     def _barset(self, t: int) -> BarSet:
         pnl = self.panel
         return BarSet(
-            pnl.index[t], pnl.symbols, pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t],
+            self._stamps[t], pnl.symbols, pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t],
             pnl.volume[t],
         )  # fmt: skip
 
@@ -169,7 +182,14 @@ class TradingNode:
 
     # ---- kill switch --------------------------------------------------------------------
     def _kill_switch(self, t: int, cyc: _Cycle) -> None:
+        now = time.monotonic()
+        if now - self._halt_checked < self.p.halt_poll_seconds:
+            if self.p.gate.state is TradingState.HALTED and self._halt_flatten:
+                self._flatten(t, cyc)
+            return
+        self._halt_checked = now
         halt = self.p.ledger.halted()
+        self._halt_flatten = bool(halt is not None and halt.flatten)
         gate = self.p.gate
         if halt is None:
             if gate.state is TradingState.HALTED:
@@ -258,13 +278,16 @@ class TradingNode:
         )
 
     # ---- fills --------------------------------------------------------------------------
-    def _venue_updates(self, since: str) -> list[OrderUpdate]:
+    def _venue_updates(self, t: int) -> list[OrderUpdate]:
         """The venue's updates; a venue in another process is also asked for the fills of
         this bar, so none waits for its stream (a fill is booked once, by its id)."""
         ups = self.p.venue.updates()
         if not getattr(self.p.venue, "synchronous", False):
             streamed = {u.fill.fill_id for u in ups if u.fill is not None}
-            for f in self.p.venue.fills(since=since):
+            until = self._texts[t + 1] if t + 1 < len(self._texts) else None
+            for f in self.p.venue.fills(since=self._texts[t]):
+                if until is not None and _later(f.ts, until):
+                    continue  # a later bar's fill (after a restart): booked with that bar
                 if f.fill_id not in streamed and f.fill_id not in self._booked:
                     o = self.oms.orders.get(f.client_id)
                     done = o is not None and o.filled_qty + f.qty >= o.request.qty - 1e-9
@@ -274,7 +297,7 @@ class TradingNode:
 
     def _fills(self, t: int, cyc: _Cycle) -> None:
         guards = {cid: j for j, pr in self.protect.items() for cid in pr.ids}
-        for u in self._venue_updates(self.panel.index[t].isoformat()):
+        for u in self._venue_updates(t):
             order, changed = self.oms.apply(u)
             f = u.fill
             if f is not None and f.fill_id in self._booked:
@@ -408,28 +431,49 @@ class TradingNode:
 
     # ---- ledger -------------------------------------------------------------------------
     def _write(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
+        """Write the cycle; cycles are committed in batches (``NodeParts.batch``: at most that
+        many, and at most ``batch_seconds`` of work), each batch one transaction that ends
+        with the state a restart continues from."""
+        if self._batch is None:
+            self._batch = self.p.ledger.cycles(self.p.run_id)
+            self._open_cycle = self._batch.__enter__()
+            self._batch_n = 0
+            self._batch_t0 = time.monotonic()
+        w = self._open_cycle(bar_txt)
         sid = self.p.strategy_id
-        with self.p.ledger.cycle(self.p.run_id, bar_txt) as w:
-            for sym, value in cyc.signals:
-                w.signal(sid, sym, value)
-            for sym, act, qty, reason, ok in cyc.decisions:
-                w.decision(sid, sym, act, qty, reason, ok)
-            for req in cyc.requests:
-                w.order(req)
-            for u in cyc.updates:
-                w.order_event(u)
-            gross, net = self.st.exposure
-            w.equity(sid, self.st.cash, self.st.equity, gross, net)
-            if cyc.positions_changed:
-                w.positions(sid, self._position_rows())
-            self._risk_events(w)
-            diffs, ups = self._reconciled
-            for d in diffs:
-                w.reconcile_event(d.kind, d.symbol, d.client_id, d.detail)
-            for u in ups:
-                w.order_event(u)
-            self._reconciled = ([], [])
-            w.set_state(self._key, "runtime", self.snapshot(t))
+        for sym, value in cyc.signals:
+            w.signal(sid, sym, value)
+        for sym, act, qty, reason, ok in cyc.decisions:
+            w.decision(sid, sym, act, qty, reason, ok)
+        for req in cyc.requests:
+            w.order(req)
+        for u in cyc.updates:
+            w.order_event(u)
+        gross, net = self.st.exposure
+        w.equity(sid, self.st.cash, self.st.equity, gross, net)
+        if cyc.positions_changed:
+            w.positions(sid, self._position_rows())
+        self._risk_events(w)
+        diffs, ups = self._reconciled
+        for d in diffs:
+            w.reconcile_event(d.kind, d.symbol, d.client_id, d.detail)
+        for u in ups:
+            w.order_event(u)
+        self._reconciled = ([], [])
+        self._batch_n += 1
+        self._last_w = (w, t)
+        full = self._batch_n >= self.p.batch
+        if full or time.monotonic() - self._batch_t0 >= self.p.batch_seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open batch of cycles (with the state after its last cycle)."""
+        if self._batch is None:
+            return
+        w, t = self._last_w
+        w.set_state(self._key, "runtime", self.snapshot(t))
+        batch, self._batch = self._batch, None
+        batch.__exit__(None, None, None)
 
     # ---- restart ------------------------------------------------------------------------
     def snapshot(self, t: int) -> dict[str, Any]:
@@ -526,6 +570,11 @@ class TradingNode:
             w.risk_event(self.p.strategy_id, C.RULE_NAMES[rule], float(e["value"]),
                          limits[rule], "block" if rule != C.RULE_TRADE_MAX_LOSS else "exit")  # fmt: skip
         self._events_seen = n
+
+
+def _later(ts: str, bound: str) -> bool:
+    """Whether ISO time ``ts`` is at or after ``bound``."""
+    return pd.Timestamp(ts) >= pd.Timestamp(bound)
 
 
 def _same(a: float, b: float) -> bool:

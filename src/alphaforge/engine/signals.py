@@ -9,7 +9,8 @@ EMA then start from a shorter history and may differ in their last digits).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,8 +24,10 @@ from alphaforge.strategy.base import Signals, Strategy, StrategyData, TargetWeig
 
 def _row(a: np.ndarray, k: int, n: int) -> np.ndarray:
     """Row ``k`` of a (bars x symbols) array that may broadcast (1 row or 1 column)."""
-    r = np.asarray(a[k if a.shape[0] > 1 else 0])
-    return np.array(np.broadcast_to(r, (n,)))
+    r = a[k if a.shape[0] > 1 else 0]
+    if r.shape[0] == n:
+        return r.copy()
+    return np.full(n, r[0], dtype=a.dtype)
 
 
 @dataclass
@@ -35,10 +38,47 @@ class SignalSource:
     config: BacktestConfig
     clock: RunClock  # day and week ids of every bar of ``panel``
     window: int | None = None
+    precomputed: bool = False  # replay only: one call on the stored history (see below)
+    _all: Any = field(default=None, init=False, repr=False)
 
     def row(self, panel: Panel, t: int) -> tuple[SignalRow, bool]:
-        """The signal row of bar ``t`` of ``panel`` and whether the strategy gives weights."""
+        """The signal row of bar ``t`` of ``panel`` and whether the strategy gives weights.
+
+        ``precomputed`` (replay of a strategy the look-ahead detector passed) evaluates the
+        hook once on the whole stored history and reads row ``t``: for a causal strategy the
+        same values as on the bars up to ``t``, without recomputing the history each bar."""
+        if self.precomputed:
+            if self._all is None:
+                self._all = self._full(panel)
+            rows, weights = self._all
+            e, x, se, sx, w, rb, lv, pr, atr, vol = rows
+            row = SignalRow(e[t], x[t], se[t], sx[t], w[t], bool(rb[t]), lv[:, t, :], pr[t],
+                            atr[t], vol[t])  # fmt: skip
+            return row, weights
         w0 = 0 if self.window is None else max(0, t + 1 - self.window)
+        _out, market, it, weights = self._intents(panel, w0, t)
+        return self._extract(it, market, t - w0, panel.shape[1], weights), weights
+
+    def _full(self, panel: Panel) -> tuple[list[np.ndarray], bool]:
+        """Every input of every bar, broadcast to (bars, symbols), in SignalRow's order."""
+        _out, market, it, weights = self._intents(panel, 0, panel.shape[0] - 1)
+        shape = panel.shape
+
+        def full(a: np.ndarray, dtype: Any) -> np.ndarray:
+            return np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype)
+
+        levels = np.ascontiguousarray(np.broadcast_to(it.levels, (8, *shape)))
+        rebalance = np.asarray(it.rebalance, dtype=bool) if weights else np.zeros(shape[0], bool)
+        rows = [
+            full(it.entries, bool), full(it.exits, bool), full(it.short_entries, bool),
+            full(it.short_exits, bool), full(it.weights, np.float64), rebalance, levels,
+            full(it.priority, np.float64), full(market.atr, np.float64),
+            full(market.vol, np.float64),
+        ]  # fmt: skip
+        return rows, weights
+
+    def _intents(self, panel: Panel, w0: int, t: int) -> tuple[Any, Any, Any, bool]:
+        """The strategy's output and the kernel inputs of bars ``[w0, t]``."""
         sub = Panel(
             index=panel.index[w0 : t + 1], symbols=panel.symbols, timeframe=panel.timeframe,
             open=panel.open[w0 : t + 1], high=panel.high[w0 : t + 1], low=panel.low[w0 : t + 1],
@@ -58,22 +98,21 @@ class SignalSource:
         weights = isinstance(out, TargetWeights)
         order_type = "market" if isinstance(out, TargetWeights) else order_type_of(self.config, out)
         it = intents_of(out, sub, self.config, market, clock, order_type)
-        k = t - w0
-        n = panel.shape[1]
+        return out, market, it, weights
+
+    @staticmethod
+    def _extract(it: Any, market: Any, k: int, n: int, weights: bool) -> SignalRow:
         lv = it.levels
         levels = np.stack([_row(lv[i], k, n) for i in range(8)])
-        return (
-            SignalRow(
-                entries=_row(it.entries, k, n).astype(bool),
-                exits=_row(it.exits, k, n).astype(bool),
-                short_entries=_row(it.short_entries, k, n).astype(bool),
-                short_exits=_row(it.short_exits, k, n).astype(bool),
-                weights=_row(it.weights, k, n),
-                rebalance=bool(it.rebalance[k]) if weights else False,
-                levels=levels,
-                priority=_row(it.priority, k, n),
-                atr=_row(market.atr, k, n),
-                vol=_row(market.vol, k, n),
-            ),
-            weights,
+        return SignalRow(
+            entries=_row(it.entries, k, n).astype(bool),
+            exits=_row(it.exits, k, n).astype(bool),
+            short_entries=_row(it.short_entries, k, n).astype(bool),
+            short_exits=_row(it.short_exits, k, n).astype(bool),
+            weights=_row(it.weights, k, n),
+            rebalance=bool(it.rebalance[k]) if weights else False,
+            levels=levels,
+            priority=_row(it.priority, k, n),
+            atr=_row(market.atr, k, n),
+            vol=_row(market.vol, k, n),
         )

@@ -209,6 +209,40 @@ class Ledger:
         self._write(lambda conn: writer.flush(conn, self._bulk, seq + 1))
         self._seq[run_id] = seq + 1
 
+    @contextmanager
+    def cycles(self, run_id: str) -> Iterator[Callable[[str], CycleWriter]]:
+        """Record several cycles of ``run_id`` in one transaction: the block gets a function
+        that opens the writer of the next cycle (its bar); all of them commit together when
+        the block ends, or none when it raises. A replay batches its cycles this way; each
+        cycle stays whole (a crash loses whole cycles, never part of one)."""
+        writers: list[CycleWriter] = []
+
+        def new(bar: str) -> CycleWriter:
+            w = CycleWriter(run_id, bar, self._fill_known, self._exact)
+            writers.append(w)
+            return w
+
+        yield new
+        if not writers:
+            return
+        seq = self._seq.get(run_id)
+        if seq is None:
+            t = table(m.Cycle)
+            query = select(func.max(t.c.seq)).where(t.c.run_id == run_id)
+            seq = self._read(lambda c: c.scalar(query)) or 0
+        self._seq.pop(run_id, None)
+        first = seq + 1
+
+        def flush(conn: Connection) -> None:
+            deferred: dict[type[m.Base], list[dict[str, Any]]] = {}
+            for k, w in enumerate(writers):
+                w.flush(conn, self._bulk, first + k, deferred)
+            for model, rows in deferred.items():
+                self._bulk(conn, table(model), rows)
+
+        self._write(flush)
+        self._seq[run_id] = seq + len(writers)
+
     def _fill_known(self, fill_id: str) -> bool:
         t = table(m.FillRecord)
         query = select(t.c.id).where(t.c.fill_id == fill_id)

@@ -154,9 +154,17 @@ class CycleWriter:
 
     # ---- commit ------------------------------------------------------------------------------
 
-    def flush(self, conn: Connection, bulk: BulkInsert, seq: int) -> None:
+    def flush(
+        self,
+        conn: Connection,
+        bulk: BulkInsert,
+        seq: int,
+        defer: dict[type[m.Base], list[Row]] | None = None,
+    ) -> None:
         """Write every buffered row on ``conn`` (inside the caller's transaction) as cycle
-        ``seq`` of the run."""
+        ``seq`` of the run. With ``defer``, the rows of the tables nothing else refers to
+        (signals, decisions, snapshots, risk and reconciliation events, the cycle itself) are
+        added there for the caller to insert once for many cycles."""
         orders = self._new_orders(conn)
         fills = self._new_fills(conn, orders)
         events = [
@@ -165,17 +173,20 @@ class CycleWriter:
             for cid, row in orders.items()
         ]  # fmt: skip
         events += self._numbered_events(conn, set(orders))
-        batches: list[tuple[type[m.Base], list[Row]]] = [
-            (m.OrderRecord, list(orders.values())),
-            (m.OrderEvent, events),
-            (m.FillRecord, fills),
-            *self._rows.items(),
-        ]
-        for model, rows in batches:
+        linked: list[tuple[type[m.Base], list[Row]]] = [
+            (m.OrderRecord, list(orders.values())), (m.OrderEvent, events), (m.FillRecord, fills),
+        ]  # fmt: skip
+        for model, rows in linked:
             bulk(conn, _table(model), rows)
         self._write_state(conn)
         cycle = {"run_id": self.run_id, "bar": self.bar, "wall": now_text(), "seq": seq}
-        bulk(conn, _table(m.Cycle), [cycle])
+        simple: list[tuple[type[m.Base], list[Row]]] = [*self._rows.items(), (m.Cycle, [cycle])]
+        for model, simple_rows in simple:
+            rows = simple_rows
+            if defer is None:
+                bulk(conn, _table(model), rows)
+            else:
+                defer.setdefault(model, []).extend(rows)
 
     def _new_orders(self, conn: Connection) -> dict[str, Row]:
         if not self._orders:

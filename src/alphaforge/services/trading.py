@@ -176,11 +176,18 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
         replay_to=panel.index[-1].isoformat(),
     )  # fmt: skip
     r = spec.runtime
+    log = make_logger(log_file)
+    precomputed = _precompute(spec, strategy, panel, log)
     parts = NodeParts(
         run_id=run_id, strategy_id=strategy.name, stepper=stepper,
-        signals=SignalSource(strategy, cfg, clock, r.window), venue=venue, ledger=ledger,
+        signals=SignalSource(strategy, cfg, clock, r.window, precomputed), venue=venue,
+        ledger=ledger,
         gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band), sent),
-        day=clock.day, week=clock.week, sleep=time.sleep, log=make_logger(log_file),
+        day=clock.day, week=clock.week, sleep=time.sleep, log=log,
+        # cycles share a transaction only when all their effects live in it (the simulated
+        # venue's book is in the ledger); a broker's orders are committed cycle by cycle
+        batch=256 if req.speed is None and getattr(venue, "synchronous", False) else 1,
+        halt_poll_seconds=0.5,
     )  # fmt: skip
     node = TradingNode(parts, panel)
     start = 0
@@ -193,6 +200,27 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
             parts.log("restarted", run=run_id, after_bar=since)
     node.reconcile(start, since, {f.fill_id for f in ledger.fills(run_id)})
     return ReplaySetup(node, panel, run_id, log_file, start)
+
+
+def _precompute(spec: Any, strategy: Strategy, panel: Panel, log: Callable[..., None]) -> bool:
+    """Whether a replay evaluates the strategy once on the stored history (see
+    ``runtime.signals``): only a strategy the look-ahead detector passes on these bars."""
+    mode = spec.runtime.signals
+    if mode == "per_bar" or spec.runtime.window is not None:
+        return False
+    from alphaforge.strategy.lookahead import check_lookahead
+
+    report = check_lookahead(strategy, panel, cuts=30, starts=0)
+    if report.ok:
+        log("signals", mode="precomputed", check="look-ahead detector passed")
+        return True
+    if mode == "precomputed":
+        raise ConfigError(
+            f"{spec.source}: runtime.signals: precomputed needs a strategy without look-ahead; "
+            f"the detector found: {report.summary()}"
+        )
+    log("signals", mode="per_bar", check=report.summary())
+    return False
 
 
 def make_venue(spec: Any, settings_record: np.void, cash: float, settings: Any) -> ExecutionVenue:
@@ -240,6 +268,7 @@ def run_replay(
             on_bar(t, eq)
         if speed is not None and period > 0:
             time.sleep(period / speed)
+    node.commit()
     trades, orders, _events = node.st.records()
     rejected = int(np.sum(orders["status"] == 2)) if len(orders) else 0
     return ReplayOutcome(

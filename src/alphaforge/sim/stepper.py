@@ -101,6 +101,9 @@ class OpenPlan:
     levels: np.ndarray | None = None  # POSITION rows of the scratch book after the open
 
 
+_BIG = 1 << 40  # length of the views along time: larger than any bar index
+
+
 def _along(row: np.ndarray, n_bars: int) -> np.ndarray:
     """A (n_bars, n) read-only view whose every row is ``row``."""
     row = np.ascontiguousarray(row)
@@ -166,6 +169,9 @@ class Stepper:
         self._gross = np.zeros(1)
         self._net = np.zeros(1)
         self._posrow = np.zeros((1, self.n))
+        self._nan_row = np.full(self.n, np.nan)
+        self._inf_row = np.full(self.n, np.inf)
+        self._views()
         self.risk_on = bool(
             self.s["daily_loss"] > 0 or self.s["weekly_loss"] > 0 or self.s["max_dd"] > 0
         )
@@ -234,38 +240,62 @@ class Stepper:
         )
 
     # ---- views ---------------------------------------------------------------------------
-    def _market(self, t: int, px: BarRow, sig: SignalRow | None, day: int, week: int) -> Market:
-        m = t + 1
-        nan = np.full(self.n, np.nan)
-        atr = sig.atr if sig is not None else nan
-        vol = sig.vol if sig is not None else nan
-        return Market(
-            _along(px.open, m), _along(px.high, m), _along(px.low, m), _along(px.close, m),
-            _along(px.volume, m), _along(atr, m), _along(vol, m), self.sectors,
-            _along_scalar(np.array([day], dtype=np.int64), m),
-            _along_scalar(np.array([week], dtype=np.int64), m),
+    def _views(self) -> None:
+        """Row buffers and, once, their stride-0 views along time (any bar reads the row)."""
+        n = self.n
+        f8 = {k: np.full(n, np.nan) for k in ("open", "high", "low", "close", "volume", "atr",
+                                                "vol", "weights", "priority", "nan")}  # fmt: skip
+        b1 = {k: np.zeros(n, dtype=bool) for k in ("entries", "exits", "se", "sx")}
+        self._buf = {**f8, **b1}
+        self._lv = np.full((8, n), np.nan)
+        self._day = np.zeros(1, dtype=np.int64)
+        self._week = np.zeros(1, dtype=np.int64)
+        self._rebal = np.zeros(1, dtype=bool)
+        big = _BIG
+        v = {k: _along(a, big) for k, a in self._buf.items()}
+        self._mk = Market(
+            v["open"], v["high"], v["low"], v["close"], v["volume"], v["atr"], v["vol"],
+            self.sectors, _along_scalar(self._day, big), _along_scalar(self._week, big),
+        )  # fmt: skip
+        self._it = Intents(
+            v["entries"], v["exits"], v["se"], v["sx"], v["weights"],
+            _along_scalar(self._rebal, big), _along_levels(self._lv, big), v["nan"], v["nan"],
+            v["priority"],
+        )  # fmt: skip
+        self._out = Series(
+            _along_scalar(self._eq, big), _along_scalar(self._cash, big),
+            _along_scalar(self._gross, big), _along_scalar(self._net, big), self._posrow,
         )  # fmt: skip
 
-    def _intents(self, t: int, sig: SignalRow | None) -> Intents:
-        m = t + 1
-        n = self.n
+    def _load(self, px: BarRow, sig: SignalRow | None, day: int, week: int) -> None:
+        """Copy the current bar and signal row into the buffers behind the views."""
+        b = self._buf
+        b["open"][:] = px.open
+        b["high"][:] = px.high
+        b["low"][:] = px.low
+        b["close"][:] = px.close
+        b["volume"][:] = px.volume
+        self._day[0] = day
+        self._week[0] = week
         if sig is None:
-            f = np.zeros(n, dtype=bool)
-            nan = np.full(n, np.nan)
-            return Intents(
-                _along(f, m), _along(f, m), _along(f, m), _along(f, m), _along(nan, m),
-                _along_scalar(np.zeros(1, dtype=bool), m),
-                _along_levels(np.full((8, n), np.nan), m), _along(nan, m), _along(nan, m),
-                _along(np.zeros(n), m),
-            )  # fmt: skip
-        nan = np.full(n, np.nan)
-        return Intents(
-            _along(sig.entries.astype(bool), m), _along(sig.exits.astype(bool), m),
-            _along(sig.short_entries.astype(bool), m), _along(sig.short_exits.astype(bool), m),
-            _along(sig.weights.astype(np.float64), m),
-            _along_scalar(np.array([sig.rebalance]), m), _along_levels(sig.levels, m),
-            _along(nan, m), _along(nan, m), _along(sig.priority.astype(np.float64), m),
-        )  # fmt: skip
+            for k in ("entries", "exits", "se", "sx"):
+                b[k][:] = False
+            for k in ("atr", "vol", "weights"):
+                b[k][:] = np.nan
+            b["priority"][:] = 0.0
+            self._lv[:] = np.nan
+            self._rebal[0] = False
+            return
+        b["entries"][:] = sig.entries
+        b["exits"][:] = sig.exits
+        b["se"][:] = sig.short_entries
+        b["sx"][:] = sig.short_exits
+        b["atr"][:] = sig.atr
+        b["vol"][:] = sig.vol
+        b["weights"][:] = sig.weights
+        b["priority"][:] = sig.priority
+        self._lv[:] = sig.levels
+        self._rebal[0] = sig.rebalance
 
     # ---- phases --------------------------------------------------------------------------
     def start_bar(self, t: int, new_day: bool, new_week: bool) -> None:
@@ -282,20 +312,26 @@ class Stepper:
         ``sig`` is the signal bar's row (sizing reads its ATR, volatility, levels, priority
         and weights). The scratch book's pending state becomes the book's: what was sent is
         no longer pending."""
-        nan = np.full(self.n, np.nan)
-        px = BarRow(open_px, nan, nan, nan, np.full(self.n, np.inf))
-        mk = self._market(t, px, sig, day, week)
-        it = self._intents(t, sig)
+        pend = self.book.pend
+        if not (
+            pend["exit"].any() or pend["entry"].any() or self.book.account[0]["pend_rebal"] >= 0
+        ):
+            return OpenPlan()  # nothing pending: the open phase would do nothing
+        nan = self._nan_row
+        self._load(BarRow(open_px, nan, nan, nan, self._inf_row), sig, day, week)
         scratch = _copy_book(self.book)
         c = self.rec.cnt[0]
+        room = 4 * self.n + 16
+        kelly = self.s["sizing"] == C.SIZE_KELLY
+        n_tr = int(c["trades"]) if kelly else 0  # only Kelly sizing reads past trades
+        trades = np.empty(n_tr + room, dtype=TRADE)
+        trades[:n_tr] = self.rec.trades[:n_tr]
         srec = Records(
-            self.rec.trades.copy(),
-            np.empty(4 * self.n + 16, dtype=ORDER),
-            np.empty(4, dtype=EVENT),
+            trades, np.empty(room, dtype=ORDER), np.empty(4, dtype=EVENT),
             np.zeros(1, dtype=COUNTERS),
-        )
-        srec.cnt[0]["trades"] = c["trades"]
-        open_phase_nb(t, mk, it, scratch, srec, self.s)
+        )  # fmt: skip
+        srec.cnt[0]["trades"] = n_tr
+        open_phase_nb(t, self._mk, self._it, scratch, srec, self.s)
         plan = OpenPlan(levels=scratch.pos)
         for o in srec.orders[: srec.cnt[0]["orders"]]:
             j, side, reason = int(o["symbol"]), float(o["side"]), int(o["reason"])
@@ -364,14 +400,8 @@ class Stepper:
         """Mark to the close of bar ``t``, evaluate the loss limits and turn the signals of
         bar ``t`` into pending orders; returns the equity."""
         self._room()
-        mk = self._market(t, bar, sig, day, week)
-        it = self._intents(t, sig)
-        m = t + 1
-        out = Series(
-            _along_scalar(self._eq, m), _along_scalar(self._cash, m),
-            _along_scalar(self._gross, m), _along_scalar(self._net, m), self._posrow,
-        )  # fmt: skip
-        close_phase_nb(t, mk, it, self.book, self.rec, out, self.s, self.risk_on)
+        self._load(bar, sig, day, week)
+        close_phase_nb(t, self._mk, self._it, self.book, self.rec, self._out, self.s, self.risk_on)
         return float(self._eq[0])
 
     @property
