@@ -54,6 +54,7 @@ def _config(path: Path, data: Path, broker: AlpacaBroker) -> Path:
         "sizing": {"method": "fraction", "value": 0.4}, "exits": {"stop_loss": "4%"},
         "broker": {"name": "alpaca", "base_url": broker.url, "stream_url": broker.stream_url,
                    "replay_url": broker.url},
+        "runtime": {"signals": "per_bar"},  # as paper and live run (and no check per restart)
     }  # fmt: skip
     path.write_text(yaml.safe_dump(spec))
     return path
