@@ -11,7 +11,8 @@ from rich.live import Live
 from rich.table import Table
 
 from alphaforge.cli.common import console, fail, handle_errors, settings_from
-from alphaforge.config.specs import load_run_spec
+from alphaforge.config.settings import AppSettings
+from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.services.ledger import open_ledger
 from alphaforge.services.trading import ReplayRequest, build_replay, parse_speed, run_replay
 
@@ -127,11 +128,10 @@ def _paper(
     settings = settings_from(ctx)
     spec = load_run_spec(config)
     if not replay:
-        fail(
-            "paper trading on a live feed is not available yet: use --replay to run the "
-            "strategy through the runtime on stored bars",
-            2,
-        )
+        if start or end:
+            fail("--from / --to go with --replay", 2)
+        _paper_live(settings, spec, run_id, quiet)
+        return
     _check_dates(start, end)
     req = ReplayRequest(start, end, parse_speed(speed), run_id)
     ledger = open_ledger(settings)
@@ -163,6 +163,42 @@ def _paper(
         f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected)"
     )
     console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
+
+
+def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet: bool) -> None:
+    """Paper trading on the live feed until Ctrl-C (the run continues with --run-id)."""
+    from alphaforge.engine.schedule import Due, utc_now
+    from alphaforge.services.paper import PaperSetup, build_paper, run_paper
+
+    ledger = open_ledger(settings)
+    setup = None
+    try:
+        setup = build_paper(spec, settings, ledger, run_id, utc_now())
+        s = setup
+        console.print(
+            f"paper run {s.run_id}: {len(s.feed.symbols)} symbol(s), {s.feed.timeframe} bars "
+            f"from the {spec.feed.source}; Ctrl-C stops (restart with --run-id "
+            f"{s.run_id}); log: {s.log_file}"
+        )
+
+        def show(st: PaperSetup, due: Due) -> None:
+            if quiet:
+                return
+            t = s.next_t - 1
+            console.print(_view(s.node, t, s.node.st.equity, t + 1, time.perf_counter()))
+            console.print(f"[dim]next cycle at {due.next_at:%Y-%m-%d %H:%M} UTC[/]")
+
+        try:
+            run_paper(s, utc_now, time.sleep, lambda: False, show)
+        except KeyboardInterrupt:
+            s.node.commit()
+            console.print(
+                f"stopped; continue with: alphaforge paper --config ... --run-id {s.run_id}"
+            )
+    finally:
+        if setup is not None:
+            setup.close()
+        ledger.close()
 
 
 def _check_dates(*values: str | None) -> None:

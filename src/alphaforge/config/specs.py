@@ -50,6 +50,20 @@ class ScheduleSpecModel(BaseModel):
     delay_seconds: float = Field(5.0, ge=0, description="wait after a bar close for its data")
 
 
+class FeedSpec(BaseModel):
+    """Where ``paper`` without ``--replay`` gets new bars."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: Literal["store", "yahoo", "alpaca", "polygon", "alphavantage", "ccxt"] = Field(
+        "store",
+        description="store: bars another process writes into the local store (alphaforge data "
+        "fetch on a schedule); a vendor: fetched into the store at every cycle",
+    )
+    history_bars: int = Field(
+        500, gt=1, description="bars of stored history the strategy starts with (its warm-up)"
+    )
+
+
 class RuntimeSpec(BaseModel):
     """Settings of the event-driven runtime that the backtest does not have."""
 
@@ -89,6 +103,7 @@ class RunSpec(BacktestConfig):
     broker: BrokerSpec = Field(default_factory=BrokerSpec)
     schedule: ScheduleSpecModel = Field(default_factory=ScheduleSpecModel)
     runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
+    feed: FeedSpec = Field(default_factory=FeedSpec)
     _source: str = PrivateAttr("command line")
 
     @property

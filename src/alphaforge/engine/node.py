@@ -142,8 +142,24 @@ class TradingNode:
         self._texts = [ts.isoformat() for ts in self._stamps]
 
     # ---- one bar ------------------------------------------------------------------------
-    def step(self, t: int) -> float:
-        """Run the cycle of bar ``t`` of the panel; returns the equity at its close."""
+    def extend(self, panel: Panel, day: np.ndarray, week: np.ndarray) -> None:
+        """Continue on ``panel``, the bars so far plus new ones (a live feed); its first bars
+        must be the node's panel."""
+        n0 = len(self._stamps)
+        if panel.shape[0] < n0 or (n0 and panel.index[n0 - 1] != self._stamps[-1]):
+            raise ValueError("extend: the new panel must start with the bars the node has")
+        self.panel = panel
+        self.p.day, self.p.week = day, week
+        new = list(panel.index[n0:])
+        self._stamps += new
+        self._texts += [ts.isoformat() for ts in new]
+
+    def step(self, t: int, trade: bool = True) -> float:
+        """Run the cycle of bar ``t`` of the panel; returns the equity at its close.
+
+        ``trade=False`` (a bar caught up after downtime): what was pending is dropped, not
+        sent late, and the bar sends nothing; the venue still matches the protection it holds,
+        as a broker would have while the runtime was down."""
         p = self.p
         pnl = self.panel
         bar_txt = self._texts[t]
@@ -151,7 +167,10 @@ class TradingNode:
         day, week = int(p.day[t]), int(p.week[t])
         self.st.start_bar(t, t > 0 and day != p.day[t - 1], t > 0 and week != p.week[t - 1])
         self._kill_switch(t, cyc)
-        self._open(t, bar_txt, cyc)
+        if trade:
+            self._open(t, bar_txt, cyc)
+        else:
+            self._drop_pending(t, cyc)
         if self._replay_venue is not None:
             self._reference_atr()
             self._replay_venue.on_bar(self._barset(t))
@@ -201,6 +220,18 @@ class TradingNode:
         gate.state = TradingState.HALTED
         if halt.flatten:
             self._flatten(t, cyc)
+
+    def _drop_pending(self, t: int, cyc: _Cycle) -> None:
+        """Forget the orders pending from a close whose open has passed unseen (stale)."""
+        pend = self.st.book.pend
+        for j, sym in enumerate(self.panel.symbols):
+            if pend[j]["exit"] or pend[j]["entry"] != 0.0:
+                cyc.decisions.append((sym, "skip", 0.0, "stale: the bar was caught up", False))
+            pend[j]["exit"] = False
+            pend[j]["entry"] = 0.0
+            pend[j]["left"] = 0.0
+        self.st.book.account[0]["pend_rebal"] = -1
+        self._plan = None
 
     def _flatten(self, t: int, cyc: _Cycle) -> None:
         """Close every position at this open (the kill switch's flatten)."""

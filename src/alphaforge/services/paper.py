@@ -1,0 +1,233 @@
+"""Paper trading on a live feed: one cycle at each bar close of the exchange's sessions.
+
+The feed is the local store: bars another process writes there (``alphaforge data fetch`` on a
+schedule), or a vendor source the runtime fetches into the store at every cycle. The strategy
+starts with ``feed.history_bars`` stored bars (its warm-up; they are not traded), and the run
+keeps that first bar as its origin, so a restart rebuilds the same bars and continues where the
+ledger says it stopped. After downtime the missed bars are caught up without trading (what was
+pending then is dropped, never sent late) and only the latest fresh close may trade; the
+simulated venue still fills the protective orders it held, as a broker would have.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.panel import Panel
+from alphaforge.core.rules import BacktestConfig
+from alphaforge.engine.gate import GateLimits, RiskGate
+from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.schedule import Due, Schedule, ScheduleSpec
+from alphaforge.engine.signals import SignalSource
+from alphaforge.ledger import Ledger
+from alphaforge.ports import BarStore, MarketDataSource
+from alphaforge.services.trading import _strategy_kind, make_logger, refuse_runtime_settings
+from alphaforge.sim.checks import refuse_idle_settings
+from alphaforge.sim.inputs import run_clock, sector_ids
+from alphaforge.sim.settings import settings_from_config
+from alphaforge.sim.stepper import Stepper
+from alphaforge.sim.venue import SimulatedVenue
+from alphaforge.strategy.base import TargetWeights
+from alphaforge.strategy.registry import make_strategy
+
+RETRY_SECONDS = 30.0  # how often a cycle looks again for a bar that has not arrived
+
+
+@dataclass
+class StoreFeed:
+    """Bars of the run's symbols from the store, after fetching new ones from ``source``."""
+
+    store: BarStore
+    symbols: list[str]
+    timeframe: str
+    adjust: bool
+    source: MarketDataSource | None = None
+
+    def refresh(self, now: pd.Timestamp, since: pd.Timestamp) -> None:
+        """Fetch what ``source`` has after the stored bars (nothing to do for ``store``)."""
+        if self.source is None:
+            return
+        for sym in self.symbols:
+            last = self.store.last_timestamp(sym, self.timeframe)
+            bars = self.source.fetch(sym, self.timeframe, last if last is not None else since, now)
+            if len(bars):
+                self.store.write(bars, self.timeframe)
+
+    def panel(self, start: pd.Timestamp | None, end: pd.Timestamp) -> Panel:
+        from alphaforge.services.store import load_panel
+
+        return load_panel(self.store, self.symbols, self.timeframe, start, end, self.adjust)
+
+
+@dataclass
+class PaperSetup:
+    node: TradingNode
+    run_id: str
+    log_file: Path
+    feed: StoreFeed
+    schedule: Schedule
+    config: BacktestConfig
+    origin: pd.Timestamp
+    next_t: int
+    log: Callable[..., None]
+    cycles: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.node.p.venue.close()
+
+
+def _feed(spec: Any, settings: Any) -> StoreFeed:
+    from alphaforge.services.store import open_store
+
+    if not spec.symbols:
+        raise ConfigError(f"{spec.source}: symbols: paper trading needs its symbols listed")
+    source = None
+    if spec.feed.source != "store":
+        from alphaforge.data.sources import get_source
+
+        source = get_source(spec.feed.source, settings)
+    tf = spec.timeframe or "1d"
+    return StoreFeed(open_store(settings), list(spec.symbols), tf, spec.adjust, source)
+
+
+def _origin(feed: StoreFeed, history: int, now: pd.Timestamp, source: str) -> pd.Timestamp:
+    full = feed.panel(None, now)
+    if full.shape[0] < 2:
+        raise DataError(f"{source}: the store has fewer than 2 bars of the symbols before {now}")
+    return full.index[max(0, full.shape[0] - history)]
+
+
+def build_paper(
+    spec: Any, settings: Any, ledger: Ledger, run_id: str | None, now: pd.Timestamp
+) -> PaperSetup:
+    """A trading node on the simulated venue over the stored bars, to be fed by the schedule;
+    a known ``run_id`` continues that run."""
+    if spec.broker.name != "simulated":
+        raise ConfigError(
+            f"{spec.source}: broker.name: {spec.broker.name} on a live feed is not available "
+            "yet; paper trading on a live feed uses the simulated venue (or --replay)"
+        )
+    from alphaforge.data.clock import ExchangeClock
+
+    feed = _feed(spec, settings)
+    known = ledger.run(run_id) if run_id else None
+    if known is not None and known.replay_from:
+        origin = pd.Timestamp(known.replay_from)
+    else:
+        feed.refresh(now, now - pd.Timedelta(days=3650))
+        origin = _origin(feed, spec.feed.history_bars, now, spec.source)
+    panel = feed.panel(origin, now)
+    strategy = make_strategy(spec.strategy, spec.params)
+    cfg = spec.backtest_config()
+    out = _strategy_kind(strategy, panel)
+    weights = isinstance(out, TargetWeights)
+    refuse_runtime_settings(cfg, out, spec.source)
+    own = isinstance(out, TargetWeights) and out.rebalance is not None
+    refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
+    clock = run_clock(panel, cfg)
+    s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights)
+    stepper = Stepper(panel.symbols, s, sector_ids(panel, cfg))
+    venue = SimulatedVenue(stepper.s, cfg.cash)
+    rid = run_id or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
+    log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"
+    log = make_logger(log_file)
+    ledger.start_run(
+        run_id=rid, mode="paper", venue=venue.name, config_hash=spec.canonical_hash(),
+        config_text=spec.model_dump_json(), strategies=[strategy.name],
+        started=datetime.now(UTC).isoformat(), replay_from=origin.isoformat(),
+    )  # fmt: skip
+    r = spec.runtime
+    parts = NodeParts(
+        run_id=rid, strategy_id=strategy.name, stepper=stepper,
+        signals=SignalSource(strategy, cfg, clock, r.window), venue=venue, ledger=ledger,
+        gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band),
+                      ledger.submitted_ids(rid)),
+        day=clock.day, week=clock.week, sleep=time.sleep, log=log,
+    )  # fmt: skip
+    node = TradingNode(parts, panel)
+    next_t = panel.shape[0]  # the stored history is the warm-up: not traded
+    snap = ledger.state(f"{rid}/{strategy.name}", "runtime") if known is not None else None
+    if snap is not None:
+        next_t = node.restore(snap)
+        log("restarted", run=rid, after_bar=panel.index[next_t - 1].isoformat())
+    sched = Schedule(
+        ScheduleSpec(feed.timeframe, spec.schedule.every_minutes, spec.schedule.delay_seconds),
+        ExchangeClock(clock.calendar),
+    )
+    return PaperSetup(node, rid, log_file, feed, sched, cfg, origin, next_t, log)
+
+
+def paper_cycle(setup: PaperSetup, now: pd.Timestamp, due: Due, wait: bool) -> int | None:
+    """Bring in the bars that closed up to ``now`` and run their cycles: the bar of a fresh
+    close trades, caught-up bars do not. Returns the number of bars run, or None when the
+    fresh close's bar has not arrived yet and ``wait`` says to try again shortly."""
+    setup.feed.refresh(now, setup.origin)
+    panel = setup.feed.panel(setup.origin, now)
+    node = setup.node
+    if panel.shape[0] <= setup.next_t:
+        return None if wait and due.current is not None else 0
+    newest = setup.schedule.next_close_after(panel.index[-1])
+    if wait and due.current is not None and newest < due.current:
+        return None
+    clock = run_clock(panel, setup.config)
+    node.extend(panel, clock.day, clock.week)
+    node.p.signals.clock = clock
+    last = panel.shape[0] - 1
+    fresh = due.current is not None and (
+        setup.schedule.next_close_after(panel.index[last]) >= due.current
+    )
+    for t in range(setup.next_t, panel.shape[0]):
+        trade = t == last and fresh
+        if not trade:
+            setup.skipped.append(panel.index[t].isoformat())
+            setup.log("caught_up", bar=panel.index[t].isoformat(), traded=False)
+        node.step(t, trade=trade)
+    node.commit()
+    n = panel.shape[0] - setup.next_t
+    setup.next_t = panel.shape[0]
+    setup.cycles += 1
+    return n
+
+
+def run_paper(
+    setup: PaperSetup,
+    now_fn: Callable[[], pd.Timestamp],
+    sleep_fn: Callable[[float], None],
+    stop: Callable[[], bool],
+    on_cycle: Callable[[PaperSetup, Due], None] | None = None,
+) -> None:
+    """Wake at each due close, run its cycle, sleep until the next; ends when ``stop()``."""
+    last_done: pd.Timestamp | None = None
+    if setup.next_t > 0:
+        last_done = setup.schedule.next_close_after(setup.node.panel.index[setup.next_t - 1])
+    tolerance = setup.schedule.spec.tolerance
+    while not stop():
+        now = now_fn()
+        due = setup.schedule.due(last_done, now)
+        wake = due.next_at
+        if due.catch_up or due.current is not None:
+            if due.skipped:
+                setup.log("schedule", detail=due.describe())
+            late = due.current is not None and now - due.current > tolerance
+            ran = paper_cycle(setup, now, due, wait=not late)
+            if ran is None:  # the fresh bar is not in yet: look again shortly
+                setup.log("waiting_for_bar", close=str(due.current))
+                wake = now + pd.Timedelta(seconds=RETRY_SECONDS)
+            else:
+                last_done = due.last
+                if on_cycle is not None and ran:
+                    on_cycle(setup, due)
+        if stop():
+            break
+        wait = (wake - now_fn()).total_seconds()
+        if wait > 0:
+            sleep_fn(wait)

@@ -1,0 +1,112 @@
+"""Paper trading on a live feed: bars arrive in the store one session at a time while a clock
+runs (both driven by the test), the runtime wakes at each session close of the XNYS calendar
+and trades the fresh bar; after downtime it catches up without trading stale bars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alphaforge.config.settings import AppSettings
+from alphaforge.config.specs import RunSpec
+from alphaforge.data.clock import ExchangeClock
+from alphaforge.data.sample import generate_daily
+from alphaforge.data.store import ParquetStore
+from alphaforge.ledger import Ledger
+from alphaforge.services.paper import build_paper, run_paper
+from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
+
+pytestmark = pytest.mark.integration
+SYMBOLS = ["SYN01", "SYN02", "SYN03"]
+SPEC = {
+    "strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbols": SYMBOLS,
+    "timeframe": "1d", "costs": {"commission": "0.1%", "slippage": "5bps"},
+    "sizing": {"method": "fraction", "value": 0.3}, "exits": {"stop_loss": "4%"},
+    "feed": {"source": "store", "history_bars": 60},
+    "schedule": {"delay_seconds": 180},  # bars arrive two minutes after the close
+}  # fmt: skip
+
+
+class Market:
+    """A clock and a data process: sleeping moves time on, and every session that has closed
+    by then is written into the store (a day's bar appears after its close)."""
+
+    def __init__(self, store: ParquetStore, bars: pd.DataFrame, now: pd.Timestamp) -> None:
+        self.store, self.bars, self.now = store, bars, now
+        self.written = pd.Timestamp.min.tz_localize("UTC")
+        clock = ExchangeClock("XNYS")
+        days = pd.DatetimeIndex(bars["timestamp"].unique())
+        # a daily bar (labelled by its session date) arrives two minutes after the close
+        arrive = {d: clock.next_close(d) + pd.Timedelta(minutes=2) for d in days}
+        self.bars = bars.assign(arrives=bars["timestamp"].map(arrive))
+        self.deliver()
+
+    def deliver(self) -> None:
+        closed = self.bars[self.bars["arrives"] <= self.now].drop(columns="arrives")
+        new = closed[closed["timestamp"] > self.written]
+        if len(new):
+            self.store.write(new, "1d")
+            self.written = new["timestamp"].max()
+
+    def sleep(self, seconds: float) -> None:
+        self.now += pd.Timedelta(seconds=max(seconds, 1.0))
+        self.deliver()
+
+
+def _world(tmp_path: Path) -> tuple[AppSettings, ParquetStore, pd.DataFrame]:
+    settings = AppSettings(home=tmp_path)
+    bars = generate_daily(seed=7, n_symbols=3, start="2018-01-02", years=2)
+    bars = bars[bars["symbol"].isin(SYMBOLS)].reset_index(drop=True)
+    bars["timestamp"] = pd.to_datetime(bars["timestamp"], utc=True)
+    return settings, ParquetStore(settings.store_dir), bars
+
+
+def test_live_feed_trades_each_fresh_close_like_a_replay_of_the_same_bars(tmp_path: Path) -> None:
+    settings, store, bars = _world(tmp_path)
+    market = Market(store, bars, pd.Timestamp("2018-04-02 22:00", tz="UTC"))
+    end = pd.Timestamp("2018-12-31 22:00", tz="UTC")
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = build_paper(RunSpec.model_validate(SPEC), settings, ledger, None, market.now)
+        run_paper(setup, lambda: market.now, market.sleep, lambda: market.now > end)
+        paper = [(t.symbol, t.side, t.entry_ts, t.exit_ts) for t in ledger.trades(setup.run_id)]
+        assert setup.skipped == []  # no downtime: every bar was traded at its close
+        first = setup.node.panel.index[setup.node.panel.shape[0] - setup.cycles]
+        spec = RunSpec.model_validate(
+            {
+                **SPEC,
+                "start": str(setup.origin.date()),
+                "end": str(setup.node.panel.index[-1].date()),
+            }
+        )
+        replay = build_replay(spec, settings, ledger, ReplayRequest(None, None, None))
+        run_replay(replay, None)
+        same = [(t.symbol, t.side, t.entry_ts, t.exit_ts)
+                for t in ledger.trades(replay.run_id) if t.entry_ts >= first.isoformat()]  # fmt: skip
+    # the same trades on the same bars (quantities differ: the replay also traded during the
+    # live run's warm-up history, so its equity differs)
+    assert len(paper) >= 3
+    assert paper == same
+
+
+def test_downtime_is_caught_up_without_stale_orders(tmp_path: Path) -> None:
+    settings, store, bars = _world(tmp_path)
+    market = Market(store, bars, pd.Timestamp("2018-04-02 22:00", tz="UTC"))
+    down = pd.Timestamp("2018-09-04 22:00", tz="UTC")
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        spec = RunSpec.model_validate(SPEC)
+        setup = build_paper(spec, settings, ledger, None, market.now)
+        run_paper(setup, lambda: market.now, market.sleep, lambda: market.now > down)
+        run_id = setup.run_id
+        market.now += pd.Timedelta(days=7)  # the process was down for a week
+        market.deliver()
+        again = build_paper(spec, settings, ledger, run_id, market.now)
+        stop = market.now + pd.Timedelta(days=20)
+        run_paper(again, lambda: market.now, market.sleep, lambda: market.now > stop)
+        skipped = set(again.skipped)
+        orders = ledger.orders(run_id)
+    assert len(skipped) >= 4  # the week's sessions, caught up
+    assert not any(o.bar in skipped for o in orders)  # nothing sent for a stale bar
+    assert np.isfinite(again.node.st.equity)
