@@ -182,6 +182,8 @@ class TradingNode:
         self._note_signals(sig, cyc)
         self._protect_positions(t, bar_txt, cyc)
         self._write(t, bar_txt, cyc)
+        if cyc.updates:
+            self.oms.prune()
         return eq
 
     def _barset(self, t: int) -> BarSet:

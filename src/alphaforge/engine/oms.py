@@ -74,6 +74,13 @@ class OrderManager:
             return None, True
         return order, order.apply(update)
 
+    def prune(self) -> None:
+        """Forget orders in a terminal state (the ledger has them; a late update of one is
+        stale anyway): memory stays flat over a long run."""
+        done = [cid for cid, o in self.orders.items() if o.state.terminal]
+        for cid in done:
+            del self.orders[cid]
+
     def cancel(self, client_id: str) -> OrderUpdate | None:
         order = self.orders.get(client_id)
         if order is not None and order.state.terminal:

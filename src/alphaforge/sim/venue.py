@@ -19,6 +19,7 @@ reconciles against. Submitting a client order id it already knows returns that o
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -76,11 +77,12 @@ class SimulatedVenue:
     def __init__(self, settings: np.void, cash: float) -> None:
         self.s = settings
         self._acct = _Account(cash=float(cash))
-        self._orders: dict[str, _Working] = {}  # every order, by client id
+        self._orders: dict[str, _Working] = {}  # orders by client id, until they finish
+        self._done: dict[str, VenueOrder] = {}  # finished orders (repeated submits, lookups)
         self._working: dict[str, _Working] = {}  # those not yet in a terminal state
         self._seq = 0
         self._updates: list[OrderUpdate] = []
-        self._fills: list[Fill] = []
+        self._fills: deque[Fill] = deque(maxlen=10_000)  # recent fills (the ledger has all)
         self.now = ""
         self.reference_atr: dict[str, float] = {}
 
@@ -92,7 +94,7 @@ class SimulatedVenue:
         return None
 
     def submit(self, request: OrderRequest) -> OrderUpdate:
-        known = self._orders.get(request.client_id)
+        known = self._orders.get(request.client_id) or self._done.get(request.client_id)
         if known is not None:
             return OrderUpdate(request.client_id, known.state, self.now, known.venue_id)
         if request.type not in (OrderType.MARKET, OrderType.STOP, OrderType.LIMIT):
@@ -139,7 +141,7 @@ class SimulatedVenue:
 
     def order(self, client_id: str) -> VenueOrder | None:
         w = self._orders.get(client_id)
-        return None if w is None else self._view(w)
+        return self._done.get(client_id) if w is None else self._view(w)
 
     def open_orders(self) -> list[VenueOrder]:
         return [self._view(w) for w in self._working.values()]
@@ -256,6 +258,8 @@ class SimulatedVenue:
         w.state = state
         if state.terminal:
             self._working.pop(w.req.client_id, None)
+            self._done[w.req.client_id] = self._view(w)  # a finished order's last view
+            self._orders.pop(w.req.client_id, None)
         u = OrderUpdate(w.req.client_id, state, self.now, w.venue_id, fill, reason)
         self._updates.append(u)
         return u
