@@ -83,3 +83,20 @@ def test_live_refuses_without_mode_live_and_limits(home: Path, tmp_path: Path) -
     cfg.write_text("strategy: sma_cross\nsymbols: [SYN01]\nmode: live\n")
     res = runner.invoke(app, ["--home", str(home), "live", "--config", str(cfg), "--yes"])
     assert res.exit_code == 2 and "risk.daily_loss_limit" in res.output
+
+
+def test_paper_replay_on_the_shared_real_bars_then_drift_is_within_tolerance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alphaforge.testing import shared_data_file
+
+    shared_data_file("us_equities_daily.parquet")  # skip (or fail on CI) without the data
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the example's data: is relative
+    home = str(tmp_path / "home")
+    example = "examples/paper_sma_shared.yaml"
+    res = runner.invoke(app, ["--home", home, "paper", "--config", example, "--replay",
+                              "--from", "2015-01-02", "--to", "2019-12-31", "-q"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    drift = runner.invoke(app, ["--home", home, "drift"])
+    assert drift.exit_code == 0, drift.output
+    assert "WITHIN TOLERANCE" in drift.output

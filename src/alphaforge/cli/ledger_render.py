@@ -115,5 +115,6 @@ def daily_table(frame: pd.DataFrame, run_id: str) -> Table:
 
 def daily_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [
-        {"day": str(day), **{str(k): _plain(v) for k, v in r.items()}} for day, r in frame.iterrows()
+        {"day": str(day), **{str(k): _plain(v) for k, v in r.items()}}
+        for day, r in frame.iterrows()
     ]
