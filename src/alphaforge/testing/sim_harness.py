@@ -15,8 +15,8 @@ from alphaforge.testing.venue_conformance import UpdateLog
 
 class SimulatedHarness:
     """A :class:`SimulatedVenue` without costs, fed bar by bar. It lives in the runtime's own
-    process, so it has no connection to drop and refuses nothing on request: those checks
-    skip."""
+    process, so it has no connection to drop, and it refuses only what it cannot fill: the
+    checks of those faults do not apply to it (see ``NOT_APPLICABLE``)."""
 
     def __init__(self, cash: float = 100_000.0) -> None:
         cfg = BacktestConfig.build(
@@ -38,7 +38,9 @@ class SimulatedHarness:
         raise NotImplementedError("the simulated venue rejects only what it cannot fill")
 
     def partial_next(self, fraction: float) -> None:
-        raise NotImplementedError("partial fills come from the participation cap")
+        """Partial fills come from the volume participation cap: set it so that the next
+        order of ten units fills ``fraction`` of them per bar of 10,000 shares."""
+        self.venue.s["participation"] = fraction * 10 / 10_000
 
     def drop_connection(self) -> None:
         raise NotImplementedError("in-process, no connection")
@@ -50,3 +52,10 @@ class SimulatedHarness:
 @contextmanager
 def simulated_harness() -> Iterator[SimulatedHarness]:
     yield SimulatedHarness()
+
+
+NOT_APPLICABLE = {
+    "reject_with_reason": "the simulated venue refuses only order types it cannot fill",
+    "reconnect_without_lost_updates": "in the runtime's own process: no connection to drop",
+}
+"""Conformance checks that test what the simulated venue does not have, with the reason."""
