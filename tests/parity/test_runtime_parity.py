@@ -96,8 +96,11 @@ def _check(name: str, url: str, settings: AppSettings, backtest: Any, signals: s
     assert _order_rows(orders) == _order_rows(backtest.order_records)
     np.testing.assert_array_equal(events["rule"], backtest.event_records["rule"])
     assert out.final_equity == pytest.approx(backtest.final_equity, rel=1e-12)
-    # the ledger's round trips (FIFO over the recorded fills) close the same quantities
+    # the ledger's round trips (FIFO over the recorded fills) close the same quantities, for
+    # the same reasons
     assert sum(float(t.qty) for t in ledger_trades) == pytest.approx(float(closed["qty"].sum()))
+    names = sorted(C.EXIT_NAMES[int(r)] for r in closed["exit_reason"])
+    assert sorted(t.exit_reason for t in ledger_trades) == names
 
 
 def _order_rows(orders: np.ndarray) -> list[tuple[int, int, int, float, int, int]]:

@@ -52,9 +52,20 @@ def fills(conn: Connection, run_id: str, strategy: str | None = None) -> list[Fi
 
 
 def _reasons(conn: Connection, run_id: str) -> dict[str, str]:
+    """The reason of each order of the run; a protective pair held as one order whose target
+    side filled (the venue says so in the fill's update) closed its trade as a take-profit."""
     t = table(m.OrderRecord)
     query = select(t.c.client_id, t.c.reason).where(t.c.run_id == run_id)
-    return {cid: reason for cid, reason in conn.execute(query)}
+    reasons = {cid: reason for cid, reason in conn.execute(query)}
+    e = table(m.OrderEvent)
+    target = (
+        select(e.c.client_id)
+        .join(t, t.c.client_id == e.c.client_id)
+        .where(t.c.run_id == run_id, e.c.reason.like("target%"))
+    )
+    for (cid,) in conn.execute(target):
+        reasons[cid] = "take_profit"
+    return reasons
 
 
 def positions(conn: Connection, run_id: str, strategy: str | None = None) -> list[PositionRow]:
