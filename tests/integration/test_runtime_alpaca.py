@@ -55,6 +55,7 @@ def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(tmp_path: Path) 
                 setup.close()
             trades, _orders, _events = setup.node.st.records()
             held = {p.symbol: float(p.qty) for p in ledger.positions(setup.run_id)}
+            reasons = sorted(t.exit_reason for t in ledger.trades(setup.run_id))
             ids = [o.client_id for o in ledger.orders(setup.run_id)]
         created = broker.new_order_ids()
     bt = run_spec(_spec(None), AppSettings(home=tmp_path)).trade_records
@@ -64,5 +65,6 @@ def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(tmp_path: Path) 
         np.testing.assert_array_equal(trades[field], closed[field], err_msg=field)
     np.testing.assert_allclose(trades["pnl"], closed["pnl"], rtol=1e-9)
     assert venue_positions == held  # the broker's positions are the ledger's
+    assert reasons == sorted(C.EXIT_NAMES[int(r)] for r in closed["exit_reason"])
     assert len(created) == len(set(created))  # no client order id created twice
     assert len(ids) == len(set(ids))

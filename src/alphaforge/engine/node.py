@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -388,13 +388,7 @@ class TradingNode:
             legs[0].qty, reason,
         )  # fmt: skip
         for o in legs:
-            leg = OrderRequest(
-                client_id=o.client_id, strategy=req.strategy, symbol=req.symbol, side=o.side,
-                qty=o.qty, intent=Intent.STOP, type=o.type, limit=o.limit, stop=o.stop,
-                bar=req.bar, reason=reason_name(reason),
-            )  # fmt: skip
-            cyc.requests.append(leg)
-            self.oms.orders[leg.client_id] = Order(leg, OrderState.ACCEPTED, o.venue_id)
+            self._record_leg(o, req, reason, cyc)
 
     # ---- close --------------------------------------------------------------------------
     def _note_signals(self, sig: SignalRow, cyc: _Cycle) -> None:
@@ -458,9 +452,25 @@ class TradingNode:
                 ids = {req.client_id: "pair" if stop == stop and tp == tp else
                        ("stop" if stop == stop else "target")}  # fmt: skip
                 for o in self.p.venue.open_orders():
-                    if o.client_id == req.client_id or o.parent_id == req.client_id:
+                    if o.client_id == req.client_id:
                         ids[o.client_id] = _kind(o)
+                    elif o.parent_id == req.client_id:  # a leg of its own at the venue
+                        ids[o.client_id] = _kind(o)
+                        self._record_leg(o, req, reason, cyc)
+                if ids[req.client_id] == "target":  # the pair's parent is its limit side
+                    cyc.requests[cyc.requests.index(req)] = replace(req, reason="take_profit")
                 self.protect[j] = _Protect(ids, stop, tp, abs(q), reason)
+
+    def _record_leg(self, o: VenueOrder, parent: OrderRequest, reason: int, cyc: _Cycle) -> None:
+        """Record a protective leg the venue made for ``parent`` as an order of its own."""
+        leg = OrderRequest(
+            client_id=o.client_id, strategy=parent.strategy, symbol=parent.symbol, side=o.side,
+            qty=o.qty, intent=Intent.STOP, type=o.type, limit=o.limit, stop=o.stop,
+            bar=parent.bar,
+            reason="take_profit" if _kind(o) == "target" else reason_name(reason),
+        )  # fmt: skip
+        cyc.requests.append(leg)
+        self.oms.orders[leg.client_id] = Order(leg, OrderState.ACCEPTED, o.venue_id)
 
     # ---- ledger -------------------------------------------------------------------------
     def _write(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
