@@ -40,6 +40,13 @@ CASES: dict[str, dict[str, Any]] = {
         "sizing": {"method": "fraction", "value": 0.3}, "exits": {"stop_loss": "5%"},
         "risk": {"max_positions": 2, "daily_loss_limit": 0.02, "max_drawdown": 0.1},
     },
+    "stops_hit_in_the_entry_bar": {
+        "strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
+        "symbols": ["MSFT", "JPM", "AMZN", "XOM"],
+        "costs": {"commission": "0.1%", "slippage": "5bps"},
+        "sizing": {"method": "fraction", "value": 0.25},
+        "exits": {"stop_loss": "1%", "take_profit": "3%"},
+    },
     "weights_rotation": {
         "strategy": "momentum_rotation", "params": {"lookback": 126, "skip": 21, "top_n": 3},
         "symbols": ["MSFT", "JPM", "AMZN", "XOM", "ADBE", "ABT", "ADP", "AMGN"],
@@ -80,13 +87,21 @@ def _check(name: str, url: str, settings: AppSettings, backtest: Any, signals: s
         assert setup.node.p.signals.precomputed is (signals == "precomputed")
         out = run_replay(setup, None)
         trades, orders, events = setup.node.st.records()
+        venue_held = {p.symbol: p.qty for p in setup.node.p.venue.positions()}
+        book_held = {sym: setup.node.st.qty(j) for j, sym in enumerate(setup.panel.symbols)}
         ledger_trades = ledger.trades(setup.run_id)
     finally:
         ledger.close()
     bt = backtest.trade_records
     closed = bt[bt["exit_reason"] != C.EXIT_END_OF_DATA]
     assert len(closed) >= 5, "the case must trade to mean anything"
+    if name == "stops_hit_in_the_entry_bar":  # the bracket's stop fills in its entry's bar
+        assert np.any(closed["bars_held"] == 0)
     assert len(trades) == len(closed)
+    # within one bar the venue reports its fills in its own order (the backtest goes by
+    # symbol): compare the trades in (exit bar, symbol, entry bar) order
+    trades = np.sort(trades, order=["exit_bar", "symbol", "entry_bar"])
+    closed = np.sort(closed, order=["exit_bar", "symbol", "entry_bar"])
     for field in ("symbol", "direction", "entry_bar", "exit_bar", "qty", "exit_reason"):
         np.testing.assert_array_equal(trades[field], closed[field], err_msg=field)
     for field in ("entry_price", "exit_price", "fees", "pnl", "mae", "mfe"):
@@ -96,6 +111,7 @@ def _check(name: str, url: str, settings: AppSettings, backtest: Any, signals: s
     assert _order_rows(orders) == _order_rows(backtest.order_records)
     np.testing.assert_array_equal(events["rule"], backtest.event_records["rule"])
     assert out.final_equity == pytest.approx(backtest.final_equity, rel=1e-12)
+    assert venue_held == {s: q for s, q in book_held.items() if q != 0}
     # the ledger's round trips (FIFO over the recorded fills) close the same quantities, for
     # the same reasons
     assert sum(float(t.qty) for t in ledger_trades) == pytest.approx(float(closed["qty"].sum()))

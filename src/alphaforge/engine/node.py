@@ -345,6 +345,8 @@ class TradingNode:
             cyc.positions_changed = True
             j = self.panel.symbols.index(f.symbol)
             fill = (f.price, f.fee, f.slippage)
+            if order is None:
+                order = self._bracket_leg(j, u.client_id, cyc)
             if u.client_id in guards or (order is not None and order.request.intent is Intent.STOP):
                 self._protective_fill(t, j, u, fill)
                 continue
@@ -360,15 +362,33 @@ class TradingNode:
                 if req.stop_loss is not None or req.take_profit is not None:
                     self._adopt_bracket(j, req, cyc)
 
+    def _bracket_leg(self, j: int, client_id: str, cyc: _Cycle) -> Order | None:
+        """A protective leg the venue made for one of this cycle's entries and filled before
+        the runtime saw it (a stop hit in the entry's own bar): recorded, then booked."""
+        vo = self.p.venue.order(client_id)
+        parent = self.oms.orders.get(vo.parent_id) if vo is not None and vo.parent_id else None
+        if vo is None or parent is None:
+            return None
+        _level, reason, _tp = self.st.protection(j)
+        self._record_leg(vo, parent.request, reason if reason >= 0 else C.EXIT_STOP_LOSS, cyc)
+        return self.oms.orders.get(client_id)
+
     def _protective_fill(
         self, t: int, j: int, u: OrderUpdate, fill: tuple[float, float, float]
     ) -> None:
         prot = self.protect.get(j)
-        kind = prot.ids.get(u.client_id, "stop") if prot is not None else "stop"
+        if prot is not None and u.client_id in prot.ids:
+            kind = prot.ids[u.client_id]
+        else:
+            vo = self.p.venue.order(u.client_id)
+            kind = _kind(vo) if vo is not None else "stop"
         if kind == "target" or (kind == "pair" and u.reason.startswith("target")):
             code = C.EXIT_TAKE_PROFIT
+        elif prot is not None:
+            code = prot.reason
         else:
-            code = prot.reason if prot is not None else C.EXIT_STOP_LOSS
+            _level, code, _tp = self.st.protection(j)
+            code = code if code >= 0 else C.EXIT_STOP_LOSS
         if "ambiguous" in u.reason:
             self.st.mark_ambiguous(j)
         self.st.protective_fill(t, j, fill, code)
