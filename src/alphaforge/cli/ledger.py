@@ -131,8 +131,10 @@ def _register_reads(app: typer.Typer) -> None:
     @app.command("status")
     @handle_errors
     def status_cmd(ctx: typer.Context, run: str = RunOption, json: bool = JsonOption) -> None:
-        """Show the last run (or --run): mode, venue, last bar, halted or not, equity, open
-        positions and orders."""
+        """Show the last run (or --run): mode, venue, last bar, halt, equity, open counts.
+
+        Open positions and working orders are counted; `positions` and `orders` list them.
+        """
         with _ledger(ctx) as ledger:
             if run is None and ledger.last_run() is None:
                 halt = ledger.halted()

@@ -220,8 +220,11 @@ def live(
     config: Path = typer.Option(..., "--config", "-c", help="Run spec with mode: live."),
     yes: bool = typer.Option(False, "--yes", help="Confirm an unattended start (no prompt)."),
 ) -> None:
-    """Trade real money. Refuses to start unless the config says mode: live, sets the risk
-    limits (position size, daily loss, drawdown breaker) and the start is confirmed."""
+    """Trade real money (refuses without mode: live, risk limits and a confirmation).
+
+    Prints a safety checklist first. The config must say mode: live and set the position,
+    daily-loss and drawdown limits; --yes confirms an unattended start.
+    """
     _live(ctx, config, yes)
 
 
@@ -260,8 +263,11 @@ def reconcile(
         False, "--apply", help="Write the resolutions (adopt, book, cancel) to the ledger."
     ),
 ) -> None:
-    """Compare a run's positions, working orders and fills in the ledger with its broker's,
-    and show the differences; --apply resolves them as a restart would."""
+    """Show (and with --apply resolve) a run's differences with its broker.
+
+    Compares the run's positions, working orders and fills in the ledger with the broker's;
+    --apply resolves them as a restart would, recorded as reconciliation events.
+    """
     _reconcile(ctx, run, apply)
 
 
