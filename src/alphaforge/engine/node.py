@@ -642,7 +642,3 @@ def _later(ts: str, bound: str) -> bool:
 
 def _same(a: float, b: float) -> bool:
     return (a != a and b != b) or abs(a - b) <= 1e-9 * max(1.0, abs(b))
-
-
-def bar_times(index: pd.DatetimeIndex) -> list[str]:
-    return [ts.isoformat() for ts in index]

@@ -29,14 +29,9 @@ from alphaforge.engine.schedule import Due, Schedule, ScheduleSpec
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarStore, MarketDataSource
-from alphaforge.services.trading import _strategy_kind, make_logger, refuse_runtime_settings
-from alphaforge.sim.checks import refuse_idle_settings
-from alphaforge.sim.inputs import run_clock, sector_ids
-from alphaforge.sim.settings import settings_from_config
-from alphaforge.sim.stepper import Stepper
+from alphaforge.services.trading import make_logger, strategy_book
+from alphaforge.sim.inputs import run_clock
 from alphaforge.sim.venue import SimulatedVenue
-from alphaforge.strategy.base import TargetWeights
-from alphaforge.strategy.registry import make_strategy
 
 RETRY_SECONDS = 30.0  # how often a cycle looks again for a bar that has not arrived
 
@@ -126,16 +121,7 @@ def build_paper(
         feed.refresh(now, now - pd.Timedelta(days=3650))
         origin = _origin(feed, spec.feed.history_bars, now, spec.source)
     panel = feed.panel(origin, now)
-    strategy = make_strategy(spec.strategy, spec.params)
-    cfg = spec.backtest_config()
-    out = _strategy_kind(strategy, panel)
-    weights = isinstance(out, TargetWeights)
-    refuse_runtime_settings(cfg, out, spec.source)
-    own = isinstance(out, TargetWeights) and out.rebalance is not None
-    refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
-    clock = run_clock(panel, cfg)
-    s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights)
-    stepper = Stepper(panel.symbols, s, sector_ids(panel, cfg))
+    strategy, cfg, clock, stepper = strategy_book(spec, panel)
     venue = SimulatedVenue(stepper.s, cfg.cash)
     rid = run_id or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
     log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"

@@ -28,7 +28,7 @@ from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
 from alphaforge.services.backtest import load_spec_panel
 from alphaforge.sim.checks import refuse_idle_settings
-from alphaforge.sim.inputs import run_clock, sector_ids
+from alphaforge.sim.inputs import RunClock, run_clock, sector_ids
 from alphaforge.sim.settings import settings_from_config
 from alphaforge.sim.stepper import Stepper
 from alphaforge.sim.venue import SimulatedVenue
@@ -124,6 +124,21 @@ def _run_id(spec: Any, req: ReplayRequest, ledger: Ledger) -> str:
     return rid
 
 
+def strategy_book(spec: Any, panel: Panel) -> tuple[Strategy, BacktestConfig, RunClock, Stepper]:
+    """The strategy of ``spec``, its backtest rules (refusing what the runtime cannot carry
+    out or would ignore), the run's clock on ``panel`` and an empty book on those rules."""
+    strategy = make_strategy(spec.strategy, spec.params)
+    cfg = spec.backtest_config()
+    out = _strategy_kind(strategy, panel)
+    weights = isinstance(out, TargetWeights)
+    refuse_runtime_settings(cfg, out, spec.source)
+    own = isinstance(out, TargetWeights) and out.rebalance is not None
+    refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
+    clock = run_clock(panel, cfg)
+    s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights)
+    return strategy, cfg, clock, Stepper(panel.symbols, s, sector_ids(panel, cfg))
+
+
 @dataclass
 class ReplaySetup:
     node: TradingNode
@@ -149,16 +164,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     panel = load_spec_panel(spec, settings)
     if panel.shape[0] < 2:
         raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
-    strategy = make_strategy(spec.strategy, spec.params)
-    cfg = spec.backtest_config()
-    out = _strategy_kind(strategy, panel)
-    weights = isinstance(out, TargetWeights)
-    refuse_runtime_settings(cfg, out, spec.source)
-    own = isinstance(out, TargetWeights) and out.rebalance is not None
-    refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
-    clock = run_clock(panel, cfg)
-    s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights)
-    stepper = Stepper(panel.symbols, s, sector_ids(panel, cfg))
+    strategy, cfg, clock, stepper = strategy_book(spec, panel)
     venue = make_venue(spec, stepper.s, cfg.cash, settings)
     run_id = _run_id(spec, req, ledger)
     log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
