@@ -198,16 +198,8 @@ class Ledger:
         StoreError
             When the cycle cannot be written (unknown run, database error).
         """
-        writer = CycleWriter(run_id, bar, self._fill_known, self._exact)
-        yield writer
-        seq = self._seq.get(run_id)
-        if seq is None:
-            t = table(m.Cycle)
-            query = select(func.max(t.c.seq)).where(t.c.run_id == run_id)
-            seq = self._read(lambda c: c.scalar(query)) or 0
-        self._seq.pop(run_id, None)
-        self._write(lambda conn: writer.flush(conn, self._bulk, seq + 1))
-        self._seq[run_id] = seq + 1
+        with self.cycles(run_id) as new:
+            yield new(bar)
 
     @contextmanager
     def cycles(self, run_id: str) -> Iterator[Callable[[str], CycleWriter]]:
