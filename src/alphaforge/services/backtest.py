@@ -227,5 +227,6 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
         if not report.ok:
             result.warnings.append(f"look-ahead check failed: {report.summary()}")
     result.manifest_extra["run_spec_hash"] = spec.canonical_hash()
+    result.manifest_extra["run_spec"] = spec.model_dump(mode="json")  # what `validate` re-runs
     result.manifest_extra["data_source"] = str(panel.meta.get("source", "store"))
     return result

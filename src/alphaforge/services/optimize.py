@@ -171,6 +171,7 @@ def run_sweep(
         job["objective"], job["constraints"] = objective, [str(c) for c in constraints]
     job_id = job_id_of(job)
     store = SweepStore(settings.home / "sweeps" / job_id, {**job, "job_id": job_id})
+    store.mark(spec=spec.model_dump(mode="json"))  # what `validate` needs to re-run a trial
     t0 = time.perf_counter()
     executor = make_executor(ctx, request.workers, request.dask)
     try:
@@ -422,9 +423,12 @@ def _finish_walkforward(
     })  # fmt: skip
     root = settings.home / "walkforward" / job_id
     files = {"folds": root / "folds.parquet", "folds_csv": root / "folds.csv",
-             "drift": root / "drift.csv", "result": root / "result.json"}  # fmt: skip
+             "drift": root / "drift.csv", "result": root / "result.json",
+             "spec": root / "spec.json"}  # fmt: skip
     _atomic_bytes(files["folds"], lambda tmp: table.to_parquet(tmp, index=False))
     _atomic_bytes(files["folds_csv"], lambda tmp: table.to_csv(tmp, index=False))
     _atomic_bytes(files["drift"], lambda tmp: drift.to_csv(tmp, index=False))
     result.to_json(files["result"])
+    spec_text = json.dumps(request.spec.model_dump(mode="json"), indent=1)
+    _atomic_bytes(files["spec"], lambda tmp: Path(tmp).write_text(spec_text))
     return WalkForwardReport(job_id, root, table, drift, wfe, result, files, elapsed)
