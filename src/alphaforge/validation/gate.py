@@ -197,7 +197,19 @@ class GateFacts:
             raise ConfigError(
                 f"gate facts: {unknown[0]}: unknown fact (known: {', '.join(sorted(known))})"
             )
-        return cls(**{k: None if v is None else float(v) for k, v in values.items()})
+        return cls(**{k: _fact_number(k, v) for k, v in values.items()})
+
+
+def _fact_number(name: str, value: Any) -> float | None:
+    """A fact as a float (None stays None); anything else is a :class:`ConfigError`."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool | str):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"gate facts: {name}: expected a number (got {value!r})") from None
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,8 @@ def test_result_as_dict_and_frame() -> None:
 def test_unknown_fact_is_refused() -> None:
     with pytest.raises(ConfigError, match="sharp: unknown fact"):
         evaluate_gate({"sharp": 1.0})
+    with pytest.raises(ConfigError, match=r"pbo: expected a number \(got 'low'\)"):
+        evaluate_gate({"pbo": "low"})
 
 
 def test_yaml_round_trip(tmp_path: Path) -> None:
