@@ -31,6 +31,7 @@ TINY = [
     [0.031, -0.004, 0.009],
 ]
 
+
 def _tiny_by_hand() -> tuple[list[int], list[float], list[float], list[float]]:
     """Bailey et al. (2017), section 2 (CSCV steps 1-5), in plain Python for the tiny matrix.
 
