@@ -413,7 +413,7 @@ def bootstrap_returns(
         Bars per year, to annualise the Sharpe ratio.
     method:
         ``"stationary"`` (geometric blocks with mean ``block_length``) or ``"block"`` (circular
-        blocks of ``ceil(block_length)`` bars).
+        blocks of ``ceil(block_length)`` bars, the length the result reports).
     block_length:
         (Mean) block length in bars, between 1 and the number of bars; default: Politis &
         White's optimal length for these returns (:func:`arch.bootstrap.optimal_block_length`).
@@ -433,12 +433,14 @@ def bootstrap_returns(
     length = _default_block_length(x, method) if block_length is None else float(block_length)
     if not 1.0 <= length <= x.size:
         raise ValueError(f"block_length: must be between 1 and {x.size} bars, got {length}")
+    if method == "block":
+        length = float(math.ceil(length))  # whole bars
     rng = np.random.default_rng(seed)
 
     def draw(k: int) -> np.ndarray:
         if method == "stationary":
             return x[stationary_bootstrap_indices(x.size, k, length, rng)]
-        return x[block_bootstrap_indices(x.size, k, math.ceil(length), rng)]
+        return x[block_bootstrap_indices(x.size, k, int(length), rng)]
 
     dists, ruin = _simulate(x, draw, n_sims, False, periods_per_year, confidence, ruin_loss)
     return _result(

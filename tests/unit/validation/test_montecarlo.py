@@ -212,6 +212,10 @@ def test_block_indices_are_circular_runs_of_fixed_length() -> None:
     steps = (idx[:, 1:] - idx[:, :-1]) % n
     inside = (np.arange(1, n) % block) != 0
     assert np.all(steps[:, inside] == 1)
+    bars = np.random.default_rng(2).normal(0.0, 0.01, n)
+    assert (
+        bootstrap_returns(bars, 252, method="block", block_length=7.5, n_sims=20).block_length == 8
+    )
 
 
 def test_default_block_length_is_politis_white() -> None:
