@@ -54,7 +54,7 @@ def _scalar(value: float) -> float | None:
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class MetricDistribution:
     """The simulated distribution of one metric and where the observed path falls in it.
 
@@ -112,7 +112,7 @@ def _distribution(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class MonteCarloResult:
     """Simulated distributions of one Monte Carlo method, the observed path and ruin.
 
@@ -165,7 +165,7 @@ class MonteCarloResult:
 # --------------------------------------------------------------------------- path metrics
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class PathMetrics:
     """Metrics of a batch of paths, one value per path."""
 

@@ -98,7 +98,7 @@ def performance_degradation(is_perf: np.ndarray, oos_perf: np.ndarray) -> Degrad
 # --------------------------------------------------------------------------- PBO (CSCV)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class PBOResult:
     """Probability of Backtest Overfitting and the per-combination detail of CSCV.
 

@@ -211,7 +211,7 @@ def probabilistic_sharpe_ratio(returns: np.ndarray, sr_benchmark: float = 0.0) -
     return psr_from_moments(m.sr, m.n, m.skew, m.kurtosis, sr_benchmark)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compare fields explicitly
 class TrialsSharpe:
     """Per-period Sharpe ratios of every trial of a sweep and their dispersion.
 

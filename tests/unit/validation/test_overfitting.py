@@ -212,6 +212,21 @@ def test_spa_matches_arch_called_directly() -> None:
     assert res.best_mean_excess == pytest.approx(float((trials[:, 3] - bench).mean()))
 
 
+def test_arch_spa_p_values_do_not_depend_on_studentize() -> None:
+    """What SPAResult's docstring says of arch 8: the three p-values come from the
+    non-studentised statistic, whatever the ``studentize`` flag. If a release of arch changes
+    this, the docstring (and what p_consistent means) must change with it."""
+    rng = np.random.default_rng(30)
+    losses = rng.normal(0.0, 1.0, (300, 4)) * np.array([1.0, 3.0, 0.5, 2.0])
+    bench = rng.normal(0.0, 1.0, 300)
+    values = []
+    for studentize in (True, False):
+        spa = SPA(bench, losses, block_size=4, reps=300, seed=2, studentize=studentize)
+        spa.compute()
+        values.append(spa.pvalues.to_numpy())
+    np.testing.assert_array_equal(values[0], values[1])
+
+
 def test_spa_strong_edge_is_significant_and_runs_are_reproducible() -> None:
     rng = np.random.default_rng(5)
     trials = rng.normal(0.0, 0.01, (1000, 20))
