@@ -131,19 +131,18 @@ def detect_timeframe(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> s
     DataError
         When the spacing matches no known timeframe (pass the timeframe explicitly).
     """
-    values = pd.DatetimeIndex(pd.to_datetime(np.asarray(timestamps)))
-    if values.tz is not None:
-        values = values.tz_localize(None)
-    ns = np.unique(values.as_unit("ns").asi8)
+    ns = _wall_nanos(timestamps)
+    if len(ns) > 1 and not bool(np.all(ns[1:] >= ns[:-1])):
+        ns = np.sort(pd.unique(ns))  # hashing, then sorting the distinct times only
     day = TIMEFRAMES["1d"].nanos
     all_midnight = bool(np.all(ns % day == 0))
-    if len(ns) < 2:
+    diffs = np.diff(ns)
+    diffs = diffs[diffs != 0]  # repeated times (several symbols, or duplicates)
+    if len(diffs) == 0:
         if all_midnight:
             return "1d"
         raise DataError("cannot detect the timeframe from a single timestamp; pass --timeframe")
-    diffs = np.diff(ns)
-    vals, counts = np.unique(diffs, return_counts=True)
-    step = int(vals[np.argmax(counts)])
+    step = _most_common(diffs)
     for name, tf in TIMEFRAMES.items():
         if step == tf.nanos:
             return name
@@ -153,3 +152,28 @@ def detect_timeframe(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> s
         f"cannot detect the timeframe: the most common spacing is {pd.Timedelta(step)}; "
         "pass --timeframe"
     )
+
+
+def _wall_nanos(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
+    """int64 nanoseconds of the wall-clock times (the zone's local time for aware values)."""
+    if isinstance(timestamps, pd.DatetimeIndex):
+        values = timestamps
+    elif isinstance(timestamps, pd.Series | np.ndarray) and (
+        isinstance(timestamps.dtype, pd.DatetimeTZDtype) or timestamps.dtype.kind == "M"
+    ):
+        values = pd.DatetimeIndex(timestamps)
+    else:
+        values = pd.DatetimeIndex(pd.to_datetime(np.asarray(timestamps)))
+    if values.tz is not None:
+        values = values.tz_localize(None)
+    return np.asarray(values.as_unit("ns").asi8)
+
+
+def _most_common(diffs: np.ndarray) -> int:
+    """The most frequent value (the smallest of equally frequent ones), in O(n)."""
+    low = diffs.min()
+    if 2 * int(np.count_nonzero(diffs == low)) > len(diffs):  # a majority: nothing to count
+        return int(low)
+    counts = pd.Series(diffs).value_counts(sort=False)
+    top = counts.to_numpy()
+    return int(counts.index.to_numpy()[top == top.max()].min())

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.errors import DataError, IdleSettingError
+from alphaforge.core.errors import BacktestError, DataError, IdleSettingError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.schema import to_utc
+from alphaforge.services.run_checks import check_calendars, require_universe, warmup_note
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Strategy
@@ -35,37 +36,119 @@ _OHLCV = ("open", "high", "low", "close", "volume")
 
 
 def to_panel(data: Any, timeframe: str | None = None, symbol: str = "ASSET") -> Panel:
-    """Accept a Panel, long bars, a single-symbol OHLC frame with a DatetimeIndex, or a file."""
+    """The one input path of backtests: turn what a user holds into a :class:`Panel`.
+
+    Accepted, with column and field names matched case-insensitively (spaces as ``_``, so
+    ``Adj Close`` is ``adj_close``; adjusted closes are not applied here):
+
+    * a :class:`Panel` (returned as is) or a CSV/Parquet path;
+    * long bars: columns ``symbol, timestamp, open, high, low, close, volume``;
+    * one symbol's OHLC(V) frame with a ``DatetimeIndex`` (named ``symbol``); its float64
+      columns become the panel's arrays without a copy when the index is in time order;
+    * a wide frame with MultiIndex columns ``(field, symbol)`` as yfinance returns them, or
+      ``(symbol, field)``;
+    * a ``{symbol: OHLC(V) frame}`` mapping;
+    * a wide close-only frame (``DatetimeIndex`` x symbols) for strategies that only read
+      closes: the panel's open, high and low are the close (orders fill at closes), volume NaN,
+      and ``meta["close_only"]`` is set.
+
+    ``timeframe`` is detected from the timestamps when not given.
+    """
     if isinstance(data, Panel):
         return data
     if isinstance(data, str | Path):
         return load_data_file(data, None, timeframe, adjust=False)
+    if (
+        isinstance(data, Mapping)
+        and data
+        and all(isinstance(v, pd.DataFrame) for v in data.values())
+    ):
+        return _from_frames(data, timeframe)
     if isinstance(data, pd.DataFrame):
-        cols = {c: str(c).lower().replace(" ", "_") for c in data.columns}
-        df = data.rename(columns=cols)
-        if "symbol" in df.columns and "timestamp" in df.columns:
-            return Panel.from_long(df, timeframe=timeframe or _guess_timeframe(df))
-        if isinstance(df.index, pd.DatetimeIndex) and {"open", "high", "low", "close"} <= set(
-            df.columns
+        if isinstance(data.columns, pd.MultiIndex):
+            return _from_multi(data, timeframe)
+        labels = {_field_name(c): c for c in data.columns}
+        if "symbol" in labels and "timestamp" in labels:
+            df = data.rename(columns={c: _field_name(c) for c in data.columns})
+            return Panel.from_long(df, timeframe=timeframe or _guess_timeframe(df["timestamp"]))
+        if isinstance(data.index, pd.DatetimeIndex) and {"open", "high", "low", "close"} <= set(
+            labels
         ):
-            wide = df.copy()
-            if "volume" not in wide.columns:
-                wide["volume"] = float("nan")
-            wide = wide[list(_OHLCV)]
-            wide.index.name = "timestamp"
-            long = wide.reset_index().assign(symbol=symbol)
-            return Panel.from_long(long, timeframe=timeframe or _guess_timeframe(long))
+            tf = timeframe or _guess_timeframe(data.index)
+            return Panel.from_frame(data, symbol=symbol, timeframe=tf, columns=labels)
+        if (
+            isinstance(data.index, pd.DatetimeIndex)
+            and len(data.columns)
+            and not set(labels) & {*_OHLCV, "symbol", "timestamp", "adj_close"}
+            and all(k in "fiu" for k in (dt.kind for dt in data.dtypes))
+        ):
+            return _from_close(data, timeframe)
     raise DataError(
         "data must be a Panel, long bars (symbol, timestamp, open, high, low, close, volume), "
         "an OHLC DataFrame with a DatetimeIndex, or a CSV/Parquet path"
+        " (or a wide frame with (field, symbol) columns, a {symbol: OHLC frame} mapping, or a "
+        "wide close-only frame with a DatetimeIndex)"
     )
 
 
-def _guess_timeframe(bars: pd.DataFrame) -> str:
+def _field_name(name: Any) -> str:
+    return str(name).lower().replace(" ", "_")
+
+
+def _from_multi(data: pd.DataFrame, timeframe: str | None) -> Panel:
+    """MultiIndex columns ``(field, symbol)`` or ``(symbol, field)``."""
+    cols = data.columns
+    if not isinstance(cols, pd.MultiIndex) or cols.nlevels != 2:
+        raise DataError("wide bars need two column levels: (field, symbol) or (symbol, field)")
+    names = [[_field_name(v) for v in cols.get_level_values(k)] for k in (0, 1)]
+    hits = [sum(v in _OHLCV for v in set(level)) for level in names]
+    field_level = 0 if hits[0] >= hits[1] else 1
+    if "close" not in set(names[field_level]):
+        raise DataError("wide bars have no close field (expected (field, symbol) columns)")
+    fields = names[field_level]
+    symbols = [str(v) for v in cols.get_level_values(1 - field_level)]
+    order = list(dict.fromkeys(symbols))
+    pos = {s: k for k, s in enumerate(order)}
+    index = data.index
+    if not isinstance(index, pd.DatetimeIndex):
+        raise DataError("wide bars need a DatetimeIndex")
+    got: dict[str, np.ndarray] = {}
+    for f in _OHLCV:
+        where = [k for k, name in enumerate(fields) if name == f]
+        if not where:
+            continue
+        block = np.full((len(index), len(order)), np.nan)
+        sub = data.iloc[:, where].to_numpy(dtype=np.float64)
+        block[:, [pos[symbols[k]] for k in where]] = sub
+        got[f] = block
+    tf = timeframe or _guess_timeframe(index)
+    return Panel.from_wide(index, order, got, timeframe=tf)
+
+
+def _from_close(data: pd.DataFrame, timeframe: str | None) -> Panel:
+    close = data.to_numpy(dtype=np.float64)
+    tf = timeframe or _guess_timeframe(data.index)
+    fields = {"open": close, "high": close, "low": close, "close": close}
+    symbols = [str(c) for c in data.columns]
+    return Panel.from_wide(data.index, symbols, fields, timeframe=tf, meta={"close_only": True})
+
+
+def _from_frames(frames: Mapping[Any, pd.DataFrame], timeframe: str | None) -> Panel:
+    named = {
+        str(k): df.rename(columns={c: _field_name(c) for c in df.columns})
+        for k, df in frames.items()
+    }
+    if timeframe is None:
+        stamps = [df.index for df in named.values() if isinstance(df.index, pd.DatetimeIndex)]
+        timeframe = _guess_timeframe(stamps[0].append(stamps[1:])) if stamps else "1d"
+    return Panel.from_frames(named, timeframe=timeframe)
+
+
+def _guess_timeframe(timestamps: Any) -> str:
     try:
         from alphaforge.data.ingest import detect_timeframe
 
-        return detect_timeframe(pd.to_datetime(bars["timestamp"]))
+        return detect_timeframe(timestamps)
     except (ImportError, DataError):
         return "1d"
 
@@ -106,13 +189,17 @@ def backtest(
     ...                              commission="0.1%", stop_loss="5%")
     >>> result.metrics["sharpe"], result.trades.head()
     """
-    panel = to_panel(data, timeframe)
+    # parameters and rules first: a mistake there is reported before any data is converted
+    strat = make_strategy(strategy, params)
+    cfg = resolve_config(config, timeframe=timeframe, **overrides)
+    if isinstance(data, str | Path):  # a file is adjusted as the CLI does it (config.adjust)
+        panel = load_data_file(data, None, timeframe, adjust=cfg.adjust)
+    else:
+        panel = to_panel(data, timeframe)
     if symbols:
         panel = panel.select(list(symbols))
     if start is not None or end is not None:
         panel = panel.slice(to_utc(start), to_utc(end))
-    strat = make_strategy(strategy, params)
-    cfg = resolve_config(config, timeframe=timeframe, **overrides)
     return run_backtest(strat, panel, cfg)
 
 
@@ -146,7 +233,7 @@ def load_data_file(
         bars = bars[bars["symbol"].isin(list(symbols))]
     if adjust and "adj_close" in bars.columns:
         bars = adjust_bars(bars)
-    tf = timeframe or _guess_timeframe(bars)
+    tf = timeframe or _guess_timeframe(bars["timestamp"])
     panel = Panel.from_long(bars, timeframe=tf)
     if symbols:
         panel = panel.select(list(dict.fromkeys(symbols)))
@@ -156,6 +243,7 @@ def load_data_file(
 
 def load_spec_panel(spec: Any, settings: Any) -> Panel:
     """The panel a :class:`~alphaforge.config.specs.RunSpec` asks for (file or local store)."""
+    require_universe(spec)
     if spec.data:
         panel = load_data_file(spec.data, spec.symbols, spec.timeframe, spec.adjust)
     else:
@@ -205,6 +293,10 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
         raise DataError("no strategy given (argument or 'strategy:' in the config)")
     panel = load_spec_panel(spec, settings)
     strat = make_strategy(spec.strategy, spec.params)
+    check_calendars(panel, spec.calendar, spec.source)
+    short = warmup_note(strat.warmup(), panel)
+    if short:
+        raise DataError(short)
     cfg = spec.backtest_config()
     fine, note = None, None
     if cfg.exits.ambiguity == "finer_bars":
@@ -225,6 +317,8 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
             "summary": report.summary(),
         }
         if not report.ok:
+            if spec.lookahead_check == "fail":
+                raise BacktestError(f"look-ahead check failed: {report.summary()}")
             result.warnings.append(f"look-ahead check failed: {report.summary()}")
     result.manifest_extra["run_spec_hash"] = spec.canonical_hash()
     result.manifest_extra["run_spec"] = spec.model_dump(mode="json")  # what `validate` re-runs
