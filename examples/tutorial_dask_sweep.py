@@ -1,6 +1,8 @@
-"""Tutorial: scale a parameter sweep out on a Dask cluster (here a LocalCluster of 2 workers).
+"""Tutorial: scale a parameter sweep out on a Dask cluster.
 
-Runs offline on alphaforge's SYNTHETIC sample market. Needs the ``dist`` extra (Dask).
+Runs offline on alphaforge's SYNTHETIC sample market. Needs the ``dist`` extra (Dask). By default
+it starts a small in-process cluster (two worker threads) and hands its address to the sweep,
+exactly as you would hand over the address of a real cluster's scheduler (``--scheduler``).
 
     python examples/tutorial_dask_sweep.py --home /tmp/af-tutorial
     # the same from the command line:
@@ -36,7 +38,10 @@ def main() -> None:
         "--out", type=Path, default=None, help="unused; accepted like the other tutorials"
     )
     parser.add_argument(
-        "--scheduler", default="local", help="'local' or tcp://HOST:PORT of a running scheduler"
+        "--scheduler",
+        default=None,
+        help="tcp://HOST:PORT of a running scheduler, or 'local' for a fresh LocalCluster of "
+        "worker processes (default: a small in-process cluster)",
     )
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
@@ -51,14 +56,30 @@ def main() -> None:
     serial = run_sweep(
         SweepRequest(spec=spec, grids=grids, workers=1), load_settings(home / "serial"), panel=panel
     )
-    # 2. ... and on Dask: "local" starts a LocalCluster, tcp://HOST:PORT joins a running one.
+    # 2. ... and on Dask. A real cluster runs `dask scheduler` on one machine and
+    #    `dask worker tcp://HOST:8786` on each of the others; alphaforge only needs the
+    #    scheduler's address. Here a small cluster inside this process stands in for it.
     #    The sweep context (bars, strategy, rules) is scattered to every worker once; trials
     #    travel in chunks, and results are stored as they finish, exactly as with local workers.
-    dask = run_sweep(
-        SweepRequest(spec=spec, grids=grids, dask=args.scheduler, workers=2, chunk_size=16),
-        load_settings(home / "dask"),
-        panel=panel,
-    )
+    cluster = None
+    address = args.scheduler
+    if address is None:
+        from dask.distributed import LocalCluster
+
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        )
+        address = cluster.scheduler_address
+    try:
+        dask = run_sweep(
+            SweepRequest(spec=spec, grids=grids, dask=address, workers=2, chunk_size=16),
+            load_settings(home / "dask"),
+            panel=panel,
+        )
+    finally:
+        if cluster is not None:
+            cluster.close()
+    print(f"dask scheduler: {address.split('://')[0]}:// ({'in-process' if cluster else 'given'})")
     for name, rep in (("serial", serial), ("dask", dask)):
         print(f"{name:<7}: {rep.outcome.ran} trials in job {rep.job_id[:12]}")
 
