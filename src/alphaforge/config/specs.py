@@ -21,8 +21,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import BacktestConfig, format_validation_error
@@ -93,7 +94,6 @@ class RunSpec(BacktestConfig):
     data: str | None = Field(None, description="CSV/Parquet file; omit to use the local store")
     start: str | None = None
     end: str | None = None
-    adjust: bool = Field(True, description="Split/dividend-adjust prices when adj_close exists")
     fine_data: str | None = Field(
         None, description="File of finer bars for exits.ambiguity=finer_bars (default: store)"
     )
@@ -112,9 +112,25 @@ class RunSpec(BacktestConfig):
         return self._source
 
     fine_timeframe: str = Field("1m", description="Timeframe of the finer bars")
-    lookahead_check: bool = Field(
-        False, description="Run the look-ahead detector on the same data; record it in the result"
+    lookahead_check: bool | Literal["fail"] = Field(
+        False,
+        description="Run the look-ahead detector on the same data and record it in the result; "
+        "'fail' also fails the run (exit 1, no result saved) when the check finds look-ahead",
     )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        """Refuse a date pandas cannot read (``2019-02-30``, ``yesterday``) when it is given."""
+        if value is None:
+            return value
+        try:
+            stamp = pd.Timestamp(value)
+        except (ValueError, TypeError, OverflowError):
+            stamp = None
+        if stamp is None or pd.isna(stamp):
+            raise ValueError("not a valid date; write YYYY-MM-DD")
+        return value
 
     def backtest_config(self) -> BacktestConfig:
         """The backtest part of this spec, as a config of its own (no section is shared)."""

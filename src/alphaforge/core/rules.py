@@ -64,7 +64,61 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+HIGH_COST = 0.10
+"""A commission or slippage above this fraction of the traded value per fill needs
+``costs.allow_high`` (``--allow-high-costs``): such values are almost always a unit mistake,
+``--slippage 5`` meant as 5 bps but read as 500 %."""
+HIGH_ATR_SLIPPAGE = 2.0
+_UNITS = "a bare number is a fraction (0.001 = 0.1%); write 0.1%, 5bps or 0.005/share"
+_HOW = f"{_UNITS}, or set costs.allow_high: true (--allow-high-costs) if you mean it"
+
+
+def _pct(x: float) -> str:
+    return f"{x:.6g}" if x * 100 >= 1e6 else f"{x * 100:.6g}%"
+
+
+def check_slippage(slippage: Slippage, *, allow_high: bool = False) -> None:
+    """Refuse slippage that breaks the accounting or is implausibly high (``ValueError`` with
+    the reason; pydantic adds the key and the value).
+
+    Always refused: 100% of the price or more per fill (a sell would fill at a price <= 0).
+    Above :data:`HIGH_COST` of the price, or :data:`HIGH_ATR_SLIPPAGE` ATR, only with
+    ``allow_high``."""
+    per_fill = slippage.bps + slippage.spread / 2
+    if per_fill >= 1:
+        raise ValueError(
+            f"{_pct(per_fill)} of the price per fill: a sell would fill at a price <= 0; {_UNITS}"
+        )
+    if allow_high:
+        return
+    if per_fill > HIGH_COST:
+        raise ValueError(f"{_pct(per_fill)} of the price per fill is above {HIGH_COST:.0%}; {_HOW}")
+    if slippage.atr > HIGH_ATR_SLIPPAGE:
+        raise ValueError(
+            f"more than {HIGH_ATR_SLIPPAGE:g} ATR per fill; set costs.allow_high: true "
+            "(--allow-high-costs) if you mean it"
+        )
+
+
+def check_commission(commission: Commission, *, allow_high: bool = False) -> None:
+    """Refuse a commission of 100% of the traded value or more; above :data:`HIGH_COST` only
+    with ``allow_high`` (``ValueError`` with the reason)."""
+    for part, value in (("", commission.pct), (" (its max part)", commission.max_pct)):
+        if value >= 1:
+            raise ValueError(f"{_pct(value)} of the traded value{part} (>= 100%); {_UNITS}")
+        if value > HIGH_COST and not allow_high:
+            raise ValueError(
+                f"{_pct(value)} of the traded value{part} is above {HIGH_COST:.0%}; {_HOW}"
+            )
+
+
 class CostsConfig(_Model):
+    allow_high: bool = Field(
+        False,
+        description=f"Allow a commission or slippage above {HIGH_COST:.0%} of the traded value "
+        f"per fill (or above {HIGH_ATR_SLIPPAGE:g} ATR); costs that could make a fill price "
+        "zero or negative are refused even then",
+    )
     commission: CommissionSpec = Field(
         "0.1%",
         validate_default=True,
@@ -81,7 +135,20 @@ class CostsConfig(_Model):
     )
     borrow_fee: float = Field(0.0, ge=0.0, description="Annual short borrow fee, e.g. 0.01.")
     margin: float = Field(1.0, ge=1.0, description="Margin requirement on shorts (1.5 = Reg T).")
-    cash_rate: float = Field(0.0, description="Annual rate earned on cash (paid when negative).")
+    cash_rate: float = Field(
+        0.0, allow_inf_nan=False, description="Annual rate earned on cash (paid when negative)."
+    )
+
+    @field_validator("commission", "slippage", mode="wrap")
+    @classmethod
+    def _plausible(cls, value: Any, handler: Any, info: ValidationInfo) -> Any:
+        parsed = handler(value)
+        allow = bool(info.data.get("allow_high", False))
+        if isinstance(parsed, Commission):
+            check_commission(parsed, allow_high=allow)
+        else:
+            check_slippage(parsed, allow_high=allow)
+        return parsed
 
 
 class ExitsConfig(_Model):
@@ -157,7 +224,12 @@ class RiskConfig(_Model):
 class BacktestConfig(_Model):
     """Everything that decides how signals become fills, costs and P&L."""
 
-    cash: float = Field(100_000.0, gt=0)
+    cash: float = Field(100_000.0, gt=0, allow_inf_nan=False)
+    adjust: bool = Field(
+        True,
+        description="Split/dividend-adjust prices when the data has adj_close (the CLI and the "
+        "Python API share this default; the result records it)",
+    )
     fill: Literal["next_open", "close"] = Field(
         "next_open", description="close = same-bar close fills (optimistic)."
     )

@@ -69,12 +69,25 @@ def test_level_text_round_trips_exactly(lv: Level) -> None:
     assert level_text(lv) == text
 
 
-@given(commissions, slippages, st.none() | levels, st.none() | levels)
+# Fractions a config accepts (with costs.allow_high): below 100% of the price or traded value.
+fractions = st.one_of(
+    st.floats(min_value=0.0, max_value=0.99, allow_nan=False),
+    st.decimals(min_value=0, max_value="0.99", places=6).map(float),
+)
+config_commissions = st.builds(
+    Commission, pct=fractions, per_share=amounts, min_per_order=amounts, max_pct=fractions,
+    fixed=amounts,
+)  # fmt: skip
+config_slippages = st.builds(Slippage, bps=fractions.map(lambda x: x / 2), spread=fractions,
+                             atr=amounts)  # fmt: skip
+
+
+@given(config_commissions, config_slippages, st.none() | levels, st.none() | levels)
 def test_config_json_round_trips(
     c: Commission, s: Slippage, stop: Level | None, trail: Level | None
 ) -> None:
     cfg = BacktestConfig(
-        costs={"commission": c, "slippage": s},
+        costs={"commission": c, "slippage": s, "allow_high": True},
         exits={"stop_loss": stop, "trailing_stop": trail},
     )
     doc = json.loads(json.dumps(cfg.model_dump(mode="json")))
@@ -178,12 +191,27 @@ def test_assignment_is_parsed_too() -> None:
 # ---- a number and its text mean the same, or the number is refused ----------------------------
 @given(amounts)
 def test_cost_numbers_mean_their_text(x: float) -> None:
+    def build(key: str, value: object) -> object:
+        try:
+            costs = {key: value, "allow_high": True}
+            return getattr(BacktestConfig.build({"costs": costs}).costs, key)
+        except ConfigError as exc:  # 100% or more per fill: refused as number and as text
+            assert f"costs.{key}" in str(exc)
+            return "refused"
+
     for key in ("commission", "slippage"):
-        as_number = BacktestConfig.build({"costs": {key: x}}).costs
-        as_text = BacktestConfig.build({"costs": {key: repr(x)}}).costs
-        assert getattr(as_number, key) == getattr(as_text, key), key
-    assert BacktestConfig.build({"costs": {"commission": x}}).costs.commission.pct == x
-    assert BacktestConfig.build({"costs": {"slippage": x}}).costs.slippage.bps == x
+        assert build(key, x) == build(key, repr(x)), key
+    if x < 1:
+        assert (
+            BacktestConfig.build(
+                {"costs": {"commission": x, "allow_high": True}}
+            ).costs.commission.pct
+            == x
+        )
+        assert (
+            BacktestConfig.build({"costs": {"slippage": x, "allow_high": True}}).costs.slippage.bps
+            == x
+        )
 
 
 @pytest.mark.parametrize("key", ["commission", "slippage"])
