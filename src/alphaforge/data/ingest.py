@@ -44,6 +44,7 @@ from alphaforge.data.ingest_checks import (
     Locator,
     canonical_columns,
     check_values,
+    note_broken_bars,
     parse_timestamps,
     resolve_duplicates,
 )
@@ -230,6 +231,7 @@ def _normalize_chunk(
     report.timeframe = tf
     df["timestamp"] = ts
     check_values(df, loc)
+    note_broken_bars(df, loc, report)
     df["_line"] = loc.lines
     df = _sort(df, report)
     df = resolve_duplicates(df, loc, on_duplicate, report, state.last)

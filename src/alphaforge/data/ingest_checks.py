@@ -101,6 +101,8 @@ def parse_timestamps(
     else:
         values = _from_strings(raw.astype("str").str.strip(), loc)
     tf = parse_timeframe(timeframe).name if timeframe else _detect(values, report)
+    if timeframe and tf != "1d":
+        _check_intraday(values, tf, loc)
     if tf == "1d":
         out = _daily(values, tz, report)
     elif values.dt.tz is not None:
@@ -108,6 +110,19 @@ def parse_timestamps(
     else:
         out = _localize(values, tz, loc, report)
     return out.dt.as_unit("ns"), tf
+
+
+def _check_intraday(values: pd.Series, tf: str, loc: Locator) -> None:
+    """Refuse an intraday timeframe for dates without a time of day (daily bars stored as
+    minutes otherwise)."""
+    if len(values) < 2:
+        return
+    idx = pd.DatetimeIndex(values)
+    if bool((idx == idx.normalize()).all()):
+        raise DataError(
+            f"{loc.source}: timeframe {tf}: every timestamp is a date without a time of day "
+            "(daily bars?); import with --timeframe 1d or leave it out to detect it"
+        )
 
 
 def _detect(values: pd.Series, report: IngestReport) -> str:
@@ -206,6 +221,11 @@ def check_values(df: pd.DataFrame, loc: Locator) -> None:
         df[col] = values
 
 
+MAX_PRICE = 1e12
+"""A price above this is refused as a broken value (a 1e308 close makes every return and
+equity value that touches it infinite)."""
+
+
 def _check_numbers(values: np.ndarray, col: str, loc: Locator) -> None:
     checks = [
         (np.isnan(values), "missing value"),
@@ -215,10 +235,27 @@ def _check_numbers(values: np.ndarray, col: str, loc: Locator) -> None:
         checks.append((values < 0, "negative volume"))
     else:
         checks.append((values <= 0, "price must be positive"))
+        checks.append((values > MAX_PRICE, f"price above {MAX_PRICE:g} (a broken value?)"))
     for bad, what in checks:
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(f"{loc.where(i)}, column {col!r}: {what} ({values[i]!r})")
+            raise DataError(f"{loc.where(i)}, column {col!r}: {what} ({float(values[i])!r})")
+
+
+def note_broken_bars(df: pd.DataFrame, loc: Locator, report: IngestReport) -> None:
+    """Note rows whose high is below their low, or below the open or close (or whose low is
+    above them): stored as they are, reported with the first line and the count."""
+    o, h, lo, c = (df[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
+    outside = ((h < np.maximum(o, c)) | (lo > np.minimum(o, c))) & (h >= lo)
+    checks = ((h < lo, "high below low"), (outside, "open or close outside high-low"))
+    for bad, what in checks:
+        if bad.any():
+            i = int(np.argmax(bad))
+            report.note(
+                f"{loc.kind} {int(loc.lines[i])}: {what} (high {h[i]:g}, low {lo[i]:g}); "
+                f"{int(bad.sum())} such row(s) stored as they are (`alphaforge data check` "
+                "lists them)"
+            )
 
 
 def resolve_duplicates(

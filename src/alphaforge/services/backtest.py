@@ -17,7 +17,7 @@ from alphaforge.services.run_checks import check_calendars, require_universe, wa
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Strategy
-from alphaforge.strategy.registry import make_strategy
+from alphaforge.strategy.registry import check_direction, make_strategy
 
 SHORTCUTS = {
     "commission": "costs.commission",
@@ -192,6 +192,7 @@ def backtest(
     # parameters and rules first: a mistake there is reported before any data is converted
     strat = make_strategy(strategy, params)
     cfg = resolve_config(config, timeframe=timeframe, **overrides)
+    check_direction(strat, cfg.direction)
     if isinstance(data, str | Path):  # a file is adjusted as the CLI does it (config.adjust)
         panel = load_data_file(data, None, timeframe, adjust=cfg.adjust)
     else:
@@ -294,6 +295,7 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
     panel = load_spec_panel(spec, settings)
     strat = make_strategy(spec.strategy, spec.params)
     check_calendars(panel, spec.calendar, spec.source)
+    check_direction(strat, spec.direction)
     short = warmup_note(strat.warmup(), panel)
     if short:
         raise DataError(short)

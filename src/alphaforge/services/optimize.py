@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from alphaforge.optimize.store import SweepStore, _atomic_bytes
 from alphaforge.optimize.worker import METRIC_COLUMNS, SweepContext
 from alphaforge.sim.manifest import hash_arrays
 from alphaforge.strategy.base import Strategy
-from alphaforge.strategy.registry import load_strategy_class
+from alphaforge.strategy.registry import check_direction, load_strategy_class
 
 ProgressHooks = tuple[Callable[[int, int], None], Callable[[int], None]]
 
@@ -120,6 +121,7 @@ def _checked(
     if ref is None:
         raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
     cls = ref if isinstance(ref, type) else load_strategy_class(ref)
+    check_direction(cls, request.spec.direction)
     objective = analysis.check_objective(request.objective, request.fast)
     constraints = [analysis.parse_constraint(c) for c in request.constraints]
     if request.fast:
@@ -170,6 +172,7 @@ def run_sweep(
     if request.method == "optuna":
         job["objective"], job["constraints"] = objective, [str(c) for c in constraints]
     job_id = job_id_of(job)
+    new_job = not (settings.home / "sweeps" / job_id).exists()
     store = SweepStore(settings.home / "sweeps" / job_id, {**job, "job_id": job_id})
     store.mark(spec=spec.model_dump(mode="json"))  # what `validate` needs to re-run a trial
     t0 = time.perf_counter()
@@ -179,7 +182,40 @@ def run_sweep(
     finally:
         executor.close()
     elapsed = time.perf_counter() - t0
-    return finish_sweep(store, space.names, objective, constraints, outcome, elapsed)
+    report = finish_sweep(store, space.names, objective, constraints, outcome, elapsed)
+    if outcome.complete and not _any_feasible(report.table):
+        if new_job:  # nothing worth resuming: leave no job directory behind
+            shutil.rmtree(store.root, ignore_errors=True)
+        raise ConfigError(
+            _nothing_feasible(report.table, report.invalid, outcome.total, constraints)
+        )
+    return report
+
+
+def _any_feasible(table: pd.DataFrame) -> bool:
+    return (
+        bool(len(table))
+        and "feasible" in table
+        and bool((table["feasible"] & table["objective"].notna()).any())
+    )
+
+
+def _nothing_feasible(
+    table: pd.DataFrame, invalid: int, total: int, constraints: list[analysis.Constraint]
+) -> str:
+    """Why no trial can be picked: parameters refused, constraints broken, no objective."""
+    why = []
+    if invalid:
+        why.append(f"{invalid} with parameters the strategy refuses")
+    if len(table) and "feasible" in table:
+        broken = int((~table["feasible"]).sum())
+        if broken:
+            rules = ", ".join(str(c) for c in constraints)
+            why.append(f"{broken} breaking the constraints ({rules})")
+        no_obj = int((table["feasible"] & table["objective"].isna()).sum())
+        if no_obj:
+            why.append(f"{no_obj} without a value of the objective (no trades?)")
+    return f"sweep: none of the {total} trials can be picked: " + "; ".join(why or ["no results"])
 
 
 def _search(
@@ -271,6 +307,10 @@ class WalkForwardReport:
 
 
 def _choose(table: pd.DataFrame, params: list[str], select: str) -> tuple[pd.Series, bool]:
+    if table.empty or "feasible" not in table:
+        raise ConfigError(
+            "walk-forward: every trial of a train window has parameters the strategy refuses"
+        )
     table = table.assign(plateau=analysis.plateau(table, params))
     col = "plateau" if select == "plateau" else "objective"
     pool = table[table["feasible"] & table[col].notna()]

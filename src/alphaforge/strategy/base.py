@@ -82,6 +82,27 @@ class Signals:
     stop_price: np.ndarray | None = None
     priority: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        for name in ("entries", "exits", "short_entries", "short_exits"):
+            check_mask(getattr(self, name), name)
+
+
+def check_mask(mask: Any, name: str) -> None:
+    """Refuse a signal mask that is not boolean: a float mask (NaN is truthy) would be read as
+    something the strategy did not mean. Integer masks of 0 and 1 are accepted."""
+    if mask is None:
+        return
+    arr = np.asarray(mask)
+    if arr.dtype == np.bool_:
+        return
+    if arr.dtype.kind in "iu" and bool(np.isin(arr, (0, 1)).all()):
+        return
+    nan = " with NaN" if arr.dtype.kind == "f" and bool(np.isnan(arr).any()) else ""
+    raise StrategyError(
+        f"Signals.{name}: a mask must be boolean, got {arr.dtype}{nan}; compare explicitly, e.g. "
+        "`fast > slow` (False where an input is NaN), or `np.nan_to_num(x) > 0`"
+    )
+
 
 @dataclass
 class TargetWeights:
@@ -215,6 +236,8 @@ class Strategy(Generic[P]):
 
     name: ClassVar[str] = ""
     Params: ClassVar[type[StrategyParams]] = StrategyParams
+    directions: ClassVar[tuple[str, ...]] = ("long", "short", "long_short")
+    """The ``direction`` settings the strategy works with; a run with another is refused."""
     params: P
 
     def __init_subclass__(cls, **kwargs: Any) -> None:

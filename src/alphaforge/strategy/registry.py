@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from alphaforge.core.errors import StrategyError
 from alphaforge.strategy.base import Strategy
 
@@ -94,4 +96,29 @@ def make_strategy(
     if isinstance(ref, Strategy):
         return ref if not params else type(ref)({**ref.params.model_dump(), **params})
     cls = ref if inspect.isclass(ref) else load_strategy_class(str(ref))
-    return cls(params or {})
+    strategy = cls(params or {})
+    checked_warmup(strategy)
+    return strategy
+
+
+def checked_warmup(strategy: Strategy[Any]) -> int:
+    """The strategy's ``warmup()``, refused unless it is a whole number of bars >= 0."""
+    value = strategy.warmup()
+    ok = isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 0
+    if not ok:
+        raise StrategyError(
+            f"{type(strategy).__name__}.warmup() returned {value!r}: it must be a whole number "
+            "of bars >= 0"
+        )
+    return int(value)
+
+
+def check_direction(strategy: Strategy[Any] | type[Strategy[Any]], direction: str) -> None:
+    """Refuse a run whose ``direction`` the strategy cannot trade (pairs need long_short)."""
+    cls = strategy if isinstance(strategy, type) else type(strategy)
+    allowed = cls.directions
+    if direction not in allowed:
+        raise StrategyError(
+            f"direction: {direction!r} does not suit {cls.name or cls.__name__} "
+            f"(it needs {' or '.join(allowed)}); give --direction {allowed[0]}"
+        )

@@ -102,6 +102,7 @@ class PairsTrading(Strategy[PairsParams]):
 
     name = "pairs_trading"
     Params = PairsParams
+    directions = ("long_short",)  # one leg of every trade is short
 
     def warmup(self) -> int:
         p = self.params

@@ -1,0 +1,70 @@
+"""Checks of a run spec and its panel that refuse (or flag) a run built on the wrong inputs.
+
+- :func:`require_universe`: a run on the local store states its symbols; the store may hold
+  series of every kind (sample, real, crypto, indices) and "all of them" is never a portfolio.
+- :func:`check_calendars`: one portfolio trades on one calendar; equities next to a crypto pair
+  (or a series with weekend bars) are refused unless ``calendar:`` is set.
+- :func:`warmup_note`: a warning when the data is shorter than the strategy's warm-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from alphaforge.core.calendar import looks_like_crypto
+from alphaforge.core.errors import ConfigError
+from alphaforge.core.panel import Panel
+
+
+def require_universe(spec: Any) -> None:
+    """Refuse a run on the local store without symbols (a data file is its own universe)."""
+    if spec.data or spec.symbols:
+        return
+    raise ConfigError(
+        f"{spec.source}: symbols: none given; a run on the local store needs its universe "
+        "(--symbols A B or 'symbols: [A, B]'; `alphaforge data list` shows what is stored)"
+    )
+
+
+def _continuous(panel: Panel) -> list[bool]:
+    """Per symbol: does it trade around the clock (a crypto pair, or bars on a weekend)?"""
+    weekend = np.asarray(panel.index.day_of_week) >= 5
+    has_bar = ~np.isnan(panel.close)
+    return [
+        looks_like_crypto(s) or bool((weekend & has_bar[:, j]).any())
+        for j, s in enumerate(panel.symbols)
+    ]
+
+
+def check_calendars(panel: Panel, calendar: str | None, source: str) -> None:
+    """Refuse a portfolio that mixes 24/7 symbols with exchange-hours ones unless ``calendar``
+    is given (it decides the annualisation and the sessions of every symbol)."""
+    if calendar or len(panel.symbols) < 2:
+        return
+    flags = _continuous(panel)
+    if all(flags) or not any(flags):
+        return
+    always = [s for s, f in zip(panel.symbols, flags, strict=True) if f]
+    hours = [s for s, f in zip(panel.symbols, flags, strict=True) if not f]
+    raise ConfigError(
+        f"{source}: symbols: mix calendars, 24/7 ({_few(always)}) and exchange hours "
+        f"({_few(hours)}); run them separately, or set 'calendar:' (24/7 or XNYS) to trade "
+        "them in one portfolio on that calendar"
+    )
+
+
+def _few(names: list[str], n: int = 3) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def warmup_note(warmup: int, panel: Panel) -> str | None:
+    """A warning when no bar after the warm-up is left to trade."""
+    bars = len(panel.index)
+    if warmup > 0 and bars <= warmup:
+        return (
+            f"only {bars} bar(s) of data for a warm-up of {warmup} bar(s): the strategy has no "
+            "bar to trade on; give more data (an earlier --start) or a shorter lookback"
+        )
+    return None
