@@ -9,7 +9,7 @@ from typing import Any
 import typer
 import yaml
 
-from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.cli.common import check_output_file, console, handle_errors, settings_from
 from alphaforge.core.errors import ConfigError
 
 HEADLINE = (
@@ -78,12 +78,16 @@ def register(app: typer.Typer) -> None:
         report: Path = typer.Option(None, "--report", help="Write the HTML tear sheet here."),
         adjust: bool = typer.Option(None, "--adjust/--no-adjust", help="Use split/dividend-adjusted prices when available [adjust]."),
         lookahead_check: bool = typer.Option(None, "--lookahead-check/--no-lookahead-check", help="Also run the look-ahead detector and record the verdict in the result."),
+        lookahead_fail: bool = typer.Option(False, "--lookahead-fail", help="Run the look-ahead detector and fail the run (exit 1, no result saved) when it finds look-ahead."),
+        allow_high_costs: bool = typer.Option(None, "--allow-high-costs", help="Accept a commission or slippage above 10% per fill (refused otherwise as a likely unit mistake)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output paths."),
     ) -> None:  # fmt: skip
         """Backtest a strategy: signals at the close, fills at the next open, costs on."""
         from alphaforge.config.specs import load_run_spec
         from alphaforge.services.backtest import run_spec
 
+        check_output_file(json_out, "--json")
+        check_output_file(report, "--report")
         settings = settings_from(ctx)
         over = cli_overrides(
             strategy=strategy, symbols=split_symbols(symbols),
@@ -91,13 +95,14 @@ def register(app: typer.Typer) -> None:
             start=start, end=end, timeframe=timeframe, cash=cash, commission=commission,
             slippage=slippage, stop_loss=stop_loss, take_profit=take_profit,
             trailing_stop=trailing_stop, stop_on_entry_bar=stop_on_entry_bar, fill=fill,
-            direction=direction, adjust=adjust, lookahead_check=lookahead_check,
+            direction=direction, adjust=adjust,
+            lookahead_check="fail" if lookahead_fail else lookahead_check,
+            **{"costs.allow_high": True if allow_high_costs else None},
         )  # fmt: skip
         spec = load_run_spec(config, over)
         with console.status("running backtest…", spinner="dots"):
             result = run_spec(spec, settings)
-        run_dir = settings.runs_dir / f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{result.strategy}"
-        saved = result.to_json(run_dir / "result.json")
+        saved = result.to_json(new_run_dir(settings.runs_dir, result.strategy) / "result.json")
         if json_out:
             result.to_json(json_out)
         if report:
@@ -111,6 +116,34 @@ def register(app: typer.Typer) -> None:
             console.print(f"json:   {json_out}")
         if report:
             console.print(f"report: {report}")
+
+
+def new_run_dir(runs: Path, strategy: str) -> Path:
+    """A new directory ``runs/<UTC timestamp>-<strategy>[-n]`` that no other run has: made with
+    ``mkdir`` (which fails if it exists), so two runs in the same second never share one."""
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+    name = "".join(c if c.isalnum() or c in "._-" else "_" for c in strategy) or "run"
+    runs.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        path = runs / (f"{stamp}-{name}" if n == 1 else f"{stamp}-{name}-{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise ConfigError(f"{runs}: no free run directory for {stamp}-{name}")  # pragma: no cover
+
+
+def rejected_summary(orders: Any) -> str | None:
+    """``54 of 207 orders rejected: insufficient_cash 50, max_positions 4`` (None when none)."""
+    if orders is None or len(orders) == 0:
+        return None
+    rejected = orders[orders["status"] == "rejected"]
+    if rejected.empty:
+        return None
+    counts = rejected["reason"].value_counts()
+    reasons = ", ".join(f"{reason} {n}" for reason, n in counts.items())
+    return f"{len(rejected)} of {len(orders)} orders rejected: {reasons}"
 
 
 def show_result(result: Any) -> None:
@@ -131,6 +164,9 @@ def show_result(result: Any) -> None:
     console.print(metrics_table({"strategy": result.metrics, "buy & hold": bench}, HEADLINE))
     if result.num_trades:
         console.print(trades_table(result.trades))
+    rejected = rejected_summary(result.orders)
+    if rejected:
+        console.print(f"[yellow]{rejected}[/]")
     if result.ambiguous_bars:
         console.print(f"[yellow]{result.ambiguous_bars} bar(s) touched both stop and target[/]")
     for w in result.warnings:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from alphaforge.config.settings import AppSettings, load_settings
-from alphaforge.core.errors import AlphaforgeError
+from alphaforge.core.errors import AlphaforgeError, ConfigError
 
 # Piped output (logs, CI) gets a readable fixed width instead of rich's 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -35,8 +39,75 @@ def settings_from(ctx: typer.Context) -> AppSettings:
 
 def fail(message: str, code: int = 1) -> None:
     """Print a one-line error to stderr and exit with ``code``."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    line = escape(" ".join(str(message).split()))
+    err_console.print(f"[bold red]error:[/] {line}", highlight=False, soft_wrap=True, emoji=False)
     raise typer.Exit(code)
+
+
+def _debug() -> bool:
+    if "--debug" in sys.argv:
+        return True
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_root().obj if ctx is not None else None
+    return bool(isinstance(obj, dict) and obj.get("debug"))
+
+
+def os_error_text(exc: OSError) -> str:
+    """``path: reason`` for a file system error (``is a directory``, ``permission denied``)."""
+    reason = (exc.strerror or type(exc).__name__).lower()
+    where = exc.filename2 if isinstance(exc, IsADirectoryError) and exc.filename2 else None
+    where = where or exc.filename
+    return f"{where}: {reason}" if where else f"{reason}: {exc}"
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def user_frame(exc: BaseException) -> traceback.FrameSummary | None:
+    """The innermost frame of ``exc`` in a file outside alphaforge and the installed libraries
+    (a user's strategy file), if any."""
+    found = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        name = os.path.abspath(frame.filename)
+        if (
+            name.startswith(_PACKAGE_DIR)
+            or "site-packages" in name
+            or frame.filename.startswith("<")
+        ):
+            continue
+        if name.startswith(os.path.dirname(os.__file__)):
+            continue
+        found = frame
+    return found
+
+
+def unexpected_error_text(exc: BaseException) -> str:
+    """One line for an exception that is not an :class:`AlphaforgeError`: where it was raised in
+    the user's own code when it was (a strategy file), its type and message."""
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    frame = user_frame(exc)
+    if frame is not None:
+        return f"{frame.filename}:{frame.lineno} in {frame.name}: {what}"
+    return f"unexpected error: {what} (run with --debug for the traceback)"
+
+
+def check_output_file(path: Path | None, option: str) -> None:
+    """Refuse an output path that cannot be a file, before any work is done."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise ConfigError(f"{option} {path}: is a directory; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{option} {path}: {parent} is a file, not a directory")
+            break
+
+
+def at_least(value: float | None, minimum: float, option: str) -> None:
+    """Refuse an option value below ``minimum`` (``None``, not given, passes)."""
+    if value is not None and not value >= minimum:
+        raise ConfigError(f"{option} {value!r}: must be >= {minimum:g}")
 
 
 def handle_errors(func: F) -> F:
@@ -47,11 +118,19 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AlphaforgeError as exc:
-            if "--debug" in sys.argv:
+            if _debug():
                 raise
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except OSError as exc:
+            if _debug():
+                raise
+            fail(os_error_text(exc), 1)
+        except Exception as exc:  # never a traceback without --debug
+            if _debug():
+                raise
+            fail(unexpected_error_text(exc), 1)
         return None
 
     return wrapper  # type: ignore[return-value]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,8 +13,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alphaforge.cli.common import console, handle_errors, settings_from
-from alphaforge.core.errors import DataError, UnknownSymbolError
+from alphaforge.cli.common import at_least, check_output_file, console, handle_errors, settings_from
+from alphaforge.core.errors import ConfigError, DataError, UnknownSymbolError
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.ports import BarStore, WriteSummary
 
@@ -55,6 +56,11 @@ def check_cmd(
     unadjusted splits and stale prices."""
     from alphaforge.data.quality import check_bars
 
+    check_output_file(json_out, "--json")
+    if not (outlier_sigma > 0 and math.isfinite(outlier_sigma)):
+        raise ConfigError(f"--outlier-sigma {outlier_sigma!r}: must be a number > 0")
+    at_least(stale_run, 2, "--stale-run")
+    at_least(limit, 1, "--limit")
     opts: dict[str, Any] = {
         "calendar": calendar,
         "outlier_sigma": outlier_sigma,

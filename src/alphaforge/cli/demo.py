@@ -34,7 +34,10 @@ def register(app: typer.Typer) -> None:
         root([*home, "data", "check", "--timeframe", "1d"], standalone_mode=False)
         console.rule("[bold]3. backtest")
         spec_path = config or DEMO_SPEC
-        spec = load_run_spec(spec_path, {"symbols": sample_symbols(20)} if config is None else {})
+        spec = load_run_spec(spec_path)
+        if not spec.symbols and not spec.data:  # the demo's universe: the sample's equities
+            spec = load_run_spec(spec_path, {"symbols": sample_symbols(20)})
+            console.print(f"symbols: {', '.join(spec.symbols or [])} (the SYNTHETIC sample)")
         with console.status("running backtest…"):
             result = run_spec(spec, settings)
         from alphaforge.cli.backtest import show_result

@@ -22,7 +22,13 @@ from rich.table import Table
 from rich.text import Text
 
 from alphaforge.cli.backtest import cli_overrides, parse_params, split_symbols
-from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.cli.common import (
+    at_least,
+    check_output_file,
+    console,
+    handle_errors,
+    settings_from,
+)
 from alphaforge.core.errors import ConfigError
 
 CONSTRAINT_HELP = (
@@ -60,6 +66,8 @@ def progress_hooks(quiet: bool) -> Iterator[Any]:
 
 
 def _method(random: int | None, optuna: int | None) -> tuple[str, int | None]:
+    at_least(random, 1, "--random")
+    at_least(optuna, 1, "--optuna")
     if random and optuna:
         raise ConfigError("give either --random N or --optuna N, not both")
     if random:
@@ -82,7 +90,11 @@ def _spec(strategy: str | None, symbols: list[str] | None, data: Path | None,
     return load_run_spec(config, over)
 
 
-def _executor_opts(dask: str | None, scheduler: str | None) -> str | None:
+def _executor_opts(
+    dask: str | None, scheduler: str | None, workers: int | None = None, chunk: int | None = None
+) -> str | None:
+    at_least(workers, 1, "--workers")
+    at_least(chunk, 1, "--chunk")
     if dask and scheduler:
         raise ConfigError("give either --dask local or --scheduler tcp://HOST:PORT, not both")
     if dask and dask != "local":
@@ -168,13 +180,14 @@ def register(app: typer.Typer) -> None:
         """Search strategy parameters; results persist under HOME/sweeps/<job> and resume."""
         from alphaforge.services.optimize import SweepRequest, export_csv, run_sweep
 
+        check_output_file(export, "--export")
         settings = settings_from(ctx)
         spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
         method, n = _method(random, optuna)
         req = SweepRequest(
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
-            per_symbol=per_symbol, workers=workers, dask=_executor_opts(dask, scheduler),
+            per_symbol=per_symbol, workers=workers, dask=_executor_opts(dask, scheduler, workers, chunk),
             chunk_size=chunk, fast=fast,
         )  # fmt: skip
         with progress_hooks(quiet) as hooks:
@@ -225,13 +238,18 @@ def register(app: typer.Typer) -> None:
 
         if select not in ("raw", "plateau"):
             raise ConfigError(f"--select {select!r}: raw or plateau")
+        at_least(train_len, 1, "--train-len")
+        at_least(test_len, 1, "--test-len")
+        at_least(stride, 1, "--stride")
+        check_output_file(json_out, "--json")
+        check_output_file(report, "--report")
         settings = settings_from(ctx)
         spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
         method, n = _method(random, optuna)
         req = WalkForwardRequest(
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
-            workers=workers, dask=_executor_opts(dask, scheduler), train_len=train_len,
+            workers=workers, dask=_executor_opts(dask, scheduler, workers), train_len=train_len,
             test_len=test_len, stride=stride, anchored=anchored, select=select, fast=fast,
         )  # fmt: skip
         with progress_hooks(quiet) as hooks:

@@ -11,7 +11,8 @@ import typer
 from rich.table import Table
 
 from alphaforge.cli.backtest import cli_overrides, parse_params, split_symbols
-from alphaforge.cli.common import console, fail, handle_errors, settings_from
+from alphaforge.cli.common import check_output_file, console, fail, handle_errors, settings_from
+from alphaforge.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from alphaforge.strategy.base import Strategy
@@ -102,6 +103,8 @@ def new_cmd(
     """Write a commented, working strategy template to DIR/NAME.py."""
     from alphaforge.strategy.template import write_template
 
+    if directory.exists() and not directory.is_dir():
+        raise ConfigError(f"--dir {directory}: is a file, not a directory")
     path, cls = write_template(name, directory, force)
     console.print(f"wrote {path}")
     console.print(f"run it: alphaforge backtest {path}:{cls} --data BARS --symbols SYMBOL")
@@ -159,6 +162,7 @@ def register(root: typer.Typer) -> None:
             data=str(data) if data else None, params=parse_params(param) or None,
             start=start, end=end, timeframe=timeframe,
         )  # fmt: skip
+        check_output_file(json_out, "--json")
         spec = load_run_spec(config, over)
         if not spec.strategy:
             fail("no strategy given (argument or 'strategy:' in the config)")
