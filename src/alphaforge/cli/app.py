@@ -16,6 +16,7 @@ from alphaforge.cli import optimize as optimize_cli
 from alphaforge.cli import report as report_cli
 from alphaforge.cli import strategy as strategy_cli
 from alphaforge.cli import trade as trade_cli
+from alphaforge.cli import validate as validate_cli
 from alphaforge.cli.common import HomeOption
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ report_cli.register(app)
 demo_cli.register(app)
 strategy_cli.register(app)
 optimize_cli.register(app)
+validate_cli.register(app)
 trade_cli.register(app)
 ledger_cli.register(app)
 drift_cli.register(app)

@@ -104,14 +104,29 @@ def paper(
     speed: str = typer.Option("max", "--speed", help="max, or a multiple of real time: 60x."),
     run_id: str | None = typer.Option(None, "--run-id", help="Name of the run in the ledger."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live view; the summary only."),
-) -> None:
+    require_gate: bool = typer.Option(
+        False, "--require-gate", help="Refuse to start unless the last `validate` of this "
+        "strategy, params, universe and rules passed and is newer than the config.",
+    ),
+) -> None:  # fmt: skip
     """Paper-trade a strategy: the same YAML as `backtest` plus broker / schedule sections.
 
     With --replay, stored bars are fed through the live engine as if each had just closed;
     orders go to the simulated venue, which fills them with the backtest's cost rules. The
     ledger (`alphaforge status`, `orders`, `fills`, `pnl`) records every decision.
     """
+    if require_gate:
+        _require_gate(ctx, config)
     _paper(ctx, config, replay, start, end, speed, run_id, quiet)
+
+
+@handle_errors
+def _require_gate(ctx: typer.Context, config: Path) -> None:
+    from alphaforge.services.validate_store import require_gate
+
+    settings = settings_from(ctx)
+    last = require_gate(load_run_spec(config), config, settings.home)
+    console.print(f"gate: passed on {last.created:%Y-%m-%d %H:%M} UTC ({last.path})")
 
 
 @handle_errors
@@ -219,12 +234,18 @@ def live(
     ctx: typer.Context,
     config: Path = typer.Option(..., "--config", "-c", help="Run spec with mode: live."),
     yes: bool = typer.Option(False, "--yes", help="Confirm an unattended start (no prompt)."),
-) -> None:
+    require_gate: bool = typer.Option(
+        False, "--require-gate", help="Refuse to start unless the last `validate` of this "
+        "strategy, params, universe and rules passed and is newer than the config.",
+    ),
+) -> None:  # fmt: skip
     """Trade real money (refuses without mode: live, risk limits and a confirmation).
 
     Prints a safety checklist first. The config must say mode: live and set the position,
     daily-loss and drawdown limits; --yes confirms an unattended start.
     """
+    if require_gate:
+        _require_gate(ctx, config)
     _live(ctx, config, yes)
 
 

@@ -6,7 +6,12 @@ from pathlib import Path
 from typing import Any
 
 
-def write_report(result: Any, path: str | Path, title: str | None = None) -> Path:
+def write_report(
+    result: Any,
+    path: str | Path,
+    title: str | None = None,
+    validation: dict[str, Any] | None = None,
+) -> Path:
     """Write the tear sheet of ``result`` to ``path`` (a self-contained HTML file).
 
     Parameters
@@ -17,6 +22,8 @@ def write_report(result: Any, path: str | Path, title: str | None = None) -> Pat
         Output file; parent directories are created; written atomically.
     title:
         Page title (default: the strategy name).
+    validation:
+        A validation body (``alphaforge validate --json``); adds the Validation section.
 
     Returns
     -------
@@ -25,7 +32,7 @@ def write_report(result: Any, path: str | Path, title: str | None = None) -> Pat
     """
     from alphaforge.reports.tearsheet import write_tearsheet
 
-    return write_tearsheet(result, path, title)
+    return write_tearsheet(result, path, title, validation=validation)
 
 
 __all__ = ["write_report"]

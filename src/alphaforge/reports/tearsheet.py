@@ -151,7 +151,7 @@ def _provenance(result: Any) -> list[tuple[str, str]]:
         ("symbols", ", ".join(result.symbols)),
     ]
     for key, value in manifest.items():
-        if key in {"symbols", "bars", "data_start", "data_end"}:
+        if key in {"symbols", "bars", "data_start", "data_end", "run_spec"}:
             continue
         text = value if isinstance(value, str) else json.dumps(value, default=str)
         rows.append((key.replace("_", " "), text))
@@ -231,12 +231,47 @@ def context(result: Any, title: str | None, figures: dict[str, go.Figure]) -> di
     }
 
 
+def validation_context(body: dict[str, Any]) -> dict[str, Any]:
+    """The Validation section of the tear sheet, from a validation body."""
+    from alphaforge.reports import validation as val
+
+    gate = body.get("gate") or {}
+    cls = {"PASS": "pos", "FAIL": "neg"}
+    rows = [
+        {"criterion": r["criterion"], "rule": r["rule"], "reason": r.get("reason") or "",
+         "value": "—" if r.get("value") is None else f"{r['value']:,.4g}",
+         "status": r["status"], "cls": cls.get(r["status"], "")}
+        for r in gate.get("rows") or []
+    ]  # fmt: skip
+    charts_ = [{"id": k, "html": figure_html(f, f"chart-{k}")}
+               for k, f in val.validation_figures(body).items()]  # fmt: skip
+    verdicts = [f"robustness {k}: {v['verdict']}" for k, v in (body.get("robustness") or {}).items()
+                if isinstance(v, dict) and "verdict" in v]  # fmt: skip
+    s = body.get("settings") or {}
+    return {
+        "passed": bool(gate.get("passed")), "verdict": gate.get("verdict", "?"),
+        "gate_rows": rows, "summary": val.summary_rows(body), "charts": charts_,
+        "verdicts": verdicts,
+        "note": f"{body['target']['kind']} {body['target']['name']}; {s.get('sims')} Monte "
+        f"Carlo paths per method, seed {s.get('seed')}, confidence {s.get('confidence')}; "
+        f"validated {body.get('created', '?')[:19]} UTC.",
+    }  # fmt: skip
+
+
 def tearsheet_html(
-    result: Any, title: str | None = None, figures: dict[str, go.Figure] | None = None
+    result: Any,
+    title: str | None = None,
+    figures: dict[str, go.Figure] | None = None,
+    validation: dict[str, Any] | None = None,
 ) -> str:
-    """The tear sheet of ``result`` as one HTML string (``figures`` from :func:`build_figures`)."""
+    """The tear sheet of ``result`` as one HTML string (``figures`` from :func:`build_figures`);
+    with ``validation`` (a body from ``alphaforge validate``) it has a Validation section."""
     figs = figures if figures is not None else build_figures(result)
-    return render("tearsheet.html.j2", **context(result, title, figs))
+    ctx = context(result, title, figs)
+    if validation is not None:
+        ctx["validation"] = validation_context(validation)
+        ctx["toc"].insert(1, ("validation", "Validation"))
+    return render("tearsheet.html.j2", **ctx)
 
 
 def write_tearsheet(
@@ -244,6 +279,7 @@ def write_tearsheet(
     path: str | Path,
     title: str | None = None,
     figures: dict[str, go.Figure] | None = None,
+    validation: dict[str, Any] | None = None,
 ) -> Path:
     """Write the tear sheet to ``path`` atomically (temp file + rename) and return the path."""
-    return write_text_atomic(Path(path), tearsheet_html(result, title, figures))
+    return write_text_atomic(Path(path), tearsheet_html(result, title, figures, validation))
