@@ -427,3 +427,11 @@ def _no_debug(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """``--debug`` in pytest's own argv must not turn one-line errors into tracebacks."""
     monkeypatch.setattr("sys.argv", [os.path.basename(__file__)])
     yield
+
+
+def test_deliberate_exit_codes_pass_through(home_and_files: tuple[Path, Path]) -> None:
+    """A command's own exit code (lookahead finding look-ahead exits 1) is not an error."""
+    home, files = home_and_files
+    res = _invoke(home, ["lookahead", f"{files}/user.py:Peeks", "-s", "SYN01"])
+    assert res.exit_code == 1, res.output
+    assert "error" not in res.stderr and "unexpected" not in res.output

@@ -166,7 +166,13 @@ def show_result(result: Any) -> None:
         console.print(trades_table(result.trades))
     rejected = rejected_summary(result.orders)
     if rejected:
-        console.print(f"[yellow]{rejected}[/]")
+        hint = ""
+        if "insufficient_cash" in rejected and cfg["sizing"]["method"] == "all_in":
+            hint = (
+                " (all-in sizing shares one account: entries after the first find no cash; "
+                "size positions with sizing.method fraction, or run symbols separately)"
+            )
+        console.print(f"[yellow]{rejected}{hint}[/]", highlight=False)
     if result.ambiguous_bars:
         console.print(f"[yellow]{result.ambiguous_bars} bar(s) touched both stop and target[/]")
     for w in result.warnings:

@@ -123,6 +123,10 @@ def handle_errors(func: F) -> F:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # a deliberate exit code (a failed check, fail() itself)
+        except click.ClickException:
+            raise  # usage errors: click reports them itself
         except OSError as exc:
             if _debug():
                 raise
