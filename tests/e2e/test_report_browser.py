@@ -183,3 +183,34 @@ def test_intraday_report_renders(browser: Any, tmp_path: Path) -> None:
     assert page.locator("#trades-table tbody tr").count() == res.num_trades
     assert errors == []
     page.close()
+
+
+def test_validation_section_renders(browser: Any, tmp_path: Path) -> None:
+    """A validated sweep's tear sheet: gate table, statistics and every validation chart drawn."""
+    from alphaforge.config.settings import AppSettings
+    from alphaforge.config.specs import load_run_spec
+    from alphaforge.services.optimize import SweepRequest, run_sweep
+    from alphaforge.services.validate import ValidationRequest, run_validation
+
+    bars = generate_daily(seed=5, n_symbols=1, years=6)
+    data = tmp_path / "syn.csv"
+    bars[bars["symbol"] == "SYN01"].to_csv(data, index=False)
+    settings = AppSettings(home=tmp_path / "home")
+    spec = load_run_spec(None, {"strategy": "sma_cross", "data": str(data), "symbols": ["SYN01"]})
+    req = SweepRequest(spec=spec, grids=["fast=5:20:5", "slow=30:90:30"], per_symbol=False,
+                       workers=1)  # fmt: skip
+    job = run_sweep(req, settings).job_id
+    rep = run_validation(ValidationRequest(job, sims=300, spa_reps=100), settings)
+    path = write_report(rep.target.result, tmp_path / "val.html", validation=rep.body)
+    page, errors = open_report(browser, path)
+    charts = {c["id"]: c for c in page.evaluate(CHART_STATE)}
+    for cid in ("chart-val-mc", "chart-val-pbo", "chart-val-degradation", "chart-val-regimes",
+                "chart-val-robustness"):  # fmt: skip
+        assert charts[cid]["svg"] >= 1 and charts[cid]["drawn"] > 0, cid
+    rows = page.locator("#gate-table tbody tr")
+    assert rows.count() == len(rep.gate.rows)
+    statuses = [rows.nth(i).locator("td").nth(3).inner_text() for i in range(rows.count())]
+    assert statuses == [r.status for r in rep.gate.rows]
+    assert page.locator("nav.toc a[href='#validation']").count() == 1
+    assert errors == []
+    page.close()

@@ -18,6 +18,8 @@ _LAYOUT = {
     "height": 320,
     "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
 }
+SCATTER_CAP = 2000
+_COLORS = ("#4c78a8", "#f58518", "#54a24b")
 _MC_METRICS = (("total_return", "Total return", ".0%"), ("max_drawdown", "Max drawdown", ".0%"),
                ("sharpe", "Sharpe", ".2f"))  # fmt: skip
 _NICE = {"trades_reshuffle": "trade order reshuffled", "trades_resample": "trades resampled",
@@ -25,24 +27,32 @@ _NICE = {"trades_reshuffle": "trade order reshuffled", "trades_resample": "trade
 
 
 def montecarlo_figure(body: dict[str, Any]) -> go.Figure | None:
-    """Histograms of simulated total return, drawdown and Sharpe, the observed value marked."""
+    """Histograms of simulated total return, drawdown and Sharpe; dotted lines: observed.
+
+    A method whose simulations all give the same value of a metric (the total return of
+    reshuffled trades never changes) is left out of that panel. Trade methods annualise the
+    Sharpe ratio per trade, the bar bootstrap per bar, so compare each with its own line.
+    """
     runs = {k: v for k, v in (body.get("montecarlo") or {}).items() if "samples" in v}
     if not runs:
         return None
     fig = make_subplots(rows=1, cols=3, subplot_titles=[m[1] for m in _MC_METRICS])
-    for name, run in runs.items():
+    for (name, run), color in zip(runs.items(), _COLORS, strict=False):
         for col, (metric, _, fmt) in enumerate(_MC_METRICS, start=1):
+            samples = run["samples"][metric]
+            if not samples or max(samples) == min(samples):
+                continue
             fig.add_trace(
-                go.Histogram(x=run["samples"][metric], name=_NICE.get(name, name),
-                             legendgroup=name, showlegend=col == 1, opacity=0.55,
-                             histnorm="probability"),
+                go.Histogram(x=samples, name=_NICE.get(name, name), legendgroup=name,
+                             showlegend=col == 2, opacity=0.5, histnorm="probability",
+                             marker_color=color),
                 row=1, col=col,
             )  # fmt: skip
             observed = (run.get(metric) or {}).get("observed")
-            if observed is not None and name == next(iter(runs)):
-                fig.add_vline(x=observed, line_dash="dash", line_color="black", row=1, col=col)
+            if observed is not None:
+                fig.add_vline(x=observed, line_dash="dot", line_color=color, row=1, col=col)
             fig.update_xaxes(tickformat=fmt, row=1, col=col)
-    fig.update_layout(barmode="overlay", title="Monte Carlo (dashed: observed)", **_LAYOUT)
+    fig.update_layout(barmode="overlay", title="Monte Carlo (dotted: observed)", **_LAYOUT)
     return fig
 
 
@@ -58,8 +68,9 @@ def pbo_figures(body: dict[str, Any]) -> tuple[go.Figure | None, go.Figure | Non
         xaxis_title="logit of the out-of-sample rank", yaxis_title="splits", **_LAYOUT,
     )  # fmt: skip
     deg = pbo.get("degradation") or {}
-    scatter = go.Figure(go.Scattergl(x=pbo["is_perf"], y=pbo["oos_perf"], mode="markers",
-                                     marker={"size": 4, "opacity": 0.4}))  # fmt: skip
+    step = max(1, len(pbo["is_perf"]) // SCATTER_CAP)  # every k-th split keeps the page light
+    scatter = go.Figure(go.Scatter(x=pbo["is_perf"][::step], y=pbo["oos_perf"][::step],
+                                   mode="markers", marker={"size": 4, "opacity": 0.4}))  # fmt: skip
     scatter.update_layout(
         title=f"Degradation: out-of-sample vs in-sample Sharpe (slope {deg.get('slope', 0):.2f})",
         xaxis_title="in-sample Sharpe of the chosen trial", yaxis_title="its out-of-sample Sharpe",
@@ -69,21 +80,21 @@ def pbo_figures(body: dict[str, Any]) -> tuple[go.Figure | None, go.Figure | Non
 
 
 def regime_figure(body: dict[str, Any]) -> go.Figure | None:
-    """Annualised return of the strategy and the benchmark in each regime."""
+    """Total return of the strategy and of the benchmark over the bars of each regime."""
     tables = (body.get("regimes") or {}).get("tables") or {}
     if not tables:
         return None
     fig = make_subplots(rows=1, cols=len(tables), subplot_titles=list(tables))
     for col, rows in enumerate(tables.values(), start=1):
         names = [str(r["regime"]) for r in rows]
-        fig.add_trace(go.Bar(x=names, y=[r.get("annual_return") for r in rows], name="strategy",
+        fig.add_trace(go.Bar(x=names, y=[r.get("total_return") for r in rows], name="strategy",
                              marker_color="#4c78a8", showlegend=col == 1), row=1, col=col)  # fmt: skip
         if rows and "benchmark_return" in rows[0]:
             fig.add_trace(go.Bar(x=names, y=[r.get("benchmark_return") for r in rows],
                                  name="benchmark (total)", marker_color="#bbbbbb",
                                  showlegend=col == 1), row=1, col=col)  # fmt: skip
         fig.update_yaxes(tickformat=".0%", row=1, col=col)
-    fig.update_layout(title="Performance by regime (causal labels)", barmode="group", **_LAYOUT)
+    fig.update_layout(title="Total return by regime (causal labels)", barmode="group", **_LAYOUT)
     return fig
 
 
