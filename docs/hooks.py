@@ -32,7 +32,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import types
 import typing
 from collections.abc import Iterator
@@ -361,9 +360,9 @@ def _default_text(field: Any) -> str:
     return code(value)
 
 
-def model_entries(model: Any, prefix: str = "", skip: frozenset[str] = frozenset()) -> Iterator[
-    tuple[str, Any]
-]:
+def model_entries(
+    model: Any, prefix: str = "", skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[str, Any]]:
     """``(dotted key, FieldInfo)`` of every field of ``model``, sections first, then recursively."""
     from pydantic import BaseModel
 
@@ -582,7 +581,7 @@ def strategies_reference() -> str:
         "# Built-in strategies\n\n",
         GENERATED_NOTE.format(source="the strategy registry, as `alphaforge strategy show` does"),
         "Run one by name: `alphaforge backtest NAME --symbols ...` or "
-        "`alphaforge.backtest(\"NAME\", bars, params={...})`. Parameter ranges are the "
+        '`alphaforge.backtest("NAME", bars, params={...})`. Parameter ranges are the '
         "optimizer's default search space. *signals* strategies emit entry/exit masks, "
         "*weights* strategies target portfolio weights.\n\n",
     ]
@@ -719,7 +718,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         return f"```text\n{text}```"
 
     def image(m: re.Match[str]) -> str:
-        name, fname, caption = m.group(1), m.group(2), m.group(3) or fname
+        name, fname = m.group(1), m.group(2)
+        caption = m.group(3) or fname
         if name not in _outputs or not (_outputs[name] / fname).exists():
             raise PluginError(f"{page.file.src_uri}: tutorial {name!r} wrote no {fname}")
         here = posixpath.dirname(page.file.src_uri)
