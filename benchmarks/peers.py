@@ -51,7 +51,8 @@ def vbt_summary(pf: Any) -> tuple[np.ndarray, np.ndarray]:
     return final, trades
 
 
-def vbt_stops(df: pd.DataFrame, ent: np.ndarray, ex: np.ndarray) -> tuple[float, int]:
+def vbt_stops(df: pd.DataFrame, ent: np.ndarray, ex: np.ndarray,
+              freq: str = "1D") -> tuple[float, int]:  # fmt: skip
     """Stops as fractions of the fill price that put the level at 95% / 110% of the signal close.
 
     vectorbt checks stops from the bar after the entry and before that bar's signals, so it is
@@ -67,7 +68,7 @@ def vbt_stops(df: pd.DataFrame, ent: np.ndarray, ex: np.ndarray) -> tuple[float,
         pd.Series(ex, index=df.index).shift(1, fill_value=False).astype(bool),
         price=df["open"], open=df["open"], high=df["high"], low=df["low"],
         sl_stop=sl, tp_stop=tp, fees=COMM, size=np.inf, size_granularity=1.0,
-        init_cash=CASH, freq="1D",
+        init_cash=CASH, freq=freq,
     )  # fmt: skip
     return float(pf.final_value()), int(pf.trades.count())
 

@@ -68,6 +68,8 @@ def job(name: str, n: int) -> dict[str, Any]:
 
     if name.startswith("w5"):
         return _w5_job(name, n)
+    if name.startswith("import_"):
+        return _import_job(name, n)
     grid = [{"fast": f, "slow": s} for f, s in W.GRID]
     panel = W.load_daily(n).panel if name.startswith("w2b") else _minute_panel(n, 252 * 390)
     loaded = _rss_mb()
@@ -122,6 +124,41 @@ def _w5_job(name: str, n: int) -> dict[str, Any]:
     job.close()
     return {"job": name, "n": n, "rss_after_data_mb": loaded, "peak_rss_mb": _rss_mb(),
             "bars": int(out.bars) * int(long["symbol"].nunique()), "seconds": secs}  # fmt: skip
+
+
+def import_source(kind: str) -> Path:
+    """The file an import job reads: the shared daily Parquet (36 MB), or the same bars as CSV
+    (about 107 MB, written once to the temporary directory)."""
+    from benchmarks.workloads import DAILY_FILE
+
+    if kind == "parquet":
+        return DAILY_FILE
+    path = Path(tempfile.gettempdir()) / "alphaforge-bench" / "us_equities_daily.csv"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        pd.read_parquet(DAILY_FILE).to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    return path
+
+
+def _import_job(name: str, n: int) -> dict[str, Any]:
+    """``alphaforge data import`` of one file into an empty Parquet store (``n`` is unused):
+    time and peak RSS of the import alone (after the imports of the modules)."""
+    from alphaforge.data.store import ParquetStore
+    from alphaforge.services.store import import_file
+
+    src = import_source(name.removeprefix("import_"))
+    with tempfile.TemporaryDirectory(prefix="af-bench-store-") as home:
+        store = ParquetStore(Path(home))
+        _reset_peak()
+        loaded = _rss_mb()
+        t0 = time.perf_counter()
+        res = import_file(store, src)
+        secs = time.perf_counter() - t0
+        peak = _rss_mb()
+    return {"job": name, "n": n, "rss_after_data_mb": loaded, "peak_rss_mb": peak,
+            "seconds": secs, "rows": res.rows, "file_mb": src.stat().st_size / 2**20}  # fmt: skip
 
 
 def run_job(name: str, n: int) -> dict[str, Any]:

@@ -34,6 +34,12 @@ def settings(quick: bool) -> suite.Settings:
 
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+IMPORT = "IMPORT"  # the import probes (no timed workload): --only IMPORT reruns them
+
+
+def import_probes() -> list[dict[str, Any]]:
+    """Time and peak RSS of importing the daily bars as Parquet and as CSV."""
+    return [probes.run_job(f"import_{kind}", 1) for kind in ("parquet", "csv")]
 
 
 def run_workloads(s: suite.Settings, only: tuple[str, ...] = WORKLOADS) -> list[suite.Workload]:
@@ -42,7 +48,7 @@ def run_workloads(s: suite.Settings, only: tuple[str, ...] = WORKLOADS) -> list[
     steps = {
         "W1": lambda: suite.w1(data, s),
         "W2": lambda: [suite.w2(data, s, "W2a", 1), suite.w2(data, s, "W2b", s.sweep_symbols)],
-        "W3": lambda: [suite.w3(data, s)],
+        "W3": lambda: suite.w3(data, s),
         "W4": lambda: [suite.w4(data, s)],
         "W5": lambda: replay.w5(s),
     }
@@ -69,6 +75,7 @@ def run_probes(s: suite.Settings) -> dict[str, Any]:
     mem += [probes.run_job(f"minute_{e}", n_min) for e in ("alphaforge", "vectorbt")]
     mem += [probes.run_job("w2b_trials_alphaforge", k) for k in (4, 16)]
     mem += w5_probes(s)
+    mem += import_probes()
     return {"memory": mem, "cli": probes.cli_start()}
 
 
@@ -98,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         nargs="+",
-        choices=WORKLOADS,
+        choices=(*WORKLOADS, IMPORT),
         default=None,
         help="run only these workloads (and their memory probes) and merge them into the "
         "existing results.json of --out",
@@ -119,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     timing.MIN_TOTAL_S = s.min_total_s
     t0 = time.perf_counter()
     if args.only:
-        return run_only(args.out, s, tuple(k for k in WORKLOADS if k in args.only), t0)
+        return run_only(args.out, s, tuple(k for k in (*WORKLOADS, IMPORT) if k in args.only), t0)
     wls = run_workloads(s)
     extra = run_probes(s)
     raw = report.collect(wls, extra, s, time.perf_counter() - t0)
@@ -138,8 +145,9 @@ def run_only(out: Path, s: suite.Settings, only: tuple[str, ...], t0: float) -> 
     if not path.exists():
         raise SystemExit(f"--only merges into an earlier full or quick run: {path} is missing")
     raw = json.loads(path.read_text())
-    wls = run_workloads(s, only)
-    new = report.collect(wls, {"memory": w5_probes(s) if "W5" in only else []}, s, 0.0)
+    wls = run_workloads(s, tuple(k for k in only if k in WORKLOADS))
+    mem = (w5_probes(s) if "W5" in only else []) + (import_probes() if IMPORT in only else [])
+    new = report.collect(wls, {"memory": mem}, s, 0.0)
     keys = {wl["key"] for wl in new["workloads"]}
     raw["workloads"] = [wl for wl in raw["workloads"] if wl["key"] not in keys]
     raw["workloads"] += new["workloads"]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.indicators.averages import sma
-from alphaforge.services.backtest import backtest
+from alphaforge.services.backtest import backtest, to_panel
 from alphaforge.sim.batch import run_batch
 from benchmarks import peers
 from benchmarks import workloads as W
@@ -52,15 +52,35 @@ class Workload:
         return next(m for m in self.measures if m.engine == engine)
 
 
+def _engine_only(m: Measure, fn: Any, s: Settings) -> None:
+    """Time ``fn`` (the same work from a prebuilt Panel) and keep it beside the public time."""
+    e, _ = measure("engine only", fn, s.repeat)
+    m.extra.update(engine_only_s=e.median_s, engine_only_min_s=e.min_s, bars=m.extra.get("bars"))
+
+
+def _sma_job(fn: Any, df: pd.DataFrame, *levels: bool) -> Any:
+    """A peer that takes signal masks: the masks (and stop levels) are built inside its timing."""
+    close = df["close"].to_numpy()
+    ent, ex = W.sma_signals(close, 10, 50)
+    if levels:
+        return fn(df, ent, ex, close * (1 - W.SL_PCT), close * (1 + W.TP_PCT))
+    return fn(df, ent, ex)
+
+
 def _single(key: str, title: str, df: pd.DataFrame, tf: str, s: Settings, slow_df: pd.DataFrame,
             freq: str) -> Workload:  # fmt: skip
-    """W1: SMA(10/50) on one symbol, every engine."""
+    """W1: SMA(10/50) on one symbol, every engine, each starting from the same OHLCV frame."""
     wl = Workload(key, title)
-    panel = W.frame_panel(df, tf)
     cfg = W.config()
-    m, res = measure("alphaforge", lambda: backtest(
-        "sma_cross", panel, params={"fast": 10, "slow": 50}, config=cfg), s.repeat)  # fmt: skip
+    params = {"fast": 10, "slow": 50}
+    if to_panel(df).timeframe != tf:
+        raise AssertionError(f"{key}: detected timeframe {to_panel(df).timeframe} != {tf}")
+    m, res = measure("alphaforge", lambda: backtest("sma_cross", df, params=params, config=cfg),
+                     s.repeat)  # fmt: skip
     m.final_equity, m.trades = res.final_equity, res.num_trades
+    m.extra["bars"] = len(df)
+    panel = W.frame_panel(df, tf)
+    _engine_only(m, lambda: backtest("sma_cross", panel, params=params, config=cfg), s)
     wl.measures.append(m)
     vdf = df.iloc[: s.vbt_minute_bars] if tf != "1d" else df
     m, pf = measure("vectorbt", lambda: peers.vbt_summary(peers.vbt_sma(
@@ -70,17 +90,14 @@ def _single(key: str, title: str, df: pd.DataFrame, tf: str, s: Settings, slow_d
     ref = res
     if len(vdf) != len(df):
         m.note = f"run on the first {len(vdf):,} bars, times scaled x{len(df) / len(vdf):.1f}"
-        ref = backtest("sma_cross", W.frame_panel(vdf, tf),
-                                  params={"fast": 10, "slow": 50}, config=cfg)  # fmt: skip
+        ref = backtest("sma_cross", vdf, params=params, config=cfg)
     wl.check(f"final equity vs vectorbt ({len(vdf):,} bars)", ref.final_equity, m.final_equity)
     wl.check("trades vs vectorbt", ref.num_trades, m.trades, 0.0)
     scale = len(df) / len(slow_df)
-    ent, ex = W.sma_signals(slow_df["close"].to_numpy(), 10, 50)
-    small = backtest("sma_cross", W.frame_panel(slow_df, tf),
-                                params={"fast": 10, "slow": 50}, config=cfg)  # fmt: skip
+    small = backtest("sma_cross", slow_df, params=params, config=cfg)
     open_end = int((small.trades["exit_reason"] == "end_of_data").sum())
     for name, fn in (("backtesting.py", peers.btpy_run), ("backtrader", peers.bt_run)):
-        m, (fin, n) = measure(name, partial(fn, slow_df, ent, ex), s.repeat, scale=scale)
+        m, (fin, n) = measure(name, partial(_sma_job, fn, slow_df), s.repeat, scale=scale)
         m.final_equity, m.trades = fin, n
         if scale != 1.0:
             m.note = f"run on the first {len(slow_df):,} bars, times scaled x{scale:.1f}"
@@ -107,17 +124,30 @@ def _plain(panel: Any, pairs: np.ndarray, windows: list[int]) -> np.ndarray:
         panel.close.T), ma_t, pairs, W.CASH, W.COMM)  # fmt: skip
 
 
+def _field(src: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One field of a wide ``(Price, Ticker)`` frame, or of a one-symbol frame as one column."""
+    if isinstance(src.columns, pd.MultiIndex):
+        return src[name.capitalize()]
+    return src[[name]]
+
+
 def w2(data: W.Daily, s: Settings, key: str, n_sym: int) -> Workload:
-    """W2: the ~190-combination grid on ``n_sym`` symbols (each symbol its own backtest)."""
-    panel = data.panel.select(list(data.panel.symbols[:n_sym]))
+    """W2: the ~190-combination grid on ``n_sym`` symbols (each symbol its own backtest), from
+    one symbol's OHLCV frame (W2a) or a wide (Price, Ticker) frame (W2b)."""
+    first = data.panel.symbols[0]
+    src = data.frames[first] if n_sym == 1 else data.wide(n_sym)
+    panel = to_panel(src, symbol=first)
     grid = [{"fast": f, "slow": sl} for f, sl in W.GRID]
     n_bt = len(grid) * n_sym
     wl = Workload(key, f"SMA grid ({len(grid)} combos) x {n_sym} symbol(s), daily 2010-2019")
     cfg = W.config()
     for workers in (1, 2):
-        job = partial(run_batch, "sma_cross", grid, panel, cfg, per_symbol=True, n_workers=workers)
+        job = partial(_sweep, grid, src, cfg, workers, first)
         label = f"alphaforge ({workers} worker{'s' * (workers > 1)})"
         m, (af, names) = measure(label, job, s.repeat, backtests=n_bt)
+        m.extra["bars"] = panel.shape[0] * panel.shape[1]
+        _engine_only(m, partial(run_batch, "sma_cross", grid, panel, cfg, per_symbol=True,
+                                n_workers=workers), s)  # fmt: skip
         wl.measures.append(m)
     fin = af[:, :, names.index("final_equity")]
     trd = af[:, :, names.index("num_trades")]
@@ -125,28 +155,35 @@ def w2(data: W.Daily, s: Settings, key: str, n_sym: int) -> Workload:
     pairs = np.array([[windows.index(f), windows.index(sl)] for f, sl in W.GRID], dtype=np.int64)
     m, pl = measure("plain numba loop (1 worker)", lambda: _with_threads(
         1, _plain, panel, pairs, windows), s.repeat, backtests=n_bt)  # fmt: skip
+    m.note = "from a prebuilt Panel (engine reference)"
     wl.measures.append(m)
     wl.check(
         "final equity vs plain loop (all)", float(np.abs(fin / pl[:, :, 0] - 1).max()) + 1, 1.0
     )
-    close, open_ = panel.frame("close"), panel.frame("open")
     fast, slow = [f for f, _ in W.GRID], [sl for _, sl in W.GRID]
-    m, (vf, vt) = measure("vectorbt", lambda: peers.vbt_summary(
-        peers.vbt_sma(close, open_, fast, slow, "1D")), s.repeat, backtests=n_bt)  # fmt: skip
+    m, (vf, vt) = measure("vectorbt", lambda: peers.vbt_summary(peers.vbt_sma(
+        _field(src, "close"), _field(src, "open"), fast, slow, "1D")), s.repeat,
+        backtests=n_bt)  # fmt: skip
     wl.measures.append(m)
     _vbt_guard(wl, panel, fin, trd, vf.reshape(fin.shape), vt.reshape(fin.shape))
     df = data.frames[panel.symbols[0]]
     for name, fn, n in (("backtesting.py", peers.btpy_run, s.btpy_combos),
                         ("backtrader", peers.bt_run, s.bt_combos)):  # fmt: skip
         picks = np.linspace(0, len(grid) - 1, n).astype(int)
-        sigs = [W.sma_signals(df["close"].to_numpy(), *W.GRID[k]) for k in picks]
-        m, outs = measure(name, partial(_each, fn, df, sigs),
+        m, outs = measure(name, partial(_each, fn, df, [W.GRID[k] for k in picks]),
                           s.repeat, backtests=n_bt, scale=n_bt / len(picks))  # fmt: skip
         m.note = f"{len(picks)} combo(s) on {panel.symbols[0]} run, scaled to {n_bt:,} backtests"
         wl.measures.append(m)
         for k, (f_eq, _) in zip(picks, outs, strict=True):
             wl.check(f"final equity {W.GRID[k]} vs {name}", float(fin[k, 0]), f_eq)
     return wl
+
+
+def _sweep(grid: list[dict[str, int]], src: pd.DataFrame, cfg: Any, workers: int,
+           symbol: str) -> tuple[np.ndarray, tuple[str, ...]]:  # fmt: skip
+    """The sweep from the user's frame: conversion to a Panel, then the batch runner."""
+    panel = to_panel(src, symbol=symbol)
+    return run_batch("sma_cross", grid, panel, cfg, per_symbol=True, n_workers=workers)
 
 
 def _vbt_guard(wl: Workload, panel: Any, fin: np.ndarray, trd: np.ndarray, vf: np.ndarray,
@@ -180,8 +217,9 @@ def _vbt_guard(wl: Workload, panel: Any, fin: np.ndarray, trd: np.ndarray, vf: n
         )
 
 
-def _each(fn: Any, df: pd.DataFrame, sigs: list[tuple[np.ndarray, np.ndarray]]) -> list[Any]:
-    return [fn(df, e, x) for e, x in sigs]
+def _each(fn: Any, df: pd.DataFrame, combos: list[tuple[int, int]]) -> list[Any]:
+    close = df["close"].to_numpy()
+    return [fn(df, *W.sma_signals(close, f, sl)) for f, sl in combos]
 
 
 def _with_threads(n: int, fn: Any, *args: Any) -> Any:
@@ -195,54 +233,98 @@ def _with_threads(n: int, fn: Any, *args: Any) -> Any:
         numba.set_num_threads(old)
 
 
-def w3(data: W.Daily, s: Settings) -> Workload:
-    """W3: W1(a) plus a stop at 95% and a target at 110% of the signal bar's close."""
-    wl = Workload("W3", "SMA 10/50 + 5% stop / 10% target (absolute levels from the signal close)")
-    df = data.frames[data.panel.symbols[0]]
-    panel = W.frame_panel(df, "1d")
+def _stops(key: str, title: str, df: pd.DataFrame, s: Settings, vdf: pd.DataFrame,
+           slow_df: pd.DataFrame, freq: str, with_bt: bool) -> Workload:  # fmt: skip
+    """W3: W1 plus a stop at 95% and a target at 110% of the signal bar's close."""
+    wl = Workload(key, title)
     cfg = W.config()
+    params = {"fast": 10, "slow": 50}
     m, res = measure("alphaforge", lambda: backtest(
-        W.SmaCrossStops, panel, params={"fast": 10, "slow": 50}, config=cfg), s.repeat)  # fmt: skip
+        W.SmaCrossStops, df, params=params, config=cfg), s.repeat)  # fmt: skip
     m.final_equity, m.trades = res.final_equity, res.num_trades
+    m.extra["bars"] = len(df)
+    panel = to_panel(df)
+    _engine_only(m, lambda: backtest(W.SmaCrossStops, panel, params=params, config=cfg), s)
     wl.measures.append(m)
-    ent, ex = W.sma_signals(df["close"].to_numpy(), 10, 50)
-    sl = df["close"].to_numpy() * (1 - W.SL_PCT)
-    tp = df["close"].to_numpy() * (1 + W.TP_PCT)
-    m, (fin, n) = measure("vectorbt", lambda: peers.vbt_stops(df, ent, ex), s.repeat)
+
+    def vbt_job() -> tuple[float, int]:
+        ent, ex = W.sma_signals(vdf["close"].to_numpy(), 10, 50)
+        return peers.vbt_stops(vdf, ent, ex, freq)
+
+    m, (fin, n) = measure("vectorbt", vbt_job, s.repeat, scale=len(df) / len(vdf))
     m.final_equity, m.trades = fin, n
     m.note = "stops checked from the bar after entry (see notes); not compared"
+    if len(vdf) != len(df):
+        m.note += f"; run on the first {len(vdf):,} bars, times scaled x{len(df) / len(vdf):.1f}"
     wl.measures.append(m)
-    open_end = int((res.trades["exit_reason"] == "end_of_data").sum())
-    for name, fn in (("backtesting.py", peers.btpy_run), ("backtrader", peers.bt_run)):
-        m, (fin, n) = measure(name, partial(fn, df, ent, ex, sl, tp), s.repeat)
+    small = res if len(slow_df) == len(df) else backtest(
+        W.SmaCrossStops, slow_df, params=params, config=cfg)  # fmt: skip
+    open_end = int((small.trades["exit_reason"] == "end_of_data").sum())
+    peers_run = [("backtesting.py", peers.btpy_run)]
+    if with_bt:
+        peers_run.append(("backtrader", peers.bt_run))
+    scale = len(df) / len(slow_df)
+    for name, fn in peers_run:
+        m, (fin, n) = measure(name, partial(_sma_job, fn, slow_df, True), s.repeat, scale=scale)
         m.final_equity, m.trades = fin, n
+        if scale != 1.0:
+            m.note = f"run on the first {len(slow_df):,} bars, times scaled x{scale:.1f}"
         wl.measures.append(m)
-        wl.check(f"final equity vs {name}", res.final_equity, fin)
-        closed = res.num_trades - (open_end if name == "backtesting.py" else 0)
+        wl.check(f"final equity vs {name}", small.final_equity, fin)
+        closed = small.num_trades - (open_end if name == "backtesting.py" else 0)
         wl.check(f"trades vs {name}", closed, n, 0.0)
     reasons = res.trades["exit_reason"].value_counts().to_dict()
     wl.notes.append(f"alphaforge exit reasons: {reasons}")
     return wl
 
 
+def w3(data: W.Daily, s: Settings) -> list[Workload]:
+    """W3(a) on MSFT daily; W3(b) on the one-minute bars of W1(b)."""
+    df = data.frames[data.panel.symbols[0]]
+    a = _stops("W3", "SMA 10/50 + 5% stop / 10% target (absolute levels from the signal close), "
+               "MSFT daily", df, s, df, df, "1D", True)  # fmt: skip
+    mdf = W.minute_bars(s.minute_bars)
+    b = _stops("W3b", f"W3 on {s.minute_bars:,} one-minute bars (synthetic random walk)", mdf, s,
+               mdf.iloc[: min(s.vbt_minute_bars, 200_000)], mdf.iloc[: s.slow_peer_bars], "1min",
+               False)  # fmt: skip
+    b.notes.append("backtrader is not run on W3(b) (W1(b) times it on the same bars)")
+    return [a, b]
+
+
 def w4(data: W.Daily, s: Settings) -> Workload:
-    """W4: 100 symbols, monthly top-10 momentum, equal weight."""
-    panel = data.panel
+    """W4: 100 symbols, monthly top-10 momentum, equal weight, from one wide (Price, Ticker)
+    frame for every engine."""
+    wide = data.wide()
+    panel = to_panel(wide)
     wl = Workload("W4", f"Monthly top-10 momentum rebalance over {panel.shape[1]} symbols")
     cfg = W.config()
-    m, res = measure("alphaforge", lambda: backtest(W.MomentumTopN, panel, config=cfg),
+    m, res = measure("alphaforge", lambda: backtest(W.MomentumTopN, wide, config=cfg),
                      s.repeat)  # fmt: skip
     m.final_equity, m.trades = res.final_equity, res.num_trades
+    m.extra["bars"] = panel.shape[0] * panel.shape[1]
+    _engine_only(m, lambda: backtest(W.MomentumTopN, panel, config=cfg), s)
     wl.measures.append(m)
-    mask = W.month_end_mask(panel)
-    weights = W.momentum_weights(panel.close, mask)
-    close, open_ = panel.frame("close"), panel.frame("open")
-    m, fin = measure("vectorbt", lambda: peers.vbt_rebalance(close, open_, weights, mask), s.repeat)
+
+    def decisions() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        close = wide["Close"]
+        mask = W.month_end_mask(pd.DatetimeIndex(close.index))
+        return close, W.momentum_weights(close.to_numpy(), mask), mask
+
+    def vbt_job() -> float:
+        close, weights, mask = decisions()
+        return peers.vbt_rebalance(close, wide["Open"], weights, mask)
+
+    m, fin = measure("vectorbt", vbt_job, s.repeat)
     m.final_equity = fin
     m.note = "target percent of value at the open; not compared (rounding and cash rules differ)"
     wl.measures.append(m)
-    frames = [data.frames[sym] for sym in panel.symbols]
-    m, fin = measure("backtrader", lambda: peers.bt_rebalance(frames, weights, mask), s.repeat)
+
+    def bt_job() -> float:
+        close, weights, mask = decisions()
+        frames = [wide.xs(sym, axis=1, level=1).rename(columns=str.lower) for sym in close]
+        return peers.bt_rebalance(frames, weights, mask)
+
+    m, fin = measure("backtrader", bt_job, s.repeat)
     m.final_equity = fin
     wl.measures.append(m)
     wl.check("final equity vs backtrader", res.final_equity, fin)

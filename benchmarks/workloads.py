@@ -58,6 +58,18 @@ class Daily:
     panel: Panel
     frames: dict[str, pd.DataFrame]
 
+    def wide(self, n_symbols: int | None = None) -> pd.DataFrame:
+        """The first ``n_symbols`` as one wide frame shaped like a yfinance download: columns
+        ``(Price, Ticker)`` with capitalised field names, tickers in alphabetical order."""
+        names = sorted(self.panel.symbols[: n_symbols or len(self.panel.symbols)])
+        parts = {
+            (f.capitalize(), s): self.frames[s][f] for f in ("open", "high", "low", "close",
+                                                             "volume") for s in names
+        }  # fmt: skip
+        wide = pd.DataFrame(parts)
+        wide.columns = wide.columns.set_names(["Price", "Ticker"])
+        return wide
+
 
 def load_daily(n_symbols: int, first: str = "MSFT") -> Daily:
     """``first`` plus the next symbols (alphabetical) with a bar on every day of 2010-2019."""
@@ -153,9 +165,10 @@ def momentum_weights(close: np.ndarray, decide: np.ndarray) -> np.ndarray:
     return w
 
 
-def month_end_mask(panel: Panel) -> np.ndarray:
+def month_end_mask(panel: Panel | pd.DatetimeIndex) -> np.ndarray:
     """True on the last bar of each calendar month (its close decides, the next open trades)."""
-    day = panel.index.as_unit("ns").asi8 // 86_400_000_000_000
+    index = panel if isinstance(panel, pd.DatetimeIndex) else panel.index
+    day = index.as_unit("ns").asi8 // 86_400_000_000_000
     return rebalance_mask("monthly", day, (day + 3) // 7)
 
 

@@ -100,29 +100,39 @@ def _from_multi(data: pd.DataFrame, timeframe: str | None) -> Panel:
     cols = data.columns
     if not isinstance(cols, pd.MultiIndex) or cols.nlevels != 2:
         raise DataError("wide bars need two column levels: (field, symbol) or (symbol, field)")
-    names = [[_field_name(v) for v in cols.get_level_values(k)] for k in (0, 1)]
-    hits = [sum(v in _OHLCV for v in set(level)) for level in names]
-    field_level = 0 if hits[0] >= hits[1] else 1
-    if "close" not in set(names[field_level]):
-        raise DataError("wide bars have no close field (expected (field, symbol) columns)")
-    fields = names[field_level]
-    symbols = [str(v) for v in cols.get_level_values(1 - field_level)]
-    order = list(dict.fromkeys(symbols))
-    pos = {s: k for k, s in enumerate(order)}
     index = data.index
     if not isinstance(index, pd.DatetimeIndex):
         raise DataError("wide bars need a DatetimeIndex")
+    level_names = [[_field_name(v) for v in cols.levels[k]] for k in (0, 1)]
+    hits = [sum(v in _OHLCV for v in set(names)) for names in level_names]
+    k = 0 if hits[0] >= hits[1] else 1
+    if "close" not in level_names[k]:
+        raise DataError("wide bars have no close field (expected (field, symbol) columns)")
+    field_codes = np.asarray(cols.codes[k])
+    sym_codes = np.asarray(cols.codes[1 - k])
+    sym_names = [str(v) for v in cols.levels[1 - k]]
+    used = np.unique(sym_codes)
+    symbols = sorted({sym_names[c] for c in used})
+    pos = {name: j for j, name in enumerate(symbols)}
+    slot = np.array([pos.get(name, -1) for name in sym_names], dtype=np.intp)[sym_codes]
+    # (column x time): a view of pandas' block of floats when the frame holds one, so that each
+    # field is one gather of whole rows and one transpose
+    columns = data.to_numpy(dtype=np.float64).T
     got: dict[str, np.ndarray] = {}
     for f in _OHLCV:
-        where = [k for k, name in enumerate(fields) if name == f]
-        if not where:
+        codes = [c for c, name in enumerate(level_names[k]) if name == f]
+        where = np.flatnonzero(np.isin(field_codes, codes))
+        if not len(where):
             continue
-        block = np.full((len(index), len(order)), np.nan)
-        sub = data.iloc[:, where].to_numpy(dtype=np.float64)
-        block[:, [pos[symbols[k]] for k in where]] = sub
-        got[f] = block
+        where = where[np.argsort(slot[where], kind="stable")]
+        if np.array_equal(slot[where], np.arange(len(symbols))):  # each symbol once
+            got[f] = np.ascontiguousarray(columns[where].T)
+        else:
+            block = np.full((len(index), len(symbols)), np.nan)
+            block[:, slot[where]] = columns[where].T
+            got[f] = block
     tf = timeframe or _guess_timeframe(index)
-    return Panel.from_wide(index, order, got, timeframe=tf)
+    return Panel.from_wide(index, symbols, got, timeframe=tf)
 
 
 def _from_close(data: pd.DataFrame, timeframe: str | None) -> Panel:
