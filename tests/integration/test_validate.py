@@ -255,3 +255,29 @@ def test_no_trades_is_a_data_error(edge: dict[str, object], tmp_path: Path) -> N
     path = _flat_result(edge["spec"], settings, tmp_path)
     with pytest.raises(DataError, match="no trades"):
         run_validation(_quick(str(path)), settings)
+
+
+def test_validate_an_sma_sweep_on_real_data(tmp_path: Path) -> None:
+    """MSFT 1999-2019 from ../shared/data: the whole command, its files and exit code."""
+    from alphaforge.testing import shared_data_file
+
+    data = shared_data_file("us_equities_daily.parquet")
+    home = tmp_path / "home"
+    base = ["sma_cross", "-s", "MSFT", "--data", str(data), "-g", "fast=5:25:10",
+            "-g", "slow=50:150:50", "-q"]  # fmt: skip
+    code, _ = _cli(home, "sweep", *base, "--portfolio")
+    assert code == 0
+    (job,) = [p.name for p in (home / "sweeps").iterdir()]
+    code, _ = _cli(home, "walkforward", *base, "--train-len", "756", "--test-len", "252")
+    assert code == 0
+    (wf,) = [p.name for p in (home / "walkforward").iterdir()]
+    report, out_json = tmp_path / "v.html", tmp_path / "v.json"
+    code, out = _cli(home, "validate", job, "--walkforward", wf, "--sims", "300",
+                     "--spa-reps", "200", "--report", str(report), "--json", str(out_json))  # fmt: skip
+    body = json.loads(out_json.read_text())
+    assert code == (0 if body["gate"]["passed"] else 1), out
+    assert body["symbols"] == ["MSFT"] and body["significance"]["trials"]["n_trials"] == 9
+    assert {r["criterion"] for r in body["gate"]["rows"]} >= {"dsr", "pbo", "wf_oos_return"}
+    assert all(r["status"] != "N/A" for r in body["gate"]["rows"]), body["gate"]
+    assert 'id="validation"' in report.read_text()
+    assert "Gate:" in out and "PBO" in out
