@@ -125,6 +125,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (files / "yesterday.yaml").write_text(
         "strategy: sma_cross\nsymbols: [SYN01]\nstart: yesterday\n"
     )
+    (files / "typo.yaml").write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\ncosts: {comission: 1%}\n"
+    )
     (files / "list.yaml").write_text("- strategy\n- sma_cross\n")
     (files / "broken.yaml").write_text("strategy: [sma_cross\n")
     (files / "user.py").write_text(USER_STRATEGIES)
@@ -234,6 +237,26 @@ ROWS: list[Bad] = [
     B("report-dir", "report {files}/outdir", "outdir", "directory"),
     B("compare-list", "compare {files}/list.json {files}/no_series.json", "list.json"),
     B("compare-no-series", "compare {files}/no_series.json {files}/no_series.json", "series"),
+    B("report-output-under-file", "report {files}/no_series.json --output {files}/a_file/r.html",
+      "--output", "a_file"),
+    B("compare-output-under-file",
+      "compare {files}/no_series.json {files}/list.json --output {files}/a_file/c.html",
+      "--output", "a_file"),
+    B("compare-one-file", "compare {files}/no_series.json", "two"),
+    # other settings and names (handled before this table existed; kept so they stay so)
+    B("timeframe-unknown", f"{BT} --timeframe 2h", "timeframe", "2h"),
+    B("timeframe-not-stored", f"{BT} --timeframe 1h", "SYN01", "1h"),
+    B("direction-unknown", f"{BT} --direction sideways", "direction", "sideways"),
+    B("symbol-unknown", "backtest sma_cross -s NOSUCH -q", "NOSUCH"),
+    B("param-out-of-range", f"{BT} --param fast=-1", "fast", "-1"),
+    B("data-file-missing", f"{BT} --data {{files}}/nothere.csv", "nothere.csv"),
+    B("data-file-is-dir", f"{BT} --data {{files}}/outdir", "outdir", "directory"),
+    B("config-unknown-key", "backtest -c {files}/typo.yaml -q", "typo.yaml", "costs.comission"),
+    B("sweep-grid-text", f"{SW} --grid fast=a:b", "--grid", "fast=a:b"),
+    B("sweep-constraint-garbage", f"{SW} --constraint garbage", "--constraint", "garbage"),
+    B("sweep-objective-unknown", f"{SW} --objective nosuch", "--objective", "nosuch"),
+    B("walkforward-select-unknown", f"{WF} --select nope", "--select", "nope"),
+    B("data-show-unknown", "data show NOSUCH", "NOSUCH"),
     # data
     B("check-outlier-negative", "data check --outlier-sigma -1", "--outlier-sigma", "-1"),
     B("import-1m-daily", "data import {files}/daily.csv --symbol DLY --timeframe 1m", "timeframe 1m",

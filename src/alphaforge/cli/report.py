@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from alphaforge.cli.common import console, handle_errors
+from alphaforge.cli.common import check_output_file, console, handle_errors
 from alphaforge.core.errors import ConfigError, DataError
 
 # What a saved result must hold for a tear sheet or a comparison (written by `backtest --json`).
@@ -68,6 +68,8 @@ def register(app: typer.Typer) -> None:
         from alphaforge.reports.output import export_pngs
         from alphaforge.reports.tearsheet import build_figures, write_tearsheet
 
+        if output is not None and not output.is_dir():
+            check_output_file(output, "--output")
         result = load_result(result_json)
         out = output or result_json.with_suffix(".html")
         if out.is_dir():
@@ -99,6 +101,8 @@ def register(app: typer.Typer) -> None:
 
         if len(results) < 2:
             raise ConfigError("compare: give at least two result files")
+        if output is not None and not output.is_dir():
+            check_output_file(output, "--output")
         loaded = [load_result(p) for p in results]
         labels = labels_for(
             loaded, [p.stem if p.stem != "result" else p.parent.name for p in results]

@@ -4,7 +4,8 @@
   series of every kind (sample, real, crypto, indices) and "all of them" is never a portfolio.
 - :func:`check_calendars`: one portfolio trades on one calendar; equities next to a crypto pair
   (or a series with weekend bars) are refused unless ``calendar:`` is set.
-- :func:`warmup_note`: a warning when the data is shorter than the strategy's warm-up.
+- :func:`warmup_note`: the reason a run is refused when its data is shorter than the
+  strategy's warm-up.
 """
 
 from __future__ import annotations
@@ -60,11 +61,11 @@ def _few(names: list[str], n: int = 3) -> str:
 
 
 def warmup_note(warmup: int, panel: Panel) -> str | None:
-    """A warning when no bar after the warm-up is left to trade."""
+    """Why a run cannot trade when the data is shorter than the strategy's warm-up."""
     bars = len(panel.index)
-    if warmup > 0 and bars <= warmup:
+    if bars < warmup:
         return (
-            f"only {bars} bar(s) of data for a warm-up of {warmup} bar(s): the strategy has no "
-            "bar to trade on; give more data (an earlier --start) or a shorter lookback"
+            f"only {bars} bar(s) of data for a warm-up of {warmup} bar(s): the strategy's "
+            "signals never start; give more data (an earlier --start) or a shorter lookback"
         )
     return None
