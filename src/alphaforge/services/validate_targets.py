@@ -223,6 +223,12 @@ def _sweep_target(path: Path, settings: Any) -> Target:
     result = run_spec(spec, settings)
     _check_same_data(result, manifest, path)
     notes = [f"best trial {int(best['trial_id'])} of {trials.n_trials} by {trials.objective}"]
+    if (manifest.get("job") or {}).get("per_symbol") and len(result.symbols) > 1:
+        notes.append(
+            f"the sweep scored each of the {len(result.symbols)} symbols on its own (its trials' "
+            "returns are their equal-weight average); the validated backtest trades the chosen "
+            "parameters on all of them as one portfolio"
+        )
     return Target("sweep", path.name, result, spec, trials, None, notes)
 
 
