@@ -458,3 +458,12 @@ def test_deliberate_exit_codes_pass_through(home_and_files: tuple[Path, Path]) -
     res = _invoke(home, ["lookahead", f"{files}/user.py:Peeks", "-s", "SYN01"])
     assert res.exit_code == 1, res.output
     assert "error" not in res.stderr and "unexpected" not in res.output
+
+
+def test_api_refuses_mixed_calendars_unless_one_is_given(api_bars: pd.DataFrame) -> None:
+    crypto = _bars(pd.date_range("2020-01-01", periods=420, freq="D", tz="UTC"), seed=5)
+    bars = pd.concat([api_bars, crypto.assign(symbol="BTC-USD")], ignore_index=True)
+    with pytest.raises(ConfigError, match="BTC-USD"):
+        api_backtest("sma_cross", bars)
+    res = api_backtest("sma_cross", bars, calendar="24/7")
+    assert res.config["calendar"] == "24/7"

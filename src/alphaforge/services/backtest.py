@@ -211,6 +211,7 @@ def backtest(
         panel = panel.select(list(symbols))
     if start is not None or end is not None:
         panel = panel.slice(to_utc(start), to_utc(end))
+    check_calendars(panel, cfg.calendar, "backtest")
     return run_backtest(strat, panel, cfg)
 
 
