@@ -108,25 +108,33 @@ def targets(raw: dict[str, Any]) -> list[dict[str, Any]]:
                     m["median_s"] / x["engine_only_s"], 2, higher=False)  # fmt: skip
     mem = {(m["job"], m["n"]): m for m in raw["probes"]["memory"]}
     n = raw["settings"]["sweep_symbols"]
-    af, vb = mem[("w2b_alphaforge", n)], mem[("w2b_vectorbt", n)]
-    add(
-        "W2(b) peak RSS alphaforge / vectorbt",
-        af["peak_rss_mb"] / vb["peak_rss_mb"],
-        1,
-        higher=False,
-    )
-    t1, t4 = mem[("w2b_trials_alphaforge", 4)], mem[("w2b_trials_alphaforge", 16)]
-    grow = (t4["peak_rss_mb"] - t4["rss_after_data_mb"]) / max(
-        t1["peak_rss_mb"] - t1["rss_after_data_mb"], 1.0
-    )
-    add("memory flat as trials grow (grid x16 vs x4: RSS growth ratio)", grow, 1.25, higher=False)
-    add(
-        "second CLI process wall clock",
-        raw["probes"]["cli"]["second_process_s"],
-        2.0,
-        higher=False,
-        unit="s",
-    )
+    if ("w2b_alphaforge", n) in mem and ("w2b_vectorbt", n) in mem:  # absent in partial runs
+        af, vb = mem[("w2b_alphaforge", n)], mem[("w2b_vectorbt", n)]
+        add(
+            "W2(b) peak RSS alphaforge / vectorbt",
+            af["peak_rss_mb"] / vb["peak_rss_mb"],
+            1,
+            higher=False,
+        )
+    if ("w2b_trials_alphaforge", 4) in mem and ("w2b_trials_alphaforge", 16) in mem:
+        t1, t4 = mem[("w2b_trials_alphaforge", 4)], mem[("w2b_trials_alphaforge", 16)]
+        grow = (t4["peak_rss_mb"] - t4["rss_after_data_mb"]) / max(
+            t1["peak_rss_mb"] - t1["rss_after_data_mb"], 1.0
+        )
+        add(
+            "memory flat as trials grow (grid x16 vs x4: RSS growth ratio)",
+            grow,
+            1.25,
+            higher=False,
+        )
+    if "cli" in raw["probes"]:
+        add(
+            "second CLI process wall clock",
+            raw["probes"]["cli"]["second_process_s"],
+            2.0,
+            higher=False,
+            unit="s",
+        )
     _w5_targets(w, add)
     return out
 

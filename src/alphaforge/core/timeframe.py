@@ -164,7 +164,7 @@ def _wall_nanos(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.nda
         values = pd.DatetimeIndex(timestamps)
     else:
         values = pd.DatetimeIndex(pd.to_datetime(np.asarray(timestamps)))
-    if values.tz is not None:
+    if values.tz is not None and str(values.tz) != "UTC":  # UTC: the stored values already
         values = values.tz_localize(None)
     return np.asarray(values.as_unit("ns").asi8)
 
