@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import types
 import typing
 from collections.abc import Iterator
@@ -650,6 +651,7 @@ def run_tutorial(name: str, script: Path, cache: Path = CACHE, force: bool = Fal
     out.mkdir(parents=True)
     env = {**os.environ, "COLUMNS": "110", "NO_COLOR": "1", "TERM": "dumb",
            "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}  # fmt: skip
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"alphaforge-docs-{name}-") as home:
         done = subprocess.run(
             [sys.executable, str(script), "--home", home, "--out", str(out)],
@@ -662,6 +664,7 @@ def run_tutorial(name: str, script: Path, cache: Path = CACHE, force: bool = Fal
         )
     (out / "stdout.txt").write_text(_clean_output(done.stdout))
     stamp.write_text(key)
+    log.info("tutorial %s ran in %.1f s", name, time.perf_counter() - started)
     return out
 
 
