@@ -109,7 +109,7 @@ def trial_table(
 ) -> pd.DataFrame:
     """One row per trial: params, metrics (median across symbols), objective, feasibility."""
     if rows.empty:
-        return pd.DataFrame(columns=["trial_id", *params, *METRIC_COLUMNS, "objective"])
+        return pd.DataFrame(columns=["trial_id", *params, *METRIC_COLUMNS, "objective", "feasible"])
     if (rows["symbol"] == PORTFOLIO).all():
         table = rows.drop(columns=["symbol"]).copy()
         table["n_symbols"] = 1
@@ -168,9 +168,18 @@ def best_rows(table: pd.DataFrame, params: Sequence[str]) -> dict[str, dict[str,
     return out
 
 
-def per_symbol_best(rows: pd.DataFrame, params: Sequence[str], objective: str) -> pd.DataFrame:
-    """For each symbol, the trial with the highest objective there."""
-    ok = rows[rows[objective].notna()]
+def per_symbol_best(
+    rows: pd.DataFrame,
+    params: Sequence[str],
+    objective: str,
+    constraints: Sequence[Constraint] = (),
+) -> pd.DataFrame:
+    """For each symbol, the trial with the highest objective there among those that meet the
+    constraints on that symbol (a symbol where none does has no row)."""
+    keep = rows[objective].notna().to_numpy(copy=True)
+    for c in constraints:
+        keep &= c.mask(rows)
+    ok = rows[keep]
     if ok.empty:
         return pd.DataFrame(columns=["symbol", *params, objective])
     idx = ok.groupby("symbol")[objective].idxmax()

@@ -250,7 +250,7 @@ def finish_sweep(
     best = analysis.best_rows(table, params)
     per_sym = None
     if not rows.empty and (rows["symbol"] != "*").any():
-        per_sym = analysis.per_symbol_best(rows, params, objective)
+        per_sym = analysis.per_symbol_best(rows, params, objective, constraints)
     root = store.root
     files = {"results": root / "results.parquet"}
     _atomic_bytes(files["results"], lambda tmp: table.to_parquet(tmp, index=False))
