@@ -207,6 +207,7 @@ ROWS: list[Bad] = [
     B("json-under-file", f"{BT} --json {{files}}/a_file/r.json", "--json", "a_file"),
     B("walkforward-json-dir", f"{WF} --json {{files}}/outdir", "--json"),
     B("sweep-export-dir", f"{SW} --export {{files}}/outdir", "--export"),
+    B("sweep-out-is-file", f"{SW} --out {{files}}/a_file", "--out", "a_file"),
     B("lookahead-json-dir", "lookahead sma_cross -s SYN01 --json {files}/outdir", "--json"),
     B("data-check-json-dir", "data check --json {files}/outdir", "--json", "outdir"),
     B("strategy-new-dir-is-file", "strategy new my_strat --dir {files}/a_file", "--dir", "a_file"),

@@ -181,6 +181,8 @@ def register(app: typer.Typer) -> None:
         from alphaforge.services.optimize import SweepRequest, export_csv, run_sweep
 
         check_output_file(export, "--export")
+        if out is not None and out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {out}: is a file, not a directory")
         settings = settings_from(ctx)
         spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
         method, n = _method(random, optuna)
