@@ -1,0 +1,395 @@
+"""Causal features per symbol from a :class:`~alphaforge.core.panel.Panel`.
+
+Every feature at bar ``t`` is computed from bars ``<= t`` only: trailing windows
+(``min_periods`` = the window, so a value exists only once the window is full), recursive
+indicators run forward, the HMM is fitted on the returns known at each bar
+(:func:`alphaforge.validation.regimes.hmm_regimes`). Nothing is normalised over the whole
+sample; the logistic baseline standardises inside each training fold.
+
+A feature list is a :class:`FeatureSet` of :class:`FeatureSpec` (kind and parameters), built
+from a config list such as::
+
+    features:
+      - returns: {windows: [1, 5, 20]}
+      - volatility: {windows: [20, 60]}
+      - indicator: {name: rsi, period: 14}
+      - beta: {window: 60}          # to the equal-weight index of the panel, or benchmark: SYM
+      - correlation: {window: 60}
+      - vol_regime: {window: 20, lookback: 252}
+      - hmm: {n_states: 2, min_train: 252, refit_every: 63}
+      - calendar
+      - amihud: {window: 20}
+      - roll_spread: {window: 20}
+      - kyle_lambda: {window: 20}
+
+Its :attr:`FeatureSet.hash` (BLAKE2b of the canonical JSON and :data:`FEATURE_CODE_VERSION`)
+names the list; a stored model refuses a different one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.core.errors import ConfigError
+from alphaforge.core.panel import Panel
+from alphaforge.ml import microstructure as ms
+
+FEATURE_CODE_VERSION = 1
+"""Bumped when a feature's definition changes: stored models then refuse to load."""
+
+EQUAL_WEIGHT = "equal_weight"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One entry of a feature list: a kind and its parameters (sorted, JSON-able)."""
+
+    kind: str
+    params: tuple[tuple[str, Any], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {self.kind: dict(self.params)}
+
+    def get(self, key: str, default: Any) -> Any:
+        return dict(self.params).get(key, default)
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """Feature values: ``values[t, s, k]`` is feature ``names[k]`` of symbol ``s`` at bar ``t``."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    index: pd.DatetimeIndex
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A named, hashable feature list."""
+
+    specs: tuple[FeatureSpec, ...]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [s.to_json() for s in self.specs]
+
+    @property
+    def hash(self) -> str:
+        text = json.dumps(
+            {"version": FEATURE_CODE_VERSION, "features": self.to_json()},
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+    def warmup(self) -> int:
+        """Bars before every feature has a value (at most; symbols may start later)."""
+        return max((_spec_warmup(s) for s in self.specs), default=0)
+
+    def compute(self, panel: Panel) -> FeatureMatrix:
+        """Every feature of every symbol, causally; see :func:`compute_features`."""
+        return compute_features(panel, self)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _norm_value(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return tuple(_norm_value(x) for x in v)
+    return v
+
+
+def _entry(raw: Any, where: str) -> FeatureSpec:
+    params: Any
+    if isinstance(raw, str):
+        kind, params = raw, {}
+    elif isinstance(raw, Mapping) and len(raw) == 1:
+        kind, params = next(iter(raw.items()))
+        params = {} if params is None else params
+        if not isinstance(params, Mapping):
+            raise ConfigError(f"{where}: {kind}: expected a mapping of parameters (got {params!r})")
+    else:
+        raise ConfigError(f"{where}: expected a feature name or {{name: {{params}}}} (got {raw!r})")
+    if kind not in BUILDERS:
+        raise ConfigError(
+            f"{where}: unknown feature {kind!r}; known: {', '.join(sorted(BUILDERS))}"
+        )
+    allowed = ALLOWED[kind]
+    unknown = [] if "*" in allowed else sorted(set(params) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"{where}: {kind}: unknown parameter {unknown[0]!r}; expected {', '.join(allowed)}"
+        )
+    return FeatureSpec(
+        str(kind), tuple(sorted((str(k), _norm_value(v)) for k, v in params.items()))
+    )
+
+
+def parse_features(raw: Sequence[Any], where: str = "features") -> FeatureSet:
+    """Build a :class:`FeatureSet` from a config list; unknown names raise ConfigError."""
+    if isinstance(raw, str | bytes) or not isinstance(raw, Sequence) or not raw:
+        raise ConfigError(f"{where}: expected a non-empty list of features (got {raw!r})")
+    specs = tuple(_entry(r, f"{where}[{i}]") for i, r in enumerate(raw))
+    fs = FeatureSet(specs)
+    if fs.specs:  # validates indicator names and parameters before any data is read
+        for s in fs.specs:
+            if s.kind == "indicator":
+                _indicator_spec(s)
+    return fs
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _frame(a: np.ndarray, panel: Panel) -> pd.DataFrame:
+    return pd.DataFrame(a, index=panel.index, columns=list(panel.symbols))
+
+
+def log_returns(close: np.ndarray) -> np.ndarray:
+    """One-bar log returns (bars x symbols); NaN on the first bar and around gaps."""
+    out = np.full(close.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[1:] = np.log(close[1:] / close[:-1])
+    return out
+
+
+def benchmark_returns(panel: Panel, benchmark: str) -> np.ndarray:
+    """One-bar simple returns of the benchmark: a symbol of the panel, or the equal-weight
+    mean of every symbol's return at that bar (``equal_weight``, only bar ``t`` is used)."""
+    close = panel.close
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.full(close.shape, np.nan)
+        r[1:] = close[1:] / close[:-1] - 1.0
+    if benchmark == EQUAL_WEIGHT:
+        with np.errstate(all="ignore"):
+            counts = np.isfinite(r).sum(axis=1)
+            total = np.nansum(r, axis=1)
+        return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+    if benchmark not in panel.symbols:
+        raise ConfigError(
+            f"features: benchmark {benchmark!r} is not among the symbols "
+            f"({', '.join(panel.symbols)}); add it or use {EQUAL_WEIGHT}"
+        )
+    return r[:, panel.symbols.index(benchmark)]
+
+
+def _windows(spec: FeatureSpec, default: Sequence[int]) -> list[int]:
+    ws = spec.get("windows", tuple(default))
+    ws = [ws] if isinstance(ws, int) else list(ws)
+    for w in ws:
+        if not isinstance(w, int) or isinstance(w, bool) or w < 1:
+            raise ConfigError(f"features: {spec.kind}: windows: {w!r} is not a whole number >= 1")
+    return ws
+
+
+def _window(spec: FeatureSpec, key: str = "window", default: int = 20, low: int = 2) -> int:
+    w = spec.get(key, default)
+    if not isinstance(w, int) or isinstance(w, bool) or w < low:
+        raise ConfigError(f"features: {spec.kind}: {key}: {w!r} is not a whole number >= {low}")
+    return int(w)
+
+
+Columns = dict[str, np.ndarray]
+
+
+# ---------------------------------------------------------------- builders
+
+
+def _returns(panel: Panel, spec: FeatureSpec) -> Columns:
+    logc = np.log(panel.close)
+    out: Columns = {}
+    for w in _windows(spec, (1, 5, 20)):
+        v = np.full(logc.shape, np.nan)
+        v[w:] = logc[w:] - logc[:-w]
+        out[f"ret_{w}"] = v
+    return out
+
+
+def _volatility(panel: Panel, spec: FeatureSpec) -> Columns:
+    r = _frame(log_returns(panel.close), panel)
+    out: Columns = {}
+    for w in _windows(spec, (20, 60)):
+        if w < 2:
+            raise ConfigError(f"features: volatility: windows: {w} must be >= 2")
+        out[f"vol_{w}"] = r.rolling(w, min_periods=w).std().to_numpy()
+    return out
+
+
+def _indicator_spec(spec: FeatureSpec) -> tuple[Any, dict[str, Any], bool]:
+    from alphaforge.indicators.registry import get_indicator
+
+    params = dict(spec.params)
+    name = params.pop("name", None)
+    relative = bool(params.pop("relative", False))
+    if not isinstance(name, str):
+        raise ConfigError(f"features: indicator: name: give an indicator name (got {name!r})")
+    try:
+        ind = get_indicator(name)
+        resolved = ind.resolve(**params)
+    except ConfigError as exc:
+        raise ConfigError(f"features: indicator: {exc}") from None
+    if "session" in ind.inputs or "benchmark" in ind.inputs:
+        raise ConfigError(f"features: indicator: {name!r} needs inputs a feature cannot give")
+    return ind, resolved, relative
+
+
+def _indicator(panel: Panel, spec: FeatureSpec) -> Columns:
+    ind, resolved, relative = _indicator_spec(spec)
+    args = [getattr(panel, f) for f in ind.inputs]
+    with np.errstate(all="ignore"):
+        out = ind.function(*args, **resolved)
+    values = dict(zip(ind.outputs, out, strict=True)) if len(ind.outputs) > 1 else {"": out}
+    tag = "_".join(f"{v}" for k, v in sorted(resolved.items()))
+    cols: Columns = {}
+    for oname, arr in values.items():
+        a = np.asarray(arr, dtype=np.float64)
+        if relative:
+            with np.errstate(all="ignore"):
+                a = a / panel.close - 1.0
+        cols["_".join(x for x in (ind.name, tag, oname) if x)] = a
+    return cols
+
+
+def _beta_corr(panel: Panel, spec: FeatureSpec, kind: str) -> Columns:
+    w = _window(spec, default=60, low=3)
+    bench = str(spec.get("benchmark", EQUAL_WEIGHT))
+    rb = benchmark_returns(panel, bench)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.full(panel.close.shape, np.nan)
+        r[1:] = panel.close[1:] / panel.close[:-1] - 1.0
+    ri = _frame(r, panel)
+    b = _frame(np.repeat(rb[:, None], panel.shape[1], axis=1), panel)
+    b = b.where(ri.notna())  # pairs where both returns exist
+    if kind == "beta":
+        value = ri.rolling(w, min_periods=w).cov(b) / b.rolling(w, min_periods=w).var()
+    else:
+        value = ri.rolling(w, min_periods=w).corr(b)
+    return {f"{kind}_{w}": value.to_numpy()}
+
+
+def _beta(panel: Panel, spec: FeatureSpec) -> Columns:
+    return _beta_corr(panel, spec, "beta")
+
+
+def _correlation(panel: Panel, spec: FeatureSpec) -> Columns:
+    return _beta_corr(panel, spec, "corr")
+
+
+def _vol_regime(panel: Panel, spec: FeatureSpec) -> Columns:
+    """Where today's trailing volatility ranks among its own last ``lookback`` values (0..1)."""
+    w = _window(spec, default=20)
+    lookback = _window(spec, "lookback", 252, 10)
+    vol = _frame(log_returns(panel.close), panel).rolling(w, min_periods=w).std()
+    rank = vol.rolling(lookback, min_periods=lookback).rank(pct=True)
+    return {f"vol_regime_{w}_{lookback}": rank.to_numpy()}
+
+
+def _hmm(panel: Panel, spec: FeatureSpec) -> Columns:
+    """Probability of the most volatile state of a causal Gaussian HMM on the benchmark's log
+    returns (the equal-weight index of the panel by default), the same for every symbol."""
+    from alphaforge.validation.regimes import hmm_regimes
+
+    n_states = _window(spec, "n_states", 2, 2)
+    min_train = _window(spec, "min_train", 252, 20)
+    refit = _window(spec, "refit_every", 63, 1)
+    rb = benchmark_returns(panel, str(spec.get("benchmark", EQUAL_WEIGHT)))
+    known = np.isfinite(rb)
+    out = np.full(panel.shape, np.nan)
+    if known.sum() > min_train + 1:
+        first = int(np.argmax(known))
+        r = np.nan_to_num(rb[first:], nan=0.0)  # a bar no symbol traded is a zero return
+        level = pd.Series(np.exp(np.cumsum(np.log1p(r))), index=panel.index[first:])
+        reg = hmm_regimes(level, n_states, min_train=min_train, refit_every=refit)
+        stressed = reg.probabilities.iloc[:, -1].to_numpy()
+        out[first:] = stressed[:, None]
+    return {f"hmm_{n_states}_p_high_vol": out}
+
+
+def _calendar(panel: Panel, spec: FeatureSpec) -> Columns:
+    idx = panel.index
+    dow = np.repeat(np.asarray(idx.day_of_week, dtype=np.float64)[:, None], panel.shape[1], axis=1)
+    month = np.repeat(np.asarray(idx.month, dtype=np.float64)[:, None], panel.shape[1], axis=1)
+    return {"day_of_week": dow, "month": month}
+
+
+def _amihud(panel: Panel, spec: FeatureSpec) -> Columns:
+    w = _window(spec, default=20, low=1)
+    return {f"amihud_{w}": ms.amihud(panel.close, panel.volume, w)}
+
+
+def _roll(panel: Panel, spec: FeatureSpec) -> Columns:
+    w = _window(spec, default=20, low=3)
+    return {f"roll_spread_{w}": ms.roll_spread(panel.close, w)}
+
+
+def _kyle(panel: Panel, spec: FeatureSpec) -> Columns:
+    w = _window(spec, default=20, low=3)
+    return {f"kyle_lambda_{w}": ms.kyle_lambda(panel.close, panel.volume, w)}
+
+
+Builder = Callable[[Panel, FeatureSpec], Columns]
+BUILDERS: Mapping[str, Builder] = {
+    "returns": _returns,
+    "volatility": _volatility,
+    "indicator": _indicator,
+    "beta": _beta,
+    "correlation": _correlation,
+    "vol_regime": _vol_regime,
+    "hmm": _hmm,
+    "calendar": _calendar,
+    "amihud": _amihud,
+    "roll_spread": _roll,
+    "kyle_lambda": _kyle,
+}
+ALLOWED: Mapping[str, tuple[str, ...]] = {
+    "returns": ("windows",),
+    "volatility": ("windows",),
+    "indicator": ("name", "relative", "*"),
+    "beta": ("window", "benchmark"),
+    "correlation": ("window", "benchmark"),
+    "vol_regime": ("window", "lookback"),
+    "hmm": ("n_states", "min_train", "refit_every", "benchmark"),
+    "calendar": (),
+    "amihud": ("window",),
+    "roll_spread": ("window",),
+    "kyle_lambda": ("window",),
+}
+
+
+def _spec_warmup(spec: FeatureSpec) -> int:
+    if spec.kind in ("returns", "volatility"):
+        return max(_windows(spec, (1, 5, 20) if spec.kind == "returns" else (20, 60))) + 1
+    if spec.kind == "indicator":
+        ind, resolved, _ = _indicator_spec(spec)
+        return int(ind.warmup(**resolved)) + 1
+    if spec.kind == "vol_regime":
+        return int(spec.get("window", 20)) + int(spec.get("lookback", 252))
+    if spec.kind == "hmm":
+        return int(spec.get("min_train", 252)) + 1
+    if spec.kind == "calendar":
+        return 0
+    return int(spec.get("window", 60 if spec.kind in ("beta", "correlation") else 20)) + 1
+
+
+def compute_features(panel: Panel, features: FeatureSet) -> FeatureMatrix:
+    """Compute every feature of ``features`` on ``panel`` (causal; see the module docstring)."""
+    columns: Columns = {}
+    for spec in features.specs:
+        for name, values in BUILDERS[spec.kind](panel, spec).items():
+            arr = np.array(values, dtype=np.float64)
+            arr[~np.isfinite(arr)] = np.nan
+            columns[name] = arr
+    names = tuple(columns)
+    stacked = (
+        np.stack([columns[n] for n in names], axis=-1) if names else np.empty((*panel.shape, 0))
+    )
+    return FeatureMatrix(names, stacked, panel.index, panel.symbols)
