@@ -8,12 +8,18 @@ import pandas as pd
 from alphaforge.core.panel import Panel
 
 
-def ohlcv_panel(close: np.ndarray, volume: np.ndarray | None = None, start: str = "2015-01-05") -> Panel:
+def ohlcv_panel(
+    close: np.ndarray, volume: np.ndarray | None = None, start: str = "2015-01-05"
+) -> Panel:
     """A daily panel around ``close`` (bars x symbols) with the given volume (default 1e6)."""
     c = np.asarray(close, dtype=np.float64)
     c = c.reshape(-1, 1) if c.ndim == 1 else c
     n, m = c.shape
-    v = np.full((n, m), 1e6) if volume is None else np.asarray(volume, dtype=np.float64).reshape(n, m)
+    v = (
+        np.full((n, m), 1e6)
+        if volume is None
+        else np.asarray(volume, dtype=np.float64).reshape(n, m)
+    )
     opn = np.vstack([c[:1], c[:-1]])
     index = pd.date_range(start, periods=n, freq="B", tz="UTC", name="timestamp")
     return Panel(index=index, symbols=tuple(f"S{j}" for j in range(m)), open=opn,

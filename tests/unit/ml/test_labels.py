@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from alphaforge.core.errors import ConfigError
-from alphaforge.ml.labels import BarrierSpec, fixed_horizon, meta_labels, triple_barrier, uniqueness_weights
+from alphaforge.ml.labels import (
+    BarrierSpec,
+    fixed_horizon,
+    meta_labels,
+    triple_barrier,
+    uniqueness_weights,
+)
 
 CLOSE = np.array([100.0, 101.0, 99.0, 104.0, 103.0, 103.5])
 
