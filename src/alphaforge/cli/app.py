@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from alphaforge import __version__
 from alphaforge.cli import backtest as backtest_cli
@@ -62,8 +63,35 @@ def root(
 MULTI_VALUE_OPTIONS = ("--symbols", "-s")
 
 
+ROOT_OPTIONS = ("--home", "--debug")  # options of the root that work on any command
+
+
+def _root_first(argv: list[str]) -> list[str]:
+    """Move ``--home DIR`` / ``--home=DIR`` / ``--debug`` in front of the subcommand."""
+    root: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest.extend(argv[i:])
+            break
+        if arg == "--home" and i + 1 < len(argv):
+            root += argv[i : i + 2]
+            i += 2
+            continue
+        if arg.startswith("--home=") or arg == "--debug":
+            root.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return root + rest
+
+
 def normalize_argv(argv: list[str]) -> list[str]:
-    """Let ``--symbols A B C`` mean ``--symbols A --symbols B --symbols C``."""
+    """Let ``--symbols A B C`` mean ``--symbols A --symbols B --symbols C``, and ``--home`` /
+    ``--debug`` stand anywhere on the line."""
+    argv = _root_first(argv)
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -82,10 +110,31 @@ def normalize_argv(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The console entry point: usage mistakes are one line on stderr, exit code 2."""
     import sys
 
+    from typer._click import exceptions as click_errors
+
+    from alphaforge.cli.common import err_console
+
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
-    app(args=args, prog_name="alphaforge")
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="alphaforge", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # a group alone: its help is printed
+        sys.exit(exc.exit_code)
+    except click_errors.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "alphaforge"
+        line = " ".join(f"{where}: {exc.format_message()} (see {where} --help)".split())
+        err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, emoji=False)
+        sys.exit(exc.exit_code)
+    except click_errors.ClickException as exc:
+        err_console.print(f"[bold red]error:[/] {escape(exc.format_message())}", emoji=False)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("[bold red]error:[/] aborted", highlight=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
