@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import BacktestConfig, format_validation_error
+from alphaforge.core.yamlfile import read_yaml_mapping
 
 
 class BrokerSpec(BaseModel):
@@ -150,19 +150,7 @@ def load_run_spec(path: str | Path | None, overrides: dict[str, Any] | None = No
     if path is not None:
         p = Path(path)
         source = str(p)
-        try:
-            loaded = yaml.safe_load(p.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{p}: no such config file") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(f"{p}:{where} invalid YAML") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: expected a mapping of keys at the top level")
-        data = loaded
+        data = read_yaml_mapping(p, "config")
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}

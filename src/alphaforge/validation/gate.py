@@ -68,8 +68,10 @@ from pydantic import (
     field_validator,
 )
 
+from alphaforge.atomic import atomic_write_text
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import format_validation_error
+from alphaforge.core.yamlfile import read_yaml_mapping
 
 __all__ = [
     "GateFacts",
@@ -148,28 +150,17 @@ def load_gate(path: str | Path) -> GateSpec:
         the key and the value).
     """
     p = Path(path)
-    try:
-        loaded = yaml.safe_load(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such gate file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{p}:{where} invalid YAML") from None
-    if isinstance(loaded, dict) and set(loaded) == {"gate"}:
-        loaded = loaded["gate"]
-    if loaded is None:
-        loaded = {}
+    loaded: Any = read_yaml_mapping(p, "gate")
+    if set(loaded) == {"gate"}:
+        loaded = loaded["gate"] or {}
     if not isinstance(loaded, dict):
-        raise ConfigError(f"{p}: expected a mapping of gate keys at the top level")
+        raise ConfigError(f"{p}: gate: expected a mapping of gate keys")
     return GateSpec.build(loaded, source=str(p))
 
 
 def save_gate(spec: GateSpec, path: str | Path) -> Path:
-    """Write ``spec`` as YAML to ``path`` and return the path."""
-    p = Path(path)
-    p.write_text(spec.to_yaml())
-    return p
+    """Write ``spec`` as YAML to ``path`` atomically and return the path."""
+    return atomic_write_text(Path(path), spec.to_yaml())
 
 
 @dataclass(frozen=True)
