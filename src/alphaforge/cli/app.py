@@ -13,6 +13,7 @@ from alphaforge.cli import data as data_cli
 from alphaforge.cli import demo as demo_cli
 from alphaforge.cli import drift as drift_cli
 from alphaforge.cli import ledger as ledger_cli
+from alphaforge.cli import ml as ml_cli
 from alphaforge.cli import optimize as optimize_cli
 from alphaforge.cli import report as report_cli
 from alphaforge.cli import strategy as strategy_cli
@@ -28,6 +29,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_cli.app, name="data")
+app.add_typer(ml_cli.app, name="ml")
 backtest_cli.register(app)
 report_cli.register(app)
 demo_cli.register(app)

@@ -124,7 +124,7 @@ def metadata(run: TrainRun, extra: dict[str, Any] | None = None) -> dict[str, An
             "end": idx[-1].isoformat(),
             "bars": len(idx),
             "rows": len(run.data),
-        },  # fmt: skip
+        },
         "label": asdict(run.label),
         "model": {**asdict(run.model), "resolved_params": run.model.resolved()},
         "walk_forward": asdict(run.schedule),

@@ -1,0 +1,159 @@
+"""The YAML of ``alphaforge ml train``, validated (unknown keys refused, errors name the key).
+
+Example ``ml.yaml``::
+
+    name: equities_lgbm
+    symbols: [MSFT, JPM, XOM]
+    data: ../shared/data/us_equities_daily.parquet   # omit to read the local store
+    start: 2008-01-01
+    timeframe: 1d
+    features:
+      - returns: {windows: [1, 5, 20]}
+      - volatility: {windows: [20]}
+    label: {kind: fixed, horizon: 5}
+    model: {kind: lightgbm, class_weight: balanced}
+    cv: {folds: 5, embargo: 0.01}
+    walk_forward: {every: 63, train_bars: 756}
+    strategy: {entry: 0.55, exit: 0.5}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from alphaforge.core.errors import ConfigError
+from alphaforge.core.rules import format_validation_error
+from alphaforge.ml.cv import Schedule
+from alphaforge.ml.features import FeatureSet, parse_features
+from alphaforge.ml.models import ModelSpec
+from alphaforge.ml.pipeline import LabelSpec
+from alphaforge.ml.train import CVSpec
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PrimaryModel(_Strict):
+    """The primary strategy whose entries meta-labels judge."""
+
+    strategy: str = Field(..., description="Built-in name or path/file.py:ClassName")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class LabelModel(_Strict):
+    kind: Literal["fixed", "triple_barrier", "meta"] = "fixed"
+    horizon: int = Field(5, ge=1, description="bars ahead (the vertical barrier)")
+    threshold: float = Field(0.0, description="fixed: label 1 when the return is above this")
+    upper: float = Field(2.0, ge=0, description="upper barrier in trailing volatilities")
+    lower: float = Field(2.0, ge=0, description="lower barrier in trailing volatilities")
+    vol_window: int = Field(20, ge=2, description="bars of the trailing volatility")
+    primary: PrimaryModel | None = Field(None, description="meta: the primary strategy")
+
+    def spec(self) -> LabelSpec:
+        return LabelSpec(self.kind, self.horizon, self.threshold, self.upper, self.lower,
+                         self.vol_window)  # fmt: skip
+
+
+class ModelModel(_Strict):
+    kind: Literal["logistic", "lightgbm", "xgboost"] = "logistic"
+    params: dict[str, Any] = Field(default_factory=dict, description="overlay the defaults")
+    class_weight: Literal["balanced"] | None = None
+    calibrate: bool = False
+    seed: int = 0
+    n_jobs: int = Field(1, ge=1, le=2, description="threads (1 or 2)")
+
+    def spec(self) -> ModelSpec:
+        return ModelSpec(self.kind, dict(self.params), self.class_weight, self.calibrate,
+                         seed=self.seed, n_jobs=self.n_jobs)  # fmt: skip
+
+
+class CVModel(_Strict):
+    folds: int = Field(5, ge=2)
+    embargo: float = Field(0.01, ge=0, lt=1, description="share of bars after each test fold")
+    min_samples: int = Field(100, ge=1, description="fewest rows in any fold")
+
+    def spec(self) -> CVSpec:
+        return CVSpec(self.folds, self.embargo, self.min_samples)
+
+
+class WalkForwardModel(_Strict):
+    every: int = Field(63, ge=1, description="bars between refits")
+    train_bars: int | None = Field(756, ge=2, description="trailing bars per fit (null: all)")
+    start: int | None = Field(
+        None, ge=1, description="bar of the first refit (default: warm-up + train_bars)"
+    )
+
+    def spec(self, default_start: int) -> Schedule:
+        return Schedule(self.every, self.train_bars, self.start or default_start)
+
+
+class SignalModel(_Strict):
+    entry: float = Field(0.55, ge=0.5, le=1.0)
+    exit: float = Field(0.5, ge=0.0, le=1.0)
+
+
+class MlSpec(_Strict):
+    """A training run: universe and dates, features, label, model, CV and walk-forward."""
+
+    name: str = Field(..., description="model name (versions are stored under it)")
+    symbols: list[str] = Field(..., min_length=1)
+    data: str | None = Field(None, description="CSV/Parquet file; omit to use the local store")
+    start: str | None = None
+    end: str | None = None
+    timeframe: str = "1d"
+    features: list[Any] = Field(..., min_length=1)
+    label: LabelModel = Field(default_factory=LabelModel)
+    model: ModelModel = Field(default_factory=ModelModel)
+    cv: CVModel | None = Field(default_factory=CVModel)
+    walk_forward: WalkForwardModel = Field(default_factory=WalkForwardModel)
+    strategy: SignalModel = Field(default_factory=SignalModel)
+    backtest: dict[str, Any] = Field(
+        default_factory=dict, description="rules of evaluate's backtest"
+    )
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date(cls, value: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            stamp = pd.Timestamp(str(value))
+        except (ValueError, TypeError):
+            stamp = None
+        if stamp is None or pd.isna(stamp):
+            raise ValueError("not a valid date; write YYYY-MM-DD")
+        return str(value)
+
+    def feature_set(self, source: str) -> FeatureSet:
+        return parse_features(self.features, f"{source}: features")
+
+
+def load_ml_spec(path: str | Path) -> MlSpec:
+    """Read and validate ``path``; every error is one line naming the file and the key."""
+    p = Path(path)
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a config file") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{p}:{where} invalid YAML") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: expected a mapping of keys at the top level")
+    try:
+        spec = MlSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(p))) from None
+    if spec.label.kind == "meta" and spec.label.primary is None:
+        raise ConfigError(f"{p}: label.primary: kind meta needs a primary strategy")
+    spec.feature_set(str(p))  # unknown features are reported before any data is read
+    return spec

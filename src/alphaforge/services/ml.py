@@ -1,0 +1,222 @@
+"""Machine-learning use cases: train a model version, evaluate it out of sample, list, show.
+
+Only out-of-sample numbers are reported: walk-forward folds (each predicted by a model refitted
+on labels that had ended before the fold), purged k-fold folds with embargo, and a backtest of
+the ``ml_signal`` strategy on the walk-forward probabilities through the normal engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from alphaforge.atomic import atomic_write_text
+from alphaforge.config.settings import AppSettings
+from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.panel import Panel
+from alphaforge.data.schema import to_utc
+from alphaforge.ml.models import scores
+from alphaforge.ml.pipeline import (
+    PrimarySignals,
+    default_start,
+    make_labels,
+    run_training,
+    save_run,
+)
+from alphaforge.ml.registry import ModelVersion, list_versions, load_version, resolve
+from alphaforge.ml.spec import MlSpec, load_ml_spec
+from alphaforge.ml.train import importance_stability, top_share
+from alphaforge.sim.result import BacktestResult
+
+Progress = Callable[[str, int, int], None]
+EVALUATION_FILE = "evaluation.json"
+TEAR_SHEET = "oos_tearsheet.html"
+
+
+def models_dir(settings: AppSettings) -> Path:
+    return Path(settings.home).expanduser() / "models"
+
+
+def load_ml_panel(spec: MlSpec, settings: AppSettings) -> Panel:
+    """The bars a training asks for: its data file, or the local store."""
+    from alphaforge.services.backtest import load_data_file
+
+    if spec.data:
+        panel = load_data_file(spec.data, spec.symbols, spec.timeframe)
+    else:
+        from alphaforge.services.store import load_panel, open_store
+
+        panel = load_panel(open_store(settings), spec.symbols, spec.timeframe)
+    if spec.start or spec.end:
+        panel = panel.slice(to_utc(spec.start), to_utc(spec.end))
+    if len(panel.index) == 0:
+        raise DataError(f"no bars between {spec.start} and {spec.end}")
+    return panel
+
+
+def _primary(spec: MlSpec, panel: Panel) -> PrimarySignals | None:
+    if spec.label.kind != "meta" or spec.label.primary is None:
+        return None
+    from alphaforge.strategy.base import Signals, StrategyData
+    from alphaforge.strategy.registry import make_strategy
+
+    strat = make_strategy(spec.label.primary.strategy, spec.label.primary.params)
+    out = strat.signals(StrategyData(panel))
+    if not isinstance(out, Signals):
+        raise ConfigError("label.primary: meta-labels need a strategy that returns entries")
+    return PrimarySignals(np.asarray(out.entries, bool), out.short_entries)
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    version: ModelVersion
+    spec: MlSpec
+
+
+def train_model(
+    config: str | Path, settings: AppSettings, progress: Progress | None = None
+) -> TrainReport:
+    """Train the model of ``config`` and store it as a new version under HOME/models."""
+    spec = load_ml_spec(config)
+    features = spec.feature_set(str(config))
+    panel = load_ml_panel(spec, settings)
+    schedule = spec.walk_forward.spec(default_start(features, spec.walk_forward.train_bars))
+    run = run_training(panel, features, spec.label.spec(), spec.model.spec(), schedule,
+                       spec.cv.spec() if spec.cv else None, _primary(spec, panel), progress)  # fmt: skip
+    source = {"config": str(Path(config).resolve()), "data": str(Path(spec.data).resolve()) if spec.data else None,
+              "symbols": spec.symbols, "start": spec.start, "end": spec.end,
+              "timeframe": spec.timeframe}  # fmt: skip
+    extra = {"source": source, "strategy": spec.strategy.model_dump(), "backtest": spec.backtest,
+             "primary": spec.label.primary.model_dump() if spec.label.primary else None}  # fmt: skip
+    version = save_run(models_dir(settings), spec.name, run, extra)
+    return TrainReport(version, spec)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What ``ml evaluate`` found, all out of sample."""
+
+    version: ModelVersion
+    body: dict[str, Any]
+    folds: pd.DataFrame
+    importance: pd.DataFrame
+    result: BacktestResult
+    path: Path
+    tear_sheet: Path
+
+
+def _source_panel(version: ModelVersion, settings: AppSettings) -> Panel:
+    src = version.metadata.get("source") or {}
+    spec = MlSpec.model_validate({"name": version.metadata["name"], "symbols": src["symbols"],
+                                  "data": src.get("data"), "start": src.get("start"),
+                                  "end": src.get("end"), "timeframe": src.get("timeframe", "1d"),
+                                  "features": version.metadata["features"]})  # fmt: skip
+    return load_ml_panel(spec, settings)
+
+
+def _fold_frame(meta: dict[str, Any]) -> pd.DataFrame:
+    rows = [{"scheme": "walk-forward", **r} for r in meta["walk_forward_scores"]]
+    rows += [{"scheme": "purged k-fold", **r} for r in meta["cv_scores"]]
+    cols = ["scheme", "fold", "start", "stop", "n_train", "n_test", "accuracy", "auc",
+            "log_loss", "base_rate"]  # fmt: skip
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _importance_frame(meta: dict[str, Any], top_k: int) -> tuple[pd.DataFrame, float]:
+    imp = np.asarray(meta["importance"], dtype=np.float64)
+    names = meta["feature_names"]
+    if imp.size == 0:
+        return pd.DataFrame(columns=["feature", "mean_share", "top_k_share"]), float("nan")
+    share = imp / np.maximum(imp.sum(axis=1, keepdims=True), 1e-300)
+    frame = pd.DataFrame({"feature": names, "mean_share": share.mean(axis=0),
+                          "top_k_share": top_share(imp, top_k)})  # fmt: skip
+    return frame.sort_values(
+        "mean_share", ascending=False, ignore_index=True
+    ), importance_stability(imp, top_k)
+
+
+def _pooled_oos(version: ModelVersion, panel: Panel, proba: np.ndarray) -> dict[str, Any]:
+    from alphaforge.ml.pipeline import LabelSpec
+
+    label = LabelSpec(**version.metadata["label"])
+    primary = _primary(_meta_spec(version), panel) if label.kind == "meta" else None
+    labels = make_labels(panel, label, primary)
+    ok = np.isfinite(labels.values) & np.isfinite(proba)
+    s = scores(labels.values[ok], proba[ok])
+    return {"rows": int(ok.sum()), "accuracy": s.accuracy, "auc": s.auc, "log_loss": s.log_loss,
+            "base_rate": float(np.mean(labels.values[ok])) if ok.any() else None}  # fmt: skip
+
+
+def _meta_spec(version: ModelVersion) -> MlSpec:
+    meta = version.metadata
+    return MlSpec.model_validate({"name": meta["name"], "symbols": meta["symbols"],
+                                  "features": meta["features"],
+                                  "label": {**meta["label"], "primary": meta.get("primary")}})  # fmt: skip
+
+
+def evaluate_model(
+    ref: str, settings: AppSettings, top_k: int = 5, progress: Progress | None = None
+) -> Evaluation:
+    """Out-of-sample metrics per fold, importance and its stability, and the OOS backtest."""
+    from alphaforge.services.backtest import backtest
+    from alphaforge.strategy.base import StrategyData
+    from alphaforge.strategy.library.ml_signal import probabilities
+
+    step = progress or (lambda *_: None)
+    version = load_version(resolve(models_dir(settings), ref))
+    meta = version.metadata
+    step("loading data", 0, 4)
+    panel = _source_panel(version, settings)
+    step("out-of-sample probabilities", 1, 4)
+    proba = probabilities(version, StrategyData(panel))
+    first = int(panel.index.searchsorted(version.models[0].valid_from))
+    pooled = _pooled_oos(version, panel, proba)
+    importance, stability = _importance_frame(meta, top_k)
+    step("backtest of ml_signal", 2, 4)
+    warm = version.features.warmup()
+    oos = panel.slice(panel.index[max(first - warm, 0)], None)
+    params = {"model": str(version.path), **(meta.get("strategy") or {})}
+    result = backtest("ml_signal", oos, params=params, config=meta.get("backtest") or {})
+    step("writing the report", 3, 4)
+    body = {"model": version.ref, "oos_from": panel.index[first].isoformat(),
+            "oos_pooled": pooled, "folds": _fold_frame(meta).to_dict("records"),
+            "importance": importance.to_dict("records"), "importance_top_k": top_k,
+            "importance_stability": stability,
+            "backtest": {k: _plain(v) for k, v in result.metrics.items()}}  # fmt: skip
+    path = version.path / EVALUATION_FILE
+    tear = version.path / TEAR_SHEET
+    from alphaforge.reports import write_report
+
+    write_report(result, tear, title=f"ml_signal {version.ref} (out of sample)")
+    atomic_write_text(path, json.dumps(body, indent=1, default=str))
+    return Evaluation(version, body, _fold_frame(meta), importance, result, path, tear)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def model_list(settings: AppSettings) -> pd.DataFrame:
+    """One row per stored version: name, version, created, model, label, OOS AUC."""
+    rows = []
+    for m in list_versions(models_dir(settings)):
+        wf = [r["auc"] for r in m.get("walk_forward_scores", []) if r.get("auc") is not None]
+        rows.append({"model": f"{m['name']}/{m['version']}", "created": m.get("created"),
+                     "kind": m["model"]["kind"], "label": m["label"]["kind"],
+                     "symbols": len(m.get("symbols", [])), "features": len(m["feature_names"]),
+                     "wf_auc_mean": float(np.nanmean(wf)) if wf else float("nan")})  # fmt: skip
+    return pd.DataFrame(rows, columns=["model", "created", "kind", "label", "symbols",
+                                       "features", "wf_auc_mean"])  # fmt: skip
+
+
+def model_show(ref: str, settings: AppSettings) -> ModelVersion:
+    """A stored version (refused when its feature list no longer matches the code)."""
+    return load_version(resolve(models_dir(settings), ref))
