@@ -26,7 +26,7 @@ def _progress(quiet: bool) -> Iterator[Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     prog = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)  # fmt: skip
+                    TimeElapsedColumn(), console=console, transient=True)  # fmt: skip
     task = prog.add_task("starting", total=None)
 
     def update(stage: str, done: int, total: int) -> None:
@@ -70,8 +70,10 @@ def train_cmd(
 
 @handle_errors
 def _train(ctx: typer.Context, config: Path, quiet: bool) -> None:
+    from alphaforge.ml.spec import load_ml_spec
     from alphaforge.services.ml import train_model
 
+    load_ml_spec(config)  # a bad config is one line, before any progress is shown
     settings = settings_from(ctx)
     with _progress(quiet) as hook:
         rep = train_model(config, settings, hook)

@@ -1,0 +1,121 @@
+"""``alphaforge ml`` end to end on real daily bars, and its one-line errors on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import roc_auc_score
+from typer.testing import CliRunner
+
+from alphaforge.cli.app import app
+from alphaforge.ml.labels import fixed_horizon
+from alphaforge.ml.registry import load_version
+from alphaforge.services.backtest import load_data_file
+from alphaforge.strategy.base import StrategyData
+from alphaforge.strategy.library.ml_signal import probabilities
+from alphaforge.strategy.lookahead import check_lookahead
+from alphaforge.testing import shared_data_file
+
+pytestmark = pytest.mark.integration
+runner = CliRunner()
+SYMBOLS = ["MSFT", "JPM", "XOM"]
+
+
+def _cli(home: Path, *args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["--home", str(home), *args], env={"COLUMNS": "200"})
+
+
+def _config(tmp_path: Path, **changes: object) -> Path:
+    spec: dict[str, object] = {
+        "name": "real",
+        "symbols": SYMBOLS,
+        "data": str(shared_data_file("us_equities_daily.parquet")),
+        "start": "2013-01-01",
+        "end": "2019-12-31",
+        "features": [
+            {"returns": {"windows": [1, 5, 20]}},
+            {"volatility": {"windows": [20]}},
+            {"indicator": {"name": "rsi", "period": 14}},
+            {"beta": {"window": 60}},
+            {"amihud": {"window": 20}},
+        ],  # fmt: skip
+        "label": {"kind": "fixed", "horizon": 5},
+        "model": {"kind": "logistic"},
+        "cv": {"folds": 3, "embargo": 0.01, "min_samples": 100},
+        "walk_forward": {"every": 126, "train_bars": 504},
+        "strategy": {"entry": 0.52, "exit": 0.5},
+    }
+    spec.update(changes)
+    path = tmp_path / "ml.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_ml_train_evaluate_list_show_on_real_data(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    out = _cli(home, "ml", "train", "--config", str(_config(tmp_path)))
+    assert out.exit_code == 0, out.output
+    version_dir = home / "models" / "real" / "v1"
+    assert "model: real/v1" in out.output
+    meta = json.loads((version_dir / "metadata.json").read_text())
+    assert len(meta["cv_scores"]) == 3 and meta["walk_forward_scores"]
+
+    ev = _cli(home, "ml", "evaluate", "real/v1")
+    assert ev.exit_code == 0, ev.output
+    body = json.loads((version_dir / "evaluation.json").read_text())
+    assert (version_dir / "oos_tearsheet.html").stat().st_size > 10_000
+    # the pooled OOS AUC is sklearn's AUC of the stored walk-forward probabilities against
+    # labels computed independently here from the same bars
+    panel = load_data_file(shared_data_file("us_equities_daily.parquet"), SYMBOLS)
+    panel = panel.slice(pd.Timestamp("2013-01-01", tz="UTC"), pd.Timestamp("2019-12-31", tz="UTC"))
+    version = load_version(version_dir)
+    proba = probabilities(version, StrategyData(panel))
+    close = panel.close
+    y = np.full(close.shape, np.nan)
+    y[:-5] = (close[5:] / close[:-5] - 1 > 0) * 1.0
+    ok = np.isfinite(y) & np.isfinite(proba)
+    assert body["oos_pooled"]["rows"] == int(ok.sum())
+    assert body["oos_pooled"]["auc"] == pytest.approx(roc_auc_score(y[ok], proba[ok]))
+    assert 0.4 < body["oos_pooled"]["auc"] < 0.6  # daily equities: no large edge expected
+    assert body["backtest"]["num_trades"] > 0
+    assert 0.0 <= body["importance_stability"] <= 1.0
+    report = check_lookahead(
+        "ml_signal", panel, params={"model": str(version_dir)}, cuts=8, starts=0
+    )
+    assert report.ok, report.summary()
+
+    listed = _cli(home, "ml", "list")
+    assert listed.exit_code == 0 and "real/v1" in listed.output
+    shown = _cli(home, "ml", "show", "real")
+    assert shown.exit_code == 0 and meta["feature_hash"] in shown.output
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"features": ["calendar", "moon_phase"]}, "features[1]: unknown feature 'moon_phase'"),
+        ({"label": {"horizon": 5000}}, "horizon: 5000 bars is longer than the data"),
+        ({"cv": {"folds": 3, "min_samples": 5000}}, "fewer than min_samples 5000"),
+        ({"model": {"kind": "svm"}}, "model.kind"),
+        ({"colour": "red"}, "colour: unknown key"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, changes: dict, message: str
+) -> None:
+    home = tmp_path / "home"
+    out = _cli(home, "ml", "train", "--config", str(_config(tmp_path, **changes)))
+    assert out.exit_code != 0
+    assert message in " ".join(out.output.split()), out.output
+    assert len(out.output.strip().splitlines()) == 1, out.output
+    assert not (home / "models" / "real").exists() or not any((home / "models" / "real").iterdir())
+
+
+def test_unknown_version_is_refused(tmp_path: Path) -> None:
+    out = _cli(tmp_path / "home", "ml", "evaluate", "nope/v1")
+    assert out.exit_code != 0 and "no such model" in out.output
