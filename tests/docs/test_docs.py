@@ -210,6 +210,10 @@ EXPECTED: dict[str, tuple[list[str], list[str]]] = {
         ["sweeps/*/results.parquet", "walkforward/*/result.json"],
     ),
     "portfolio": (["portfolio_equity.png"], []),
+    "validation": (
+        ["validated.html"],
+        ["sweeps/*/results.parquet", "validations/*/validation.json"],
+    ),
     "paper_replay": (["trades.csv"], ["ledger.db", "logs/*.jsonl"]),
     "dask_sweep": ([], ["serial/sweeps/*/results.parquet", "dask/sweeps/*/results.parquet"]),
 }
