@@ -15,7 +15,8 @@ class Dataset:
     """Training rows ordered by start bar then symbol.
 
     ``x`` (rows x features), ``y`` (0/1), ``t0``/``t1`` (start and end bar of the label),
-    ``symbol`` (column of the panel), ``weight`` (average uniqueness, AFML ch. 4) and
+    ``symbol`` (column of the panel), ``weight`` (average uniqueness among all rows, AFML
+    ch. 4; training recomputes it among each fold's own rows) and
     ``returns`` (what the label realised).
     """
 

@@ -21,6 +21,7 @@ import numpy as np
 from alphaforge.core.errors import ConfigError
 from alphaforge.ml.cv import Fold, Schedule, purged_kfold, walk_forward
 from alphaforge.ml.dataset import Dataset
+from alphaforge.ml.labels import uniqueness_weights
 from alphaforge.ml.models import FittedModel, ModelSpec, fit, scores
 
 Progress = Callable[[str, int, int], None]
@@ -71,8 +72,15 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
 
 
+def fold_weights(data: Dataset, rows: np.ndarray) -> np.ndarray:
+    """Uniqueness weights of ``rows`` among themselves: a label's overlap with labels outside
+    the training rows (later ones, whose end times a triple barrier learns from the future)
+    must not shape the fit."""
+    return uniqueness_weights(data.t0[rows], data.t1[rows], data.symbol[rows])
+
+
 def _fit_rows(spec: ModelSpec, data: Dataset, rows: np.ndarray) -> FittedModel:
-    return fit(spec, data.x[rows], data.y[rows], data.weight[rows])
+    return fit(spec, data.x[rows], data.y[rows], fold_weights(data, rows))
 
 
 def _score(i: int, f: Fold, data: Dataset, proba: np.ndarray) -> FoldScore:

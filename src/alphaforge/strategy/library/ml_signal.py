@@ -15,7 +15,9 @@ _LOADED: dict[tuple[str, float], Any] = {}
 
 class MlSignalParams(StrategyParams):
     model: str = param(
-        "", description="Directory of a model version (HOME/models/<name>/<version>)"
+        "",
+        description="Directory of a model version (HOME/models/<name>/<version>); empty: "
+        "train walk-forward on the bars given (logistic regression, quarterly refits)",
     )
     entry: float = param(
         0.55, ge=0.5, le=1.0, description="Enter long when P(up) is above this (short below 1 - it)"
@@ -25,6 +27,12 @@ class MlSignalParams(StrategyParams):
         ge=0.0,
         le=1.0,
         description="Exit a long when P(up) falls below this (a short above 1 - it)",
+    )
+    horizon: int = param(
+        5, ge=1, le=63, description="Without a stored model: bars ahead the label looks"
+    )
+    train_bars: int = param(
+        252, ge=60, le=2520, description="Without a stored model: trailing bars of each refit"
     )
 
 
@@ -80,19 +88,35 @@ class MlSignal(Strategy[MlSignalParams]):
     ``direction: long_short`` also short when P(up) < 1 - ``entry``, covered above 1 - ``exit``.
     Before the first walk-forward model there is no signal. A model whose feature list no
     longer matches the feature code is refused.
-    Warm-up: the longest feature window of the model (0 without a model).
+
+    Without ``model`` the strategy trains itself on the bars it is given: at the first bar of
+    each calendar quarter a logistic regression on 1/5/20-bar returns and 20-bar volatility
+    is fitted on the trailing ``train_bars`` bars, with labels (the sign of the ``horizon``-bar
+    return) that have ended by then, and predicts until the next quarter.
+    Warm-up: the longest feature window of the stored model; without one, the features'
+    window + ``train_bars`` + 66 bars (the longest wait for the first quarterly refit).
     """
 
     name = "ml_signal"
 
+    def _inline(self) -> Any:
+        from alphaforge.ml.inline import InlineSpec
+
+        return InlineSpec(horizon=self.params.horizon, train_bars=self.params.train_bars)
+
     def warmup(self) -> int:
         if not self.params.model:
-            return 0
+            return int(self._inline().warmup())
         return int(load_model_version(self.params.model).features.warmup())
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
-        proba = probabilities(load_model_version(p.model), data)
+        if p.model:
+            proba = probabilities(load_model_version(p.model), data)
+        else:
+            from alphaforge.ml.inline import inline_probabilities
+
+            proba = inline_probabilities(data.panel, self._inline())
         with np.errstate(invalid="ignore"):
             up = np.nan_to_num(proba, nan=0.5)
             entries = np.isfinite(proba) & (up > p.entry)
