@@ -83,8 +83,8 @@ def test_ml_signal_uses_the_model_current_at_each_bar(tmp_path: Path) -> None:
     assert strat.warmup() == parse_features(FEATURES).warmup()
     out = strat.signals(StrategyData(panel))
     assert out.entries.any() and out.exits.any()
-    with pytest.raises(StrategyError, match="parameter model"):
-        MlSignal().signals(StrategyData(panel))
+    with pytest.raises(StrategyError, match="parameter model: .*not a model version"):
+        MlSignal(model=str(tmp_path / "missing")).signals(StrategyData(panel))
 
 
 def test_ml_signal_passes_the_lookahead_detector(tmp_path: Path) -> None:
