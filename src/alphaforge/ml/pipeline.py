@@ -18,6 +18,7 @@ from alphaforge.ml.labels import BarrierSpec, Labels, fixed_horizon, meta_labels
 from alphaforge.ml.models import ModelSpec, library_versions
 from alphaforge.ml.registry import ModelVersion, StoredModel, save_version
 from alphaforge.ml.train import CVSpec, FoldScore, Progress, TrainResult, train
+from alphaforge.ml.tuning import TuneSpec
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class TrainRun:
     cv: CVSpec | None
     data: Dataset
     result: TrainResult
+    tuning: TuneSpec | None = None
 
 
 def default_start(features: FeatureSet, schedule_train_bars: int | None) -> int:
@@ -84,6 +86,7 @@ def run_training(
     cv: CVSpec | None = None,
     primary: PrimarySignals | None = None,
     progress: Progress | None = None,
+    tuning: TuneSpec | None = None,
 ) -> TrainRun:
     """Compute features and labels, build the rows and train (walk-forward, purged k-fold)."""
     if progress:
@@ -93,8 +96,8 @@ def run_training(
     data = build_dataset(fm, labels, features.warmup())
     if len(data) == 0:
         raise ConfigError("no training rows: every bar lacks a feature or a label")
-    result = train(model, data, schedule, panel.shape[0], cv, progress)
-    return TrainRun(panel, features, label, model, schedule, cv, data, result)
+    result = train(model, data, schedule, panel.shape[0], cv, progress, tuning)
+    return TrainRun(panel, features, label, model, schedule, cv, data, result, tuning)
 
 
 def _fold_rows(scores: list[FoldScore], run: TrainRun) -> list[dict[str, Any]]:
@@ -133,6 +136,8 @@ def metadata(run: TrainRun, extra: dict[str, Any] | None = None) -> dict[str, An
         "walk_forward_scores": _fold_rows(res.walk_forward, run),
         "importance": res.importance.tolist(),
         "models_valid_from": [idx[m.valid_from].isoformat() for m in res.models],
+        "tuning": asdict(run.tuning) if run.tuning else None,
+        "models_params": [m.model.spec.params for m in res.models],
         "library_versions": library_versions(),
         "notes": res.notes,
         **(extra or {}),

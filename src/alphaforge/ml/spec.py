@@ -33,6 +33,7 @@ from alphaforge.ml.features import FeatureSet, parse_features
 from alphaforge.ml.models import ModelSpec
 from alphaforge.ml.pipeline import LabelSpec
 from alphaforge.ml.train import CVSpec
+from alphaforge.ml.tuning import TuneSpec
 
 
 class _Strict(BaseModel):
@@ -93,6 +94,21 @@ class WalkForwardModel(_Strict):
         return Schedule(self.every, self.train_bars, self.start or default_start)
 
 
+class TuneModel(_Strict):
+    """Optuna tuning inside each training fold (inner purged folds; never the test rows)."""
+
+    trials: int = Field(20, ge=1, le=500)
+    folds: int = Field(3, ge=2)
+    embargo: float = Field(0.01, ge=0, lt=1)
+    seed: int = 0
+    space: dict[str, tuple[float, float, Literal["int", "log", "float"]]] = Field(
+        default_factory=dict, description="name: [low, high, int|log|float] (overrides)"
+    )
+
+    def spec(self) -> TuneSpec:
+        return TuneSpec(self.trials, self.folds, self.embargo, self.seed, dict(self.space))
+
+
 class SignalModel(_Strict):
     entry: float = Field(0.55, ge=0.5, le=1.0)
     exit: float = Field(0.5, ge=0.0, le=1.0)
@@ -112,6 +128,7 @@ class MlSpec(_Strict):
     model: ModelModel = Field(default_factory=ModelModel)
     cv: CVModel | None = Field(default_factory=CVModel)
     walk_forward: WalkForwardModel = Field(default_factory=WalkForwardModel)
+    tune: TuneModel | None = Field(None, description="Optuna tuning inside training folds")
     strategy: SignalModel = Field(default_factory=SignalModel)
     backtest: dict[str, Any] = Field(
         default_factory=dict, description="rules of evaluate's backtest"

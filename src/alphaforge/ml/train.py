@@ -23,6 +23,7 @@ from alphaforge.ml.cv import Fold, Schedule, purged_kfold, walk_forward
 from alphaforge.ml.dataset import Dataset
 from alphaforge.ml.labels import uniqueness_weights
 from alphaforge.ml.models import FittedModel, ModelSpec, fit, scores
+from alphaforge.ml.tuning import TuneSpec, tune
 
 Progress = Callable[[str, int, int], None]
 
@@ -79,7 +80,13 @@ def fold_weights(data: Dataset, rows: np.ndarray) -> np.ndarray:
     return uniqueness_weights(data.t0[rows], data.t1[rows], data.symbol[rows])
 
 
-def _fit_rows(spec: ModelSpec, data: Dataset, rows: np.ndarray) -> FittedModel:
+def _fit_rows(
+    spec: ModelSpec, data: Dataset, rows: np.ndarray, tuning: TuneSpec | None = None
+) -> FittedModel:
+    """Fit on ``rows``; with ``tuning``, the parameters are first chosen by Optuna on inner
+    purged folds of these rows only."""
+    if tuning is not None:
+        spec = tune(spec, data, rows, tuning)
     return fit(spec, data.x[rows], data.y[rows], fold_weights(data, rows))
 
 
@@ -90,15 +97,19 @@ def _score(i: int, f: Fold, data: Dataset, proba: np.ndarray) -> FoldScore:
 
 
 def run_cv(
-    spec: ModelSpec, data: Dataset, cv: CVSpec, progress: Progress | None = None
+    spec: ModelSpec,
+    data: Dataset,
+    cv: CVSpec,
+    progress: Progress | None = None,
+    tuning: TuneSpec | None = None,
 ) -> list[FoldScore]:
-    """Purged k-fold out-of-sample scores."""
+    """Purged k-fold out-of-sample scores (tuned inside each training fold when asked)."""
     folds = purged_kfold(data.t0, data.t1, cv.folds, cv.embargo, cv.min_samples)
     out = []
     for i, f in enumerate(folds):
         if progress:
             progress("purged k-fold", i, len(folds))
-        model = _fit_rows(spec, data, f.train)
+        model = _fit_rows(spec, data, f.train, tuning)
         out.append(_score(i, f, data, model.predict_proba(data.x[f.test])))
     return out
 
@@ -110,8 +121,10 @@ def train(
     n_bars: int,
     cv: CVSpec | None = None,
     progress: Progress | None = None,
+    tuning: TuneSpec | None = None,
 ) -> TrainResult:
-    """Walk-forward models and OOS probabilities, purged k-fold scores and the final model."""
+    """Walk-forward models and OOS probabilities, purged k-fold scores and the final model;
+    with ``tuning``, each fit is tuned by Optuna on its own training rows only."""
     if len(data) == 0:
         raise ConfigError("no training rows: every row lacks a feature or a label")
     min_samples = cv.min_samples if cv else 50
@@ -121,7 +134,7 @@ def train(
     for i, f in enumerate(folds):
         if progress:
             progress("walk-forward", i, len(folds))
-        model = _fit_rows(spec, data, f.train)
+        model = _fit_rows(spec, data, f.train, tuning)
         models.append(WalkForwardModel(f.start, model))
         imps.append(model.importance())
         if len(f.test) == 0:
@@ -131,10 +144,10 @@ def train(
             wf_scores.append(_score(i, f, data, proba[f.test]))
         else:
             notes.append(f"walk-forward fold {i}: one class in its test rows, not scored")
-    cv_scores = run_cv(spec, data, cv, progress) if cv is not None else []
+    cv_scores = run_cv(spec, data, cv, progress, tuning) if cv is not None else []
     last = n_bars - 1
     lo = -1 if schedule.train_bars is None else last - schedule.train_bars
-    final = _fit_rows(spec, data, np.flatnonzero((data.t1 <= last) & (data.t0 >= lo)))
+    final = _fit_rows(spec, data, np.flatnonzero((data.t1 <= last) & (data.t0 >= lo)), tuning)
     models.append(WalkForwardModel(last, final))
     return TrainResult(models, final, proba, wf_scores, cv_scores, np.array(imps), notes)
 

@@ -88,7 +88,8 @@ def train_model(
     panel = load_ml_panel(spec, settings)
     schedule = spec.walk_forward.spec(default_start(features, spec.walk_forward.train_bars))
     run = run_training(panel, features, spec.label.spec(), spec.model.spec(), schedule,
-                       spec.cv.spec() if spec.cv else None, _primary(spec, panel), progress)  # fmt: skip
+                       spec.cv.spec() if spec.cv else None, _primary(spec, panel), progress,
+                       spec.tune.spec() if spec.tune else None)  # fmt: skip
     source = {"config": str(Path(config).resolve()), "data": str(Path(spec.data).resolve()) if spec.data else None,
               "symbols": spec.symbols, "start": spec.start, "end": spec.end,
               "timeframe": spec.timeframe}  # fmt: skip

@@ -83,7 +83,7 @@ def test_ml_signal_uses_the_model_current_at_each_bar(tmp_path: Path) -> None:
     assert strat.warmup() == parse_features(FEATURES).warmup()
     out = strat.signals(StrategyData(panel))
     assert out.entries.any() and out.exits.any()
-    with pytest.raises(StrategyError, match="parameter model: .*not a model version"):
+    with pytest.raises(StrategyError, match=r"parameter model: .*not a model version"):
         MlSignal(model=str(tmp_path / "missing")).signals(StrategyData(panel))
 
 
