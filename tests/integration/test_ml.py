@@ -13,7 +13,6 @@ from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
 from alphaforge.cli.app import app
-from alphaforge.ml.labels import fixed_horizon
 from alphaforge.ml.registry import load_version
 from alphaforge.services.backtest import load_data_file
 from alphaforge.strategy.base import StrategyData
@@ -43,7 +42,7 @@ def _config(tmp_path: Path, **changes: object) -> Path:
             {"indicator": {"name": "rsi", "period": 14}},
             {"beta": {"window": 60}},
             {"amihud": {"window": 20}},
-        ],  # fmt: skip
+        ],
         "label": {"kind": "fixed", "horizon": 5},
         "model": {"kind": "logistic"},
         "cv": {"folds": 3, "embargo": 0.01, "min_samples": 100},
@@ -84,6 +83,9 @@ def test_ml_train_evaluate_list_show_on_real_data(tmp_path: Path) -> None:
     assert 0.4 < body["oos_pooled"]["auc"] < 0.6  # daily equities: no large edge expected
     assert body["backtest"]["num_trades"] > 0
     assert 0.0 <= body["importance_stability"] <= 1.0
+    assert body["gate"]["verdict"] and {r["criterion"] for r in body["gate"]["rows"]} >= {"sharpe"}
+    held = panel.close[panel.index.searchsorted(pd.Timestamp(body["oos_from"])) :]
+    assert body["buy_and_hold_return"] == pytest.approx(np.nanmean(held[-1] / held[0] - 1))
     report = check_lookahead(
         "ml_signal", panel, params={"model": str(version_dir)}, cuts=8, starts=0
     )
@@ -119,3 +121,19 @@ def test_bad_input_is_one_line_and_writes_nothing(
 def test_unknown_version_is_refused(tmp_path: Path) -> None:
     out = _cli(tmp_path / "home", "ml", "evaluate", "nope/v1")
     assert out.exit_code != 0 and "no such model" in out.output
+
+
+def test_the_example_config_is_valid_and_trains(tmp_path: Path) -> None:
+    """examples/ml/ml.yaml as shipped, on a shorter range and with fewer trees."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "ml" / "ml.yaml"
+    spec = yaml.safe_load(example.read_text())
+    assert Path(spec["data"]).name == "us_equities_daily.parquet"
+    spec["data"] = str(shared_data_file("us_equities_daily.parquet"))
+    spec["start"] = "2014-01-01"
+    spec["model"]["params"]["n_estimators"] = 30
+    spec["walk_forward"] = {"every": 252, "train_bars": 504}
+    path = tmp_path / "ml.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    out = _cli(tmp_path / "home", "ml", "train", "--config", str(path), "--quiet")
+    assert out.exit_code == 0, out.output
+    assert f"model: {spec['name']}/v1" in out.output

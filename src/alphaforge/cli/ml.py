@@ -135,8 +135,12 @@ def _show_evaluation(ev: Any) -> None:
     console.print(
         f"OOS backtest of ml_signal: total return {_num(m.get('total_return'))}, Sharpe "
         f"{_num(m.get('sharpe'))}, max drawdown {_num(m.get('max_drawdown'))}, "
-        f"{int(m.get('num_trades') or 0)} trades"
+        f"{int(m.get('num_trades') or 0)} trades; equal-weight buy and hold of the symbols "
+        f"over the same bars {_num(body['buy_and_hold_return'])}"
     )
+    g = body["gate"]
+    rows = "; ".join(f"{r['criterion']} {r['status']}" for r in g["rows"])
+    console.print(f"gate on the OOS backtest: {g['verdict']} ({rows})")
 
 
 @app.command("list")

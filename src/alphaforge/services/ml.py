@@ -184,12 +184,17 @@ def evaluate_model(
     oos = panel.slice(panel.index[max(first - warm, 0)], None)
     params = {"model": str(version.path), **(meta.get("strategy") or {})}
     result = backtest("ml_signal", oos, params=params, config=meta.get("backtest") or {})
+    gate = _oos_gate(result)
+    held = panel.close[first:]
+    with np.errstate(all="ignore"):
+        bh = float(np.nanmean(held[-1] / held[0] - 1.0)) if len(held) else float("nan")
     step("writing the report", 3, 4)
     body = {"model": version.ref, "oos_from": panel.index[first].isoformat(),
             "oos_pooled": pooled, "folds": _fold_frame(meta).to_dict("records"),
             "importance": importance.to_dict("records"), "importance_top_k": top_k,
             "importance_stability": stability,
-            "backtest": {k: _plain(v) for k, v in result.metrics.items()}}  # fmt: skip
+            "backtest": {k: _plain(v) for k, v in result.metrics.items()},
+            "buy_and_hold_return": bh, "gate": gate}  # fmt: skip
     path = version.path / EVALUATION_FILE
     tear = version.path / TEAR_SHEET
     from alphaforge.reports import write_report
@@ -197,6 +202,25 @@ def evaluate_model(
     write_report(result, tear, title=f"ml_signal {version.ref} (out of sample)")
     atomic_write_text(path, json.dumps(body, indent=1, default=str))
     return Evaluation(version, body, _fold_frame(meta), importance, result, path, tear)
+
+
+def _oos_gate(result: BacktestResult) -> dict[str, Any]:
+    """The go / no-go gate on the out-of-sample backtest. Facts this evaluation does not compute
+    (DSR, PBO, Sharpe at twice the costs) are N/A; ``alphaforge validate`` on a run of
+    ml_signal computes them."""
+    from alphaforge.validation.gate import evaluate_gate
+
+    m = result.metrics
+    facts = {"sharpe": m.get("sharpe"), "max_drawdown": m.get("max_drawdown"),
+             "trades": m.get("num_trades"), "profit_factor": m.get("profit_factor"),
+             "wf_oos_return": m.get("total_return")}  # fmt: skip
+    clean = {
+        k: (None if v is None or not np.isfinite(float(v)) else float(v)) for k, v in facts.items()
+    }
+    verdict = evaluate_gate(clean)
+    return {"verdict": verdict.verdict, "passed": verdict.passed,
+            "rows": [{"criterion": r.criterion, "rule": r.rule, "value": r.value,
+                      "status": r.status} for r in verdict.rows]}  # fmt: skip
 
 
 def _plain(v: Any) -> Any:
