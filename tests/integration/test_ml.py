@@ -137,3 +137,32 @@ def test_the_example_config_is_valid_and_trains(tmp_path: Path) -> None:
     out = _cli(tmp_path / "home", "ml", "train", "--config", str(path), "--quiet")
     assert out.exit_code == 0, out.output
     assert f"model: {spec['name']}/v1" in out.output
+
+
+def test_meta_labels_on_a_primary_strategy(tmp_path: Path) -> None:
+    """Meta-labels on sma_cross: ml_signal only takes the primary's entries, and is causal."""
+    from alphaforge.strategy.library.ml_signal import MlSignal
+    from alphaforge.strategy.registry import make_strategy
+
+    home = tmp_path / "home"
+    label = {"kind": "meta", "horizon": 10, "vol_window": 20,
+             "primary": {"strategy": "sma_cross", "params": {"fast": 5, "slow": 20}}}  # fmt: skip
+    cfg = _config(tmp_path, start="2008-01-01", label=label,
+                  cv={"folds": 3, "embargo": 0.01, "min_samples": 20},
+                  walk_forward={"every": 252, "train_bars": 756})  # fmt: skip
+    out = _cli(home, "ml", "train", "--config", str(cfg), "--quiet")
+    assert out.exit_code == 0, out.output
+    version_dir = home / "models" / "real" / "v1"
+    ev = _cli(home, "ml", "evaluate", "real", "--quiet")
+    assert ev.exit_code == 0, ev.output
+    panel = load_data_file(shared_data_file("us_equities_daily.parquet"), SYMBOLS)
+    panel = panel.slice(pd.Timestamp("2008-01-01", tz="UTC"), pd.Timestamp("2019-12-31", tz="UTC"))
+    mine = MlSignal(model=str(version_dir)).signals(StrategyData(panel))
+    primary = make_strategy("sma_cross", {"fast": 5, "slow": 20}).signals(StrategyData(panel))
+    assert mine.entries.any()
+    assert not (mine.entries & ~primary.entries).any()
+    np.testing.assert_array_equal(mine.exits, primary.exits)
+    report = check_lookahead(
+        "ml_signal", panel, params={"model": str(version_dir)}, cuts=6, starts=0
+    )
+    assert report.ok, report.summary()

@@ -194,7 +194,8 @@ def evaluate_model(
             "importance": importance.to_dict("records"), "importance_top_k": top_k,
             "importance_stability": stability,
             "backtest": {k: _plain(v) for k, v in result.metrics.items()},
-            "buy_and_hold_return": bh, "gate": gate}  # fmt: skip
+            "buy_and_hold_return": bh, "gate": gate,
+            "backtest_from": oos.index[0].isoformat()}  # fmt: skip
     path = version.path / EVALUATION_FILE
     tear = version.path / TEAR_SHEET
     from alphaforge.reports import write_report

@@ -79,6 +79,16 @@ def probabilities(version: Any, data: StrategyData) -> np.ndarray:
     return proba
 
 
+def _primary_strategy(version: Any) -> Strategy[Any] | None:
+    """The primary strategy of a meta-label model (None for other labels)."""
+    from alphaforge.strategy.registry import make_strategy
+
+    if version.metadata["label"]["kind"] != "meta" or not version.metadata.get("primary"):
+        return None
+    primary = version.metadata["primary"]
+    return make_strategy(primary["strategy"], primary.get("params") or {})
+
+
 class MlSignal(Strategy[MlSignalParams]):
     """Long (or short) on the out-of-sample probabilities of a stored model.
 
@@ -86,6 +96,8 @@ class MlSignal(Strategy[MlSignalParams]):
     walk-forward model that was current then (trained only on labels that had ended by its
     refit bar): enter long when P(up) > ``entry``, exit when it falls below ``exit``; with
     ``direction: long_short`` also short when P(up) < 1 - ``entry``, covered above 1 - ``exit``.
+    A meta-label model (trained on a primary strategy's bets) instead takes the primary's
+    entries whose P(the bet wins) is above ``entry``, and exits as the primary does.
     Before the first walk-forward model there is no signal. A model whose feature list no
     longer matches the feature code is refused.
 
@@ -107,12 +119,33 @@ class MlSignal(Strategy[MlSignalParams]):
     def warmup(self) -> int:
         if not self.params.model:
             return int(self._inline().warmup())
-        return int(load_model_version(self.params.model).features.warmup())
+        version = load_model_version(self.params.model)
+        own = int(version.features.warmup())
+        primary = _primary_strategy(version)
+        return max(own, primary.warmup()) if primary is not None else own
+
+    def _meta(self, version: Any, data: StrategyData, proba: np.ndarray) -> Signals:
+        """Meta-labels: take the primary strategy's bets whose P(win) is above ``entry``;
+        exits are the primary's own."""
+        primary = _primary_strategy(version)
+        assert primary is not None
+        out = primary.signals(data)
+        if not isinstance(out, Signals):
+            raise StrategyError(
+                f"ml_signal: the primary strategy of {version.ref} gives no entries"
+            )
+        take = np.isfinite(proba) & (np.nan_to_num(proba, nan=0.0) > self.params.entry)
+        short = None if out.short_entries is None else np.asarray(out.short_entries, bool) & take
+        return Signals(entries=np.asarray(out.entries, bool) & take, exits=out.exits,
+                       short_entries=short, short_exits=out.short_exits)  # fmt: skip
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
         if p.model:
-            proba = probabilities(load_model_version(p.model), data)
+            version = load_model_version(p.model)
+            proba = probabilities(version, data)
+            if version.metadata["label"]["kind"] == "meta":
+                return self._meta(version, data, proba)
         else:
             from alphaforge.ml.inline import inline_probabilities
 
