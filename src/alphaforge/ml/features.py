@@ -32,6 +32,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -393,3 +394,38 @@ def compute_features(panel: Panel, features: FeatureSet) -> FeatureMatrix:
         np.stack([columns[n] for n in names], axis=-1) if names else np.empty((*panel.shape, 0))
     )
     return FeatureMatrix(names, stacked, panel.index, panel.symbols)
+
+
+def data_digest(panel: Panel) -> str:
+    """A digest of a panel's times, symbols and bars (what a feature cache is keyed on)."""
+    h = hashlib.blake2b(digest_size=8)
+    h.update(np.asarray(panel.index.asi8).tobytes())
+    h.update("\x00".join(panel.symbols).encode())
+    for name in ("open", "high", "low", "close", "volume"):
+        h.update(np.ascontiguousarray(getattr(panel, name)).tobytes())
+    return h.hexdigest()
+
+
+def cached_features(panel: Panel, features: FeatureSet, directory: str | Path) -> FeatureMatrix:
+    """:func:`compute_features`, kept in ``directory`` as ``<feature hash>-<data digest>.npz``
+    (written atomically; a file that cannot be read is computed again)."""
+    from alphaforge.atomic import atomic_write
+
+    path = Path(directory) / f"{features.hash}-{data_digest(panel)}.npz"
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                names = tuple(str(n) for n in z["names"])
+                values = z["values"]
+            if values.shape[:2] == panel.shape:
+                return FeatureMatrix(names, values, panel.index, panel.symbols)
+        except (OSError, ValueError, KeyError):
+            pass
+    fm = compute_features(panel, features)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, names=np.array(fm.names), values=fm.values)
+
+    atomic_write(path, write)
+    return fm

@@ -13,7 +13,7 @@ from alphaforge.core.errors import ConfigError
 from alphaforge.core.panel import Panel
 from alphaforge.ml.cv import Schedule
 from alphaforge.ml.dataset import Dataset, build_dataset
-from alphaforge.ml.features import FeatureSet
+from alphaforge.ml.features import FeatureMatrix, FeatureSet
 from alphaforge.ml.labels import BarrierSpec, Labels, fixed_horizon, meta_labels, triple_barrier
 from alphaforge.ml.models import ModelSpec, library_versions
 from alphaforge.ml.registry import ModelVersion, StoredModel, save_version
@@ -87,11 +87,13 @@ def run_training(
     primary: PrimarySignals | None = None,
     progress: Progress | None = None,
     tuning: TuneSpec | None = None,
+    matrix: FeatureMatrix | None = None,
 ) -> TrainRun:
-    """Compute features and labels, build the rows and train (walk-forward, purged k-fold)."""
+    """Compute features (unless ``matrix`` holds them already) and labels, build the rows and
+    train (walk-forward, purged k-fold)."""
     if progress:
         progress("features", 0, 1)
-    fm = features.compute(panel)
+    fm = features.compute(panel) if matrix is None else matrix
     labels = make_labels(panel, label, primary)
     data = build_dataset(fm, labels, features.warmup())
     if len(data) == 0:

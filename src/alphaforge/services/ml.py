@@ -21,6 +21,7 @@ from alphaforge.config.settings import AppSettings
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.data.schema import to_utc
+from alphaforge.ml.features import cached_features
 from alphaforge.ml.models import scores
 from alphaforge.ml.pipeline import (
     PrimarySignals,
@@ -89,7 +90,8 @@ def train_model(
     schedule = spec.walk_forward.spec(default_start(features, spec.walk_forward.train_bars))
     run = run_training(panel, features, spec.label.spec(), spec.model.spec(), schedule,
                        spec.cv.spec() if spec.cv else None, _primary(spec, panel), progress,
-                       spec.tune.spec() if spec.tune else None)  # fmt: skip
+                       spec.tune.spec() if spec.tune else None,
+                       cached_features(panel, features, Path(settings.home).expanduser() / "features"))  # fmt: skip
     source = {"config": str(Path(config).resolve()), "data": str(Path(spec.data).resolve()) if spec.data else None,
               "symbols": spec.symbols, "start": spec.start, "end": spec.end,
               "timeframe": spec.timeframe}  # fmt: skip

@@ -105,3 +105,24 @@ def test_feature_list_hash_and_errors() -> None:
         parse_features([{"indicator": {"name": "nope"}}])
     with pytest.raises(ConfigError, match="benchmark 'SPY'"):
         parse_features([{"beta": {"benchmark": "SPY"}}]).compute(random_panel(100, 2))
+
+
+def test_feature_cache_is_keyed_by_feature_hash_and_data(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from alphaforge.ml import features as feat
+
+    panel = random_panel(120, 2, seed=9)
+    fs = parse_features([{"returns": {"windows": [1, 5]}}, "calendar"])
+    first = feat.cached_features(panel, fs, tmp_path)
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].name.startswith(fs.hash + "-")
+
+    def boom(*_):  # type: ignore[no-untyped-def]
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(feat, "compute_features", boom)
+    again = feat.cached_features(panel, fs, tmp_path)
+    assert again.names == first.names
+    np.testing.assert_array_equal(again.values, first.values)
+    other = random_panel(120, 2, seed=10)  # other bars: another file
+    with pytest.raises(AssertionError, match="computed again"):
+        feat.cached_features(other, fs, tmp_path)
