@@ -2,6 +2,25 @@
 
 FINDINGS = """## Where the time goes (profiles)
 
+**Inputs (from the frame a user holds to the result).** The timed calls start from pandas
+objects for every engine since the input path was rewritten; before, a Panel was built outside
+the timer and only the engine was compared. cProfile of `alphaforge.backtest(df)` before the
+rewrite: W1(a) 43 ms per call from MSFT's OHLCV frame, 41 of them in `to_panel` (the frame was
+reset to long bars, then pivoted back one pandas `pivot` per field; the index went through
+Python `Timestamp` objects; `detect_timeframe` ran `np.unique` over every timestamp and every
+difference). Now: a frame in time order keeps its float64 columns as the panel's arrays (views,
+no copy); long bars are scattered into preallocated (bars x symbols) arrays from
+`pd.factorize` codes of symbols and int64 timestamps (no pivot, no per-row objects; duplicates
+found with one boolean occupancy array); a wide (field, symbol) frame is one gather and one
+transpose per field from pandas' block of floats (about 0.5 ms per field at 2,516 x 100, the
+cost of the transpose into the engine's time-major layout); the timeframe is the mode of the
+non-zero differences, taken without counting when the smallest difference is a majority, else
+by hashing (`value_counts`), after sorting only when the timestamps are not already in order.
+W1(a) from the frame: about 2 ms per call (engine alone about 1 ms); W1(b): `to_panel` about
+30 ms of a run of about 0.5 s, most of the rest being the metrics of a one-million-bar equity
+curve (`summary_metrics` about 0.5 s in cProfile: benchmark comparison, return statistics,
+drawdown), which the engine-only time includes too.
+
 Profiles: cProfile of `alphaforge.backtest` (200 runs of W1(a), 20 of W4) and of `run_batch`
 (500 runs of W2(a)), timers around each phase of `run_batch` (preparation, signal building, the
 compiled loop), the compiled loop alone on synthetic signals (0 to 80 round trips, 20 to 2,516
