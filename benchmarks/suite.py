@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -127,7 +127,7 @@ def _plain(panel: Any, pairs: np.ndarray, windows: list[int]) -> np.ndarray:
 def _field(src: pd.DataFrame, name: str) -> pd.DataFrame:
     """One field of a wide ``(Price, Ticker)`` frame, or of a one-symbol frame as one column."""
     if isinstance(src.columns, pd.MultiIndex):
-        return src[name.capitalize()]
+        return cast(pd.DataFrame, src[name.capitalize()])
     return src[[name]]
 
 
@@ -306,13 +306,13 @@ def w4(data: W.Daily, s: Settings) -> Workload:
     wl.measures.append(m)
 
     def decisions() -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        close = wide["Close"]
+        close = cast(pd.DataFrame, wide["Close"])
         mask = W.month_end_mask(pd.DatetimeIndex(close.index))
         return close, W.momentum_weights(close.to_numpy(), mask), mask
 
     def vbt_job() -> float:
         close, weights, mask = decisions()
-        return peers.vbt_rebalance(close, wide["Open"], weights, mask)
+        return peers.vbt_rebalance(close, cast(pd.DataFrame, wide["Open"]), weights, mask)
 
     m, fin = measure("vectorbt", vbt_job, s.repeat)
     m.final_equity = fin
@@ -321,7 +321,8 @@ def w4(data: W.Daily, s: Settings) -> Workload:
 
     def bt_job() -> float:
         close, weights, mask = decisions()
-        frames = [wide.xs(sym, axis=1, level=1).rename(columns=str.lower) for sym in close]
+        frames = [cast(pd.DataFrame, wide.xs(sym, axis=1, level=1)).rename(columns=str.lower)
+                  for sym in close]  # fmt: skip
         return peers.bt_rebalance(frames, weights, mask)
 
     m, fin = measure("backtrader", bt_job, s.repeat)
