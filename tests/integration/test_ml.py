@@ -166,3 +166,10 @@ def test_meta_labels_on_a_primary_strategy(tmp_path: Path) -> None:
         "ml_signal", panel, params={"model": str(version_dir)}, cuts=6, starts=0
     )
     assert report.ok, report.summary()
+
+
+def test_missing_config_is_one_line(tmp_path: Path) -> None:
+    out = _cli(tmp_path / "home", "ml", "train", "--config", str(tmp_path / "nope.yaml"))
+    assert out.exit_code != 0
+    assert "nope.yaml: no such config file" in out.output
+    assert len(out.output.strip().splitlines()) == 1

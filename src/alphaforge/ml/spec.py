@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import format_validation_error
+from alphaforge.core.yamlfile import read_yaml_mapping
 from alphaforge.ml.cv import Schedule
 from alphaforge.ml.features import FeatureSet, parse_features
 from alphaforge.ml.models import ModelSpec
@@ -154,18 +154,7 @@ class MlSpec(_Strict):
 def load_ml_spec(path: str | Path) -> MlSpec:
     """Read and validate ``path``; every error is one line naming the file and the key."""
     p = Path(path)
-    try:
-        raw = yaml.safe_load(p.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such config file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, not a config file") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{p}:{where} invalid YAML") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{p}: expected a mapping of keys at the top level")
+    raw = read_yaml_mapping(p)
     try:
         spec = MlSpec.model_validate(raw)
     except ValidationError as exc:
