@@ -52,7 +52,7 @@ from alphaforge.data.ingest_checks import (
 __all__ = ["IngestReport", "detect_timeframe", "normalize_bars", "read_bars"]
 
 OnDuplicate = Literal["error", "first", "last"]
-DEFAULT_CHUNK_ROWS = 1_000_000
+DEFAULT_CHUNK_ROWS = 250_000  # peak memory of an import grows with it; time does not shrink
 _DELIMITERS = (";", "\t", "|")
 _CODECS = {".gz": "gzip", ".bz2": "bz2"}
 
