@@ -21,6 +21,14 @@ W1(a) from the frame: about 2 ms per call (engine alone about 1 ms); W1(b): `to_
 curve (`summary_metrics` about 0.5 s in cProfile: benchmark comparison, return statistics,
 drawdown), which the engine-only time includes too.
 
+**Import.** `alphaforge data import` already streams (Parquet `iter_batches`, Arrow's streaming
+CSV reader) and the store writes symbol by symbol, so the peak is set by the chunk size: with
+chunks of 1,000,000 rows the 400-symbol daily file peaked at 834 MB (Parquet, 9.6 s) and 734 MB
+(CSV, 17.7 s) in the full run; with 250,000 rows (now the default) at about 500 MB in the same
+or less time. Most of the remaining growth is the normalisation of one chunk (canonical
+columns, timestamp parsing, value checks, sorting, duplicate resolution: several copies of the
+chunk) and Arrow's memory pool.
+
 Profiles: cProfile of `alphaforge.backtest` (200 runs of W1(a), 20 of W4) and of `run_batch`
 (500 runs of W2(a)), timers around each phase of `run_batch` (preparation, signal building, the
 compiled loop), the compiled loop alone on synthetic signals (0 to 80 round trips, 20 to 2,516
