@@ -25,9 +25,9 @@ drawdown), which the engine-only time includes too.
 CSV reader) and the store writes symbol by symbol, so the peak is set by the chunk size: with
 chunks of 1,000,000 rows the 400-symbol daily file peaked at 834 MB (Parquet, 9.6 s) and 734 MB
 (CSV, 17.7 s) in the full run; with 250,000 rows (now the default) at about 500 MB in the same
-or less time. Most of the remaining growth is the normalisation of one chunk (canonical
-columns, timestamp parsing, value checks, sorting, duplicate resolution: several copies of the
-chunk) and Arrow's memory pool.
+or less time. The remaining growth of about 300 MB is not profiled yet; the normalisation of a
+chunk (canonical columns, timestamp parsing, value checks, sorting, duplicate resolution) makes
+several copies of it, and Arrow keeps a memory pool.
 
 Profiles: cProfile of `alphaforge.backtest` (200 runs of W1(a), 20 of W4) and of `run_batch`
 (500 runs of W2(a)), timers around each phase of `run_batch` (preparation, signal building, the
