@@ -11,7 +11,7 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -23,11 +23,31 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py progress bars
 
 
 # ---- vectorbt ---------------------------------------------------------------------------------
+T = TypeVar("T", pd.Series, pd.DataFrame)
+
+
+def naive(x: T) -> T:
+    """``x`` on a time-zone-naive index (its wall-clock UTC times).
+
+    vectorbt's pandas paths run up to 70x slower on a tz-aware index (50 s instead of 0.7 s for
+    SMA 10/50 on 1,000,000 UTC minute bars), so it is given what its users would hand it: the
+    conversion is part of its timed call.
+    """
+    idx = x.index
+    if isinstance(idx, pd.DatetimeIndex) and idx.tz is not None:
+        return x.set_axis(idx.tz_localize(None))
+    return x
+
+
 def vbt_sma(close: pd.DataFrame | pd.Series, open_: Any, fast: Sequence[int], slow: Sequence[int],
             freq: str, sl: Any = None, tp: Any = None) -> Any:  # fmt: skip
     """SMA crossover over every (fast, slow) pair in one broadcasted ``from_signals``."""
     import vectorbt as vbt
 
+    close, open_ = (
+        naive(close),
+        naive(open_) if isinstance(open_, pd.Series | pd.DataFrame) else open_,
+    )
     fm = vbt.MA.run(close, window=list(fast), short_name="fast")
     sm = vbt.MA.run(close, window=list(slow), short_name="slow")
     ent = fm.ma_crossed_above(sm).vbt.fshift(1).fillna(False).astype(bool)
@@ -60,6 +80,7 @@ def vbt_stops(df: pd.DataFrame, ent: np.ndarray, ex: np.ndarray,
     """
     import vectorbt as vbt
 
+    df = naive(df)
     prev_close = df["close"].shift(1)
     sl = (1.0 - 0.95 * prev_close / df["open"]).fillna(0.05).clip(lower=1e-9)
     tp = (1.10 * prev_close / df["open"] - 1.0).fillna(0.10).clip(lower=1e-9)
@@ -78,6 +99,7 @@ def vbt_rebalance(close: pd.DataFrame, open_: pd.DataFrame, weights: np.ndarray,
     """Target-percent orders at the open after each decision bar, sells first (call_seq auto)."""
     import vectorbt as vbt
 
+    close, open_ = naive(close), naive(open_)
     size = np.full(weights.shape, np.nan)
     rows = np.flatnonzero(mask[:-1]) + 1
     size[rows] = weights[rows - 1]
