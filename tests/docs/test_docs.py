@@ -210,6 +210,7 @@ EXPECTED: dict[str, tuple[list[str], list[str]]] = {
         ["sweeps/*/results.parquet", "walkforward/*/result.json"],
     ),
     "portfolio": (["portfolio_equity.png"], []),
+    "ml": (["ml.yaml"], ["models/tutorial_logit/v1/evaluation.json", "features/*.npz"]),
     "validation": (
         ["validated.html"],
         ["sweeps/*/results.parquet", "validations/*/validation.json"],
