@@ -274,6 +274,8 @@ def _show_walkforward(wf: Any, objective: str) -> None:
             "oos_cagr", "oos_num_trades"]  # fmt: skip
     df = wf.folds.assign(test_start=wf.folds["test_start"].dt.strftime("%Y-%m-%d"))
     console.print(_top_table(df, cols, f"folds ({objective}: in-sample vs out-of-sample)", 500))
+    for line in nan_fold_notes(wf.folds, objective):
+        console.print(f"[yellow]note:[/] {line}")
     console.print(_top_table(wf.drift, list(wf.drift.columns), "parameter drift"))
     m = wf.result.metrics
     console.print(
@@ -284,6 +286,27 @@ def _show_walkforward(wf: Any, objective: str) -> None:
     )
     for name, path in wf.files.items():
         console.print(f"{name}: {path}")
+
+
+def nan_fold_notes(folds: Any, objective: str) -> list[str]:
+    """Why some folds have no out-of-sample objective (NaN), in words."""
+    nan = folds["oos_objective"].isna().to_numpy()
+    if not nan.any():
+        return []
+    flat = nan & (folds["oos_num_trades"].fillna(0).to_numpy() == 0)
+    out = []
+    if flat.any():
+        out.append(
+            f"{int(flat.sum())} of {len(folds)} folds have no out-of-sample {objective}: their "
+            "test window had no trade and no position, so the equity never moved"
+        )
+    if (nan & ~flat).any():
+        ids = ", ".join(str(int(f)) for f in folds["fold"].to_numpy()[nan & ~flat][:10])
+        out.append(
+            f"folds {ids}: {objective} is undefined on their test window (e.g. no losing bar "
+            "for sortino, no drawdown for calmar, or too few bars)"
+        )
+    return out
 
 
 _WF_FIXED = {

@@ -172,9 +172,27 @@ def stitch(
         trade_records=tr, order_records=np.concatenate(orders), event_records=np.concatenate(events),
         benchmark_values=bench, metrics=metrics,
         config={**first_res.config, "cash": float(eq[0])},  # a config build() reads back
-        strategy=first_res.strategy, params=extra.get("last_params", {}),
+        strategy=first_res.strategy, params=fold_params(extra.get("fold_params") or []),
         manifest_extra={"walkforward": extra, "bars": len(eq), "symbols": list(oos.symbols)},
     )  # fmt: skip
+
+
+def fold_params(per_fold: list[dict[str, Any]], listed: int = 8) -> dict[str, str]:
+    """What the stitched result traded, not the last fold's values alone: each parameter's value
+    in every fold, in order (``{"fast": "per fold: 10, 20, 20"}``), or with more than ``listed``
+    folds how many folds used each value (``"per fold: 5 (23 folds), 10 (30 folds)"``)."""
+    from collections import Counter
+
+    names = list(per_fold[0]) if per_fold else []
+    out = {}
+    for n in names:
+        values = [f.get(n) for f in per_fold]
+        if len(values) <= listed:
+            out[n] = "per fold: " + ", ".join(str(v) for v in values)
+        else:
+            counts = sorted(Counter(values).items(), key=lambda kv: str(kv[0]))
+            out[n] = "per fold: " + ", ".join(f"{v} ({c} folds)" for v, c in counts)
+    return out
 
 
 def _shift(records: np.ndarray, fields: tuple[str, ...], by: int) -> np.ndarray:

@@ -133,3 +133,32 @@ def test_selection_does_not_leak_test_data(panel1: Panel, settings: AppSettings)
         assert row.oos_objective == pytest.approx(chosen, rel=1e-9, abs=1e-12)
         pct.append(np.mean([v <= chosen for v in oos.values()]))
     assert len(pct) >= 8 and np.mean(pct) < 0.85
+
+
+def test_stitched_result_names_every_folds_parameters() -> None:
+    from alphaforge.optimize.walkforward import fold_params
+
+    per_fold = [{"fast": 10, "slow": 50}, {"fast": 20, "slow": 50}, {"fast": 20, "slow": 90}]
+    assert fold_params(per_fold) == {
+        "fast": "per fold: 10, 20, 20",
+        "slow": "per fold: 50, 50, 90",
+    }
+    assert fold_params([]) == {}
+    many = [{"fast": 5}] * 3 + [{"fast": 10}] * 7
+    assert fold_params(many) == {"fast": "per fold: 10 (7 folds), 5 (3 folds)"}
+
+
+def test_folds_without_an_oos_objective_are_explained() -> None:
+    import pandas as pd
+
+    from alphaforge.cli.optimize import nan_fold_notes
+
+    folds = pd.DataFrame({
+        "fold": [0, 1, 2, 3],
+        "oos_objective": [0.5, float("nan"), float("nan"), 1.2],
+        "oos_num_trades": [3, 0, 2, 1],
+    })  # fmt: skip
+    notes = nan_fold_notes(folds, "sortino")
+    assert notes[0].startswith("1 of 4 folds have no out-of-sample sortino")
+    assert notes[1].startswith("folds 2: sortino is undefined")
+    assert nan_fold_notes(folds.iloc[[0, 3]], "sharpe") == []
