@@ -125,8 +125,28 @@ def _top_table(df: Any, cols: list[str], title: str, n: int = 10) -> Table:
     return t
 
 
+MIN_TRADES_WARNING = 30  # fewer closed trades than this make a Sharpe ratio mostly noise
+
+
+def few_trades_notes(report: Any, objective: str, minimum: int = MIN_TRADES_WARNING) -> list[str]:
+    """A warning for each pick (raw, plateau) that rests on fewer than ``minimum`` trades."""
+    out = []
+    table = report.table.set_index("trial_id")
+    for key, best in report.best.items():
+        n = float(table.loc[best["trial_id"], "num_trades"])
+        if n == n and n < minimum:  # NaN-safe
+            out.append(
+                f"the {key} best {best['params']} rests on {n:.0f} trades (fewer than "
+                f"{minimum}), so its {objective} is mostly noise; add --constraint "
+                f"'num_trades>={minimum}'"
+            )
+    return out
+
+
 def _show_sweep(report: Any, objective: str) -> None:
     console.print(_best_table(report))
+    for line in few_trades_notes(report, objective):
+        console.print(f"[yellow]warning:[/] {line}")
     feas = report.table[report.table["feasible"]].sort_values("objective", ascending=False)
     cols = [*report.params, "objective", "plateau", "cagr", "max_drawdown", "num_trades"]
     if "share_positive" in report.table:

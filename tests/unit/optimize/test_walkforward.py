@@ -162,3 +162,17 @@ def test_folds_without_an_oos_objective_are_explained() -> None:
     assert notes[0].startswith("1 of 4 folds have no out-of-sample sortino")
     assert notes[1].startswith("folds 2: sortino is undefined")
     assert nan_fold_notes(folds.iloc[[0, 3]], "sharpe") == []
+
+
+def test_a_best_on_few_trades_is_warned() -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from alphaforge.cli.optimize import few_trades_notes
+
+    table = pd.DataFrame({"trial_id": [0, 1], "num_trades": [2.0, 45.0]})
+    best = {"raw": {"trial_id": 0, "params": {"fast": 5}},
+            "plateau": {"trial_id": 1, "params": {"fast": 10}}}  # fmt: skip
+    notes = few_trades_notes(SimpleNamespace(table=table, best=best), "sharpe")
+    assert len(notes) == 1 and "rests on 2 trades" in notes[0] and "num_trades>=30" in notes[0]
