@@ -15,7 +15,6 @@ reported, not judged: they show up in the returns.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -25,6 +24,7 @@ from pydantic import ValidationError
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
 from alphaforge.core.errors import ConfigError, DataError, StoreError
+from alphaforge.core.jsonvalues import json_safe
 from alphaforge.ledger import Ledger, RunInfo
 from alphaforge.services.backtest import run_spec
 from alphaforge.services.drift_compare import (
@@ -128,7 +128,7 @@ class DriftReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: every field, the derived differences and the verdict."""
         head = {k: getattr(self, k) for k in _HEAD}
-        return _clean(
+        return json_safe(
             {
                 **head,
                 "within_tolerance": self.within_tolerance,
@@ -168,19 +168,6 @@ _TRADE_PROPS = ("qty_diff", "entry_diff_bps", "exit_diff_bps", "reasons_agree", 
 
 def _with_props(obj: Any, props: tuple[str, ...]) -> dict[str, Any]:
     return {**asdict(obj), **{p: getattr(obj, p) for p in props}}
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe: timestamps as ISO text, NaN as None, tuples as lists."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, pd.Timestamp):
-        return obj.isoformat()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def run_spec_of(run: RunInfo, curve: pd.DataFrame) -> RunSpec:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.jsonvalues import json_safe
 from alphaforge.services.validate_targets import (
     SweepTrials,
     Target,
@@ -127,7 +128,7 @@ def run_validation(
         **_headline(target), "settings": _settings(request), **body,
         "facts": facts, "gate": verdict.to_dict(), "gate_spec": spec_gate.model_dump(),
     }  # fmt: skip
-    body = _json_safe(body)
+    body = json_safe(body)
     path = save(settings.home, body, created, rhash)
     return ValidationReport(target, body, verdict, tables, path)
 
@@ -448,20 +449,3 @@ def _num(v: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if np.isnan(f) else f
-
-
-def _json_safe(obj: Any) -> Any:
-    """NaN and inf become None; numpy scalars and timestamps plain values."""
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_json_safe(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, pd.Timestamp | dt.datetime | dt.date):
-        return obj.isoformat()
-    return obj

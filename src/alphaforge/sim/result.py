@@ -5,7 +5,6 @@ sweep pays only for what it reads. Serialises to JSON (one file) and Parquet (a 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +15,7 @@ import pandas as pd
 
 from alphaforge.atomic import atomic_write, atomic_write_text
 from alphaforge.core.errors import DataError
+from alphaforge.core.jsonvalues import json_safe
 from alphaforge.sim import codes as C
 from alphaforge.sim.records import EVENT, ORDER, TRADE, from_rows, to_rows
 
@@ -224,7 +224,7 @@ class BacktestResult:
 
     def to_json(self, path: str | Path) -> Path:
         """Write the result as JSON atomically (temp file + rename)."""
-        return atomic_write_text(Path(path), json.dumps(_clean(self.to_dict()), indent=1))
+        return atomic_write_text(Path(path), json.dumps(json_safe(self.to_dict()), indent=1))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BacktestResult:
@@ -313,7 +313,7 @@ class BacktestResult:
             "orders": to_rows(self.order_records),
             "events": to_rows(self.event_records),
         }
-        atomic_write_text(d / "meta.json", json.dumps(_clean(meta), indent=1))
+        atomic_write_text(d / "meta.json", json.dumps(json_safe(meta), indent=1))
         return d
 
     @classmethod
@@ -338,17 +338,4 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     for c in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[c]):
             out[c] = [t.isoformat() if not pd.isna(t) else None for t in out[c]]
-    return _clean(out.to_dict(orient="records"))
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    return json_safe(out.to_dict(orient="records"))
