@@ -633,7 +633,8 @@ def tutorial_scripts() -> dict[str, Path]:
 def _source_hash(script: Path) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(sys.version.encode())
-    for p in [script, *sorted(EXAMPLES.glob("*.yaml")), *sorted((ROOT / "src").rglob("*.py"))]:
+    shared = [EXAMPLES / "_tutorial.py", *sorted(EXAMPLES.glob("*.yaml"))]
+    for p in [script, *shared, *sorted((ROOT / "src").rglob("*.py"))]:
         h.update(str(p.relative_to(ROOT)).encode())
         h.update(p.read_bytes())
     return h.hexdigest()

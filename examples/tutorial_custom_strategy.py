@@ -7,11 +7,8 @@ Runs offline on alphaforge's SYNTHETIC sample market (seeded, generated in memor
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import numpy as np
+from _tutorial import folders, tutorial_parser  # examples/_tutorial.py: --home, --out
 
 import alphaforge
 from alphaforge.data.sample import generate_daily
@@ -51,20 +48,9 @@ class TrendPullback(Strategy[PullbackParams]):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="alphaforge home (default: a new temporary directory)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="where to write the chart (default: HOME/tutorial)"
-    )
+    parser = tutorial_parser(__doc__)
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
-    out = args.out or home / "tutorial"
-    out.mkdir(parents=True, exist_ok=True)
+    home, out = folders(args)
 
     # 3. Data: 10 years of SYNTHETIC daily bars for 5 equities (long format).
     bars = generate_daily(seed=42, n_symbols=5, years=10)

@@ -13,11 +13,8 @@ exactly as you would hand over the address of a real cluster's scheduler (``--sc
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import pandas as pd
+from _tutorial import folders, tutorial_parser  # examples/_tutorial.py: --home, --out
 
 from alphaforge.config.settings import load_settings
 from alphaforge.config.specs import RunSpec
@@ -27,16 +24,7 @@ from alphaforge.services.optimize import SweepRequest, run_sweep
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="alphaforge home (default: a new temporary directory)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="unused; accepted like the other tutorials"
-    )
+    parser = tutorial_parser(__doc__)
     parser.add_argument(
         "--scheduler",
         default=None,
@@ -44,7 +32,7 @@ def main() -> None:
         "worker processes (default: a small in-process cluster)",
     )
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
+    home, _ = folders(args)
 
     panel = to_panel(generate_daily(seed=3, n_symbols=4, years=6))
     spec = RunSpec.model_validate({"strategy": "sma_cross", "symbols": ["SYN01", "SYN02", "SYN03"]})

@@ -9,11 +9,8 @@ and a backtest of the `ml_signal` strategy through the normal engine.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import yaml
+from _tutorial import folders, tutorial_parser  # examples/_tutorial.py: --home, --out
 
 from alphaforge.config.settings import load_settings
 from alphaforge.data.sample import generate_daily
@@ -21,13 +18,9 @@ from alphaforge.services.ml import evaluate_model, train_model
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, default=None, help="alphaforge home (default: temp)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (HOME/tutorial)")
+    parser = tutorial_parser(__doc__)
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
-    out = args.out or home / "tutorial"
-    out.mkdir(parents=True, exist_ok=True)
+    home, out = folders(args)
     settings = load_settings(home)
 
     # 1. Data: four SYNTHETIC stocks, ten years, in a file the config names.

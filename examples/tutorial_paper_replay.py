@@ -9,10 +9,10 @@ the same commands you would use on a paper or live run.
 
 from __future__ import annotations
 
-import argparse
 import os
-import tempfile
 from pathlib import Path
+
+from _tutorial import folders, tutorial_parser  # examples/_tutorial.py: --home, --out
 
 CONFIG = Path(__file__).resolve().parent / "paper_sma.yaml"
 
@@ -31,23 +31,9 @@ def alphaforge(home: Path, *argv: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="alphaforge home (default: a new temporary directory)",
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="where to write the CSV export (default: HOME/tutorial)",
-    )
+    parser = tutorial_parser(__doc__)
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
-    out = args.out or home / "tutorial"
-    out.mkdir(parents=True, exist_ok=True)
+    home, out = folders(args)
     os.environ.setdefault("COLUMNS", "120")  # table width of the printed output
 
     def af(*argv: str) -> None:

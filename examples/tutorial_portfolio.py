@@ -7,31 +7,17 @@ Runs offline on alphaforge's SYNTHETIC sample market (seeded, generated in memor
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
-
 import pandas as pd
+from _tutorial import folders, tutorial_parser  # examples/_tutorial.py: --home, --out
 
 import alphaforge
 from alphaforge.data.sample import generate_daily, sample_sectors, sample_symbols
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="alphaforge home (default: a new temporary directory)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="where to write the chart (default: HOME/tutorial)"
-    )
+    parser = tutorial_parser(__doc__)
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
-    out = args.out or home / "tutorial"
-    out.mkdir(parents=True, exist_ok=True)
+    _, out = folders(args)
 
     # 1. Data: 12 SYNTHETIC equities in four sectors, 8 years of daily bars.
     symbols = sample_symbols(12)

@@ -8,9 +8,7 @@ and walk-forward outputs are written under a temporary alphaforge home.
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
+from _tutorial import folders, tutorial_parser  # examples/_tutorial.py: --home, --out
 
 from alphaforge.config.settings import load_settings
 from alphaforge.config.specs import RunSpec
@@ -25,21 +23,10 @@ from alphaforge.services.optimize import (
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--home",
-        type=Path,
-        default=None,
-        help="alphaforge home (default: a new temporary directory)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="where to write the chart (default: HOME/tutorial)"
-    )
+    parser = tutorial_parser(__doc__)
     parser.add_argument("--workers", type=int, default=1, help="local worker processes")
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
-    out = args.out or home / "tutorial"
-    out.mkdir(parents=True, exist_ok=True)
+    home, out = folders(args)
     settings = load_settings(home)  # the Python equivalent of `alphaforge --home HOME`
 
     # 1. Data: SYNTHETIC daily bars, one symbol.

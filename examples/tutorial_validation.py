@@ -9,9 +9,7 @@ from the sweep's own trials, PBO, SPA, Monte Carlo, regimes, robustness and the 
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-from pathlib import Path
+from _tutorial import folders, tutorial_parser  # examples/_tutorial.py: --home, --out
 
 from alphaforge.config.settings import load_settings
 from alphaforge.config.specs import RunSpec
@@ -27,13 +25,9 @@ from alphaforge.services.validate import ValidationRequest, run_validation
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--home", type=Path, default=None, help="alphaforge home (default: temp)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (HOME/tutorial)")
+    parser = tutorial_parser(__doc__)
     args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="alphaforge-tutorial-"))
-    out = args.out or home / "tutorial"
-    out.mkdir(parents=True, exist_ok=True)
+    home, out = folders(args)
     settings = load_settings(home)
 
     # 1. Data in a file, so that validation can re-run the chosen parameters on the same bars.
