@@ -281,3 +281,15 @@ def test_validate_an_sma_sweep_on_real_data(tmp_path: Path) -> None:
     assert all(r["status"] != "N/A" for r in body["gate"]["rows"]), body["gate"]
     assert 'id="validation"' in report.read_text()
     assert "Gate:" in out and "PBO" in out
+
+
+def test_a_sweep_whose_bars_changed_is_refused(tmp_path: Path) -> None:
+    rets = planted_trend_returns(4, n=600)
+    data = _bars(tmp_path / "p.csv", "PLANT", rets)
+    settings = AppSettings(home=tmp_path / "home")
+    spec = load_run_spec(None, {"strategy": "sma_cross", "data": str(data), "symbols": ["PLANT"]})
+    req = SweepRequest(spec=spec, grids=["fast=5,10", "slow=30"], per_symbol=False, workers=1)
+    job = run_sweep(req, settings).job_id
+    _bars(data, "PLANT", rets * 1.01)  # the file is rewritten with other prices
+    with pytest.raises(DataError, match="changed since the sweep"):
+        run_validation(_quick(job, robustness=False, regimes=False), settings)

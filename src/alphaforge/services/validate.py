@@ -33,6 +33,7 @@ from alphaforge.services.validate_targets import (
     SweepTrials,
     Target,
     WalkForwardRun,
+    load_result,
     load_target,
     load_trials,
     locate,
@@ -145,8 +146,6 @@ def _attach(target: Target, request: ValidationRequest, settings: Any) -> Target
         if kind != "walkforward":
             raise ConfigError(f"--walkforward {request.walkforward!r}: not a walk-forward run")
         target.walkforward = WalkForwardRun(path.name, pd.read_parquet(path / "folds.parquet"))
-        from alphaforge.services.validate_targets import load_result
-
         target.notes.append(f"walk-forward {path.name}")
         target.wf_result = load_result(path / "result.json")
     return target

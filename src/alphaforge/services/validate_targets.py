@@ -220,8 +220,8 @@ def _sweep_target(path: Path, settings: Any) -> Target:
     best = best_trial(trials)
     params = {**spec.params, **{p: _py(best[p]) for p in trials.params}}
     spec = spec.model_copy(update={"params": params})
+    _check_same_data(spec, settings, manifest, path)
     result = run_spec(spec, settings)
-    _check_same_data(result, manifest, path)
     notes = [f"best trial {int(best['trial_id'])} of {trials.n_trials} by {trials.objective}"]
     if (manifest.get("job") or {}).get("per_symbol") and len(result.symbols) > 1:
         notes.append(
@@ -232,10 +232,15 @@ def _sweep_target(path: Path, settings: Any) -> Target:
     return Target("sweep", path.name, result, spec, trials, None, notes)
 
 
-def _check_same_data(result: BacktestResult, manifest: dict[str, Any], path: Path) -> None:
-    job = manifest.get("job") or {}
-    if list(job.get("symbols") or result.symbols) != list(result.symbols):
+def _check_same_data(spec: RunSpec, settings: Any, manifest: dict[str, Any], path: Path) -> None:
+    """Refuse to validate a sweep on bars other than the ones it searched (the store or the
+    file changed since): the sweep records the hash of its panel."""
+    from alphaforge.services.backtest import load_spec_panel
+    from alphaforge.services.optimize import panel_hash
+
+    swept = (manifest.get("job") or {}).get("data")
+    if swept and panel_hash(load_spec_panel(spec, settings)) != swept:
         raise DataError(
-            f"{path}: the re-run trades {list(result.symbols)}, the sweep traded "
-            f"{job.get('symbols')}; the store changed since the sweep"
+            f"{path}: the bars of {spec.symbols or 'the sweep'} changed since the sweep "
+            "(its data hash differs); run the sweep again on the current data"
         )
