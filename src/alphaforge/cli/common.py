@@ -140,6 +140,49 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _plain_help() -> None:
+    """Typer's rich help, shown as written.
+
+    * a flag takes no value, so its type column stays empty (Typer shows ``<bool>``);
+    * help texts are plain text: ``[cores]`` or ``[long]`` (defaults in brackets) stay as written
+      instead of being read as rich style tags and dropped (which left a stray " ."), and
+      ``:name:`` is not turned into an emoji.
+    """
+    import inspect
+
+    from rich.text import Text
+    from typer import core as typer_core
+
+    option = getattr(typer_core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if option is not None and shown is not None and not getattr(shown, "_plain", False):
+
+        def display_type_rich(self: Any, ctx: Any) -> str | None:
+            return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+        display_type_rich._plain = True  # type: ignore[attr-defined]
+        option.display_type_rich = display_type_rich
+    try:
+        from typer import rich_utils
+    except ImportError:  # pragma: no cover - typer without rich
+        return
+    make = getattr(rich_utils, "_make_rich_text", None)
+    highlighter = getattr(rich_utils, "highlighter", None)
+    if make is None or highlighter is None or getattr(make, "_plain", False):
+        return
+
+    def make_rich_text(*, text: str, style: str = "", markup_mode: Any) -> Any:
+        if markup_mode != "rich" or "\x1b" in text:
+            return make(text=text, style=style, markup_mode=markup_mode)
+        return highlighter(Text(inspect.cleandoc(text), style=style))
+
+    make_rich_text._plain = True  # type: ignore[attr-defined]
+    rich_utils._make_rich_text = make_rich_text
+
+
+_plain_help()
+
+
 HomeOption = typer.Option(
     None,
     "--home",
