@@ -21,6 +21,7 @@ from a config list such as::
       - amihud: {window: 20}
       - roll_spread: {window: 20}
       - kyle_lambda: {window: 20}
+      - sector_momentum: {windows: [20, 60]}   # needs the config's sectors: {SYMBOL: sector}
 
 Its :attr:`FeatureSet.hash` (BLAKE2b of the canonical JSON and :data:`FEATURE_CODE_VERSION`)
 names the list; a stored model refuses a different one.
@@ -130,6 +131,8 @@ def _entry(raw: Any, where: str) -> FeatureSpec:
         raise ConfigError(
             f"{where}: {kind}: unknown parameter {unknown[0]!r}; expected {', '.join(allowed)}"
         )
+    if kind == "sector_momentum" and "sectors" in params:
+        params = {**params, "sectors": sector_pairs(params["sectors"], f"{where}: sectors")}
     return FeatureSpec(
         str(kind), tuple(sorted((str(k), _norm_value(v)) for k, v in params.items()))
     )
@@ -315,6 +318,63 @@ def _hmm(panel: Panel, spec: FeatureSpec) -> Columns:
     return {f"hmm_{n_states}_p_high_vol": out}
 
 
+def sector_pairs(value: Any, where: str = "sectors") -> tuple[tuple[str, str], ...]:
+    """A sector map (``{symbol: sector}`` or a list of pairs) as sorted ``(symbol, sector)``."""
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, list | tuple) and all(
+        isinstance(p, list | tuple) and len(p) == 2 for p in value
+    ):
+        items = [tuple(p) for p in value]
+    else:
+        raise ConfigError(f"{where}: expected a mapping of symbol to sector (got {value!r})")
+    if not items:
+        raise ConfigError(f"{where}: the sector map is empty")
+    for sym, sector in items:
+        if not isinstance(sector, str) or not sector:
+            raise ConfigError(f"{where}: {sym}: the sector must be a name (got {sector!r})")
+    return tuple(sorted((str(a), str(b)) for a, b in items))
+
+
+def _sector_members(panel: Panel, spec: FeatureSpec) -> list[np.ndarray]:
+    """Per symbol of the panel, the panel columns of its sector (itself included)."""
+    raw = spec.get("sectors", None)
+    if raw is None:
+        raise ConfigError(
+            "sectors: the sector_momentum feature needs a sector map (sectors: {SYMBOL: sector})"
+        )
+    sectors = dict(sector_pairs(raw, "features: sector_momentum: sectors"))
+    missing = [s for s in panel.symbols if s not in sectors]
+    if missing:
+        raise ConfigError(
+            f"sectors: {missing[0]}: the symbol has no sector; add it to the sector map"
+        )
+    col = [sectors[s] for s in panel.symbols]
+    return [np.flatnonzero(np.array(col) == c) for c in col]
+
+
+def _sector_momentum(panel: Panel, spec: FeatureSpec) -> Columns:
+    """The ``w``-bar simple return of the symbol's sector (the equal-weight mean of its members'
+    ``w``-bar returns at bar t, members without a return left out) and the symbol's own
+    ``w``-bar return minus it. Bars ``t - w`` and ``t`` only."""
+    members = _sector_members(panel, spec)
+    close = panel.close
+    out: Columns = {}
+    for w in _windows(spec, (20, 60)):
+        r = np.full(close.shape, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r[w:] = close[w:] / close[:-w] - 1.0
+        sector = np.full(close.shape, np.nan)
+        for j, cols in enumerate(members):
+            block = r[:, cols]
+            n = np.isfinite(block).sum(axis=1)
+            with np.errstate(invalid="ignore"):
+                sector[:, j] = np.where(n > 0, np.nansum(block, axis=1) / np.maximum(n, 1), np.nan)
+        out[f"sector_ret_{w}"] = sector
+        out[f"rel_sector_{w}"] = r - sector
+    return out
+
+
 def _calendar(panel: Panel, spec: FeatureSpec) -> Columns:
     idx = panel.index
     dow = np.repeat(np.asarray(idx.day_of_week, dtype=np.float64)[:, None], panel.shape[1], axis=1)
@@ -350,6 +410,7 @@ BUILDERS: Mapping[str, Builder] = {
     "amihud": _amihud,
     "roll_spread": _roll,
     "kyle_lambda": _kyle,
+    "sector_momentum": _sector_momentum,
 }
 ALLOWED: Mapping[str, tuple[str, ...]] = {
     "returns": ("windows",),
@@ -363,11 +424,12 @@ ALLOWED: Mapping[str, tuple[str, ...]] = {
     "amihud": ("window",),
     "roll_spread": ("window",),
     "kyle_lambda": ("window",),
+    "sector_momentum": ("windows", "sectors"),
 }
 
 
 def _spec_warmup(spec: FeatureSpec) -> int:
-    if spec.kind in ("returns", "volatility"):
+    if spec.kind in ("returns", "volatility", "sector_momentum"):
         return max(_windows(spec, (1, 5, 20) if spec.kind == "returns" else (20, 60))) + 1
     if spec.kind == "indicator":
         ind, resolved, _ = _indicator_spec(spec)

@@ -124,6 +124,9 @@ class MlSpec(_Strict):
     end: str | None = None
     timeframe: str = "1d"
     features: list[Any] = Field(..., min_length=1)
+    sectors: dict[str, str] | None = Field(
+        None, description="symbol: sector of every symbol, for the sector_momentum feature"
+    )
     label: LabelModel = Field(default_factory=LabelModel)
     model: ModelModel = Field(default_factory=ModelModel)
     cv: CVModel | None = Field(default_factory=CVModel)
@@ -148,7 +151,44 @@ class MlSpec(_Strict):
         return str(value)
 
     def feature_set(self, source: str) -> FeatureSet:
-        return parse_features(self.features, f"{source}: features")
+        """The feature list; ``sectors`` goes into every ``sector_momentum`` entry (so the
+        map is part of the feature hash and of the stored model)."""
+        where = f"{source}: features"
+        return parse_features([self._with_sectors(f, where) for f in self.features], where)
+
+    def _with_sectors(self, entry: Any, where: str) -> Any:
+        if self.sectors is None:
+            return entry
+        if entry == "sector_momentum":
+            return {"sector_momentum": {"sectors": dict(self.sectors)}}
+        if not (isinstance(entry, dict) and list(entry) == ["sector_momentum"]):
+            return entry
+        params = dict(entry["sector_momentum"] or {})
+        if "sectors" in params:
+            raise ConfigError(
+                f"{where}: sector_momentum: sectors: give the map once, as the top-level sectors"
+            )
+        return {"sector_momentum": {**params, "sectors": dict(self.sectors)}}
+
+    def check_sectors(self, source: str) -> None:
+        """Refuse a sector map that misses a symbol or names one the run does not have, and a
+        map no feature uses."""
+        uses = any(s.kind == "sector_momentum" for s in self.feature_set(source).specs)
+        if self.sectors is None:
+            if uses:
+                raise ConfigError(
+                    f"{source}: sectors: the sector_momentum feature needs a sector map "
+                    "(sectors: {SYMBOL: sector})"
+                )
+            return
+        if not uses:
+            raise ConfigError(f"{source}: sectors: no sector_momentum feature uses the map")
+        missing = [s for s in self.symbols if s not in self.sectors]
+        if missing:
+            raise ConfigError(f"{source}: sectors: {missing[0]}: the symbol has no sector")
+        unknown = [s for s in self.sectors if s not in self.symbols]
+        if unknown:
+            raise ConfigError(f"{source}: sectors: {unknown[0]}: unknown symbol (not in symbols)")
 
 
 def load_ml_spec(path: str | Path) -> MlSpec:
@@ -162,4 +202,5 @@ def load_ml_spec(path: str | Path) -> MlSpec:
     if spec.label.kind == "meta" and spec.label.primary is None:
         raise ConfigError(f"{p}: label.primary: kind meta needs a primary strategy")
     spec.feature_set(str(p))  # unknown features are reported before any data is read
+    spec.check_sectors(str(p))
     return spec
