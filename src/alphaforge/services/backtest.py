@@ -16,7 +16,7 @@ from alphaforge.data.schema import to_utc
 from alphaforge.services.run_checks import check_calendars, require_universe, warmup_note
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import run_backtest
-from alphaforge.strategy.base import Strategy
+from alphaforge.strategy.base import Strategy, StrategyData
 from alphaforge.strategy.registry import check_direction, make_strategy
 
 SHORTCUTS = {
@@ -299,14 +299,30 @@ def _fine_bars(spec: Any, settings: Any, panel: Panel) -> tuple[dict[str, Any] |
     return fine_arrays(panel, fine, cal), None
 
 
+def _benchmark_data(
+    spec: Any, settings: Any, panel: Panel, cfg: BacktestConfig
+) -> tuple[StrategyData | None, str | None]:
+    """For a benchmark symbol the run does not trade: the strategy data holding its curve
+    under the key the runner reads (so metrics, result and report all use it) and its source."""
+    from alphaforge.services.benchmark import external_benchmark
+
+    found = external_benchmark(spec, settings, panel)
+    if found is None:
+        return None, None
+    sdata = StrategyData(panel)
+    sdata.cache[("benchmark", cfg.cash, cfg.benchmark)] = found[0]
+    return sdata, found[1]
+
+
 def run_spec(spec: Any, settings: Any) -> BacktestResult:
     """Run a :class:`~alphaforge.config.specs.RunSpec`."""
     if not spec.strategy:
         raise DataError("no strategy given (argument or 'strategy:' in the config)")
-    panel = load_spec_panel(spec, settings)
+    # the strategy, its parameters and the direction first: a wrong name costs no data read
     strat = make_strategy(spec.strategy, spec.params)
-    check_calendars(panel, spec.calendar, spec.source)
     check_direction(strat, spec.direction)
+    panel = load_spec_panel(spec, settings)
+    check_calendars(panel, spec.calendar, spec.source)
     short = warmup_note(strat.warmup(), panel)
     if short:
         raise DataError(short)
@@ -314,12 +330,15 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
     fine, note = None, None
     if cfg.exits.ambiguity == "finer_bars":
         fine, note = _fine_bars(spec, settings, panel)
+    sdata, bench_source = _benchmark_data(spec, settings, panel, cfg)
     try:
-        result = run_backtest(strat, panel, cfg, fine=fine)
+        result = run_backtest(strat, panel, cfg, fine=fine, data=sdata)
     except IdleSettingError as exc:  # name the file the setting came from
         raise IdleSettingError(f"{spec.source}: {exc}") from None
     if note:
         result.warnings.append(note)
+    if bench_source:
+        result.manifest_extra["benchmark_source"] = bench_source
     if spec.lookahead_check:
         from alphaforge.strategy.lookahead import check_lookahead
 

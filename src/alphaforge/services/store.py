@@ -10,14 +10,22 @@ from pathlib import Path
 import pandas as pd
 
 from alphaforge.config.settings import AppSettings
-from alphaforge.core.errors import DataError
+from alphaforge.core.errors import DataError, UnknownSymbolError
 from alphaforge.core.panel import Panel
+from alphaforge.core.suggest import did_you_mean
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.data.adjust import adjust_bars
 from alphaforge.data.ingest import DEFAULT_CHUNK_ROWS, IngestReport, OnDuplicate, read_bars
 from alphaforge.ports import BarStore, WriteSummary
 
-__all__ = ["ImportResult", "import_file", "load_bars", "load_panel", "open_store"]
+__all__ = [
+    "ImportResult",
+    "import_file",
+    "load_bars",
+    "load_panel",
+    "missing_symbol_hint",
+    "open_store",
+]
 
 
 def open_store(settings: AppSettings) -> BarStore:
@@ -56,10 +64,37 @@ def load_bars(
     """
     s = pd.Timestamp(start) if start is not None else None
     e = pd.Timestamp(end) if end is not None else None
-    bars = store.read(list(symbols) if symbols is not None else None, timeframe, s, e)
+    try:
+        bars = store.read(list(symbols) if symbols is not None else None, timeframe, s, e)
+    except UnknownSymbolError as exc:
+        hint = missing_symbol_hint(store, symbols or (), timeframe)
+        raise UnknownSymbolError(hint or str(exc)) from None
     if adjust:
         return adjust_bars(bars)
     return bars.drop(columns=[c for c in ("adj_close",) if c in bars.columns])
+
+
+def missing_symbol_hint(store: BarStore, symbols: Sequence[str], timeframe: str) -> str | None:
+    """Why the first of ``symbols`` without ``timeframe`` bars is missing, and the fix: another
+    timeframe that has it (``try --timeframe 1h``), else the closest stored name."""
+    tf = parse_timeframe(timeframe).name
+    stored: dict[str, list[str]] = {}
+    for info in store.list():
+        stored.setdefault(info.symbol, []).append(info.timeframe)
+    missing = [s for s in symbols if tf not in stored.get(s, [])]
+    if not missing:
+        return None
+    sym = missing[0]
+    others = stored.get(sym)
+    if others:
+        return (
+            f"unknown symbol {sym!r} for timeframe {tf}: no {tf} bars for {sym}; it has "
+            f"{', '.join(others)} (try --timeframe {others[0]})"
+        )
+    return (
+        f"unknown symbol {sym!r}: the store has no bars of it{did_you_mean(sym, stored)} "
+        "(`alphaforge data list` shows what is stored; `data import` or `data fetch` adds it)"
+    )
 
 
 def load_panel(

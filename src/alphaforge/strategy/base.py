@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from alphaforge.core.errors import StrategyError
 from alphaforge.core.panel import Panel
+from alphaforge.core.suggest import did_you_mean
 
 
 class StrategyParams(BaseModel):
@@ -264,7 +265,11 @@ class Strategy(Generic[P]):
         except ValidationError as exc:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"]) or "params"
-            msg = "unknown parameter" if err["type"] == "extra_forbidden" else err["msg"]
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                known = list(self.Params.model_fields)
+                hint = did_you_mean(loc, known) or ";"
+                msg = f"unknown parameter{hint} parameters: {', '.join(known) or 'none'}"
             raise StrategyError(
                 f"{self.name or type(self).__name__}: parameter {loc}: {msg}"
                 + (f" (got {err.get('input')!r})" if err["type"] != "extra_forbidden" else "")

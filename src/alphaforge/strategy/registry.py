@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.errors import StrategyError
+from alphaforge.core.suggest import did_you_mean
 from alphaforge.strategy.base import Strategy
 
 _BUILTIN_MODULES = ("alphaforge.strategy.library",)
@@ -47,7 +48,8 @@ def load_strategy_class(ref: str) -> type[Strategy[Any]]:
     builtins = builtin_strategies()
     if ref not in builtins:
         raise StrategyError(
-            f"unknown strategy {ref!r}; built-ins: {', '.join(builtins)} "
+            f"unknown strategy {ref!r}{did_you_mean(ref, builtins) or ';'} built-ins: "
+            f"{', '.join(builtins)} "
             "(or give path/to/file.py:ClassName)"
         )
     return builtins[ref]
