@@ -1,5 +1,6 @@
 """Classifiers behind one small interface: a logistic-regression baseline (scikit-learn),
-LightGBM and XGBoost (CPU), with class weights, sample weights and optional calibration.
+LightGBM and XGBoost (CPU), with class weights, sample weights and optional calibration, and
+voting or stacking ensembles of them (:mod:`alphaforge.ml.ensemble`).
 
 This is the only module that imports scikit-learn, LightGBM and XGBoost. Seeds are fixed and
 threads are few (``n_jobs`` 1 or 2), so the same data gives the same model.
@@ -16,8 +17,9 @@ import numpy as np
 
 from alphaforge.core.errors import ConfigError
 
-Kind = Literal["logistic", "lightgbm", "xgboost"]
+Kind = Literal["logistic", "lightgbm", "xgboost", "voting", "stacking"]
 KINDS: tuple[str, ...] = ("logistic", "lightgbm", "xgboost")
+ENSEMBLES: tuple[str, ...] = ("voting", "stacking")
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "logistic": {"C": 1.0, "max_iter": 500},
@@ -35,7 +37,8 @@ class ModelSpec:
     """Which classifier and how: ``params`` overlay the defaults of ``kind``;
     ``class_weight="balanced"`` weights each class by the inverse of its frequency;
     ``calibrate`` wraps the model in a sigmoid calibration fitted on ``calibration_folds``
-    contiguous (time-ordered) splits of the training rows."""
+    contiguous (time-ordered) splits of the training rows. ``kind`` ``voting`` or ``stacking``
+    combines ``members`` (stacking on ``stack_folds`` purged inner folds)."""
 
     kind: str = "logistic"
     params: dict[str, Any] = field(default_factory=dict)
@@ -44,11 +47,15 @@ class ModelSpec:
     calibration_folds: int = 3
     seed: int = 0
     n_jobs: int = 1
+    members: tuple[ModelSpec, ...] = ()
+    stack_folds: int = 3
 
     def resolved(self) -> dict[str, Any]:
+        if self.kind in ENSEMBLES:
+            return {"members": [m.resolved() for m in self.members]}
         if self.kind not in KINDS:
             raise ConfigError(
-                f"model: kind: unknown model {self.kind!r}; known: {', '.join(KINDS)}"
+                f"model: kind: unknown model {self.kind!r}; known: {', '.join(KINDS + ENSEMBLES)}"
             )
         return {**_DEFAULTS[self.kind], **self.params}
 
@@ -107,7 +114,10 @@ class FittedModel:
 
     def importance(self) -> np.ndarray:
         """Feature importance: |coefficient| of the standardised logistic model, total gain
-        of the trees; averaged over calibration folds when calibrated."""
+        of the trees; averaged over calibration folds when calibrated; an ensemble averages
+        its members' shares."""
+        if hasattr(self.estimator, "importance"):
+            return np.asarray(self.estimator.importance(), dtype=np.float64)
         inner = getattr(self.estimator, "calibrated_classifiers_", None)
         models = [c.estimator for c in inner] if inner is not None else [self.estimator]
         return np.mean([_importance(m) for m in models], axis=0)
@@ -130,9 +140,14 @@ def _fit_kwargs(spec: ModelSpec, weight: np.ndarray) -> dict[str, Any]:
 
 
 def fit(
-    spec: ModelSpec, x: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+    spec: ModelSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray | None = None,
+    times: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FittedModel:
-    """Fit ``spec`` on rows ``x`` (finite), binary labels ``y`` and optional sample weights."""
+    """Fit ``spec`` on rows ``x`` (finite), binary labels ``y`` and optional sample weights;
+    ``times`` (the rows' label start and end bars) let stacking purge its inner folds."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y).astype(int)
     if len(np.unique(y)) < 2:
@@ -141,6 +156,10 @@ def fit(
     if spec.class_weight == "balanced":
         w = w * class_weights(y)
     w = w * (len(w) / w.sum())
+    if spec.kind in ENSEMBLES:
+        from alphaforge.ml.ensemble import fit_ensemble
+
+        return fit_ensemble(spec, x, y, w, times)
     est = _estimator(spec)
     if spec.calibrate:
         from sklearn.calibration import CalibratedClassifierCV

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import format_validation_error
@@ -61,6 +68,13 @@ class LabelModel(_Strict):
                          self.vol_window)  # fmt: skip
 
 
+class MemberModel(_Strict):
+    """One classifier of an ensemble."""
+
+    kind: Literal["logistic", "lightgbm", "xgboost"] = Field(..., description="classifier")
+    params: dict[str, Any] = Field(default_factory=dict, description="overlay the defaults")
+
+
 class ModelModel(_Strict):
     kind: Literal["logistic", "lightgbm", "xgboost"] = "logistic"
     params: dict[str, Any] = Field(default_factory=dict, description="overlay the defaults")
@@ -68,10 +82,43 @@ class ModelModel(_Strict):
     calibrate: bool = False
     seed: int = 0
     n_jobs: int = Field(1, ge=1, le=2, description="threads (1 or 2)")
+    ensemble: Literal["voting", "stacking"] | None = Field(
+        None,
+        description="voting: mean of the members' calibrated probabilities; stacking: a "
+        "logistic meta-model on out-of-fold predictions made inside the training rows",
+    )
+    members: list[MemberModel] = Field(
+        default_factory=list, description="the ensemble's classifiers (at least 2)"
+    )
+    stack_folds: int = Field(3, ge=2, le=10, description="stacking: purged inner folds")
+
+    @model_validator(mode="after")
+    def _ensemble(self) -> ModelModel:
+        given = self.model_fields_set
+        if self.ensemble is None:
+            for key in ("members", "stack_folds"):
+                if key in given:
+                    raise ValueError(f"{key}: only with ensemble: voting or stacking")
+            return self
+        if len(self.members) < 2:
+            raise ValueError(f"members: ensemble {self.ensemble} needs at least 2 members")
+        for key in ("kind", "params"):
+            if key in given:
+                raise ValueError(f"{key}: with an ensemble, give each member's {key}")
+        if self.ensemble == "voting" and "calibrate" in given and not self.calibrate:
+            raise ValueError("calibrate: voting averages calibrated probabilities; drop it")
+        if self.ensemble == "voting" and "stack_folds" in given:
+            raise ValueError("stack_folds: only with ensemble: stacking")
+        return self
 
     def spec(self) -> ModelSpec:
-        return ModelSpec(self.kind, dict(self.params), self.class_weight, self.calibrate,
-                         seed=self.seed, n_jobs=self.n_jobs)  # fmt: skip
+        if self.ensemble is None:
+            return ModelSpec(self.kind, dict(self.params), self.class_weight, self.calibrate,
+                             seed=self.seed, n_jobs=self.n_jobs)  # fmt: skip
+        members = tuple(ModelSpec(m.kind, dict(m.params)) for m in self.members)
+        return ModelSpec(self.ensemble, {}, self.class_weight,
+                         self.calibrate or self.ensemble == "voting", seed=self.seed,
+                         n_jobs=self.n_jobs, members=members, stack_folds=self.stack_folds)  # fmt: skip
 
 
 class CVModel(_Strict):
@@ -203,4 +250,7 @@ def load_ml_spec(path: str | Path) -> MlSpec:
         raise ConfigError(f"{p}: label.primary: kind meta needs a primary strategy")
     spec.feature_set(str(p))  # unknown features are reported before any data is read
     spec.check_sectors(str(p))
+    if spec.tune is not None and spec.model.ensemble is not None:
+        raise ConfigError(f"{p}: tune: Optuna tuning of an ensemble (model.ensemble) is not "
+                          "supported; tune each member on its own")  # fmt: skip
     return spec

@@ -87,7 +87,8 @@ def _fit_rows(
     purged folds of these rows only."""
     if tuning is not None:
         spec = tune(spec, data, rows, tuning)
-    return fit(spec, data.x[rows], data.y[rows], fold_weights(data, rows))
+    return fit(spec, data.x[rows], data.y[rows], fold_weights(data, rows),
+               (data.t0[rows], data.t1[rows]))  # fmt: skip
 
 
 def _score(i: int, f: Fold, data: Dataset, proba: np.ndarray) -> FoldScore:

@@ -18,7 +18,7 @@ from alphaforge.core.errors import ConfigError
 from alphaforge.ml.cv import purged_kfold
 from alphaforge.ml.dataset import Dataset
 from alphaforge.ml.labels import uniqueness_weights
-from alphaforge.ml.models import ModelSpec, fit, scores
+from alphaforge.ml.models import ENSEMBLES, ModelSpec, fit, scores
 
 # name -> (low, high, "int" | "log" | "float")
 SPACES: dict[str, dict[str, tuple[float, float, str]]] = {
@@ -56,6 +56,10 @@ def tune(spec: ModelSpec, data: Dataset, rows: np.ndarray, how: TuneSpec) -> Mod
     """The parameters of ``spec`` with the lowest inner purged-CV log-loss on ``rows``."""
     import optuna
 
+    if spec.kind in ENSEMBLES:
+        raise ConfigError(
+            "tune: Optuna tuning of an ensemble is not supported; tune each member on its own"
+        )
     space = {**SPACES[spec.kind], **how.space} if spec.kind in SPACES else dict(how.space)
     inner = purged_kfold(data.t0[rows], data.t1[rows], how.folds, how.embargo, min_samples=20)
     x, y = data.x[rows], data.y[rows]
