@@ -108,9 +108,7 @@ def fit_ensemble(
     """Fit the voting or stacking ensemble ``spec`` on the training rows (see the module
     docstring); ``times`` are the rows' label start and end bars (default: the row order, one
     bar each)."""
-    from sklearn.linear_model import LogisticRegression
-
-    from alphaforge.ml.models import FittedModel, fit
+    from alphaforge.ml.models import FittedModel, fit, meta_logistic
 
     if len(spec.members) < 2:
         raise ConfigError(f"model: members: {spec.kind} needs at least 2 members")
@@ -118,7 +116,6 @@ def fit_ensemble(
     if spec.kind == "stacking":
         t0, t1 = times if times is not None else (np.arange(len(y)), np.arange(len(y)))
         z = _logit(stacking_features(spec, x, y, w, np.asarray(t0), np.asarray(t1)))
-        meta = LogisticRegression(random_state=spec.seed, max_iter=500)
-        meta.fit(z, y, sample_weight=w)
+        meta = meta_logistic(spec.seed).fit(z, y, sample_weight=w)
     members = [fit(m, x, y, w) for m in member_specs(spec)]
     return FittedModel(spec, Ensemble(spec.kind, members, meta), x.shape[1])

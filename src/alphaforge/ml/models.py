@@ -84,6 +84,13 @@ def _estimator(spec: ModelSpec) -> Any:
         raise ConfigError(f"model: params: {exc}") from None
 
 
+def meta_logistic(seed: int) -> Any:
+    """The unfitted logistic regression a stacking ensemble combines its members with."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(random_state=seed, max_iter=500)
+
+
 def class_weights(y: np.ndarray) -> np.ndarray:
     """Per-row weights ``n / (2 n_c)`` of the row's class ``c`` (scikit-learn's "balanced")."""
     y = np.asarray(y).astype(int)
