@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,10 @@ class BarStore(Protocol):
     """
 
     def write(self, bars: pd.DataFrame, timeframe: str) -> WriteSummary: ...
+
+    def write_many(self, parts: Iterable[tuple[str, Iterable[pd.DataFrame]]]) -> list[WriteSummary]:
+        """Several writes ``(timeframe, chunks)`` committed together: all of them or none."""
+        ...
 
     def read(
         self,

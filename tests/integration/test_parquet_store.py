@@ -259,3 +259,38 @@ def test_services_open_store_load_bars_and_panel(settings: AppSettings) -> None:
     assert raw.close.tolist() == [[11.0, 20.0]]
     with pytest.raises(DataError, match="no 1d bars"):
         load_panel(store, ["A"], "1d", start="2021-01-01")
+
+
+def test_write_many_commits_every_part_or_none(tmp_path: Path) -> None:
+    store = ParquetStore(tmp_path)
+    store.write(bars("A", "2020-01-01", 3), "1d")
+    before = snapshot(tmp_path)
+
+    def failing() -> Iterator[pd.DataFrame]:
+        yield bars("C", "2020-01-01", 2)
+        raise DataError("bad row in the second part")
+
+    parts = [
+        ("1d", [bars("B", "2020-01-01", 4)]),
+        ("1d", failing()),
+        ("1h", [bars("H", "2020-01-01", 5, freq="1h")]),
+    ]
+    with pytest.raises(DataError, match="second part"):
+        store.write_many(parts)
+    assert snapshot(tmp_path) == before and hidden(tmp_path) == []
+    # the same parts without the failure: one commit, one summary per part, in order; the
+    # second part overlaps the first's B (days 3..4 change, day 5 is new) and A (day 3 changes)
+    summaries = store.write_many(
+        [
+            ("1d", [bars("B", "2020-01-01", 4)]),
+            ("1d", [bars("B", "2020-01-03", 3, close=50.0), bars("A", "2020-01-03", 1, close=7)]),
+            ("1h", [bars("H", "2020-01-01", 5, freq="1h")]),
+        ]
+    )
+    got = [(s.symbols, s.inserted, s.updated) for s in summaries]
+    assert got == [(("B",), 4, 0), (("A", "B"), 1, 3), (("H",), 5, 0)]
+    assert store.read(["B"], "1d")["close"].tolist() == [10.0, 11.0, 50.0, 51.0, 52.0]
+    assert store.read(["A"], "1d")["close"].tolist() == [10.0, 11.0, 7.0]
+    assert [(i.symbol, i.timeframe, i.rows) for i in store.list()] == [
+        ("A", "1d", 3), ("B", "1d", 5), ("H", "1h", 5),
+    ]  # fmt: skip

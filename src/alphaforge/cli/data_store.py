@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from alphaforge.cli.common import console, handle_errors, settings_from
-from alphaforge.core.errors import ConfigError
+from alphaforge.cli.common import console, fail, handle_errors, settings_from
+from alphaforge.core.errors import AlphaforgeError, ConfigError
 from alphaforge.core.timeframe import parse_timeframe
-from alphaforge.services.store import ImportResult, import_file, open_store
+from alphaforge.data.ingest import OnDuplicate
+from alphaforge.services.store import ImportResult, import_files, open_store
 
 _DUPLICATE_CHOICES = ("error", "first", "last")
 
@@ -42,8 +44,8 @@ def import_cmd(
 ) -> None:
     """Import bar files into the store (upsert: re-importing is idempotent).
 
-    Each file is written atomically: an error names the file, line and column and leaves that
-    file's bars out of the store.
+    The files of one import are stored together or not at all: an error (it names the file,
+    line and column) or Ctrl-C in any of them leaves the store as it was.
     """
     if on_duplicate not in _DUPLICATE_CHOICES:
         raise ConfigError(f"--on-duplicate: {on_duplicate!r} is not one of error, first, last")
@@ -51,7 +53,6 @@ def import_cmd(
         raise ConfigError("--symbol: only valid with a single file")
     tf = parse_timeframe(timeframe).name if timeframe else None
     store = open_store(settings_from(ctx))
-    results: list[ImportResult] = []
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -62,16 +63,37 @@ def import_cmd(
         transient=True,
     ) as progress:
         task = progress.add_task("importing", total=len(paths), rows=0)
-        for path in paths:
+        started: list[Path] = []
+
+        def next_file(path: Path) -> None:
+            if started:
+                progress.advance(task)
+            started.append(path)
             progress.update(task, description=f"importing {path.name}")
 
-            def advance(n: int) -> None:
-                progress.update(task, rows=progress.tasks[task].fields["rows"] + n)
+        def advance(n: int) -> None:
+            progress.update(task, rows=progress.tasks[task].fields["rows"] + n)
 
-            results.append(
-                import_file(store, path, symbol, tf, tz, on_duplicate, advance)  # type: ignore[arg-type]
+        try:
+            results = import_files(
+                store,
+                paths,
+                symbol,
+                tf,
+                tz,
+                cast(OnDuplicate, on_duplicate),
+                advance,
+                next_file,
             )
-            progress.advance(task)
+        except (AlphaforgeError, KeyboardInterrupt) as exc:
+            if len(paths) < 2:
+                raise
+            what = "interrupted" if isinstance(exc, KeyboardInterrupt) else str(exc)
+            at = f" (at file {len(started)} of {len(paths)})" if started else ""
+            note = f"{what}; no file was imported{at}: an import stores all its files or none"
+            if isinstance(exc, KeyboardInterrupt):
+                fail(note, 130)
+            raise type(exc)(note) from None
     _print_import(results)
 
 

@@ -93,8 +93,15 @@ class PostgresStore:
 
         ``inserted`` counts new keys; ``updated`` counts stored bars whose values changed.
         """
-        tf = parse_timeframe(timeframe).name
         chunks = [bars] if isinstance(bars, pd.DataFrame) else bars
+        return self.write_many([(timeframe, chunks)])[0]
+
+    def write_many(
+        self, parts: Iterable[tuple[str, Iterable[pd.DataFrame]]]
+    ) -> builtins.list[WriteSummary]:
+        """Upsert several writes, each ``(timeframe, chunks)``, in one transaction (the files of
+        one import: all of them or none). Returns one summary per part."""
+        summaries: builtins.list[WriteSummary] = []
         try:
             with self._begin() as conn:
                 conn.execute(sa.text("SET LOCAL TIME ZONE 'UTC'"))
@@ -106,11 +113,15 @@ class PostgresStore:
                         "close float8, volume float8, adj_close float8) ON COMMIT DROP"
                     )
                 )
-                for chunk in chunks:
-                    _copy(conn, canonical_for_store(chunk))
-                return self._merge(conn, tf)
+                for timeframe, chunks in parts:
+                    tf = parse_timeframe(timeframe).name
+                    for chunk in chunks:
+                        _copy(conn, canonical_for_store(chunk))
+                    summaries.append(self._merge(conn, tf))
+                    conn.execute(sa.text("TRUNCATE _af_stage"))
         except SQLAlchemyError as exc:
             raise self._fail(exc) from None
+        return summaries
 
     def _merge(self, conn: sa.Connection, tf: str) -> WriteSummary:
         vals = ", ".join(VALUE_COLUMNS)

@@ -12,7 +12,8 @@ timestamp in the Parquet key-value metadata (so :meth:`ParquetStore.list` reads 
 Symbols are percent-encoded (``/``, ``%``, ``:`` and the like), so ``BTC/USDT`` and ``BRK.B`` are
 safe; on case-insensitive file systems, symbols differing only in case would share a file.
 
-Writes are upserts by ``(symbol, timestamp)`` (later values win) and atomic:
+Writes are upserts by ``(symbol, timestamp)`` (later values win) and atomic (one write, or the
+several parts of :meth:`ParquetStore.write_many`, e.g. the files of one import):
 
 1. every affected symbol is merged with its current file into a hidden temporary file in the
    same directory (chunks of one write are merged into the same temporary files);
@@ -117,28 +118,46 @@ class ParquetStore:
             ``inserted`` counts new ``(symbol, timestamp)`` keys, ``updated`` counts existing
             bars whose values changed; unchanged re-written bars count in neither.
         """
-        tf = parse_timeframe(timeframe).name
         chunks = [bars] if isinstance(bars, pd.DataFrame) else bars
+        return self.write_many([(timeframe, chunks)])[0]
+
+    def write_many(
+        self, parts: Iterable[tuple[str, Iterable[pd.DataFrame]]]
+    ) -> builtins.list[WriteSummary]:
+        """Upsert several writes, each ``(timeframe, chunks)``, as one all-or-nothing commit.
+
+        Parts are consumed in order (a later part's bars win over an earlier part's); nothing
+        is visible to readers until every part has been staged, and an error or interrupt in
+        any part leaves the store as it was. Returns one summary per part.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
+        stagings: dict[str, _Staging] = {}
+        summaries: builtins.list[WriteSummary] = []
         with self._lock(".write.lock", exclusive=True):
             self._recover_locked()
-            staging = _Staging(self, tf)
             try:
-                for chunk in chunks:
-                    staging.add(canonical_for_store(chunk))
-                self._commit(staging.renames())
+                for timeframe, chunks in parts:
+                    tf = parse_timeframe(timeframe).name
+                    staging = stagings.setdefault(tf, _Staging(self, tf))
+                    staging.start_part()
+                    for chunk in chunks:
+                        staging.add(canonical_for_store(chunk))
+                    summaries.append(staging.summary())
+                self._commit([r for st in stagings.values() for r in st.renames()])
             finally:
-                staging.cleanup()
-        return staging.summary()
+                for staging in stagings.values():
+                    staging.cleanup()
+        return summaries
 
-    def _commit(self, renames: list[tuple[Path, Path]]) -> None:
+    def _commit(self, renames: builtins.list[tuple[Path, Path]]) -> None:
         if not renames:
             return
         with self._lock(".lock", exclusive=True):
             _atomic_json(self._journal, [[str(a), str(b)] for a, b in renames])
             for tmp, final in renames:
                 _rename(tmp, final)
-            _fsync_dir(renames[0][1].parent)
+            for folder in dict.fromkeys(final.parent for _, final in renames):
+                _fsync_dir(folder)
             self._journal.unlink()
 
     def _recover(self) -> None:
@@ -275,7 +294,13 @@ class _Staging:
         for tmp in self.tmp.values():
             tmp.unlink(missing_ok=True)
 
+    def start_part(self) -> None:
+        """Count what comes next on its own (one file of a multi-file write)."""
+        self.inserted = {}
+        self.updated = {}
+
     def summary(self) -> WriteSummary:
+        """What the bars staged since :meth:`start_part` do to the store."""
         return WriteSummary(
             symbols=tuple(sorted(self.inserted)),
             inserted=sum(self.inserted.values()),

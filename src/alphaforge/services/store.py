@@ -21,6 +21,7 @@ from alphaforge.ports import BarStore, WriteSummary
 __all__ = [
     "ImportResult",
     "import_file",
+    "import_files",
     "load_bars",
     "load_panel",
     "missing_symbol_hint",
@@ -152,21 +153,52 @@ def import_file(
     ``on_chunk`` is called with the row count of every chunk (for progress display). An error
     anywhere in the file leaves the store unchanged.
     """
-    report = IngestReport()
-    tf = parse_timeframe(timeframe).name if timeframe else None
-    chunks = read_bars(path, symbol, tf, tz, on_duplicate, chunk_rows, report)
-    try:
-        first = next(chunks)
-    except StopIteration:
-        raise DataError(f"{path}: no bars after validation") from None
-    stream = itertools.chain([first], chunks)
+    return import_files(
+        store, [path], symbol, timeframe, tz, on_duplicate, on_chunk, chunk_rows=chunk_rows
+    )[0]
 
-    def counted() -> Iterator[pd.DataFrame]:
+
+def import_files(
+    store: BarStore,
+    paths: Sequence[Path],
+    symbol: str | None = None,
+    timeframe: str | None = None,
+    tz: str | None = None,
+    on_duplicate: OnDuplicate = "error",
+    on_chunk: Callable[[int], None] | None = None,
+    on_file: Callable[[Path], None] | None = None,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+) -> list[ImportResult]:
+    """Stream CSV/Parquet files into the store as one atomic write: every file or none.
+
+    Each file is validated and staged in turn (``on_file`` is called as one starts,
+    ``on_chunk`` with the row count of every chunk); the store changes only when the last file
+    has been staged. An error or interrupt in any file leaves the store as it was.
+    """
+    tf = parse_timeframe(timeframe).name if timeframe else None
+    reports: list[tuple[Path, IngestReport]] = []
+
+    def counted(stream: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for chunk in stream:
             if on_chunk is not None:
                 on_chunk(len(chunk))
             yield chunk
 
-    found_tf = report.timeframe or "1d"
-    summary = store.write(counted(), found_tf)  # type: ignore[arg-type]
-    return ImportResult(Path(path), found_tf, report.rows_read, summary, list(report.notes))
+    def parts() -> Iterator[tuple[str, Iterator[pd.DataFrame]]]:
+        for path in paths:
+            if on_file is not None:
+                on_file(Path(path))
+            report = IngestReport()
+            chunks = read_bars(path, symbol, tf, tz, on_duplicate, chunk_rows, report)
+            try:
+                first = next(chunks)
+            except StopIteration:
+                raise DataError(f"{path}: no bars after validation") from None
+            reports.append((Path(path), report))
+            yield report.timeframe or "1d", counted(itertools.chain([first], chunks))
+
+    summaries = store.write_many(parts())
+    return [
+        ImportResult(path, report.timeframe or "1d", report.rows_read, summary, list(report.notes))
+        for (path, report), summary in zip(reports, summaries, strict=True)
+    ]
