@@ -132,3 +132,31 @@ def test_unreachable_server_is_a_one_line_store_error() -> None:
         bad.list()
     assert "secret" not in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_write_many_is_one_transaction(store: PostgresStore) -> None:
+    store.write(bars("A", "2020-01-01", 2), "1d")
+    before = store.read(None, "1d")
+
+    def failing() -> Iterator[pd.DataFrame]:
+        yield bars("C", "2020-01-01", 2)
+        raise DataError("bad second part")
+
+    with pytest.raises(DataError, match="second part"):
+        store.write_many([("1d", [bars("B", "2020-01-01", 3)]), ("1d", failing())])
+    pd.testing.assert_frame_equal(store.read(None, "1d"), before)
+    assert [i.symbol for i in store.list()] == ["A"]
+    # one summary per part, each against the store as the parts before it left it
+    summaries = store.write_many(
+        [
+            ("1d", [bars("B", "2020-01-01", 3)]),
+            ("1d", [bars("B", "2020-01-02", 3, close=40.0)]),  # 2 changed, 1 new
+            ("1h", [bars("H", "2020-01-01", 2)]),
+        ]
+    )
+    got = [(s.symbols, s.inserted, s.updated) for s in summaries]
+    assert got == [(("B",), 3, 0), (("B",), 1, 2), (("H",), 2, 0)]
+    assert store.read(["B"], "1d")["close"].tolist() == [10.0, 40.0, 41.0, 42.0]
+    assert [(i.symbol, i.timeframe) for i in store.list()] == [
+        ("A", "1d"), ("B", "1d"), ("H", "1h"),
+    ]  # fmt: skip
