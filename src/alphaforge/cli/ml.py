@@ -92,21 +92,23 @@ def evaluate_cmd(
     ctx: typer.Context,
     version: str = typer.Argument(..., help="name/vN, name (its latest version) or a version directory."),
     top_k: int = typer.Option(5, "--top-k", help="Importance stability: the top k features."),
+    blocks: int = typer.Option(16, "--blocks", help="CSCV blocks for the PBO of the search (even)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the paths."),
 ) -> None:  # fmt: skip
-    """Out-of-sample metrics per fold, feature importance and its stability, OOS backtest."""
-    _evaluate(ctx, version, top_k, quiet)
+    """Out-of-sample metrics per fold, feature importance and its stability, OOS backtest, and
+    the DSR and PBO of every version stored under the model's name."""
+    _evaluate(ctx, version, top_k, blocks, quiet)
 
 
 @handle_errors
-def _evaluate(ctx: typer.Context, version: str, top_k: int, quiet: bool) -> None:
+def _evaluate(ctx: typer.Context, version: str, top_k: int, blocks: int, quiet: bool) -> None:
     from alphaforge.cli.common import at_least
     from alphaforge.services.ml import evaluate_model
 
     at_least(top_k, 1, "--top-k")
     settings = settings_from(ctx)
     with _progress(quiet) as hook:
-        ev = evaluate_model(version, settings, top_k, hook)
+        ev = evaluate_model(version, settings, top_k, hook, blocks)
     if not quiet:
         _show_evaluation(ev)
     console.print(f"evaluation: {ev.path}")
@@ -138,9 +140,30 @@ def _show_evaluation(ev: Any) -> None:
         f"{int(m.get('num_trades') or 0)} trades; equal-weight buy and hold of the symbols "
         f"over the same bars {_num(body['buy_and_hold_return'])}"
     )
+    _show_search(body["search"])
     g = body["gate"]
     rows = "; ".join(f"{r['criterion']} {r['status']}" for r in g["rows"])
     console.print(f"gate on the OOS backtest: {g['verdict']} ({rows})")
+
+
+def _show_search(search: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from alphaforge.services.ml_search import describe
+
+    t = Table(title="Configurations tried (versions under this name; OOS Sharpe on shared bars)",
+              title_justify="left", header_style="bold")  # fmt: skip
+    for c in ("model", "kind", "label", "features", "shared_bars", "oos_sharpe", "note"):
+        t.add_column(
+            c, justify="right" if c in ("features", "shared_bars", "oos_sharpe") else "left"
+        )
+    for r in search["configurations"]:
+        t.add_row(r["model"], r["kind"], r["label"], str(r["features"]), str(r["shared_bars"]),
+                  _num(r["oos_sharpe"]), r["note"])  # fmt: skip
+    console.print(t)
+    console.print(f"search: {describe(search)}")
+    for note in search["notes"]:
+        console.print(f"[dim]{note}[/]")
 
 
 @app.command("list")

@@ -163,40 +163,63 @@ def _meta_spec(version: ModelVersion) -> MlSpec:
                                   "label": {**meta["label"], "primary": meta.get("primary")}})  # fmt: skip
 
 
-def evaluate_model(
-    ref: str, settings: AppSettings, top_k: int = 5, progress: Progress | None = None
-) -> Evaluation:
-    """Out-of-sample metrics per fold, importance and its stability, and the OOS backtest."""
+def _oos_backtest(
+    version: ModelVersion, settings: AppSettings, panel: Panel | None = None
+) -> tuple[Panel, int, Panel, BacktestResult]:
+    """The source bars, the first OOS bar, the bars backtested (from the features' warm-up
+    before it) and the backtest of ``ml_signal`` on the version's walk-forward models."""
     from alphaforge.services.backtest import backtest
-    from alphaforge.strategy.base import StrategyData
-    from alphaforge.strategy.library.ml_signal import probabilities
 
-    step = progress or (lambda *_: None)
-    version = load_version(resolve(models_dir(settings), ref))
     meta = version.metadata
-    step("loading data", 0, 4)
-    panel = _source_panel(version, settings)
-    step("out-of-sample probabilities", 1, 4)
-    proba = probabilities(version, StrategyData(panel))
+    panel = _source_panel(version, settings) if panel is None else panel
     first = int(panel.index.searchsorted(version.models[0].valid_from))
-    pooled = _pooled_oos(version, panel, proba)
-    importance, stability = _importance_frame(meta, top_k)
-    step("backtest of ml_signal", 2, 4)
     warm = version.features.warmup()
     oos = panel.slice(panel.index[max(first - warm, 0)], None)
     params = {"model": str(version.path), **(meta.get("strategy") or {})}
     result = backtest("ml_signal", oos, params=params, config=meta.get("backtest") or {})
-    gate = _oos_gate(result)
+    return panel, first, oos, result
+
+
+def evaluate_model(
+    ref: str,
+    settings: AppSettings,
+    top_k: int = 5,
+    progress: Progress | None = None,
+    blocks: int = 16,
+) -> Evaluation:
+    """Out-of-sample metrics per fold, importance and its stability, the OOS backtest, and the
+    DSR and PBO of the search (every version stored under the model's name)."""
+    from alphaforge.services.ml_search import configurations, gate_facts, search_statistics
+    from alphaforge.strategy.base import StrategyData
+    from alphaforge.strategy.library.ml_signal import probabilities
+
+    if blocks < 2 or blocks % 2:
+        raise ConfigError(f"--blocks: {blocks} must be an even number >= 2")
+    step = progress or (lambda *_: None)
+    version = load_version(resolve(models_dir(settings), ref))
+    meta = version.metadata
+    step("loading data", 0, 5)
+    panel = _source_panel(version, settings)
+    step("out-of-sample probabilities", 1, 5)
+    proba = probabilities(version, StrategyData(panel))
+    pooled = _pooled_oos(version, panel, proba)
+    importance, stability = _importance_frame(meta, top_k)
+    step("backtest of ml_signal", 2, 5)
+    _, first, oos, result = _oos_backtest(version, settings, panel)
+    step("backtests of the other configurations", 3, 5)
+    configs = configurations(version, result, lambda v: _oos_backtest(v, settings)[3])
+    search = search_statistics(version, result, configs, blocks)
+    gate = _oos_gate(result, gate_facts(search))
     held = panel.close[first:]
     with np.errstate(all="ignore"):
         bh = float(np.nanmean(held[-1] / held[0] - 1.0)) if len(held) else float("nan")
-    step("writing the report", 3, 4)
+    step("writing the report", 4, 5)
     body = {"model": version.ref, "oos_from": panel.index[first].isoformat(),
             "oos_pooled": pooled, "folds": _fold_frame(meta).to_dict("records"),
             "importance": importance.to_dict("records"), "importance_top_k": top_k,
             "importance_stability": stability,
             "backtest": {k: _plain(v) for k, v in result.metrics.items()},
-            "buy_and_hold_return": bh, "gate": gate,
+            "buy_and_hold_return": bh, "search": search, "gate": gate,
             "backtest_from": oos.index[0].isoformat()}  # fmt: skip
     path = version.path / EVALUATION_FILE
     tear = version.path / TEAR_SHEET
@@ -207,16 +230,16 @@ def evaluate_model(
     return Evaluation(version, body, _fold_frame(meta), importance, result, path, tear)
 
 
-def _oos_gate(result: BacktestResult) -> dict[str, Any]:
-    """The go / no-go gate on the out-of-sample backtest. Facts this evaluation does not compute
-    (DSR, PBO, Sharpe at twice the costs) are N/A; ``alphaforge validate`` on a run of
-    ml_signal computes them."""
+def _oos_gate(result: BacktestResult, search: dict[str, float | None]) -> dict[str, Any]:
+    """The go / no-go gate on the out-of-sample backtest, with the DSR and PBO of the search
+    (``search``: facts ``dsr`` and ``pbo``, None when not computed). The Sharpe ratio at twice
+    the costs is N/A here; ``alphaforge validate`` on a run of ml_signal computes it."""
     from alphaforge.validation.gate import evaluate_gate
 
     m = result.metrics
     facts = {"sharpe": m.get("sharpe"), "max_drawdown": m.get("max_drawdown"),
              "trades": m.get("num_trades"), "profit_factor": m.get("profit_factor"),
-             "wf_oos_return": m.get("total_return")}  # fmt: skip
+             "wf_oos_return": m.get("total_return"), **search}  # fmt: skip
     clean = {
         k: (None if v is None or not np.isfinite(float(v)) else float(v)) for k, v in facts.items()
     }
@@ -234,11 +257,13 @@ def _plain(v: Any) -> Any:
 
 def model_list(settings: AppSettings) -> pd.DataFrame:
     """One row per stored version: name, version, created, model, label, OOS AUC."""
+    from alphaforge.services.ml_search import kind_name
+
     rows = []
     for m in list_versions(models_dir(settings)):
         wf = [r["auc"] for r in m.get("walk_forward_scores", []) if r.get("auc") is not None]
         rows.append({"model": f"{m['name']}/{m['version']}", "created": m.get("created"),
-                     "kind": m["model"]["kind"], "label": m["label"]["kind"],
+                     "kind": kind_name(m["model"]), "label": m["label"]["kind"],
                      "symbols": len(m.get("symbols", [])), "features": len(m["feature_names"]),
                      "wf_auc_mean": float(np.nanmean(wf)) if wf else float("nan")})  # fmt: skip
     return pd.DataFrame(rows, columns=["model", "created", "kind", "label", "symbols",
