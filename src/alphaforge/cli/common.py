@@ -192,6 +192,14 @@ HomeOption = typer.Option(
 )
 
 
+def confirmed(question: str) -> bool:
+    """Ask ``question`` (default no); no answer (end of input) is no."""
+    try:
+        return bool(typer.confirm(question, default=False))
+    except (typer.Abort, click.exceptions.Abort):
+        return False
+
+
 def ensure_path(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path

@@ -10,10 +10,15 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from alphaforge.cli.common import console, fail, handle_errors, settings_from
-from alphaforge.core.errors import AlphaforgeError, ConfigError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, UnknownSymbolError
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.data.ingest import OnDuplicate
-from alphaforge.services.store import ImportResult, import_files, open_store
+from alphaforge.services.store import (
+    ImportResult,
+    import_files,
+    missing_symbol_hint,
+    open_store,
+)
 
 _DUPLICATE_CHOICES = ("error", "first", "last")
 
@@ -167,7 +172,10 @@ def show_cmd(
     """Show the most recent bars of one symbol and a summary of the series."""
     tf = parse_timeframe(timeframe).name
     store = open_store(settings_from(ctx))
-    bars = store.read([symbol], tf)
+    try:
+        bars = store.read([symbol], tf)
+    except UnknownSymbolError as exc:
+        raise UnknownSymbolError(missing_symbol_hint(store, [symbol], tf) or str(exc)) from None
     table = Table(title=f"{symbol} {tf}: last {min(tail, len(bars))} of {len(bars):,} bars")
     cols = [c for c in bars.columns if c != "symbol"]
     for col in cols:

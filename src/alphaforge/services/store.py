@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from alphaforge.core.suggest import did_you_mean
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.data.adjust import adjust_bars
 from alphaforge.data.ingest import DEFAULT_CHUNK_ROWS, IngestReport, OnDuplicate, read_bars
-from alphaforge.ports import BarStore, WriteSummary
+from alphaforge.ports import BarStore, SeriesInfo, WriteSummary
 
 __all__ = [
     "ImportResult",
@@ -26,6 +27,8 @@ __all__ = [
     "load_panel",
     "missing_symbol_hint",
     "open_store",
+    "remove_series",
+    "series_to_remove",
 ]
 
 
@@ -96,6 +99,53 @@ def missing_symbol_hint(store: BarStore, symbols: Sequence[str], timeframe: str)
         f"unknown symbol {sym!r}: the store has no bars of it{did_you_mean(sym, stored)} "
         "(`alphaforge data list` shows what is stored; `data import` or `data fetch` adds it)"
     )
+
+
+def series_to_remove(
+    store: BarStore, symbols: Sequence[str], timeframe: str | None = None
+) -> list[SeriesInfo]:
+    """The stored series that ``symbols`` name (``fnmatch`` patterns such as ``SYN*`` allowed),
+    in ``timeframe`` or in every timeframe when ``None``.
+
+    Raises
+    ------
+    UnknownSymbolError
+        When a symbol or pattern names no stored series (nothing is removed then).
+    """
+    tf = parse_timeframe(timeframe).name if timeframe else None
+    stored = store.list()
+    names = sorted({i.symbol for i in stored})
+    chosen: dict[tuple[str, str], SeriesInfo] = {}
+    for wanted in symbols:
+        pattern = any(c in wanted for c in "*?[")
+        hits = [
+            i
+            for i in stored
+            if (fnmatch.fnmatchcase(i.symbol, wanted) if pattern else i.symbol == wanted)
+            and (tf is None or i.timeframe == tf)
+        ]
+        if not hits:
+            raise UnknownSymbolError(_not_stored(wanted, pattern, tf, stored, names))
+        chosen.update({(i.symbol, i.timeframe): i for i in hits})
+    return sorted(chosen.values(), key=lambda i: (i.symbol, i.timeframe))
+
+
+def _not_stored(
+    wanted: str, pattern: bool, tf: str | None, stored: list[SeriesInfo], names: list[str]
+) -> str:
+    where = f" in timeframe {tf}" if tf else ""
+    if pattern:
+        return f"{wanted!r}: no stored symbol matches{where}"
+    others = [i.timeframe for i in stored if i.symbol == wanted]
+    if others:
+        return f"unknown symbol {wanted!r} for timeframe {tf}: it has {', '.join(others)}"
+    return f"unknown symbol {wanted!r}: not in the store{did_you_mean(wanted, names)}"
+
+
+def remove_series(store: BarStore, series: Sequence[SeriesInfo]) -> None:
+    """Remove each series (one atomic delete each: a series is there whole or gone)."""
+    for info in series:
+        store.delete(info.symbol, info.timeframe)
 
 
 def load_panel(
