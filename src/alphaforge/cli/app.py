@@ -16,6 +16,7 @@ from alphaforge.cli import ledger as ledger_cli
 from alphaforge.cli import ml as ml_cli
 from alphaforge.cli import optimize as optimize_cli
 from alphaforge.cli import report as report_cli
+from alphaforge.cli import runs as runs_cli
 from alphaforge.cli import strategy as strategy_cli
 from alphaforge.cli import trade as trade_cli
 from alphaforge.cli import validate as validate_cli
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.add_typer(data_cli.app, name="data")
 app.add_typer(ml_cli.app, name="ml")
+app.add_typer(runs_cli.app, name="runs")
 backtest_cli.register(app)
 report_cli.register(app)
 demo_cli.register(app)
