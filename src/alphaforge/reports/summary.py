@@ -171,12 +171,23 @@ def notices(result: Any) -> list[Notice]:
                 f"both touched; resolved as {(cfg.get('exits') or {}).get('ambiguity', '?')}.",
             )
         )
+    rejected = _rejected_text(result)
+    if rejected:
+        out.append(Notice("warn", f"{rejected} (see Rejected orders)."))
     if not np.all(np.isfinite(result.equity_values) & (result.equity_values > 0)):
         out.append(Notice("warn", "Equity reached zero or below: the account was wiped out."))
     for text in getattr(result, "warnings", None) or []:
         if not str(text).startswith("fill=close"):
             out.append(Notice("warn", str(text)))
     return out
+
+
+def _rejected_text(result: Any) -> str | None:
+    """``54 of 207 orders rejected: insufficient_cash 54`` or None when none was rejected."""
+    from alphaforge.reports.orders_view import rejections
+
+    rej = rejections(result.orders, result.index, intraday=False, limit=0)
+    return rej.summary if rej.count else None
 
 
 def benchmark_label(result: Any) -> str:

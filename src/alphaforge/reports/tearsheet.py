@@ -21,12 +21,16 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 from alphaforge.analytics.metric_info import format_metric
-from alphaforge.reports import charts, charts_trades, summary
+from alphaforge.reports import charts, charts_price, charts_trades, summary
+from alphaforge.reports.charts_price import charted_symbols
+from alphaforge.reports.orders_view import rejections
 from alphaforge.reports.output import write_text_atomic
 from alphaforge.reports.trades_view import TRADE_HEADERS, trade_cells
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
-TIME_AXIS_CHARTS = frozenset({"equity", "drawdown", "rolling", "exposure", "weights", "sectors"})
+TIME_AXIS_CHARTS = frozenset(
+    {"equity", "price", "drawdown", "rolling", "exposure", "weights", "sectors"}
+)
 MAX_TRADE_ROWS = 10_000  # beyond this the table would make the file too heavy to open
 KPI_KEYS = ("total_return", "cagr", "sharpe", "max_drawdown", "annual_volatility", "num_trades")
 
@@ -43,6 +47,7 @@ class ChartSpec:
 
 CHART_ROWS: tuple[tuple[ChartSpec, ...], ...] = (
     (ChartSpec("equity", "Equity", charts.equity_figure),),
+    (ChartSpec("price", "Price", charts_price.price_figure),),
     (ChartSpec("drawdown", "Drawdown", charts.drawdown_figure),),
     (ChartSpec("monthly", "Monthly", charts.monthly_figure),),
     (
@@ -137,6 +142,13 @@ def _drawdown_rows(result: Any, intraday: bool) -> list[dict[str, str]]:
     return rows
 
 
+def _adjust_text(adjust: Any) -> str:
+    """How the run's prices were adjusted (``config.adjust``)."""
+    if adjust is None:
+        return "not recorded"
+    return "split/dividend-adjusted (adjust: true)" if adjust else "raw, unadjusted (adjust: false)"
+
+
 def _symbols_text(symbols: tuple[str, ...], limit: int = 12) -> str:
     shown = ", ".join(symbols[:limit])
     return shown + (f" … ({len(symbols)} symbols)" if len(symbols) > limit else "")
@@ -174,6 +186,7 @@ def _chart_rows(result: Any, figures: dict[str, go.Figure]) -> list[list[dict[st
     notes = {
         "weights": "Position value (quantity × close) over equity; negative for shorts.",
         "rolling": "Trailing window of half a year of bars (shorter for short samples).",
+        "price": _price_note(result),
     }
     rows = []
     for row in chart_specs(result):
@@ -184,6 +197,19 @@ def _chart_rows(result: Any, figures: dict[str, go.Figure]) -> list[list[dict[st
         ]  # fmt: skip
         rows.append(cells)
     return rows
+
+
+def _price_note(result: Any) -> str:
+    traded = result.trades["symbol"].nunique() if result.num_trades else 0
+    shown = len(charted_symbols(result))
+    text = (
+        "Triangles: entries, crosses: exits, at their fill prices (green long, red short). "
+        "Dashed lines: the configured stop-loss (red) and take-profit (green) from each entry "
+        "fill; ATR distances and levels a strategy sets itself are not recorded and not drawn."
+    )
+    if traded > shown:
+        text += f" Showing the {shown} of {traded} traded symbols with the most trades."
+    return text
 
 
 def context(result: Any, title: str | None, figures: dict[str, go.Figure]) -> dict[str, Any]:
@@ -208,6 +234,8 @@ def context(result: Any, title: str | None, figures: dict[str, go.Figure]) -> di
         "commission": costs.get("commission", "?"),
         "slippage": costs.get("slippage", "?"),
         "cash": f"{float(cfg.get('cash') or result.equity_values[0]):,.0f}",
+        "adjust": _adjust_text(cfg.get("adjust")),
+        "rejected": rejections(result.orders, result.index, intraday),
         "synthetic": summary.is_synthetic(result),
         "benchmark_label": summary.benchmark_label(result),
         "notices": notices,
@@ -227,7 +255,8 @@ def context(result: Any, title: str | None, figures: dict[str, go.Figure]) -> di
         "config_json": json.dumps(cfg, indent=2, default=str, sort_keys=True),
         "toc": [("metrics", "Metrics")]
         + [(s.id, s.label) for s in specs]
-        + [("trades", "Trades"), ("provenance", "Provenance"), ("config", "Config")],
+        + [("trades", "Trades"), ("rejected", "Rejected orders")]
+        + [("provenance", "Provenance"), ("config", "Config")],
     }
 
 

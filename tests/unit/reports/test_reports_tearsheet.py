@@ -19,7 +19,8 @@ from alphaforge.sim.result import BacktestResult
 
 CORE_SECTIONS = (
     "summary", "warnings", "metrics", "equity", "drawdown", "monthly", "yearly", "distribution",
-    "rolling", "trade-pnl", "mae-mfe", "exposure", "trades", "provenance", "config",
+    "rolling", "trade-pnl", "mae-mfe", "exposure", "trades", "provenance", "config", "price",
+    "rejected", "adjust", "benchmark",
 )  # fmt: skip
 PORTFOLIO_SECTIONS = ("weights", "correlation")
 
@@ -81,7 +82,7 @@ def test_plotly_js_is_embedded_exactly_once(single_html: str) -> None:
     assert single_html.count(signature) == 1
     # one inline copy of the library, one newPlot per chart div
     charts = re.findall(r'<div id="chart-[\w-]+" class="plotly-graph-div"', single_html)
-    assert len(charts) == 9  # equity ... exposure: the single-symbol chart sections
+    assert len(charts) == 10  # equity, price ... exposure: the single-symbol chart sections
     assert single_html.count("Plotly.newPlot(") == len(charts)
 
 
