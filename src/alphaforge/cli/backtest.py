@@ -77,6 +77,7 @@ def register(app: typer.Typer) -> None:
         json_out: Path = typer.Option(None, "--json", help="Write the result as JSON here."),
         report: Path = typer.Option(None, "--report", help="Write the HTML tear sheet here."),
         adjust: bool = typer.Option(None, "--adjust/--no-adjust", help="Use split/dividend-adjusted prices when available [adjust]."),
+        benchmark: str = typer.Option(None, "--benchmark", help="Benchmark symbol, traded or not (e.g. SPY: its bars from --data or the store) [equal-weight buy & hold of the traded symbols]."),
         lookahead_check: bool = typer.Option(None, "--lookahead-check/--no-lookahead-check", help="Also run the look-ahead detector and record the verdict in the result."),
         lookahead_fail: bool = typer.Option(False, "--lookahead-fail", help="Run the look-ahead detector and fail the run (exit 1, no result saved) when it finds look-ahead."),
         allow_high_costs: bool = typer.Option(None, "--allow-high-costs", help="Accept a commission or slippage above 10% per fill (refused otherwise as a likely unit mistake)."),
@@ -95,7 +96,7 @@ def register(app: typer.Typer) -> None:
             start=start, end=end, timeframe=timeframe, cash=cash, commission=commission,
             slippage=slippage, stop_loss=stop_loss, take_profit=take_profit,
             trailing_stop=trailing_stop, stop_on_entry_bar=stop_on_entry_bar, fill=fill,
-            direction=direction, adjust=adjust,
+            direction=direction, adjust=adjust, benchmark=benchmark,
             lookahead_check="fail" if lookahead_fail else lookahead_check,
             **{"costs.allow_high": True if allow_high_costs else None},
         )  # fmt: skip
@@ -161,7 +162,8 @@ def show_result(result: Any) -> None:
 
     bench = summary_metrics(result.benchmark_values, cfg["periods_per_year"], cfg["risk_free"])
     bench["final_equity"] = float(result.benchmark_values[-1])
-    console.print(metrics_table({"strategy": result.metrics, "buy & hold": bench}, HEADLINE))
+    label = f"buy & hold {cfg['benchmark']}" if cfg.get("benchmark") else "buy & hold"
+    console.print(metrics_table({"strategy": result.metrics, label: bench}, HEADLINE))
     if result.num_trades:
         console.print(trades_table(result.trades))
     rejected = rejected_summary(result.orders)
