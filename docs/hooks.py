@@ -379,6 +379,29 @@ def model_entries(
             yield from model_entries(ann, prefix + name + ".")
 
 
+def _section_of(ann: Any) -> Any:
+    """The pydantic model of a section, an optional section or a list of sections (else None)."""
+    from pydantic import BaseModel
+
+    wrapped = typing.get_origin(ann) in (typing.Union, types.UnionType, list)
+    found = [a for a in (typing.get_args(ann) if wrapped else (ann,))
+             if isinstance(a, type) and issubclass(a, BaseModel)]  # fmt: skip
+    return found[0] if found else None
+
+
+def ml_entries(model: Any = None, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted key, FieldInfo)`` of the ML training YAML (``MlSpec``), sections recursively
+    (optional sections and lists of them too: ``model.members.kind`` is each member's kind)."""
+    from alphaforge.ml.spec import MlSpec
+
+    model = model or MlSpec
+    yield from ((prefix + name, field) for name, field in model.model_fields.items())
+    for name, field in model.model_fields.items():
+        sub = _section_of(field.annotation)
+        if sub is not None:
+            yield from ml_entries(sub, prefix + name + ".")
+
+
 def config_keys() -> dict[str, list[str]]:
     """Dotted keys of the reference: ``backtest`` (BacktestConfig), ``run`` (RunSpec's own),
     ``settings`` (AppSettings)."""
@@ -461,6 +484,17 @@ def config_reference() -> str:
             lines.append(doc + "\n\n")
         sub = [(k, f) for k, f in entries if k.startswith(name + ".")]
         lines.append(_config_rows(sub, CONFIG_NOTES) + "\n")
+    lines.append(
+        "## ML training config (`MlSpec`)\n\n"
+        "The YAML of `alphaforge ml train --config ml.yaml` (`alphaforge.ml.spec`); how the "
+        "values act: [machine learning](../concepts/ml.md). Anchors are `cfg-ml-<key>`.\n\n"
+    )
+    rows = []
+    for key, field in ml_entries():
+        anchor = "cfg-ml-" + key.replace(".", "-").replace("_", "-")
+        rows.append([f'<a id="{anchor}"></a>{code(key)}', _type_text(field.annotation),
+                     _default_text(field), _constraints(field), cell(field.description or "")])  # fmt: skip
+    lines.append(table(["key", "type", "default", "constraints", "description"], rows) + "\n")
     lines.append(
         "## Settings (`AppSettings`)\n\n"
         "Read from the environment (prefix `ALPHAFORGE_`, e.g. `ALPHAFORGE_HOME`), then a `.env` "

@@ -167,6 +167,39 @@ def test_every_config_key_has_a_reference_entry_with_a_description(
     )
 
 
+def _ml_keys(model: Any, prefix: str = "") -> list[str]:
+    """Dotted keys of the ML YAML, into optional sections and lists of sections too."""
+    import types as _types
+    import typing
+
+    from pydantic import BaseModel
+
+    keys = []
+    for name, field in model.model_fields.items():
+        keys.append(prefix + name)
+        ann = field.annotation
+        args = typing.get_args(ann) if isinstance(ann, _types.UnionType) or typing.get_origin(
+            ann) in (typing.Union, list) else (ann,)  # fmt: skip
+        for a in args:
+            if isinstance(a, type) and issubclass(a, BaseModel):
+                keys += _ml_keys(a, f"{prefix}{name}.")
+    return keys
+
+
+def test_every_ml_config_key_has_a_reference_entry_with_a_description(
+    pages: dict[str, str],
+) -> None:
+    from alphaforge.ml.spec import MlSpec
+
+    rows = _config_rows(pages["reference/configuration.md"])
+    keys = _ml_keys(MlSpec)
+    assert {"sectors", "model.ensemble", "model.members.kind", "model.stack_folds",
+            "label.primary.strategy", "tune.trials", "cv.embargo"} <= set(keys)  # fmt: skip
+    anchors = {k: "cfg-ml-" + k.replace(".", "-").replace("_", "-") for k in keys}
+    assert not [k for k, a in anchors.items() if a not in rows], "ML keys missing"
+    assert not [k for k, a in anchors.items() if not rows[a][-1]], "ML keys undescribed"
+
+
 def test_config_reference_shows_defaults_and_bounds(pages: dict[str, str]) -> None:
     rows = _config_rows(pages["reference/configuration.md"])
     assert rows["cfg-fill"][2] == "`next_open`"

@@ -84,6 +84,13 @@ def test_ml_train_evaluate_list_show_on_real_data(tmp_path: Path) -> None:
     assert body["backtest"]["num_trades"] > 0
     assert 0.0 <= body["importance_stability"] <= 1.0
     assert body["gate"]["verdict"] and {r["criterion"] for r in body["gate"]["rows"]} >= {"sharpe"}
+    # one version under the name: said so, and the DSR is the PSR against 0
+    search = body["search"]
+    assert search["n_configurations"] == 1 and search["pbo"] is None
+    assert search["dsr"]["n_trials"] == 1 and search["dsr"]["dsr"] == search["dsr"]["psr"]
+    assert "1 configuration tried" in ev.output and "one configuration tried" in ev.output
+    dsr_row = next(r for r in body["gate"]["rows"] if r["criterion"] == "dsr")
+    assert dsr_row["value"] == pytest.approx(search["dsr"]["dsr"]) and dsr_row["status"] != "N/A"
     held = panel.close[panel.index.searchsorted(pd.Timestamp(body["oos_from"])) :]
     assert body["buy_and_hold_return"] == pytest.approx(np.nanmean(held[-1] / held[0] - 1))
     report = check_lookahead(
@@ -137,6 +144,48 @@ def test_the_example_config_is_valid_and_trains(tmp_path: Path) -> None:
     out = _cli(tmp_path / "home", "ml", "train", "--config", str(path), "--quiet")
     assert out.exit_code == 0, out.output
     assert f"model: {spec['name']}/v1" in out.output
+
+
+def test_the_stacking_example_is_a_valid_variant_of_the_example() -> None:
+    from alphaforge.ml.spec import load_ml_spec
+
+    folder = Path(__file__).resolve().parents[2] / "examples" / "ml"
+    base, variant = load_ml_spec(folder / "ml.yaml"), load_ml_spec(folder / "ml_stacking.yaml")
+    assert variant.name == base.name and variant.symbols == base.symbols  # one search
+    assert variant.model.spec().kind == "stacking"
+    assert any(s.kind == "sector_momentum" for s in variant.feature_set("x").specs)
+
+
+def test_a_second_configuration_enters_the_dsr_and_pbo(tmp_path: Path) -> None:
+    """Two versions under one name (logistic; stacking with sector momentum): evaluate counts
+    both, deflates by them and computes the PBO over their shared OOS bars."""
+    home = tmp_path / "home"
+    first = _config(tmp_path)
+    assert _cli(home, "ml", "train", "--config", str(first), "--quiet").exit_code == 0
+    second = _config(
+        tmp_path,
+        features=[{"returns": {"windows": [1, 5, 20]}}, {"sector_momentum": {"windows": [20]}}],
+        sectors={"MSFT": "Information Technology", "JPM": "Financials", "XOM": "Energy"},
+        model={"ensemble": "stacking", "class_weight": "balanced",
+               "members": [{"kind": "logistic"}, {"kind": "xgboost", "params": {"n_estimators": 20}}]},
+    )  # fmt: skip
+    out = _cli(home, "ml", "train", "--config", str(second), "--quiet")
+    assert out.exit_code == 0, out.output
+    meta = json.loads((home / "models" / "real" / "v2" / "metadata.json").read_text())
+    assert meta["model"]["kind"] == "stacking" and "sector_ret_20" in meta["feature_names"]
+    ev = _cli(home, "ml", "evaluate", "real/v2", "--blocks", "8")
+    assert ev.exit_code == 0, ev.output
+    body = json.loads((home / "models" / "real" / "v2" / "evaluation.json").read_text())
+    search = body["search"]
+    assert search["n_configurations"] == 2 and search["dsr"]["n_trials"] == 2
+    assert search["pbo"]["n_blocks"] == 8 and 0.0 <= search["pbo"]["pbo"] <= 1.0
+    assert [c["model"] for c in search["configurations"]] == ["real/v1", "real/v2"]
+    assert search["dsr"]["dsr"] <= search["dsr"]["psr"]  # deflating never raises the PSR
+    pbo_row = next(r for r in body["gate"]["rows"] if r["criterion"] == "pbo")
+    assert pbo_row["value"] == pytest.approx(search["pbo"]["pbo"])
+    assert "2 configurations tried" in ev.output and "stacking(logistic+xgboost)" in ev.output
+    bad = _cli(home, "ml", "evaluate", "real/v2", "--blocks", "7")
+    assert bad.exit_code != 0 and "--blocks: 7" in bad.output
 
 
 def test_meta_labels_on_a_primary_strategy(tmp_path: Path) -> None:

@@ -51,11 +51,15 @@ class PrimaryModel(_Strict):
     """The primary strategy whose entries meta-labels judge."""
 
     strategy: str = Field(..., description="Built-in name or path/file.py:ClassName")
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, description="its parameters")
 
 
 class LabelModel(_Strict):
-    kind: Literal["fixed", "triple_barrier", "meta"] = "fixed"
+    """What the model predicts."""
+
+    kind: Literal["fixed", "triple_barrier", "meta"] = Field(
+        "fixed", description="sign of the horizon return, triple barrier, or meta-label"
+    )
     horizon: int = Field(5, ge=1, description="bars ahead (the vertical barrier)")
     threshold: float = Field(0.0, description="fixed: label 1 when the return is above this")
     upper: float = Field(2.0, ge=0, description="upper barrier in trailing volatilities")
@@ -76,11 +80,17 @@ class MemberModel(_Strict):
 
 
 class ModelModel(_Strict):
-    kind: Literal["logistic", "lightgbm", "xgboost"] = "logistic"
+    """The classifier, or an ensemble of several."""
+
+    kind: Literal["logistic", "lightgbm", "xgboost"] = Field("logistic", description="classifier")
     params: dict[str, Any] = Field(default_factory=dict, description="overlay the defaults")
-    class_weight: Literal["balanced"] | None = None
-    calibrate: bool = False
-    seed: int = 0
+    class_weight: Literal["balanced"] | None = Field(
+        None, description="balanced: weight each class by the inverse of its frequency"
+    )
+    calibrate: bool = Field(
+        False, description="sigmoid calibration on time-ordered splits of the training rows"
+    )
+    seed: int = Field(0, description="random seed of the model")
     n_jobs: int = Field(1, ge=1, le=2, description="threads (1 or 2)")
     ensemble: Literal["voting", "stacking"] | None = Field(
         None,
@@ -122,7 +132,9 @@ class ModelModel(_Strict):
 
 
 class CVModel(_Strict):
-    folds: int = Field(5, ge=2)
+    """Purged k-fold cross-validation with embargo (null: none)."""
+
+    folds: int = Field(5, ge=2, description="number of folds")
     embargo: float = Field(0.01, ge=0, lt=1, description="share of bars after each test fold")
     min_samples: int = Field(100, ge=1, description="fewest rows in any fold")
 
@@ -131,6 +143,8 @@ class CVModel(_Strict):
 
 
 class WalkForwardModel(_Strict):
+    """The walk-forward refits whose predictions are the out-of-sample series."""
+
     every: int = Field(63, ge=1, description="bars between refits")
     train_bars: int | None = Field(756, ge=2, description="trailing bars per fit (null: all)")
     start: int | None = Field(
@@ -144,10 +158,10 @@ class WalkForwardModel(_Strict):
 class TuneModel(_Strict):
     """Optuna tuning inside each training fold (inner purged folds; never the test rows)."""
 
-    trials: int = Field(20, ge=1, le=500)
-    folds: int = Field(3, ge=2)
-    embargo: float = Field(0.01, ge=0, lt=1)
-    seed: int = 0
+    trials: int = Field(20, ge=1, le=500, description="Optuna trials per fit")
+    folds: int = Field(3, ge=2, description="inner purged folds of each training window")
+    embargo: float = Field(0.01, ge=0, lt=1, description="inner folds' embargo (share of bars)")
+    seed: int = Field(0, description="seed of the TPE sampler")
     space: dict[str, tuple[float, float, Literal["int", "log", "float"]]] = Field(
         default_factory=dict, description="name: [low, high, int|log|float] (overrides)"
     )
@@ -157,29 +171,33 @@ class TuneModel(_Strict):
 
 
 class SignalModel(_Strict):
-    entry: float = Field(0.55, ge=0.5, le=1.0)
-    exit: float = Field(0.5, ge=0.0, le=1.0)
+    """The ml_signal thresholds of evaluate's backtest."""
+
+    entry: float = Field(0.55, ge=0.5, le=1.0, description="enter long above this P(up)")
+    exit: float = Field(0.5, ge=0.0, le=1.0, description="exit a long below this P(up)")
 
 
 class MlSpec(_Strict):
     """A training run: universe and dates, features, label, model, CV and walk-forward."""
 
     name: str = Field(..., description="model name (versions are stored under it)")
-    symbols: list[str] = Field(..., min_length=1)
+    symbols: list[str] = Field(..., min_length=1, description="symbols to train on")
     data: str | None = Field(None, description="CSV/Parquet file; omit to use the local store")
-    start: str | None = None
-    end: str | None = None
-    timeframe: str = "1d"
-    features: list[Any] = Field(..., min_length=1)
+    start: str | None = Field(None, description="first date (YYYY-MM-DD)")
+    end: str | None = Field(None, description="last date (YYYY-MM-DD)")
+    timeframe: str = Field("1d", description="bar timeframe")
+    features: list[Any] = Field(..., min_length=1, description="feature list (see ml concepts)")
     sectors: dict[str, str] | None = Field(
         None, description="symbol: sector of every symbol, for the sector_momentum feature"
     )
-    label: LabelModel = Field(default_factory=LabelModel)
-    model: ModelModel = Field(default_factory=ModelModel)
-    cv: CVModel | None = Field(default_factory=CVModel)
-    walk_forward: WalkForwardModel = Field(default_factory=WalkForwardModel)
+    label: LabelModel = Field(default_factory=LabelModel, description="what to predict")
+    model: ModelModel = Field(default_factory=ModelModel, description="classifier or ensemble")
+    cv: CVModel | None = Field(default_factory=CVModel, description="purged k-fold (null: none)")
+    walk_forward: WalkForwardModel = Field(
+        default_factory=WalkForwardModel, description="refit schedule"
+    )
     tune: TuneModel | None = Field(None, description="Optuna tuning inside training folds")
-    strategy: SignalModel = Field(default_factory=SignalModel)
+    strategy: SignalModel = Field(default_factory=SignalModel, description="ml_signal thresholds")
     backtest: dict[str, Any] = Field(
         default_factory=dict, description="rules of evaluate's backtest"
     )
