@@ -104,6 +104,10 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     crypto.to_csv(files / "BTC-USD.csv", index=False)
     res = _invoke(home, ["data", "import", str(files / "BTC-USD.csv"), "--symbol", "BTC-USD"])
     assert res.exit_code == 0, res.output
+    hourly = _bars(pd.date_range("2021-01-01", periods=300, freq="h", tz="UTC"))
+    hourly.to_csv(files / "ETH-USD.csv", index=False)  # ETH-USD: 1h bars only
+    res = _invoke(home, ["data", "import", str(files / "ETH-USD.csv"), "--symbol", "ETH-USD"])
+    assert res.exit_code == 0, res.output
 
     daily = _bars(pd.bdate_range("2020-01-01", periods=60))
     daily["timestamp"] = daily["timestamp"].dt.strftime("%Y-%m-%d")
@@ -264,6 +268,20 @@ ROWS: list[Bad] = [
       "daily.csv"),
     B("import-1e308", "data import {files}/huge.csv --symbol HUGE", "huge.csv", "close"),
     B("import-missing", "data import {files}/nope.csv --symbol X", "nope.csv"),
+    B("import-second-of-two-bad", "data import {files}/daily.csv {files}/huge.csv", "huge.csv",
+      "no file was imported"),
+    B("data-rm-unknown", "data rm NOSUCH --yes", "NOSUCH"),
+    B("data-rm-other-timeframe", "data rm SYN01 --timeframe 1h --yes", "SYN01", "1h", "1d"),
+    B("data-rm-pattern-matches-none", "data rm ZZ* --yes", "ZZ*"),
+    B("data-rm-not-confirmed", "data rm SYN01", "not confirmed", "--yes"),
+    # hints that name the fix
+    B("strategy-misspelt", "backtest sma_cros -s SYN01 -q", "sma_cros", "did you mean 'sma_cross'"),
+    B("param-misspelt", f"{BT} --param fsat=3", "fsat", "did you mean 'fast'"),
+    B("symbol-only-hourly", "backtest sma_cross -s ETH-USD -q", "ETH-USD", "try --timeframe 1h"),
+    B("symbol-misspelt", "backtest sma_cross -s SYN0l -q", "SYN0l", "did you mean"),
+    # saved runs
+    B("runs-show-unknown", "runs show nope", "nope", "runs list"),
+    B("runs-rm-unknown", "runs rm nope --yes", "nope"),
 ]
 # fmt: on
 
