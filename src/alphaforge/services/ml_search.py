@@ -77,9 +77,8 @@ def configurations(
     """Every version stored beside ``chosen`` (same name), with its OOS returns; ``chosen``
     uses ``result``, the others are backtested by ``oos_backtest``."""
     out = []
-    for path in sorted(chosen.path.parent.glob("v*"), key=lambda p: int(p.name[1:] or 0)):
-        if not (path.is_dir() and path.name[1:].isdigit()):
-            continue
+    found = [p for p in chosen.path.parent.glob("v*") if p.is_dir() and p.name[1:].isdigit()]
+    for path in sorted(found, key=lambda p: int(p.name[1:])):
         try:
             version = chosen if path == chosen.path else load_version(path)
             res = result if version is chosen else oos_backtest(version)
