@@ -214,6 +214,8 @@ ROWS: list[Bad] = [
     B("sweep-out-is-file", f"{SW} --out {{files}}/a_file", "--out", "a_file"),
     B("lookahead-json-dir", "lookahead sma_cross -s SYN01 --json {files}/outdir", "--json"),
     B("data-check-json-dir", "data check --json {files}/outdir", "--json", "outdir"),
+    B("trades-csv-dir", f"{BT} --trades-csv {{files}}/outdir", "--trades-csv", "outdir"),
+    B("equity-csv-under-file", f"{BT} --equity-csv {{files}}/a_file/e.csv", "--equity-csv", "a_file"),
     B("strategy-new-dir-is-file", "strategy new my_strat --dir {files}/a_file", "--dir", "a_file"),
     # user strategies
     B("float-mask", "backtest {files}/user.py:FloatMask -s SYN01 -q", "entries", "bool"),

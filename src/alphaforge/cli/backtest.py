@@ -10,6 +10,7 @@ import typer
 import yaml
 
 from alphaforge.cli.common import check_output_file, console, handle_errors, settings_from
+from alphaforge.cli.result_csv import check_csv_options, write_csvs
 from alphaforge.core.errors import ConfigError
 
 HEADLINE = (
@@ -76,6 +77,8 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Option(None, "--config", "-c", help="YAML run config; flags override it."),
         json_out: Path = typer.Option(None, "--json", help="Write the result as JSON here."),
         report: Path = typer.Option(None, "--report", help="Write the HTML tear sheet here."),
+        trades_csv: Path = typer.Option(None, "--trades-csv", help="Also write the trades as CSV here."),
+        equity_csv: Path = typer.Option(None, "--equity-csv", help="Also write the equity curve as CSV here (per bar: equity, cash, exposure, benchmark)."),
         adjust: bool = typer.Option(None, "--adjust/--no-adjust", help="Use split/dividend-adjusted prices when available [adjust]."),
         benchmark: str = typer.Option(None, "--benchmark", help="Benchmark symbol, traded or not (e.g. SPY: its bars from --data or the store) [equal-weight buy & hold of the traded symbols]."),
         lookahead_check: bool = typer.Option(None, "--lookahead-check/--no-lookahead-check", help="Also run the look-ahead detector and record the verdict in the result."),
@@ -89,6 +92,7 @@ def register(app: typer.Typer) -> None:
 
         check_output_file(json_out, "--json")
         check_output_file(report, "--report")
+        check_csv_options(ctx.params)
         settings = settings_from(ctx)
         over = cli_overrides(
             strategy=strategy, symbols=split_symbols(symbols),
@@ -110,6 +114,7 @@ def register(app: typer.Typer) -> None:
             from alphaforge.reports import write_report
 
             write_report(result, report)
+        written = write_csvs(result, trades_csv, equity_csv)
         if not quiet:
             show_result(result)
         console.print(f"result: {saved}")
@@ -117,6 +122,8 @@ def register(app: typer.Typer) -> None:
             console.print(f"json:   {json_out}")
         if report:
             console.print(f"report: {report}")
+        for label, path in written:
+            console.print(f"{label + ':':<8}{path}")
 
 
 def new_run_dir(runs: Path, strategy: str) -> Path:
