@@ -214,3 +214,69 @@ def test_validation_section_renders(browser: Any, tmp_path: Path) -> None:
     assert page.locator("nav.toc a[href='#validation']").count() == 1
     assert errors == []
     page.close()
+
+
+VISIBLE_MARKERS = """
+(name) => {
+  const gd = document.getElementById('chart-price');
+  const out = [];  // _fullData: the decoded arrays (data keeps the binary-encoded ones)
+  gd._fullData.forEach(t => {
+    if (t.visible === true && t.name === name) {
+      for (let i = 0; i < t.y.length; i++) out.push([String(t.x[i]).slice(0, 10), t.y[i]]);
+    }
+  });
+  return {groups: [...new Set(gd._fullData.filter(t => t.visible === true).map(t => t.legendgroup))],
+          points: out.sort()};
+}
+"""
+
+
+def _fills(trades: Any, symbol: str, when: str, price: str) -> list[list[Any]]:
+    t = trades[(trades["symbol"] == symbol) & (trades["direction"] == "long")]
+    return sorted([f"{a:%Y-%m-%d}", float(p)] for a, p in zip(t[when], t[price], strict=True))
+
+
+def test_price_chart_switches_symbols_with_markers_at_fills(
+    result: Any, browser: Any, tmp_path: Path
+) -> None:
+    page, errors = open_report(browser, write_report(result, tmp_path / "price.html"))
+    charts = {c["id"]: c for c in page.evaluate(CHART_STATE)}
+    assert charts["chart-price"]["drawn"] > 0
+    counts = result.trades["symbol"].value_counts()
+    order = sorted(counts.index, key=lambda s: (-counts[s], s))
+    assert len(order) >= 2
+    for k, sym in enumerate(order[:2]):
+        if k:  # open the dropdown and pick the next symbol
+            page.locator("#chart-price .updatemenu-header-group").click()
+            page.locator("#chart-price .updatemenu-dropdown-button").nth(k).click()
+            page.wait_for_function(
+                f"document.getElementById('chart-price').layout.title.text.startsWith('{sym}:')",
+                timeout=10_000,
+            )
+        for name, when, price in (("long entries", "entry_time", "entry_price"),
+                                  ("long exits", "exit_time", "exit_price")):  # fmt: skip
+            state = page.evaluate(VISIBLE_MARKERS, name)
+            assert state["groups"] == [sym]
+            assert state["points"] == _fills(result.trades, sym, when, price)
+    assert errors == []
+    page.close()
+
+
+def test_rejected_orders_and_adjustment_are_visible(browser: Any, tmp_path: Path) -> None:
+    bars = generate_daily(seed=11, n_symbols=4, years=3)
+    bars = bars[bars["symbol"] != "SYNIDX"]
+    res = backtest("sma_cross", bars, params={"fast": 10, "slow": 30})  # all-in: cash runs out
+    rejected = res.orders[res.orders["status"] == "rejected"]
+    assert len(rejected) > 0
+    page, errors = open_report(browser, write_report(res, tmp_path / "rejected.html"))
+    box = page.locator("#rejected .reject-box")
+    assert box.is_visible()
+    assert f"{len(rejected)} of {len(res.orders)} orders rejected" in box.inner_text()
+    assert page.locator("#rejected-table tbody tr").count() == min(len(rejected), 200)
+    reasons = page.locator("#rejected-reasons tbody tr td:first-child").all_inner_texts()
+    assert reasons == list(rejected["reason"].value_counts().index)
+    assert "orders rejected" in page.inner_text("#warnings")
+    assert "adjust: true" in page.inner_text("#adjust")
+    assert page.locator("nav.toc a[href='#rejected']").count() == 1
+    assert errors == []
+    page.close()
