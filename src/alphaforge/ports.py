@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,6 +201,15 @@ class ReplayVenue(Protocol):
     def on_bar(self, bars: BarSet) -> None: ...
 
 
+@runtime_checkable
+class MarkingVenue(Protocol):
+    """A replay venue in the runtime's own process that can be moved past bars on which the
+    runtime knows it fills nothing (a replay's quiet bars): only its time and the symbols' last
+    prices advance."""
+
+    def mark(self, ts: str, last: dict[str, float]) -> None: ...
+
+
 class MarketClock(Protocol):
     """Sessions of an exchange calendar (``alphaforge.data.clock.ExchangeClock`` implements it).
 
@@ -250,12 +259,26 @@ class CycleLog(Protocol):
     def set_state(self, strategy: str, key: str, value: Any) -> None: ...
 
 
+class StateLog(Protocol):
+    def set_state(self, strategy: str, key: str, value: Any) -> None: ...
+
+
+class CycleBatchLog(Protocol):
+    """The cycles of one ledger transaction, in bar order: a call opens the next cycle's log;
+    ``marks`` adds cycles on which only the book was marked (``values``: cash, equity, gross
+    and net, one float per bar)."""
+
+    def __call__(self, bar: str) -> CycleLog: ...
+
+    def marks(self, strategy: str, bars: list[str], values: dict[str, Any]) -> StateLog: ...
+
+
 class TradeLedger(Protocol):
     """The runtime's durable record (``alphaforge.ledger.Ledger`` implements it)."""
 
     def cycle(self, run_id: str, bar: str) -> AbstractContextManager[CycleLog]: ...
 
-    def cycles(self, run_id: str) -> AbstractContextManager[Callable[[str], CycleLog]]: ...
+    def cycles(self, run_id: str) -> AbstractContextManager[CycleBatchLog]: ...
 
     def halted(self) -> Any: ...
 

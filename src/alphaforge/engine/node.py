@@ -52,12 +52,13 @@ from alphaforge.ports import (
     BarSet,
     CycleLog,
     ExecutionVenue,
+    MarkingVenue,
     ReplayVenue,
     TradeLedger,
     VenueOrder,
 )
 from alphaforge.sim import codes as C
-from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stepper
+from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stepper, Stretch
 
 _REASON_CODE = {name: code for code, name in C.REASON_NAMES.items()}
 
@@ -138,6 +139,7 @@ class TradingNode:
         self._halt_checked = -1e18
         self._halt_flatten = False
         self._replay_venue = parts.venue if isinstance(parts.venue, ReplayVenue) else None
+        self._stretch: Stretch | None = None  # built by the first fast_forward
         self._stamps = list(panel.index)  # per-bar lookups without pandas indexing
         self._texts = [ts.isoformat() for ts in self._stamps]
 
@@ -185,6 +187,91 @@ class TradingNode:
         if cyc.updates:
             self.oms.prune()
         return eq
+
+    # ---- quiet bars of a replay ---------------------------------------------------------
+    def fast_forward(
+        self, t: int, t_end: int, on_bar: Callable[[int, float], None] | None = None
+    ) -> int:
+        """Run the quiet bars from ``t`` on (before ``t_end``) in one compiled call, and write
+        them as cycles that only marked the book; returns the next bar for :meth:`step`.
+
+        Only a replay on a venue in this process, with precomputed signals, a batched ledger
+        and trading active, has quiet bars (see :mod:`alphaforge.sim.kernels_replay`); on any
+        other node this returns ``t``. The state after it is the state :meth:`step` reaches."""
+        held = self._quiet_ready(t)
+        if held is None:
+            return t
+        if self._stretch is None:
+            rows = self.p.signals.full(self.panel)
+            assert rows is not None
+            pnl = self.panel
+            bars = BarRow(pnl.open, pnl.high, pnl.low, pnl.close, pnl.volume)
+            self._stretch = self.st.stretch(bars, rows, self.p.day, self.p.week)
+        room = self.p.batch - (self._batch_n if self._batch is not None else 0)
+        stop = self.st.quiet(self._stretch, t, min(t_end, t + room), held)
+        if stop > t:
+            self._write_marks(t, stop)
+            self.sig, _w = self.p.signals.row(self.panel, stop - 1)
+            if on_bar is not None:
+                for k in range(t, stop):
+                    on_bar(k, float(self._stretch.out.equity[k]))
+        return stop
+
+    def _quiet_ready(self, t: int) -> np.ndarray | None:
+        """The (2, symbols) stop and target held at the venue when bars may be quiet from
+        ``t`` on: every working order at the venue is a position's protection, in step with the
+        book's levels. None when they may not (see :meth:`fast_forward`)."""
+        venue = self.p.venue
+        if self.p.batch <= 1 or not self.p.signals.precomputed:
+            return None
+        pend = self.st.book.pend
+        if pend["exit"].any() or pend["entry"].any() or self.st.book.account[0]["pend_rebal"] >= 0:
+            return None  # the open of bar t has work
+        if not isinstance(venue, MarkingVenue) or self._reconciled != ([], []):
+            return None
+        self._kill_switch(t, _Cycle())
+        if self.p.gate.state is not TradingState.ACTIVE:
+            return None
+        held = np.full((2, self.st.n), np.nan)
+        for j in range(self.st.n):
+            q = self.st.qty(j)
+            prot = self.protect.get(j)
+            stop, _reason, tp = self.st.protection(j)
+            if prot is None:
+                if q != 0.0 and (stop == stop or tp == tp):
+                    return None  # a position whose protection the venue does not hold
+                continue
+            if q == 0.0 or not (_same(prot.stop, stop) and _same(prot.target, tp)):
+                return None
+            if abs(prot.qty - abs(q)) >= 1e-9:
+                return None
+            held[0, j], held[1, j] = prot.stop, prot.target
+        guards = {cid for prot in self.protect.values() for cid in prot.ids}
+        if any(o.client_id not in guards for o in venue.open_orders()):
+            return None
+        return held
+
+    def _write_marks(self, t: int, stop: int) -> None:
+        """Write the quiet bars ``[t, stop)`` into the open batch, and move the venue past them."""
+        assert self._stretch is not None
+        out = self._stretch.out
+        if self._batch is None:
+            self._begin_batch()
+        values = {name: getattr(out, name)[t:stop].tolist()
+                  for name in ("cash", "equity", "gross", "net")}  # fmt: skip
+        marks = self._open_cycle.marks(self.p.strategy_id, self._texts[t:stop], values)
+        last = {s: float(p) for s, p in zip(self.panel.symbols, self.st.book.last_px, strict=True)
+                if p == p}  # fmt: skip
+        venue = self.p.venue
+        assert isinstance(venue, MarkingVenue)
+        venue.mark(self._texts[stop - 1], last)
+        self._batch_n += stop - t
+        self._last_w = (marks, stop - 1)
+        if (
+            self._batch_n >= self.p.batch
+            or time.monotonic() - self._batch_t0 >= self.p.batch_seconds
+        ):
+            self.commit()
 
     def _barset(self, t: int) -> BarSet:
         pnl = self.panel
@@ -498,10 +585,7 @@ class TradingNode:
         many, and at most ``batch_seconds`` of work), each batch one transaction that ends
         with the state a restart continues from."""
         if self._batch is None:
-            self._batch = self.p.ledger.cycles(self.p.run_id)
-            self._open_cycle = self._batch.__enter__()
-            self._batch_n = 0
-            self._batch_t0 = time.monotonic()
+            self._begin_batch()
         w = self._open_cycle(bar_txt)
         sid = self.p.strategy_id
         for sym, value in cyc.signals:
@@ -528,6 +612,12 @@ class TradingNode:
         full = self._batch_n >= self.p.batch
         if full or time.monotonic() - self._batch_t0 >= self.p.batch_seconds:
             self.commit()
+
+    def _begin_batch(self) -> None:
+        self._batch = self.p.ledger.cycles(self.p.run_id)
+        self._open_cycle = self._batch.__enter__()
+        self._batch_n = 0
+        self._batch_t0 = time.monotonic()
 
     def commit(self) -> None:
         """Commit the open batch of cycles (with the state after its last cycle)."""

@@ -59,6 +59,15 @@ class SignalSource:
         _out, market, it, weights = self._intents(panel, w0, t)
         return self._extract(it, market, t - w0, panel.shape[1], weights), weights
 
+    def full(self, panel: Panel) -> list[np.ndarray] | None:
+        """Every bar's row (in :class:`SignalRow`'s order) when precomputed, else None."""
+        if not self.precomputed:
+            return None
+        if self._all is None:
+            self._all = self._full(panel)
+        rows: list[np.ndarray] = self._all[0]
+        return rows
+
     def _full(self, panel: Panel) -> tuple[list[np.ndarray], bool]:
         """Every input of every bar, broadcast to (bars, symbols), in SignalRow's order."""
         _out, market, it, weights = self._intents(panel, 0, panel.shape[0] - 1)

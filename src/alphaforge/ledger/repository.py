@@ -36,13 +36,37 @@ from alphaforge.ledger.rows import (
 )
 from alphaforge.ledger.urls import mask_url, normalize_url
 from alphaforge.ledger.values import utc_text
-from alphaforge.ledger.writer import CycleWriter
+from alphaforge.ledger.writer import CycleWriter, MarkedCycles
 
 __all__ = ["MODES", "Ledger"]
 
 MODES = ("replay", "paper", "live")
 T = TypeVar("T")
 table = q.table
+
+
+class CycleBatch:
+    """The cycles of one ledger transaction (:meth:`Ledger.cycles`), in bar order: ``batch(bar)``
+    opens the writer of the next cycle; :meth:`marks` adds cycles on which only the book was
+    marked."""
+
+    def __init__(self, run_id: str, fill_known: Callable[[str], bool], exact: bool) -> None:
+        self.run_id = run_id
+        self._fill_known = fill_known
+        self._exact = exact
+        self.writers: list[CycleWriter | MarkedCycles] = []
+
+    def __call__(self, bar: str) -> CycleWriter:
+        w = CycleWriter(self.run_id, bar, self._fill_known, self._exact)
+        self.writers.append(w)
+        return w
+
+    def marks(self, strategy: str, bars: list[str], values: dict[str, Any]) -> MarkedCycles:
+        """Cycles at ``bars`` with only ``strategy``'s equity snapshot (``values``: cash,
+        equity, gross and net, one float per bar)."""
+        w = MarkedCycles(self.run_id, strategy, bars, values, self._exact)
+        self.writers.append(w)
+        return w
 
 
 def _first_line(exc: BaseException) -> str:
@@ -63,6 +87,7 @@ class Ledger:
         self._bulk = BulkInsert(engine.dialect)
         self._exact = engine.dialect.name != "sqlite"  # SQLite keeps money as doubles
         self._seq: dict[str, int] = {}  # the last cycle number written per run
+        self._fills_seen: dict[str, set[str]] = {}  # see _fills_of
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -202,19 +227,15 @@ class Ledger:
             yield new(bar)
 
     @contextmanager
-    def cycles(self, run_id: str) -> Iterator[Callable[[str], CycleWriter]]:
-        """Record several cycles of ``run_id`` in one transaction: the block gets a function
-        that opens the writer of the next cycle (its bar); all of them commit together when
-        the block ends, or none when it raises. A replay batches its cycles this way; each
-        cycle stays whole (a crash loses whole cycles, never part of one)."""
-        writers: list[CycleWriter] = []
-
-        def new(bar: str) -> CycleWriter:
-            w = CycleWriter(run_id, bar, self._fill_known, self._exact)
-            writers.append(w)
-            return w
-
-        yield new
+    def cycles(self, run_id: str) -> Iterator[CycleBatch]:
+        """Record several cycles of ``run_id`` in one transaction: the block gets a
+        :class:`CycleBatch`, whose call opens the writer of the next cycle (its bar); all of
+        them commit together when the block ends, or none when it raises. A replay batches its
+        cycles this way; each cycle stays whole (a crash loses whole cycles, never part of
+        one)."""
+        batch = CycleBatch(run_id, lambda fill_id: fill_id in self._fills_of(run_id), self._exact)
+        yield batch
+        writers = batch.writers
         if not writers:
             return
         seq = self._seq.get(run_id)
@@ -223,22 +244,35 @@ class Ledger:
             query = select(func.max(t.c.seq)).where(t.c.run_id == run_id)
             seq = self._read(lambda c: c.scalar(query)) or 0
         self._seq.pop(run_id, None)
-        first = seq + 1
+        count = sum(len(w) if isinstance(w, MarkedCycles) else 1 for w in writers)
 
         def flush(conn: Connection) -> None:
             deferred: dict[type[m.Base], list[dict[str, Any]]] = {}
-            for k, w in enumerate(writers):
-                w.flush(conn, self._bulk, first + k, deferred)
+            k = seq + 1
+            for w in writers:
+                w.flush(conn, self._bulk, k, deferred)
+                k += len(w) if isinstance(w, MarkedCycles) else 1
             for model, rows in deferred.items():
                 self._bulk(conn, table(model), rows)
 
         self._write(flush)
-        self._seq[run_id] = seq + len(writers)
+        self._seq[run_id] = seq + count
+        seen = self._fills_seen.get(run_id)
+        if seen is not None:
+            for w in writers:
+                if isinstance(w, CycleWriter):
+                    seen.update(w.fill_ids)
 
-    def _fill_known(self, fill_id: str) -> bool:
-        t = table(m.FillRecord)
-        query = select(t.c.id).where(t.c.fill_id == fill_id)
-        return self._read(lambda c: c.scalar(query)) is not None
+    def _fills_of(self, run_id: str) -> set[str]:
+        """The fill ids recorded for ``run_id``: read once, then kept current by this ledger's
+        own writes (one process runs a run; a write re-checks the database in any case)."""
+        seen = self._fills_seen.get(run_id)
+        if seen is None:
+            t = table(m.FillRecord)
+            query = select(t.c.fill_id).where(t.c.run_id == run_id)
+            seen = set(self._read(lambda c: c.scalars(query)))
+            self._fills_seen[run_id] = seen
+        return seen
 
     # ---- reads -------------------------------------------------------------------------------
 

@@ -12,15 +12,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, select
+import numpy as np
+from sqlalchemy import Connection, Select, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from alphaforge.core.errors import StoreError
 from alphaforge.core.orders import Fill, OrderRequest, OrderState, OrderUpdate
 from alphaforge.ledger import models as m
 from alphaforge.ledger.connect import BulkInsert
-from alphaforge.ledger.values import amount, float_amount, now_text, utc_text
+from alphaforge.ledger.values import SCALE, amount, float_amount, now_text, utc_text
 
-__all__ = ["CycleWriter"]
+__all__ = ["CycleWriter", "MarkedCycles"]
 
 Row = dict[str, Any]
 
@@ -29,6 +31,17 @@ def _table(model: type[m.Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+def _known(model: type[m.Base], column: str) -> Select[Any]:
+    """``SELECT column FROM table WHERE column IN (:ids)``, built once: its compiled form is
+    cached, so each cycle only binds its ids."""
+    c = _table(model).c[column]
+    return select(c).where(c.in_(bindparam("ids", expanding=True)))
+
+
+_KNOWN_ORDERS = _known(m.OrderRecord, "client_id")
+_KNOWN_FILLS = _known(m.FillRecord, "fill_id")
 
 
 class CycleWriter:
@@ -113,6 +126,11 @@ class CycleWriter:
         }  # fmt: skip
         return True
 
+    @property
+    def fill_ids(self) -> list[str]:
+        """The executions this cycle recorded."""
+        return list(self._fills)
+
     def equity(self, strategy: str, cash: float, equity: float, gross: float, net: float) -> None:
         """The strategy's account at this bar (cash, equity, gross and net exposure)."""
         self._add(
@@ -191,15 +209,13 @@ class CycleWriter:
     def _new_orders(self, conn: Connection) -> dict[str, Row]:
         if not self._orders:
             return {}
-        t = _table(m.OrderRecord)
-        known = set(conn.scalars(select(t.c.client_id).where(t.c.client_id.in_(self._orders))))
+        known = set(conn.scalars(_KNOWN_ORDERS, {"ids": list(self._orders)}))
         return {cid: row for cid, row in self._orders.items() if cid not in known}
 
     def _new_fills(self, conn: Connection, orders: dict[str, Row]) -> list[Row]:
         if not self._fills:
             return []
-        t = _table(m.FillRecord)
-        known = set(conn.scalars(select(t.c.fill_id).where(t.c.fill_id.in_(self._fills))))
+        known = set(conn.scalars(_KNOWN_FILLS, {"ids": list(self._fills)}))
         rows = [row for fid, row in self._fills.items() if fid not in known]
         missing = {r["client_id"] for r in rows if not r["strategy"]} - set(orders)
         owners = {cid: row["strategy"] for cid, row in orders.items()}
@@ -239,6 +255,70 @@ class CycleWriter:
             return
         rows = [{"strategy": s, "key": k, "value": v} for (s, k), v in self._state.items()]
         write_state(conn, rows)
+
+
+class MarkedCycles:
+    """Cycles of a run on which the runtime only marked its book (a replay's quiet bars, see
+    :mod:`alphaforge.sim.kernels_replay`): one equity snapshot and one cycle row per bar,
+    written in bulk, numbered in order with the batch's other cycles."""
+
+    def __init__(
+        self, run_id: str, strategy: str, bars: list[str], values: dict[str, Any], exact: bool
+    ) -> None:
+        self.run_id = run_id
+        self.strategy = strategy
+        self.bars = bars
+        self.values = values  # cash, equity, gross, net: one float per bar
+        self._num: Callable[[float, str], Any] = amount if exact else float_amount
+        self._state: dict[tuple[str, str], str] = {}
+
+    def __len__(self) -> int:
+        return len(self.bars)
+
+    def _column(self, name: str) -> list[Any]:
+        """One value per bar as the ledger stores it (see :func:`amount`, :func:`float_amount`);
+        on SQLite checked in one pass."""
+        values = np.asarray(self.values[name], dtype=np.float64)
+        if self._num is amount:
+            return [amount(float(x), name) for x in values]
+        bad = ~np.isfinite(values)
+        if bad.any():
+            raise StoreError(f"ledger: {name} is not a finite number ({values[bad][0]})")
+        return [round(x, SCALE) for x in values.tolist()]
+
+    def set_state(self, strategy: str, key: str, value: Any) -> None:
+        """As :meth:`CycleWriter.set_state`."""
+        self._state[(strategy, key)] = json.dumps(value, sort_keys=True)
+
+    def flush(
+        self,
+        conn: Connection,
+        bulk: BulkInsert,
+        seq: int,
+        defer: dict[type[m.Base], list[Row]] | None = None,
+    ) -> None:
+        """Write the cycles as numbers ``seq, seq + 1, ...`` (see :meth:`CycleWriter.flush`)."""
+        cols = {name: self._column(name) for name in ("cash", "equity", "gross", "net")}
+        wall = now_text()
+        snaps = [
+            {"run_id": self.run_id, "strategy": self.strategy, "bar": bar, "cash": c,
+             "equity": e, "gross": g, "net": n}
+            for bar, c, e, g, n in zip(
+                self.bars, cols["cash"], cols["equity"], cols["gross"], cols["net"], strict=True
+            )
+        ]  # fmt: skip
+        cycles = [
+            {"run_id": self.run_id, "bar": bar, "wall": wall, "seq": seq + k}
+            for k, bar in enumerate(self.bars)
+        ]
+        if self._state:
+            write_state(conn, [{"strategy": s, "key": k, "value": x}
+                               for (s, k), x in self._state.items()])  # fmt: skip
+        for model, rows in ((m.EquitySnapshot, snaps), (m.Cycle, cycles)):
+            if defer is None:
+                bulk(conn, _table(model), rows)
+            else:
+                defer.setdefault(model, []).extend(rows)
 
 
 def write_state(conn: Connection, rows: list[Row]) -> None:

@@ -266,14 +266,20 @@ def run_replay(
     node, panel = setup.node, setup.panel
     t0 = time.perf_counter()
     period = _period_seconds(panel)
-    eq = float("nan")
     eq = node.st.equity
-    for t in range(setup.start, panel.shape[0]):
+    t, n = setup.start, panel.shape[0]
+    while t < n:
+        if speed is None:  # quiet bars in one compiled call (a replay at full speed)
+            t_next = node.fast_forward(t, n, on_bar)
+            if t_next > t:
+                t, eq = t_next, node.st.equity
+                continue
         eq = node.step(t)
         if on_bar is not None:
             on_bar(t, eq)
         if speed is not None and period > 0:
             time.sleep(period / speed)
+        t += 1
     node.commit()
     trades, orders, _events = node.st.records()
     rejected = int(np.sum(orders["status"] == 2)) if len(orders) else 0

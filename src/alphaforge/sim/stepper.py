@@ -34,6 +34,7 @@ from alphaforge.sim import codes as C
 from alphaforge.sim.kernels import _new_book_nb
 from alphaforge.sim.kernels_exec import add_event_nb, add_order_nb, book_fill_nb
 from alphaforge.sim.kernels_phases import close_phase_nb, level_touch_nb, open_phase_nb
+from alphaforge.sim.kernels_replay import quiet_stretch_nb
 from alphaforge.sim.kernels_rules import new_period_nb, stop_level_nb
 from alphaforge.sim.records import (
     COUNTERS,
@@ -99,6 +100,16 @@ class OpenPlan:
     orders: list[PlannedOrder] = field(default_factory=list)
     rejected: list[tuple[int, float, int]] = field(default_factory=list)
     levels: np.ndarray | None = None  # POSITION rows of the scratch book after the open
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Every bar of a replay as the compiled phases read them (``market``, ``intents``) and the
+    per-bar outputs of quiet stretches (``out``: equity, cash, gross and net by bar)."""
+
+    market: Market
+    intents: Intents
+    out: Series
 
 
 _BIG = 1 << 40  # length of the views along time: larger than any bar index
@@ -403,6 +414,36 @@ class Stepper:
         self._load(bar, sig, day, week)
         close_phase_nb(t, self._mk, self._it, self.book, self.rec, self._out, self.s, self.risk_on)
         return float(self._eq[0])
+
+    def stretch(
+        self, bars: BarRow, rows: list[np.ndarray], day: np.ndarray, week: np.ndarray
+    ) -> Stretch:
+        """The inputs of :meth:`quiet` over a whole replay: ``bars`` holds every bar (bars x
+        symbols), ``rows`` the strategy's precomputed output in :class:`SignalRow`'s order (see
+        :class:`alphaforge.engine.signals.SignalSource`), ``day``/``week`` each bar's ids."""
+        e, x, se, sx, w, rb, lv, pr, atr, vol = rows
+        n_bars = bars.close.shape[0]
+        mk = Market(
+            bars.open, bars.high, bars.low, bars.close, bars.volume, atr, vol, self.sectors,
+            np.ascontiguousarray(day, dtype=np.int64), np.ascontiguousarray(week, dtype=np.int64),
+        )  # fmt: skip
+        nan = _along(self._nan_row, n_bars)
+        it = Intents(e, x, se, sx, w, np.ascontiguousarray(rb, dtype=bool), lv, nan, nan, pr)
+        out = Series(np.zeros(n_bars), np.zeros(n_bars), np.zeros(n_bars), np.zeros(n_bars),
+                     np.zeros((1, self.n)))  # fmt: skip
+        return Stretch(mk, it, out)
+
+    def quiet(self, st: Stretch, t0: int, t1: int, held: np.ndarray) -> int:
+        """Run the quiet bars from ``t0`` on (at most to ``t1``) in one compiled call (see
+        :mod:`alphaforge.sim.kernels_replay`); ``held`` is (2, symbols), the stop and target
+        the venue holds per symbol. Returns the first bar not run."""
+        self._room()
+        return int(
+            quiet_stretch_nb(
+                t0, t1, st.market, st.intents, self.book, self.rec, st.out, self.s,
+                self.risk_on, held,
+            )
+        )  # fmt: skip
 
     @property
     def exposure(self) -> tuple[float, float]:

@@ -187,6 +187,12 @@ class SimulatedVenue:
             if bars.close[k] == bars.close[k]:
                 self._acct.last[s] = float(bars.close[k])
 
+    def mark(self, ts: str, last: dict[str, float]) -> None:
+        """Move past bars on which nothing fills (a replay's quiet bars, see
+        :class:`~alphaforge.ports.MarkingVenue`): the time and the symbols' last prices."""
+        self.now = ts
+        self._acct.last.update(last)
+
     def _fill_market(self, w: _Working, o: float, volume: float) -> None:
         want = w.req.qty - w.filled
         qty = participation_nb(want, volume, self.s)
