@@ -132,3 +132,19 @@ def test_cli_benchmark_option(settings: AppSettings, tmp_path: Path) -> None:
     assert bad.exit_code != 0
     assert "benchmark: NOPE" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_benchmark_starting_late_is_flat_until_then_and_warned(
+    settings: AppSettings, etfs: Path
+) -> None:
+    data = shared_data_file("us_equities_daily.parquet")
+    spec = _spec(symbols=["MSFT"], data=str(data), start="2016-06-01", benchmark="SPY")
+    res = run_spec(spec, settings)
+    first = pd.Timestamp("2017-01-03", tz="UTC")  # SPY's first bar in the store
+    before = res.index < first
+    assert before.sum() > 100
+    assert (res.benchmark_values[before] == CASH).all()
+    spy = _spy_adjusted(etfs)
+    after = res.benchmark_values[~before]
+    np.testing.assert_allclose(after[:5], CASH * spy.to_numpy()[:5] / spy.to_numpy()[0])
+    assert any(w.startswith("benchmark SPY: its bars start 2017-01-03") for w in res.warnings)

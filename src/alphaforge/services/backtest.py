@@ -301,17 +301,18 @@ def _fine_bars(spec: Any, settings: Any, panel: Panel) -> tuple[dict[str, Any] |
 
 def _benchmark_data(
     spec: Any, settings: Any, panel: Panel, cfg: BacktestConfig
-) -> tuple[StrategyData | None, str | None]:
+) -> tuple[StrategyData | None, Any]:
     """For a benchmark symbol the run does not trade: the strategy data holding its curve
-    under the key the runner reads (so metrics, result and report all use it) and its source."""
+    under the key the runner reads (so metrics, result and report all use it) and the
+    :class:`~alphaforge.services.benchmark.ExternalBenchmark`; ``(None, None)`` otherwise."""
     from alphaforge.services.benchmark import external_benchmark
 
     found = external_benchmark(spec, settings, panel)
     if found is None:
         return None, None
     sdata = StrategyData(panel)
-    sdata.cache[("benchmark", cfg.cash, cfg.benchmark)] = found[0]
-    return sdata, found[1]
+    sdata.cache[("benchmark", cfg.cash, cfg.benchmark)] = found.values
+    return sdata, found
 
 
 def run_spec(spec: Any, settings: Any) -> BacktestResult:
@@ -330,15 +331,16 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
     fine, note = None, None
     if cfg.exits.ambiguity == "finer_bars":
         fine, note = _fine_bars(spec, settings, panel)
-    sdata, bench_source = _benchmark_data(spec, settings, panel, cfg)
+    sdata, bench = _benchmark_data(spec, settings, panel, cfg)
     try:
         result = run_backtest(strat, panel, cfg, fine=fine, data=sdata)
     except IdleSettingError as exc:  # name the file the setting came from
         raise IdleSettingError(f"{spec.source}: {exc}") from None
     if note:
         result.warnings.append(note)
-    if bench_source:
-        result.manifest_extra["benchmark_source"] = bench_source
+    if bench is not None:
+        result.manifest_extra["benchmark_source"] = bench.source
+        result.warnings.extend(bench.notes)
     if spec.lookahead_check:
         from alphaforge.strategy.lookahead import check_lookahead
 

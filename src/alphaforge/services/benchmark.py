@@ -9,6 +9,7 @@ benchmark's first bar).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,43 @@ def benchmark_panel(spec: Any, settings: Any, panel: Panel) -> tuple[Panel, str]
     return bars, "store"
 
 
+@dataclass(frozen=True)
+class ExternalBenchmark:
+    """The curve of a benchmark symbol the run does not trade, where its bars came from and
+    what the user must know about it (bars missing at either end of the period)."""
+
+    values: np.ndarray
+    source: str
+    notes: list[str]
+
+
+def _closes(bench: Panel) -> pd.Series:
+    close = pd.Series(bench.close[:, 0], index=bench.index).dropna()
+    return close[~close.index.duplicated(keep="last")]
+
+
+def coverage_notes(bench: Panel, index: pd.DatetimeIndex) -> list[str]:
+    """Warnings when the benchmark's bars start after the first traded bar or end before the
+    last one (its curve is flat there)."""
+    close = _closes(bench)
+    sym = bench.symbols[0]
+    notes = []
+    if len(close) and close.index[0] > index[0]:
+        notes.append(
+            f"benchmark {sym}: its bars start {close.index[0]:%Y-%m-%d}, after the first traded "
+            f"bar {index[0]:%Y-%m-%d}; its curve is flat at the starting cash until then"
+        )
+    if len(close) and close.index[-1] < index[-1]:
+        notes.append(
+            f"benchmark {sym}: its bars end {close.index[-1]:%Y-%m-%d}, before the last traded "
+            f"bar {index[-1]:%Y-%m-%d}; its curve is flat after that"
+        )
+    return notes
+
+
 def benchmark_values(bench: Panel, index: pd.DatetimeIndex, cash: float) -> np.ndarray:
     """Buy and hold of ``bench``'s only symbol on the traded bars ``index``."""
-    close = pd.Series(bench.close[:, 0], index=bench.index).dropna()
-    close = close[~close.index.duplicated(keep="last")]
+    close = _closes(bench)
     aligned = close.reindex(close.index.union(index)).ffill().reindex(index).to_numpy()
     seen = np.flatnonzero(np.isfinite(aligned))
     if seen.size == 0:
@@ -59,10 +93,11 @@ def benchmark_values(bench: Panel, index: pd.DatetimeIndex, cash: float) -> np.n
     return np.asarray(cash * np.where(np.isnan(rel), 1.0, rel), dtype=np.float64)
 
 
-def external_benchmark(spec: Any, settings: Any, panel: Panel) -> tuple[np.ndarray, str] | None:
-    """The curve of a benchmark symbol the run does not trade, and its source; None when the
+def external_benchmark(spec: Any, settings: Any, panel: Panel) -> ExternalBenchmark | None:
+    """The benchmark of ``spec`` when it names a symbol the run does not trade; None when the
     benchmark is unset or one of the traded symbols."""
     if not spec.benchmark or spec.benchmark in panel.symbols:
         return None
     bench, source = benchmark_panel(spec, settings, panel)
-    return benchmark_values(bench, panel.index, float(spec.cash)), source
+    values = benchmark_values(bench, panel.index, float(spec.cash))
+    return ExternalBenchmark(values, source, coverage_notes(bench, panel.index))
