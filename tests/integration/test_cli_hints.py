@@ -79,3 +79,5 @@ def test_a_wrong_parameter_fails_before_any_bar_is_read(home: Path) -> None:
     assert "parameter fsat" in line  # a wrong parameter is refused before
     line = _err(home, "backtest", "sma_cros", "-s", "SPY", "-q")
     assert "unknown strategy" in line
+    line = _err(home, "lookahead", "sma_cross", "-s", "SPY", "-p", "fsat=3")
+    assert "parameter fsat" in line
