@@ -137,6 +137,19 @@ def test_kill_and_resume(ledger_home: Path) -> None:
     assert "not halted" in run("resume")[1]
 
 
+def test_kill_reduce_only(ledger_home: Path) -> None:
+    code, out, _ = run("kill", "--reduce-only", "--reason", "wind down")
+    assert code == 0 and "reduce only" in out
+    status = json.loads(run("status", "--json")[1])
+    assert status["halted"] and status["halt"]["reduce_only"] and not status["halt"]["flatten"]
+    assert "REDUCE ONLY" in run("status")[1]
+    assert "resumed" in run("resume")[1]
+    assert json.loads(run("status", "--json")[1])["halted"] is False
+    code, _, err = run("kill", "--reduce-only", "--flatten")
+    one_line_error(code, err)
+    assert "--reduce-only" in err and "--flatten" in err
+
+
 def test_kill_without_runs(home: Path) -> None:
     assert run("kill")[0] == 0
     assert "halted" in run("status")[1]

@@ -75,7 +75,8 @@ def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
         "strategies": list(run.strategies), "last_bar": ledger.last_bar(run.run_id),
         "halted": halt is not None,
         "halt": None if halt is None else
-        {"reason": halt.reason, "flatten": halt.flatten, "by": halt.by, "ts": halt.ts},
+        {"reason": halt.reason, "flatten": halt.flatten, "by": halt.by, "ts": halt.ts,
+         "reduce_only": halt.reducing},
         "equity": float(curve["equity"].iloc[-1]) if not curve.empty else None,
         "open_positions": len(ledger.positions(run.run_id)),
         "open_orders": len(ledger.orders(run.run_id, "open")),
@@ -90,7 +91,8 @@ def _status_table(s: dict[str, Any]) -> Table:
     trading = (
         "trading"
         if halt is None
-        else f"[bold red]HALTED[/] since {halt['ts']} by {halt['by']}: {halt['reason']}"
+        else ("[bold yellow]REDUCE ONLY[/]" if halt.get("reduce_only") else "[bold red]HALTED[/]")
+        + f" since {halt['ts']} by {halt['by']}: {halt['reason']}"
         + (" (flatten)" if halt["flatten"] else "")
     )
     rows = [
@@ -228,11 +230,31 @@ def _register_switch(app: typer.Typer) -> None:
     def kill_cmd(
         ctx: typer.Context,
         flatten: bool = typer.Option(False, "--flatten", help="Also close every position."),
+        reduce_only: bool = typer.Option(
+            False,
+            "--reduce-only",
+            help="Only orders that reduce exposure: exits and stops still work, nothing opens "
+            "or grows a position.",
+        ),
         reason: str = typer.Option("manual kill switch", "--reason", help="Why trading stops."),
     ) -> None:
-        """Halt trading now: no new orders until `alphaforge resume` (survives restarts)."""
+        """Halt trading now: no new orders until `alphaforge resume` (survives restarts).
+
+        With --reduce-only the runtime keeps closing (signals' exits, stops, targets) but sends
+        no order that would open or grow a position."""
+        from alphaforge.core.errors import ConfigError
+
+        if flatten and reduce_only:
+            raise ConfigError("--flatten and --reduce-only: choose one")
         with _ledger(ctx) as ledger:
-            ledger.halt(reason=reason, flatten=flatten, by=_user(), ts=_now())
+            if reduce_only:
+                ledger.reduce_only(reason=reason, by=_user(), ts=_now())
+            else:
+                ledger.halt(reason=reason, flatten=flatten, by=_user(), ts=_now())
+        if reduce_only:
+            console.print("reduce only: a running runtime sends only exits and stops from its "
+                          "next cycle")  # fmt: skip
+            return
         extra = " and closes every position" if flatten else ""
         console.print(f"halted: a running runtime stops trading{extra} at its next cycle")
 

@@ -300,13 +300,14 @@ class TradingNode:
         self._halt_flatten = bool(halt is not None and halt.flatten)
         gate = self.p.gate
         if halt is None:
-            if gate.state is TradingState.HALTED:
+            if gate.state is not TradingState.ACTIVE:
                 gate.state = TradingState.ACTIVE
                 self.p.log("resumed", bar=str(self.panel.index[t]))
             return
-        if gate.state is not TradingState.HALTED:
-            self.p.log("halted", reason=halt.reason, flatten=halt.flatten)
-        gate.state = TradingState.HALTED
+        state = TradingState.REDUCING if halt.reducing else TradingState.HALTED
+        if gate.state is not state:
+            self.p.log(str(state), reason=halt.reason, flatten=halt.flatten)
+        gate.state = state
         if halt.flatten:
             self._flatten(t, cyc)
 
@@ -348,8 +349,8 @@ class TradingNode:
             intent = Intent.EXIT if exiting else Intent.ENTRY
             if po.reason == C.EXIT_REBALANCE:
                 intent = Intent.REBALANCE
-            if self.p.gate.state is TradingState.HALTED and exiting:
-                intent = Intent.FLATTEN
+            if self.p.gate.state is TradingState.HALTED and exiting and self._halt_flatten:
+                intent = Intent.FLATTEN  # a halt sends nothing but the flatten it asks for
             if exiting or self.st.qty(j) != 0.0:
                 self._cancel_protection(j, cyc)
             stop, target = self._bracket(j, po.reason, plan)

@@ -359,6 +359,11 @@ class Ledger:
         every position."""
         self._switch("halt", reason=reason, flatten=flatten, by=by, ts=ts)
 
+    def reduce_only(self, *, reason: str, by: str, ts: str) -> None:
+        """Let only orders that reduce exposure go out, everywhere, until :meth:`resume`
+        (exits and protective stops still work; nothing opens or grows a position)."""
+        self._switch("reduce", reason=reason, flatten=False, by=by, ts=ts)
+
     def resume(self, *, by: str, ts: str) -> None:
         """Lift the halt in force (a no-op record when none is)."""
         self._switch("resume", reason="", flatten=False, by=by, ts=ts)
@@ -369,12 +374,15 @@ class Ledger:
         self._write(lambda c: c.execute(insert(table(m.Halt)), row))
 
     def halted(self) -> HaltInfo | None:
-        """The last halt when no resume came after it, else None."""
+        """The last halt (or reduce-only switch) when no resume came after it, else None."""
         t = table(m.Halt)
         last = self._read(lambda c: c.execute(select(t).order_by(t.c.id.desc()).limit(1)).first())
-        if last is None or last.action != "halt":
+        if last is None or last.action not in ("halt", "reduce"):
             return None
-        return HaltInfo(reason=last.reason, flatten=bool(last.flatten), by=last.by, ts=last.ts)
+        return HaltInfo(
+            reason=last.reason, flatten=bool(last.flatten), by=last.by, ts=last.ts,
+            reducing=last.action == "reduce",
+        )  # fmt: skip
 
 
 def _run_info(r: Any) -> RunInfo:

@@ -139,9 +139,12 @@ class ReconcileRow:
 
 @dataclass(frozen=True, slots=True)
 class HaltInfo:
-    """The halt in force: who asked, when, why, and whether positions are to be closed."""
+    """The halt in force: who asked, when, why, and whether positions are to be closed;
+    ``reducing``: only orders that reduce exposure may go out (``alphaforge kill --reduce-only``)
+    instead of none."""
 
     reason: str
     flatten: bool
     by: str
     ts: str
+    reducing: bool = False
