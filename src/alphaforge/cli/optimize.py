@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,20 +31,39 @@ from alphaforge.cli.common import (
 )
 from alphaforge.core.errors import ConfigError
 
+OBJECTIVE_HELP = (
+    "sharpe, sortino, calmar, cagr, profit_factor, total_return, omega, or your own function "
+    "of the metrics: module:function or path/file.py:function."
+)
+MIN_TRADES_HELP = (
+    "Trials with fewer closed trades are infeasible (median across symbols per symbol). "
+    "Default 30, relaxed when no trial reaches it, and off when a num_trades constraint is "
+    "given; 0 disables it."
+)
 CONSTRAINT_HELP = (
     "METRIC OP VALUE, e.g. 'num_trades>=30'. max_drawdown is negative (-0.25 = 25% drawdown): "
     "'max_drawdown>-0.2' keeps drawdowns smaller than 20%. Repeatable."
 )
 
 
+def rate_text(rate: float) -> str:
+    return f"{rate:,.1f} trials/s" if rate == rate else "– trials/s"  # NaN: nothing run yet
+
+
 class _Rate(ProgressColumn):
+    """The summary's trials/s (:func:`~alphaforge.optimize.search.trial_rate`), not rich's
+    windowed speed: trials run now (resumed ones excluded) since the total was announced."""
+
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.1f} trials/s" if speed else "– trials/s", style="cyan")
+        from alphaforge.optimize.search import trial_rate
+
+        f = task.fields
+        rate = trial_rate(f.get("ran", 0), f.get("last", 0.0) - f.get("started", 0.0))
+        return Text(rate_text(rate), style="cyan")
 
 
 @contextmanager
-def progress_hooks(quiet: bool) -> Iterator[Any]:
+def progress_hooks(quiet: bool, get_time: Callable[[], float] | None = None) -> Iterator[Any]:
     """(on_total, advance) callbacks driving a rich progress bar."""
     if quiet:
         yield None
@@ -52,14 +71,19 @@ def progress_hooks(quiet: bool) -> Iterator[Any]:
     prog = Progress(
         TextColumn("[bold]trials"), BarColumn(), MofNCompleteColumn(), _Rate(),
         TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console,
+        get_time=get_time,
     )  # fmt: skip
-    task = prog.add_task("trials", total=None)
+    task = prog.add_task("trials", total=None, ran=0)
 
     def on_total(total: int, done: int) -> None:
         prog.update(task, total=total, completed=done)
+        if "started" not in prog.tasks[0].fields:
+            now = prog.get_time()
+            prog.update(task, started=now, last=now)
 
     def advance(n: int) -> None:
-        prog.advance(task, n)
+        fields = prog.tasks[0].fields
+        prog.update(task, advance=n, ran=fields["ran"] + n, last=prog.get_time())
 
     with prog:
         yield (on_total, advance)
@@ -125,11 +149,15 @@ def _top_table(df: Any, cols: list[str], title: str, n: int = 10) -> Table:
     return t
 
 
-MIN_TRADES_WARNING = 30  # fewer closed trades than this make a Sharpe ratio mostly noise
+def few_trades_notes(report: Any, objective: str) -> list[str]:
+    """A warning for each pick (raw, plateau) that rests on fewer trades than the default
+    guard asks for (when the guard was relaxed, turned off or lowered)."""
+    from alphaforge.optimize.analysis import MIN_TRADES_DEFAULT as minimum
 
-
-def few_trades_notes(report: Any, objective: str, minimum: int = MIN_TRADES_WARNING) -> list[str]:
-    """A warning for each pick (raw, plateau) that rests on fewer than ``minimum`` trades."""
+    if getattr(report, "guard_relaxed", False):
+        fix = f"no trial reached {minimum} trades: use more bars or parameters that trade more"
+    else:
+        fix = f"--min-trades {minimum} keeps such trials out"
     out = []
     table = report.table.set_index("trial_id")
     for key, best in report.best.items():
@@ -137,13 +165,25 @@ def few_trades_notes(report: Any, objective: str, minimum: int = MIN_TRADES_WARN
         if n == n and n < minimum:  # NaN-safe
             out.append(
                 f"the {key} best {best['params']} rests on {n:.0f} trades (fewer than "
-                f"{minimum}), so its {objective} is mostly noise; add --constraint "
-                f"'num_trades>={minimum}'"
+                f"{minimum}), so its {objective} is mostly noise; {fix}"
             )
     return out
 
 
+def guard_lines(guard: Any, relaxed: bool) -> list[str]:
+    """The sweep header: the minimum-trades constraint, and whether it was relaxed."""
+    out = [f"constraint: {guard.describe()}"]
+    if relaxed:
+        out.append(
+            f"no trial reached {guard.minimum} trades, so the default guard was relaxed: the "
+            "picks below ignore it"
+        )
+    return out
+
+
 def _show_sweep(report: Any, objective: str) -> None:
+    for line in guard_lines(report.guard, report.guard_relaxed):
+        console.print(line, highlight=False)
     console.print(_best_table(report))
     for line in few_trades_notes(report, objective):
         console.print(f"[yellow]warning:[/] {line}")
@@ -161,7 +201,7 @@ def _show_sweep(report: Any, objective: str) -> None:
     state = "complete" if o.complete else "partial (re-run the same command to resume)"
     console.print(
         f"job {report.job_id}: {o.total} trials, {o.ran} run now, {o.resumed} resumed, "
-        f"{report.trials_per_second:,.1f} trials/s, {state}"
+        f"{rate_text(report.trials_per_second)}, {state}"
     )
     for name, path in report.files.items():
         console.print(f"{name}: {path}")
@@ -181,8 +221,9 @@ def register(app: typer.Typer) -> None:
         random: int = typer.Option(None, "--random", help="Random search with N trials."),
         optuna: int = typer.Option(None, "--optuna", help="Bayesian search (Optuna TPE) with N trials."),
         seed: int = typer.Option(0, "--seed", help="Seed of random / Optuna search."),
-        objective: str = typer.Option("sharpe", "--objective", help="sharpe, sortino, calmar, cagr, profit_factor, total_return, omega."),
+        objective: str = typer.Option("sharpe", "--objective", help=OBJECTIVE_HELP),
         constraint: list[str] = typer.Option(None, "--constraint", help=CONSTRAINT_HELP),
+        min_trades: int = typer.Option(None, "--min-trades", help=MIN_TRADES_HELP),
         per_symbol: bool = typer.Option(None, "--per-symbol/--portfolio", help="Run every symbol separately (default with several symbols) or as one portfolio."),
         workers: int = typer.Option(None, "--workers", "-w", help="Local worker processes [cores]."),
         dask: str = typer.Option(None, "--dask", help="'local': run on a fresh Dask LocalCluster."),
@@ -209,7 +250,7 @@ def register(app: typer.Typer) -> None:
         req = SweepRequest(
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
-            per_symbol=per_symbol, workers=workers, dask=_executor_opts(dask, scheduler, workers, chunk),
+            min_trades=min_trades, per_symbol=per_symbol, workers=workers, dask=_executor_opts(dask, scheduler, workers, chunk),
             chunk_size=chunk, fast=fast,
         )  # fmt: skip
         with progress_hooks(quiet) as hooks:
@@ -241,8 +282,9 @@ def register(app: typer.Typer) -> None:
         random: int = typer.Option(None, "--random", help="Random search, N trials per fold."),
         optuna: int = typer.Option(None, "--optuna", help="Optuna TPE, N trials per fold."),
         seed: int = typer.Option(0, "--seed", help="Seed of random / Optuna search."),
-        objective: str = typer.Option("sharpe", "--objective", help="sharpe, sortino, calmar, cagr, profit_factor, total_return, omega."),
+        objective: str = typer.Option("sharpe", "--objective", help=OBJECTIVE_HELP),
         constraint: list[str] = typer.Option(None, "--constraint", help=CONSTRAINT_HELP),
+        min_trades: int = typer.Option(None, "--min-trades", help=MIN_TRADES_HELP),
         workers: int = typer.Option(None, "--workers", "-w", help="Local worker processes [cores]."),
         dask: str = typer.Option(None, "--dask", help="'local': run on a fresh Dask LocalCluster."),
         scheduler: str = typer.Option(None, "--scheduler", help="Existing Dask scheduler tcp://HOST:8786."),
@@ -271,7 +313,7 @@ def register(app: typer.Typer) -> None:
         req = WalkForwardRequest(
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
-            workers=workers, dask=_executor_opts(dask, scheduler, workers), train_len=train_len,
+            min_trades=min_trades, workers=workers, dask=_executor_opts(dask, scheduler, workers), train_len=train_len,
             test_len=test_len, stride=stride, anchored=anchored, select=select, fast=fast,
         )  # fmt: skip
         with progress_hooks(quiet) as hooks:
@@ -293,9 +335,18 @@ def _show_walkforward(wf: Any, objective: str) -> None:
     cols = ["fold", "test_start", *params, "is_objective", "oos_objective", "is_cagr",
             "oos_cagr", "oos_num_trades"]  # fmt: skip
     df = wf.folds.assign(test_start=wf.folds["test_start"].dt.strftime("%Y-%m-%d"))
+    console.print(f"constraint: {wf.guard.describe()}", highlight=False)
     console.print(_top_table(df, cols, f"folds ({objective}: in-sample vs out-of-sample)", 500))
     for line in nan_fold_notes(wf.folds, objective):
         console.print(f"[yellow]note:[/] {line}")
+    relaxed = wf.folds.get("guard_relaxed")
+    if relaxed is not None and relaxed.any():
+        console.print(
+            f"[yellow]note:[/] {int(relaxed.sum())} of {len(wf.folds)} folds: no train trial "
+            "reached the default minimum of trades, so it was relaxed there (--min-trades N "
+            "to set your own)",
+            highlight=False,
+        )
     console.print(_top_table(wf.drift, list(wf.drift.columns), "parameter drift"))
     m = wf.result.metrics
     console.print(
@@ -332,7 +383,7 @@ def nan_fold_notes(folds: Any, objective: str) -> list[str]:
 _WF_FIXED = {
     "fold", "train_start", "train_end", "test_start", "test_end", "is_objective",
     "oos_objective", "is_cagr", "oos_cagr", "is_sharpe", "oos_sharpe", "oos_max_drawdown",
-    "oos_num_trades", "wfe", "feasible",
+    "oos_num_trades", "wfe", "feasible", "guard_relaxed",
 }  # fmt: skip
 
 

@@ -23,9 +23,17 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import ConfigError
+from alphaforge.optimize.objective import (
+    FAST_METRICS,
+    OBJECTIVES,
+    Objective,
+    as_objective,
+    load_objective,
+)
 from alphaforge.optimize.worker import METRIC_COLUMNS, PORTFOLIO
 
-OBJECTIVES = ("sharpe", "sortino", "calmar", "cagr", "profit_factor", "total_return", "omega")
+__all__ = ["FAST_METRICS", "OBJECTIVES", "Constraint", "Objective", "parse_constraint"]
+
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
     ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
     ">": operator.gt, "<": operator.lt,
@@ -79,20 +87,103 @@ def parse_constraint(text: str) -> Constraint:
     return Constraint(metric, m.group(2), value)
 
 
-FAST_METRICS = (
-    "final_equity", "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "num_trades",
-    "win_rate", "profit_factor",
-)  # fmt: skip
-"""Metrics the batched kernel (``--fast``) computes; the other metric columns are NaN there."""
+MIN_TRADES_DEFAULT = 30
+"""Default of ``--min-trades``: with fewer closed trades a Sharpe ratio is mostly noise."""
 
 
-def check_objective(name: str, fast: bool = False) -> str:
-    """Validate ``--objective`` (and that ``--fast`` computes it)."""
-    if name not in OBJECTIVES:
-        raise ConfigError(f"--objective {name!r}: one of {', '.join(OBJECTIVES)}")
-    if fast and name not in FAST_METRICS:
-        raise ConfigError(f"--objective {name!r} is not computed by --fast; drop --fast")
-    return name
+@dataclass(frozen=True)
+class TradeGuard:
+    """The minimum-trades guard of a search: ``num_trades >= minimum`` (0: off).
+
+    The default guard (``given`` False) steps aside when the user constrains ``num_trades``
+    themselves, and is relaxed when no trial that meets the other constraints reaches it (a
+    short sample): the picks then ignore it and the output says so. A guard the user gives
+    (``--min-trades N``) is a constraint like any other.
+    """
+
+    minimum: int = MIN_TRADES_DEFAULT
+    given: bool = False
+
+    @classmethod
+    def of(cls, min_trades: int | None, constraints: Sequence[Constraint]) -> TradeGuard:
+        if min_trades is not None:
+            if min_trades < 0:
+                raise ConfigError(f"--min-trades {min_trades}: must be >= 0 (0 turns it off)")
+            return cls(int(min_trades), True)
+        if any(c.metric == "num_trades" for c in constraints):
+            return cls(0, False)
+        return cls(MIN_TRADES_DEFAULT, False)
+
+    @property
+    def constraint(self) -> Constraint | None:
+        return Constraint("num_trades", ">=", float(self.minimum)) if self.minimum else None
+
+    def with_user(self, constraints: Sequence[Constraint]) -> list[Constraint]:
+        """The user's constraints plus this guard's."""
+        own = self.constraint
+        return [*constraints, own] if own is not None else list(constraints)
+
+    def describe(self) -> str:
+        """The sweep header's line, e.g. ``trades >= 30 (default; --min-trades 0 to disable)``."""
+        if self.given:
+            return f"trades >= {self.minimum} (--min-trades)" if self.minimum else "none"
+        if not self.minimum:
+            return "none by default (a num_trades constraint is given)"
+        return f"trades >= {self.minimum} (default; --min-trades 0 to disable)"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"min_trades": self.minimum, "min_trades_default": not self.given}
+
+
+def pickable(table: pd.DataFrame) -> bool:
+    """Whether any trial is feasible and has an objective."""
+    return (
+        bool(len(table))
+        and "feasible" in table
+        and bool((table["feasible"] & table["objective"].notna()).any())
+    )
+
+
+def nothing_feasible(
+    table: pd.DataFrame, invalid: int, total: int, constraints: Sequence[Constraint]
+) -> str:
+    """Why no trial can be picked: parameters refused, constraints broken, no objective."""
+    why = []
+    if invalid:
+        why.append(f"{invalid} with parameters the strategy refuses")
+    if len(table) and "feasible" in table:
+        broken = int((~table["feasible"]).sum())
+        if broken:
+            rules = ", ".join(str(c) for c in constraints)
+            why.append(f"{broken} breaking the constraints ({rules})")
+        no_obj = int((table["feasible"] & table["objective"].isna()).sum())
+        if no_obj:
+            why.append(f"{no_obj} without a value of the objective (no trades?)")
+    return f"sweep: none of the {total} trials can be picked: " + "; ".join(why or ["no results"])
+
+
+def score(
+    rows: pd.DataFrame,
+    params: Sequence[str],
+    objective: str | Objective,
+    constraints: Sequence[Constraint],
+    guard: TradeGuard,
+) -> tuple[pd.DataFrame, list[Constraint], bool]:
+    """The trial table under the user's constraints and the guard; the constraints used and
+    whether the (default) guard was relaxed because no trial reached it."""
+    used = guard.with_user(constraints)
+    table = trial_table(rows, params, objective, used)
+    if guard.given or guard.constraint is None or pickable(table):
+        return table, used, False
+    relaxed = trial_table(rows, params, objective, constraints)
+    if not pickable(relaxed):
+        return table, used, False
+    return relaxed, list(constraints), True
+
+
+def check_objective(name: str, fast: bool = False) -> Objective:
+    """Validate ``--objective`` (a metric ``--fast`` computes, or a user's function)."""
+    return load_objective(name, fast)
 
 
 def check_fast_constraints(constraints: Sequence[Constraint]) -> None:
@@ -104,24 +195,27 @@ def check_fast_constraints(constraints: Sequence[Constraint]) -> None:
 def trial_table(
     rows: pd.DataFrame,
     params: Sequence[str],
-    objective: str,
+    objective: str | Objective,
     constraints: Sequence[Constraint] = (),
 ) -> pd.DataFrame:
     """One row per trial: params, metrics (median across symbols), objective, feasibility."""
+    obj = as_objective(objective)
     if rows.empty:
         return pd.DataFrame(columns=["trial_id", *params, *METRIC_COLUMNS, "objective", "feasible"])
     if (rows["symbol"] == PORTFOLIO).all():
         table = rows.drop(columns=["symbol"]).copy()
         table["n_symbols"] = 1
+        table["objective"] = obj.values(table)
     else:
-        grouped = rows.groupby("trial_id", sort=True)
+        grouped = rows.assign(_objective=obj.values(rows)).groupby("trial_id", sort=True)
         table = grouped[list(METRIC_COLUMNS)].median()
         table[list(params)] = grouped[list(params)].first()
-        table["objective_mean"] = grouped[objective].mean()
-        table["share_positive"] = grouped[objective].agg(lambda s: float((s > 0).mean()))
-        table["n_symbols"] = grouped[objective].count()
+        scores = grouped["_objective"]
+        table["objective"] = scores.median()
+        table["objective_mean"] = scores.mean()
+        table["share_positive"] = scores.agg(lambda s: float((s > 0).mean()))
+        table["n_symbols"] = scores.count()
         table = table.reset_index()
-    table["objective"] = table[objective].astype(float)
     ok = np.ones(len(table), dtype=bool)
     for c in constraints:
         ok &= c.mask(table)
@@ -171,11 +265,15 @@ def best_rows(table: pd.DataFrame, params: Sequence[str]) -> dict[str, dict[str,
 def per_symbol_best(
     rows: pd.DataFrame,
     params: Sequence[str],
-    objective: str,
+    objective: str | Objective,
     constraints: Sequence[Constraint] = (),
 ) -> pd.DataFrame:
     """For each symbol, the trial with the highest objective there among those that meet the
     constraints on that symbol (a symbol where none does has no row)."""
+    obj = as_objective(objective)
+    objective = obj.name
+    if obj.custom or objective not in rows:
+        rows = rows.assign(**{objective: obj.values(rows)})
     keep = rows[objective].notna().to_numpy(copy=True)
     for c in constraints:
         keep &= c.mask(rows)

@@ -13,6 +13,8 @@ to the sampler from the store instead of being run again.
 
 from __future__ import annotations
 
+import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -22,6 +24,7 @@ import pandas as pd
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.optimize.analysis import Constraint, trial_table
+from alphaforge.optimize.objective import Objective
 from alphaforge.optimize.runner import Executor
 from alphaforge.optimize.space import Dimension, SearchSpace
 from alphaforge.optimize.worker import ChunkResult, Task
@@ -96,6 +99,48 @@ class SearchOutcome:
     complete: bool
 
 
+def trial_rate(ran: int, seconds: float) -> float:
+    """Trials per second, the one definition the progress bar and the summary share: trials
+    run by this search (resumed ones excluded) over the seconds from the moment its total was
+    announced (just before the first trial is submitted) to its last result."""
+    return ran / seconds if seconds > 0 else float("nan")
+
+
+class SearchClock:
+    """Times a search through its ``on_total`` and ``progress`` callbacks (see
+    :func:`trial_rate`), forwarding them to the caller's own."""
+
+    def __init__(self, now: Callable[[], float] = time.perf_counter) -> None:
+        self._now = now
+        self.started: float | None = None
+        self.last: float | None = None
+        self.ran = 0
+
+    def starting(self, on_total: Callable[[int, int], None] | None) -> Callable[[int, int], None]:
+        def hook(total: int, done: int) -> None:
+            if self.started is None:
+                self.started = self.last = self._now()
+            if on_total is not None:
+                on_total(total, done)
+
+        return hook
+
+    def counting(self, progress: Callable[[int], None] | None) -> Callable[[int], None]:
+        def hook(n: int) -> None:
+            self.ran += n
+            self.last = self._now()
+            if progress is not None:
+                progress(n)
+
+        return hook
+
+    @property
+    def seconds(self) -> float:
+        if self.started is None or self.last is None:
+            return 0.0
+        return self.last - self.started
+
+
 def grid_trials(space: SearchSpace) -> list[Trial]:
     return list(enumerate(space.grid()))
 
@@ -154,7 +199,7 @@ def run_search(
     executor: Executor,
     sink: Sink,
     *,
-    objective: str = "sharpe",
+    objective: str | Objective = "sharpe",
     constraints: Sequence[Constraint] = (),
     progress: Callable[[int], None] = lambda n: None,
     on_total: Callable[[int, int], None] = lambda total, done: None,
@@ -196,7 +241,7 @@ def _run_optuna(
     plan: SearchPlan,
     executor: Executor,
     sink: Sink,
-    objective: str,
+    objective: str | Objective,
     constraints: Sequence[Constraint],
     progress: Callable[[int], None],
     on_total: Callable[[int, int], None],
@@ -207,7 +252,9 @@ def _run_optuna(
         raise ConfigError("--optuna N: N must be a positive number of trials")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cons_fn = (lambda t: t.user_attrs["constraints"]) if constraints else None
-    sampler = optuna.samplers.TPESampler(seed=plan.seed, constraints_func=cons_fn)
+    with warnings.catch_warnings():  # constraints_func: deprecated in Optuna 5, kept until 7
+        warnings.filterwarnings("ignore", "`constraints_func`", FutureWarning)
+        sampler = optuna.samplers.TPESampler(seed=plan.seed, constraints_func=cons_fn)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     dists = {d.name: _distribution(d) for d in plan.space.dims}
     done = sink.done_ids
@@ -230,7 +277,7 @@ def _tell(
     asked: list[Any],
     sink: Sink,
     names: list[str],
-    objective: str,
+    objective: str | Objective,
     constraints: Sequence[Constraint],
 ) -> None:
     from optuna.trial import TrialState

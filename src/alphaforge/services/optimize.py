@@ -27,8 +27,17 @@ from alphaforge.config.specs import RunSpec
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.panel import Panel
 from alphaforge.optimize import analysis, plots
+from alphaforge.optimize.objective import Objective
 from alphaforge.optimize.runner import Executor, make_executor
-from alphaforge.optimize.search import Method, SearchOutcome, SearchPlan, Sink, run_search
+from alphaforge.optimize.search import (
+    Method,
+    SearchClock,
+    SearchOutcome,
+    SearchPlan,
+    Sink,
+    run_search,
+    trial_rate,
+)
 from alphaforge.optimize.space import build_space, check_default_grid
 from alphaforge.optimize.store import SweepStore, _atomic_bytes
 from alphaforge.optimize.worker import METRIC_COLUMNS, SweepContext
@@ -48,8 +57,9 @@ class SweepRequest:
     method: Method = "grid"
     n_trials: int | None = None
     seed: int = 0
-    objective: str = "sharpe"
+    objective: str = "sharpe"  # a metric name, module:function or path/file.py:function
     constraints: list[str] = field(default_factory=list)
+    min_trades: int | None = None  # None: the default guard (analysis.TradeGuard)
     per_symbol: bool | None = None  # None: per-symbol when the universe has several symbols
     workers: int | None = None
     dask: str | None = None
@@ -71,12 +81,17 @@ class SweepReport:
     outcome: SearchOutcome
     invalid: int
     per_symbol_best: pd.DataFrame | None
-    elapsed: float
+    elapsed: float  # wall time of the whole call (executor start-up and shutdown included)
     files: dict[str, Path]
+    guard: analysis.TradeGuard = field(default_factory=analysis.TradeGuard)
+    guard_relaxed: bool = False  # the default guard was set aside: no trial reached it
+    search_seconds: float = float("nan")  # from the first trial submitted to the last result
 
     @property
     def trials_per_second(self) -> float:
-        return self.outcome.ran / self.elapsed if self.elapsed > 0 else float("nan")
+        """Trials run by this call (resumed ones not counted) per second of searching: the
+        same definition as the progress bar's rate (:func:`~alphaforge.optimize.search.trial_rate`)."""
+        return trial_rate(self.outcome.ran, self.search_seconds)
 
 
 def strategy_fingerprint(ref: str | type[Strategy]) -> str:
@@ -115,31 +130,39 @@ def sweep_context(
     return SweepContext(strategy=strategy, panel=panel, config=cfg, per_symbol=mode, fast=fast)
 
 
-def _checked(
-    request: SweepRequest, ref: str | type[Strategy] | None
-) -> tuple[type[Strategy], str, list[analysis.Constraint]]:
+@dataclass(frozen=True)
+class _Checked:
+    """A request's validated parts (all checked before any data is loaded)."""
+
+    cls: type[Strategy]
+    objective: Objective
+    constraints: list[analysis.Constraint]  # the user's
+    guard: analysis.TradeGuard
+    space: Any  # SearchSpace
+    ref: str | type[Strategy]
+
+    @property
+    def search_constraints(self) -> list[analysis.Constraint]:
+        """What the search itself honours (Optuna's constraints): the user's plus the guard."""
+        return self.guard.with_user(self.constraints)
+
+
+def _prepare(request: SweepRequest, strategy: type[Strategy] | None) -> _Checked:
+    """Strategy class, objective, constraints, guard, search space and strategy reference."""
+    ref: str | type[Strategy] | None = strategy or request.spec.strategy
     if ref is None:
         raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
     cls = ref if isinstance(ref, type) else load_strategy_class(ref)
     check_direction(cls, request.spec.direction)
     objective = analysis.check_objective(request.objective, request.fast)
     constraints = [analysis.parse_constraint(c) for c in request.constraints]
+    guard = analysis.TradeGuard.of(request.min_trades, constraints)
     if request.fast:
-        analysis.check_fast_constraints(constraints)
-    return cls, objective, constraints
-
-
-def _prepare(
-    request: SweepRequest | WalkForwardRequest, strategy: type[Strategy] | None
-) -> tuple[type[Strategy], Any, Any, Any, str | type[Strategy]]:
-    """Strategy class, objective, constraints, search space and strategy reference (validated)."""
-    ref: str | type[Strategy] | None = strategy or request.spec.strategy
-    cls, objective, constraints = _checked(request, ref)
+        analysis.check_fast_constraints(guard.with_user(constraints))
     space = build_space(cls, request.grids, request.spec.params)
     if request.method == "grid":
         check_default_grid(space, request.grids)
-    assert ref is not None  # _checked rejects a missing strategy
-    return cls, objective, constraints, space, ref
+    return _Checked(cls, objective, constraints, guard, space, ref)
 
 
 def run_sweep(
@@ -154,7 +177,8 @@ def run_sweep(
     from alphaforge.services.backtest import load_spec_panel
 
     spec = request.spec
-    _cls, objective, constraints, space, ref = _prepare(request, strategy)
+    chk = _prepare(request, strategy)
+    space, ref = chk.space, chk.ref
     clash = set(space.names) & {*METRIC_COLUMNS, "trial_id", "symbol", "objective", "feasible"}
     if clash:
         raise ConfigError(f"parameter name(s) {', '.join(sorted(clash))} clash with result columns")
@@ -169,88 +193,63 @@ def run_sweep(
         "symbols": list(panel.symbols), "config": ctx.config.model_dump(mode="json"),
         "per_symbol": ctx.per_symbol, "fast": ctx.fast, **plan.job_fields(),
     }  # fmt: skip
-    if request.method == "optuna":
-        job["objective"], job["constraints"] = objective, [str(c) for c in constraints]
+    if request.method == "optuna":  # the objective and constraints steer what it proposes
+        job["objective"] = chk.objective.fingerprint
+        job["constraints"] = [str(c) for c in chk.search_constraints]
     job_id = job_id_of(job)
     new_job = not (settings.home / "sweeps" / job_id).exists()
     store = SweepStore(settings.home / "sweeps" / job_id, {**job, "job_id": job_id})
     store.mark(spec=spec.model_dump(mode="json"))  # what `validate` needs to re-run a trial
-    t0 = time.perf_counter()
+    t0, clock = time.perf_counter(), SearchClock()
     executor = make_executor(ctx, request.workers, request.dask)
     try:
-        outcome = _search(plan, executor, store, objective, constraints, hooks)
+        outcome = _search(plan, executor, store, chk, hooks, clock)
     finally:
         executor.close()
-    elapsed = time.perf_counter() - t0
-    report = finish_sweep(store, space.names, objective, constraints, outcome, elapsed)
-    if outcome.complete and not _any_feasible(report.table):
+    report = finish_sweep(store, space.names, chk, outcome, time.perf_counter() - t0, clock)
+    if outcome.complete and not analysis.pickable(report.table):
         if new_job:  # nothing worth resuming: leave no job directory behind
             shutil.rmtree(store.root, ignore_errors=True)
         raise ConfigError(
-            _nothing_feasible(report.table, report.invalid, outcome.total, constraints)
+            analysis.nothing_feasible(
+                report.table, report.invalid, outcome.total, chk.search_constraints
+            )
         )
     return report
-
-
-def _any_feasible(table: pd.DataFrame) -> bool:
-    return (
-        bool(len(table))
-        and "feasible" in table
-        and bool((table["feasible"] & table["objective"].notna()).any())
-    )
-
-
-def _nothing_feasible(
-    table: pd.DataFrame, invalid: int, total: int, constraints: list[analysis.Constraint]
-) -> str:
-    """Why no trial can be picked: parameters refused, constraints broken, no objective."""
-    why = []
-    if invalid:
-        why.append(f"{invalid} with parameters the strategy refuses")
-    if len(table) and "feasible" in table:
-        broken = int((~table["feasible"]).sum())
-        if broken:
-            rules = ", ".join(str(c) for c in constraints)
-            why.append(f"{broken} breaking the constraints ({rules})")
-        no_obj = int((table["feasible"] & table["objective"].isna()).sum())
-        if no_obj:
-            why.append(f"{no_obj} without a value of the objective (no trades?)")
-    return f"sweep: none of the {total} trials can be picked: " + "; ".join(why or ["no results"])
 
 
 def _search(
     plan: SearchPlan,
     executor: Executor,
     sink: Sink,
-    objective: str,
-    constraints: list[analysis.Constraint],
+    chk: _Checked,
     hooks: ProgressHooks | None,
+    clock: SearchClock,
 ) -> SearchOutcome:
-    if hooks is None:
-        return run_search(plan, executor, sink, objective=objective, constraints=constraints)
-    on_total, progress = hooks
+    on_total, progress = hooks if hooks is not None else (None, None)
     return run_search(
-        plan, executor, sink, objective=objective, constraints=constraints,
-        progress=progress, on_total=on_total,
+        plan, executor, sink, objective=chk.objective, constraints=chk.search_constraints,
+        progress=clock.counting(progress), on_total=clock.starting(on_total),
     )  # fmt: skip
 
 
 def finish_sweep(
     store: SweepStore,
     params: list[str],
-    objective: str,
-    constraints: list[analysis.Constraint],
+    chk: _Checked,
     outcome: SearchOutcome,
     elapsed: float,
+    clock: SearchClock | None = None,
 ) -> SweepReport:
     """Score the stored trials, add plateau values, write tables, plots and a summary."""
     rows = store.trials()
-    table = analysis.trial_table(rows, params, objective, constraints)
+    objective = chk.objective
+    table, used, relaxed = analysis.score(rows, params, objective, chk.constraints, chk.guard)
     table["plateau"] = analysis.plateau(table, params)
     best = analysis.best_rows(table, params)
     per_sym = None
     if not rows.empty and (rows["symbol"] != "*").any():
-        per_sym = analysis.per_symbol_best(rows, params, objective, constraints)
+        per_sym = analysis.per_symbol_best(rows, params, objective, used)
     root = store.root
     files = {"results": root / "results.parquet"}
     _atomic_bytes(files["results"], lambda tmp: table.to_parquet(tmp, index=False))
@@ -261,17 +260,22 @@ def finish_sweep(
         files["parallel"] = plots.parallel_coordinates(table, params, root / "parallel.html")
         if len(params) >= 2:
             files["heatmap"] = plots.heatmap(table, params[0], params[1], root / "heatmap.html")
+    seconds = clock.seconds if clock is not None else elapsed
     summary = {
-        "objective": objective, "constraints": [str(c) for c in constraints], "best": best,
+        "objective": objective.name, "objective_source": objective.fingerprint,
+        "constraints": [str(c) for c in used], **chk.guard.to_json(),
+        "min_trades_relaxed": relaxed, "best": best,
         "trials": outcome.total, "ran": outcome.ran, "resumed": outcome.resumed,
         "invalid": len(store.manifest["invalid"]), "feasible": int(table["feasible"].sum())
-        if len(table) else 0, "elapsed_s": elapsed,
+        if len(table) else 0, "elapsed_s": elapsed, "search_s": seconds,
+        "trials_per_s": trial_rate(outcome.ran, seconds),
     }  # fmt: skip
     store.mark(complete=outcome.complete, summary=summary)
     return SweepReport(
         job_id=store.manifest["job"]["job_id"], directory=root, table=table, params=params,
         best=best, outcome=outcome, invalid=len(store.manifest["invalid"]),
-        per_symbol_best=per_sym, elapsed=elapsed, files=files,
+        per_symbol_best=per_sym, elapsed=elapsed, files=files, guard=chk.guard,
+        guard_relaxed=relaxed, search_seconds=seconds,
     )  # fmt: skip
 
 
@@ -304,6 +308,7 @@ class WalkForwardReport:
     result: Any  # BacktestResult
     files: dict[str, Path]
     elapsed: float
+    guard: analysis.TradeGuard = field(default_factory=analysis.TradeGuard)
 
 
 def _choose(table: pd.DataFrame, params: list[str], select: str) -> tuple[pd.Series, bool]:
@@ -369,7 +374,8 @@ def run_walkforward(
     from alphaforge.services.backtest import load_spec_panel
 
     spec = request.spec
-    cls, objective, constraints, space, ref = _prepare(request, strategy)
+    chk = _prepare(request, strategy)
+    cls, objective, space, ref = chk.cls, chk.objective, chk.space, chk.ref
     panel = panel if panel is not None else load_spec_panel(spec, settings)
     folds = make_folds(
         len(panel.index), request.train_len, request.test_len, request.stride, request.anchored
@@ -388,19 +394,22 @@ def run_walkforward(
             )  # fmt: skip
             sink = MemorySink()
             progress = hooks[1] if hooks else (lambda n: None)
-            run_search(plan, executor, sink, objective=objective, constraints=constraints,
-                       progress=progress)  # fmt: skip
-            table = analysis.trial_table(sink.trials(), space.names, objective, constraints)
+            run_search(plan, executor, sink, objective=objective,
+                       constraints=chk.search_constraints, progress=progress)  # fmt: skip
+            table, _used, relaxed = analysis.score(
+                sink.trials(), space.names, objective, chk.constraints, chk.guard
+            )
             chosen, feasible = _choose(table, space.names, request.select)
             strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
             res, first, oos = _trade_fold(strat, panel, ctx.config, fold.test, cash, objective)
-            rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible})
+            rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible,
+                         "guard_relaxed": relaxed})  # fmt: skip
             parts.append((res, first))
             cash = res.final_equity
     finally:
         executor.close()
-    return _finish_walkforward(request, settings, panel, folds, rows, parts, space.names, ctx,
-                               ref, time.perf_counter() - t0)  # fmt: skip
+    return _finish_walkforward(request, settings, panel, folds, rows, parts, chk, ctx,
+                               time.perf_counter() - t0)  # fmt: skip
 
 
 def _trade_fold(
@@ -409,7 +418,7 @@ def _trade_fold(
     config: Any,
     test: tuple[int, int],
     cash: float,
-    objective: str,
+    objective: Objective,
 ) -> tuple[Any, int, dict[str, float]]:
     """Trade ``strat`` on the test window; its result, first test bar and OOS metrics."""
     from alphaforge.analytics.metrics import summary_metrics
@@ -423,10 +432,15 @@ def _trade_fold(
     return res, first, oos
 
 
-def _oos_objective(objective: str, oos: dict[str, float], res: Any) -> float:
-    if objective == "profit_factor":
+def _oos_objective(objective: Objective, oos: dict[str, float], res: Any) -> float:
+    """The objective on the test window: trade metrics from its trades, the rest from its
+    stretch of equity."""
+    if objective.custom:
+        trades = {k: float(res.metrics.get(k, float("nan"))) for k in METRIC_COLUMNS}
+        return objective.of({**trades, **oos})
+    if objective.name == "profit_factor":
         return float(res.metrics.get("profit_factor", float("nan")))
-    return float(oos.get(objective, float("nan")))
+    return float(oos.get(objective.name, float("nan")))
 
 
 def _finish_walkforward(
@@ -436,13 +450,13 @@ def _finish_walkforward(
     folds: list[Any],
     rows: list[dict[str, Any]],
     parts: list[Any],
-    params: list[str],
+    chk: _Checked,
     ctx: SweepContext,
-    ref: str | type[Strategy],
     elapsed: float,
 ) -> WalkForwardReport:
     from alphaforge.optimize.walkforward import stitch
 
+    params, ref = chk.space.names, chk.ref
     table = pd.DataFrame(rows)
     drift = parameter_drift(table, params)
     test_rows = np.concatenate([np.arange(*f.test) for f in folds])
@@ -450,7 +464,7 @@ def _finish_walkforward(
     extra = {
         "folds": len(folds), "train_len": request.train_len, "test_len": request.test_len,
         "stride": request.stride or request.test_len, "anchored": request.anchored,
-        "objective": request.objective, "fold_params": table[params].to_dict("records"),
+        "objective": chk.objective.name, **chk.guard.to_json(), "fold_params": table[params].to_dict("records"),
         "last_params": table[params].iloc[-1].to_dict(),
     }  # fmt: skip
     result = stitch(parts, panel, test_rows, ctx.config, json.loads(json.dumps(extra, default=str)))
@@ -459,6 +473,7 @@ def _finish_walkforward(
         "kind": "walkforward", "strategy": strategy_fingerprint(ref), "data": panel_hash(panel),
         "config": ctx.config.model_dump(mode="json"), **extra, "method": request.method,
         "grids": request.grids, "n": request.n_trials, "seed": request.seed,
+        "objective_source": chk.objective.fingerprint,
         "constraints": request.constraints, "select": request.select, "fast": request.fast,
     })  # fmt: skip
     root = settings.home / "walkforward" / job_id
@@ -471,4 +486,4 @@ def _finish_walkforward(
     result.to_json(files["result"])
     spec_text = json.dumps(request.spec.model_dump(mode="json"), indent=1)
     _atomic_bytes(files["spec"], lambda tmp: Path(tmp).write_text(spec_text))
-    return WalkForwardReport(job_id, root, table, drift, wfe, result, files, elapsed)
+    return WalkForwardReport(job_id, root, table, drift, wfe, result, files, elapsed, chk.guard)

@@ -169,10 +169,16 @@ def test_a_best_on_few_trades_is_warned() -> None:
 
     import pandas as pd
 
-    from alphaforge.cli.optimize import few_trades_notes
+    from alphaforge.cli.optimize import few_trades_notes, guard_lines
+    from alphaforge.optimize.analysis import TradeGuard
 
     table = pd.DataFrame({"trial_id": [0, 1], "num_trades": [2.0, 45.0]})
     best = {"raw": {"trial_id": 0, "params": {"fast": 5}},
             "plateau": {"trial_id": 1, "params": {"fast": 10}}}  # fmt: skip
     notes = few_trades_notes(SimpleNamespace(table=table, best=best), "sharpe")
-    assert len(notes) == 1 and "rests on 2 trades" in notes[0] and "num_trades>=30" in notes[0]
+    assert len(notes) == 1 and "rests on 2 trades" in notes[0] and "--min-trades 30" in notes[0]
+    relaxed = SimpleNamespace(table=table, best=best, guard_relaxed=True)
+    assert "no trial reached 30 trades" in few_trades_notes(relaxed, "sharpe")[0]
+    header = guard_lines(TradeGuard(), True)
+    assert header[0] == "constraint: trades >= 30 (default; --min-trades 0 to disable)"
+    assert "relaxed" in header[1]
