@@ -9,6 +9,7 @@ from typing import Any
 import typer
 import yaml
 
+from alphaforge.cli.backtest_options import SIZE_HELP, run_per_symbol, sizing_risk_overrides
 from alphaforge.cli.common import check_output_file, console, handle_errors, settings_from
 from alphaforge.cli.result_csv import check_csv_options, write_csvs
 from alphaforge.core.errors import ConfigError
@@ -84,6 +85,12 @@ def register(app: typer.Typer) -> None:
         lookahead_check: bool = typer.Option(None, "--lookahead-check/--no-lookahead-check", help="Also run the look-ahead detector and record the verdict in the result."),
         lookahead_fail: bool = typer.Option(False, "--lookahead-fail", help="Run the look-ahead detector and fail the run (exit 1, no result saved) when it finds look-ahead."),
         allow_high_costs: bool = typer.Option(None, "--allow-high-costs", help="Accept a commission or slippage above 10% per fill (refused otherwise as a likely unit mistake)."),
+        size: str = typer.Option(None, "--size", help=SIZE_HELP),
+        max_positions: int = typer.Option(None, "--max-positions", help="Most open positions at once (risk.max_positions)."),
+        max_weight: str = typer.Option(None, "--max-weight", help="Largest position as a fraction of equity, e.g. 20% (risk.max_weight)."),
+        daily_loss: str = typer.Option(None, "--daily-loss", help="No new entries for the day once equity is this far below the day's start, e.g. 2% (risk.daily_loss_limit)."),
+        max_drawdown: str = typer.Option(None, "--max-drawdown", help="Drawdown from the peak that triggers risk.drawdown_action, e.g. 20% (risk.max_drawdown)."),
+        per_symbol: bool = typer.Option(False, "--per-symbol", help="Independent single-symbol backtests, each with its own cash, instead of one shared account."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the output paths."),
     ) -> None:  # fmt: skip
         """Backtest a strategy: signals at the close, fills at the next open, costs on."""
@@ -103,8 +110,13 @@ def register(app: typer.Typer) -> None:
             direction=direction, adjust=adjust, benchmark=benchmark,
             lookahead_check="fail" if lookahead_fail else lookahead_check,
             **{"costs.allow_high": True if allow_high_costs else None},
+            **sizing_risk_overrides(size, max_positions, {"--max-weight": max_weight,
+                                    "--daily-loss": daily_loss, "--max-drawdown": max_drawdown}),
         )  # fmt: skip
         spec = load_run_spec(config, over)
+        if per_symbol:
+            run_per_symbol(spec, settings, json_out, report, quiet)
+            return
         with console.status("running backtest…", spinner="dots"):
             result = run_spec(spec, settings)
         saved = result.to_json(new_run_dir(settings.runs_dir, result.strategy) / "result.json")

@@ -315,14 +315,14 @@ def _benchmark_data(
     return sdata, found
 
 
-def run_spec(spec: Any, settings: Any) -> BacktestResult:
-    """Run a :class:`~alphaforge.config.specs.RunSpec`."""
+def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestResult:
+    """Run a :class:`~alphaforge.config.specs.RunSpec` (on ``panel`` when given)."""
     if not spec.strategy:
         raise DataError("no strategy given (argument or 'strategy:' in the config)")
     # the strategy, its parameters and the direction first: a wrong name costs no data read
     strat = make_strategy(spec.strategy, spec.params)
     check_direction(strat, spec.direction)
-    panel = load_spec_panel(spec, settings)
+    panel = panel if panel is not None else load_spec_panel(spec, settings)
     check_calendars(panel, spec.calendar, spec.source)
     short = warmup_note(strat.warmup(), panel)
     if short:
@@ -358,3 +358,26 @@ def run_spec(spec: Any, settings: Any) -> BacktestResult:
     result.manifest_extra["run_spec"] = spec.model_dump(mode="json")  # what `validate` re-runs
     result.manifest_extra["data_source"] = str(panel.meta.get("source", "store"))
     return result
+
+
+def run_spec_per_symbol(spec: Any, settings: Any) -> dict[str, BacktestResult]:
+    """Independent single-symbol backtests of ``spec``: every symbol trades its own account with
+    the full cash, on its own bars, exactly as ``spec`` restricted to that one symbol would."""
+    if not spec.strategy:
+        raise DataError("no strategy given (argument or 'strategy:' in the config)")
+    check_direction(make_strategy(spec.strategy, spec.params), spec.direction)
+    panel = load_spec_panel(spec, settings)
+    if len(panel.symbols) < 2:
+        raise DataError(
+            f"--per-symbol: one symbol ({', '.join(panel.symbols)}) gives the same result as a "
+            "plain backtest; give several symbols or drop --per-symbol"
+        )
+    out = {}
+    for sym in panel.symbols:
+        one = panel.select([sym])
+        rows = np.flatnonzero(~np.isnan(one.close[:, 0]))
+        if len(rows) == 0:
+            raise DataError(f"{sym}: no bars in the selected period")
+        one = one.slice(one.index[rows[0]], one.index[rows[-1]])
+        out[sym] = run_spec(spec.model_copy(update={"symbols": [sym]}), settings, one)
+    return out
