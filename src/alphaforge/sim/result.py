@@ -5,6 +5,7 @@ sweep pays only for what it reads. Serialises to JSON (one file) and Parquet (a 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.atomic import atomic_write, atomic_write_text
-from alphaforge.core.errors import DataError
+from alphaforge.core.errors import BacktestError, DataError
 from alphaforge.core.jsonvalues import json_safe
 from alphaforge.sim import codes as C
 from alphaforge.sim.records import EVENT, ORDER, TRADE, from_rows, to_rows
@@ -35,6 +36,26 @@ ORDER_COLUMNS = (
     "requested",
 )
 EVENT_COLUMNS = ("time", "rule", "symbol", "value")
+
+# Charts and the HTML tear sheet belong to layers above the simulator. The Python API
+# (``alphaforge.api``) installs them here when it is imported, so that ``result.plot()`` and
+# ``result.report(path)`` work without the simulator importing any of those layers.
+_VIEWS: dict[str, Callable[..., Any]] = {}
+
+
+def install_view(name: str, view: Callable[..., Any]) -> None:
+    """Make ``view(result, ...)`` the implementation of ``BacktestResult.<name>(...)``."""
+    _VIEWS[name] = view
+
+
+def _view(name: str) -> Callable[..., Any]:
+    view = _VIEWS.get(name)
+    if view is None:
+        raise BacktestError(
+            f"BacktestResult.{name}() comes with the Python API: import alphaforge.api first "
+            "(alphaforge.backtest and the other alphaforge.* functions import it)"
+        )
+    return view
 
 
 @dataclass
@@ -82,6 +103,17 @@ class BacktestResult:
             "sharpe": self.metrics.get("sharpe"),
             "max_drawdown": self.metrics.get("max_drawdown"),
         }
+
+    # ---- charts and tear sheet (installed by alphaforge.api) ----------------------------------
+    def plot(self, **options: Any) -> Any:
+        """A Plotly figure of equity (with the benchmark) and drawdown; see
+        :func:`alphaforge.api.plot`. A notebook shows the returned figure."""
+        return _view("plot")(self, **options)
+
+    def report(self, path: str | Path, title: str | None = None) -> Path:
+        """Write the HTML tear sheet to ``path`` and return the path; see
+        :func:`alphaforge.api.report`."""
+        return Path(_view("report")(self, path, title=title))
 
     # ---- pandas views -----------------------------------------------------------------------
     @cached_property
