@@ -71,17 +71,25 @@ def register(app: typer.Typer) -> None:
     def drift_cmd(
         ctx: typer.Context,
         run: str = typer.Argument(None, metavar="RUN", help="Run id (default: the last run)."),
-        tolerance: str = typer.Option("5%", "--tolerance", help="Allowed total-return difference, relative to the backtest's return (at least 0.5 pp)."),
+        tolerance: str = typer.Option(None, "--tolerance", help="Allowed total-return difference, relative to the backtest's return (at least 0.5 pp) [default: 5%]."),
         json_path: Path = typer.Option(None, "--json", help="Also write the full report as JSON."),
         csv_path: Path = typer.Option(None, "--csv", help="Also write every trade (matched and unmatched) as CSV."),
+        against: str = typer.Option(None, "--against", metavar="RUN", help="Compare RUN (a --shadow run) with this run that trades instead of with the backtest."),
     ) -> None:  # fmt: skip
         """Compare a run in the ledger with the backtest of the same config and period.
 
         Trades are matched by symbol, side and entry bar; prices, quantities, exit reasons,
         fees and slippage are compared trade by trade, and equity bar by bar. Exit code 0
         when within tolerance, 1 when not (a CI gate for paper runs), 2 on bad input.
+
+        With --against, a shadow run is compared with the run that trades: returns, tracking
+        error, trades made by one and not the other, would-be orders and the recorded
+        predictions (exit code 0; nothing is judged).
         """
-        within = _drift(ctx, run, tolerance, json_path, csv_path)
+        if against is not None:
+            _shadow(ctx, run, against, tolerance, json_path, csv_path)
+            raise typer.Exit(0)
+        within = _drift(ctx, run, tolerance or "5%", json_path, csv_path)
         raise typer.Exit(0 if within else 1)
 
 
@@ -114,6 +122,65 @@ def _drift(
         _write(report, json_path, csv_path)
     _show(report)
     return report.within_tolerance
+
+
+@handle_errors
+def _shadow(
+    ctx: typer.Context,
+    run: str | None,
+    against: str,
+    tolerance: str | None,
+    json_path: Path | None,
+    csv_path: Path | None,
+) -> None:
+    import json
+
+    from alphaforge.atomic import atomic_write_text
+    from alphaforge.services.ledger import open_ledger
+    from alphaforge.services.shadow import shadow_report
+
+    with _input_errors():
+        for name, value in (("--tolerance", tolerance), ("--csv", csv_path)):
+            if value is not None:
+                raise ConfigError(f"{name}: does not go with --against (a shadow comparison)")
+        if run is None:
+            raise ConfigError(
+                "--against: name the shadow run first: drift SHADOW_RUN --against RUN"
+            )
+        _check_output(json_path, "--json")
+        ledger = open_ledger(settings_from(ctx))
+        try:
+            report = shadow_report(ledger, run, against)
+        finally:
+            ledger.close()
+        if json_path is not None:
+            try:
+                atomic_write_text(json_path, json.dumps(report.to_dict(), indent=1))
+            except OSError as exc:
+                raise ConfigError(f"{json_path}: {exc.strerror}") from None
+    t = Table(title=f"Shadow {report.shadow.run_id} against {report.actual.run_id}",
+              title_justify="left")  # fmt: skip
+    for col in ("", "shadow", "actual"):
+        t.add_column(col, justify="left" if not col else "right")
+    s, a = report.shadow, report.actual
+    t.add_row("mode / strategy", f"{s.mode} / {s.strategy}", f"{a.mode} / {a.strategy}")
+    t.add_row("period", f"{report.start[:10]} .. {report.end[:10]}", f"{report.bars:,} bars")
+    t.add_row("equity", f"{_num(s.start_equity)} → {_num(s.end_equity)}",
+              f"{_num(a.start_equity)} → {_num(a.end_equity)}")  # fmt: skip
+    t.add_row("total return", f"{s.total_return:+.2%}", f"{a.total_return:+.2%}")
+    t.add_row(
+        "closed trades / P&L", f"{s.trades:,} / {_num(s.pnl)}", f"{a.trades:,} / {_num(a.pnl)}"
+    )
+    t.add_row("entry and exit orders", f"{s.orders:,} (would-be)", f"{a.orders:,}")
+    t.add_row("trades in both", f"{report.matched:,}", f"{report.matched:,}")
+    t.add_row(
+        "trades on one side only", f"{len(report.shadow_only):,}", f"{len(report.actual_only):,}"
+    )
+    t.add_row("correlation of bar returns", _num(report.correlation, ".3f"), "")
+    t.add_row("predictions recorded (mean)",
+              f"{report.predictions:,} ({_num(report.mean_prediction, '.4f')})", "")  # fmt: skip
+    console.print(t)
+    console.print(report.verdict(), highlight=False)
 
 
 def _write(report: DriftReport, json_path: Path | None, csv_path: Path | None) -> None:

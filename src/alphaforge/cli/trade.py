@@ -93,6 +93,12 @@ def _risk_line(eq: float, r: object, s: object) -> str:
     return "[dim]risk:[/] " + "  ·  ".join(parts) + halted
 
 
+SHADOW = typer.Option(
+    False, "--shadow", help="Shadow mode: record predictions and would-be orders on the "
+    "simulated venue; never send an order to the broker (runtime.shadow).",
+)  # fmt: skip
+
+
 def paper(
     ctx: typer.Context,
     config: Path = typer.Option(..., "--config", "-c", help="Run spec (the backtest's YAML)."),
@@ -108,16 +114,20 @@ def paper(
         False, "--require-gate", help="Refuse to start unless the last `validate` of this "
         "strategy, params, universe and rules passed and is newer than the config.",
     ),
+    shadow: bool = SHADOW,
 ) -> None:  # fmt: skip
     """Paper-trade a strategy: the same YAML as `backtest` plus broker / schedule sections.
 
     With --replay, stored bars are fed through the live engine as if each had just closed;
     orders go to the simulated venue, which fills them with the backtest's cost rules. The
-    ledger (`alphaforge status`, `orders`, `fills`, `pnl`) records every decision.
+    ledger (`alphaforge status`, `orders`, `fills`, `pnl`) records every decision. With
+    --shadow nothing reaches a broker: predictions and would-be orders are recorded (ledger
+    mode shadow); `alphaforge drift SHADOW_RUN --against RUN` compares them with the run that
+    trades.
     """
     if require_gate:
         _require_gate(ctx, config)
-    _paper(ctx, config, replay, start, end, speed, run_id, quiet)
+    _paper(ctx, config, replay, start, end, speed, run_id, quiet, shadow)
 
 
 @handle_errors
@@ -139,9 +149,12 @@ def _paper(
     speed: str,
     run_id: str | None,
     quiet: bool,
+    shadow: bool = False,
 ) -> None:
     settings = settings_from(ctx)
     spec = load_run_spec(config)
+    if shadow:
+        spec.runtime.shadow = True
     if not replay:
         if start or end:
             fail("--from / --to go with --replay", 2)
@@ -238,14 +251,24 @@ def live(
         False, "--require-gate", help="Refuse to start unless the last `validate` of this "
         "strategy, params, universe and rules passed and is newer than the config.",
     ),
+    shadow: bool = SHADOW,
+    run_id: str | None = typer.Option(None, "--run-id", help="Name of the run in the ledger."),
 ) -> None:  # fmt: skip
     """Trade real money (refuses without mode: live, risk limits and a confirmation).
 
     Prints a safety checklist first. The config must say mode: live and set the position,
-    daily-loss and drawdown limits; --yes confirms an unattended start.
+    daily-loss and drawdown limits; --yes confirms an unattended start. With --shadow the
+    config runs beside live trading on the live feed without sending any order (no
+    confirmation needed): its predictions and would-be orders are recorded for `alphaforge
+    drift SHADOW_RUN --against RUN`.
     """
     if require_gate:
         _require_gate(ctx, config)
+    if shadow:
+        _paper(ctx, config, False, None, None, "max", run_id, False, True)
+        return
+    if run_id is not None:
+        fail("--run-id goes with --shadow (a live run names itself)", 2)
     _live(ctx, config, yes)
 
 

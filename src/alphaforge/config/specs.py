@@ -83,6 +83,12 @@ class RuntimeSpec(BaseModel):
     price_band: float = Field(
         0.5, ge=0, description="refuse entries sized at a price this far from the last trade"
     )
+    shadow: bool = Field(
+        False,
+        description="shadow mode: record the strategy's predictions and would-be orders on the "
+        "simulated venue and never send an order to the broker (ledger mode: shadow; compare "
+        "with the run that trades: alphaforge drift SHADOW_RUN --against RUN)",
+    )
 
 
 class RunSpec(BacktestConfig):

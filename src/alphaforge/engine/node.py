@@ -222,8 +222,10 @@ class TradingNode:
         ``t`` on: every working order at the venue is a position's protection, in step with the
         book's levels. None when they may not (see :meth:`fast_forward`)."""
         venue = self.p.venue
-        if self.p.batch <= 1 or not self.p.signals.precomputed:
+        if self.p.batch <= 1 or self.p.signals.full(self.panel) is None:
             return None
+        if self.p.signals.scored:
+            return None  # a scored strategy records its score at every bar
         pend = self.st.book.pend
         if pend["exit"].any() or pend["entry"].any() or self.st.book.account[0]["pend_rebal"] >= 0:
             return None  # the open of bar t has work
@@ -511,6 +513,8 @@ class TradingNode:
             ]  # fmt: skip
             if sig.rebalance and sig.weights[j] == sig.weights[j]:
                 names.append(f"weight={sig.weights[j]:.6g}")
+            if sig.score is not None and sig.score[j] == sig.score[j]:
+                names.append(f"p={sig.score[j]:.4f}")  # the prediction behind the masks
             if names:
                 cyc.signals.append((sym, ",".join(names)))
 

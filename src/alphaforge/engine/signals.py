@@ -9,7 +9,7 @@ EMA then start from a shorter history and may differ in their last digits).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,7 @@ class SignalSource:
     window: int | None = None
     precomputed: bool = False  # replay only: one call on the stored history (see below)
     _all: Any = field(default=None, init=False, repr=False)
+    _score: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def row(self, panel: Panel, t: int) -> tuple[SignalRow, bool]:
         """The signal row of bar ``t`` of ``panel`` and whether the strategy gives weights.
@@ -52,12 +53,24 @@ class SignalSource:
                 self._all = self._full(panel)
             rows, weights = self._all
             e, x, se, sx, w, rb, lv, pr, atr, vol = rows
+            sc = None if self._score is None else self._score[t]
             row = SignalRow(e[t], x[t], se[t], sx[t], w[t], bool(rb[t]), lv[:, t, :], pr[t],
-                            atr[t], vol[t])  # fmt: skip
+                            atr[t], vol[t], sc)  # fmt: skip
             return row, weights
         w0 = 0 if self.window is None else max(0, t + 1 - self.window)
-        _out, market, it, weights = self._intents(panel, w0, t)
-        return self._extract(it, market, t - w0, panel.shape[1], weights), weights
+        out, market, it, weights = self._intents(panel, w0, t)
+        row = self._extract(it, market, t - w0, panel.shape[1], weights)
+        score = getattr(out, "score", None)
+        if score is not None:
+            row = replace(
+                row, score=_row(np.asarray(score, dtype=np.float64), t - w0, row.entries.shape[0])
+            )
+        return row, weights
+
+    @property
+    def scored(self) -> bool:
+        """Whether the precomputed strategy gives a score per bar (see ``Signals.score``)."""
+        return self._score is not None
 
     def full(self, panel: Panel) -> list[np.ndarray] | None:
         """Every bar's row (in :class:`SignalRow`'s order) when precomputed, else None."""
@@ -70,8 +83,11 @@ class SignalSource:
 
     def _full(self, panel: Panel) -> tuple[list[np.ndarray], bool]:
         """Every input of every bar, broadcast to (bars, symbols), in SignalRow's order."""
-        _out, market, it, weights = self._intents(panel, 0, panel.shape[0] - 1)
+        out, market, it, weights = self._intents(panel, 0, panel.shape[0] - 1)
         shape = panel.shape
+        score = getattr(out, "score", None)
+        if score is not None:
+            self._score = np.ascontiguousarray(np.broadcast_to(score, shape), dtype=np.float64)
 
         def full(a: np.ndarray, dtype: Any) -> np.ndarray:
             return np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype)

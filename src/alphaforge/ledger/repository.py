@@ -40,7 +40,7 @@ from alphaforge.ledger.writer import CycleWriter, MarkedCycles
 
 __all__ = ["MODES", "Ledger"]
 
-MODES = ("replay", "paper", "live")
+MODES = ("replay", "paper", "live", "shadow")
 T = TypeVar("T")
 table = q.table
 
@@ -307,6 +307,12 @@ class Ledger:
     def trades(self, run_id: str, strategy: str | None = None) -> list[TradeRow]:
         """Round trips matched FIFO per (strategy, symbol) from the fills."""
         return self._read(lambda c: q.trades(c, run_id, strategy))
+
+    def signals(self, run_id: str) -> list[tuple[str, str, str]]:
+        """The run's recorded signals as (bar, symbol, value), in bar order."""
+        t = table(m.SignalRecord)
+        query = select(t.c.bar, t.c.symbol, t.c.value).where(t.c.run_id == run_id)
+        return [(b, s, v) for b, s, v in self._read(lambda c: c.execute(query.order_by(t.c.id)))]
 
     def equity_curve(self, run_id: str, strategy: str | None = None) -> pd.DataFrame:
         """Cash, equity, gross and net exposure by bar (UTC), summed over strategies when

@@ -106,7 +106,7 @@ def build_paper(
 ) -> PaperSetup:
     """A trading node on the simulated venue over the stored bars, to be fed by the schedule;
     a known ``run_id`` continues that run."""
-    if spec.broker.name != "simulated":
+    if spec.broker.name != "simulated" and not spec.runtime.shadow:
         raise ConfigError(
             f"{spec.source}: broker.name: {spec.broker.name} on a live feed is not available "
             "yet; paper trading on a live feed uses the simulated venue (or --replay)"
@@ -123,11 +123,12 @@ def build_paper(
     panel = feed.panel(origin, now)
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
     venue = SimulatedVenue(stepper.s, cfg.cash)
-    rid = run_id or f"paper-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
+    kind = "shadow" if spec.runtime.shadow else "paper"
+    rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
     log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"
     log = make_logger(log_file)
     ledger.start_run(
-        run_id=rid, mode="paper", venue=venue.name, config_hash=spec.canonical_hash(),
+        run_id=rid, mode="shadow" if spec.runtime.shadow else "paper", venue=venue.name, config_hash=spec.canonical_hash(),
         config_text=spec.model_dump_json(), strategies=[strategy.name],
         started=datetime.now(UTC).isoformat(), replay_from=origin.isoformat(),
     )  # fmt: skip

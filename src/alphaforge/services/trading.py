@@ -176,7 +176,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
             "it with the same --config, --from and --to, or choose a new run id"
         )
     ledger.start_run(
-        run_id=run_id, mode="replay", venue=venue.name, config_hash=spec.canonical_hash(),
+        run_id=run_id, mode="shadow" if spec.runtime.shadow else "replay", venue=venue.name, config_hash=spec.canonical_hash(),
         config_text=spec.model_dump_json(), strategies=[strategy.name],
         started=datetime.now(UTC).isoformat(), replay_from=panel.index[0].isoformat(),
         replay_to=panel.index[-1].isoformat(),
@@ -234,7 +234,7 @@ def make_venue(spec: Any, settings_record: np.void, cash: float, settings: Any) 
     (``ALPHAFORGE_ALPACA_API_KEY``, ``ALPHAFORGE_ALPACA_SECRET_KEY``); its paper endpoint
     unless ``mode: live``. Replay needs a venue that can follow a replayed feed."""
     b = spec.broker
-    if b.name == "simulated":
+    if b.name == "simulated" or spec.runtime.shadow:  # a shadow run never reaches a broker
         return SimulatedVenue(settings_record, cash)
     from alphaforge.adapters.brokers.alpaca import AlpacaVenue
 

@@ -77,6 +77,7 @@ class SignalRow:
     priority: np.ndarray
     atr: np.ndarray
     vol: np.ndarray
+    score: np.ndarray | None = None  # the strategy's score behind its masks (recorded only)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ class Signals:
     Optional arrays: ``short_entries``/``short_exits``; ``stop_loss``/``take_profit`` absolute
     price levels for the trade entered on the next bar; ``limit_price``/``stop_price`` to enter
     with a limit / stop (stop-limit when both) instead of a market order; ``priority``: when cash
-    is short, higher priority entries fill first.
+    is short, higher priority entries fill first. ``score``: the number behind the masks (a
+    model's probability, say); the backtest ignores it, the runtime records it with each bar's
+    signals (``p=0.5731``), so a paper, live or shadow run logs its predictions.
     """
 
     entries: np.ndarray
@@ -82,10 +84,18 @@ class Signals:
     limit_price: np.ndarray | None = None
     stop_price: np.ndarray | None = None
     priority: np.ndarray | None = None
+    score: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("entries", "exits", "short_entries", "short_exits"):
             check_mask(getattr(self, name), name)
+        if self.score is not None:
+            score = np.asarray(self.score)
+            if score.dtype.kind not in "fiu" or score.shape != np.shape(self.entries):
+                raise StrategyError(
+                    f"Signals.score: expected numbers shaped like entries {np.shape(self.entries)}"
+                    f", got {score.dtype} {score.shape}"
+                )
 
 
 def check_mask(mask: Any, name: str) -> None:

@@ -39,7 +39,7 @@ from alphaforge.strategy.registry import make_strategy
 
 SIGNAL_FIELDS: tuple[str, ...] = (
     "entries", "exits", "short_entries", "short_exits", "stop_loss", "take_profit",
-    "limit_price", "stop_price", "priority",
+    "limit_price", "stop_price", "priority", "score",
 )  # fmt: skip
 WEIGHT_FIELDS: tuple[str, ...] = ("weights", "rebalance", "priority")
 

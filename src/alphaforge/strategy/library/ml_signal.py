@@ -137,7 +137,7 @@ class MlSignal(Strategy[MlSignalParams]):
         take = np.isfinite(proba) & (np.nan_to_num(proba, nan=0.0) > self.params.entry)
         short = None if out.short_entries is None else np.asarray(out.short_entries, bool) & take
         return Signals(entries=np.asarray(out.entries, bool) & take, exits=out.exits,
-                       short_entries=short, short_exits=out.short_exits)  # fmt: skip
+                       short_entries=short, short_exits=out.short_exits, score=proba)  # fmt: skip
 
     def signals(self, data: StrategyData) -> Signals:
         p = self.params
@@ -157,4 +157,4 @@ class MlSignal(Strategy[MlSignalParams]):
             short_entries = np.isfinite(proba) & (up < 1.0 - p.entry)
             short_exits = np.isfinite(proba) & (up > 1.0 - p.exit)
         return Signals(entries=entries, exits=exits, short_entries=short_entries,
-                       short_exits=short_exits)  # fmt: skip
+                       short_exits=short_exits, score=proba)  # fmt: skip
