@@ -1,9 +1,9 @@
 """Performance metrics of a backtest: a fast summary and the full set for reports.
 
 * :func:`summary_metrics` runs at the end of every backtest (and so thousands of times in a sweep):
-  plain numpy on the equity array, no pandas on its path; about 0.05 ms for 2,500 bars, about
-  0.2 ms with a benchmark, a trade dict of a few dozen trades and exposure (a trades DataFrame
-  costs ~0.1 ms more than a dict of arrays: pandas column access).
+  three compiled passes over the equity array (:mod:`~alphaforge.analytics.kernels`), no pandas
+  on its path; a trades DataFrame costs ~0.1 ms more than a dict of arrays (pandas column
+  access). On a million-bar curve the NumPy form took about 150 ms, the compiled one about 20.
 * :func:`compute_metrics` adds everything a report or ``alphaforge compare`` shows (VaR family,
   moments, calendar returns, drawdown durations in days, benchmark capture ...) and checks its input.
   It computes each metric with its own function of :mod:`~alphaforge.analytics.returns_metrics` /
@@ -28,7 +28,11 @@ import pandas as pd
 
 from alphaforge.analytics import returns_metrics as rm
 from alphaforge.analytics import tables
-from alphaforge.analytics.benchmark_metrics import benchmark_relative, benchmark_summary
+from alphaforge.analytics.benchmark_metrics import (
+    SUMMARY_BENCHMARK_KEYS,
+    benchmark_relative,
+    benchmark_summary,
+)
 from alphaforge.analytics.frequency import infer_calendar, per_period_rate, periods_per_year
 from alphaforge.analytics.metric_info import METRIC_INFO, MetricInfo
 from alphaforge.analytics.trade_metrics import longest_run, trade_stats
@@ -61,7 +65,11 @@ def summary_metrics(
     exposure: np.ndarray | None = None,
     turnover: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Headline metrics of one backtest, computed with numpy only.
+    """Headline metrics of one backtest.
+
+    Positive finite equity (and benchmark) is reduced by the compiled passes of
+    :mod:`alphaforge.analytics.kernels` (they agree with the NumPy form to a few ulps: sums are
+    taken in another order); anything else goes through the NumPy form.
 
     Parameters
     ----------
@@ -88,6 +96,23 @@ def summary_metrics(
     """
     e = np.asarray(equity, dtype=np.float64)
     ppy = float(periods_per_year)
+    fast = _summary_compiled(e, ppy, risk_free, benchmark, trades, exposure, turnover)
+    if fast is not None:
+        return fast
+    return _summary_numpy(e, ppy, risk_free, benchmark, trades, exposure, turnover)
+
+
+def _summary_numpy(
+    e: np.ndarray,
+    ppy: float,
+    risk_free: float,
+    benchmark: np.ndarray | None,
+    trades: Any,
+    exposure: np.ndarray | None,
+    turnover: np.ndarray | None,
+) -> dict[str, float]:
+    """:func:`summary_metrics` in NumPy: the definition, and the path for equity or a benchmark
+    that is not positive and finite everywhere."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         r = e[1:] / e[:-1] - 1.0
         out = _summary_returns(e, r, ppy, risk_free)
@@ -104,6 +129,105 @@ def summary_metrics(
         if turnover is not None:
             out["turnover"] = annual_turnover(np.asarray(turnover, dtype=np.float64), e, ppy)
     return out
+
+
+def _summary_compiled(
+    e: np.ndarray,
+    ppy: float,
+    rf: float,
+    benchmark: np.ndarray | None,
+    trades: Any,
+    exposure: np.ndarray | None,
+    turnover: np.ndarray | None,
+) -> dict[str, float] | None:
+    """:func:`summary_metrics` from the sums of :mod:`alphaforge.analytics.kernels` (three
+    passes over the curve instead of some sixty NumPy temporaries); None when the equity or the
+    benchmark is not positive and finite everywhere (the NumPy form then defines the result)."""
+    from alphaforge.analytics import kernels as k
+
+    n = e.size - 1
+    if n < 1 or e.ndim != 1:
+        return None
+    b = None if benchmark is None else np.asarray(benchmark, dtype=np.float64)
+    if b is not None and b.shape != e.shape:
+        raise DataError(f"benchmark: length {b.size} does not match equity length {e.size}")
+    g = None if exposure is None else np.asarray(exposure, dtype=np.float64)
+    t = None if turnover is None else np.asarray(turnover, dtype=np.float64)
+    for name, x in (("exposure", g), ("turnover", t)):
+        if x is not None and x.shape != e.shape:
+            raise DataError(f"{name}: length {x.size} does not match equity length {e.size}")
+    rf_bar = per_period_rate(rf, ppy) if rf else 0.0
+    r = np.empty(n)
+    s = k.equity_stats_nb(np.ascontiguousarray(e), rf_bar, r)
+    bs = None if b is None else k.benchmark_stats_nb(np.ascontiguousarray(b), r, rf_bar)
+    if not s[k.EQ_OK] or (bs is not None and not bs[k.BM_OK]):
+        return None
+    out = _returns_from_sums(e, n, ppy, s, k)
+    if b is not None and bs is not None:
+        out["benchmark_return"] = float(b[-1] / b[0] - 1.0)
+        out.update(_benchmark_from_sums(n, ppy, bs, k))
+    if trades is not None:
+        out.update(trade_stats(trades))
+    empty = np.empty(0)
+    x = k.exposure_sums_nb(
+        empty if g is None else np.ascontiguousarray(g),
+        np.ascontiguousarray(e),
+        empty if t is None else np.ascontiguousarray(t),
+    )
+    if g is not None:
+        out.update(exposure_time=float(x[0]) / e.size, avg_exposure=float(x[1]) / e.size)
+    if t is not None:
+        out["turnover"] = float(x[2]) / (float(s[k.EQ_SUM_E]) / e.size) * ppy / n
+    return out
+
+
+def _returns_from_sums(
+    e: np.ndarray, n: int, ppy: float, s: np.ndarray, k: Any
+) -> dict[str, float]:
+    """The :data:`SUMMARY_RETURN_KEYS` of :func:`_summary_returns` from the kernel's sums."""
+    growth = float(e[-1] / e[0])
+    cagr = growth ** (ppy / n) - 1.0 if growth > 0 else -1.0
+    mdd = min(float(s[k.EQ_MDD]), 0.0)
+    mean_ex = float(s[k.EQ_SUM_EX]) / n
+    down = math.sqrt(float(s[k.EQ_LOW2]) / n) * math.sqrt(ppy)
+    losses = -float(s[k.EQ_LOW])
+    out = dict.fromkeys(SUMMARY_RETURN_KEYS, NAN)
+    out.update(
+        total_return=growth - 1.0,
+        cagr=cagr,
+        downside_risk=down,
+        sortino=mean_ex * ppy / down if n > 1 and down > 0 else NAN,
+        omega=float(s[k.EQ_GAIN]) / losses if n > 1 and losses > 0 else NAN,
+        max_drawdown=mdd,
+        calmar=cagr / -mdd if mdd < 0 else NAN,
+        max_drawdown_bars=float(s[k.EQ_DD_RUN]),
+        ulcer_index=math.sqrt(float(s[k.EQ_DD2]) / e.size),
+    )
+    if n > 1:
+        std_ex = 0.0 if s[k.EQ_EX_FLAT] else math.sqrt(float(s[k.EQ_SSD_EX]) / (n - 1))
+        std_r = 0.0 if s[k.EQ_R_FLAT] else math.sqrt(float(s[k.EQ_SSD_R]) / (n - 1))
+        out["annual_volatility"] = std_r * math.sqrt(ppy)
+        out["sharpe"] = mean_ex / std_ex * math.sqrt(ppy) if std_ex > 0 else NAN
+    return out
+
+
+def _benchmark_from_sums(n: int, ppy: float, bs: np.ndarray, k: Any) -> dict[str, float]:
+    """What :func:`~alphaforge.analytics.benchmark_metrics.benchmark_summary` returns, from the
+    kernel's sums."""
+    if n < 2:
+        return dict.fromkeys(SUMMARY_BENCHMARK_KEYS, NAN)
+    beta = float(bs[k.BM_BETA])
+    alpha = NAN if math.isnan(beta) else float((1.0 + float(bs[k.BM_RESID]) / n) ** ppy - 1.0)
+    te = 0.0 if bs[k.BM_A_FLAT] else math.sqrt(float(bs[k.BM_SSD_A]) / (n - 1))
+    den = math.sqrt(float(bs[k.BM_DR2]) * float(bs[k.BM_DB2]))
+    mean_a = float(bs[k.BM_SUM_A]) / n
+    return {
+        "alpha": alpha,
+        "beta": beta,
+        "correlation": float(bs[k.BM_DRDB]) / den if den > 0 else NAN,
+        "tracking_error": te * math.sqrt(ppy),
+        "information_ratio": (mean_a / te if te > 0 else NAN) * math.sqrt(ppy),
+    }
 
 
 def _summary_returns(e: np.ndarray, r: np.ndarray, ppy: float, rf: float) -> dict[str, float]:
