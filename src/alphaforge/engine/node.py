@@ -139,6 +139,7 @@ class TradingNode:
         self._halt_checked = -1e18
         self._halt_flatten = False
         self._replay_venue = parts.venue if isinstance(parts.venue, ReplayVenue) else None
+        self._marking = isinstance(parts.venue, MarkingVenue)  # (a protocol check is slow)
         self._stretch: Stretch | None = None  # built by the first fast_forward
         self._stamps = list(panel.index)  # per-bar lookups without pandas indexing
         self._texts = [ts.isoformat() for ts in self._stamps]
@@ -229,7 +230,7 @@ class TradingNode:
         pend = self.st.book.pend
         if pend["exit"].any() or pend["entry"].any() or self.st.book.account[0]["pend_rebal"] >= 0:
             return None  # the open of bar t has work
-        if not isinstance(venue, MarkingVenue) or self._reconciled != ([], []):
+        if not self._marking or self._reconciled != ([], []):
             return None
         self._kill_switch(t, _Cycle())
         if self.p.gate.state is not TradingState.ACTIVE:
