@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,10 @@ from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.ports import BarStore
 from alphaforge.services.backtest import backtest
-from alphaforge.sim.result import BacktestResult
+from alphaforge.services.results import load_result
 from alphaforge.strategy.lookahead import LookaheadReport, check_lookahead
 
 __all__ = ["backtest", "load", "load_result", "lookahead", "store"]
-
-# What a saved result must hold for a tear sheet or a comparison (written by `backtest --json`).
-RESULT_KEYS = ("format", "strategy", "params", "symbols", "metrics", "config", "series", "raw")
-SERIES_KEYS = ("index", "equity", "cash", "gross", "net", "benchmark")
-RAW_KEYS = ("trades", "orders", "events")
 
 
 def lookahead(
@@ -66,40 +60,6 @@ def lookahead(
     strat = cls({**fixed, **dict(params or {})})  # parameters checked before the data is read
     panel = inputs.bars(data, symbols, start, end, timeframe)
     return check_lookahead(strat, panel, cuts=cuts, starts=starts, settle=settle, warmup=warmup)
-
-
-def load_result(path: str | Path) -> BacktestResult:
-    """A result saved by ``alphaforge backtest --json`` or :meth:`BacktestResult.to_json`; a file
-    that is not one is refused with its name and the missing key."""
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a result JSON file")
-    if not path.exists():
-        raise DataError(f"{path}: no such result file")
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise DataError(f"{path}: not valid JSON{where}") from None
-    what = "not an alphaforge backtest result"
-    if not isinstance(doc, dict):
-        raise DataError(f"{path}: {what} (a JSON {type(doc).__name__}, expected an object)")
-    for key in RESULT_KEYS:
-        if key not in doc:
-            raise DataError(f"{path}: {what}: no '{key}'")
-    for section, keys in (("series", SERIES_KEYS), ("raw", RAW_KEYS)):
-        if not isinstance(doc[section], dict):
-            raise DataError(f"{path}: {what}: '{section}' is not an object")
-        for key in keys:
-            if key not in doc[section]:
-                raise DataError(f"{path}: {what}: no '{section}.{key}'")
-    for key in ("metrics", "config", "params"):
-        if not isinstance(doc[key], dict):
-            raise DataError(f"{path}: {what}: '{key}' is not an object")
-    try:
-        return BacktestResult.from_dict(doc)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise DataError(f"{path}: {what}: {type(exc).__name__}: {exc}") from None
 
 
 def store(home: str | Path | None = None) -> BarStore:

@@ -3,54 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import typer
 
 from alphaforge.cli.common import check_output_file, console, handle_errors
-from alphaforge.core.errors import ConfigError, DataError
-
-# What a saved result must hold for a tear sheet or a comparison (written by `backtest --json`).
-RESULT_KEYS = ("format", "strategy", "params", "symbols", "metrics", "config", "series", "raw")
-SERIES_KEYS = ("index", "equity", "cash", "gross", "net", "benchmark")
-RAW_KEYS = ("trades", "orders", "events")
-
-
-def load_result(path: Path) -> Any:
-    """A saved :class:`~alphaforge.sim.result.BacktestResult`; a file that is not one (a list,
-    a result without metrics or series) is refused with its name and the missing key."""
-    from alphaforge.sim.result import BacktestResult
-
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a result JSON file")
-    if not path.exists():
-        raise DataError(f"{path}: no such result file")
-    try:
-        doc = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise DataError(f"{path}: not valid JSON{where}") from None
-    what = "not an alphaforge backtest result"
-    if not isinstance(doc, dict):
-        raise DataError(f"{path}: {what} (a JSON {type(doc).__name__}, expected an object)")
-    for key in RESULT_KEYS:
-        if key not in doc:
-            raise DataError(f"{path}: {what}: no '{key}'")
-    for section, keys, kind in (("series", SERIES_KEYS, dict), ("raw", RAW_KEYS, dict)):
-        if not isinstance(doc[section], kind):
-            raise DataError(f"{path}: {what}: '{section}' is not an object")
-        for key in keys:
-            if key not in doc[section]:
-                raise DataError(f"{path}: {what}: no '{section}.{key}'")
-    for key in ("metrics", "config", "params"):
-        if not isinstance(doc[key], dict):
-            raise DataError(f"{path}: {what}: '{key}' is not an object")
-    try:
-        return BacktestResult.from_dict(doc)
-    except (KeyError, TypeError, ValueError, IndexError) as exc:
-        raise DataError(f"{path}: {what}: {type(exc).__name__}: {exc}") from None
+from alphaforge.core.errors import ConfigError
 
 
 def register(app: typer.Typer) -> None:
@@ -67,6 +25,7 @@ def register(app: typer.Typer) -> None:
         """Write the HTML tear sheet of a saved backtest result."""
         from alphaforge.reports.output import export_pngs
         from alphaforge.reports.tearsheet import build_figures, write_tearsheet
+        from alphaforge.services.results import load_result
 
         if output is not None and not output.is_dir():
             check_output_file(output, "--output")
@@ -98,6 +57,7 @@ def register(app: typer.Typer) -> None:
             labels_for,
             write_comparison,
         )
+        from alphaforge.services.results import load_result
 
         if len(results) < 2:
             raise ConfigError("compare: give at least two result files")
