@@ -9,6 +9,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+import alphaforge
 from alphaforge.indicators.averages import sma
 from alphaforge.services.backtest import backtest, to_panel
 from alphaforge.sim.batch import run_batch
@@ -142,15 +143,14 @@ def w2(data: W.Daily, s: Settings, key: str, n_sym: int) -> Workload:
     wl = Workload(key, f"SMA grid ({len(grid)} combos) x {n_sym} symbol(s), daily 2010-2019")
     cfg = W.config()
     for workers in (1, 2):
-        job = partial(_sweep, grid, src, cfg, workers, first)
+        job = partial(_sweep, grid, src, cfg, workers)
         label = f"alphaforge ({workers} worker{'s' * (workers > 1)})"
-        m, (af, names) = measure(label, job, s.repeat, backtests=n_bt)
+        m, swept = measure(label, job, s.repeat, backtests=n_bt)
         m.extra["bars"] = panel.shape[0] * panel.shape[1]
         _engine_only(m, partial(run_batch, "sma_cross", grid, panel, cfg, per_symbol=True,
                                 n_workers=workers), s)  # fmt: skip
         wl.measures.append(m)
-    fin = af[:, :, names.index("final_equity")]
-    trd = af[:, :, names.index("num_trades")]
+    fin, trd = (_by_symbol(swept, key) for key in ("final_equity", "num_trades"))
     windows = sorted({w for p in W.GRID for w in p})
     pairs = np.array([[windows.index(f), windows.index(sl)] for f, sl in W.GRID], dtype=np.int64)
     m, pl = measure("plain numba loop (1 worker)", lambda: _with_threads(
@@ -179,11 +179,16 @@ def w2(data: W.Daily, s: Settings, key: str, n_sym: int) -> Workload:
     return wl
 
 
-def _sweep(grid: list[dict[str, int]], src: pd.DataFrame, cfg: Any, workers: int,
-           symbol: str) -> tuple[np.ndarray, tuple[str, ...]]:  # fmt: skip
-    """The sweep from the user's frame: conversion to a Panel, then the batch runner."""
-    panel = to_panel(src, symbol=symbol)
-    return run_batch("sma_cross", grid, panel, cfg, per_symbol=True, n_workers=workers)
+def _sweep(grid: list[dict[str, int]], src: pd.DataFrame, cfg: Any, workers: int) -> Any:
+    """The sweep as a user runs it from the frame: ``alphaforge.sweep`` (conversion to a Panel,
+    checks, the batched kernel, the trial table with medians and plateau values)."""
+    return alphaforge.sweep("sma_cross", src, grid, config=cfg, per_symbol=True, workers=workers)
+
+
+def _by_symbol(swept: Any, key: str) -> np.ndarray:
+    """``key`` of every (combo, symbol) of a sweep, combos in grid order, symbols in panel order."""
+    rows = swept.symbol_trials
+    return rows[key].to_numpy(dtype=float).reshape(len(swept.trials), len(swept.panel.symbols))
 
 
 def _vbt_guard(wl: Workload, panel: Any, fin: np.ndarray, trd: np.ndarray, vf: np.ndarray,
