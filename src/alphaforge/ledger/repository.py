@@ -36,7 +36,7 @@ from alphaforge.ledger.rows import (
 )
 from alphaforge.ledger.urls import mask_url, normalize_url
 from alphaforge.ledger.values import utc_text
-from alphaforge.ledger.writer import CycleWriter, MarkedCycles
+from alphaforge.ledger.writer import BatchIds, CycleWriter, MarkedCycles
 
 __all__ = ["MODES", "Ledger"]
 
@@ -247,11 +247,19 @@ class Ledger:
         count = sum(len(w) if isinstance(w, MarkedCycles) else 1 for w in writers)
 
         def flush(conn: Connection) -> None:
-            deferred: dict[type[m.Base], list[dict[str, Any]]] = {}
+            # orders first, then what refers to them: one insert per table for the batch
+            deferred: dict[type[m.Base], list[dict[str, Any]]] = {
+                m.OrderRecord: [], m.OrderEvent: [], m.FillRecord: [],
+            }  # fmt: skip
+            known = BatchIds(conn, [w for w in writers if isinstance(w, CycleWriter)])
             k = seq + 1
             for w in writers:
-                w.flush(conn, self._bulk, k, deferred)
-                k += len(w) if isinstance(w, MarkedCycles) else 1
+                if isinstance(w, MarkedCycles):
+                    w.flush(conn, self._bulk, k, deferred)
+                    k += len(w)
+                else:
+                    w.flush(conn, self._bulk, k, deferred, known)
+                    k += 1
             for model, rows in deferred.items():
                 self._bulk(conn, table(model), rows)
 

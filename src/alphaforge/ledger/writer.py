@@ -42,6 +42,39 @@ def _known(model: type[m.Base], column: str) -> Select[Any]:
 
 _KNOWN_ORDERS = _known(m.OrderRecord, "client_id")
 _KNOWN_FILLS = _known(m.FillRecord, "fill_id")
+_IDS: Any = bindparam("ids", expanding=True)
+_LAST_SEQ = (
+    select(_table(m.OrderEvent).c.client_id, func.max(_table(m.OrderEvent).c.seq))
+    .where(_table(m.OrderEvent).c.client_id.in_(_IDS))
+    .group_by(_table(m.OrderEvent).c.client_id)
+)
+_OWNERS = select(_table(m.OrderRecord).c.client_id, _table(m.OrderRecord).c.strategy).where(
+    _table(m.OrderRecord).c.client_id.in_(_IDS)
+)
+
+
+class BatchIds:
+    """What the cycles of one transaction must not repeat: the order and fill ids already
+    recorded, the last event number of each order and the strategy of each order. Read with
+    one query each for all the batch's cycles, then kept current as each cycle is written (a
+    later cycle sees what an earlier one added)."""
+
+    def __init__(self, conn: Connection, writers: list[CycleWriter]) -> None:
+        orders = list({cid for w in writers for cid in w._orders})
+        fills = list({fid for w in writers for fid in w._fills})
+        events = list({e["client_id"] for w in writers for e in w._events})
+        unowned = list({r["client_id"] for w in writers for r in w._fills.values()
+                        if not r["strategy"]})  # fmt: skip
+        self.orders: set[str] = (
+            set(conn.scalars(_KNOWN_ORDERS, {"ids": orders})) if orders else set()
+        )
+        self.fills: set[str] = set(conn.scalars(_KNOWN_FILLS, {"ids": fills})) if fills else set()
+        self.last_seq: dict[str, int] = (
+            {cid: int(n) for cid, n in conn.execute(_LAST_SEQ, {"ids": events})} if events else {}
+        )
+        self.owners: dict[str, str] = (
+            {cid: st for cid, st in conn.execute(_OWNERS, {"ids": unowned})} if unowned else {}
+        )
 
 
 class CycleWriter:
@@ -178,77 +211,43 @@ class CycleWriter:
         bulk: BulkInsert,
         seq: int,
         defer: dict[type[m.Base], list[Row]] | None = None,
+        known: BatchIds | None = None,
     ) -> None:
         """Write every buffered row on ``conn`` (inside the caller's transaction) as cycle
-        ``seq`` of the run. With ``defer``, the rows of the tables nothing else refers to
-        (signals, decisions, snapshots, risk and reconciliation events, the cycle itself) are
-        added there for the caller to insert once for many cycles."""
-        orders = self._new_orders(conn)
-        fills = self._new_fills(conn, orders)
+        ``seq`` of the run. With ``defer``, the rows are added there for the caller to insert
+        once for many cycles (orders, their events and fills in that order, then the rest);
+        ``known`` is the batch's :class:`BatchIds` (read here for a cycle of its own)."""
+        if known is None:
+            known = BatchIds(conn, [self])
+        orders = {cid: row for cid, row in self._orders.items() if cid not in known.orders}
+        known.orders.update(orders)
+        known.owners.update({cid: row["strategy"] for cid, row in orders.items()})
+        fills = [row for fid, row in self._fills.items() if fid not in known.fills]
+        known.fills.update(row["fill_id"] for row in fills)
+        for row in fills:
+            if not row["strategy"]:
+                row["strategy"] = known.owners.get(row["client_id"], "")
         events = [
             {"client_id": cid, "state": OrderState.NEW.value, "ts": row["created"],
              "venue_id": "", "reason": "", "seq": 0}
             for cid, row in orders.items()
         ]  # fmt: skip
-        events += self._numbered_events(conn, set(orders))
-        linked: list[tuple[type[m.Base], list[Row]]] = [
-            (m.OrderRecord, list(orders.values())), (m.OrderEvent, events), (m.FillRecord, fills),
-        ]  # fmt: skip
-        for model, rows in linked:
-            bulk(conn, _table(model), rows)
+        known.last_seq.update({cid: 0 for cid in orders})
+        for event in self._events:
+            n = known.last_seq.get(event["client_id"], -1) + 1
+            known.last_seq[event["client_id"]] = n
+            events.append({**event, "seq": n})
         self._write_state(conn)
         cycle = {"run_id": self.run_id, "bar": self.bar, "wall": now_text(), "seq": seq}
-        simple: list[tuple[type[m.Base], list[Row]]] = [*self._rows.items(), (m.Cycle, [cycle])]
-        for model, simple_rows in simple:
-            rows = simple_rows
+        rows: list[tuple[type[m.Base], list[Row]]] = [
+            (m.OrderRecord, list(orders.values())), (m.OrderEvent, events), (m.FillRecord, fills),
+            *self._rows.items(), (m.Cycle, [cycle]),
+        ]  # fmt: skip
+        for model, model_rows in rows:
             if defer is None:
-                bulk(conn, _table(model), rows)
+                bulk(conn, _table(model), model_rows)
             else:
-                defer.setdefault(model, []).extend(rows)
-
-    def _new_orders(self, conn: Connection) -> dict[str, Row]:
-        if not self._orders:
-            return {}
-        known = set(conn.scalars(_KNOWN_ORDERS, {"ids": list(self._orders)}))
-        return {cid: row for cid, row in self._orders.items() if cid not in known}
-
-    def _new_fills(self, conn: Connection, orders: dict[str, Row]) -> list[Row]:
-        if not self._fills:
-            return []
-        known = set(conn.scalars(_KNOWN_FILLS, {"ids": list(self._fills)}))
-        rows = [row for fid, row in self._fills.items() if fid not in known]
-        missing = {r["client_id"] for r in rows if not r["strategy"]} - set(orders)
-        owners = {cid: row["strategy"] for cid, row in orders.items()}
-        if missing:
-            o = _table(m.OrderRecord)
-            found = conn.execute(
-                select(o.c.client_id, o.c.strategy).where(o.c.client_id.in_(missing))
-            )
-            owners.update({cid: strategy for cid, strategy in found})
-        for row in rows:
-            if not row["strategy"]:
-                row["strategy"] = owners.get(row["client_id"], "")
-        return rows
-
-    def _numbered_events(self, conn: Connection, new: set[str]) -> list[Row]:
-        if not self._events:
-            return []
-        t = _table(m.OrderEvent)
-        ids = {e["client_id"] for e in self._events} - new
-        last: dict[str, int] = {cid: 0 for cid in new}
-        if ids:
-            query = (
-                select(t.c.client_id, func.max(t.c.seq))
-                .where(t.c.client_id.in_(ids))
-                .group_by(t.c.client_id)
-            )
-            last.update({cid: int(seq) for cid, seq in conn.execute(query)})
-        out = []
-        for event in self._events:
-            seq = last.get(event["client_id"], -1) + 1
-            last[event["client_id"]] = seq
-            out.append({**event, "seq": seq})
-        return out
+                defer.setdefault(model, []).extend(model_rows)
 
     def _write_state(self, conn: Connection) -> None:
         if not self._state:
