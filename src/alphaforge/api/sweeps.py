@@ -106,20 +106,27 @@ class SweepResult:
         return _long_rows(*self._rows)
 
     # ---- going back to a trial --------------------------------------------------------------
-    def backtest(self, trial_id: int | None = None) -> BacktestResult:
+    def backtest(self, trial_id: int | None = None, symbol: str | None = None) -> BacktestResult:
         """The full backtest of :attr:`best` (or of ``trial_id``) on the sweep's bars and
-        config: equity, trades, every metric; ``.plot()`` and ``.report(path)`` work on it."""
+        config: equity, trades, every metric; ``.plot()`` and ``.report(path)`` work on it.
+        A per-symbol sweep over several symbols needs ``symbol``: the one to run."""
         from alphaforge.sim.vectorized import run_backtest
 
         tid = int(self.best["trial_id"]) if trial_id is None else int(trial_id)
         strat = self.strategy(self.params_of(tid))
         cfg = self.config.model_copy(update={"record_positions": True})
-        if self.per_symbol and len(self.panel.symbols) > 1:
+        panel = self.panel
+        if symbol is not None:
+            if symbol not in panel.symbols:
+                raise ConfigError(f"symbol={symbol!r}: not swept (symbols: "
+                                  f"{', '.join(panel.symbols[:8])})")  # fmt: skip
+            panel = panel.select([symbol])
+        elif self.per_symbol and len(panel.symbols) > 1:
             raise ConfigError(
-                "backtest(): this sweep ran every symbol on its own; run alphaforge.backtest "
-                "with best_params on one symbol, or sweep with per_symbol=False"
+                "symbol=None: this sweep ran each symbol on its own; give symbol= (one of "
+                f"{', '.join(panel.symbols[:8])}), or sweep with per_symbol=False"
             )
-        return run_backtest(strat, self.panel, cfg)
+        return run_backtest(strat, panel, cfg)
 
     def plot(self) -> Any:
         """A Plotly heatmap of the objective over the first two searched parameters (the best
@@ -128,9 +135,11 @@ class SweepResult:
 
         return sweep_figure(self)
 
-    def report(self, path: str | Path, trial_id: int | None = None) -> Path:
+    def report(
+        self, path: str | Path, trial_id: int | None = None, symbol: str | None = None
+    ) -> Path:
         """Write the tear sheet of :meth:`backtest` (the best trial by default) to ``path``."""
-        return self.backtest(trial_id).report(path)
+        return self.backtest(trial_id, symbol).report(path)
 
     def _repr_html_(self) -> str:
         return str(self.trials._repr_html_())  # type: ignore[operator]

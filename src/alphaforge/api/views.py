@@ -55,7 +55,8 @@ def plot(result: Any, title: str | None = None) -> go.Figure:
     ----------
     result:
         A :class:`~alphaforge.sim.result.BacktestResult`, a walk-forward result (its stitched
-        out-of-sample run) or the path of a saved result.
+        out-of-sample run) or the path of a saved result; a sweep result gives its objective
+        heatmap (:meth:`SweepResult.plot <alphaforge.api.sweeps.SweepResult.plot>`).
     title:
         Figure title (default: strategy and parameters).
 
@@ -66,6 +67,10 @@ def plot(result: Any, title: str | None = None) -> go.Figure:
     """
     from plotly.subplots import make_subplots
 
+    from alphaforge.api.sweeps import SweepResult
+
+    if isinstance(result, SweepResult):
+        return sweep_figure(result)
     res = _backtest_of(result, "result")
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
                         vertical_spacing=0.04)  # fmt: skip

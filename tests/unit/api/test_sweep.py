@@ -46,6 +46,12 @@ def test_batch_and_full_engines_agree_per_symbol(bars: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(quick.trials[["trial_id", "fast", "slow", *cols]],
                                   full.trials[["trial_id", "fast", "slow", *cols]],
                                   check_dtype=False, rtol=1e-9)  # fmt: skip
+    sym = quick.panel.symbols[1]
+    one_sym = quick.backtest(symbol=sym)
+    ref = alphaforge.backtest("sma_cross", bars, symbols=[sym], params=quick.best_params)
+    assert one_sym.metrics["sharpe"] == pytest.approx(ref.metrics["sharpe"], rel=1e-12)
+    with pytest.raises(ConfigError, match="symbol=None: this sweep ran each symbol"):
+        quick.backtest()
     assert set(full.trials.columns) - set(quick.trials.columns) == {
         "annual_volatility",
         "calmar",
@@ -98,7 +104,7 @@ def test_random_search_and_explicit_sets(one: pd.DataFrame) -> None:
 def test_result_views(one: pd.DataFrame, tmp_path: Path) -> None:
     s = alphaforge.sweep("sma_cross", one, GRID)
     fig = s.plot()
-    assert fig.data[0].type == "heatmap"
+    assert fig.data[0].type == "heatmap" and alphaforge.plot(s).data[0].type == "heatmap"
     assert np.nanmax(np.asarray(fig.data[0].z, dtype=float)) == pytest.approx(
         s.trials["objective"].max()
     )
