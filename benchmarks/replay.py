@@ -12,8 +12,12 @@ fills at the open); 100,000 start cash.
   (``alphaforge.data.sample.generate_intraday``): the shared real minute data holds 5 sparse
   symbols over a few days, nothing like 20 symbols over months. 1,000,000 start cash and a
   fixed 10,000 per entry (``sizing: cash``), so that no entry is ever short of cash and every
-  symbol trades on its own rules; the strategy sees the last 200 bars (``runtime.window``),
-  since the whole history on every cycle would make a cycle's cost grow with the run.
+  symbol trades on its own rules. Replayed as ``paper --replay`` does by default
+  (``runtime.signals: auto``: the strategy evaluated once on the stored bars after the
+  look-ahead detector passes it, then read bar by bar).
+- W5(c): the same bars with the strategy called at every bar on its last 200 bars
+  (``runtime.window``), as paper and live trading do; the whole history on every cycle would
+  make a cycle's cost grow with the run.
 
 alphaforge's timed call opens a fresh SQLite ledger in a temp dir, builds the node from a
 ``RunSpec`` made in code (``build_replay``, which also reads the bars from a Parquet file of
@@ -78,7 +82,9 @@ def frames_of(long: pd.DataFrame) -> list[pd.DataFrame]:
 
 
 # ---- alphaforge ---------------------------------------------------------------------------
-def spec_dict(data: Path, symbols: list[str], timeframe: str, minute: bool) -> dict[str, Any]:
+def spec_dict(
+    data: Path, symbols: list[str], timeframe: str, minute: bool, window: bool = False
+) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "strategy": "sma_cross", "params": {"fast": FAST, "slow": SLOW}, "symbols": symbols,
         "data": str(data), "timeframe": timeframe, "adjust": False, "cash": 100_000.0,
@@ -86,8 +92,9 @@ def spec_dict(data: Path, symbols: list[str], timeframe: str, minute: bool) -> d
         "exits": {"stop_loss": f"{SL_PCT:.0%}"}, "record_positions": False,
     }  # fmt: skip
     if minute:
-        spec.update(cash=MINUTE_CASH, sizing={"method": "cash", "value": MINUTE_STAKE},
-                    runtime={"window": MINUTE_WINDOW})  # fmt: skip
+        spec.update(cash=MINUTE_CASH, sizing={"method": "cash", "value": MINUTE_STAKE})
+    if window:  # the strategy called on its last bars at every bar, as paper and live do
+        spec.update(runtime={"window": MINUTE_WINDOW})
     return spec
 
 
@@ -95,12 +102,14 @@ class Replay:
     """A replay job over bars written once to ``<tmp>/bars.parquet``; each call gets a fresh
     home and ledger (removed after the call, outside the timing)."""
 
-    def __init__(self, long: pd.DataFrame, timeframe: str, minute: bool) -> None:
+    def __init__(
+        self, long: pd.DataFrame, timeframe: str, minute: bool, window: bool = False
+    ) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="af-w5-"))
         data = self.tmp / "bars.parquet"
         long.to_parquet(data)
         symbols = sorted(long["symbol"].unique().tolist())
-        self.spec = spec_dict(data, symbols, timeframe, minute)
+        self.spec = spec_dict(data, symbols, timeframe, minute, window)
         self.n = 0
         self.last_home: Path | None = None
 
@@ -231,14 +240,14 @@ def _soft_check(wl: Any, what: str, ours: float, theirs: float, rel: float) -> N
 
 
 def _one(key: str, title: str, long: pd.DataFrame, timeframe: str, minute: bool,
-         repeat: int) -> Any:  # fmt: skip
+         repeat: int, window: bool = False) -> Any:  # fmt: skip
     from benchmarks.suite import Workload
 
     wl = Workload(key, title)
     frames = frames_of(long)
     steps, n_sym = len(frames[0]), len(frames)
     bars = steps * n_sym
-    job = Replay(long, timeframe, minute)
+    job = Replay(long, timeframe, minute, window)
     try:
         m, (out, setup) = _measure("alphaforge replay", job, repeat, bars)
         closed, still_open = replay_trades(setup)
@@ -258,7 +267,7 @@ def _one(key: str, title: str, long: pd.DataFrame, timeframe: str, minute: bool,
     wl.measures.append(m2)
     _soft_check(wl, "entries (closed + open at the end) vs backtrader", m.trades, n, 0.0)
     _soft_check(wl, "final equity vs backtrader", out.final_equity, fin, 1e-6)
-    if minute and not wl.checks[-1]["ok"]:
+    if window and not wl.checks[-1]["ok"]:
         wl.notes.append(
             f"the replay's strategy sees the last {MINUTE_WINDOW} bars; its SMAs are running sums "
             "that start at the window's first bar, so where the two averages tie exactly (prices "
@@ -278,16 +287,21 @@ def _measure(engine: str, fn: Any, repeat: int, bars: int) -> tuple[Measure, Any
 
 def w5(s: Any) -> list[Any]:
     """W5(a) 10 years of one symbol's daily bars; W5(b) ``s.w5_symbols`` symbols x
-    ``s.w5_sessions`` sessions of synthetic 1-minute bars."""
+    ``s.w5_sessions`` sessions of synthetic 1-minute bars, replayed as ``paper --replay`` does
+    by default (the strategy evaluated once after the look-ahead check); W5(c) the same bars
+    with the strategy called on its last 200 bars at every bar, the paper and live path."""
     daily = daily_long("MSFT", 10)
     a = _one("W5a", f"Replay: SMA 10/50 + 5% stop, MSFT daily 2010-2019 ({len(daily):,} bars), "
              "simulated venue, SQLite ledger", daily, "1d", False, s.w5_repeat)  # fmt: skip
     minute = minute_long(s.w5_symbols, s.w5_sessions)
     n = len(minute)
-    b = _one("W5b", f"Replay: SMA 10/50 + 5% stop, {s.w5_symbols} symbols x {s.w5_sessions} "
-             f"sessions of 1-minute bars ({n:,} bars, synthetic), window 200",
+    what = f"{s.w5_symbols} symbols x {s.w5_sessions} sessions of 1-minute bars ({n:,} bars, synthetic)"
+    b = _one("W5b", f"Replay: SMA 10/50 + 5% stop, {what}, replay default (signals: auto)",
              minute, "1m", True, s.w5_repeat)  # fmt: skip
-    return [a, b]
+    c = _one("W5c", f"Replay: SMA 10/50 + 5% stop, {what}, strategy called per bar on a window "
+             f"of {MINUTE_WINDOW} (the paper / live path)", minute, "1m", True, s.w5_repeat,
+             window=True)  # fmt: skip
+    return [a, b, c]
 
 
 def main() -> None:
