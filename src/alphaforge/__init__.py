@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import stays light)
 
 if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ imports on first use
     from alphaforge.api import (
