@@ -222,6 +222,8 @@ def sweep(
     space_, listed = inputs.search_space(cls, grid, space, {**fixed0, **dict(params or {})})
     how = method or ("random" if space is not None else "grid")
     _check_method(how, n_trials, listed, grid, space_)
+    if how == "grid" and seed != 0:
+        raise ConfigError(f"seed={seed!r}: a grid is not sampled; give space= and n_trials")
     wants_all = fast is False or how == "optuna"
     goal, rules = inputs.search_rules(objective, constraints, fast is True)
     batchable = (

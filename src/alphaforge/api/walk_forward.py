@@ -140,6 +140,9 @@ def walkforward(
         raise ConfigError(f"method={how!r}: one of grid, random, optuna")
     if how != "grid" and (n_trials is None or n_trials < 1):
         raise ConfigError(f"n_trials={n_trials!r}: method={how!r} needs a positive number")
+    if how == "grid" and (n_trials is not None or seed != 0):
+        raise ConfigError(f"n_trials={n_trials!r}, seed={seed!r}: a grid runs every combination "
+                          "and is not sampled; give space=")  # fmt: skip
     for name, value in (("train", train), ("test", test), ("stride", stride)):
         if value is not None and (not isinstance(value, int) or value < 1):
             raise ConfigError(f"{name}={value!r}: a whole number of bars >= 1")

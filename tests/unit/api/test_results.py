@@ -131,3 +131,20 @@ def test_result_methods_need_the_api() -> None:
     from alphaforge.sim import result as module
 
     assert module._VIEWS["plot"] is alphaforge.plot  # installed by importing alphaforge.api
+
+
+def test_plot_without_the_api_says_how(result: BacktestResult, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    saved = result.to_json(tmp_path / "r.json")
+    code = (
+        "from alphaforge.sim.result import BacktestResult\n"
+        f"r = BacktestResult.from_json({str(saved)!r})\n"
+        "try:\n    r.plot()\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n"
+        "import alphaforge.api\nprint(type(r.plot()).__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("BacktestError BacktestResult.plot() comes with the Python API")
+    assert lines[1] == "Figure"

@@ -129,6 +129,7 @@ class _Unreadable:
         ({"grid": GRID, "constraints": ["trades>>3"]}, ConfigError, "trades>>3"),
         ({"grid": GRID, "comission": "0.1%"}, ConfigError, "comission"),
         ({"grid": GRID, "n_trials": 5}, ConfigError, "n_trials=5"),
+        ({"grid": GRID, "seed": 3}, ConfigError, "seed=3"),
         ({"space": {"fast": (5, 9)}}, ConfigError, "n_trials=None"),
         ({"grid": GRID, "space": GRID}, ConfigError, "grid= and space="),
         ({"grid": GRID, "method": "bayes"}, ConfigError, "method='bayes'"),
