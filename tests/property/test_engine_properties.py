@@ -249,6 +249,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     participation=st.sampled_from([0.0, 0.0, 0.001]),
     order_types=st.sampled_from([False, False, True]),
     sizing=st.sampled_from(["all_in", "all_in", "fraction"]),
+    levels=st.sampled_from([None, None, "config", "signal"]),
 )
 def test_quiet_stretches_match_the_bar_by_bar_loop(
     seed: int,
@@ -264,8 +265,12 @@ def test_quiet_stretches_match_the_bar_by_bar_loop(
     participation: float,
     order_types: bool,
     sizing: str,
+    levels: str | None,
 ) -> None:
     """Bars without pending orders or levels are run by a shortcut; it must change nothing.
+
+    With protective levels (from the config or the strategy) only the bars while no position
+    holds one are shortcut.
 
     ``fast_paths=False`` runs every phase of every bar under the same rules, so the two runs
     must agree to the last bit.
@@ -288,6 +293,8 @@ def test_quiet_stretches_match_the_bar_by_bar_loop(
         short_exits=rng.random(shape) < density,
         limit_price=limit,
         stop_price=stop,
+        stop_loss=panel.close * 0.98 if levels == "signal" else None,
+        take_profit=panel.close * 1.03 if levels == "signal" else None,
     )
     base = {
         "direction": direction,
@@ -299,6 +306,11 @@ def test_quiet_stretches_match_the_bar_by_bar_loop(
         "participation": participation,
         "sizing.method": sizing,
         **({"size": 0.5} if sizing == "fraction" else {}),
+        **(
+            {"stop_loss": "3%", "take_profit": "4%", "exits.trailing_stop": "2%"}
+            if levels == "config"
+            else {}
+        ),
     }
     fast = run_backtest(_Given(sig), panel, resolve_config(None, **base))
     slow = run_backtest(_Given(sig), panel, resolve_config(None, **base), fast_paths=False)

@@ -97,7 +97,7 @@ class Calendar:
         if idx.unit != "ns":
             idx = idx.as_unit("ns")  # asi8 counts in the index's own unit
         if parse_timeframe(timeframe).is_intraday and idx.tz is not None:
-            idx = idx.tz_convert(self.tz).tz_localize(None)
+            return local_nanos(idx.asi8, self.tz) // _DAY_NS
         return np.asarray(idx.asi8 // _DAY_NS, dtype=np.int64)
 
     def period_ids(
@@ -113,6 +113,57 @@ class Calendar:
         """True on the last bar of each ``schedule`` period (see :func:`rebalance_mask`)."""
         day, week = self.period_ids(index, timeframe)
         return rebalance_mask(schedule, day, week)
+
+
+_HOUR_NS = 3_600_000_000_000
+
+
+def local_nanos(utc: np.ndarray, tz: str) -> np.ndarray:
+    """Wall-clock nanoseconds in ``tz`` of UTC nanoseconds ``utc`` (int64), what
+    ``tz_convert(tz).tz_localize(None)`` gives, without converting every timestamp.
+
+    A zone's UTC offset changes at most a few times a year, so it is looked up once per UTC
+    hour of the span (at the hour's first and last nanosecond); only the timestamps in an hour
+    whose two offsets differ (one holding a transition) are converted one by one. Timestamps
+    spread much more thinly than one per hour are converted one by one.
+    """
+    utc = np.asarray(utc, dtype=np.int64)
+    if tz.upper() == "UTC" or utc.size == 0:
+        return utc.copy()
+    hour = utc // _HOUR_NS
+    h0 = int(hour.min())
+    span = int(hour.max()) - h0 + 1
+    if span > 4 * utc.size + 1_000:
+        return _convert(utc, tz)
+    start = (h0 + np.arange(span, dtype=np.int64)) * _HOUR_NS
+    off = _convert(start, tz) - start
+    end = start + (_HOUR_NS - 1)
+    in_order = bool(np.all(utc[1:] >= utc[:-1]))
+    if in_order:  # one offset per stretch between changes: no per-timestamp lookup
+        change = np.flatnonzero(off[1:] != off[:-1]) + 1
+        cuts = np.concatenate(([0], np.searchsorted(utc, start[change]), [utc.size]))
+        local = utc + np.repeat(off[np.concatenate(([0], change))], np.diff(cuts))
+    else:
+        local = utc + off[hour - h0]
+    for k in np.flatnonzero(_convert(end, tz) - end != off):  # an hour with a transition
+        if in_order:
+            lo, hi = np.searchsorted(utc, [start[k], start[k] + _HOUR_NS])
+            rows: slice | np.ndarray = slice(int(lo), int(hi))
+        else:
+            rows = np.flatnonzero(hour == h0 + k)
+        local[rows] = _convert(utc[rows], tz)
+    return local
+
+
+def _convert(utc: np.ndarray, tz: str) -> np.ndarray:
+    return np.asarray(
+        pd.DatetimeIndex(utc.view("M8[ns]"))
+        .tz_localize("UTC")
+        .tz_convert(tz)
+        .tz_localize(None)
+        .asi8,
+        dtype=np.int64,
+    )
 
 
 def week_ids(day: np.ndarray) -> np.ndarray:

@@ -135,18 +135,21 @@ def detect_timeframe(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> s
     if len(ns) > 1 and not bool(np.all(ns[1:] >= ns[:-1])):
         ns = np.sort(pd.unique(ns))  # hashing, then sorting the distinct times only
     day = TIMEFRAMES["1d"].nanos
-    all_midnight = bool(np.all(ns % day == 0))
+
+    def all_midnight() -> bool:  # asked only when the spacing alone does not decide
+        return bool(np.all(ns % day == 0))
+
     diffs = np.diff(ns)
     diffs = diffs[diffs != 0]  # repeated times (several symbols, or duplicates)
     if len(diffs) == 0:
-        if all_midnight:
+        if all_midnight():
             return "1d"
         raise DataError("cannot detect the timeframe from a single timestamp; pass --timeframe")
     step = _most_common(diffs)
     for name, tf in TIMEFRAMES.items():
         if step == tf.nanos:
             return name
-    if all_midnight and step >= day:
+    if step >= day and all_midnight():
         return "1d"
     raise DataError(
         f"cannot detect the timeframe: the most common spacing is {pd.Timedelta(step)}; "

@@ -15,7 +15,7 @@ import numpy as np
 
 from alphaforge._jit import configure_cache, helper_njit, inline_njit
 from alphaforge.sim.kernels_phases import any_entry_nb, any_exit_nb
-from alphaforge.sim.kernels_rules import flex_nb
+from alphaforge.sim.kernels_rules import flex_nb, has_levels_nb
 from alphaforge.sim.records import Book, Intents, SettingsRecord
 
 configure_cache()
@@ -81,18 +81,17 @@ def quiet_allowed_nb(it: Intents, s: SettingsRecord, risk_on: bool) -> bool:
     """Whether the settings let any bar be quiet (checked once per run)."""
     if not s.fast_paths or s.fill_close or s.weights_mode or risk_on:
         return False
-    if s.max_bars > 0 or s.trade_max_loss > 0.0:
-        return False
-    lv = it.levels
-    for k in range(lv.shape[0]):
-        for a in range(lv.shape[1]):
-            for b in range(lv.shape[2]):
-                if lv[k, a, b] == lv[k, a, b]:
-                    return False
-    return True
+    return not (s.max_bars > 0 or s.trade_max_loss > 0.0)
 
 
 @inline_njit
 def is_idle_nb(bk: Book) -> bool:
-    """Nothing pending: the open and intrabar phases of the next bar have no work."""
-    return bk.account[0].pend_rebal < 0 and not any_entry_nb(bk.pend) and not any_exit_nb(bk.pend)
+    """Nothing pending and no open position with a protective level: the open and intrabar
+    phases of the next bar have no work (protective levels are set when a position opens,
+    on a bar that runs every phase)."""
+    if bk.account[0].pend_rebal >= 0 or any_entry_nb(bk.pend) or any_exit_nb(bk.pend):
+        return False
+    for j in range(bk.pos.shape[0]):
+        if bk.pos[j].qty != 0.0 and has_levels_nb(bk.pos, j):
+            return False
+    return True

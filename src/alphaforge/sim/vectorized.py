@@ -34,13 +34,17 @@ def benchmark_curve(panel: Panel, cash: float, symbol: str | None) -> np.ndarray
         cols = [panel.column(symbol)]
     else:
         cols = [j for j in range(close.shape[1]) if close[0, j] == close[0, j]] or [0]
-    c = ffill_rows(close[:, cols])
-    first_row = np.argmax(~np.isnan(c), axis=0)
-    first = c[first_row, np.arange(c.shape[1])]
+    c = close[:, cols]
+    if np.isnan(c).any():  # a gap or a late listing: carry the last close, start at the first
+        c = ffill_rows(c)
+        first = c[np.argmax(~np.isnan(c), axis=0), np.arange(c.shape[1])]
+    else:
+        first = c[0]
     with np.errstate(invalid="ignore"):
         rel = c / first
-    rel = np.where(np.isnan(rel), 1.0, rel)
-    return cash * rel.mean(axis=1)
+    if np.isnan(rel).any():
+        rel = np.where(np.isnan(rel), 1.0, rel)
+    return cash * (rel[:, 0] if rel.shape[1] == 1 else rel.mean(axis=1))  # a mean of one: itself
 
 
 def run_backtest(
