@@ -76,7 +76,9 @@ def vbt_stops(df: pd.DataFrame, ent: np.ndarray, ex: np.ndarray,
     """Stops as fractions of the fill price that put the level at 95% / 110% of the signal close.
 
     vectorbt checks stops from the bar after the entry and before that bar's signals, so it is
-    timed here but not expected to agree trade for trade.
+    timed here but not expected to agree trade for trade. Like :func:`vbt_summary` (W1, W2) the
+    timed call ends with the headline ratios (Sharpe, maximum drawdown): alphaforge's result
+    always carries its metrics, and W3 timed vectorbt without any.
     """
     import vectorbt as vbt
 
@@ -91,7 +93,10 @@ def vbt_stops(df: pd.DataFrame, ent: np.ndarray, ex: np.ndarray,
         sl_stop=sl, tp_stop=tp, fees=COMM, size=np.inf, size_granularity=1.0,
         init_cash=CASH, freq=freq,
     )  # fmt: skip
-    return float(pf.final_value()), int(pf.trades.count())
+    final, trades = float(pf.final_value()), int(pf.trades.count())
+    pf.sharpe_ratio()
+    pf.max_drawdown()
+    return final, trades
 
 
 def vbt_rebalance(close: pd.DataFrame, open_: pd.DataFrame, weights: np.ndarray,

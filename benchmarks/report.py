@@ -299,7 +299,9 @@ def markdown(raw: dict[str, Any]) -> str:
         f"{s.get('min_total_s', 1.0):g} s (at most 100 runs), after a first call that is reported "
         "apart (JIT / caches). "
         "alphaforge and vectorbt compute their own moving averages and crossings; backtesting.py "
-        "and backtrader get signal masks computed inside their timed call.", "",
+        "and backtrader get signal masks computed inside their timed call. A run ends with its "
+        "headline numbers: alphaforge's result carries its whole metric set, vectorbt's timed "
+        "call computes final value, trades, Sharpe ratio and maximum drawdown (W1-W3).", "",
         "## Targets", "", target_table(raw), "",
         "## Workloads", "",
     ]  # fmt: skip
