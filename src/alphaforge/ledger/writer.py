@@ -77,7 +77,23 @@ class BatchIds:
         )
 
 
-class CycleWriter:
+class _KeepsState:
+    """Strategy-state rows kept until the commit (upserted there)."""
+
+    _state: dict[tuple[str, str], str]
+
+    def set_state(self, strategy: str, key: str, value: Any) -> None:
+        """Keep ``value`` (JSON-serialisable) for ``strategy`` under ``key`` across restarts."""
+        self._state[(strategy, key)] = json.dumps(value, sort_keys=True)
+
+    def _write_state(self, conn: Connection) -> None:
+        if not self._state:
+            return
+        rows = [{"strategy": s, "key": k, "value": v} for (s, k), v in self._state.items()]
+        write_state(conn, rows)
+
+
+class CycleWriter(_KeepsState):
     """Records what happened in one cycle (one bar) of a run.
 
     Obtained from :meth:`Ledger.cycle`; every call only buffers, and the rows reach the
@@ -199,10 +215,6 @@ class CycleWriter:
              "client_id": client_id, "detail": detail},
         )  # fmt: skip
 
-    def set_state(self, strategy: str, key: str, value: Any) -> None:
-        """Keep ``value`` (JSON-serialisable) for ``strategy`` under ``key`` across restarts."""
-        self._state[(strategy, key)] = json.dumps(value, sort_keys=True)
-
     # ---- commit ------------------------------------------------------------------------------
 
     def flush(
@@ -249,14 +261,8 @@ class CycleWriter:
             else:
                 defer.setdefault(model, []).extend(model_rows)
 
-    def _write_state(self, conn: Connection) -> None:
-        if not self._state:
-            return
-        rows = [{"strategy": s, "key": k, "value": v} for (s, k), v in self._state.items()]
-        write_state(conn, rows)
 
-
-class MarkedCycles:
+class MarkedCycles(_KeepsState):
     """Cycles of a run on which the runtime only marked its book (a replay's quiet bars, see
     :mod:`alphaforge.sim.kernels_replay`): one equity snapshot and one cycle row per bar,
     written in bulk, numbered in order with the batch's other cycles."""
@@ -285,10 +291,6 @@ class MarkedCycles:
             raise StoreError(f"ledger: {name} is not a finite number ({values[bad][0]})")
         return [round(x, SCALE) for x in values.tolist()]
 
-    def set_state(self, strategy: str, key: str, value: Any) -> None:
-        """As :meth:`CycleWriter.set_state`."""
-        self._state[(strategy, key)] = json.dumps(value, sort_keys=True)
-
     def flush(
         self,
         conn: Connection,
@@ -310,9 +312,7 @@ class MarkedCycles:
             {"run_id": self.run_id, "bar": bar, "wall": wall, "seq": seq + k}
             for k, bar in enumerate(self.bars)
         ]
-        if self._state:
-            write_state(conn, [{"strategy": s, "key": k, "value": x}
-                               for (s, k), x in self._state.items()])  # fmt: skip
+        self._write_state(conn)
         for model, rows in ((m.EquitySnapshot, snaps), (m.Cycle, cycles)):
             if defer is None:
                 bulk(conn, _table(model), rows)

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
-from alphaforge.core.errors import ConfigError, DataError, StoreError
+from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.jsonvalues import json_safe
 from alphaforge.ledger import Ledger, RunInfo
 from alphaforge.services.backtest import run_spec
@@ -39,6 +39,7 @@ from alphaforge.services.drift_compare import (
     match_trades,
     trade_slippage,
 )
+from alphaforge.services.ledger import run_info
 
 __all__ = [
     "DEFAULT_FLOOR",
@@ -235,13 +236,6 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _run_info(ledger: Ledger, run_id: str) -> RunInfo:
-    run = ledger.run(run_id)
-    if run is None:
-        raise StoreError(f"run {run_id}: no such run in the ledger {ledger.url_display}")
-    return run
-
-
 def drift_report(
     ledger: Ledger,
     run_id: str,
@@ -262,7 +256,7 @@ def drift_report(
     """
     if not (tolerance >= 0 and floor >= 0):
         raise ConfigError(f"--tolerance: must be zero or more (got {tolerance:g})")
-    run = _run_info(ledger, run_id)
+    run = run_info(ledger, run_id)
     curve = ledger.equity_curve(run_id)
     spec = run_spec_of(run, curve)
     result = run_spec(spec, settings)

@@ -1,11 +1,12 @@
-"""Trading-ledger use cases: open the configured ledger."""
+"""Trading-ledger use cases: open the configured ledger, find a run in it."""
 
 from __future__ import annotations
 
 from alphaforge.config.settings import AppSettings
-from alphaforge.ledger import Ledger
+from alphaforge.core.errors import StoreError
+from alphaforge.ledger import Ledger, RunInfo
 
-__all__ = ["open_ledger"]
+__all__ = ["open_ledger", "run_info"]
 
 
 def open_ledger(settings: AppSettings) -> Ledger:
@@ -17,3 +18,11 @@ def open_ledger(settings: AppSettings) -> Ledger:
         When the database cannot be reached or migrated (the URL is named without password).
     """
     return Ledger.open(settings.ledger_url_resolved)
+
+
+def run_info(ledger: Ledger, run_id: str) -> RunInfo:
+    """The run ``run_id`` of ``ledger``; :class:`StoreError` naming it when there is none."""
+    run = ledger.run(run_id)
+    if run is None:
+        raise StoreError(f"run {run_id}: no such run in the ledger {ledger.url_display}")
+    return run

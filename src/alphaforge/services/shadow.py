@@ -25,9 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.errors import DataError, StoreError
+from alphaforge.core.errors import DataError
 from alphaforge.core.jsonvalues import json_safe
 from alphaforge.ledger import Ledger, RunInfo, TradeRow
+from alphaforge.services.ledger import run_info
 
 __all__ = ["RunSide", "ShadowReport", "shadow_report"]
 
@@ -82,13 +83,6 @@ class ShadowReport:
         return json_safe(d)
 
 
-def _run(ledger: Ledger, run_id: str) -> RunInfo:
-    run = ledger.run(run_id)
-    if run is None:
-        raise StoreError(f"run {run_id}: no such run in the ledger {ledger.url_display}")
-    return run
-
-
 def _key(t: TradeRow) -> tuple[str, str, str]:
     return (t.symbol, t.side, t.entry_ts)
 
@@ -130,7 +124,7 @@ def shadow_report(
     DataError
         When the runs share fewer than two bars with an equity snapshot.
     """
-    shadow, actual = _run(ledger, shadow_id), _run(ledger, actual_id)
+    shadow, actual = run_info(ledger, shadow_id), run_info(ledger, actual_id)
     es = ledger.equity_curve(shadow_id)["equity"].astype(float)
     ea = ledger.equity_curve(actual_id)["equity"].astype(float)
     common = es.index.intersection(ea.index)
