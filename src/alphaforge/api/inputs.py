@@ -109,7 +109,7 @@ def run_spec(cfg: BacktestConfig, ref: str | type[Strategy], params: dict[str, A
 # The optimizer's messages name command-line flags; the API names its own arguments.
 _FLAGS = (("--objective ", "objective="), ("--constraint ", "constraints: "),
           ("--grid ", "grid: "), ("drop --fast", "drop fast=True"),
-          ("--fast", "fast=True"))  # fmt: skip
+          ("--fast", "fast=True"), ("--min-trades ", "min_trades="))  # fmt: skip
 
 
 def as_arguments(exc: AlphaforgeError) -> AlphaforgeError:

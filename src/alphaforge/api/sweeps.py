@@ -51,6 +51,8 @@ class SweepResult:
     symbols, plus ``objective_mean``, ``share_positive`` and ``n_symbols``), ``objective``,
     ``feasible`` (meets every constraint) and ``plateau`` (mean objective of the trial and its
     grid neighbours). ``best`` is the feasible row with the highest objective.
+    ``constraints`` are those the table was scored with, the minimum-trades guard included
+    unless it was set aside (``guard_relaxed``).
     """
 
     trials: pd.DataFrame
@@ -65,6 +67,7 @@ class SweepResult:
     panel: Panel = field(repr=False)
     config: BacktestConfig = field(repr=False)
     _rows: Any = field(default=None, repr=False)
+    guard_relaxed: bool = False  # the default minimum-trades guard was set aside
 
     # ---- the best trial ---------------------------------------------------------------------
     def _best_row(self, col: str) -> pd.Series:
@@ -156,6 +159,7 @@ def sweep(
     seed: int = 0,
     objective: str = "sharpe",
     constraints: Sequence[str] = (),
+    min_trades: int | None = None,
     per_symbol: bool | None = None,
     fast: bool | None = None,
     workers: int | None = None,
@@ -186,8 +190,12 @@ def sweep(
     method, n_trials, seed:
         ``"grid"``, ``"random"`` or ``"optuna"`` (TPE), number of sampled trials, sampler seed.
     objective, constraints:
-        Metric to maximise; ``"METRIC OP VALUE"`` rules a feasible trial meets (e.g.
-        ``"num_trades>=30"``).
+        Metric to maximise (or ``"module:function"`` / ``"file.py:function"`` of the metrics);
+        ``"METRIC OP VALUE"`` rules a feasible trial meets (e.g. ``"max_drawdown>-0.2"``).
+    min_trades:
+        The minimum-trades guard of ``alphaforge sweep --min-trades``: None is the default
+        guard (``num_trades >= 30``, set aside when no trial reaches it or a ``num_trades``
+        constraint is given), 0 turns it off, N makes ``num_trades >= N`` a constraint.
     per_symbol:
         Run every symbol as its own backtest and score the median across symbols (default: when
         the data has several symbols); False: one portfolio over all symbols.
@@ -226,11 +234,16 @@ def sweep(
         raise ConfigError(f"seed={seed!r}: a grid is not sampled; give space= and n_trials")
     wants_all = fast is False or how == "optuna"
     goal, rules = inputs.search_rules(objective, constraints, fast is True)
+    try:
+        guard = analysis.TradeGuard.of(min_trades, rules)
+    except ConfigError as exc:
+        raise inputs.as_arguments(exc) from None
+    used = guard.with_user(rules)  # the user's constraints and the guard's
     batchable = (
         not wants_all
         and not getattr(goal, "custom", False)  # a function of the metrics: the workers' path
         and str(goal) in analysis.FAST_METRICS
-        and all(c.metric in analysis.FAST_METRICS for c in rules)
+        and all(c.metric in analysis.FAST_METRICS for c in used)
     )
     cfg = inputs.run_config(config, timeframe, **overrides)
     cfg = cfg.model_copy(update={"record_positions": False})
@@ -242,7 +255,7 @@ def sweep(
     panel = inputs.bars(data, symbols, start, end, timeframe, cfg.adjust)
     inputs.checked_panel(panel, cls, cfg, "sweep")
     mode = per_symbol if per_symbol is not None else len(panel.symbols) > 1
-    run = _Run(cls, ref, panel, cfg, mode, space_.names, goal, rules, workers)
+    run = _Run(cls, ref, panel, cfg, mode, space_.names, goal, used, workers)
     table = None
     if batchable:
         table = run.batched(valid, strict=fast is True)
@@ -251,14 +264,29 @@ def sweep(
         engine: Engine = "full"
     else:
         engine = "batch"
-    if not bool((table["feasible"] & table["objective"].notna()).any()):
+    relaxed = not guard.given and guard.constraint is not None and not analysis.pickable(table)
+    if relaxed:  # as the command line: the default guard steps aside when no trial reaches it
+        table["feasible"] = feasible(table, rules)
+        relaxed = analysis.pickable(table)
+        if not relaxed:
+            table["feasible"] = feasible(table, used)
+    rules = rules if relaxed else used
+    if not analysis.pickable(table):
         rules_text = ", ".join(str(c) for c in rules) or "none"
         raise ConfigError(f"sweep: none of the {len(table)} trials can be picked (constraints: "
                           f"{rules_text}; a trial without trades has no {goal})")  # fmt: skip
     return SweepResult(
         table, space_.names, str(goal), [str(c) for c in rules], engine, invalid + run.invalid, mode,
-        cls, dict(space_.fixed), panel, cfg, run.rows,
+        cls, dict(space_.fixed), panel, cfg, run.rows, guard_relaxed=relaxed,
     )  # fmt: skip
+
+
+def feasible(table: pd.DataFrame, rules: Sequence[analysis.Constraint]) -> np.ndarray:
+    """Rows of ``table`` that meet every rule."""
+    ok = np.ones(len(table), dtype=bool)
+    for c in rules:
+        ok &= c.mask(table)
+    return ok
 
 
 def _check_method(how: str, n: int | None, listed: Any, grid: Any, space: SearchSpace) -> None:

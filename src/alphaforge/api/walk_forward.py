@@ -91,6 +91,7 @@ def walkforward(
     seed: int = 0,
     objective: str = "sharpe",
     constraints: Sequence[str] = (),
+    min_trades: int | None = None,
     fast: bool = False,
     workers: int | None = None,
     home: str | Path | None = None,
@@ -106,7 +107,8 @@ def walkforward(
 
     Parameters
     ----------
-    strategy, data, grid, space, method, n_trials, seed, objective, constraints, workers:
+    strategy, data, grid, space, method, n_trials, seed, objective, constraints, min_trades,
+    workers:
         As in :func:`alphaforge.sweep` (``grid`` is a mapping of parameter to values; ranges of
         ``space`` must be lists of values here). Every train window is searched, as one
         portfolio over all symbols.
@@ -153,11 +155,16 @@ def walkforward(
     request = WalkForwardRequest(
         spec=spec, grids=_grid_strings(space_) if grid is not None or space is not None else [],
         method=how, n_trials=n_trials, seed=seed, objective=objective,
-        constraints=list(constraints), workers=workers, fast=fast, train_len=train,
+        constraints=list(constraints), min_trades=min_trades, workers=workers, fast=fast,
+        train_len=train,
         test_len=test, stride=stride, anchored=anchored, select=select,
     )  # fmt: skip
     settings = load_settings(Path(home) if home is not None else None)
-    inputs.search_rules(objective, constraints, fast)
+    _, rules = inputs.search_rules(objective, constraints, fast)
+    try:
+        analysis.TradeGuard.of(min_trades, rules)
+    except ConfigError as exc:
+        raise inputs.as_arguments(exc) from None
     panel = inputs.bars(data, symbols, start, end, timeframe, cfg.adjust)
     inputs.checked_panel(panel, cls, cfg, "walkforward")
     rep = run_walkforward(request, settings, panel=panel,

@@ -155,3 +155,36 @@ def test_unknown_strategy_and_bad_data(bars: pd.DataFrame, one: pd.DataFrame) ->
     weights = alphaforge.sweep("momentum_rotation", bars, {"top_n": [1, 2]}, params={"lookback": 60},
                                workers=1)  # fmt: skip
     assert weights.engine == "full" and len(weights.trials) == 2
+
+
+@pytest.mark.parametrize(("min_trades", "constraints"), [(None, []), (4, ["sharpe>0"]), (0, [])])
+def test_table_equals_the_sweep_service(
+    one: pd.DataFrame, tmp_path: Path, min_trades: int | None, constraints: list[str]
+) -> None:
+    from alphaforge.api.inputs import run_config, run_spec
+    from alphaforge.config.settings import load_settings
+    from alphaforge.services.backtest import to_panel
+    from alphaforge.services.optimize import SweepRequest, run_sweep
+
+    grid = {"fast": [5, 10, 20], "slow": [40, 60]}
+    s = alphaforge.sweep("sma_cross", one, grid, min_trades=min_trades, constraints=constraints,
+                         fast=False, workers=1)  # fmt: skip
+    req = SweepRequest(spec=run_spec(run_config(None, None), "sma_cross", {}),
+                       grids=["fast=5,10,20", "slow=40,60"], constraints=constraints,
+                       min_trades=min_trades, workers=1)  # fmt: skip
+    ref = run_sweep(req, load_settings(tmp_path), panel=to_panel(one))
+    cols = ["trial_id", "fast", "slow", "sharpe", "num_trades", "objective", "feasible", "plateau"]
+    pd.testing.assert_frame_equal(s.trials[cols].reset_index(drop=True),
+                                  ref.table[cols].reset_index(drop=True), check_dtype=False)  # fmt: skip
+    assert s.guard_relaxed == ref.guard_relaxed
+    assert s.best_params == ref.best["raw"]["params"]
+
+
+def test_minimum_trades_guard(one: pd.DataFrame) -> None:
+    s = alphaforge.sweep("sma_cross", one, GRID, min_trades=6)
+    assert "num_trades>=6" in s.constraints and not s.guard_relaxed
+    np.testing.assert_array_equal(s.trials["feasible"], s.trials["num_trades"] >= 6)
+    default = alphaforge.sweep("sma_cross", one, GRID)  # three years: no trial reaches 30
+    assert default.guard_relaxed and default.trials["feasible"].all()
+    with pytest.raises(ConfigError, match="min_trades=-1"):
+        alphaforge.sweep("sma_cross", _Unreadable(), GRID, min_trades=-1)
