@@ -34,6 +34,12 @@ def benchmark_curve(panel: Panel, cash: float, symbol: str | None) -> np.ndarray
         cols = [panel.column(symbol)]
     else:
         cols = [j for j in range(close.shape[1]) if close[0, j] == close[0, j]] or [0]
+    if len(cols) == 1:  # one column: a view, and a curve without NaN needs no more passes
+        c1 = close[:, cols[0]]
+        with np.errstate(invalid="ignore"):
+            curve = c1 / c1[0]
+        if not np.isnan(curve).any():  # (a missing close would be NaN here too)
+            return np.multiply(curve, cash, out=curve)  # cash * (close / first close)
     c = close[:, cols]
     if np.isnan(c).any():  # a gap or a late listing: carry the last close, start at the first
         c = ffill_rows(c)
