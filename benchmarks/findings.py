@@ -17,9 +17,8 @@ cost of the transpose into the engine's time-major layout); the timeframe is the
 non-zero differences, taken without counting when the smallest difference is a majority, else
 by hashing (`value_counts`), after sorting only when the timestamps are not already in order.
 W1(a) from the frame: about 2 ms per call (engine alone about 1 ms); W1(b): `to_panel` about
-30 ms of a run of about 0.5 s, most of the rest being the metrics of a one-million-bar equity
-curve (`summary_metrics` about 0.5 s in cProfile: benchmark comparison, return statistics,
-drawdown), which the engine-only time includes too.
+10 ms of a run of about 0.15 s (the metrics of the one-million-bar curve took most of 0.5 s
+until they became compiled passes, see W3(b)).
 
 **Import.** `alphaforge data import` already streams (Parquet `iter_batches`, Arrow's streaming
 CSV reader) and the store writes symbol by symbol, so the peak is set by the chunk size: with
@@ -148,6 +147,30 @@ momentum ranking on the decision bars, the benchmark curve, summary metrics, res
 An earlier version of the benchmark strategy ranked every bar instead of the month-end bars only
 and took 2.5x longer: in a target-weight strategy the ranking, not the engine, is the cost.
 vectorbt receives precomputed weights, so the ranking is only on alphaforge's side.
+
+**W3(b)** (1,000,000 minute bars with a stop and a target; quick runs of W1 and W3 alone,
+load average 2.2-3.2 on the 2 cores, medians): the public path took 0.41-0.63 s against
+vectorbt's 0.22-0.30 s (0.4-0.5x). CPU time per call (cProfile, thread clock) went to the
+summary metrics (~150 ms: some sixty NumPy passes over temporaries of the curve's length),
+the simulation (~60 ms: with protective levels in the run the quiet-stretch shortcut was off
+for every bar, though a position held them on 15% of the bars), the day ids of the run clock
+(~25 ms: pandas converting every timestamp to New York time), the benchmark curve (~15 ms:
+forward fill and copies of a column with no gap), and `build_levels` (~10 ms: one (8, bars, 1)
+float array, 64 MB, of which the strategy fills two rows). Changed: the summary metrics are
+three compiled passes (`analytics.kernels`, ~20-30 ms; same numbers to a few ulps, checked
+against the NumPy form, which stays for equity that is not positive and finite); bars while
+no open position holds a level run the shortcut (property test: equal to the bar-by-bar loop
+to the last bit, now with config and strategy levels); the zone offset is looked up once per
+UTC hour (~10 ms; bars of an hour with a transition are converted one by one); the benchmark
+curve of one gap-free column is one division (<1 ms). The benchmark timed vectorbt's W3 without
+any ratio while W1/W2 include Sharpe and drawdown; W3 now includes them too. After: alphaforge
+0.13-0.14 s, vectorbt 0.28-0.32 s: 2.0-2.3x (min 2.1-2.7x), the 3x goal still missed. What the
+0.12 s is now (thread clock, medians of 15): simulation 42 ms, metrics 32 ms (including the
+trade statistics and the traded-notional array), signals 17 ms (two SMAs, crossings, the level
+arrays), kernel inputs 13 ms (mostly the 64 MB level array), run clock 13 ms, `to_panel` 9 ms.
+Next steps, not done: a level layout that does not allocate eight full rows, a shortcut for
+held bars whose range cannot touch the position's levels, and fusing the metric passes with
+the simulation's last marking pass.
 
 **Memory**: W2(b) peaks at ~0.6 GB against vectorbt's ~6.7 GB (vectorbt materialises every
 (combination x symbol) column of the MAs, signals and portfolio arrays; `run_batch` holds one
