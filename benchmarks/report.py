@@ -140,7 +140,7 @@ def targets(raw: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _w5_targets(w: dict[str, Any], add: Any) -> None:
-    for key in ("W5a", "W5b"):
+    for key in ("W5a", "W5b", "W5c"):
         if key in w:
             ratio = _m(w[key], "backtrader")["median_s"] / _m(w[key], "alphaforge")["median_s"]
             add(f"{key[:2]}({key[2]}) replay bars/s vs backtrader (floor; aim 10x)", ratio, 3)
@@ -292,8 +292,8 @@ def markdown(raw: dict[str, Any]) -> str:
         "(floor(cash / (open * 1.001))). Every engine starts from the same pandas objects (one "
         "symbol's OHLCV frame with a DatetimeIndex, or one wide frame with (Price, Ticker) "
         "columns as yfinance returns it) and is timed to its result: conversion, signals and the "
-        "backtest. alphaforge goes through its public API (`alphaforge.backtest`, or `to_panel` + "
-        "`run_batch` for sweeps); its engine-only column is the same call on a prebuilt Panel. "
+        "backtest. alphaforge goes through its public API (`alphaforge.backtest`, or "
+        "`alphaforge.sweep` for sweeps); its engine-only column is the same call on a prebuilt Panel. "
         "Reading the files is not timed; each measurement is repeated "
         f"at least {s['repeat']} times, and short ones until they add up to "
         f"{s.get('min_total_s', 1.0):g} s (at most 100 runs), after a first call that is reported "
@@ -307,8 +307,8 @@ def markdown(raw: dict[str, Any]) -> str:
     ]  # fmt: skip
     for wl in raw["workloads"]:
         out += _workload_md(wl)
-        if wl["key"] == "W5b" or (wl["key"] == "W5a" and all(
-                w["key"] != "W5b" for w in raw["workloads"])):  # fmt: skip
+        keys = [w["key"] for w in raw["workloads"] if w["key"].startswith("W5")]
+        if keys and wl["key"] == keys[-1]:  # after the last W5 workload of the run
             out += [*_w5_memory(raw), W5_FINDINGS, ""]
     out += _import_md(raw)
     out += ["## Memory (peak RSS of a fresh process, MB)", "",
