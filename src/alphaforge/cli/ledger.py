@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -29,7 +29,9 @@ from alphaforge.cli.ledger_render import (
     to_json,
 )
 from alphaforge.core.errors import StoreError
-from alphaforge.ledger import Ledger, RunInfo
+
+if TYPE_CHECKING:
+    from alphaforge.ledger import Ledger, RunInfo
 
 __all__ = ["NO_RUNS", "register"]
 

@@ -6,12 +6,15 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.table import Table
 
-from alphaforge.ledger import FillRow, OrderRow, PositionRow
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from alphaforge.ledger import FillRow, OrderRow, PositionRow
+
 
 __all__ = [
     "daily_table",

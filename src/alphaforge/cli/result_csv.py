@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from alphaforge.atomic import atomic_write
 from alphaforge.cli.common import check_output_file
 from alphaforge.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _write(frame: pd.DataFrame, path: Path, index: bool) -> Path:
@@ -26,6 +27,8 @@ def write_trades_csv(result: Any, path: Path) -> Path:
 def write_equity_csv(result: Any, path: Path) -> Path:
     """One row per bar: ``timestamp, equity, cash, exposure, benchmark`` (exposure: gross
     position value / equity; benchmark: buy & hold of the same money)."""
+    import pandas as pd
+
     frame = pd.concat([result.equity, result.cash, result.exposure, result.benchmark], axis=1)
     frame.index.name = "timestamp"
     return _write(frame, path, index=True)

@@ -14,7 +14,6 @@ from alphaforge.cli.common import console, fail, handle_errors, settings_from
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.services.ledger import open_ledger
-from alphaforge.services.trading import ReplayRequest, build_replay, parse_speed, run_replay
 
 SAFETY = (
     "Before real money: 1. run it in paper first and compare with `alphaforge drift`; "
@@ -161,6 +160,8 @@ def _paper(
         _paper_live(settings, spec, run_id, quiet)
         return
     _check_dates(start, end)
+    from alphaforge.services.trading import ReplayRequest, build_replay, parse_speed, run_replay
+
     req = ReplayRequest(start, end, parse_speed(speed), run_id)
     ledger = open_ledger(settings)
     setup = None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from alphaforge.config.settings import AppSettings
 from alphaforge.core.errors import StoreError
-from alphaforge.ledger import Ledger, RunInfo
+
+if TYPE_CHECKING:  # SQLAlchemy loads on first use (the CLI starts without it)
+    from alphaforge.ledger import Ledger, RunInfo
 
 __all__ = ["open_ledger", "run_info"]
 
@@ -17,6 +21,8 @@ def open_ledger(settings: AppSettings) -> Ledger:
     StoreError
         When the database cannot be reached or migrated (the URL is named without password).
     """
+    from alphaforge.ledger import Ledger
+
     return Ledger.open(settings.ledger_url_resolved)
 
 
