@@ -25,11 +25,13 @@ def commission(c: Costs, qty: float, price: float) -> float:
 
 
 def slippage(c: Costs, price: float, atr: float) -> float:
-    """Adverse move per share: bps plus half the spread, plus an ATR multiple when known."""
-    s = price * (c.slip_bps + 0.5 * c.spread)
+    """Adverse move per share: bps plus half the spread, plus an ATR multiple when known; with
+    the ATR part the move stops at 10% of the price (the fixed part is never cut)."""
+    fixed = price * (c.slip_bps + 0.5 * c.spread)
     if c.slip_atr > 0.0 and not math.isnan(atr):
-        s += c.slip_atr * atr
-    return s
+        with_atr = fixed + c.slip_atr * atr
+        return with_atr if with_atr <= 0.10 * price else max(fixed, 0.10 * price)
+    return fixed
 
 
 def whole(q: float, fractional: bool) -> float:

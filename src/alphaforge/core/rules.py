@@ -69,6 +69,10 @@ HIGH_COST = 0.10
 ``costs.allow_high`` (``--allow-high-costs``): such values are almost always a unit mistake,
 ``--slippage 5`` meant as 5 bps but read as 500 %."""
 HIGH_ATR_SLIPPAGE = 2.0
+ATR_SLIP_CAP_HIGH = 0.99
+"""With ``costs.allow_high`` the slippage of a fill including its ATR part is capped at this
+fraction of the price (a sell still fills above zero); otherwise at :data:`HIGH_COST`. The
+fixed part (bps and spread) is never cut by the cap."""
 _UNITS = "a bare number is a fraction (0.001 = 0.1%); write 0.1%, 5bps or 0.005/share"
 _HOW = f"{_UNITS}, or set costs.allow_high: true (--allow-high-costs) if you mean it"
 

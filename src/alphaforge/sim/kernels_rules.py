@@ -79,10 +79,13 @@ def commission_nb(qty: float, price: float, s: SettingsRecord) -> float:
 @helper_njit
 def slippage_nb(price: float, atr: float, s: SettingsRecord) -> float:
     """Adverse price move per share paid on a fill (always >= 0): fixed bps, half the spread
-    and a multiple of the ATR known before the fill."""
+    and a multiple of the ATR known before the fill. The ATR part is capped: with it the move
+    is at most ``slip_cap`` of the price (never less than the fixed part), so an ATR larger than
+    the price cannot push a sell's fill to zero or below."""
     slip = price * (s.slip_bps + 0.5 * s.spread)
     if s.slip_atr > 0.0 and atr == atr:
-        slip += s.slip_atr * atr
+        cap = s.slip_cap if s.slip_cap > 0.0 else 0.99
+        slip = min(slip + s.slip_atr * atr, max(slip, cap * price))
     return slip
 
 

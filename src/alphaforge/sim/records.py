@@ -45,6 +45,7 @@ SETTINGS = np.dtype(
         ("slip_bps", "f8"),  # fixed slippage, fraction of price
         ("spread", "f8"),  # full bid-ask spread, fraction of price (half paid per fill)
         ("slip_atr", "f8"),  # slippage as a multiple of ATR per share
+        ("slip_cap", "f8"),  # most slippage per share with the ATR part, fraction of price
         ("participation", "f8"),  # max fraction of bar volume per fill (0 = no cap)
         ("borrow", "f8"),  # annual short borrow fee
         ("margin", "f8"),  # margin requirement on shorts (1.5 = Reg T)

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from alphaforge.core.rules import ATR_SLIP_CAP_HIGH, HIGH_COST
 from alphaforge.sim import codes as C
 from alphaforge.sim.records import SETTINGS
 
@@ -46,6 +47,7 @@ def settings_from_config(
         "slip_bps": slip.bps,
         "spread": slip.spread,
         "slip_atr": slip.atr,
+        "slip_cap": ATR_SLIP_CAP_HIGH if cfg.costs.allow_high else HIGH_COST,
         "participation": cfg.costs.participation,
         "borrow": cfg.costs.borrow_fee,
         "margin": cfg.costs.margin,

@@ -50,6 +50,51 @@ def test_slippage_is_bps_plus_half_spread_plus_atr_multiple() -> None:
     assert slippage_nb(100.0, np.nan, f) == pytest.approx(0.1)  # no ATR yet
 
 
+def test_atr_slippage_is_capped_so_a_fill_stays_above_zero() -> None:
+    f = _f(slip_bps=0.0005, slip_atr=2.0, slip_cap=0.10)
+    # an ATR of 50 on a price of 10: 0.005 + 100 would sell at -90; capped at 10% of 10 = 1
+    assert slippage_nb(10.0, 50.0, f) == pytest.approx(1.0)
+    # below the cap the ATR part is paid in full: 0.005 + 2 * 0.2 = 0.405
+    assert slippage_nb(10.0, 0.2, f) == pytest.approx(0.405)
+    # the cap never cuts the fixed part (allowed with costs.allow_high): 20% + ATR -> 20%
+    high = _f(slip_bps=0.2, slip_atr=2.0, slip_cap=0.10)
+    assert slippage_nb(10.0, 50.0, high) == pytest.approx(2.0)
+    # a settings record without a cap keeps the sell above zero: 99% of the price
+    assert slippage_nb(10.0, 50.0, _f(slip_atr=2.0)) == pytest.approx(9.9)
+
+
+def test_extreme_atr_never_fills_at_or_below_zero() -> None:
+    """A stock that collapses: its ATR exceeds its price, and 2 ATR of slippage on the exit
+    would sell below zero. Every fill stays positive and pays at most 10% of its price."""
+    import pandas as pd
+
+    import alphaforge
+
+    idx = pd.date_range("2020-01-01", periods=60, freq="B", tz="UTC")
+    close = np.r_[np.full(30, 100.0), np.full(30, 3.0)]
+    close[29] = 100.0
+    high, low = close * 1.02, close * 0.98
+    high[30], low[30] = 100.0, 2.0  # the crash bar: ATR jumps far above the new price
+    df = pd.DataFrame({"open": close, "high": high, "low": low, "close": close,
+                       "volume": 1e6}, index=idx)  # fmt: skip
+    entries = np.zeros(60, bool)
+    exits = np.zeros(60, bool)
+    entries[5], exits[40] = True, True
+    from alphaforge.strategy.base import Signals, Strategy
+
+    class Fixed(Strategy):  # type: ignore[type-arg]
+        name = "fixed"
+
+        def signals(self, data):  # type: ignore[no-untyped-def]
+            return Signals(entries=entries[:, None], exits=exits[:, None])
+
+    res = alphaforge.backtest(Fixed(), df, slippage="2atr", commission=0)
+    t = res.trades.iloc[0]
+    assert t["exit_price"] > 0
+    # the exit's raw price is the open of bar 41 (3.0); the slippage is capped at 10%
+    assert t["exit_price"] == pytest.approx(3.0 * 0.9)
+
+
 def test_affordable_whole_and_fractional() -> None:
     # floor(10000 / (102 * 1.001)) = 97
     assert affordable_nb(10_000.0, 102.0, _f(comm_pct=0.001)) == 97
