@@ -194,45 +194,44 @@ source, which covers the batch kernels too.
 
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
-**Speed**: the floor of 3x backtrader is missed on both. W5(a) (one symbol, daily) runs at 0.4x
-backtrader's bars per second; W5(b) (20 symbols of minute bars, strategy window 200) at about
-2x by the medians of this run and 1.2x by the best runs (backtrader's times spread widely here:
-the machine was shared with a test suite). Before the changes below the replay ran at 356 bars/s
-on W5(a) (0.05x) and 2,401 bars/s on W5(b) (0.33x); now 2,649 and 8,329 (medians).
+**Speed**: the floor of 3x backtrader is missed on all three, narrowly on W5(b). W5(a) (one
+symbol, daily, 2,516 bars) runs at 1.4x backtrader's bars per second; W5(b) (20 symbols of minute
+bars, the replay's default of evaluating the strategy once after the look-ahead check) at 2.9x;
+W5(c) (the same bars, the strategy called at every bar on its last 200 bars, as paper and live
+do) at 2.2x. A run before this one measured 0.4x on W5(a) and about 2x on the window path.
 
-**What changed** (each measured on W5(a), single runs on the shared machine):
+**What changed since**:
 
-- The kill switch was read from the ledger at every bar (a connection and a query): now every
-  half second of wall time (16% of the time before).
-- A replay on the simulated venue commits its cycles in batches (256 cycles or a quarter second,
-  each batch one transaction ending with the state a restart continues from). Batching is safe
-  only because the simulated venue's book is in the same transaction; on a broker every cycle is
-  committed on its own. The rows of the tables nothing refers to (signals, decisions, equity
-  snapshots, cycles) are inserted once per batch. The ledger went from 45% to about 15%.
-- `runtime.signals: precomputed` (the default `auto` in replay, after the look-ahead detector
-  passes the strategy on the replayed bars): the strategy's hook runs once on the stored
-  history and each bar reads its row; per bar it ran on every bar so far. The parity tests run
-  both ways. Paper and live always call it on the bars so far.
-- The stepper's stride-0 views are made once over row buffers (42 `as_strided` calls per bar
-  before), the open phase is skipped when nothing is pending, and bar timestamps are read from
-  lists instead of pandas indexes.
+- **Quiet bars leave Python.** A bar on which nothing is pending, no protective order held at
+  the venue is touched, the strategy has no signal and the close only marks the book runs in one
+  compiled call (`sim/kernels_replay.py`) through the same phase functions, and is written as a
+  cycle with only its equity snapshot, in bulk. A bar whose close would record, pend or move a
+  held stop is rolled back and run as a full cycle; `tests/parity/test_replay_quiet_bars.py`
+  checks the state, records, venue and ledger equal the cycle-by-cycle path's, bit for bit.
+  On W5(a) 2,382 of 2,516 bars are quiet.
+- **The ledger checks ids once per batch.** A cycle used to run three queries (known orders,
+  known fills, last event numbers) and build the statements each time; a batch now reads them
+  once for all its cycles and keeps them current, and inserts orders, events and fills once per
+  table. Fill lookups for idempotency read the run's fill ids once.
 
-**Where the time goes now** (cProfile of W5(a), 2,516 bars, 1.5 s under the profiler): the
-ledger batches 18%, the close phase 15%, the signal rows 16%, the simulated venue 11%, the open
-step 10%, loading the compiled kernels from the cache 12%; the rest is the node's Python. A bar
-costs about 0.38 ms; backtrader spends 0.15 ms per bar on this workload, so 3x means under
-0.05 ms per bar in total: that needs the runtime's quiet bars (no position,
-nothing pending, no signal) to leave Python, as the backtest's quiet stretches do, and the
-ledger to write a batch without building each cycle's rows in Python.
+**Where the time goes now** (W5(a), CPU of one call, about 0.3 s): opening a fresh ledger and
+running its migration about 0.05 s, reading the Parquet file and building the panel 0.03 s, the
+look-ahead check 0.01 s; the replay 0.23 s, of which the ledger's inserts and commits are about
+half (two rows per bar, equity snapshot and cycle, plus the orders, events and fills of the 134
+bars with work) and the 134 full cycles most of the rest. 3x backtrader means about 0.1 s in
+total on this workload: the per-bar rows of the ledger and its fixed set-up are what stand in
+the way. On W5(c) the strategy's own hook, called on its last 200 bars at every bar, is the
+largest part.
 
-**Memory is not flat**: peak RSS grows by 8 MB over 10 years of daily bars and by 83 MB over
-163,800 minute bars of 20 symbols (about 0.5 KB per symbol-bar). The runtime keeps every order
-(the order manager and the simulated venue) and its own copy of the trade and order records
-beside the ledger; pruning terminal orders and keeping only the trades Kelly sizing reads would
-bound it. Not done yet.
+**Memory**: the peaks above include loading the bars, the precomputed signal rows (one row per
+bar: they grow with the replay's length) and the look-ahead check. The replay loop itself,
+measured from after the set-up: 0.2 MB over 15,600 symbol-bars, 1.7 MB over 62,400 and 12 MB over
+187,200. It grows with orders and fills, not with quiet bars: the simulated venue keeps every
+finished order (a broker does; a resubmitted id is answered from it), the runtime keeps its own
+trade and order records beside the ledger, and the ledger the run's fill ids. Not flat yet.
 
-**Trades**: W5(a) equals backtrader (35 entries, final equity to the cent). W5(b) differs by 10
-entries of 2,321: the replay's strategy sees a window of 200 bars, so its moving averages start
-at the window's first bar and round differently where the two averages tie exactly; with the
-whole history (no window) the runtime equals the backtest, which the parity tests check.
+**Trades**: W5(a) and W5(b) equal backtrader (entries and final equity to the cent). W5(c)
+differs by 10 entries of 2,321: the strategy sees a window of 200 bars, so its moving averages
+start at the window's first bar and round differently where the two averages tie exactly; with
+the whole history the runtime equals the backtest, which the parity tests check.
 """
