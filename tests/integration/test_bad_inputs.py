@@ -133,6 +133,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "strategy: sma_cross\nsymbols: [SYN01]\ncosts: {comission: 1%}\n"
     )
     (files / "list.yaml").write_text("- strategy\n- sma_cross\n")
+    (files / "bench.yaml").write_text("benchmark: SPY\n")
     (files / "broken.yaml").write_text("strategy: [sma_cross\n")
     (files / "user.py").write_text(USER_STRATEGIES)
     (files / "outdir").mkdir()
@@ -273,6 +274,7 @@ ROWS: list[Bad] = [
     B("sweep-grid-text", f"{SW} --grid fast=a:b", "--grid", "fast=a:b"),
     B("sweep-constraint-garbage", f"{SW} --constraint garbage", "--constraint", "garbage"),
     B("sweep-objective-unknown", f"{SW} --objective nosuch", "--objective", "nosuch"),
+    B("sweep-outside-benchmark", f"{SW} --config {{files}}/bench.yaml", "benchmark", "SPY"),
     B("walkforward-select-unknown", f"{WF} --select nope", "--select", "nope"),
     B("data-show-unknown", "data show NOSUCH", "NOSUCH"),
     # data

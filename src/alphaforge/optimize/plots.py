@@ -58,7 +58,9 @@ def parallel_coordinates(
             )  # fmt: skip
         else:
             dims.append({"label": p, "values": v.to_numpy(dtype=float)})
-    color = np.nan_to_num(table[col].to_numpy(dtype=float), nan=np.nanmin(table[col]))
+    values = table[col].to_numpy(dtype=float)
+    floor = float(np.nanmin(values)) if np.isfinite(values).any() else 0.0  # all NaN: flat
+    color = np.nan_to_num(values, nan=floor)
     fig = go.Figure(
         go.Parcoords(
             line={"color": color, "colorscale": "RdYlGn", "showscale": True}, dimensions=dims

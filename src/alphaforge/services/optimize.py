@@ -154,6 +154,13 @@ def _prepare(request: SweepRequest, strategy: type[Strategy] | None) -> _Checked
         raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
     cls = ref if isinstance(ref, type) else load_strategy_class(ref)
     check_direction(cls, request.spec.direction)
+    bench, symbols = request.spec.benchmark, request.spec.symbols
+    if bench and symbols and bench not in symbols:
+        raise ConfigError(
+            f"benchmark: {bench} is not one of the symbols searched; a sweep or walk-forward "
+            f"measures its benchmark among them (or equal-weight buy and hold when none is "
+            f"given); an outside benchmark works in backtest (--benchmark {bench})"
+        )
     objective = analysis.check_objective(request.objective, request.fast)
     constraints = [analysis.parse_constraint(c) for c in request.constraints]
     guard = analysis.TradeGuard.of(request.min_trades, constraints)
