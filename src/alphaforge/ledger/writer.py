@@ -255,11 +255,7 @@ class CycleWriter(_KeepsState):
             (m.OrderRecord, list(orders.values())), (m.OrderEvent, events), (m.FillRecord, fills),
             *self._rows.items(), (m.Cycle, [cycle]),
         ]  # fmt: skip
-        for model, model_rows in rows:
-            if defer is None:
-                bulk(conn, _table(model), model_rows)
-            else:
-                defer.setdefault(model, []).extend(model_rows)
+        _put(conn, bulk, defer, rows)
 
 
 class MarkedCycles(_KeepsState):
@@ -313,11 +309,21 @@ class MarkedCycles(_KeepsState):
             for k, bar in enumerate(self.bars)
         ]
         self._write_state(conn)
-        for model, rows in ((m.EquitySnapshot, snaps), (m.Cycle, cycles)):
-            if defer is None:
-                bulk(conn, _table(model), rows)
-            else:
-                defer.setdefault(model, []).extend(rows)
+        _put(conn, bulk, defer, [(m.EquitySnapshot, snaps), (m.Cycle, cycles)])
+
+
+def _put(
+    conn: Connection,
+    bulk: BulkInsert,
+    defer: dict[type[m.Base], list[Row]] | None,
+    rows: list[tuple[type[m.Base], list[Row]]],
+) -> None:
+    """Insert each table's rows now, or add them to ``defer`` for the caller's batch insert."""
+    for model, model_rows in rows:
+        if defer is None:
+            bulk(conn, _table(model), model_rows)
+        else:
+            defer.setdefault(model, []).extend(model_rows)
 
 
 def write_state(conn: Connection, rows: list[Row]) -> None:
