@@ -20,7 +20,6 @@ import hashlib
 import importlib
 import importlib.util
 import inspect
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import ConfigError
+from alphaforge.core.userfile import module_from_file
 from alphaforge.optimize.worker import METRIC_COLUMNS
 
 OBJECTIVES = ("sharpe", "sortino", "calmar", "cagr", "profit_factor", "total_return", "omega")
@@ -115,28 +115,19 @@ def load_objective(text: str, fast: bool = False) -> Objective:
 
 
 def _import(text: str, where: str) -> Any:
-    if where.endswith(".py"):
+    try:
+        if not where.endswith(".py"):
+            return importlib.import_module(where)
         path = Path(where).expanduser()
         if not path.is_file():
             raise ConfigError(f"--objective {text}: no such file {path}")
-        mod_name = f"alphaforge_objective_{path.stem}_{_digest(path)}"
-        spec = importlib.util.spec_from_file_location(mod_name, path)
-        if spec is None or spec.loader is None:
-            raise ConfigError(f"--objective {text}: cannot import {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[mod_name] = module
-        loader = spec.loader
-        run: Callable[[], Any] = lambda: loader.exec_module(module)  # noqa: E731
-    else:
-        module = None
-        run = lambda: importlib.import_module(where)  # noqa: E731
-    try:
-        got = run()
+        return module_from_file(path, f"alphaforge_objective_{path.stem}_{_digest(path)}")
+    except ConfigError:
+        raise
     except Exception as exc:
         raise ConfigError(
             f"--objective {text}: cannot import {where} ({type(exc).__name__}: {exc})"
         ) from None
-    return module if module is not None else got
 
 
 def _check_signature(text: str, fn: Callable[..., Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from alphaforge.core.errors import StrategyError
 from alphaforge.core.suggest import did_you_mean
+from alphaforge.core.userfile import NotPython, module_from_file
 from alphaforge.strategy.base import Strategy
 
 _BUILTIN_MODULES = ("alphaforge.strategy.library",)
@@ -75,13 +75,10 @@ def _load_from_file(ref: str) -> type[Strategy[Any]]:
     if not path.is_file():
         raise StrategyError(f"strategy file not found: {path}")
     mod_name = f"alphaforge_user_{path.stem}_{abs(hash(path.resolve())) % 10**8}"
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    if spec is None or spec.loader is None:
-        raise StrategyError(f"cannot import strategy file {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[mod_name] = module
     try:
-        spec.loader.exec_module(module)
+        module = module_from_file(path, mod_name)
+    except NotPython:
+        raise StrategyError(f"cannot import strategy file {path}") from None
     except Exception as exc:
         raise StrategyError(f"{path}: error while importing: {type(exc).__name__}: {exc}") from exc
     cls = getattr(module, cls_name, None)
