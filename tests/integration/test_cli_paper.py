@@ -85,6 +85,18 @@ def test_live_refuses_without_mode_live_and_limits(home: Path, tmp_path: Path) -
     assert res.exit_code == 2 and "risk.daily_loss_limit" in res.output
 
 
+def test_live_needs_a_broker_and_paper_refuses_a_live_config(home: Path, tmp_path: Path) -> None:
+    cfg = tmp_path / "live.yaml"
+    cfg.write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\nmode: live\nsizing: {method: fraction, value: 0.1}\n"
+        "risk: {daily_loss_limit: 0.02, max_drawdown: 0.1}\n"
+    )
+    res = runner.invoke(app, ["--home", str(home), "live", "--config", str(cfg), "--yes"])
+    assert res.exit_code == 2 and "broker.name" in res.output and "simulated" in res.output
+    res = runner.invoke(app, ["--home", str(home), "paper", "--config", str(cfg)])
+    assert res.exit_code == 2 and "alphaforge live" in res.output
+
+
 def test_paper_replay_on_the_shared_real_bars_then_drift_is_within_tolerance(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -157,6 +157,8 @@ def _paper(
     if not replay:
         if start or end:
             fail("--from / --to go with --replay", 2)
+        if spec.mode == "live" and not spec.runtime.shadow:
+            fail(f"{config}: mode: live trades real money; start it with alphaforge live", 2)
         _paper_live(settings, spec, run_id, quiet)
         return
     _check_dates(start, end)
@@ -204,10 +206,12 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
     try:
         setup = build_paper(spec, settings, ledger, run_id, utc_now())
         s = setup
+        kind = "live" if spec.mode == "live" and not spec.runtime.shadow else "paper"
+        venue = s.node.p.venue.name
         console.print(
-            f"paper run {s.run_id}: {len(s.feed.symbols)} symbol(s), {s.feed.timeframe} bars "
-            f"from the {spec.feed.source}; Ctrl-C stops (restart with --run-id "
-            f"{s.run_id}); log: {s.log_file}"
+            f"{kind} run {s.run_id} on {venue}: {len(s.feed.symbols)} symbol(s), "
+            f"{s.feed.timeframe} bars from the {spec.feed.source}; Ctrl-C stops (restart with "
+            f"alphaforge {kind} --config ... --run-id {s.run_id}); log: {s.log_file}"
         )
 
         def show(st: PaperSetup, due: Due) -> None:
@@ -222,7 +226,7 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         except KeyboardInterrupt:
             s.node.commit()
             console.print(
-                f"stopped; continue with: alphaforge paper --config ... --run-id {s.run_id}"
+                f"stopped; continue with: alphaforge {kind} --config ... --run-id {s.run_id}"
             )
     finally:
         if setup is not None:
@@ -268,14 +272,12 @@ def live(
     if shadow:
         _paper(ctx, config, False, None, None, "max", run_id, False, True)
         return
-    if run_id is not None:
-        fail("--run-id goes with --shadow (a live run names itself)", 2)
-    _live(ctx, config, yes)
+    _live(ctx, config, yes, run_id)
 
 
 @handle_errors
-def _live(ctx: typer.Context, config: Path, yes: bool) -> None:
-    settings_from(ctx)
+def _live(ctx: typer.Context, config: Path, yes: bool, run_id: str | None) -> None:
+    settings = settings_from(ctx)
     spec = load_run_spec(config)
     console.print(f"[bold]safety checklist[/] {SAFETY}", soft_wrap=True)
     if spec.mode != "live":
@@ -292,13 +294,11 @@ def _live(ctx: typer.Context, config: Path, yes: bool) -> None:
     ]  # fmt: skip
     if missing:
         fail(f"{config}: live trading needs risk limits: set {', '.join(missing)}", 2)
+    if spec.broker.name == "simulated":
+        fail(f"{config}: broker.name: live trading needs a broker (e.g. alpaca), got simulated", 2)
     if not yes and not typer.confirm("Trade real money with this config?", default=False):
         fail("not confirmed", 1)
-    fail(
-        "live trading through a broker is not available yet: the runtime runs replays on the "
-        "simulated venue (alphaforge paper --replay)",
-        2,
-    )
+    _paper_live(settings, spec, run_id, quiet=False)
 
 
 def reconcile(

@@ -337,9 +337,14 @@ class TradingNode:
         self.st.book.account[0]["pend_rebal"] = -1
 
     # ---- open ---------------------------------------------------------------------------
+    def _plan_open(self, t: int) -> OpenPlan:
+        """The engine's open phase of bar ``t``, sized with its open."""
+        day, week = int(self.p.day[t]), int(self.p.week[t])
+        return self.st.plan_open(t, self.panel.open[t], self.sig, day, week)
+
     def _open(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
         pnl = self.panel
-        plan = self.st.plan_open(t, pnl.open[t], self.sig, int(self.p.day[t]), int(self.p.week[t]))
+        plan = self._plan_open(t)
         self._plan = plan
         for j, side, reason in plan.rejected:
             sym = pnl.symbols[j]
@@ -534,9 +539,12 @@ class TradingNode:
 
     def _protect_positions(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
         """Hold each position's stop / target pair at the venue; replace it when it moved."""
+        closing = self._closing()
         for j, sym in enumerate(self.panel.symbols):
             q = self.st.qty(j)
             prot = self.protect.get(j)
+            if j in closing:
+                continue
             if q == 0.0:
                 if prot is not None:
                     self._cancel_protection(j, cyc)
@@ -573,6 +581,11 @@ class TradingNode:
                 if ids[req.client_id] == "target":  # the pair's parent is its limit side
                     cyc.requests[cyc.requests.index(req)] = replace(req, reason="take_profit")
                 self.protect[j] = _Protect(ids, stop, tp, abs(q), reason)
+
+    def _closing(self) -> set[int]:
+        """Positions a working order is already closing (their protection waits for it); in a
+        replay every order of an open is done by its close, so there are none."""
+        return set()
 
     def _record_leg(self, o: VenueOrder, parent: OrderRequest, reason: int, cyc: _Cycle) -> None:
         """Record a protective leg the venue made for ``parent`` as an order of its own."""

@@ -1,4 +1,5 @@
-"""Paper trading on a live feed: one cycle at each bar close of the exchange's sessions.
+"""Paper (and live) trading on a live feed: one cycle at each bar close of the exchange's
+sessions, on the simulated venue or a broker.
 
 The feed is the local store: bars another process writes there (``alphaforge data fetch`` on a
 schedule), or a vendor source the runtime fetches into the store at every cycle. The strategy
@@ -24,14 +25,14 @@ from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
+from alphaforge.engine.live_node import LiveNode, NextPeriod
 from alphaforge.engine.node import NodeParts, TradingNode
 from alphaforge.engine.schedule import Due, Schedule, ScheduleSpec
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarStore, MarketDataSource
-from alphaforge.services.trading import make_logger, strategy_book
-from alphaforge.sim.inputs import run_clock
-from alphaforge.sim.venue import SimulatedVenue
+from alphaforge.services.trading import make_logger, make_venue, strategy_book
+from alphaforge.sim.inputs import RunClock, run_clock
 
 RETRY_SECONDS = 30.0  # how often a cycle looks again for a bar that has not arrived
 
@@ -101,16 +102,30 @@ def _origin(feed: StoreFeed, history: int, now: pd.Timestamp, source: str) -> pd
     return full.index[max(0, full.shape[0] - history)]
 
 
+def next_period_of(node: TradingNode, clock: RunClock) -> NextPeriod:
+    """The trading-day and week ids of the bar after bar ``t`` of ``node``'s panel: the day of
+    the next bar close on the exchange calendar (what the run clock will give that bar)."""
+    from alphaforge.core.calendar import week_ids
+    from alphaforge.data.clock import ExchangeClock
+
+    bars = Schedule(ScheduleSpec(clock.timeframe, None, 0.0), ExchangeClock(clock.calendar))
+
+    def next_period(t: int) -> tuple[int, int]:
+        close = bars.next_close_after(bars.next_close_after(node.panel.index[t]))
+        inside = pd.DatetimeIndex([close - pd.Timedelta(1, unit="ns")])  # the bar closing then
+        day = clock.calendar.day_ids(inside, clock.timeframe)
+        return int(day[0]), int(week_ids(day)[0])
+
+    return next_period
+
+
 def build_paper(
     spec: Any, settings: Any, ledger: Ledger, run_id: str | None, now: pd.Timestamp
 ) -> PaperSetup:
-    """A trading node on the simulated venue over the stored bars, to be fed by the schedule;
-    a known ``run_id`` continues that run."""
-    if spec.broker.name != "simulated" and not spec.runtime.shadow:
-        raise ConfigError(
-            f"{spec.source}: broker.name: {spec.broker.name} on a live feed is not available "
-            "yet; paper trading on a live feed uses the simulated venue (or --replay)"
-        )
+    """A trading node over the stored bars, to be fed by the schedule; a known ``run_id``
+    continues that run. On the simulated venue a cycle fills the fresh bar's open as a replay
+    does; on a broker (``broker.name``) the orders leave at the close that decides them
+    (:mod:`alphaforge.engine.live_node`) and the run starts by reconciling with the broker."""
     from alphaforge.data.clock import ExchangeClock
 
     feed = _feed(spec, settings)
@@ -122,13 +137,14 @@ def build_paper(
         origin = _origin(feed, spec.feed.history_bars, now, spec.source)
     panel = feed.panel(origin, now)
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
-    venue = SimulatedVenue(stepper.s, cfg.cash)
-    kind = "shadow" if spec.runtime.shadow else "paper"
+    broker = spec.broker.name != "simulated" and not spec.runtime.shadow
+    venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=False)
+    kind = "shadow" if spec.runtime.shadow else spec.mode if broker else "paper"
     rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
     log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"
     log = make_logger(log_file)
     ledger.start_run(
-        run_id=rid, mode="shadow" if spec.runtime.shadow else "paper", venue=venue.name, config_hash=spec.canonical_hash(),
+        run_id=rid, mode=kind, venue=venue.name, config_hash=spec.canonical_hash(),
         config_text=spec.model_dump_json(), strategies=[strategy.name],
         started=datetime.now(UTC).isoformat(), replay_from=origin.isoformat(),
     )  # fmt: skip
@@ -141,11 +157,18 @@ def build_paper(
         day=clock.day, week=clock.week, sleep=time.sleep, log=log,
     )  # fmt: skip
     node = TradingNode(parts, panel)
+    if broker:
+        node = LiveNode(parts, panel, lambda t: (0, 0))
+        node.next_period = next_period_of(node, clock)
     next_t = panel.shape[0]  # the stored history is the warm-up: not traded
     snap = ledger.state(f"{rid}/{strategy.name}", "runtime") if known is not None else None
+    since = None
     if snap is not None:
         next_t = node.restore(snap)
-        log("restarted", run=rid, after_bar=panel.index[next_t - 1].isoformat())
+        since = panel.index[next_t - 1].isoformat()
+        log("restarted", run=rid, after_bar=since)
+    if broker:  # the broker's truth first: fills while down, orders it no longer knows
+        node.reconcile(next_t, since, {f.fill_id for f in ledger.fills(rid)})
     sched = Schedule(
         ScheduleSpec(feed.timeframe, spec.schedule.every_minutes, spec.schedule.delay_seconds),
         ExchangeClock(clock.calendar),

@@ -229,10 +229,12 @@ def _precompute(spec: Any, strategy: Strategy, panel: Panel, log: Callable[..., 
     return False
 
 
-def make_venue(spec: Any, settings_record: np.void, cash: float, settings: Any) -> ExecutionVenue:
+def make_venue(
+    spec: Any, settings_record: np.void, cash: float, settings: Any, replay: bool = True
+) -> ExecutionVenue:
     """The venue of ``broker:``. Alpaca's credentials come from the environment or ``.env``
     (``ALPHAFORGE_ALPACA_API_KEY``, ``ALPHAFORGE_ALPACA_SECRET_KEY``); its paper endpoint
-    unless ``mode: live``. Replay needs a venue that can follow a replayed feed."""
+    unless ``mode: live``. A replay needs a venue that can follow a replayed feed."""
     b = spec.broker
     if b.name == "simulated" or spec.runtime.shadow:  # a shadow run never reaches a broker
         return SimulatedVenue(settings_record, cash)
@@ -244,14 +246,14 @@ def make_venue(spec: Any, settings_record: np.void, cash: float, settings: Any) 
             f"{spec.source}: broker.name: alpaca needs ALPHAFORGE_ALPACA_API_KEY and "
             "ALPHAFORGE_ALPACA_SECRET_KEY in the environment or .env"
         )
-    if b.replay_url is None:
+    if replay and b.replay_url is None:
         raise ConfigError(
             f"{spec.source}: broker.replay_url: a replay on Alpaca needs a local stand-in that "
             "follows the replayed bars (Alpaca's own servers trade live prices only)"
         )
     venue = AlpacaVenue(
         key, secret, live=spec.mode == "live", url=b.base_url, stream_url=b.stream_url,
-        replay_url=b.replay_url,
+        replay_url=b.replay_url if replay else None,
     )  # fmt: skip
     venue.connect()
     return venue

@@ -1,0 +1,123 @@
+"""The trading node on a broker with a live feed: what a close decides is sent at once.
+
+In a replay the cycle of bar ``t`` sends, at ``t``'s open, what the close of ``t - 1`` decided,
+and the venue fills it on ``t``'s bar (:mod:`alphaforge.engine.node`). On a live feed the next
+open has not happened when a close is handled; sending at the next cycle would send every order
+a bar late. A live node therefore runs the same phases of the simulation core, in this order,
+at the close of bar ``t``:
+
+1. **fills**: what the broker filled since the last cycle (the orders sent at the close of
+   ``t - 1`` fill at ``t``'s open) is booked at bar ``t`` with the engine's accounting; a new
+   position takes the protective levels its entry was planned with, moved by the difference
+   between the planned and the actual fill price when they are distances;
+2. **close**: the strategy's ``signals`` hook on the bars so far; the book is marked, the loss
+   limits are evaluated and the signals become the pending orders of the next open;
+3. **protection**: each position's stop / take-profit pair is held at the broker, except for a
+   position a working exit is already closing;
+4. **kill switch**: read after the close, so a flatten replaces what the close decided;
+5. **next open**: the engine's open phase of bar ``t + 1`` decides, sizes and caps the pending
+   orders, priced at the close of ``t`` (the next open is unknown), with the trading day and week
+   of bar ``t + 1`` from the exchange calendar (``next_period``), so the loss limits and the day
+   blocks see the day the orders will fill in. The orders go to the broker now, as market orders
+   for the next open; their client ids carry the decision bar ``t``;
+6. **ledger**: the cycle, in one transaction.
+
+What differs from the backtest, by construction: quantities are sized with the last close
+instead of the next open (a gap changes a quantity, never a decision), and the fills are the
+broker's. ``alphaforge drift`` measures both against the backtest of the same bars.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from alphaforge.core.orders import Intent
+from alphaforge.core.panel import Panel
+from alphaforge.engine.node import NodeParts, TradingNode, _Cycle
+from alphaforge.sim.records import POSITION
+from alphaforge.sim.stepper import BarRow, OpenPlan, decode_array, encode_array
+
+NextPeriod = Callable[[int], tuple[int, int]]  # bar t -> (day id, week id) of bar t + 1
+
+_CLOSING = (Intent.EXIT, Intent.FLATTEN, Intent.REBALANCE)
+
+
+class LiveNode(TradingNode):
+    """A :class:`TradingNode` whose orders leave at the close that decides them (see the module
+    docstring). ``next_period(t)`` gives the trading-day and week ids of the bar after ``t``."""
+
+    def __init__(self, parts: NodeParts, panel: Panel, next_period: NextPeriod) -> None:
+        super().__init__(parts, panel)
+        self.next_period = next_period
+        self._started = -1  # the bar whose start (day / week roll) the book has seen
+        self._next: tuple[int, int] = (0, 0)
+
+    def step(self, t: int, trade: bool = True) -> float:
+        """Run the cycle of the close of bar ``t``; returns the equity at that close.
+
+        ``trade=False`` (a bar caught up after downtime): its fills and close are booked, what
+        the close leaves pending is dropped, not sent late."""
+        p, pnl = self.p, self.panel
+        bar_txt = self._texts[t]
+        cyc = _Cycle()
+        day, week = int(p.day[t]), int(p.week[t])
+        if self._started != t:  # the first cycle of a run or of a restart
+            self.st.start_bar(t, t > 0 and day != p.day[t - 1], t > 0 and week != p.week[t - 1])
+        self._fills(t, cyc)
+        row = BarRow(pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t], pnl.volume[t])
+        sig, _weights = p.signals.row(pnl, t)
+        eq = self.st.close_bar(t, row, sig, day, week)
+        self.sig = sig
+        self._note_signals(sig, cyc)
+        self._protect_positions(t, bar_txt, cyc)
+        nday, nweek = self.next_period(t)
+        self._next = (nday, nweek)
+        self.st.start_bar(t + 1, nday != day, nweek != week)
+        self._started = t + 1
+        self._kill_switch(t, cyc)
+        if trade:
+            self._open(t, bar_txt, cyc)
+        else:
+            self._drop_pending(t, cyc)
+        self._write(t, bar_txt, cyc)
+        if cyc.updates:
+            self.oms.prune()
+        return eq
+
+    def fast_forward(
+        self, t: int, t_end: int, on_bar: Callable[[int, float], None] | None = None
+    ) -> int:
+        return t  # a live feed has no stretch of known bars to run ahead
+
+    def _plan_open(self, t: int) -> OpenPlan:
+        """The open phase of bar ``t + 1``, priced at the close of ``t``."""
+        nday, nweek = self._next
+        return self.st.plan_open(t + 1, self.panel.close[t], self.sig, nday, nweek)
+
+    def _closing(self) -> set[int]:
+        symbols = self.panel.symbols
+        return {
+            symbols.index(o.request.symbol)
+            for o in self.oms.orders.values()
+            if not o.state.terminal and o.request.intent in _CLOSING
+        }
+
+    # ---- restart --------------------------------------------------------------------------
+    def snapshot(self, t: int) -> dict[str, Any]:
+        """The node's state plus the levels the last open planned: an entry sent at this close
+        fills after a restart and still takes them."""
+        snap = super().snapshot(t)
+        plan = self._plan
+        if plan is not None and plan.levels is not None:
+            snap["plan_levels"] = encode_array(np.asarray(plan.levels))
+        return snap
+
+    def restore(self, snap: dict[str, Any]) -> int:
+        nxt = super().restore(snap)
+        if "plan_levels" in snap:
+            self._plan = OpenPlan(levels=decode_array(snap["plan_levels"], POSITION))
+        self._started = nxt  # the snapshot was taken after the next bar's start
+        return nxt
