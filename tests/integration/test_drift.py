@@ -98,7 +98,7 @@ def test_inherent_differences_follow_the_run_config(home: Path) -> None:
     spec.runtime.window = 50
     notes = inherent_differences(spec, replace(run, mode="paper", venue="alpaca"))
     for needle in ("fills at alpaca", "protective stop", "stop_first", "participation-capped",
-                   "runtime.window 50", "as they arrived"):  # fmt: skip
+                   "runtime.window 50", "as they arrived", "sized with that close"):  # fmt: skip
         assert any(needle in n for n in notes), needle
 
 

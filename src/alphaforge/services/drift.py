@@ -203,6 +203,11 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
             "with its real spread and commission, not at the next bar's open with the "
             "configured slippage and commission"
         )
+    if not sim and run.mode != "replay":
+        out.append(
+            "sizing on a live feed: an order leaves at the close that decides it, sized with "
+            "that close; the backtest sizes with the next open (a gap changes quantities)"
+        )
     protected = ex.stop_loss is not None or ex.take_profit is not None
     if not sim and (protected or ex.trailing_stop is not None):
         out.append(
