@@ -165,6 +165,11 @@ def _paper(
     from alphaforge.services.trading import ReplayRequest, build_replay, parse_speed, run_replay
 
     req = ReplayRequest(start, end, parse_speed(speed), run_id)
+    if spec.strategies is not None:
+        from alphaforge.cli.trade_account import replay_account
+
+        replay_account(settings, spec, req, quiet)
+        return
     ledger = open_ledger(settings)
     setup = None
     try:

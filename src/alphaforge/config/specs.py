@@ -22,7 +22,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import BacktestConfig, format_validation_error
@@ -91,6 +99,38 @@ class RuntimeSpec(BaseModel):
     )
 
 
+class SleeveSpec(BaseModel):
+    """One strategy of an account that runs several (``strategies:``): its own capital (a
+    fraction of ``cash``), symbols and rules; what it does not set is the run's."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = Field(
+        None, min_length=1, description="name in the ledger (default: the strategy's name)"
+    )
+    strategy: str = Field(..., description="Built-in name or path/file.py:ClassName")
+    params: dict[str, Any] = Field(default_factory=dict)
+    symbols: list[str] | None = Field(None, description="default: the run's symbols")
+    allocation: float = Field(..., gt=0, le=1, description="fraction of cash this strategy trades")
+    sizing: dict[str, Any] | None = Field(None, description="replaces keys of the run's sizing")
+    risk: dict[str, Any] | None = Field(None, description="replaces keys of the run's risk")
+    exits: dict[str, Any] | None = Field(None, description="replaces keys of the run's exits")
+
+
+class AccountSpec(BaseModel):
+    """Limits over every strategy of the account (``strategies:``), on their summed equity."""
+
+    model_config = ConfigDict(extra="forbid")
+    daily_loss_limit: float | None = Field(
+        None, gt=0, lt=1, description="no new exposure for the rest of a day that lost this much"
+    )
+    max_drawdown: float | None = Field(
+        None, gt=0, lt=1, description="no new exposure for the rest of the run past this drawdown"
+    )
+    max_gross: float | None = Field(
+        None, gt=0, description="refuse entries taking gross exposure above this x equity"
+    )
+
+
 class RunSpec(BacktestConfig):
     """A backtest run: strategy, parameters, universe and dates, plus the backtest config."""
 
@@ -110,6 +150,12 @@ class RunSpec(BacktestConfig):
     schedule: ScheduleSpecModel = Field(default_factory=ScheduleSpecModel)
     runtime: RuntimeSpec = Field(default_factory=RuntimeSpec)
     feed: FeedSpec = Field(default_factory=FeedSpec)
+    strategies: list[SleeveSpec] | None = Field(
+        None,
+        description="several strategies on one account (paper / replay on the simulated "
+        "venue): each with its allocation of cash; orders are netted per symbol",
+    )
+    account: AccountSpec | None = Field(None, description="limits over all strategies")
     _source: str = PrivateAttr("command line")
 
     @property
@@ -137,6 +183,27 @@ class RunSpec(BacktestConfig):
         if stamp is None or pd.isna(stamp):
             raise ValueError("not a valid date; write YYYY-MM-DD")
         return value
+
+    @model_validator(mode="after")
+    def _sleeves(self) -> RunSpec:
+        """``strategies:`` replaces ``strategy:``; ids are unique and allocations sum to 1 or
+        less; ``account:`` limits need ``strategies:``."""
+        if self.strategies is None:
+            if self.account is not None:
+                raise ValueError("account: account limits go with strategies: (several)")
+            return self
+        if self.strategy is not None:
+            raise ValueError("strategy: give either strategy: or strategies:, not both")
+        if not self.strategies:
+            raise ValueError("strategies: list at least one strategy")
+        ids = [sl.id or sl.strategy for sl in self.strategies]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"strategies: id {dup[0]!r} is used twice; give each an id:")
+        total = sum(sl.allocation for sl in self.strategies)
+        if total > 1 + 1e-9:
+            raise ValueError(f"strategies: allocations sum to {total:g}, more than 1 (all cash)")
+        return self
 
     def backtest_config(self) -> BacktestConfig:
         """The backtest part of this spec, as a config of its own (no section is shared)."""

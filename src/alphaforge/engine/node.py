@@ -137,12 +137,16 @@ class TradingNode:
         self._batch_t0 = 0.0
         self._last_w: Any = None
         self._halt_checked = -1e18
+        self._halt: Any = None  # the kill switch as last read from the ledger
         self._halt_flatten = False
         self._replay_venue = parts.venue if isinstance(parts.venue, ReplayVenue) else None
         self._marking = isinstance(parts.venue, MarkingVenue)  # (a protocol check is slow)
         self._stretch: Stretch | None = None  # built by the first fast_forward
         self._stamps = list(panel.index)  # per-bar lookups without pandas indexing
         self._texts = [ts.isoformat() for ts in self._stamps]
+        self._cyc = _Cycle()
+        self._shared = False  # the ledger batch belongs to an account of several strategies
+        self.floor = TradingState.ACTIVE  # the least an account's own limits impose
 
     # ---- one bar ------------------------------------------------------------------------
     def extend(self, panel: Panel, day: np.ndarray, week: np.ndarray) -> None:
@@ -163,24 +167,35 @@ class TradingNode:
         ``trade=False`` (a bar caught up after downtime): what was pending is dropped, not
         sent late, and the bar sends nothing; the venue still matches the protection it holds,
         as a broker would have while the runtime was down."""
+        self.begin(t, trade)
+        if self._replay_venue is not None:
+            self._reference_atr()
+            self._replay_venue.on_bar(self._barset(t))
+        return self.finish(t)
+
+    def begin(self, t: int, trade: bool = True) -> None:
+        """The first half of bar ``t``'s cycle: the day / week roll, the kill switch and the
+        open (or, for a caught-up bar, dropping what was pending). An account of several
+        strategies runs every node's first half before its venue sees the bar."""
         p = self.p
-        pnl = self.panel
-        bar_txt = self._texts[t]
-        cyc = _Cycle()
+        self._cyc = cyc = _Cycle()
         day, week = int(p.day[t]), int(p.week[t])
         self.st.start_bar(t, t > 0 and day != p.day[t - 1], t > 0 and week != p.week[t - 1])
         self._kill_switch(t, cyc)
         if trade:
-            self._open(t, bar_txt, cyc)
+            self._open(t, self._texts[t], cyc)
         else:
             self._drop_pending(t, cyc)
-        if self._replay_venue is not None:
-            self._reference_atr()
-            self._replay_venue.on_bar(self._barset(t))
+
+    def finish(self, t: int) -> float:
+        """The second half of bar ``t``'s cycle, after the venue saw the bar: fills, close,
+        protection and the ledger; returns the equity at the close."""
+        p, pnl, cyc = self.p, self.panel, self._cyc
+        bar_txt = self._texts[t]
         self._fills(t, cyc)
         row = BarRow(pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t], pnl.volume[t])
         sig, _weights = p.signals.row(pnl, t)
-        eq = self.st.close_bar(t, row, sig, day, week)
+        eq = self.st.close_bar(t, row, sig, int(p.day[t]), int(p.week[t]))
         self.sig = sig
         self._note_signals(sig, cyc)
         self._protect_positions(t, bar_txt, cyc)
@@ -293,25 +308,29 @@ class TradingNode:
 
     # ---- kill switch --------------------------------------------------------------------
     def _kill_switch(self, t: int, cyc: _Cycle) -> None:
+        """The trading state of this cycle: the kill switch in the ledger (read at most every
+        ``halt_poll_seconds``), at least the account's ``floor``; a halt with flatten closes
+        every position at this open."""
         now = time.monotonic()
-        if now - self._halt_checked < self.p.halt_poll_seconds:
-            if self.p.gate.state is TradingState.HALTED and self._halt_flatten:
-                self._flatten(t, cyc)
-            return
-        self._halt_checked = now
-        halt = self.p.ledger.halted()
+        if now - self._halt_checked >= self.p.halt_poll_seconds:
+            self._halt_checked = now
+            self._halt = self.p.ledger.halted()
+        halt = self._halt
         self._halt_flatten = bool(halt is not None and halt.flatten)
+        state = self.floor
+        if halt is not None:
+            state = TradingState.REDUCING if halt.reducing else TradingState.HALTED
+            if self.floor is TradingState.HALTED:
+                state = TradingState.HALTED
         gate = self.p.gate
-        if halt is None:
-            if gate.state is not TradingState.ACTIVE:
-                gate.state = TradingState.ACTIVE
-                self.p.log("resumed", bar=str(self.panel.index[t]))
-            return
-        state = TradingState.REDUCING if halt.reducing else TradingState.HALTED
         if gate.state is not state:
-            self.p.log(str(state), reason=halt.reason, flatten=halt.flatten)
-        gate.state = state
-        if halt.flatten:
+            if halt is not None:
+                self.p.log(str(state), reason=halt.reason, flatten=halt.flatten)
+            else:
+                self.p.log("resumed" if state is TradingState.ACTIVE else str(state),
+                           bar=self._texts[t], reason="account limits")  # fmt: skip
+            gate.state = state
+        if halt is not None and halt.flatten:
             self._flatten(t, cyc)
 
     def _drop_pending(self, t: int, cyc: _Cycle) -> None:
@@ -628,9 +647,25 @@ class TradingNode:
         self._reconciled = ([], [])
         self._batch_n += 1
         self._last_w = (w, t)
+        if self._shared:
+            return  # the account commits
         full = self._batch_n >= self.p.batch
         if full or time.monotonic() - self._batch_t0 >= self.p.batch_seconds:
             self.commit()
+
+    def share_batch(self, batch: Any) -> None:
+        """Write the next cycles into ``batch``, an open ledger batch an account of several
+        strategies commits (with :meth:`write_state` of each node)."""
+        self._shared = True
+        self._batch = batch
+        self._open_cycle = batch
+        self._batch_n = 0
+
+    def write_state(self) -> None:
+        """Put the state after the last written cycle into its writer (see :meth:`commit`)."""
+        if self._last_w is not None:
+            w, t = self._last_w
+            w.set_state(self._key, "runtime", self.snapshot(t))
 
     def _begin_batch(self) -> None:
         self._batch = self.p.ledger.cycles(self.p.run_id)
@@ -640,10 +675,9 @@ class TradingNode:
 
     def commit(self) -> None:
         """Commit the open batch of cycles (with the state after its last cycle)."""
-        if self._batch is None:
+        if self._batch is None or self._shared:
             return
-        w, t = self._last_w
-        w.set_state(self._key, "runtime", self.snapshot(t))
+        self.write_state()
         batch, self._batch = self._batch, None
         batch.__exit__(None, None, None)
 

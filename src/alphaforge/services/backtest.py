@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.errors import BacktestError, DataError, IdleSettingError
+from alphaforge.core.errors import BacktestError, ConfigError, DataError, IdleSettingError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.schema import to_utc
@@ -315,8 +315,18 @@ def _benchmark_data(
     return sdata, found
 
 
+def refuse_account(spec: Any) -> None:
+    """A spec of several strategies on one account runs in the runtime, not here."""
+    if getattr(spec, "strategies", None) is not None:
+        raise ConfigError(
+            f"{spec.source}: strategies: an account of several strategies runs with alphaforge "
+            "paper --replay (or paper); to backtest one of them, give its strategy: alone"
+        )
+
+
 def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestResult:
     """Run a :class:`~alphaforge.config.specs.RunSpec` (on ``panel`` when given)."""
+    refuse_account(spec)
     if not spec.strategy:
         raise DataError("no strategy given (argument or 'strategy:' in the config)")
     # the strategy, its parameters and the direction first: a wrong name costs no data read
@@ -363,6 +373,7 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
 def run_spec_per_symbol(spec: Any, settings: Any) -> dict[str, BacktestResult]:
     """Independent single-symbol backtests of ``spec``: every symbol trades its own account with
     the full cash, on its own bars, exactly as ``spec`` restricted to that one symbol would."""
+    refuse_account(spec)
     if not spec.strategy:
         raise DataError("no strategy given (argument or 'strategy:' in the config)")
     check_direction(make_strategy(spec.strategy, spec.params), spec.direction)

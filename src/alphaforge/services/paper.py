@@ -128,6 +128,11 @@ def build_paper(
     (:mod:`alphaforge.engine.live_node`) and the run starts by reconciling with the broker."""
     from alphaforge.data.clock import ExchangeClock
 
+    if spec.strategies is not None:
+        raise ConfigError(
+            f"{spec.source}: strategies: an account of several strategies runs in replay for "
+            "now (alphaforge paper --replay); on a live feed, run one strategy per run"
+        )
     feed = _feed(spec, settings)
     known = ledger.run(run_id) if run_id else None
     if known is not None and known.replay_from:

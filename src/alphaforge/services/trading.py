@@ -155,6 +155,11 @@ class ReplaySetup:
 def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -> ReplaySetup:
     """A trading node on the simulated (or a replay-capable) venue over the stored bars of
     ``[req.start, req.end]``, with its run started in the ledger."""
+    if spec.strategies is not None:
+        raise ConfigError(
+            f"{spec.source}: strategies: an account of several strategies is replayed by "
+            "alphaforge paper --replay (services.accounts), not as one strategy"
+        )
     if not spec.strategy:
         raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
     if req.start is not None:

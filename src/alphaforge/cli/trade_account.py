@@ -1,0 +1,87 @@
+"""``alphaforge paper --replay`` of an account that runs several strategies (``strategies:``)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from rich.live import Live
+from rich.table import Table
+
+from alphaforge.cli.common import console
+
+
+def account_view(setup: Any, t: int, eq: float, bars: int, started: float) -> Table:
+    """The terminal view of an account: the cycle, then one row per strategy (equity, its
+    share, open positions, working orders, trading state) and the account's limits."""
+    acct = setup.account
+    panel = setup.panel
+    rate = (t + 1 - setup.start) / max(time.perf_counter() - started, 1e-9)
+    table = Table(
+        title=f"cycle {t + 1:,}/{bars:,} {panel.index[t]:%Y-%m-%d %H:%M}  ·  account equity "
+        f"{eq:,.2f}  ·  {rate:,.0f} bars/s",
+        title_justify="left",
+    )
+    for col in ("strategy", "equity", "share", "cash", "positions", "working", "state"):
+        table.add_column(col, justify="left" if col in ("strategy", "state") else "right")
+    for sid, node in zip(setup.ids, acct.nodes, strict=True):
+        st = node.st
+        held = sum(1 for j in range(st.n) if st.qty(j) != 0.0)
+        working = sum(1 for o in node.oms.orders.values() if o.state.open)
+        table.add_row(
+            sid, f"{st.equity:,.2f}", f"{st.equity / eq:.1%}" if eq else "-", f"{st.cash:,.2f}",
+            str(held), str(working), node.p.gate.state.value,
+        )  # fmt: skip
+    r = acct.risk
+    lim = acct.limits
+    parts = []
+    if lim.daily_loss_limit is not None:
+        loss = max(0.0, 1.0 - eq / r.day_start) if r.day_start > 0 else 0.0
+        parts.append(f"day {loss:.2%} of {lim.daily_loss_limit:.1%}")
+    if lim.max_drawdown is not None:
+        dd = max(0.0, 1.0 - eq / r.peak) if r.peak > 0 else 0.0
+        parts.append(f"drawdown {dd:.2%} of {lim.max_drawdown:.1%}")
+    if lim.max_gross is not None:
+        parts.append(f"gross cap {lim.max_gross:g}x")
+    table.caption = "account limits: " + ("  ·  ".join(parts) if parts else "none")
+    return table
+
+
+def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
+    """Build, run and summarise the replay of an account of several strategies."""
+    from alphaforge.services.accounts import build_account_replay, run_account_replay
+    from alphaforge.services.ledger import open_ledger
+
+    ledger = open_ledger(settings)
+    setup = None
+    try:
+        setup = build_account_replay(spec, settings, ledger, req)
+        bars = setup.panel.shape[0]
+        started = time.perf_counter()
+        if quiet or not sys.stdout.isatty():
+            out = run_account_replay(setup, req.speed)
+        else:
+            with Live(console=console, refresh_per_second=4) as live:
+                last = [0.0]
+
+                def show(t: int, eq: float) -> None:
+                    now = time.perf_counter()
+                    if now - last[0] > 0.25 or t == bars - 1:
+                        last[0] = now
+                        live.update(account_view(setup, t, eq, bars, started))
+
+                out = run_account_replay(setup, req.speed, show)
+        summary = account_view(setup, bars - 1, out.final_equity, bars, started)
+    finally:
+        if setup is not None:
+            setup.close()
+        ledger.close()
+    if quiet or not sys.stdout.isatty():
+        console.print(summary)
+    console.print(
+        f"replay {out.run_id}: {len(setup.ids)} strategies on one account, {out.bars:,} bars in "
+        f"{out.seconds:,.1f} s; final equity {out.final_equity:,.2f}; {out.trades:,} closed "
+        f"trades, {out.orders:,} order records ({out.rejected:,} rejected)"
+    )
+    console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")

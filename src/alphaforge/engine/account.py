@@ -1,0 +1,204 @@
+"""An account of several strategies: one trading node each, one venue, one ledger transaction.
+
+At bar ``t`` every node runs the first half of its cycle (:meth:`TradingNode.begin`: the kill
+switch and its open, whose market orders the :class:`~alphaforge.engine.netting.NettingDesk`
+holds); the account refuses held entries that would take its gross exposure above
+``account.max_gross``; the desk nets the rest per symbol and sends the differences; the venue
+sees the bar; then every node runs its second half (:meth:`TradingNode.finish`: fills, close,
+protection, its cycle's rows). The account then evaluates its own limits on the summed equity of
+its strategies, and all of it (every node's cycle, the netted orders, the account's risk events
+and the state a restart continues from) commits in one transaction per batch of bars.
+
+Account limits (``account:``), over the strategies' summed equity:
+
+* ``daily_loss_limit``: a day whose equity fell this far from the last close before it puts
+  every strategy in the **reducing** state for the rest of that day;
+* ``max_drawdown``: past this drawdown from the peak, reducing for the rest of the run (the
+  state is saved with the account and survives a restart; ``alphaforge kill`` and ``resume``
+  work as for one strategy);
+* ``max_gross``: entries that would take gross exposure above this multiple of equity are
+  refused, with the reason recorded, in the order the strategies sent them.
+
+Each is recorded as a risk event of the strategy ``account``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from alphaforge.core.orders import Intent
+from alphaforge.engine.gate import TradingState
+from alphaforge.engine.netting import NET, NettingDesk
+from alphaforge.engine.node import TradingNode
+from alphaforge.ports import BarSet, TradeLedger
+
+ACCOUNT = "account"  # the strategy name of the account's own risk events and state
+
+
+@dataclass(frozen=True)
+class AccountLimits:
+    daily_loss_limit: float | None = None
+    max_drawdown: float | None = None
+    max_gross: float | None = None
+
+
+@dataclass
+class _Risk:
+    """The account's limit state: the day's start equity, the peak, and what is blocked."""
+
+    day: int = -1
+    day_start: float = 0.0  # 0: not known yet
+    peak: float = 0.0
+    blocked_day: int = -1  # the day the daily loss limit blocks
+    breaker: bool = False  # the drawdown breaker fired (for the rest of the run)
+
+
+class Account:
+    """Runs the nodes of several strategies on one venue (see the module docstring)."""
+
+    def __init__(
+        self,
+        nodes: list[TradingNode],
+        desk: NettingDesk,
+        ledger: TradeLedger,
+        run_id: str,
+        limits: AccountLimits,
+        bars: Callable[[int], BarSet],
+        day: np.ndarray,
+        batch: int = 256,
+        batch_seconds: float = 0.25,
+    ) -> None:
+        self.nodes, self.desk, self.ledger, self.run_id = nodes, desk, ledger, run_id
+        self.limits, self.bars, self.day = limits, bars, day
+        self.batch, self.batch_seconds = batch, batch_seconds
+        self.risk = _Risk()
+        self._key = f"{run_id}/{ACCOUNT}"
+        self._cm: Any = None
+        self._open: Any = None
+        self._n = 0
+        self._t0 = 0.0
+        self._last: Any = None
+
+    @property
+    def equity(self) -> float:
+        return float(sum(n.st.equity for n in self.nodes))
+
+    def step(self, t: int, trade: bool = True) -> float:
+        """Run bar ``t`` for every strategy; returns the account's equity at its close."""
+        if self._cm is None:
+            self._begin()
+        self._roll_day(int(self.day[t]))
+        floor = self._floor(int(self.day[t]))
+        for node in self.nodes:
+            node.floor = floor
+            node.begin(t, trade)
+        text = self.nodes[0]._texts[t]
+        events = self._gross_check()
+        self.desk.flush(text)
+        for node in self.nodes:
+            node._reference_atr()
+        self.desk.on_bar(self.bars(t))
+        eq = float(sum(node.finish(t) for node in self.nodes))
+        events += self._limits(int(self.day[t]), eq)
+        w = self._open(text)
+        for req in self.desk.sent:
+            w.order(req)
+        for u in self.desk.events:
+            w.order_event(u)
+        for rule, value, limit in events:
+            w.risk_event(ACCOUNT, rule, value, limit, "block")
+        self._last = w
+        self._n += 1
+        if self._n >= self.batch or time.monotonic() - self._t0 >= self.batch_seconds:
+            self.commit()
+        return eq
+
+    # ---- limits ----------------------------------------------------------------------------
+    def _floor(self, day: int) -> TradingState:
+        r = self.risk
+        if r.breaker or r.blocked_day == day:
+            return TradingState.REDUCING
+        return TradingState.ACTIVE
+
+    def _gross_check(self) -> list[tuple[str, float, float]]:
+        """Refuse held entries above ``max_gross`` x equity (valued at the last closes)."""
+        cap = self.limits.max_gross
+        if cap is None:
+            return []
+        eq = self.equity
+        gross = float(sum(n.st.exposure[0] for n in self.nodes))
+        out = []
+        for req in self.desk.held():
+            if req.intent is not Intent.ENTRY:
+                continue
+            px = self.desk.last.get(req.symbol, float("nan"))
+            add = req.qty * px if px == px else 0.0
+            if eq > 0 and (gross + add) / eq > cap + 1e-12:
+                self.desk.refuse(req.client_id, f"account: gross exposure above {cap:g}x equity")
+                out.append(("max_gross", (gross + add) / eq, cap))
+                continue
+            gross += add
+        return out
+
+    def _roll_day(self, day: int) -> None:
+        """At the first bar of a day the daily limit measures from the last close."""
+        r = self.risk
+        if day != r.day:
+            r.day, r.day_start = day, self.equity
+            r.peak = max(r.peak, r.day_start)
+
+    def _limits(self, day: int, eq: float) -> list[tuple[str, float, float]]:
+        """The daily loss limit and the drawdown breaker at a close with equity ``eq``."""
+        r, lim = self.risk, self.limits
+        out = []
+        loss = 1.0 - eq / r.day_start if r.day_start > 0 else 0.0
+        daily = lim.daily_loss_limit
+        if daily is not None and r.blocked_day != day and loss >= daily:
+            r.blocked_day = day
+            out.append(("daily_loss_limit", loss, daily))
+        r.peak = max(r.peak, eq)
+        dd = 1.0 - eq / r.peak if r.peak > 0 else 0.0
+        if lim.max_drawdown is not None and not r.breaker and dd >= lim.max_drawdown:
+            r.breaker = True
+            out.append(("max_drawdown", dd, lim.max_drawdown))
+        return out
+
+    # ---- ledger ----------------------------------------------------------------------------
+    def _begin(self) -> None:
+        self._cm = self.ledger.cycles(self.run_id)
+        self._open = self._cm.__enter__()
+        for node in self.nodes:
+            node.share_batch(self._open)
+        self._n = 0
+        self._t0 = time.monotonic()
+
+    def commit(self) -> None:
+        """Commit the open batch with every node's state and the account's."""
+        if self._cm is None:
+            return
+        for node in self.nodes:
+            node.write_state()
+        if self._last is not None:
+            self._last.set_state(self._key, "account", self.snapshot())
+        cm, self._cm = self._cm, None
+        cm.__exit__(None, None, None)
+
+    def snapshot(self) -> dict[str, Any]:
+        r = self.risk
+        return {
+            "risk": {"day": r.day, "day_start": r.day_start, "peak": r.peak,
+                     "blocked_day": r.blocked_day, "breaker": r.breaker},
+            "desk": self.desk.snapshot(),
+        }  # fmt: skip
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self.risk = _Risk(**snap["risk"])
+        self.desk.restore(snap["desk"])
+
+
+__all__ = ["ACCOUNT", "NET", "Account", "AccountLimits"]

@@ -1,0 +1,365 @@
+"""Several strategies on one account: their market orders netted per symbol before the venue.
+
+Each strategy of an account runs its own trading node on its own book (its allocation of the
+cash) and talks to a :class:`SleeveVenue`, its view of the one venue the account has. The
+:class:`NettingDesk` behind those views:
+
+* **holds** every plain market order (entries, exits, rebalances, flattens) a node sends at an
+  open (submitted: an account limit may still refuse it);
+* **nets** them per symbol when every node's open is done (:meth:`NettingDesk.flush`): buys and
+  sells of the same symbol cross inside the account, and only the difference goes to the venue,
+  as one order per symbol with a deterministic client id (``<run>/_net``, symbol, bar);
+* **crosses** the matched part at the bar's open, the reference price before any slippage,
+  without commission (no trade reaches the market; a transfer between the strategies' books
+  that leaves the account's P&L unchanged whatever its price); the part the venue fills is
+  shared among the orders on the net side in proportion to what each still wants, at the
+  venue's price, fee and slippage;
+* **routes** everything else by client id: protective stop / take-profit orders and entries
+  with a bracket go to the venue unchanged and their updates back to the strategy that sent
+  them;
+* keeps each strategy's **attributed** positions and recent fills, what reconciliation asks a
+  venue for, so the positions of all strategies add up to the venue's.
+
+The netted orders the venue saw are recorded under the strategy ``_net`` (their state changes
+only; the fills are booked once, on the strategies' own orders).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from alphaforge.core.orders import (
+    Fill,
+    Intent,
+    OrderRequest,
+    OrderState,
+    OrderType,
+    OrderUpdate,
+    Side,
+    TimeInForce,
+    client_order_id,
+    request_dict,
+    request_of,
+)
+from alphaforge.ports import BarSet, VenueAccount, VenueOrder, VenuePosition
+
+NET = "_net"  # the strategy name of the orders the desk sends
+_KEEP_FILLS = 10_000  # recent attributed fills kept per strategy (a broker's recent history)
+
+
+@dataclass
+class _Child:
+    """A strategy's netted market order."""
+
+    sleeve: str
+    req: dict[str, Any]  # request_dict of the order
+    left: float  # quantity still to fill
+    filled: float = 0.0
+    avg: float = 0.0
+    net: str = ""  # the venue order that fills its share, if any
+    cross: float = 0.0  # quantity crossing inside the account at the next open
+
+
+@dataclass
+class _Book:
+    """What the desk keeps across bars (its snapshot)."""
+
+    children: dict[str, _Child] = field(default_factory=dict)
+    nets: dict[str, list[str]] = field(default_factory=dict)  # venue client id -> children
+    owner: dict[str, str] = field(default_factory=dict)  # passed-through client id -> strategy
+    pos: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # qty, avg price
+
+
+class NettingDesk:
+    """Nets the market orders of an account's strategies (see the module docstring)."""
+
+    def __init__(self, venue: Any, run_id: str, strategies: list[str]) -> None:
+        self.venue = venue
+        self._key = f"{run_id}/{NET}"
+        self._b = _Book(pos={s: {} for s in strategies})
+        self._held: list[str] = []  # children waiting for the flush, in arrival order
+        self._queues: dict[str, list[OrderUpdate]] = {s: [] for s in strategies}
+        self._fills: dict[str, deque[Fill]] = {s: deque(maxlen=_KEEP_FILLS) for s in strategies}
+        self.sent: list[OrderRequest] = []  # net orders of the last flush (to record)
+        self.events: list[OrderUpdate] = []  # their state changes (to record)
+        self.last: dict[str, float] = {}  # last close of each symbol
+
+    def view(self, strategy: str) -> SleeveVenue:
+        return SleeveVenue(self, strategy)
+
+    # ---- orders from the strategies ------------------------------------------------------
+    def submit(self, strategy: str, req: OrderRequest) -> OrderUpdate:
+        now = self.venue.now
+        known = self._b.children.get(req.client_id)
+        if known is not None:  # held orders stay submitted: the account may still refuse them
+            return OrderUpdate(req.client_id, OrderState.SUBMITTED, now, known.net)
+        netted = req.type is OrderType.MARKET and req.intent is not Intent.STOP
+        if not netted or req.stop_loss is not None or req.take_profit is not None:
+            self._b.owner[req.client_id] = strategy
+            return self.venue.submit(req)  # protection and brackets: the venue's own
+        self._b.children[req.client_id] = _Child(strategy, request_dict(req), req.qty)
+        self._held.append(req.client_id)
+        return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
+
+    def held(self) -> list[OrderRequest]:
+        """The market orders waiting for :meth:`flush`, in arrival order."""
+        return [request_of(self._b.children[c].req) for c in self._held]
+
+    def refuse(self, client_id: str, reason: str) -> None:
+        """Reject a held order (an account limit): the strategy gets the rejection."""
+        ch = self._b.children.pop(client_id)
+        self._held.remove(client_id)
+        u = OrderUpdate(client_id, OrderState.REJECTED, self.venue.now, reason=reason)
+        self._queues[ch.sleeve].append(u)
+
+    def flush(self, bar: str) -> None:
+        """Net the held orders per symbol and send each symbol's difference to the venue."""
+        by_symbol: dict[str, list[str]] = {}
+        for cid in self._held:
+            by_symbol.setdefault(self._b.children[cid].req["symbol"], []).append(cid)
+        self._held = []
+        self.sent, self.events = [], []
+        for k, (sym, ids) in enumerate(by_symbol.items()):
+            kids = [self._b.children[c] for c in ids]
+            buys = sum(ch.left for ch in kids if ch.req["side"] == "buy")
+            sells = sum(ch.left for ch in kids if ch.req["side"] != "buy")
+            crossed = min(buys, sells)
+            for ch in kids:
+                side_total = buys if ch.req["side"] == "buy" else sells
+                ch.cross = crossed * ch.left / side_total if side_total > 0 else 0.0
+            net = buys - sells
+            if abs(net) <= 1e-12:
+                continue
+            req = OrderRequest(
+                client_id=client_order_id(self._key, sym, bar, Intent.REBALANCE, k),
+                strategy=NET, symbol=sym, side=Side.BUY if net > 0 else Side.SELL, qty=abs(net),
+                intent=Intent.REBALANCE, type=OrderType.MARKET, tif=TimeInForce.DAY, bar=bar,
+                reason="netted: " + ", ".join(sorted({ch.sleeve for ch in kids})),
+            )  # fmt: skip
+            side = req.side.value
+            self._b.nets[req.client_id] = [
+                c for c in ids if self._b.children[c].req["side"] == side
+            ]
+            for c in self._b.nets[req.client_id]:
+                self._b.children[c].net = req.client_id
+            self.sent.append(req)
+            self.events.append(self.venue.submit(req))
+
+    # ---- the bar ---------------------------------------------------------------------------
+    def on_bar(self, bars: BarSet) -> None:
+        """The venue sees the bar; the crossings fill at its open; every update goes to the
+        strategy it belongs to."""
+        self.venue.on_bar(bars)
+        ts = pd.Timestamp(bars.ts).isoformat()
+        opens = dict(zip(bars.symbols, bars.open, strict=True))
+        for cid, ch in list(self._b.children.items()):
+            o = opens.get(ch.req["symbol"], float("nan"))
+            if ch.cross > 0 and o == o:
+                fill = self._child_fill(cid, ch, ch.cross, float(o), 0.0, 0.0, f"x:{ts}:{cid}", ts)
+                ch.cross = 0.0
+                self._emit(cid, ch, fill, ts)
+        for u in self.venue.updates():
+            self._route(u)
+        self._prune_owners()
+        for s, c in zip(bars.symbols, bars.close, strict=True):
+            if c == c:
+                self.last[s] = float(c)
+
+    def _route(self, u: OrderUpdate) -> None:
+        if u.client_id in self._b.nets:
+            self._net_update(u)
+            return
+        owner = self._b.owner.get(u.client_id)
+        if owner is None:
+            vo = self.venue.order(u.client_id)  # a bracket's leg: its parent's strategy
+            owner = self._b.owner.get(vo.parent_id) if vo is not None else None
+            if owner is None:
+                return
+            self._b.owner[u.client_id] = owner
+        if u.fill is not None:
+            self._book(owner, u.fill)
+        self._queues[owner].append(u)
+
+    def _prune_owners(self) -> None:
+        """Forget the owners of finished orders, but a bracket's parent while a leg works (the
+        legs are found by their parent): the map stays as small as the open orders."""
+        b = self._b
+        if len(b.owner) < 1024:
+            return
+        live = {o.client_id for o in self.venue.open_orders()}
+        live |= {o.parent_id for o in self.venue.open_orders() if o.parent_id}
+        b.owner = {c: s for c, s in b.owner.items() if c in live}
+
+    def _net_update(self, u: OrderUpdate) -> None:
+        self.events.append(OrderUpdate(u.client_id, u.state, u.ts, u.venue_id, None, u.reason))
+        kids = [c for c in self._b.nets[u.client_id] if c in self._b.children]
+        f = u.fill
+        if f is not None:
+            want = sum(self._b.children[c].left - self._b.children[c].cross for c in kids)
+            for c in kids:
+                ch = self._b.children[c]
+                share = f.qty * (ch.left - ch.cross) / want if want > 0 else 0.0
+                if share <= 0.0:
+                    continue
+                fee = f.fee * share / f.qty
+                fill = self._child_fill(c, ch, share, f.price, fee, f.slippage,
+                                        f"{f.fill_id}/{c}", f.ts)  # fmt: skip
+                self._emit(c, ch, fill, f.ts)
+        if u.state.terminal:
+            for c in kids:
+                rest = self._b.children.pop(c) if c in self._b.children else None
+                if rest is not None and rest.left > 1e-12 and u.state is not OrderState.FILLED:
+                    self._queues[rest.sleeve].append(OrderUpdate(c, u.state, u.ts, reason=u.reason))
+            del self._b.nets[u.client_id]
+
+    def _child_fill(
+        self, cid: str, ch: _Child, qty: float, px: float, fee: float, slip: float, fid: str,
+        ts: str,
+    ) -> Fill:  # fmt: skip
+        ch.avg = (ch.avg * ch.filled + px * qty) / (ch.filled + qty)
+        ch.filled += qty
+        ch.left = max(ch.left - qty, 0.0)
+        side = Side(ch.req["side"])
+        fill = Fill(fid, cid, ch.req["symbol"], side, qty, px, fee, ts, slip, ch.sleeve)
+        self._book(ch.sleeve, fill)
+        return fill
+
+    def _emit(self, cid: str, ch: _Child, fill: Fill, ts: str) -> None:
+        done = ch.left <= 1e-9 * max(1.0, ch.filled)
+        state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
+        self._queues[ch.sleeve].append(OrderUpdate(cid, state, ts, ch.net, fill))
+        if done and ch.cross <= 0.0:
+            self._b.children.pop(cid, None)
+
+    def _book(self, strategy: str, f: Fill) -> None:
+        """The strategy's attributed position after fill ``f`` (average price of the open
+        side, as a broker reports it)."""
+        self._fills[strategy].append(f)
+        q0, avg = self._b.pos[strategy].get(f.symbol, [0.0, 0.0])
+        q1 = q0 + f.signed_qty
+        if q0 == 0.0 or (q0 > 0) == (f.signed_qty > 0):
+            avg = (avg * abs(q0) + f.price * f.qty) / abs(q1) if q1 != 0.0 else 0.0
+        elif q1 != 0.0 and (q1 > 0) != (q0 > 0):
+            avg = f.price
+        self._b.pos[strategy][f.symbol] = [q1, avg if q1 != 0.0 else 0.0]
+
+    # ---- a strategy's view -----------------------------------------------------------------
+    def updates(self, strategy: str) -> list[OrderUpdate]:
+        out, self._queues[strategy] = self._queues[strategy], []
+        return out
+
+    def order(self, strategy: str, client_id: str) -> VenueOrder | None:
+        ch = self._b.children.get(client_id)
+        if ch is not None and ch.sleeve == strategy:
+            return self._child_view(client_id, ch)
+        vo = self.venue.order(client_id)
+        if vo is None:
+            return None
+        who = self._b.owner.get(client_id) or self._b.owner.get(vo.parent_id)
+        return vo if who == strategy else None
+
+    def open_orders(self, strategy: str) -> list[VenueOrder]:
+        out = [
+            self._child_view(c, ch) for c, ch in self._b.children.items() if ch.sleeve == strategy
+        ]
+        for o in self.venue.open_orders():
+            who = self._b.owner.get(o.client_id) or self._b.owner.get(o.parent_id)
+            if who == strategy:
+                out.append(o)
+        return out
+
+    def _child_view(self, cid: str, ch: _Child) -> VenueOrder:
+        r = ch.req
+        state = OrderState.PARTIALLY_FILLED if ch.filled > 0 else OrderState.ACCEPTED
+        return VenueOrder(cid, ch.net, r["symbol"], Side(r["side"]), float(r["qty"]),
+                          OrderType.MARKET, state, ch.filled, ch.avg)  # fmt: skip
+
+    def positions(self, strategy: str) -> list[VenuePosition]:
+        return [VenuePosition(s, q, a) for s, (q, a) in self._b.pos[strategy].items() if q != 0.0]
+
+    def fills(self, strategy: str, since: str | None) -> list[Fill]:
+        return [f for f in self._fills[strategy] if since is None or f.ts >= since]
+
+    def cancel(self, strategy: str, client_id: str) -> OrderUpdate | None:
+        ch = self._b.children.get(client_id)
+        if ch is None:  # the venue's, if it is this strategy's (a bracket's leg included)
+            mine = self.order(strategy, client_id) is not None
+            return self.venue.cancel(client_id) if mine else None
+        if client_id not in self._held:
+            return None  # netted and sent: it fills at the open with the others
+        self._held.remove(client_id)
+        del self._b.children[client_id]
+        return OrderUpdate(client_id, OrderState.CANCELLED, self.venue.now)
+
+    # ---- restart ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The desk's book and the venue's, written with the account's cycles."""
+        b = self._b
+        return {
+            "children": {c: asdict(ch) for c, ch in b.children.items()}, "nets": b.nets,
+            "owner": b.owner, "pos": b.pos, "last": self.last, "venue": self.venue.snapshot(),
+        }  # fmt: skip
+
+    def restore(self, snap: dict[str, Any]) -> None:
+        self._b = _Book(
+            {c: _Child(**ch) for c, ch in snap["children"].items()}, dict(snap["nets"]),
+            dict(snap["owner"]), {s: dict(p) for s, p in snap["pos"].items()},
+        )  # fmt: skip
+        self.last = dict(snap["last"])
+        self.venue.restore(snap["venue"])
+
+
+class SleeveVenue:
+    """One strategy's view of the account's venue through the :class:`NettingDesk`: an
+    :class:`~alphaforge.ports.ExecutionVenue` whose positions, orders and fills are that
+    strategy's."""
+
+    synchronous = True
+
+    def __init__(self, desk: NettingDesk, strategy: str) -> None:
+        self.desk = desk
+        self.strategy = strategy
+        self.name = desk.venue.name
+        self.capabilities = desk.venue.capabilities
+
+    @property
+    def reference_atr(self) -> dict[str, float]:
+        return dict(self.desk.venue.reference_atr)
+
+    @reference_atr.setter
+    def reference_atr(self, value: dict[str, float]) -> None:
+        self.desk.venue.reference_atr.update(value)  # the ATRs this strategy's rules use
+
+    def connect(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def submit(self, request: OrderRequest) -> OrderUpdate:
+        return self.desk.submit(self.strategy, request)
+
+    def cancel(self, client_id: str) -> OrderUpdate | None:
+        return self.desk.cancel(self.strategy, client_id)
+
+    def order(self, client_id: str) -> VenueOrder | None:
+        return self.desk.order(self.strategy, client_id)
+
+    def open_orders(self) -> list[VenueOrder]:
+        return self.desk.open_orders(self.strategy)
+
+    def positions(self) -> list[VenuePosition]:
+        return self.desk.positions(self.strategy)
+
+    def account(self) -> VenueAccount:
+        return self.desk.venue.account()  # the whole account's (one cash balance)
+
+    def fills(self, since: str | None = None) -> list[Fill]:
+        return self.desk.fills(self.strategy, since)
+
+    def updates(self) -> list[OrderUpdate]:
+        return self.desk.updates(self.strategy)

@@ -1,0 +1,240 @@
+"""Several strategies on one account (``strategies:``): a node per strategy on its allocation of
+the cash, one simulated venue behind a netting desk, one ledger run.
+
+Each entry of ``strategies:`` is the run's spec with that entry's strategy, parameters, symbols
+and the keys of ``sizing`` / ``risk`` / ``exits`` it replaces, and ``allocation x cash`` as its
+cash: the same rules a backtest of that strategy alone would use. Costs, the venue and the
+calendar are the account's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from alphaforge.config.specs import RunSpec, SleeveSpec
+from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.panel import Panel
+from alphaforge.core.rules import format_validation_error
+from alphaforge.engine.account import ACCOUNT, Account, AccountLimits
+from alphaforge.engine.gate import GateLimits, RiskGate
+from alphaforge.engine.netting import NettingDesk
+from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.signals import SignalSource
+from alphaforge.ledger import Ledger
+from alphaforge.ports import BarSet
+from alphaforge.services.backtest import load_spec_panel
+from alphaforge.services.trading import (
+    ReplayOutcome,
+    ReplayRequest,
+    _precompute,
+    _run_id,
+    make_logger,
+    strategy_book,
+)
+from alphaforge.sim.venue import SimulatedVenue
+
+_MERGED = ("sizing", "risk", "exits")
+
+
+def sleeve_id(sl: SleeveSpec) -> str:
+    return sl.id or sl.strategy
+
+
+def sleeve_spec(spec: RunSpec, k: int) -> RunSpec:
+    """The run spec of the ``k``-th strategy of ``spec`` (see the module docstring)."""
+    assert spec.strategies is not None
+    sl = spec.strategies[k]
+    where = f"strategies[{k}]"
+    if sl.exits and "ambiguity" in sl.exits:
+        raise ConfigError(
+            f"{spec.source}: {where}.exits.ambiguity: the account's venue decides a bar that "
+            "touches both levels one way for every strategy; set exits.ambiguity for the run"
+        )
+    unknown = sorted(set(sl.symbols or ()) - set(spec.symbols or sl.symbols or ()))
+    if unknown:
+        raise ConfigError(
+            f"{spec.source}: {where}.symbols: {unknown[0]!r} is not in the run's symbols"
+        )
+    data = spec.model_dump(exclude={"strategies", "account"})
+    for key in _MERGED:
+        extra = getattr(sl, key)
+        if extra:
+            data[key] = {**data[key], **extra}
+    data.update(strategy=sl.strategy, params=sl.params, cash=spec.cash * sl.allocation,
+                symbols=sl.symbols or spec.symbols)  # fmt: skip
+    try:
+        out = RunSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, f"{spec.source}: {where}")) from None
+    out._source = f"{spec.source}: {where}"
+    return out
+
+
+def sub_panel(panel: Panel, symbols: list[str] | None) -> Panel:
+    """``panel`` restricted to ``symbols`` (all when None), in the given order."""
+    if symbols is None:
+        return panel
+    cols = [panel.symbols.index(s) for s in symbols]
+    return Panel(
+        index=panel.index, symbols=tuple(symbols), timeframe=panel.timeframe,
+        open=panel.open[:, cols], high=panel.high[:, cols], low=panel.low[:, cols],
+        close=panel.close[:, cols], volume=panel.volume[:, cols],
+    )  # fmt: skip
+
+
+def refuse_account_settings(spec: RunSpec) -> None:
+    """What an account of several strategies does not carry out yet, refused with the key."""
+    if spec.broker.name != "simulated" and not spec.runtime.shadow:
+        raise ConfigError(
+            f"{spec.source}: strategies: several strategies on one account run on the "
+            "simulated venue for now (broker.name: simulated); on a broker, run one strategy "
+            "per account"
+        )
+
+
+@dataclass
+class AccountSetup:
+    account: Account
+    panel: Panel
+    run_id: str
+    log_file: Path
+    start: int = 0
+    ids: list[str] = field(default_factory=list)
+
+    @property
+    def nodes(self) -> list[TradingNode]:
+        return self.account.nodes
+
+    def close(self) -> None:
+        self.account.desk.venue.close()
+
+
+def build_account_replay(
+    spec: RunSpec, settings: Any, ledger: Ledger, req: ReplayRequest
+) -> AccountSetup:
+    """The nodes of every strategy of ``spec`` on one simulated venue over the stored bars of
+    ``[req.start, req.end]``, with the run started (or continued) in the ledger."""
+    assert spec.strategies is not None
+    refuse_account_settings(spec)
+    if req.start is not None:
+        spec.start = req.start
+    if req.end is not None:
+        spec.end = req.end
+    sleeves = [sleeve_spec(spec, k) for k in range(len(spec.strategies))]
+    if spec.symbols is None and all(s.symbols for s in sleeves):
+        spec.symbols = list(dict.fromkeys(x for s in sleeves for x in s.symbols or ()))
+    panel = load_spec_panel(spec, settings)
+    if panel.shape[0] < 2:
+        raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
+    ids = [sleeve_id(sl) for sl in spec.strategies]
+    run_id = _run_id(spec, req, ledger)
+    known = ledger.run(run_id)
+    if known is not None and known.config_hash != spec.canonical_hash():
+        raise ConfigError(
+            f"--run-id {run_id}: the run was started with another config or period; restart "
+            "it with the same --config, --from and --to, or choose a new run id"
+        )
+    log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
+    log = make_logger(log_file)
+    books = [strategy_book(s, sub_panel(panel, s.symbols)) for s in sleeves]
+    venue = SimulatedVenue(books[0][3].s, float(spec.cash))  # costs are the account's
+    desk = NettingDesk(venue, run_id, ids)
+    sent = ledger.submitted_ids(run_id)
+    ledger.start_run(
+        run_id=run_id, mode="replay", venue=venue.name, config_hash=spec.canonical_hash(),
+        config_text=spec.model_dump_json(), strategies=ids,
+        started=datetime.now(UTC).isoformat(), replay_from=panel.index[0].isoformat(),
+        replay_to=panel.index[-1].isoformat(),
+    )  # fmt: skip
+    nodes = []
+    for sid, s, (strategy, cfg, clock, stepper) in zip(ids, sleeves, books, strict=True):
+        sp = sub_panel(panel, s.symbols)
+        r = s.runtime
+        parts = NodeParts(
+            run_id=run_id, strategy_id=sid, stepper=stepper,
+            signals=SignalSource(strategy, cfg, clock, r.window, _precompute(s, strategy, sp, log)),
+            venue=desk.view(sid), ledger=ledger,
+            gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band), sent),
+            day=clock.day, week=clock.week, sleep=time.sleep, log=log, halt_poll_seconds=0.5,
+        )  # fmt: skip
+        nodes.append(TradingNode(parts, sp))
+    lim = spec.account
+    limits = AccountLimits(
+        lim.daily_loss_limit, lim.max_drawdown, lim.max_gross
+    ) if lim else AccountLimits()  # fmt: skip
+    account = Account(nodes, desk, ledger, run_id, limits, _bars_of(panel), books[0][2].day,
+                      batch=256 if req.speed is None else 1)  # fmt: skip
+    start = _restore(account, ledger, run_id, ids, known is not None, log)
+    return AccountSetup(account, panel, run_id, log_file, start, ids)
+
+
+def _bars_of(panel: Panel) -> Callable[[int], BarSet]:
+    stamps = list(panel.index)
+
+    def bars(t: int) -> BarSet:
+        return BarSet(stamps[t], panel.symbols, panel.open[t], panel.high[t], panel.low[t],
+                      panel.close[t], panel.volume[t])  # fmt: skip
+
+    return bars
+
+
+def _restore(
+    account: Account, ledger: Ledger, run_id: str, ids: list[str], known: bool,
+    log: Callable[..., None],
+) -> int:  # fmt: skip
+    """Continue a known run after its last committed bar; every node reconciles with its view
+    of the venue."""
+    start, since = 0, None
+    snap = ledger.state(f"{run_id}/{ACCOUNT}", "account") if known else None
+    if snap is not None:
+        account.restore(snap)
+        for sid, node in zip(ids, account.nodes, strict=True):
+            state = ledger.state(f"{run_id}/{sid}", "runtime")
+            if state is None:
+                raise DataError(f"run {run_id}: no saved state of strategy {sid!r}")
+            start = node.restore(state)
+        since = account.nodes[0].panel.index[start - 1].isoformat()
+        log("restarted", run=run_id, after_bar=since)
+    fills = {f.fill_id for f in ledger.fills(run_id)}
+    for node in account.nodes:
+        node.reconcile(start, since, fills)
+    return start
+
+
+def run_account_replay(
+    setup: AccountSetup, speed: float | None, on_bar: Callable[[int, float], None] | None = None
+) -> ReplayOutcome:
+    """Feed every bar through the account; ``speed`` x real time (None: as fast as possible)."""
+    from alphaforge.services.trading import _period_seconds
+
+    t0 = time.perf_counter()
+    period = _period_seconds(setup.panel)
+    acct = setup.account
+    eq = acct.equity
+    n = setup.panel.shape[0]
+    for t in range(setup.start, n):
+        eq = acct.step(t)
+        if on_bar is not None:
+            on_bar(t, eq)
+        if speed is not None and period > 0:
+            time.sleep(period / speed)
+    acct.commit()
+    trades = orders = rejected = 0
+    for node in acct.nodes:
+        tr, od, _ev = node.st.records()
+        trades += len(tr)
+        orders += len(od)
+        rejected += int(np.sum(od["status"] == 2)) if len(od) else 0
+    return ReplayOutcome(
+        run_id=setup.run_id, bars=n - setup.start, final_equity=eq, trades=trades,
+        orders=orders, rejected=rejected, seconds=time.perf_counter() - t0,
+        log_file=setup.log_file,
+    )  # fmt: skip

@@ -1,0 +1,252 @@
+"""Several strategies on one account: a node per strategy, one simulated venue behind a netting
+desk, one ledger run (``strategies:`` in the run spec, ``alphaforge.engine.netting``).
+
+The references are independent of the desk: each strategy replayed alone on its own venue with
+its allocation of the cash, and the account identities (the strategies' cash and positions add
+up to the venue's)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from alphaforge.config.settings import AppSettings
+from alphaforge.config.specs import RunSpec
+from alphaforge.core.errors import ConfigError
+from alphaforge.data.sample import generate_daily
+from alphaforge.ledger import Ledger
+from alphaforge.services.accounts import (
+    AccountSetup,
+    build_account_replay,
+    run_account_replay,
+    sleeve_spec,
+)
+from alphaforge.services.backtest import run_spec
+from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
+
+pytestmark = pytest.mark.integration
+SYMBOLS = ["SYN01", "SYN02", "SYN03"]
+NOW = ReplayRequest(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def bars_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bars") / "bars.parquet"
+    generate_daily(seed=7, n_symbols=3, years=3).to_parquet(path)
+    return path
+
+
+def _spec(data: Path, costs: bool, stops: bool, **extra: Any) -> RunSpec:
+    spec: dict[str, Any] = {
+        "data": str(data), "symbols": SYMBOLS, "timeframe": "1d", "cash": 100_000,
+        "costs": {"commission": "0.1%", "slippage": "5bps"} if costs
+        else {"commission": 0, "slippage": 0},
+        "sizing": {"method": "fraction", "value": 0.3},
+        "strategies": [
+            {"id": "fast", "strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
+             "symbols": ["SYN01", "SYN02"], "allocation": 0.5},
+            {"id": "slow", "strategy": "ema_cross", "params": {"fast": 10, "slow": 40},
+             "symbols": ["SYN02", "SYN03"], "allocation": 0.5},
+        ],
+    }  # fmt: skip
+    if stops:
+        spec["exits"] = {"stop_loss": "5%"}
+        spec["strategies"][1]["exits"] = {"stop_loss": "8%"}
+    spec.update(extra)
+    return RunSpec.model_validate(spec)
+
+
+def _trips(ledger: Ledger, run_id: str, strategy: str | None = None) -> list[tuple[Any, ...]]:
+    return sorted(
+        (t.symbol, t.side, t.entry_ts, t.exit_ts, float(t.qty), round(float(t.pnl), 6))
+        for t in ledger.trades(run_id, strategy)
+    )
+
+
+def _replay(spec: RunSpec, home: Path, ledger: Ledger) -> AccountSetup:
+    setup = build_account_replay(spec, AppSettings(home=home), ledger, NOW)
+    run_account_replay(setup, None)
+    return setup
+
+
+def _solo(spec: RunSpec, k: int, home: Path) -> list[tuple[Any, ...]]:
+    """Strategy ``k`` replayed alone, on its own venue, with its allocation of the cash."""
+    with Ledger.open(f"sqlite:///{home / f'solo{k}.db'}") as ledger:
+        setup = build_replay(sleeve_spec(spec, k), AppSettings(home=home), ledger, NOW)
+        run_replay(setup, None)
+        return _trips(ledger, setup.run_id)
+
+
+def _identities(setup: AccountSetup, ledger: Ledger) -> None:
+    """The strategies' cash and positions add up to the venue's account."""
+    venue = setup.account.desk.venue
+    assert sum(n.st.cash for n in setup.nodes) == pytest.approx(venue.account().cash, rel=1e-12)
+    held: Counter[str] = Counter()
+    for p in ledger.positions(setup.run_id):
+        held[p.symbol] += float(p.qty)
+    at_venue = {p.symbol: p.qty for p in venue.positions()}
+    assert {s: q for s, q in held.items() if q} == at_venue
+
+
+@pytest.mark.parametrize("costs", [False, True], ids=["no costs", "costs"])
+def test_each_strategy_trades_as_it_would_alone_and_the_account_adds_up(
+    bars_file: Path, tmp_path: Path, costs: bool
+) -> None:
+    spec = _spec(bars_file, costs=costs, stops=True)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = _replay(spec, tmp_path, ledger)
+        _identities(setup, ledger)
+        mine = {sid: _trips(ledger, setup.run_id, sid) for sid in setup.ids}
+        orders = ledger.orders(setup.run_id)
+        run = ledger.run(setup.run_id)
+    assert run is not None and list(run.strategies) == ["fast", "slow"]
+    # exits of the two strategies on SYN02 at the same open went out as one order
+    assert any(o.strategy == "_net" and "fast, slow" in o.reason for o in orders)
+    for k, sid in enumerate(setup.ids):
+        alone = _solo(spec, k, tmp_path)
+        assert len(alone) >= 10
+        assert mine[sid] == alone, sid
+
+
+def test_opposite_orders_cross_inside_the_account_at_the_open_without_costs(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    # no stops: entries are plain market orders, so one strategy's entry can meet the other's
+    # exit of the same symbol at the same open
+    spec = _spec(bars_file, costs=True, stops=False)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = _replay(spec, tmp_path, ledger)
+        _identities(setup, ledger)
+        fills = ledger.fills(setup.run_id)
+        mine = {sid: _trips(ledger, setup.run_id, sid) for sid in setup.ids}
+    crossed = [f for f in fills if f.fill_id.startswith("x:")]
+    assert len(crossed) >= 2
+    opens = generate_daily(seed=7, n_symbols=3, years=3)
+    opens["timestamp"] = pd.to_datetime(opens["timestamp"], utc=True)
+    open_of = {(s, ts.isoformat()): o for s, ts, o in
+               zip(opens["symbol"], opens["timestamp"], opens["open"], strict=True)}  # fmt: skip
+    for f in crossed:  # at the bar's open, no commission, no slippage
+        assert float(f.price) == pytest.approx(open_of[(f.symbol, f.ts)], rel=1e-12)
+        assert float(f.fee) == 0.0 and float(f.slippage) == 0.0
+    # each crossing has a counterpart of the other strategy: same bar, symbol and quantity
+    qty: Counter[tuple[str, str, str]] = Counter()
+    who: dict[tuple[str, str], set[str]] = {}
+    for f in crossed:
+        qty[(f.ts, f.symbol, f.side)] += float(f.qty)
+        who.setdefault((f.ts, f.symbol), set()).add(f.strategy)
+    for ts, sym, _side in qty:
+        assert qty[(ts, sym, "buy")] == pytest.approx(qty[(ts, sym, "sell")], rel=1e-12)
+        assert who[(ts, sym)] == {"fast", "slow"}
+    # the decisions are each strategy's own; only prices and fees of crossed fills differ
+    for k, sid in enumerate(setup.ids):
+        alone = _solo(spec, k, tmp_path)
+        assert [t[:4] for t in mine[sid]] == [t[:4] for t in alone], sid
+    paid = sum(float(f.fee) for f in fills)
+    alone_fees = 0.0
+    for k in range(2):
+        with Ledger.open(f"sqlite:///{tmp_path / f'solo{k}.db'}") as solo:
+            alone_fees += sum(float(f.fee) for f in solo.fills(solo.runs()[-1].run_id))
+    assert paid < alone_fees  # netting saved the crossed commissions
+
+
+def _limited(data: Path, home: Path, **account: float) -> tuple[list[Any], list[Any]]:
+    """Risk events and orders of an account under ``account:`` limits."""
+    spec = _spec(data, costs=True, stops=False, account=account)
+    with Ledger.open(f"sqlite:///{home / 'ledger.db'}") as ledger:
+        setup = _replay(spec, home, ledger)
+        _identities(setup, ledger)
+        return ledger.risk_events(setup.run_id), ledger.orders(setup.run_id)
+
+
+def test_account_gross_cap_refuses_entries_with_the_reason(bars_file: Path, tmp_path: Path) -> None:
+    events, orders = _limited(bars_file, tmp_path, max_gross=0.35)
+    gross = [e.value for e in events if e.strategy == "account" and e.rule == "max_gross"]
+    assert len(gross) >= 1 and all(g > 0.35 for g in gross)
+    refused = [o for o in orders if o.state == "rejected"]
+    assert len(refused) == len(gross)
+    assert all("gross exposure above 0.35x" in o.state_reason for o in refused)
+
+
+def test_account_loss_limits_reduce_every_strategy(bars_file: Path, tmp_path: Path) -> None:
+    events, orders = _limited(bars_file, tmp_path, daily_loss_limit=0.004, max_drawdown=0.03)
+    rules = Counter(e.rule for e in events if e.strategy == "account")
+    assert rules["daily_loss_limit"] >= 2
+    assert rules["max_drawdown"] == 1  # the breaker fires once and holds for the run
+    assert all(e.value >= 0.004 for e in events if e.rule == "daily_loss_limit")
+    # no strategy opened anything on a blocked day after its block, nor after the breaker
+    fired = min(e.bar for e in events if e.rule == "max_drawdown")
+    later = [o for o in orders if o.bar > fired and o.intent == "entry"]
+    assert later == []
+    for e in events:
+        if e.rule == "daily_loss_limit":
+            day = e.bar[:10]
+            assert not [o for o in orders if o.intent == "entry" and o.bar[:10] == day
+                        and o.bar > e.bar]  # fmt: skip
+
+
+def test_a_restarted_account_continues_as_if_never_stopped(bars_file: Path, tmp_path: Path) -> None:
+    spec = _spec(bars_file, costs=True, stops=True)
+    with Ledger.open(f"sqlite:///{tmp_path / 'whole.db'}") as ledger:
+        whole = _replay(spec, tmp_path, ledger)
+        expected = {sid: _trips(ledger, whole.run_id, sid) for sid in whole.ids}
+    with Ledger.open(f"sqlite:///{tmp_path / 'broken.db'}") as ledger:
+        first = build_account_replay(spec, AppSettings(home=tmp_path), ledger, NOW)
+        for t in range(300):  # stop after 300 bars, in the middle of a batch
+            first.account.step(t)
+        first.account.commit()
+        for t in range(300, 320):  # these cycles never commit: the process dies
+            first.account.step(t)
+        again = build_account_replay(
+            spec, AppSettings(home=tmp_path), ledger, ReplayRequest(None, None, None,
+                                                                    first.run_id),
+        )  # fmt: skip
+        assert again.start == 300
+        run_account_replay(again, None)
+        got = {sid: _trips(ledger, first.run_id, sid) for sid in again.ids}
+        ids = [o.client_id for o in ledger.orders(first.run_id)]
+        _identities(again, ledger)
+    assert got == expected
+    assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("change", "needle"),
+    [
+        ({"strategy": "sma_cross"}, "either strategy: or strategies:"),
+        ({"strategies": [{"strategy": "sma_cross", "allocation": 0.7},
+                         {"strategy": "ema_cross", "allocation": 0.5}]}, "sum to 1.2"),
+        ({"strategies": [{"strategy": "sma_cross", "allocation": 0.3},
+                         {"strategy": "sma_cross", "allocation": 0.3}]}, "'sma_cross' is used twice"),
+        ({"strategies": [{"strategy": "sma_cross", "allocation": 0.3, "symbols": ["NOPE"]}]},
+         "strategies[0].symbols: 'NOPE'"),
+        ({"strategies": [{"strategy": "sma_cross", "allocation": 0.3,
+                          "exits": {"ambiguity": "target_first"}}]}, "exits.ambiguity"),
+        ({"strategies": [{"strategy": "sma_cross", "allocation": 0.3,
+                          "sizing": {"method": "nonsense"}}]}, "strategies[0]"),
+        ({"broker": {"name": "alpaca"}}, "simulated venue"),
+    ],
+)  # fmt: skip
+def test_bad_account_configs_are_refused_naming_the_key(
+    bars_file: Path, tmp_path: Path, change: dict[str, Any], needle: str
+) -> None:
+    base = _spec(bars_file, costs=False, stops=False).model_dump(exclude_none=True)
+    base.update(change)
+    with (
+        Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger,
+        pytest.raises((ConfigError, ValueError)) as err,
+    ):
+        build_account_replay(RunSpec.model_validate(base), AppSettings(home=tmp_path), ledger, NOW)
+    assert needle in str(err.value)
+
+
+def test_account_keys_alone_and_backtests_of_an_account_are_refused(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ValueError, match="account limits go with strategies"):
+        RunSpec.model_validate({"strategy": "sma_cross", "account": {"max_gross": 1.0}})
+    with pytest.raises(ConfigError, match="paper --replay"):
+        run_spec(_spec(bars_file, costs=False, stops=False), AppSettings(home=tmp_path))
