@@ -250,3 +250,26 @@ def test_account_keys_alone_and_backtests_of_an_account_are_refused(
         RunSpec.model_validate({"strategy": "sma_cross", "account": {"max_gross": 1.0}})
     with pytest.raises(ConfigError, match="paper --replay"):
         run_spec(_spec(bars_file, costs=False, stops=False), AppSettings(home=tmp_path))
+
+
+def test_drift_compares_each_strategy_of_an_account_with_its_own_backtest(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    from alphaforge.services.drift import drift_report
+
+    spec = _spec(bars_file, costs=True, stops=True)
+    settings = AppSettings(home=tmp_path)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = _replay(spec, tmp_path, ledger)
+        reports = {sid: drift_report(ledger, setup.run_id, settings, strategy=sid)
+                   for sid in setup.ids}  # fmt: skip
+        with pytest.raises(ConfigError, match="name one of them"):
+            drift_report(ledger, setup.run_id, settings)
+    for sid, rep in reports.items():
+        bt = run_spec(sleeve_spec(spec, setup.ids.index(sid)), settings)
+        closed = int((bt.trades["exit_reason"] != "end_of_data").sum())
+        assert len(rep.matched) == closed >= 5, sid
+        assert not rep.run_only and not rep.backtest_only
+        assert rep.returns.final_equity_backtest == pytest.approx(float(bt.equity.iloc[-1]))
+        assert rep.returns.final_equity_run == pytest.approx(rep.returns.final_equity_backtest)
+        assert rep.within_tolerance

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from alphaforge.config.settings import load_settings
-from alphaforge.config.specs import load_run_spec
+from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.sample import generate_daily, sample_symbols
+from alphaforge.services.accounts import sleeve_spec
 from alphaforge.services.backtest import load_spec_panel, make_strategy, run_spec
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.testing import shared_data_file
@@ -36,10 +38,22 @@ def _overrides(path: Path, tmp_path: Path) -> dict[str, object]:
     return {"data": str(bars), "symbols": sample_symbols(20)}
 
 
+def _strategy_specs(spec: RunSpec) -> list[RunSpec]:
+    """The spec, or each strategy's of an account of several (as each one trades)."""
+    if spec.strategies is None:
+        return [spec]
+    return [sleeve_spec(spec, k) for k in range(len(spec.strategies))]
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs_and_its_result_config_rebuilds_the_run(path: Path, tmp_path: Path) -> None:
-    spec = load_run_spec(path, _overrides(path, tmp_path))
+    account = load_run_spec(path, _overrides(path, tmp_path))
     settings = load_settings(tmp_path / "home")
+    for spec in _strategy_specs(account):
+        _rebuilds(spec, settings, path)
+
+
+def _rebuilds(spec: RunSpec, settings: Any, path: Path) -> None:
     assert spec.strategy is not None
     first = run_spec(spec, settings)
     assert first.num_trades > 0  # the example trades: a run that does nothing proves nothing

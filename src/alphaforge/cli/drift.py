@@ -75,6 +75,7 @@ def register(app: typer.Typer) -> None:
         json_path: Path = typer.Option(None, "--json", help="Also write the full report as JSON."),
         csv_path: Path = typer.Option(None, "--csv", help="Also write every trade (matched and unmatched) as CSV."),
         against: str = typer.Option(None, "--against", metavar="RUN", help="Compare RUN (a --shadow run) with this run that trades instead of with the backtest."),
+        strategy: str = typer.Option(None, "--strategy", help="For a run of several strategies on one account: the strategy (its id) to compare with its own backtest."),
     ) -> None:  # fmt: skip
         """Compare a run in the ledger with the backtest of the same config and period.
 
@@ -89,7 +90,7 @@ def register(app: typer.Typer) -> None:
         if against is not None:
             _shadow(ctx, run, against, tolerance, json_path, csv_path)
             raise typer.Exit(0)
-        within = _drift(ctx, run, tolerance or "5%", json_path, csv_path)
+        within = _drift(ctx, run, tolerance or "5%", json_path, csv_path, strategy)
         raise typer.Exit(0 if within else 1)
 
 
@@ -100,6 +101,7 @@ def _drift(
     tolerance: str,
     json_path: Path | None,
     csv_path: Path | None,
+    strategy: str | None = None,
 ) -> bool:
     from alphaforge.services.drift import drift_report
     from alphaforge.services.ledger import open_ledger
@@ -116,7 +118,7 @@ def _drift(
                 if last is None:
                     raise StoreError(NO_RUNS)
                 run = last.run_id
-            report = drift_report(ledger, run, settings, tolerance=tol)
+            report = drift_report(ledger, run, settings, tolerance=tol, strategy=strategy)
         finally:
             ledger.close()
         _write(report, json_path, csv_path)

@@ -320,7 +320,7 @@ def refuse_account(spec: Any) -> None:
     if getattr(spec, "strategies", None) is not None:
         raise ConfigError(
             f"{spec.source}: strategies: an account of several strategies runs with alphaforge "
-            "paper --replay (or paper); to backtest one of them, give its strategy: alone"
+            "paper --replay; to backtest one of them, give its strategy: alone"
         )
 
 

@@ -203,6 +203,11 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
             "with its real spread and commission, not at the next bar's open with the "
             "configured slippage and commission"
         )
+    if len(run.strategies) > 1:
+        out.append(
+            "an account of several strategies: orders crossed with another strategy's at the "
+            "same open fill inside the account at the open, without commission or slippage"
+        )
     if not sim and run.mode != "replay":
         out.append(
             "sizing on a live feed: an order leaves at the close that decides it, sized with "
@@ -241,12 +246,33 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _one_strategy(spec: RunSpec, strategy: str | None) -> tuple[RunSpec, str | None]:
+    """The spec the backtest runs: the run's, or for an account of several strategies the one
+    ``strategy`` names (its rules and its allocation of the cash, as it traded)."""
+    if spec.strategies is None:
+        if strategy is not None:
+            raise ConfigError(f"--strategy {strategy}: the run has one strategy; drop --strategy")
+        return spec, None
+    from alphaforge.services.accounts import sleeve_id, sleeve_spec
+
+    ids = [sleeve_id(sl) for sl in spec.strategies]
+    if strategy not in ids:
+        got = "" if strategy is None else f" (got {strategy!r})"
+        raise ConfigError(
+            f"--strategy: the run is an account of {', '.join(ids)}; name one of them{got}"
+        )
+    one = sleeve_spec(spec, ids.index(strategy))
+    one.start, one.end = spec.start, spec.end
+    return one, strategy
+
+
 def drift_report(
     ledger: Ledger,
     run_id: str,
     settings: AppSettings,
     tolerance: float = DEFAULT_TOLERANCE,
     floor: float = DEFAULT_FLOOR,
+    strategy: str | None = None,
 ) -> DriftReport:
     """Compare the run ``run_id`` of ``ledger`` with the backtest of its spec and period.
 
@@ -262,8 +288,8 @@ def drift_report(
     if not (tolerance >= 0 and floor >= 0):
         raise ConfigError(f"--tolerance: must be zero or more (got {tolerance:g})")
     run = run_info(ledger, run_id)
-    curve = ledger.equity_curve(run_id)
-    spec = run_spec_of(run, curve)
+    spec, strategy = _one_strategy(run_spec_of(run, ledger.equity_curve(run_id)), strategy)
+    curve = ledger.equity_curve(run_id, strategy)
     result = run_spec(spec, settings)
     ppy = float(result.config.get("periods_per_year") or 252.0)
     returns = compare_returns(curve, result.equity, float(spec.cash), ppy)
@@ -271,18 +297,20 @@ def drift_report(
         raise DataError(
             f"run {run_id}: no equity snapshot on the backtest's bars {spec.start} .. {spec.end}"
         )
-    fills = ledger.fills(run_id)
+    fills = ledger.fills(run_id, strategy)
     orders = {o.client_id: o for o in ledger.orders(run_id)}
     bt = result.trades
     is_open = bt["exit_reason"] == "end_of_data"
     matched, run_only, bt_only = match_trades(
-        ledger.trades(run_id), trade_slippage(fills), orders, bt[~is_open], result.index
-    )
+        ledger.trades(run_id, strategy), trade_slippage(fills), orders, bt[~is_open],
+        result.index,
+    )  # fmt: skip
     return DriftReport(
-        run_id=run_id, mode=run.mode, venue=run.venue, strategy=str(spec.strategy),
+        run_id=run_id, mode=run.mode, venue=run.venue,
+        strategy=str(spec.strategy) if strategy is None else f"{strategy} ({spec.strategy})",
         start=str(spec.start), end=str(spec.end), tolerance=tolerance, floor=floor,
         matched=tuple(matched), run_only=tuple(run_only), backtest_only=tuple(bt_only),
-        open_positions=tuple(compare_open(ledger.positions(run_id), bt[is_open])),
+        open_positions=tuple(compare_open(ledger.positions(run_id, strategy), bt[is_open])),
         costs=compare_costs(fills, result.orders, bt), returns=returns,
         inherent=inherent_differences(spec, run), warnings=tuple(result.warnings),
     )  # fmt: skip

@@ -158,7 +158,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     if spec.strategies is not None:
         raise ConfigError(
             f"{spec.source}: strategies: an account of several strategies is replayed by "
-            "alphaforge paper --replay (services.accounts), not as one strategy"
+            "alphaforge paper --replay, not as one strategy (reconcile does not take it yet)"
         )
     if not spec.strategy:
         raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
