@@ -110,3 +110,51 @@ def test_downtime_is_caught_up_without_stale_orders(tmp_path: Path) -> None:
     assert len(skipped) >= 4  # the week's sessions, caught up
     assert not any(o.bar in skipped for o in orders)  # nothing sent for a stale bar
     assert np.isfinite(again.node.st.equity)
+
+
+ACCOUNT = {
+    **{k: v for k, v in SPEC.items() if k not in ("strategy", "params")},
+    "strategies": [
+        {"id": "fast", "strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
+         "allocation": 0.5},
+        {"id": "slow", "strategy": "ema_cross", "params": {"fast": 10, "slow": 30},
+         "symbols": ["SYN02", "SYN03"], "allocation": 0.5, "exits": {"stop_loss": "6%"}},
+    ],
+    "account": {"max_gross": 0.8},
+}  # fmt: skip
+
+
+def test_an_account_of_two_strategies_on_a_live_feed_trades_like_its_replay(
+    tmp_path: Path,
+) -> None:
+    from alphaforge.services.accounts import build_account_replay, run_account_replay
+
+    settings, store, bars = _world(tmp_path)
+    market = Market(store, bars, pd.Timestamp("2018-04-02 22:00", tz="UTC"))
+    mid = pd.Timestamp("2018-08-01 22:00", tz="UTC")
+    end = pd.Timestamp("2018-12-31 22:00", tz="UTC")
+    spec = RunSpec.model_validate(ACCOUNT)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = build_paper(spec, settings, ledger, None, market.now)
+        run_paper(setup, lambda: market.now, market.sleep, lambda: market.now > mid)
+        again = build_paper(spec, settings, ledger, setup.run_id, market.now)  # a restart
+        run_paper(again, lambda: market.now, market.sleep, lambda: market.now > end)
+        assert setup.skipped == [] and again.skipped == []
+        first = again.node.panel.index[again.node.panel.shape[0] - again.cycles - setup.cycles]
+        paper = {sid: sorted((t.symbol, t.side, t.entry_ts, t.exit_ts)
+                             for t in ledger.trades(setup.run_id, sid)) for sid in ("fast", "slow")}  # fmt: skip
+        info = ledger.run(setup.run_id)
+        replay_spec = RunSpec.model_validate(
+            {**ACCOUNT, "start": str(setup.origin.date()),
+             "end": str(again.node.panel.index[-1].date())}
+        )  # fmt: skip
+        replay = build_account_replay(
+            replay_spec, settings, ledger, ReplayRequest(None, None, None)
+        )
+        run_account_replay(replay, None)
+        same = {sid: sorted((t.symbol, t.side, t.entry_ts, t.exit_ts)
+                            for t in ledger.trades(replay.run_id, sid)
+                            if t.entry_ts >= first.isoformat()) for sid in ("fast", "slow")}  # fmt: skip
+    assert info is not None and info.mode == "paper" and list(info.strategies) == ["fast", "slow"]
+    assert all(len(v) >= 2 for v in paper.values())
+    assert paper == same

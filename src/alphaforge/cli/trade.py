@@ -213,8 +213,10 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         s = setup
         kind = "live" if spec.mode == "live" and not spec.runtime.shadow else "paper"
         venue = s.node.p.venue.name
+        n = len(spec.strategies or ()) or 1
         console.print(
-            f"{kind} run {s.run_id} on {venue}: {len(s.feed.symbols)} symbol(s), "
+            f"{kind} run {s.run_id} on {venue}: {n} strateg{'ies' if n > 1 else 'y'}, "
+            f"{len(s.feed.symbols)} symbol(s), "
             f"{s.feed.timeframe} bars from the {spec.feed.source}; Ctrl-C stops (restart with "
             f"alphaforge {kind} --config ... --run-id {s.run_id}); log: {s.log_file}"
         )
@@ -223,7 +225,13 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
             if quiet:
                 return
             t = s.next_t - 1
-            console.print(_view(s.node, t, s.node.st.equity, t + 1, time.perf_counter()))
+            account = getattr(s.driver, "account", None)
+            if account is not None:
+                from alphaforge.cli.trade_account import account_view
+
+                console.print(account_view(account, t, account.equity, f"cycle {s.cycles:,}"))
+            else:
+                console.print(_view(s.node, t, s.node.st.equity, t + 1, time.perf_counter()))
             console.print(f"[dim]next cycle at {due.next_at:%Y-%m-%d %H:%M} UTC[/]")
 
         try:

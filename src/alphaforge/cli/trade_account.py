@@ -12,20 +12,17 @@ from rich.table import Table
 from alphaforge.cli.common import console
 
 
-def account_view(setup: Any, t: int, eq: float, bars: int, started: float) -> Table:
-    """The terminal view of an account: the cycle, then one row per strategy (equity, its
-    share, open positions, working orders, trading state) and the account's limits."""
-    acct = setup.account
-    panel = setup.panel
-    rate = (t + 1 - setup.start) / max(time.perf_counter() - started, 1e-9)
+def account_view(acct: Any, t: int, eq: float, head: str) -> Table:
+    """The terminal view of an account: ``head`` (the cycle), then one row per strategy
+    (equity, its share, open positions, working orders, trading state) and its limits."""
+    index = acct.nodes[0].panel.index
     table = Table(
-        title=f"cycle {t + 1:,}/{bars:,} {panel.index[t]:%Y-%m-%d %H:%M}  ·  account equity "
-        f"{eq:,.2f}  ·  {rate:,.0f} bars/s",
+        title=f"{head} {index[t]:%Y-%m-%d %H:%M}  ·  account equity {eq:,.2f}",
         title_justify="left",
     )
     for col in ("strategy", "equity", "share", "cash", "positions", "working", "state"):
         table.add_column(col, justify="left" if col in ("strategy", "state") else "right")
-    for sid, node in zip(setup.ids, acct.nodes, strict=True):
+    for sid, node in zip(acct.ids, acct.nodes, strict=True):
         st = node.st
         held = sum(1 for j in range(st.n) if st.qty(j) != 0.0)
         working = sum(1 for o in node.oms.orders.values() if o.state.open)
@@ -69,10 +66,12 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
                     now = time.perf_counter()
                     if now - last[0] > 0.25 or t == bars - 1:
                         last[0] = now
-                        live.update(account_view(setup, t, eq, bars, started))
+                        rate = (t + 1 - setup.start) / max(now - started, 1e-9)
+                        head = f"cycle {t + 1:,}/{bars:,} ({rate:,.0f} bars/s)"
+                        live.update(account_view(setup.account, t, eq, head))
 
                 out = run_account_replay(setup, req.speed, show)
-        summary = account_view(setup, bars - 1, out.final_equity, bars, started)
+        summary = account_view(setup.account, bars - 1, out.final_equity, f"{bars:,} bars")
     finally:
         if setup is not None:
             setup.close()

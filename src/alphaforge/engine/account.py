@@ -77,6 +77,7 @@ class Account:
         self.limits, self.bars, self.day = limits, bars, day
         self.batch, self.batch_seconds = batch, batch_seconds
         self.risk = _Risk()
+        self.ids = [n.p.strategy_id for n in nodes]
         self._key = f"{run_id}/{ACCOUNT}"
         self._cm: Any = None
         self._open: Any = None

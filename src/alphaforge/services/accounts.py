@@ -39,6 +39,7 @@ from alphaforge.services.trading import (
     make_logger,
     strategy_book,
 )
+from alphaforge.sim.inputs import run_clock
 from alphaforge.sim.venue import SimulatedVenue
 
 _MERGED = ("sizing", "risk", "exits")
@@ -113,6 +114,10 @@ class AccountSetup:
     def nodes(self) -> list[TradingNode]:
         return self.account.nodes
 
+    @property
+    def node(self) -> TradingNode:
+        return self.account.nodes[0]
+
     def close(self) -> None:
         self.account.desk.venue.close()
 
@@ -128,40 +133,131 @@ def build_account_replay(
         spec.start = req.start
     if req.end is not None:
         spec.end = req.end
-    sleeves = [sleeve_spec(spec, k) for k in range(len(spec.strategies))]
-    if spec.symbols is None and all(s.symbols for s in sleeves):
-        spec.symbols = list(dict.fromkeys(x for s in sleeves for x in s.symbols or ()))
+    sleeves = _sleeves(spec)
     panel = load_spec_panel(spec, settings)
     if panel.shape[0] < 2:
         raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
-    ids = [sleeve_id(sl) for sl in spec.strategies]
     run_id = _run_id(spec, req, ledger)
+    known = _known(spec, ledger, run_id)
+    log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
+    log = make_logger(log_file)
+    start = {"replay_from": panel.index[0].isoformat(), "replay_to": panel.index[-1].isoformat()}
+    account = _account(spec, sleeves, panel, ledger, run_id, "replay", start, log,
+                       batch=256 if req.speed is None else 1, replay=True)  # fmt: skip
+    first = _restore(account, ledger, run_id, known, log, 0)
+    return AccountSetup(account, panel, run_id, log_file, first, account.ids)
+
+
+def build_account_paper(
+    spec: RunSpec, settings: Any, ledger: Ledger, run_id: str | None, now: Any
+) -> Any:
+    """The account of ``spec`` on the simulated venue over the stored bars, fed by the
+    schedule like one strategy's paper run (:func:`alphaforge.services.paper.build_paper`);
+    a known ``run_id`` continues that run."""
+    import pandas as pd
+
+    from alphaforge.data.clock import ExchangeClock
+    from alphaforge.engine.schedule import Schedule, ScheduleSpec
+    from alphaforge.services.paper import PaperSetup, _feed, _origin
+
+    assert spec.strategies is not None
+    refuse_account_settings(spec)
+    sleeves = _sleeves(spec)
+    feed = _feed(spec, settings)
+    known = ledger.run(run_id) if run_id else None
+    if known is not None and known.replay_from:
+        origin = pd.Timestamp(known.replay_from)
+    else:
+        feed.refresh(now, now - pd.Timedelta(days=3650))
+        origin = _origin(feed, spec.feed.history_bars, now, spec.source)
+    panel = feed.panel(origin, now)
+    kind = "shadow" if spec.runtime.shadow else "paper"
+    rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
+    log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"
+    log = make_logger(log_file)
+    account = _account(spec, sleeves, panel, ledger, rid, kind,
+                       {"replay_from": origin.isoformat()}, log, batch=1, replay=False)  # fmt: skip
+    next_t = _restore(account, ledger, rid, known is not None, log, panel.shape[0])
+    cfg = sleeves[0].backtest_config()
+    cal = account.nodes[0].p.signals.clock.calendar
+    sched = Schedule(
+        ScheduleSpec(feed.timeframe, spec.schedule.every_minutes, spec.schedule.delay_seconds),
+        ExchangeClock(cal),
+    )
+    driver = AccountDriver(account, [(s.symbols, s.backtest_config()) for s in sleeves])
+    return PaperSetup(account.nodes[0], rid, log_file, feed, sched, cfg, origin, next_t, log,
+                      driver=driver)  # fmt: skip
+
+
+@dataclass
+class AccountDriver:
+    """Runs the cycles of an account on the bars of a live feed (see
+    :class:`alphaforge.services.paper.NodeDriver`)."""
+
+    account: Account
+    sleeves: list[tuple[list[str] | None, Any]]  # each strategy's symbols and rules
+
+    def extend(self, panel: Panel) -> None:
+        for node, (symbols, cfg) in zip(self.account.nodes, self.sleeves, strict=True):
+            sub = sub_panel(panel, symbols)
+            clock = run_clock(sub, cfg)
+            node.extend(sub, clock.day, clock.week)
+            node.p.signals.clock = clock
+        self.account.day = clock.day
+        self.account.bars = _bars_of(panel)
+
+    def step(self, t: int, trade: bool) -> None:
+        self.account.step(t, trade)
+
+    def commit(self) -> None:
+        self.account.commit()
+
+
+def _sleeves(spec: RunSpec) -> list[RunSpec]:
+    """Each strategy's spec; the run's symbols default to all of theirs."""
+    assert spec.strategies is not None
+    sleeves = [sleeve_spec(spec, k) for k in range(len(spec.strategies))]
+    if spec.symbols is None and all(s.symbols for s in sleeves):
+        spec.symbols = list(dict.fromkeys(x for s in sleeves for x in s.symbols or ()))
+    return sleeves
+
+
+def _known(spec: RunSpec, ledger: Ledger, run_id: str) -> bool:
     known = ledger.run(run_id)
     if known is not None and known.config_hash != spec.canonical_hash():
         raise ConfigError(
             f"--run-id {run_id}: the run was started with another config or period; restart "
             "it with the same --config, --from and --to, or choose a new run id"
         )
-    log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
-    log = make_logger(log_file)
+    return known is not None
+
+
+def _account(
+    spec: RunSpec, sleeves: list[RunSpec], panel: Panel, ledger: Ledger, run_id: str, mode: str,
+    period: dict[str, str], log: Callable[..., None], batch: int, replay: bool,
+) -> Account:  # fmt: skip
+    """A node per strategy on its part of ``panel``, one simulated venue behind a netting desk,
+    and the run registered in the ledger."""
+    assert spec.strategies is not None
+    ids = [sleeve_id(sl) for sl in spec.strategies]
     books = [strategy_book(s, sub_panel(panel, s.symbols)) for s in sleeves]
     venue = SimulatedVenue(books[0][3].s, float(spec.cash))  # costs are the account's
     desk = NettingDesk(venue, run_id, ids)
     sent = ledger.submitted_ids(run_id)
     ledger.start_run(
-        run_id=run_id, mode="replay", venue=venue.name, config_hash=spec.canonical_hash(),
+        run_id=run_id, mode=mode, venue=venue.name, config_hash=spec.canonical_hash(),
         config_text=spec.model_dump_json(), strategies=ids,
-        started=datetime.now(UTC).isoformat(), replay_from=panel.index[0].isoformat(),
-        replay_to=panel.index[-1].isoformat(),
+        started=datetime.now(UTC).isoformat(), **period,
     )  # fmt: skip
     nodes = []
     for sid, s, (strategy, cfg, clock, stepper) in zip(ids, sleeves, books, strict=True):
         sp = sub_panel(panel, s.symbols)
         r = s.runtime
+        pre = _precompute(s, strategy, sp, log) if replay else False
         parts = NodeParts(
             run_id=run_id, strategy_id=sid, stepper=stepper,
-            signals=SignalSource(strategy, cfg, clock, r.window, _precompute(s, strategy, sp, log)),
-            venue=desk.view(sid), ledger=ledger,
+            signals=SignalSource(strategy, cfg, clock, r.window, pre), venue=desk.view(sid),
+            ledger=ledger,
             gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band), sent),
             day=clock.day, week=clock.week, sleep=time.sleep, log=log, halt_poll_seconds=0.5,
         )  # fmt: skip
@@ -171,9 +267,8 @@ def build_account_replay(
         lim.daily_loss_limit, lim.max_drawdown, lim.max_gross
     ) if lim else AccountLimits()  # fmt: skip
     account = Account(nodes, desk, ledger, run_id, limits, _bars_of(panel), books[0][2].day,
-                      batch=256 if req.speed is None else 1)  # fmt: skip
-    start = _restore(account, ledger, run_id, ids, known is not None, log)
-    return AccountSetup(account, panel, run_id, log_file, start, ids)
+                      batch=batch)  # fmt: skip
+    return account
 
 
 def _bars_of(panel: Panel) -> Callable[[int], BarSet]:
@@ -187,16 +282,16 @@ def _bars_of(panel: Panel) -> Callable[[int], BarSet]:
 
 
 def _restore(
-    account: Account, ledger: Ledger, run_id: str, ids: list[str], known: bool,
-    log: Callable[..., None],
+    account: Account, ledger: Ledger, run_id: str, known: bool, log: Callable[..., None],
+    first: int,
 ) -> int:  # fmt: skip
-    """Continue a known run after its last committed bar; every node reconciles with its view
-    of the venue."""
-    start, since = 0, None
+    """Continue a known run after its last committed bar (else start at ``first``); every node
+    reconciles with its view of the venue. Returns the next bar to run."""
+    start, since = first, None
     snap = ledger.state(f"{run_id}/{ACCOUNT}", "account") if known else None
     if snap is not None:
         account.restore(snap)
-        for sid, node in zip(ids, account.nodes, strict=True):
+        for sid, node in zip(account.ids, account.nodes, strict=True):
             state = ledger.state(f"{run_id}/{sid}", "runtime")
             if state is None:
                 raise DataError(f"run {run_id}: no saved state of strategy {sid!r}")

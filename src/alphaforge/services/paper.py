@@ -76,6 +76,7 @@ class PaperSetup:
     log: Callable[..., None]
     cycles: int = 0
     skipped: list[str] = field(default_factory=list)
+    driver: Any = None  # what runs the cycles: the node, or an account of several strategies
 
     def close(self) -> None:
         self.node.p.venue.close()
@@ -129,10 +130,9 @@ def build_paper(
     from alphaforge.data.clock import ExchangeClock
 
     if spec.strategies is not None:
-        raise ConfigError(
-            f"{spec.source}: strategies: an account of several strategies runs in replay for "
-            "now (alphaforge paper --replay); on a live feed, run one strategy per run"
-        )
+        from alphaforge.services.accounts import build_account_paper
+
+        return build_account_paper(spec, settings, ledger, run_id, now)
     feed = _feed(spec, settings)
     known = ledger.run(run_id) if run_id else None
     if known is not None and known.replay_from:
@@ -181,6 +181,26 @@ def build_paper(
     return PaperSetup(node, rid, log_file, feed, sched, cfg, origin, next_t, log)
 
 
+@dataclass
+class NodeDriver:
+    """Runs the cycles of one node on the bars of a live feed."""
+
+    node: TradingNode
+    config: BacktestConfig
+
+    def extend(self, panel: Panel) -> None:
+        """Continue on ``panel``, the bars so far (the run clock on all of them)."""
+        clock = run_clock(panel, self.config)
+        self.node.extend(panel, clock.day, clock.week)
+        self.node.p.signals.clock = clock
+
+    def step(self, t: int, trade: bool) -> None:
+        self.node.step(t, trade=trade)
+
+    def commit(self) -> None:
+        self.node.commit()
+
+
 def paper_cycle(setup: PaperSetup, now: pd.Timestamp, due: Due, wait: bool) -> int | None:
     """Bring in the bars that closed up to ``now`` and run their cycles: the bar of a fresh
     close trades, caught-up bars do not. Returns the number of bars run, or None when the
@@ -193,9 +213,8 @@ def paper_cycle(setup: PaperSetup, now: pd.Timestamp, due: Due, wait: bool) -> i
     newest = setup.schedule.next_close_after(panel.index[-1])
     if wait and due.current is not None and newest < due.current:
         return None
-    clock = run_clock(panel, setup.config)
-    node.extend(panel, clock.day, clock.week)
-    node.p.signals.clock = clock
+    drive = setup.driver or NodeDriver(node, setup.config)
+    drive.extend(panel)
     last = panel.shape[0] - 1
     fresh = due.current is not None and (
         setup.schedule.next_close_after(panel.index[last]) >= due.current
@@ -205,8 +224,8 @@ def paper_cycle(setup: PaperSetup, now: pd.Timestamp, due: Due, wait: bool) -> i
         if not trade:
             setup.skipped.append(panel.index[t].isoformat())
             setup.log("caught_up", bar=panel.index[t].isoformat(), traded=False)
-        node.step(t, trade=trade)
-    node.commit()
+        drive.step(t, trade)
+    drive.commit()
     n = panel.shape[0] - setup.next_t
     setup.next_t = panel.shape[0]
     setup.cycles += 1
