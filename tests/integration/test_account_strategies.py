@@ -273,3 +273,42 @@ def test_drift_compares_each_strategy_of_an_account_with_its_own_backtest(
         assert rep.returns.final_equity_backtest == pytest.approx(float(bt.equity.iloc[-1]))
         assert rep.returns.final_equity_run == pytest.approx(rep.returns.final_equity_backtest)
         assert rep.within_tolerance
+
+
+def test_reconcile_of_an_account_finds_every_strategy_in_step_with_the_venue(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    from alphaforge.services.trading import reconcile_run
+
+    spec = _spec(bars_file, costs=True, stops=True)
+    settings = AppSettings(home=tmp_path)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = build_account_replay(spec, settings, ledger, NOW)
+        for t in range(400):  # a run that stops with positions and protective orders open
+            setup.account.step(t)
+        setup.account.commit()
+        held = [n for n in setup.nodes if any(n.st.qty(j) for j in range(n.st.n))]
+        assert held, "the check needs an open position"
+        run_id, diffs = reconcile_run(settings, ledger, setup.run_id, apply=False)
+    assert run_id == setup.run_id
+    assert diffs == []
+
+
+def test_a_bracket_leg_filled_in_its_entry_bar_is_not_left_working(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    """One strategy alone: a stop that fills in its entry's own bar reaches the order manager
+    as filled, so a restart's reconciliation finds nothing to cancel."""
+    from alphaforge.services.trading import reconcile_run
+
+    spec = sleeve_spec(_spec(bars_file, costs=True, stops=True), 0)
+    settings = AppSettings(home=tmp_path)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = build_replay(spec, settings, ledger, NOW)
+        run_replay(setup, None)
+        same_bar = [t for t in ledger.trades(setup.run_id) if t.entry_ts == t.exit_ts]
+        assert same_bar, "the check needs a stop hit in its entry bar"
+        working = [o for o in setup.node.oms.orders.values() if not o.state.terminal]
+        _run, diffs = reconcile_run(settings, ledger, setup.run_id, apply=False)
+    assert {o.client_id for o in working} <= {o.client_id for o in setup.node.p.venue.open_orders()}
+    assert diffs == []

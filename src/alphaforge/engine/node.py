@@ -462,6 +462,8 @@ class TradingNode:
             fill = (f.price, f.fee, f.slippage)
             if order is None:
                 order = self._bracket_leg(j, u.client_id, cyc)
+                if order is not None:
+                    self.oms.apply(u)  # the leg's own update, now that it is tracked
             if u.client_id in guards or (order is not None and order.request.intent is Intent.STOP):
                 self._protective_fill(t, j, u, fill)
                 continue

@@ -158,7 +158,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     if spec.strategies is not None:
         raise ConfigError(
             f"{spec.source}: strategies: an account of several strategies is replayed by "
-            "alphaforge paper --replay, not as one strategy (reconcile does not take it yet)"
+            "alphaforge paper --replay, not as one strategy"
         )
     if not spec.strategy:
         raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
@@ -332,13 +332,23 @@ def reconcile_run(
         raise ConfigError(f"--run: no run {run_id!r} in the ledger" if run_id else "no runs yet")
     spec = RunSpec.model_validate(json.loads(run.config_text))
     spec._source = f"run {run.run_id}"
-    setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, run.run_id))
+    req = ReplayRequest(None, None, None, run.run_id)
+    setup: Any
+    if spec.strategies is not None:  # an account: every strategy against its view of the venue
+        from alphaforge.services.accounts import build_account_replay
+
+        setup = build_account_replay(spec, settings, ledger, req)
+        nodes = setup.nodes
+    else:
+        setup = build_replay(spec, settings, ledger, req)
+        nodes = [setup.node]
     try:
-        node = setup.node
-        diffs = list(node.pending_reconciliation())
+        diffs = [d for node in nodes for d in node.pending_reconciliation()]
         last = ledger.last_bar(run.run_id)
         if apply and diffs and last is not None:
-            node.write_reconciliation(last, setup.start - 1)
+            for node in nodes:
+                if node.pending_reconciliation():
+                    node.write_reconciliation(last, setup.start - 1)
     finally:
         setup.close()
     return run.run_id, diffs
