@@ -384,9 +384,12 @@ def _section_of(ann: Any) -> Any:
     from pydantic import BaseModel
 
     wrapped = typing.get_origin(ann) in (typing.Union, types.UnionType, list)
-    found = [a for a in (typing.get_args(ann) if wrapped else (ann,))
-             if isinstance(a, type) and issubclass(a, BaseModel)]  # fmt: skip
-    return found[0] if found else None
+    for a in typing.get_args(ann) if wrapped else (ann,):
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            return a
+        if typing.get_origin(a) is list:  # an optional list of sections
+            return _section_of(a)
+    return None
 
 
 def ml_entries(model: Any = None, prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -475,14 +478,19 @@ def config_reference() -> str:
     entries = list(model_entries(RunSpec, skip=own))
     lines.append(_config_rows([(k, f) for k, f in entries if "." not in k], CONFIG_NOTES) + "\n")
     for name, field in RunSpec.model_fields.items():
-        ann = field.annotation
-        if name in own or not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        ann = _section_of(field.annotation)  # a section, optional, or a list of them
+        if name in own or ann is None:
             continue
-        lines.append(f"### `{name}` ({ann.__name__})\n\n")
+        many = typing.get_origin(field.annotation) is list or list in [
+            typing.get_origin(a) for a in typing.get_args(field.annotation)
+        ]
+        lines.append(f"### `{name}` ({'list of ' if many else ''}{ann.__name__})\n\n")
         doc = inspect.getdoc(ann)
         if doc:
             lines.append(doc + "\n\n")
         sub = [(k, f) for k, f in entries if k.startswith(name + ".")]
+        if not sub:
+            sub = list(model_entries(ann, name + "."))
         lines.append(_config_rows(sub, CONFIG_NOTES) + "\n")
     lines.append(
         "## ML training config (`MlSpec`)\n\n"

@@ -108,7 +108,7 @@ class SleeveSpec(BaseModel):
         None, min_length=1, description="name in the ledger (default: the strategy's name)"
     )
     strategy: str = Field(..., description="Built-in name or path/file.py:ClassName")
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(default_factory=dict, description="the strategy's parameters")
     symbols: list[str] | None = Field(None, description="default: the run's symbols")
     allocation: float = Field(..., gt=0, le=1, description="fraction of cash this strategy trades")
     sizing: dict[str, Any] | None = Field(None, description="replaces keys of the run's sizing")
