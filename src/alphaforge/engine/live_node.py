@@ -82,9 +82,7 @@ class LiveNode(TradingNode):
             self._open(t, bar_txt, cyc)
         else:
             self._drop_pending(t, cyc)
-        self._write(t, bar_txt, cyc)
-        if cyc.updates:
-            self.oms.prune()
+        self._end(t, bar_txt, cyc)
         return eq
 
     def fast_forward(

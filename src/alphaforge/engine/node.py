@@ -199,10 +199,14 @@ class TradingNode:
         self.sig = sig
         self._note_signals(sig, cyc)
         self._protect_positions(t, bar_txt, cyc)
+        self._end(t, bar_txt, cyc)
+        return eq
+
+    def _end(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
+        """Write the cycle; forget the orders it finished."""
         self._write(t, bar_txt, cyc)
         if cyc.updates:
             self.oms.prune()
-        return eq
 
     # ---- quiet bars of a replay ---------------------------------------------------------
     def fast_forward(

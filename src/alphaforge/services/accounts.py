@@ -154,23 +154,15 @@ def build_account_paper(
     """The account of ``spec`` on the simulated venue over the stored bars, fed by the
     schedule like one strategy's paper run (:func:`alphaforge.services.paper.build_paper`);
     a known ``run_id`` continues that run."""
-    import pandas as pd
 
     from alphaforge.data.clock import ExchangeClock
     from alphaforge.engine.schedule import Schedule, ScheduleSpec
-    from alphaforge.services.paper import PaperSetup, _feed, _origin
+    from alphaforge.services.paper import PaperSetup, feed_bars
 
     assert spec.strategies is not None
     refuse_account_settings(spec)
     sleeves = _sleeves(spec)
-    feed = _feed(spec, settings)
-    known = ledger.run(run_id) if run_id else None
-    if known is not None and known.replay_from:
-        origin = pd.Timestamp(known.replay_from)
-    else:
-        feed.refresh(now, now - pd.Timedelta(days=3650))
-        origin = _origin(feed, spec.feed.history_bars, now, spec.source)
-    panel = feed.panel(origin, now)
+    feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     kind = "shadow" if spec.runtime.shadow else "paper"
     rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
     log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"

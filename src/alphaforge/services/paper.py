@@ -103,6 +103,21 @@ def _origin(feed: StoreFeed, history: int, now: pd.Timestamp, source: str) -> pd
     return full.index[max(0, full.shape[0] - history)]
 
 
+def feed_bars(
+    spec: Any, settings: Any, ledger: Ledger, run_id: str | None, now: pd.Timestamp
+) -> tuple[StoreFeed, Any, pd.Timestamp, Panel]:
+    """The feed of ``spec``, the known run ``run_id`` (or None), the run's first bar (a known
+    run keeps its own; a new one starts ``feed.history_bars`` back) and the bars so far."""
+    feed = _feed(spec, settings)
+    known = ledger.run(run_id) if run_id else None
+    if known is not None and known.replay_from:
+        origin = pd.Timestamp(known.replay_from)
+    else:
+        feed.refresh(now, now - pd.Timedelta(days=3650))
+        origin = _origin(feed, spec.feed.history_bars, now, spec.source)
+    return feed, known, origin, feed.panel(origin, now)
+
+
 def next_period_of(node: TradingNode, clock: RunClock) -> NextPeriod:
     """The trading-day and week ids of the bar after bar ``t`` of ``node``'s panel: the day of
     the next bar close on the exchange calendar (what the run clock will give that bar)."""
@@ -133,14 +148,7 @@ def build_paper(
         from alphaforge.services.accounts import build_account_paper
 
         return build_account_paper(spec, settings, ledger, run_id, now)
-    feed = _feed(spec, settings)
-    known = ledger.run(run_id) if run_id else None
-    if known is not None and known.replay_from:
-        origin = pd.Timestamp(known.replay_from)
-    else:
-        feed.refresh(now, now - pd.Timedelta(days=3650))
-        origin = _origin(feed, spec.feed.history_bars, now, spec.source)
-    panel = feed.panel(origin, now)
+    feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
     broker = spec.broker.name != "simulated" and not spec.runtime.shadow
     venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=False)
