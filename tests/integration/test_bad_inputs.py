@@ -135,6 +135,29 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     (files / "list.yaml").write_text("- strategy\n- sma_cross\n")
     (files / "bench.yaml").write_text("benchmark: SPY\n")
     (files / "broken.yaml").write_text("strategy: [sma_cross\n")
+    two = "- {strategy: sma_cross, allocation: 0.7}\n  - {strategy: ema_cross, allocation: 0.5}"
+    (files / "over.yaml").write_text(f"symbols: [SYN01]\nstrategies:\n  {two}\n")
+    (files / "both.yaml").write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\nstrategies: [{strategy: ema_cross, "
+        "allocation: 0.5}]\n"
+    )
+    (files / "sleeve_symbol.yaml").write_text(
+        "symbols: [SYN01]\nstrategies: [{strategy: sma_cross, allocation: 0.5, symbols: [XX]}]\n"
+    )
+    (files / "sleeve_param.yaml").write_text(
+        "symbols: [SYN01]\nstrategies: [{strategy: sma_cross, allocation: 0.5, "
+        "params: {fsat: 3}}]\n"
+    )
+    (files / "fill_close.yaml").write_text("strategy: sma_cross\nsymbols: [SYN01]\nfill: close\n")
+    (files / "limit_entry.yaml").write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\norder_type: limit\n"
+    )
+    (files / "bad_param.yaml").write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\nparams: {fsat: 3}\n"
+    )
+    (files / "account_alone.yaml").write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\naccount: {max_gross: 1}\n"
+    )
     (files / "user.py").write_text(USER_STRATEGIES)
     (files / "outdir").mkdir()
     return home, files
@@ -172,6 +195,8 @@ def B(id: str, args: str, *names: str) -> Bad:  # reads as a table row
 BT = "backtest sma_cross -s SYN01 -q"
 SW = "sweep sma_cross -s SYN01 -q"
 WF = "walkforward sma_cross -s SYN01 -q --train-len 100 --test-len 50"
+PR = "paper --config"
+REPLAY = "--replay --from 2020-01-02 --to 2020-03-31 -q"
 # fmt: off
 ROWS: list[Bad] = [
     # costs and cash: wrong results that used to exit 0
@@ -294,6 +319,19 @@ ROWS: list[Bad] = [
     B("param-misspelt", f"{BT} --param fsat=3", "fsat", "did you mean 'fast'"),
     B("symbol-only-hourly", "backtest sma_cross -s ETH-USD -q", "ETH-USD", "try --timeframe 1h"),
     B("symbol-misspelt", "backtest sma_cross -s SYN0l -q", "SYN0l", "did you mean"),
+    # the runtime
+    B("paper-fill-close", f"{PR} {{files}}/fill_close.yaml {REPLAY}", "fill_close.yaml", "fill"),
+    B("paper-limit-entries", f"{PR} {{files}}/limit_entry.yaml {REPLAY}", "order_type"),
+    B("paper-param-misspelt", f"{PR} {{files}}/bad_param.yaml {REPLAY}", "fsat"),
+    B("paper-live-param-misspelt", f"{PR} {{files}}/bad_param.yaml", "fsat"),
+    # several strategies on one account
+    B("account-over-allocated", f"{PR} {{files}}/over.yaml {REPLAY}", "over.yaml", "sum to 1.2"),
+    B("account-and-strategy", f"{PR} {{files}}/both.yaml {REPLAY}", "both.yaml", "strategies:"),
+    B("account-symbol-outside", f"{PR} {{files}}/sleeve_symbol.yaml {REPLAY}",
+      "strategies[0].symbols", "XX"),
+    B("account-param-misspelt", f"{PR} {{files}}/sleeve_param.yaml {REPLAY}", "fsat"),
+    B("account-limits-alone", f"{PR} {{files}}/account_alone.yaml {REPLAY}", "account"),
+    B("account-backtest", "backtest -c {files}/over.yaml -q", "over.yaml"),
     # saved runs
     B("runs-show-unknown", "runs show nope", "nope", "runs list"),
     B("runs-rm-unknown", "runs rm nope --yes", "nope"),

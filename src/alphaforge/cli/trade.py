@@ -154,6 +154,9 @@ def _paper(
     spec = load_run_spec(config)
     if shadow:
         spec.runtime.shadow = True
+    from alphaforge.services.trading import check_run
+
+    check_run(spec)  # before the ledger is opened: bad input leaves the home as it was
     if not replay:
         if start or end:
             fail("--from / --to go with --replay", 2)

@@ -47,9 +47,14 @@ def account_view(acct: Any, t: int, eq: float, head: str) -> Table:
 
 def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     """Build, run and summarise the replay of an account of several strategies."""
-    from alphaforge.services.accounts import build_account_replay, run_account_replay
+    from alphaforge.services.accounts import (
+        build_account_replay,
+        check_account,
+        run_account_replay,
+    )
     from alphaforge.services.ledger import open_ledger
 
+    check_account(spec)  # before the ledger is opened: bad input leaves the home as it was
     ledger = open_ledger(settings)
     setup = None
     try:

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from alphaforge.config.specs import RunSpec, SleeveSpec
-from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import format_validation_error
 from alphaforge.engine.account import ACCOUNT, Account, AccountLimits
@@ -128,12 +128,11 @@ def build_account_replay(
     """The nodes of every strategy of ``spec`` on one simulated venue over the stored bars of
     ``[req.start, req.end]``, with the run started (or continued) in the ledger."""
     assert spec.strategies is not None
-    refuse_account_settings(spec)
     if req.start is not None:
         spec.start = req.start
     if req.end is not None:
         spec.end = req.end
-    sleeves = _sleeves(spec)
+    sleeves = check_account(spec)
     panel = load_spec_panel(spec, settings)
     if panel.shape[0] < 2:
         raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
@@ -160,8 +159,7 @@ def build_account_paper(
     from alphaforge.services.paper import PaperSetup, feed_bars
 
     assert spec.strategies is not None
-    refuse_account_settings(spec)
-    sleeves = _sleeves(spec)
+    sleeves = check_account(spec)
     feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     kind = "shadow" if spec.runtime.shadow else "paper"
     rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
@@ -203,6 +201,21 @@ class AccountDriver:
 
     def commit(self) -> None:
         self.account.commit()
+
+
+def check_account(spec: RunSpec) -> list[RunSpec]:
+    """Each strategy's spec, checked before anything is read or written: what the account does
+    not carry out, each strategy's keys, name and parameters (see :func:`sleeve_spec`)."""
+    from alphaforge.services.backtest import make_strategy
+
+    refuse_account_settings(spec)
+    sleeves = _sleeves(spec)
+    for k, s in enumerate(sleeves):
+        try:
+            make_strategy(s.strategy, s.params)
+        except AlphaforgeError as exc:  # an unknown name, a wrong parameter
+            raise ConfigError(f"{spec.source}: strategies[{k}]: {exc}") from None
+    return sleeves
 
 
 def _sleeves(spec: RunSpec) -> list[RunSpec]:

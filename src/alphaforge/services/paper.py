@@ -31,7 +31,7 @@ from alphaforge.engine.schedule import Due, Schedule, ScheduleSpec
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarStore, MarketDataSource
-from alphaforge.services.trading import make_logger, make_venue, strategy_book
+from alphaforge.services.trading import check_run, make_logger, make_venue, strategy_book
 from alphaforge.sim.inputs import RunClock, run_clock
 
 RETRY_SECONDS = 30.0  # how often a cycle looks again for a bar that has not arrived
@@ -148,6 +148,7 @@ def build_paper(
         from alphaforge.services.accounts import build_account_paper
 
         return build_account_paper(spec, settings, ledger, run_id, now)
+    check_run(spec)
     feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
     broker = spec.broker.name != "simulated" and not spec.runtime.shadow

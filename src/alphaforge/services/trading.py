@@ -80,6 +80,28 @@ def refuse_runtime_settings(cfg: BacktestConfig, out: Signals | TargetWeights, s
         )
 
 
+def check_run(spec: Any) -> None:
+    """What a trading run can refuse before anything is read or written: the strategy's name
+    and parameters, and the settings the runtime does not carry out (the rest, which needs the
+    strategy's output, is refused by :func:`strategy_book`)."""
+    if spec.strategies is not None:
+        from alphaforge.services.accounts import check_account
+
+        check_account(spec)
+        return
+    if not spec.strategy:
+        raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
+    make_strategy(spec.strategy, spec.params)
+    cfg = spec.backtest_config()
+    if cfg.order_type in ("limit", "stop", "stop_limit"):
+        raise ConfigError(
+            f"{spec.source}: order_type: limit and stop entries are not supported by the runtime "
+            "yet; use order_type: market"
+        )
+    empty = np.zeros((1, 1), dtype=bool)
+    refuse_runtime_settings(cfg, Signals(empty, empty), spec.source)  # fill, ambiguity
+
+
 def _strategy_kind(strategy: Strategy, panel: Panel) -> Signals | TargetWeights:
     """The strategy's output on its first bars (only its type and prices matter here)."""
     n = min(panel.shape[0], max(strategy.warmup() + 2, 2))
@@ -160,8 +182,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
             f"{spec.source}: strategies: an account of several strategies is replayed by "
             "alphaforge paper --replay, not as one strategy"
         )
-    if not spec.strategy:
-        raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
+    check_run(spec)
     if req.start is not None:
         spec.start = req.start
     if req.end is not None:
