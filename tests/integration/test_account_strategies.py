@@ -312,3 +312,51 @@ def test_a_bracket_leg_filled_in_its_entry_bar_is_not_left_working(
         _run, diffs = reconcile_run(settings, ledger, setup.run_id, apply=False)
     assert {o.client_id for o in working} <= {o.client_id for o in setup.node.p.venue.open_orders()}
     assert diffs == []
+
+
+def test_a_rotation_and_a_crossover_share_the_account_as_they_trade_alone(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    """Target weights beside signals: the rotation's rebalances are netted with the
+    crossover's orders and each strategy still trades as it would alone."""
+    spec = _spec(bars_file, costs=False, stops=False)
+    data = spec.model_dump(exclude_none=True)
+    del data["sizing"]  # sizing rules are the crossover's own; weights size the rotation
+    data["strategies"][0]["sizing"] = {"method": "fraction", "value": 0.3}
+    data["strategies"][1] = {
+        "id": "rotation", "strategy": "momentum_rotation", "allocation": 0.5,
+        "params": {"lookback": 40, "top_n": 1},
+    }  # fmt: skip
+    spec = RunSpec.model_validate(data)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = _replay(spec, tmp_path, ledger)
+        _identities(setup, ledger)
+        mine = {sid: _trips(ledger, setup.run_id, sid) for sid in setup.ids}
+        nets = [o for o in ledger.orders(setup.run_id) if o.strategy == "_net"]
+    assert any("fast, rotation" in o.reason for o in nets)
+    for k, sid in enumerate(setup.ids):
+        assert mine[sid] == _solo(spec, k, tmp_path), sid
+
+
+def test_the_kill_switch_flattens_every_strategy_of_the_account(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    spec = _spec(bars_file, costs=True, stops=False)
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = build_account_replay(spec, AppSettings(home=tmp_path), ledger, NOW)
+        t = 0
+        while t < 500 or not all(any(n.st.qty(j) for j in range(n.st.n)) for n in setup.nodes):
+            setup.account.step(t)  # until both strategies hold something
+            t += 1
+        ledger.halt(reason="test", flatten=True, by="test", ts="2020-01-01T00:00:00+00:00")
+        for node in setup.nodes:
+            node._halt_checked = -1e18  # read the switch at the next cycle
+        for k in range(t, t + 3):
+            setup.account.step(k)
+        setup.account.commit()
+        flat = [n.st.qty(j) for n in setup.nodes for j in range(n.st.n)]
+        flattens = [o for o in ledger.orders(setup.run_id) if o.intent == "flatten"]
+        ledger.resume(by="test", ts="2020-01-01T00:00:00+00:00")
+    assert flat == [0.0] * len(flat)
+    assert {o.strategy for o in flattens} == {"fast", "slow"}
+    assert setup.account.desk.venue.positions() == []
