@@ -49,6 +49,7 @@ def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(tmp_path: Path) 
         with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
             setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None))
             try:
+                setup.node.st.keep_records()  # every record, to compare with the backtest's
                 run_replay(setup, None)
                 venue_positions = {p.symbol: p.qty for p in setup.node.p.venue.positions()}
             finally:

@@ -75,6 +75,7 @@ def _replay(case: dict[str, Any], url: str, home: Path, fast: bool) -> dict[str,
         TradingNode.fast_forward = spy  # type: ignore[method-assign]
         setup = build_replay(_spec(case), AppSettings(home=home), ledger,
                              ReplayRequest(None, None, None, "quiet"))  # fmt: skip
+        setup.node.st.keep_records()  # every record, to compare the two paths
         out = run_replay(setup, None, on_bar=lambda t, eq: seen.append((t, eq)))
         node = setup.node
         with ledger.engine.connect() as c:

@@ -85,6 +85,7 @@ def _check(name: str, url: str, settings: AppSettings, backtest: Any, signals: s
         spec = _spec({**CASES[name], "runtime": {"signals": signals}})
         setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None))
         assert setup.node.p.signals.precomputed is (signals == "precomputed")
+        setup.node.st.keep_records()  # every record, to compare with the backtest's
         out = run_replay(setup, None)
         trades, orders, events = setup.node.st.records()
         venue_held = {p.symbol: p.qty for p in setup.node.p.venue.positions()}
@@ -98,6 +99,8 @@ def _check(name: str, url: str, settings: AppSettings, backtest: Any, signals: s
     if name == "stops_hit_in_the_entry_bar":  # the bracket's stop fills in its entry's bar
         assert np.any(closed["bars_held"] == 0)
     assert len(trades) == len(closed)
+    rejected = int(np.sum(orders["status"] == C.STATUS_REJECTED))
+    assert (out.trades, out.orders, out.rejected) == (len(trades), len(orders), rejected)
     # within one bar the venue reports its fills in its own order (the backtest goes by
     # symbol): compare the trades in (exit bar, symbol, entry bar) order
     trades = np.sort(trades, order=["exit_bar", "symbol", "entry_bar"])

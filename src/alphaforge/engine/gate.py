@@ -10,18 +10,25 @@ only a live account needs, in this order:
 2. market open (when a clock is given);
 3. price sanity: the price the order was sized with against the last trade, within a band;
 4. max order value and max order quantity;
-5. duplicate guard: a client order id already sent is never sent again.
+5. duplicate guard: a client order id already sent is never sent again. An id names the bar
+   it was decided at (:func:`~alphaforge.core.orders.client_order_id`), so only the cycle of
+   that bar can make it again: the gate remembers the last :data:`SENT_MEMORY` ids sent
+   (at a start, the run's ids in the ledger), far more than one bar sends, and a long run's
+   memory stays flat (:class:`~alphaforge.core.recent.RecentIds`).
 
 A refusal is returned as a :class:`Verdict` with its reason and is recorded, never dropped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from alphaforge.core.orders import Intent, OrderRequest
+from alphaforge.core.recent import RecentIds
+
+SENT_MEMORY = 10_000  # client order ids the duplicate guard remembers (far above one bar's)
 
 
 class TradingState(StrEnum):
@@ -72,10 +79,11 @@ Check = Callable[[OrderRequest, OrderContext], Verdict]
 class RiskGate:
     """The ordered chain of pre-trade checks (see the module docstring)."""
 
-    def __init__(self, limits: GateLimits, sent: set[str]) -> None:
+    def __init__(self, limits: GateLimits, sent: Iterable[str]) -> None:
         self.limits = limits
         self.state = TradingState.ACTIVE
-        self.sent = sent
+        # ids already sent (from the ledger on a restart); the order manager adds each new one
+        self.sent = sent if isinstance(sent, RecentIds) else RecentIds(sent, SENT_MEMORY)
         self.checks: tuple[tuple[str, Check], ...] = (
             ("trading_state", self._state),
             ("market_open", self._market),

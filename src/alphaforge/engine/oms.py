@@ -19,13 +19,14 @@ from alphaforge.core.errors import (
     VenueUnavailableError,
 )
 from alphaforge.core.orders import Order, OrderRequest, OrderState, OrderUpdate
+from alphaforge.core.recent import RecentIds
 from alphaforge.ports import ExecutionVenue
 
 
 @dataclass
 class OrderManager:
     venue: ExecutionVenue
-    sent: set[str]  # every client id ever sent (from the ledger on a restart)
+    sent: RecentIds  # the client ids sent (the risk gate's duplicate guard reads them)
     sleep: Callable[[float], None]
     retries: int = 5
     orders: dict[str, Order] = field(default_factory=dict)

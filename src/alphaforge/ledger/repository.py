@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from alphaforge.core.errors import StoreError
+from alphaforge.core.recent import RecentIds
 from alphaforge.ledger import models as m
 from alphaforge.ledger import queries as q
 from alphaforge.ledger.connect import IMMEDIATE, BulkInsert, make_engine, upgrade
@@ -41,6 +42,7 @@ from alphaforge.ledger.writer import BatchIds, CycleWriter, MarkedCycles
 __all__ = ["MODES", "Ledger"]
 
 MODES = ("replay", "paper", "live", "shadow")
+FILLS_REMEMBERED = 10_000  # recorded fill ids kept per run to answer CycleWriter.fill at once
 T = TypeVar("T")
 table = q.table
 
@@ -87,7 +89,7 @@ class Ledger:
         self._bulk = BulkInsert(engine.dialect)
         self._exact = engine.dialect.name != "sqlite"  # SQLite keeps money as doubles
         self._seq: dict[str, int] = {}  # the last cycle number written per run
-        self._fills_seen: dict[str, set[str]] = {}  # see _fills_of
+        self._fills_seen: dict[str, RecentIds] = {}  # see _fills_of
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -271,14 +273,16 @@ class Ledger:
                 if isinstance(w, CycleWriter):
                     seen.update(w.fill_ids)
 
-    def _fills_of(self, run_id: str) -> set[str]:
-        """The fill ids recorded for ``run_id``: read once, then kept current by this ledger's
-        own writes (one process runs a run; a write re-checks the database in any case)."""
+    def _fills_of(self, run_id: str) -> RecentIds:
+        """Fill ids recorded for ``run_id``: read once, then kept current by this ledger's own
+        writes (one process runs a run). Only the last :data:`FILLS_REMEMBERED` are kept, so a
+        long run's memory stays flat: a venue repeats recent fills, not old ones, and the write
+        re-checks the database in any case (an old fill repeated is still recorded once)."""
         seen = self._fills_seen.get(run_id)
         if seen is None:
             t = table(m.FillRecord)
-            query = select(t.c.fill_id).where(t.c.run_id == run_id)
-            seen = set(self._read(lambda c: c.scalars(query)))
+            query = select(t.c.fill_id).where(t.c.run_id == run_id).order_by(t.c.id)
+            seen = RecentIds(self._read(lambda c: c.scalars(query)), FILLS_REMEMBERED)
             self._fills_seen[run_id] = seen
         return seen
 

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationError
 
 from alphaforge.config.specs import RunSpec, SleeveSpec
@@ -327,12 +326,9 @@ def run_account_replay(
         if speed is not None and period > 0:
             time.sleep(period / speed)
     acct.commit()
-    trades = orders = rejected = 0
-    for node in acct.nodes:
-        tr, od, _ev = node.st.records()
-        trades += len(tr)
-        orders += len(od)
-        rejected += int(np.sum(od["status"] == 2)) if len(od) else 0
+    counts = [node.st.counts() for node in acct.nodes]  # the records are the ledger's
+    trades, orders = sum(c.trades for c in counts), sum(c.orders for c in counts)
+    rejected = sum(c.rejected for c in counts)
     return ReplayOutcome(
         run_id=setup.run_id, bars=n - setup.start, final_equity=eq, trades=trades,
         orders=orders, rejected=rejected, seconds=time.perf_counter() - t0,

@@ -19,13 +19,23 @@ the same compiled functions on the same typed state (:class:`~alphaforge.sim.rec
 The compiled functions index their inputs by bar. The runtime holds only the current bar, so
 its rows are passed as read-only views whose every bar is that row (stride 0 along time): the
 function reads "bar ``t``" and gets the current bar, with ``t`` the runtime's own bar counter.
+
+**Records.** The phases append trade, order and risk-event records to buffers of the
+vectorized engine's layout (:data:`~alphaforge.sim.records.TRADE`, ``ORDER``, ``EVENT``). The
+runtime's record is its ledger, so the stepper keeps only what is read again and a long run's
+memory stays flat: when a buffer fills up, the records no rule reads are dropped from its front
+(every order; every trade but the last ``kelly_lookback`` under Kelly sizing, the one rule that
+looks back on trades; the risk events already handed out by :meth:`Stepper.events_after`), and
+the buffer grows only when what is kept needs it. :meth:`Stepper.counts` gives the numbers of
+records since the start, :meth:`Stepper.keep_records` keeps every record (tests comparing a run
+with its backtest).
 """
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -156,6 +166,18 @@ def _new_records(cap: int) -> Records:
     )
 
 
+_KINDS = ("trades", "orders", "events")  # the record buffers of Records, in its order
+
+
+class RecordCounts(NamedTuple):
+    """Records a stepper made since its start (or restore), dropped ones included."""
+
+    trades: int
+    orders: int
+    rejected: int  # orders refused by a rule (STATUS_REJECTED)
+    events: int
+
+
 def _copy_book(bk: Book) -> Book:
     return Book(*(a.copy() for a in bk))
 
@@ -176,6 +198,8 @@ class Stepper:
         self.sectors = np.ascontiguousarray(sectors, dtype=np.int64)
         self.book: Book = _new_book_nb(self.n, self.s)
         self.rec: Records = _new_records(256 + 8 * self.n)
+        self._archive: dict[str, list[np.ndarray]] | None = None  # see keep_records
+        self._forget_records()
         self._eq = np.zeros(1)
         self._cash = np.zeros(1)
         self._gross = np.zeros(1)
@@ -201,19 +225,89 @@ class Stepper:
     def qty(self, j: int) -> float:
         return float(self.book.pos[j]["qty"])
 
+    def _forget_records(self) -> None:
+        """Start the record counts again (a new book or a restore)."""
+        self._dropped = dict.fromkeys((*_KINDS, "rejected"), 0)  # records dropped, by kind
+        self._events_read = 0  # risk events handed out by events_after (a count of the run)
+        if self._archive is not None:
+            self._archive = {k: [] for k in _KINDS}
+
+    @property
+    def _kelly_keep(self) -> int:
+        """The trades a rule reads again: Kelly sizing's lookback (none for other sizing)."""
+        return int(self.s["kelly_lookback"]) if self.s["sizing"] == C.SIZE_KELLY else 0
+
     def _room(self) -> None:
-        """Keep room for one more bar in the record buffers (they are never grown inside)."""
+        """Keep room for one more bar in the record buffers (they are never grown inside): a
+        full buffer first drops what is not read again (:meth:`_drop`), and grows only when
+        what it keeps needs the room."""
         c = self.rec.cnt[0]
         need = 4 * self.n + 16
-        cap = self.rec.trades.shape[0]
-        if max(c["trades"], c["orders"], c["events"]) + need <= cap:
+        if all(int(c[k]) + need <= getattr(self.rec, k).shape[0] for k in _KINDS):
             return
-        bigger = _new_records(2 * cap + need)
-        for name in ("trades", "orders", "events"):
-            k = int(c[name])
-            getattr(bigger, name)[:k] = getattr(self.rec, name)[:k]
-        bigger.cnt[:] = self.rec.cnt
-        self.rec = bigger
+        self._drop()
+        bufs = []
+        for k in _KINDS:
+            buf, used = getattr(self.rec, k), int(c[k])
+            if used + need > buf.shape[0]:
+                bigger = np.empty(2 * buf.shape[0] + need, dtype=buf.dtype)
+                bigger[:used] = buf[:used]
+                buf = bigger
+            bufs.append(buf)
+        if any(b is not getattr(self.rec, k) for b, k in zip(bufs, _KINDS, strict=True)):
+            self.rec = Records(bufs[0], bufs[1], bufs[2], self.rec.cnt)
+
+    def _drop(self) -> None:
+        """Drop from the front of the record buffers the records no rule and no reader needs
+        again (see the module docstring); they are counted, and archived after
+        :meth:`keep_records`."""
+        c = self.rec.cnt[0]
+        dropped = {
+            "trades": max(int(c["trades"]) - self._kelly_keep, 0),
+            "orders": int(c["orders"]),
+            "events": min(self._events_read - self._dropped["events"], int(c["events"])),
+        }
+        for k, d in dropped.items():
+            if d <= 0:
+                continue
+            buf, used = getattr(self.rec, k), int(c[k])
+            gone = buf[:d]
+            if k == "orders":
+                self._dropped["rejected"] += int(np.sum(gone["status"] == C.STATUS_REJECTED))
+            if self._archive is not None:
+                self._archive[k].append(gone.copy())
+            buf[: used - d] = buf[d:used].copy()
+            c[k] = used - d
+            self._dropped[k] += d
+
+    def keep_records(self) -> None:
+        """Keep every record from now on (:meth:`records` returns them all): for tests and
+        diagnostics that compare a run's records with a backtest's; a long run's memory then
+        grows with its records."""
+        if self._archive is None:
+            self._archive = {k: [] for k in _KINDS}
+
+    def counts(self) -> RecordCounts:
+        """The numbers of trade, order (and of those, rejected) and risk-event records since
+        the start or the last :meth:`restore`, dropped ones included."""
+        c, d = self.rec.cnt[0], self._dropped
+        held = self.rec.orders[: int(c["orders"])]
+        return RecordCounts(
+            d["trades"] + int(c["trades"]),
+            d["orders"] + int(c["orders"]),
+            d["rejected"] + int(np.sum(held["status"] == C.STATUS_REJECTED)),
+            d["events"] + int(c["events"]),
+        )
+
+    def events_after(self, seen: int) -> tuple[np.ndarray, int]:
+        """The risk events after the first ``seen`` of the run (copies) and the number of the
+        run's events: pass that number next time. Events handed out here may be dropped from
+        memory (the caller records them)."""
+        c, base = self.rec.cnt[0], self._dropped["events"]
+        n = int(c["events"])
+        out = self.rec.events[max(seen - base, 0) : n].copy()
+        self._events_read = max(self._events_read, base + n)
+        return out, base + n
 
     def snapshot(self) -> dict[str, Any]:
         """The state a restart needs, JSON-safe: the account, risk state, positions, pending
@@ -241,15 +335,21 @@ class Stepper:
         self.rec.trades[: len(trades)] = trades
         self.rec.cnt[0]["trades"] = len(trades)
         self.rec.cnt[0]["ambiguous"] = int(snap["ambiguous"])
+        self._forget_records()
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Trade, order and risk-event records so far (copies)."""
+        """Trade, order and risk-event records (copies): after :meth:`keep_records`, every one
+        since; otherwise those not dropped yet (see the module docstring; the ledger holds the
+        run, :meth:`counts` the numbers)."""
         c = self.rec.cnt[0]
-        return (
-            self.rec.trades[: c["trades"]].copy(),
-            self.rec.orders[: c["orders"]].copy(),
-            self.rec.events[: c["events"]].copy(),
+        held = [getattr(self.rec, k)[: int(c[k])] for k in _KINDS]
+        if self._archive is None:
+            return held[0].copy(), held[1].copy(), held[2].copy()
+        a = self._archive
+        trades, orders, events = (
+            np.concatenate([*a[k], h]) for k, h in zip(_KINDS, held, strict=True)
         )
+        return trades, orders, events
 
     # ---- views ---------------------------------------------------------------------------
     def _views(self) -> None:

@@ -15,6 +15,15 @@ vectorized engine's fill rules.
 
 The venue keeps its own account (cash, positions): the broker's truth that the runtime
 reconciles against. Submitting a client order id it already knows returns that order's state.
+
+**History.** Like a broker, the venue answers for its recent past, not for all of it: besides
+its working orders it keeps the last ``history`` finished orders (:data:`HISTORY`, 1,000 by
+default) and the last ``history`` fills, and never drops those of the bar it last matched or
+marked, however many they are. That is what the runtime asks of it: a late look-up of an order
+by client id (a lost response, a protective leg filled in its entry's bar), ``fills(since=...)``
+since the last committed bar, and a repeated submit of a known client id, which returns the
+existing order's state. Older orders and fills are the ledger's, so a long run's memory stays
+flat. :meth:`SimulatedVenue.snapshot` holds the account and the working orders only.
 """
 
 from __future__ import annotations
@@ -42,6 +51,8 @@ from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder
 from alphaforge.sim import codes as C
 from alphaforge.sim.kernels_rules import commission_nb, participation_nb, slippage_nb
 from alphaforge.sim.stepper import touch
+
+HISTORY = 1_000  # finished orders and fills the venue keeps (see the module docstring)
 
 
 @dataclass
@@ -74,15 +85,20 @@ class SimulatedVenue:
     synchronous = True  # every update of a bar is out when on_bar returns
     capabilities = VenueCapabilities(brackets=True, fractional=True, shorting=True, replay=True)
 
-    def __init__(self, settings: np.void, cash: float) -> None:
+    def __init__(self, settings: np.void, cash: float, history: int | None = None) -> None:
         self.s = settings
+        self.history = HISTORY if history is None else history
         self._acct = _Account(cash=float(cash))
         self._orders: dict[str, _Working] = {}  # orders by client id, until they finish
-        self._done: dict[str, VenueOrder] = {}  # finished orders (repeated submits, lookups)
         self._working: dict[str, _Working] = {}  # those not yet in a terminal state
+        # recent history (see the module docstring): finished orders by client id with the
+        # bar they finished in, those bars and ids oldest first, and the fills with their bar
+        self._done: dict[str, tuple[int, VenueOrder]] = {}
+        self._finished: deque[tuple[int, str]] = deque()
+        self._fills: deque[tuple[int, Fill]] = deque()
+        self._bar = 0  # bars matched or marked so far
         self._seq = 0
         self._updates: list[OrderUpdate] = []
-        self._fills: deque[Fill] = deque(maxlen=10_000)  # recent fills (the ledger has all)
         self.now = ""
         self.reference_atr: dict[str, float] = {}
 
@@ -94,7 +110,7 @@ class SimulatedVenue:
         return None
 
     def submit(self, request: OrderRequest) -> OrderUpdate:
-        known = self._orders.get(request.client_id) or self._done.get(request.client_id)
+        known = self.order(request.client_id)
         if known is not None:
             return OrderUpdate(request.client_id, known.state, self.now, known.venue_id)
         if request.type not in (OrderType.MARKET, OrderType.STOP, OrderType.LIMIT):
@@ -141,7 +157,10 @@ class SimulatedVenue:
 
     def order(self, client_id: str) -> VenueOrder | None:
         w = self._orders.get(client_id)
-        return self._done.get(client_id) if w is None else self._view(w)
+        if w is not None:
+            return self._view(w)
+        done = self._done.get(client_id)
+        return done[1] if done is not None else None
 
     def open_orders(self) -> list[VenueOrder]:
         return [self._view(w) for w in self._working.values()]
@@ -157,7 +176,7 @@ class SimulatedVenue:
         return VenueAccount(cash=a.cash, equity=eq, buying_power=max(eq, 0.0))
 
     def fills(self, since: str | None = None) -> list[Fill]:
-        return [f for f in self._fills if since is None or f.ts >= since]
+        return [f for _bar, f in self._fills if since is None or f.ts >= since]
 
     def updates(self) -> list[OrderUpdate]:
         out, self._updates = self._updates, []
@@ -167,6 +186,7 @@ class SimulatedVenue:
     def on_bar(self, bars: BarSet) -> None:
         """Match the working orders against one complete bar: market orders at its open (in
         the order they came), then the protective pairs over its range."""
+        self._next_bar()
         self.now = pd.Timestamp(bars.ts).isoformat()
         col = {s: k for k, s in enumerate(bars.symbols)}
         for w in list(self._working.values()):
@@ -190,8 +210,23 @@ class SimulatedVenue:
     def mark(self, ts: str, last: dict[str, float]) -> None:
         """Move past bars on which nothing fills (a replay's quiet bars, see
         :class:`~alphaforge.ports.MarkingVenue`): the time and the symbols' last prices."""
+        self._next_bar()
         self.now = ts
         self._acct.last.update(last)
+
+    def _next_bar(self) -> None:
+        """Move to the next bar: forget the oldest finished orders and fills beyond
+        ``history`` each, but none of the bar that just ended (see the module docstring)."""
+        last = self._bar
+        self._bar += 1
+        fills, finished = self._fills, self._finished
+        while len(fills) > self.history and fills[0][0] < last:
+            fills.popleft()
+        while len(finished) > self.history and finished[0][0] < last:
+            bar, cid = finished.popleft()
+            done = self._done.get(cid)
+            if done is not None and done[0] == bar:  # (not finished again since)
+                del self._done[cid]
 
     def _fill_market(self, w: _Working, o: float, volume: float) -> None:
         want = w.req.qty - w.filled
@@ -248,7 +283,7 @@ class SimulatedVenue:
             slippage=slip,
             strategy=req.strategy,
         )
-        self._fills.append(fill)
+        self._fills.append((self._bar, fill))
         done = w.filled >= req.qty - 1e-12
         state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
         reason = f"{leg}{' (ambiguous bar)' if ambiguous else ''}" if leg else ""
@@ -264,7 +299,8 @@ class SimulatedVenue:
         w.state = state
         if state.terminal:
             self._working.pop(w.req.client_id, None)
-            self._done[w.req.client_id] = self._view(w)  # a finished order's last view
+            self._done[w.req.client_id] = (self._bar, self._view(w))  # its last view
+            self._finished.append((self._bar, w.req.client_id))
             self._orders.pop(w.req.client_id, None)
         u = OrderUpdate(w.req.client_id, state, self.now, w.venue_id, fill, reason)
         self._updates.append(u)
