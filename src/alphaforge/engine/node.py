@@ -769,19 +769,19 @@ class TradingNode:
         }
 
     def _risk_events(self, w: CycleLog) -> None:
-        c = self.st.rec.cnt[0]
-        n = int(c["events"])
+        events, self._events_seen = self.st.events_after(self._events_seen)
+        if not len(events):
+            return
         limits = {
             C.RULE_DAILY_LOSS: float(self.st.s["daily_loss"]),
             C.RULE_WEEKLY_LOSS: float(self.st.s["weekly_loss"]),
             C.RULE_MAX_DD: float(self.st.s["max_dd"]),
             C.RULE_TRADE_MAX_LOSS: float(self.st.s["trade_max_loss"]),
         }
-        for e in self.st.rec.events[self._events_seen : n]:
+        for e in events:
             rule = int(e["rule"])
             w.risk_event(self.p.strategy_id, C.RULE_NAMES[rule], float(e["value"]),
                          limits[rule], "block" if rule != C.RULE_TRADE_MAX_LOSS else "exit")  # fmt: skip
-        self._events_seen = n
 
 
 def _later(ts: str, bound: str) -> bool:

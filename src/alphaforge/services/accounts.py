@@ -211,7 +211,7 @@ def check_account(spec: RunSpec) -> list[RunSpec]:
     sleeves = _sleeves(spec)
     for k, s in enumerate(sleeves):
         try:
-            make_strategy(s.strategy, s.params)
+            make_strategy(str(s.strategy), s.params)
         except AlphaforgeError as exc:  # an unknown name, a wrong parameter
             raise ConfigError(f"{spec.source}: strategies[{k}]: {exc}") from None
     return sleeves
