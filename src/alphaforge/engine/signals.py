@@ -92,7 +92,9 @@ class SignalSource:
         def full(a: np.ndarray, dtype: Any) -> np.ndarray:
             return np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype)
 
-        levels = np.ascontiguousarray(np.broadcast_to(it.levels, (8, *shape)))
+        levels = np.empty((len(it.levels), *shape))  # the rows of Levels, each broadcast
+        for k, a in enumerate(it.levels):
+            levels[k] = a
         rebalance = np.asarray(it.rebalance, dtype=bool) if weights else np.zeros(shape[0], bool)
         rows = [
             full(it.entries, bool), full(it.exits, bool), full(it.short_entries, bool),
@@ -127,8 +129,7 @@ class SignalSource:
 
     @staticmethod
     def _extract(it: Any, market: Any, k: int, n: int, weights: bool) -> SignalRow:
-        lv = it.levels
-        levels = np.stack([_row(lv[i], k, n) for i in range(8)])
+        levels = np.stack([_row(a, k, n) for a in it.levels])
         return SignalRow(
             entries=_row(it.entries, k, n).astype(bool),
             exits=_row(it.exits, k, n).astype(bool),

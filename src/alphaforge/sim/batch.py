@@ -39,7 +39,7 @@ from alphaforge.sim.kernels_batch import (
     interleaved,
     kernel_threads,
 )
-from alphaforge.sim.records import SETTINGS, Market, SignalStack
+from alphaforge.sim.records import SETTINGS, Levels, Market, SignalStack
 from alphaforge.sim.settings import settings_from_config
 from alphaforge.strategy.base import SignalBatch, Signals, Strategy, StrategyData, StrategyParams
 from alphaforge.strategy.registry import load_strategy_class
@@ -61,7 +61,7 @@ class _Shared:
     s: np.ndarray  # one SETTINGS row
     rf_bar: float
     market: Market
-    levels: np.ndarray
+    levels: Levels
     shorts: bool
 
 
@@ -186,13 +186,13 @@ def _transposed(a: np.ndarray) -> np.ndarray:
     return a if a.shape == (1, 1) else np.ascontiguousarray(a.T)
 
 
-def _kernel_inputs(panel: Panel, sh: _Shared, per_symbol: bool) -> tuple[Market, np.ndarray]:
+def _kernel_inputs(panel: Panel, sh: _Shared, per_symbol: bool) -> tuple[Market, Levels]:
     """Market and levels in the layout of the batch kernel (once per run): as they are for
     portfolio trials, transposed to (symbols, bars) for per-symbol trials."""
     if not per_symbol:
         return sh.market, sh.levels
     mk = sh.market
-    lv = np.ascontiguousarray(sh.levels.transpose(2, 0, 1))[..., None]
+    lv = Levels(*(_transposed(a) for a in sh.levels))
     mk_t = Market(
         _transposed(mk.open), _transposed(mk.high), _transposed(mk.low), _transposed(mk.close),
         _transposed(mk.volume), _transposed(mk.atr), _transposed(mk.vol), mk.sector, mk.day,
@@ -202,7 +202,7 @@ def _kernel_inputs(panel: Panel, sh: _Shared, per_symbol: bool) -> tuple[Market,
 
 
 def _run_chunk(
-    inputs: tuple[Market, np.ndarray],
+    inputs: tuple[Market, Levels],
     sh: _Shared,
     sig: tuple[np.ndarray, ...],
     per_symbol: bool,

@@ -17,7 +17,7 @@ from alphaforge.core.costs import Level
 from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.sim.records import Fine, Intents, Market
+from alphaforge.sim.records import Fine, Intents, Levels, Market
 from alphaforge.strategy.base import Signals, StrategyData, TargetWeights
 
 _NAN11 = np.full((1, 1), np.nan)
@@ -148,39 +148,44 @@ def _as2d(a: np.ndarray | None, shape: tuple[int, int], dtype: Any, name: str) -
 
 
 def _level_arrays(
-    lvl: Level | None, pct_i: int, abs_i: int, atr: np.ndarray | None, parts: dict[int, np.ndarray]
+    lvl: Level | None, pct: str, dist: str, atr: np.ndarray | None, parts: dict[str, np.ndarray]
 ) -> None:
     if lvl is None:
         return
     if lvl.kind == "pct":
-        parts[pct_i] = np.full((1, 1), lvl.value)
+        parts[pct] = np.full((1, 1), lvl.value)
     elif lvl.kind == "abs":
-        parts[abs_i] = np.full((1, 1), lvl.value)
+        parts[dist] = np.full((1, 1), lvl.value)
     else:
         assert atr is not None
-        parts[abs_i] = lvl.value * atr
+        parts[dist] = lvl.value * atr
+
+
+def _price_levels(a: np.ndarray | None, shape: tuple[int, int], name: str) -> np.ndarray | None:
+    """A strategy's level prices as the kernel reads them: its own array when it is already
+    (bars x symbols) C-contiguous float64 and writeable, else a copy."""
+    got = _as2d(a, shape, np.float64, name)
+    if got is not None and not got.flags.writeable:
+        got = got.copy()  # one array type for the kernel (a read-only array compiles apart)
+    return got
 
 
 def build_levels(
     cfg: BacktestConfig, sig: Signals | None, atr: np.ndarray | None, shape: tuple[int, int]
-) -> np.ndarray:
-    """(8, rows, cols) array of protective-exit settings read at the signal bar."""
-    parts: dict[int, np.ndarray] = {}
-    _level_arrays(cfg.exits.stop_loss, 0, 1, atr, parts)
-    _level_arrays(cfg.exits.take_profit, 3, 4, atr, parts)
-    _level_arrays(cfg.exits.trailing_stop, 6, 7, atr, parts)
+) -> Levels:
+    """The protective-exit settings read at the signal bar (:class:`Levels`): one number for
+    a setting of the config, an array for an ATR multiple or a strategy's prices (no copy),
+    a shared (1, 1) NaN for what is not set."""
+    parts: dict[str, np.ndarray] = {}
+    _level_arrays(cfg.exits.stop_loss, "sl_pct", "sl_abs", atr, parts)
+    _level_arrays(cfg.exits.take_profit, "tp_pct", "tp_abs", atr, parts)
+    _level_arrays(cfg.exits.trailing_stop, "trail_pct", "trail_abs", atr, parts)
     if sig is not None:
-        if sig.stop_loss is not None:
-            parts[2] = _as2d(sig.stop_loss, shape, np.float64, "stop_loss")  # type: ignore[assignment]
-        if sig.take_profit is not None:
-            parts[5] = _as2d(sig.take_profit, shape, np.float64, "take_profit")  # type: ignore[assignment]
-    if not parts:
-        return np.full((8, 1, 1), np.nan)
-    full = any(p.shape != (1, 1) for p in parts.values())
-    out = np.full((8, *(shape if full else (1, 1))), np.nan)
-    for k, p in parts.items():
-        out[k] = p
-    return out
+        for field, name in (("sl_price", "stop_loss"), ("tp_price", "take_profit")):
+            got = _price_levels(getattr(sig, name), shape, name)
+            if got is not None:
+                parts[field] = got
+    return Levels(*(parts.get(f, _NAN11) for f in Levels._fields))
 
 
 def order_type_of(config: BacktestConfig, sig: Signals | None) -> str:

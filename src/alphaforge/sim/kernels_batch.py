@@ -27,6 +27,7 @@ from alphaforge.sim.kernels import simulate_nb
 from alphaforge.sim.records import (
     Fine,
     Intents,
+    Levels,
     Market,
     SignalStack,
 )
@@ -172,10 +173,28 @@ def reduce_nb(
         out[8] = np.inf
 
 
+@njit(cache=True)
+def _symbol_row_nb(a: np.ndarray, j: int, shape: tuple[int, int]) -> np.ndarray:
+    """Symbol ``j``'s row of a transposed ``(symbols, bars)`` array as ``(bars, 1)``; a
+    ``(1, 1)`` array as it is."""
+    return a[j].reshape(shape) if a.shape[1] > 1 else a
+
+
+@njit(cache=True)
+def _symbol_levels_nb(lv: Levels, j: int, shape: tuple[int, int]) -> Levels:
+    """Symbol ``j``'s :class:`Levels` from the transposed ones of a per-symbol batch."""
+    return Levels(
+        _symbol_row_nb(lv.sl_pct, j, shape), _symbol_row_nb(lv.sl_abs, j, shape),
+        _symbol_row_nb(lv.sl_price, j, shape), _symbol_row_nb(lv.tp_pct, j, shape),
+        _symbol_row_nb(lv.tp_abs, j, shape), _symbol_row_nb(lv.tp_price, j, shape),
+        _symbol_row_nb(lv.trail_pct, j, shape), _symbol_row_nb(lv.trail_abs, j, shape),
+    )  # fmt: skip
+
+
 @njit(cache=True, parallel=True)
 def batch_portfolio_nb(
     mk: Market,
-    levels: np.ndarray,
+    levels: Levels,
     sig: SignalStack,
     settings: np.ndarray,
     rf_bar: float,
@@ -207,7 +226,7 @@ def batch_portfolio_nb(
 @njit(cache=True, parallel=True)
 def batch_per_symbol_nb(
     mk_t: Market,
-    levels_t: np.ndarray,
+    levels_t: Levels,
     sig: SignalStack,
     settings: np.ndarray,
     rf_bar: float,
@@ -218,7 +237,7 @@ def batch_per_symbol_nb(
 
     ``mk_t`` holds prices, ATR and volatility transposed to ``(symbols, bars)`` (ATR and
     volatility ``(1, 1)`` when unused); ``sig`` masks are ``(K, symbols, bars)``, short masks
-    the same or ``(1, 1, 1)``; ``levels_t`` is ``(symbols, 8, bars, 1)`` or ``(1, 8, 1, 1)``.
+    the same or ``(1, 1, 1)``; each array of ``levels_t`` is ``(symbols, bars)`` or ``(1, 1)``.
     ``out`` is ``(K, symbols, M)``; ``order`` is a permutation of the K trials, the order they
     run in within each symbol.
     """
@@ -240,7 +259,7 @@ def batch_per_symbol_nb(
         if sig.short_entries.shape[2] > 1:
             se = sig.short_entries[k, j].reshape(shape)
             sx = sig.short_exits[k, j].reshape(shape)
-        lv = levels_t[j if levels_t.shape[0] > 1 else np.int64(0)]
+        lv = _symbol_levels_nb(levels_t, j, shape)
         mk = Market(
             mk_t.open[j].reshape(shape), mk_t.high[j].reshape(shape), mk_t.low[j].reshape(shape),
             mk_t.close[j].reshape(shape), mk_t.volume[j].reshape(shape),

@@ -32,14 +32,29 @@ from alphaforge.sim.kernels_rules import (
     trade_max_loss_price_nb,
     trigger_price_nb,
 )
-from alphaforge.sim.records import Book, Intents, Market, Records, SettingsRecord
+from alphaforge.sim.records import Book, Intents, Levels, Market, Records, SettingsRecord
 
 configure_cache()
 
 
 @helper_njit
-def flex3_nb(a: np.ndarray, k: int, t: int, j: int) -> float:
-    return a[k, t if a.shape[1] > 1 else 0, j if a.shape[2] > 1 else 0]
+def levels_at_nb(
+    lv: Levels, t: int, j: int
+) -> tuple[float, float, float, float, float, float, float, float]:
+    """The protective-exit settings of signal bar ``t`` for symbol ``j``: (sl_pct, sl_abs,
+    sl_price, tp_pct, tp_abs, tp_price, trail_pct, trail_abs), NaN where not set. The one
+    reader of :class:`~alphaforge.sim.records.Levels` (engine, batch runs and the runtime's
+    stepper alike)."""
+    return (
+        flex_nb(lv.sl_pct, t, j),
+        flex_nb(lv.sl_abs, t, j),
+        flex_nb(lv.sl_price, t, j),
+        flex_nb(lv.tp_pct, t, j),
+        flex_nb(lv.tp_abs, t, j),
+        flex_nb(lv.tp_price, t, j),
+        flex_nb(lv.trail_pct, t, j),
+        flex_nb(lv.trail_abs, t, j),
+    )
 
 
 @inline_njit
@@ -117,35 +132,22 @@ def _order_by_priority_nb(cand: np.ndarray, k: int, pri: np.ndarray) -> None:
 
 @helper_njit
 def _set_levels_nb(
-    pos: np.ndarray, j: int, d: float, sb: int, levels: np.ndarray, eq: float, s: SettingsRecord
+    pos: np.ndarray, j: int, d: float, sb: int, levels: Levels, eq: float, s: SettingsRecord
 ) -> None:
     """Protective levels of a new position from the signal bar's settings."""
     p = pos[j]
     ep = p.entry_px
-    slp, sla, slx = (
-        flex3_nb(levels, 0, sb, j),
-        flex3_nb(levels, 1, sb, j),
-        flex3_nb(levels, 2, sb, j),
-    )
-    tpp, tpa, tpx = (
-        flex3_nb(levels, 3, sb, j),
-        flex3_nb(levels, 4, sb, j),
-        flex3_nb(levels, 5, sb, j),
-    )
+    slp, sla, slx, tpp, tpa, tpx, trp, tra = levels_at_nb(levels, sb, j)
     p.sl = slx if slx == slx else (ep - d * sla if sla == sla else ep * (1.0 - d * slp))
     p.tp = tpx if tpx == tpx else (ep + d * tpa if tpa == tpa else ep * (1.0 + d * tpp))
-    p.trail_pct = flex3_nb(levels, 6, sb, j)
-    p.trail_dist = flex3_nb(levels, 7, sb, j)
+    p.trail_pct = trp
+    p.trail_dist = tra
     p.maxloss = trade_max_loss_price_nb(ep, d, eq, p.qty, s)
 
 
 @helper_njit
-def _stop_distance_nb(levels: np.ndarray, sb: int, j: int, px: float) -> float:
-    slx, sla, slp = (
-        flex3_nb(levels, 2, sb, j),
-        flex3_nb(levels, 1, sb, j),
-        flex3_nb(levels, 0, sb, j),
-    )
+def _stop_distance_nb(levels: Levels, sb: int, j: int, px: float) -> float:
+    slp, sla, slx, _tpp, _tpa, _tpx, _trp, _tra = levels_at_nb(levels, sb, j)
     if slx == slx:
         return abs(px - slx)
     if sla == sla:

@@ -8,7 +8,8 @@ longer compiles silently):
   enums as integers and flags as booleans. The same record drives the vectorized engine and,
   called from plain Python, the rule functions of :mod:`alphaforge.sim.kernels_rules`.
 * :class:`Market` — the bars and what is derived from them (ATR, volatility, sectors, day and
-  week ids); :class:`Intents` — the strategy's signals or target weights and order settings;
+  week ids); :class:`Intents` — the strategy's signals or target weights and order settings,
+  with their protective levels (:class:`Levels`);
   :class:`Fine` — finer bars for the intrabar ambiguity policy.
 * :class:`Book` — the mutable account: cash and loop state (:data:`ACCOUNT`), the risk state
   (:data:`RISK`), one :data:`POSITION` and one :data:`PENDING` row per symbol, last prices and
@@ -222,8 +223,18 @@ Intents = namedtuple(
 Intents.__doc__ = """What the strategy asks for, read at the signal bar.
 
 Masks and prices are (bars x symbols) or (1, 1) broadcast; ``rebalance`` is one flag per bar;
-``levels`` is (8, rows, cols): sl_pct, sl_abs, sl_price, tp_pct, tp_abs, tp_price, trail_pct,
-trail_abs."""
+``levels`` the protective-exit settings, a :class:`Levels`."""
+
+Levels = namedtuple(
+    "Levels",
+    ["sl_pct", "sl_abs", "sl_price", "tp_pct", "tp_abs", "tp_price", "trail_pct", "trail_abs"],
+)
+Levels.__doc__ = """Protective-exit settings of a new position, read at its signal bar: stop
+loss, take profit and trailing stop as a fraction of the entry price (``*_pct``), a distance from
+it (``*_abs``) or a price (``*_price``). Each is a (bars x symbols) float array or a (1, 1) one
+that every bar and symbol reads (NaN: not set), so a setting of the config costs one number and
+a strategy's price array is used as it is. Read in the kernels only through
+:func:`~alphaforge.sim.kernels_entry.levels_at_nb`."""
 
 Fine = namedtuple("Fine", ["start", "end", "high", "low"])
 Fine.__doc__ = """Finer bars for ``ambiguity="finer_bars"``: flattened highs and lows and, per

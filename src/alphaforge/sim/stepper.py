@@ -54,6 +54,7 @@ from alphaforge.sim.records import (
     TRADE,
     Book,
     Intents,
+    Levels,
     Market,
     Records,
     Series,
@@ -74,7 +75,7 @@ class BarRow:
 @dataclass(frozen=True)
 class SignalRow:
     """The strategy's output at one bar, per symbol: masks or a target weight, protective levels
-    (8 x n, the rows of :func:`~alphaforge.sim.inputs.build_levels`), priority, ATR and
+    (8 x n, the fields of :class:`~alphaforge.sim.records.Levels`), priority, ATR and
     volatility known at that bar."""
 
     entries: np.ndarray
@@ -136,9 +137,9 @@ def _along_scalar(value: np.ndarray, n_bars: int) -> np.ndarray:
     return as_strided(value, shape=(n_bars,), strides=(0,))
 
 
-def _along_levels(levels: np.ndarray, n_bars: int) -> np.ndarray:
-    lv = np.ascontiguousarray(levels, dtype=np.float64)
-    return as_strided(lv, shape=(8, n_bars, lv.shape[1]), strides=(lv.strides[0], 0, lv.strides[1]))
+def _along_levels(levels: np.ndarray, n_bars: int) -> Levels:
+    """:class:`Levels` whose every bar reads the rows of ``levels`` (8 x n, a buffer)."""
+    return Levels(*(_along(row, n_bars) for row in levels))
 
 
 def encode_array(a: np.ndarray) -> dict[str, Any]:
@@ -522,7 +523,8 @@ class Stepper:
         """The inputs of :meth:`quiet` over a whole replay: ``bars`` holds every bar (bars x
         symbols), ``rows`` the strategy's precomputed output in :class:`SignalRow`'s order (see
         :class:`alphaforge.engine.signals.SignalSource`), ``day``/``week`` each bar's ids."""
-        e, x, se, sx, w, rb, lv, pr, atr, vol = rows
+        e, x, se, sx, w, rb, lv8, pr, atr, vol = rows
+        lv = Levels(*lv8)  # (8, bars, symbols): one (bars, symbols) view per field
         n_bars = bars.close.shape[0]
         mk = Market(
             bars.open, bars.high, bars.low, bars.close, bars.volume, atr, vol, self.sectors,

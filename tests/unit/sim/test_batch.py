@@ -67,8 +67,13 @@ def test_long_short_and_chunks(panel: Panel) -> None:
         _assert_same(whole[i], _reference("sma_cross", panel, params, config=cfg))
 
 
-def test_per_symbol_trials_equal_one_column_backtests(panel: Panel) -> None:
-    cfg = resolve_config(None, commission="0.1%", slippage="0")
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"stop_loss": "5%", "take_profit": "2atr", "trailing_stop": "1.5atr"}],
+)
+def test_per_symbol_trials_equal_one_column_backtests(panel: Panel, overrides: dict) -> None:
+    # with levels: the config's percentages shared by every symbol, ATR distances per symbol
+    cfg = resolve_config(None, commission="0.1%", slippage="0", **overrides)
     metrics, names = run_batch("sma_cross", GRID, panel, cfg, per_symbol=True, chunk_size=2)
     assert metrics.shape == (len(GRID), 3, len(names))
     for i, params in enumerate(GRID):
