@@ -31,11 +31,12 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import ConfigError
-from alphaforge.core.timeframe import Timeframe, parse_timeframe
+from alphaforge.core.timeframe import TICK_NS, Timeframe, parse_timeframe
 
 TRADING_DAYS_PER_YEAR = 252
 CALENDAR_DAYS_PER_YEAR = 365
 _DAY_NS = 86_400_000_000_000
+_UNIT_OF_TICK = {v: k for k, v in TICK_NS.items()}
 
 Schedule = Literal["every_bar", "daily", "weekly", "monthly", "quarterly"]
 SCHEDULES: tuple[str, ...] = ("every_bar", "daily", "weekly", "monthly", "quarterly")
@@ -93,19 +94,31 @@ class Calendar:
         Daily bars: the UTC date of the label (the session date). Intraday bars: the date in
         :attr:`tz` (a tz-naive index is taken as already in local time).
         """
-        idx = index if isinstance(index, pd.DatetimeIndex) else pd.DatetimeIndex(index)
-        if idx.unit != "ns":
-            idx = idx.as_unit("ns")  # asi8 counts in the index's own unit
-        if parse_timeframe(timeframe).is_intraday and idx.tz is not None:
-            return local_nanos(idx.asi8, self.tz) // _DAY_NS
-        return np.asarray(idx.asi8 // _DAY_NS, dtype=np.int64)
+        return self._ids(index, timeframe, weeks=False)[0]
 
     def period_ids(
         self, index: pd.DatetimeIndex, timeframe: str | Timeframe
     ) -> tuple[np.ndarray, np.ndarray]:
         """Trading-day and week numbers of each bar (int64; weeks start on Monday)."""
-        day = self.day_ids(index, timeframe)
-        return day, week_ids(day)
+        return self._ids(index, timeframe, weeks=True)
+
+    def _ids(
+        self, index: pd.DatetimeIndex, timeframe: str | Timeframe, weeks: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Day ids and week ids (without ``weeks`` the second may be the day ids again)."""
+        idx = index if isinstance(index, pd.DatetimeIndex) else pd.DatetimeIndex(index)
+        tick = TICK_NS.get(idx.unit)  # asi8 counts in the index's own unit
+        if tick is None:
+            idx, tick = idx.as_unit("ns"), 1
+        t = idx.asi8
+        tz = self.tz if parse_timeframe(timeframe).is_intraday and idx.tz is not None else "UTC"
+        if _in_order(t):
+            got = _ids_in_order(t, tz, tick)
+            if got is not None:
+                return got
+        day = local_nanos(t, tz, tick)  # a new array: divided in place
+        np.floor_divide(day, _DAY_NS // tick, out=day)
+        return day, week_ids(day) if weeks else day
 
     def rebalance_mask(
         self, index: pd.DatetimeIndex, timeframe: str | Timeframe, schedule: str
@@ -118,46 +131,117 @@ class Calendar:
 _HOUR_NS = 3_600_000_000_000
 
 
-def local_nanos(utc: np.ndarray, tz: str) -> np.ndarray:
-    """Wall-clock nanoseconds in ``tz`` of UTC nanoseconds ``utc`` (int64), what
-    ``tz_convert(tz).tz_localize(None)`` gives, without converting every timestamp.
+def local_nanos(utc: np.ndarray, tz: str, tick: int = 1) -> np.ndarray:
+    """Wall-clock times in ``tz`` of UTC times ``utc`` (int64 counts of ``tick`` nanoseconds:
+    1 for nanoseconds, 1,000 for microseconds, as :data:`TICK_NS` gives for a unit), in the
+    same unit: what ``tz_convert(tz).tz_localize(None)`` gives, without converting every
+    timestamp.
 
     A zone's UTC offset changes at most a few times a year, so it is looked up once per UTC
-    hour of the span (at the hour's first and last nanosecond); only the timestamps in an hour
+    hour of the span (at the hour's first and last tick); only the timestamps in an hour
     whose two offsets differ (one holding a transition) are converted one by one. Timestamps
-    spread much more thinly than one per hour are converted one by one.
+    spread much more thinly than one per hour are converted one by one. Offsets are whole
+    seconds, so the result is exact in any unit down to seconds.
     """
     utc = np.asarray(utc, dtype=np.int64)
     if tz.upper() == "UTC" or utc.size == 0:
         return utc.copy()
-    hour = utc // _HOUR_NS
-    h0 = int(hour.min())
-    span = int(hour.max()) - h0 + 1
-    if span > 4 * utc.size + 1_000:
-        return _convert(utc, tz)
-    start = (h0 + np.arange(span, dtype=np.int64)) * _HOUR_NS
-    off = _convert(start, tz) - start
-    end = start + (_HOUR_NS - 1)
-    in_order = bool(np.all(utc[1:] >= utc[:-1]))
-    if in_order:  # one offset per stretch between changes: no per-timestamp lookup
-        change = np.flatnonzero(off[1:] != off[:-1]) + 1
-        cuts = np.concatenate(([0], np.searchsorted(utc, start[change]), [utc.size]))
-        local = utc + np.repeat(off[np.concatenate(([0], change))], np.diff(cuts))
+    hour_len = _HOUR_NS // tick
+    hour = None if _in_order(utc) else utc // hour_len
+    table = _hourly_offsets(utc, tz, tick, hour)
+    if table is None:
+        return _convert(utc, tz, tick)
+    start, off, moved = table
+    h0 = int(start[0] // hour_len)
+    if hour is None:  # one offset per stretch between changes: no per-timestamp lookup
+        local = np.empty_like(utc)
+        cuts, offs = _stretches(utc, start, off)
+        for a, b, o in zip(cuts[:-1], cuts[1:], offs, strict=True):
+            np.add(utc[a:b], o, out=local[a:b])
     else:
         local = utc + off[hour - h0]
-    for k in np.flatnonzero(_convert(end, tz) - end != off):  # an hour with a transition
-        if in_order:
-            lo, hi = np.searchsorted(utc, [start[k], start[k] + _HOUR_NS])
-            rows: slice | np.ndarray = slice(int(lo), int(hi))
-        else:
-            rows = np.flatnonzero(hour == h0 + k)
-        local[rows] = _convert(utc[rows], tz)
+    for k in moved:  # an hour with a transition
+        rows = _hour_rows(utc, start[k], hour_len) if hour is None else hour == h0 + k
+        local[rows] = _convert(utc[rows], tz, tick)
     return local
 
 
-def _convert(utc: np.ndarray, tz: str) -> np.ndarray:
+def _ids_in_order(utc: np.ndarray, tz: str, tick: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Day and week ids of UTC times in time order, by the local days of ``tz``: the rows of
+    each day found by a binary search and filled at once (no division per timestamp), the
+    rows of an hour holding a transition converted one by one, as :func:`local_nanos` does.
+    None when the times average fewer than four a day (a division per time is then cheaper)."""
+    day_len, hour_len = _DAY_NS // tick, _HOUR_NS // tick
+    if utc.size == 0 or utc.size < 4 * (int(utc[-1] - utc[0]) // day_len + 1):
+        return None
+    cuts, offs, moved = np.array([0, utc.size]), np.zeros(1, dtype=np.int64), np.empty(0, int)
+    start = np.empty(0, dtype=np.int64)
+    if tz.upper() != "UTC":
+        table = _hourly_offsets(utc, tz, tick, None)
+        if table is None:
+            return None
+        start, off, moved = table
+        cuts, offs = _stretches(utc, start, off)
+    days, counts = [], []
+    for a, b, o in zip(cuts[:-1], cuts[1:], offs, strict=True):
+        if a == b:
+            continue
+        first, last = (int(utc[a]) + int(o)) // day_len, (int(utc[b - 1]) + int(o)) // day_len
+        d = np.arange(first, last + 1, dtype=np.int64)
+        firsts = np.searchsorted(utc[a:b], d[1:] * day_len - o)  # first row of each later day
+        days.append(d)
+        counts.append(np.diff(np.concatenate(([0], firsts, [b - a]))))
+    d = np.concatenate(days)
+    n = np.concatenate(counts)
+    day, week = np.repeat(d, n), np.repeat(week_ids(d), n)
+    for k in moved:
+        rows = _hour_rows(utc, start[k], hour_len)
+        day[rows] = _convert(utc[rows], tz, tick) // day_len
+        week[rows] = week_ids(day[rows])
+    return day, week
+
+
+def _in_order(t: np.ndarray) -> bool:
+    return bool(np.all(t[1:] >= t[:-1]))
+
+
+def _hourly_offsets(
+    utc: np.ndarray, tz: str, tick: int, hour: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The start of every UTC hour of the span of ``utc`` (``hour``: each time's hour, None
+    when the times are in order), the zone's offset at each start, and the hours holding a
+    transition (the offset at the hour's last tick differs); None when the span has many more
+    hours than times."""
+    hour_len = _HOUR_NS // tick
+    h0 = int(utc[0] // hour_len if hour is None else hour.min())
+    span = int(utc[-1] // hour_len if hour is None else hour.max()) - h0 + 1
+    if span > 4 * utc.size + 1_000:
+        return None
+    start = (h0 + np.arange(span, dtype=np.int64)) * hour_len
+    off = _convert(start, tz, tick) - start
+    end = start + (hour_len - 1)
+    return start, off, np.flatnonzero(_convert(end, tz, tick) - end != off)
+
+
+def _stretches(
+    utc: np.ndarray, start: np.ndarray, off: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For times in order: the row cuts of the stretches between offset changes (at hour
+    starts) and the offset of each stretch."""
+    change = np.flatnonzero(off[1:] != off[:-1]) + 1
+    cuts = np.concatenate(([0], np.searchsorted(utc, start[change]), [utc.size]))
+    return cuts, off[np.concatenate(([0], change))]
+
+
+def _hour_rows(utc: np.ndarray, start: int, hour_len: int) -> slice:
+    lo, hi = np.searchsorted(utc, [start, start + hour_len])
+    return slice(int(lo), int(hi))
+
+
+def _convert(utc: np.ndarray, tz: str, tick: int = 1) -> np.ndarray:
+    unit = _UNIT_OF_TICK[tick]
     return np.asarray(
-        pd.DatetimeIndex(utc.view("M8[ns]"))
+        pd.DatetimeIndex(utc.view(f"M8[{unit}]"))
         .tz_localize("UTC")
         .tz_convert(tz)
         .tz_localize(None)
@@ -168,7 +252,8 @@ def _convert(utc: np.ndarray, tz: str) -> np.ndarray:
 
 def week_ids(day: np.ndarray) -> np.ndarray:
     """Week number of each day number (1970-01-01 was a Thursday: weeks start on Monday)."""
-    return np.asarray((np.asarray(day, dtype=np.int64) + 3) // 7, dtype=np.int64)
+    week = np.add(np.asarray(day, dtype=np.int64), 3)
+    return np.floor_divide(week, 7, out=week)
 
 
 def rebalance_keys(schedule: str, day: np.ndarray, week: np.ndarray) -> np.ndarray | None:

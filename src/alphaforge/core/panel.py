@@ -145,9 +145,8 @@ class Panel:
             raise DataError("no bars to build a panel from")
         ts = utc_index(frame.index)
         n = len(frame)
-        nan = np.full(n, np.nan)
-        cols = {f: frame[labels[f]] if f in labels else nan for f in FIELDS}
-        codes = np.zeros(n, dtype=np.intp)
+        cols = {f: frame[labels[f]] if f in labels else np.full(n, np.nan) for f in FIELDS}
+        codes = np.broadcast_to(np.intp(0), (n,))  # one symbol: code 0 (no array)
 
         def duplicate(i: int) -> DataError:
             return DataError(f"duplicate bar for symbol {symbol!r} at {frame.index[i]}")

@@ -131,25 +131,30 @@ def detect_timeframe(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> s
     DataError
         When the spacing matches no known timeframe (pass the timeframe explicitly).
     """
-    ns = _wall_nanos(timestamps)
-    if len(ns) > 1 and not bool(np.all(ns[1:] >= ns[:-1])):
-        ns = np.sort(pd.unique(ns))  # hashing, then sorting the distinct times only
-    day = TIMEFRAMES["1d"].nanos
+    t, tick = _wall_ticks(timestamps)
+    day = TIMEFRAMES["1d"].nanos // tick
 
     def all_midnight() -> bool:  # asked only when the spacing alone does not decide
-        return bool(np.all(ns % day == 0))
+        return bool(np.all(t % day == 0))
 
-    diffs = np.diff(ns)
-    diffs = diffs[diffs != 0]  # repeated times (several symbols, or duplicates)
+    diffs = np.diff(t)
+    low = diffs.min() if len(diffs) else 0
+    if low < 0:  # not in time order
+        t = np.sort(pd.unique(t))  # hashing, then sorting the distinct times only
+        diffs = np.diff(t)
+        low = diffs.min() if len(diffs) else 0
+    elif low == 0:
+        diffs = diffs[diffs != 0]  # repeated times (several symbols, or duplicates)
+        low = diffs.min() if len(diffs) else 0
     if len(diffs) == 0:
         if all_midnight():
             return "1d"
         raise DataError("cannot detect the timeframe from a single timestamp; pass --timeframe")
-    step = _most_common(diffs)
+    step = _most_common(diffs, int(low)) * tick
     for name, tf in TIMEFRAMES.items():
         if step == tf.nanos:
             return name
-    if step >= day and all_midnight():
+    if step >= day * tick and all_midnight():
         return "1d"
     raise DataError(
         f"cannot detect the timeframe: the most common spacing is {pd.Timedelta(step)}; "
@@ -157,8 +162,13 @@ def detect_timeframe(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> s
     )
 
 
-def _wall_nanos(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
-    """int64 nanoseconds of the wall-clock times (the zone's local time for aware values)."""
+TICK_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "ns": 1}
+"""Nanoseconds per count of a datetime64 unit (what ``DatetimeIndex.asi8`` counts in)."""
+
+
+def _wall_ticks(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> tuple[np.ndarray, int]:
+    """int64 counts of the wall-clock times (the zone's local time for aware values) in their
+    own unit, and the nanoseconds of one count (no conversion to nanoseconds)."""
     if isinstance(timestamps, pd.DatetimeIndex):
         values = timestamps
     elif isinstance(timestamps, pd.Series | np.ndarray) and (
@@ -169,12 +179,15 @@ def _wall_nanos(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.nda
         values = pd.DatetimeIndex(pd.to_datetime(np.asarray(timestamps)))
     if values.tz is not None and str(values.tz) != "UTC":  # UTC: the stored values already
         values = values.tz_localize(None)
-    return np.asarray(values.as_unit("ns").asi8)
+    tick = TICK_NS.get(values.unit)
+    if tick is None:
+        values, tick = values.as_unit("ns"), 1
+    return np.asarray(values.asi8), tick
 
 
-def _most_common(diffs: np.ndarray) -> int:
-    """The most frequent value (the smallest of equally frequent ones), in O(n)."""
-    low = diffs.min()
+def _most_common(diffs: np.ndarray, low: int) -> int:
+    """The most frequent value (the smallest of equally frequent ones), in O(n); ``low`` is
+    the smallest value."""
     if 2 * int(np.count_nonzero(diffs == low)) > len(diffs):  # a majority: nothing to count
         return int(low)
     counts = pd.Series(diffs).value_counts(sort=False)

@@ -47,11 +47,14 @@ def run_clock(panel: Panel, config: BacktestConfig, sdata: StrategyData | None =
     cal = infer_calendar(config.calendar, symbols=panel.symbols)
     ppy = float(config.periods_per_year or cal.periods_per_year(timeframe))
 
-    def ids() -> np.ndarray:
-        return np.vstack(cal.period_ids(panel.index, timeframe))
-
-    both = sdata.cached(("period_ids", timeframe, cal.name), ids) if sdata else ids()
-    return RunClock(timeframe, cal, ppy, both[0], both[1])
+    keys = (("day_ids", timeframe, cal.name), ("week_ids", timeframe, cal.name))
+    cache = sdata.cache if sdata is not None else {}
+    if keys[0] in cache and keys[1] in cache:
+        day, week = cache[keys[0]], cache[keys[1]]
+    else:  # both from one pass over the timestamps
+        day, week = cal.period_ids(panel.index, timeframe)
+        cache[keys[0]], cache[keys[1]] = day, week
+    return RunClock(timeframe, cal, ppy, day, week)
 
 
 def needs_atr(config: BacktestConfig) -> bool:

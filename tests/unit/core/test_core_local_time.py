@@ -7,6 +7,9 @@ at odd nanoseconds, where a shortcut that is not exact would show.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -68,3 +71,37 @@ def test_day_ids_of_intraday_bars_use_local_dates() -> None:
     np.testing.assert_array_equal(day, _pandas(idx, cal.tz) // 86_400_000_000_000)
     assert day[0] == pd.Timestamp("2024-03-08").value // 86_400_000_000_000  # 15:00 EST
     assert day[-1] == pd.Timestamp("2024-03-13").value // 86_400_000_000_000  # 15:59 EDT
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize(
+    "tz",
+    ["America/New_York", "America/Havana", "America/St_Johns", "Asia/Kolkata", "UTC"],
+)
+def test_period_ids_in_any_unit_and_order(tz: str, unit: Literal["s", "ms", "us", "ns"]) -> None:
+    # day and week ids in the index's own unit (no conversion to nanoseconds), for times in
+    # order (filled day by day) and shuffled, against pandas; Havana changes its clocks at
+    # local midnight, St. John's did at 00:01 in 2008, half an hour into a UTC hour: on
+    # 2008-11-02 its bars after 00:01 go back to the day before
+    cal = dataclasses.replace(CALENDARS["XNYS"], tz=tz)
+    rng = np.random.default_rng(4)
+    lo, hi = pd.Timestamp("1995-01-01").value, pd.Timestamp("2030-01-01").value
+    sets = [
+        pd.date_range("2023-01-01", periods=200_000, freq="7min", tz="UTC", unit=unit),
+        pd.date_range("2008-11-01 22:00", periods=600, freq="1min", tz="UTC", unit=unit),
+        pd.DatetimeIndex(np.sort(rng.integers(lo, hi, 20_000)).view("M8[ns]"))
+        .tz_localize("UTC")
+        .as_unit(unit),
+    ]
+    day_ns = 86_400_000_000_000
+    for idx in sets:
+        for tf, local in (("1m", _pandas(idx, tz)), ("1d", _ns(idx))):
+            want = local // day_ns
+            day, week = cal.period_ids(idx, tf)
+            np.testing.assert_array_equal(day, want)
+            np.testing.assert_array_equal(week, (want + 3) // 7)
+            np.testing.assert_array_equal(cal.day_ids(idx, tf), want)
+            p = rng.permutation(idx.size)
+            day, week = cal.period_ids(idx[p], tf)
+            np.testing.assert_array_equal(day, want[p])
+            np.testing.assert_array_equal(week, (want[p] + 3) // 7)
