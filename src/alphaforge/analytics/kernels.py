@@ -35,16 +35,18 @@ N_EQ = 14
 BM_OK, BM_VAR_B, BM_BETA, BM_RESID, BM_SUM_A, BM_SSD_A, BM_A_FLAT, BM_DR2, BM_DB2, BM_DRDB = range(
     10
 )
-N_BM = 10
+BM_SSD_EX = 10
+N_BM = 11
 
 
 @njit(cache=True)
-def equity_stats_nb(e: np.ndarray, rf_bar: float, r: np.ndarray) -> np.ndarray:
+def equity_stats_nb(e: np.ndarray, rf_bar: float, r: np.ndarray, ssd: bool = True) -> np.ndarray:
     """Return and drawdown sums of ``e`` (length ``n + 1``); ``r`` (length ``n``) receives the
     returns ``e[i + 1] / e[i] - 1``. Excess returns are ``r - rf_bar``.
 
     Result slots: ``EQ_*``. ``EQ_OK`` is 0 (and the rest unset) when an equity value is not a
-    positive finite number.
+    positive finite number. ``ssd=False`` leaves ``EQ_SSD_EX`` / ``EQ_SSD_R`` unset (for a
+    caller that takes them from :func:`benchmark_stats_nb`'s pass over the returns).
     """
     out = np.zeros(N_EQ)
     n = r.shape[0]
@@ -107,7 +109,7 @@ def equity_stats_nb(e: np.ndarray, rf_bar: float, r: np.ndarray) -> np.ndarray:
     out[EQ_MDD], out[EQ_DD_RUN], out[EQ_DD2], out[EQ_SUM_E] = mdd, longest, dd2, s_e
     out[EQ_EX_FLAT] = 1.0 if ex_lo == ex_hi else 0.0
     out[EQ_R_FLAT] = 1.0 if r_lo == r_hi else 0.0
-    if n > 1:
+    if n > 1 and ssd:
         out[EQ_SSD_EX] = _sq_dev_nb(r, rf_bar, s_ex / n)
         out[EQ_SSD_R] = _sq_dev_nb(r, 0.0, s_r / n)
     return out
@@ -128,16 +130,22 @@ def _sq_dev_nb(r: np.ndarray, shift: float, mean: float) -> float:
 
 
 @njit(cache=True)
-def benchmark_stats_nb(b: np.ndarray, r: np.ndarray, rf_bar: float) -> np.ndarray:
+def benchmark_stats_nb(
+    b: np.ndarray, r: np.ndarray, rf_bar: float, mean_ex: float, rb: np.ndarray
+) -> np.ndarray:
     """Sums relating the returns ``r`` to those of the benchmark equity ``b`` (length
     ``len(r) + 1``), as :func:`~alphaforge.analytics.benchmark_metrics.benchmark_summary` takes
     them. Result slots: ``BM_*``; ``BM_OK`` is 0 when a benchmark value is not a positive
-    finite number. ``BM_BETA`` is NaN when the benchmark variance is below 1e-30."""
+    finite number. ``BM_BETA`` is NaN when the benchmark variance is below 1e-30.
+
+    The same pass gives the squared deviations :func:`equity_stats_nb` sums (``mean_ex``: the
+    mean excess return, ``EQ_SUM_EX / n``) to the last bit: ``BM_SSD_EX`` is its
+    ``EQ_SSD_EX`` and ``BM_DR2`` its ``EQ_SSD_R`` (the same values in the same blocks).
+    ``rb`` (length ``len(r)``) receives the benchmark's returns."""
     out = np.zeros(N_BM)
     n = r.shape[0]
     if not (b[0] > 0.0 and b[0] < np.inf):
         return out
-    rb = np.empty(n)
     s_b = s_a = s_r = 0.0
     a_lo = a_hi = 0.0
     for start in range(0, n, BLOCK):
@@ -160,28 +168,31 @@ def benchmark_stats_nb(b: np.ndarray, r: np.ndarray, rf_bar: float) -> np.ndarra
         s_a += p_a
         s_r += p_r
     mean_b, mean_r, mean_a = s_b / n, s_r / n, s_a / n
-    db2 = dbr = dr2 = drdb = ssd_a = 0.0
+    db2 = dbr = dr2 = drdb = ssd_a = ssd_ex = 0.0
     for start in range(0, n, BLOCK):
-        q_db2 = q_dbr = q_dr2 = q_drdb = q_a = 0.0
+        q_db2 = q_dbr = q_dr2 = q_drdb = q_a = q_ex = 0.0
         for i in range(start, min(start + BLOCK, n)):
             db = rb[i] - mean_b
             dr = r[i] - mean_r
             da = (r[i] - rb[i]) - mean_a
+            dx = (r[i] - rf_bar) - mean_ex
             q_db2 += db * db
             q_dbr += db * r[i]
             q_dr2 += dr * dr
             q_drdb += dr * db
             q_a += da * da
+            q_ex += dx * dx
         db2 += q_db2
         dbr += q_dbr
         dr2 += q_dr2
         drdb += q_drdb
         ssd_a += q_a
+        ssd_ex += q_ex
     var_b = db2 / n
     beta = dbr / n / var_b if var_b >= 1e-30 else np.nan
     out[BM_OK], out[BM_VAR_B], out[BM_BETA] = 1.0, var_b, beta
     out[BM_SUM_A], out[BM_SSD_A], out[BM_A_FLAT] = s_a, ssd_a, 1.0 if a_lo == a_hi else 0.0
-    out[BM_DR2], out[BM_DB2], out[BM_DRDB] = dr2, db2, drdb
+    out[BM_DR2], out[BM_DB2], out[BM_DRDB], out[BM_SSD_EX] = dr2, db2, drdb, ssd_ex
     if beta == beta:
         resid = 0.0
         for start in range(0, n, BLOCK):
@@ -214,3 +225,27 @@ def exposure_sums_nb(gross: np.ndarray, e: np.ndarray, notional: np.ndarray) -> 
         traded += p_traded
     out[0], out[1], out[2] = count, ratio, traded
     return out
+
+
+@njit(cache=True)
+def notional_sum_nb(bars: np.ndarray, values: np.ndarray) -> float:
+    """``sum(abs(notional))`` of the per-bar notional that ``np.add.at(zeros, bars, values)``
+    builds, summed as :func:`exposure_sums_nb` sums it (per bar, in blocks of :data:`BLOCK`
+    bars), without the per-bar array: the same number to the last bit. ``bars`` must be in
+    non-decreasing order."""
+    total = part = 0.0
+    block = -1
+    k = 0
+    m = bars.shape[0]
+    while k < m:
+        bar = bars[k]
+        v = 0.0
+        while k < m and bars[k] == bar:
+            v += values[k]
+            k += 1
+        if bar // BLOCK != block:  # a block without orders adds nothing to the total
+            total += part
+            part = 0.0
+            block = bar // BLOCK
+        part += abs(v)
+    return total + part

@@ -21,7 +21,7 @@ winners and no losers.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,8 @@ from alphaforge.core.errors import DataError
 __all__ = ["METRIC_INFO", "MetricInfo", "compute_metrics", "summary_metrics"]
 
 NAN = float("nan")
+Turnover: TypeAlias = np.ndarray | tuple[np.ndarray, np.ndarray]
+"""Traded notional: one value per bar, or ``(bars, notional)`` of the fills."""
 SUMMARY_RETURN_KEYS: tuple[str, ...] = (
     "total_return",
     "cagr",
@@ -63,7 +65,7 @@ def summary_metrics(
     benchmark: np.ndarray | None = None,
     trades: Any = None,
     exposure: np.ndarray | None = None,
-    turnover: np.ndarray | None = None,
+    turnover: Turnover | None = None,
 ) -> dict[str, float]:
     """Headline metrics of one backtest.
 
@@ -87,7 +89,9 @@ def summary_metrics(
     exposure:
         Gross position value at each bar; adds ``exposure_time`` and ``avg_exposure``.
     turnover:
-        Traded notional at each bar; adds annualised ``turnover``.
+        Traded notional at each bar, or the fills as ``(bars, notional)`` (summed per bar as
+        ``np.add.at`` sums them; no per-bar array is built when the bars are in order); adds
+        annualised ``turnover``.
 
     Returns
     -------
@@ -109,7 +113,7 @@ def _summary_numpy(
     benchmark: np.ndarray | None,
     trades: Any,
     exposure: np.ndarray | None,
-    turnover: np.ndarray | None,
+    turnover: Turnover | None,
 ) -> dict[str, float]:
     """:func:`summary_metrics` in NumPy: the definition, and the path for equity or a benchmark
     that is not positive and finite everywhere."""
@@ -127,7 +131,7 @@ def _summary_numpy(
         if exposure is not None:
             out.update(exposure_stats(np.asarray(exposure, dtype=np.float64), e))
         if turnover is not None:
-            out["turnover"] = annual_turnover(np.asarray(turnover, dtype=np.float64), e, ppy)
+            out["turnover"] = annual_turnover(_per_bar(turnover, e.size), e, ppy)
     return out
 
 
@@ -138,7 +142,7 @@ def _summary_compiled(
     benchmark: np.ndarray | None,
     trades: Any,
     exposure: np.ndarray | None,
-    turnover: np.ndarray | None,
+    turnover: Turnover | None,
 ) -> dict[str, float] | None:
     """:func:`summary_metrics` from the sums of :mod:`alphaforge.analytics.kernels` (three
     passes over the curve instead of some sixty NumPy temporaries); None when the equity or the
@@ -152,14 +156,19 @@ def _summary_compiled(
     if b is not None and b.shape != e.shape:
         raise DataError(f"benchmark: length {b.size} does not match equity length {e.size}")
     g = None if exposure is None else np.asarray(exposure, dtype=np.float64)
-    t = None if turnover is None else np.asarray(turnover, dtype=np.float64)
+    fills = _sorted_fills(turnover, e.size)
+    t = None if turnover is None or fills is not None else _per_bar(turnover, e.size)
     for name, x in (("exposure", g), ("turnover", t)):
         if x is not None and x.shape != e.shape:
             raise DataError(f"{name}: length {x.size} does not match equity length {e.size}")
     rf_bar = per_period_rate(rf, ppy) if rf else 0.0
     r = np.empty(n)
-    s = k.equity_stats_nb(np.ascontiguousarray(e), rf_bar, r)
-    bs = None if b is None else k.benchmark_stats_nb(np.ascontiguousarray(b), r, rf_bar)
+    s = k.equity_stats_nb(np.ascontiguousarray(e), rf_bar, r, b is None)
+    bs = None
+    if b is not None and s[k.EQ_OK]:  # the deviations of the returns come with its pass
+        mean_ex = s[k.EQ_SUM_EX] / n
+        bs = k.benchmark_stats_nb(np.ascontiguousarray(b), r, rf_bar, mean_ex, np.empty(n))
+        s[k.EQ_SSD_EX], s[k.EQ_SSD_R] = bs[k.BM_SSD_EX], bs[k.BM_DR2]
     if not s[k.EQ_OK] or (bs is not None and not bs[k.BM_OK]):
         return None
     out = _returns_from_sums(e, n, ppy, s, k)
@@ -176,8 +185,41 @@ def _summary_compiled(
     )
     if g is not None:
         out.update(exposure_time=float(x[0]) / e.size, avg_exposure=float(x[1]) / e.size)
-    if t is not None:
-        out["turnover"] = float(x[2]) / (float(s[k.EQ_SUM_E]) / e.size) * ppy / n
+    if turnover is not None:
+        traded = float(x[2]) if fills is None else k.notional_sum_nb(*fills)
+        out["turnover"] = traded / (float(s[k.EQ_SUM_E]) / e.size) * ppy / n
+    return out
+
+
+def _fills(turnover: tuple[np.ndarray, np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(bars, notional)`` of the fills checked: one bar per value, each of ``size``."""
+    bars = np.ascontiguousarray(turnover[0], dtype=np.int64)
+    values = np.ascontiguousarray(turnover[1], dtype=np.float64)
+    if bars.shape != values.shape or bars.ndim != 1:
+        raise DataError(f"turnover: {bars.size} bars for {values.size} notional values")
+    if bars.size and (int(bars.min()) < 0 or int(bars.max()) >= size):
+        raise DataError(f"turnover: a fill's bar is outside the {size} bars")
+    return bars, values
+
+
+def _sorted_fills(turnover: Turnover | None, size: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``turnover`` given as ``(bars, notional)`` with bars in order, as the kernel takes it
+    (None for a per-bar array or bars out of order)."""
+    if not isinstance(turnover, tuple):
+        return None
+    bars, values = _fills(turnover, size)
+    if bars.size > 1 and not bool(np.all(bars[1:] >= bars[:-1])):
+        return None
+    return bars, values
+
+
+def _per_bar(turnover: Turnover, size: int) -> np.ndarray:
+    """Traded notional at each of ``size`` bars (fills summed per bar)."""
+    if not isinstance(turnover, tuple):
+        return np.asarray(turnover, dtype=np.float64)
+    bars, values = _fills(turnover, size)
+    out = np.zeros(size)
+    np.add.at(out, bars, values)
     return out
 
 

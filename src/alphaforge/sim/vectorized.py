@@ -38,7 +38,7 @@ def benchmark_curve(panel: Panel, cash: float, symbol: str | None) -> np.ndarray
         c1 = close[:, cols[0]]
         with np.errstate(invalid="ignore"):
             curve = c1 / c1[0]
-        if not np.isnan(curve).any():  # (a missing close would be NaN here too)
+        if not curve.size or not np.isnan(curve.min()):  # no NaN (nor a missing close)
             return np.multiply(curve, cash, out=curve)  # cash * (close / first close)
     c = close[:, cols]
     if np.isnan(c).any():  # a gap or a late listing: carry the last close, start at the first
@@ -105,9 +105,7 @@ def _metrics(
     """Summary metrics of a run, annualised with ``ppy`` bars per year."""
     eq, gross = series.equity, series.gross
     trades, orders = records.trades, records.orders
-    traded = np.zeros(len(eq))
-    if len(orders):
-        np.add.at(traded, orders["bar"], orders["qty"] * np.nan_to_num(orders["price"]))
+    traded = (orders["bar"], orders["qty"] * np.nan_to_num(orders["price"]))  # per fill
     metrics = summary_metrics(
         eq, ppy, config.risk_free, benchmark=bench,
         trades={"pnl": trades["pnl"], "return": trades["ret"], "bars_held": trades["bars_held"]},

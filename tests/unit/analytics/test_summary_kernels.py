@@ -96,3 +96,42 @@ def test_length_mismatches_are_refused() -> None:
     for key in ("benchmark", "exposure", "turnover"):
         with pytest.raises(DataError, match=key):
             summary_metrics(eq, 252.0, **{key: np.ones(4)})
+
+
+@pytest.mark.parametrize("n", [2, 512, 513, 1_024, 5_000])
+def test_turnover_from_fills_equals_the_per_bar_array(n: int) -> None:
+    # fills as (bars, notional): several on a bar, on block edges (multiples of 512), the last
+    # bar, signed values and a sum of exactly zero; the same number to the last bit
+    rng = np.random.default_rng(n)
+    eq = 1e5 * np.exp(np.cumsum(rng.normal(0.0, 1e-3, n)))
+    bars = np.sort(np.concatenate([rng.integers(0, n, 40), [0, n - 1, n - 1, min(511, n - 1)]]))
+    values = rng.normal(0.0, 1e4, bars.size)
+    values[1] = -values[0] if bars[1] == bars[0] else values[1]
+    for fills in ((bars, values), (bars[::-1], values[::-1])):  # in order, or not
+        dense = np.zeros(n)
+        np.add.at(dense, *fills)
+        for form in (metrics._summary_compiled, metrics._summary_numpy):
+            want = form(eq, 252.0, 0.0, None, None, None, dense)
+            got = form(eq, 252.0, 0.0, None, None, None, fills)
+            assert got is not None and want is not None
+            assert got["turnover"] == want["turnover"]
+    none = summary_metrics(eq, 252.0, turnover=(np.empty(0, np.int64), np.empty(0)))
+    assert none["turnover"] == 0.0
+    with pytest.raises(DataError, match="turnover"):
+        summary_metrics(eq, 252.0, turnover=(np.array([n]), np.array([1.0])))
+
+
+def test_deviations_from_the_benchmark_pass_equal_their_own_passes() -> None:
+    # with a benchmark the squared deviations of the returns come from its pass: bit for bit
+    # what the equity pass sums on its own
+    from alphaforge.analytics import kernels as k
+
+    rng = np.random.default_rng(11)
+    for n in (2, 512, 1_025, 20_000):
+        e = 1e5 * np.exp(np.cumsum(rng.normal(0.0, 1e-3, n + 1)))
+        b = 1e5 * np.exp(np.cumsum(rng.normal(0.0, 1e-3, n + 1)))
+        for rf_bar in (0.0, 1e-5):
+            r = np.empty(n)
+            own = k.equity_stats_nb(e, rf_bar, r, True)
+            bs = k.benchmark_stats_nb(b, r, rf_bar, own[k.EQ_SUM_EX] / n, np.empty(n))
+            assert bs[k.BM_SSD_EX] == own[k.EQ_SSD_EX] and bs[k.BM_DR2] == own[k.EQ_SSD_R]
