@@ -50,11 +50,24 @@ def simulate_nb(mk: Market, it: Intents, fine: Fine, s: SettingsRecord) -> tuple
 
     See :mod:`alphaforge.sim.kernels_phases` for the chronology of a bar.
     """
+    out = _new_series_nb(mk.close.shape[0], mk.close.shape[1], s)
+    return out, simulate_into_nb(mk, it, fine, s, out)
+
+
+@njit(cache=True)
+def simulate_into_nb(
+    mk: Market, it: Intents, fine: Fine, s: SettingsRecord, out: Series
+) -> Records:
+    """:func:`simulate_nb` writing the per-bar series into ``out``, arrays of the sizes of
+    :func:`series_sizes_nb` allocated by the caller (every bar is written); returns the
+    records. The vectorized runner allocates them with NumPy, whose large arrays get
+    transparent huge pages where the system offers them: a million-bar run then writes its
+    series with a few page faults instead of the thousands of the kernel's own allocation."""
     caps = _capacities_nb(it, mk.close.shape[1], s)
     while True:
-        out, rec = _simulate_once_nb(mk, it, fine, s, caps)
+        rec = _simulate_once_nb(mk, it, fine, s, caps, out)
         if not rec.cnt[0].overflow:
-            return out, rec
+            return rec
         caps *= 2  # a buffer was full (e.g. many partial fills): rerun with twice the room
 
 
@@ -147,21 +160,28 @@ def _new_book_nb(n_sym: int, s: SettingsRecord) -> Book:
     )
 
 
+@helper_njit
+def series_sizes_nb(n_bars: int, n_sym: int, s: SettingsRecord) -> tuple[int, int, int]:
+    """Sizes of the per-bar outputs (:class:`Series`) of a run of ``n_bars`` x ``n_sym``: the
+    length of the cash, gross and net series (1 when not kept) and the shape of the recorded
+    positions ((1, 1) when not kept); the equity series has ``n_bars``."""
+    m = 1 if s.equity_only else n_bars
+    return (m, n_bars, n_sym) if s.record else (m, 1, 1)
+
+
 @njit(cache=True)
 def _new_series_nb(n_bars: int, n_sym: int, s: SettingsRecord) -> Series:
-    m = 1 if s.equity_only else n_bars  # cash, gross and net series kept or length 1
-    positions = np.zeros((n_bars, n_sym)) if s.record else np.zeros((1, 1))
-    return Series(np.empty(n_bars), np.empty(m), np.empty(m), np.empty(m), positions)
+    m, rows, cols = series_sizes_nb(n_bars, n_sym, s)
+    return Series(np.empty(n_bars), np.empty(m), np.empty(m), np.empty(m), np.zeros((rows, cols)))
 
 
 @njit(cache=True)
 def _simulate_once_nb(
-    mk: Market, it: Intents, fine: Fine, s: SettingsRecord, caps: np.ndarray
-) -> tuple:
+    mk: Market, it: Intents, fine: Fine, s: SettingsRecord, caps: np.ndarray, out: Series
+) -> Records:
     """One pass of :func:`simulate_nb` with record buffers of ``caps`` rows (never grown)."""
     n_bars, n_sym = mk.close.shape
     bk = _new_book_nb(n_sym, s)
-    out = _new_series_nb(n_bars, n_sym, s)
     # record rows are written whole and only the first cnt rows are returned: no initial fill
     rec = Records(
         np.empty(caps[0], dtype=TRADE),
@@ -180,9 +200,7 @@ def _simulate_once_nb(
                 rec, bk.pos, j, n_bars - 1, abs(q), bk.last_px[j], 0.0, 0.0, EXIT_END_OF_DATA
             )
     c = rec.cnt[0]
-    return out, Records(
-        rec.trades[: c.trades], rec.orders[: c.orders], rec.events[: c.events], rec.cnt
-    )
+    return Records(rec.trades[: c.trades], rec.orders[: c.orders], rec.events[: c.events], rec.cnt)
 
 
 @helper_njit

@@ -12,7 +12,7 @@ from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import fine_of, intents_of, market_of, order_type_of, run_clock
-from alphaforge.sim.kernels import simulate_nb
+from alphaforge.sim.kernels import series_sizes_nb, simulate_into_nb
 from alphaforge.sim.records import Records, Series
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.settings import settings_from_config
@@ -53,6 +53,14 @@ def benchmark_curve(panel: Panel, cash: float, symbol: str | None) -> np.ndarray
     return cash * (rel[:, 0] if rel.shape[1] == 1 else rel.mean(axis=1))  # a mean of one: itself
 
 
+def new_series(shape: tuple[int, int], s: np.void) -> Series:
+    """The per-bar outputs :func:`simulate_into_nb` fills (sizes of :func:`series_sizes_nb`),
+    allocated by NumPy (see :func:`simulate_into_nb` for why)."""
+    n_bars, n_sym = shape
+    m, rows, cols = series_sizes_nb(n_bars, n_sym, s)
+    return Series(np.empty(n_bars), np.empty(m), np.empty(m), np.empty(m), np.zeros((rows, cols)))
+
+
 def run_backtest(
     strategy: Strategy,
     panel: Panel,
@@ -87,7 +95,8 @@ def run_backtest(
     settings = settings_from_config(
         config, clock.periods_per_year, weights_mode=weights_mode, fast_paths=fast_paths
     )
-    series, records = simulate_nb(market, intents, fine_of(fine, panel.shape), settings)
+    series = new_series(panel.shape, settings)
+    records = simulate_into_nb(market, intents, fine_of(fine, panel.shape), settings, series)
     # what config.resolved(...) dumps, without building the model again (a per-run cost)
     resolved = config.model_dump(mode="json")
     resolved.update(
