@@ -430,7 +430,7 @@ def batch_table(
     cols["objective"] = np.asarray(cols[objective], dtype=float)
     ok = np.ones(len(ids), dtype=bool)
     for c in rules:
-        ok &= c.mask(pd.DataFrame({c.metric: cols[c.metric]}))
+        ok &= c.mask_values(cols[c.metric])
     cols["feasible"] = ok
     cols["plateau"] = plateau_of([cols[p] for p in names], cols["objective"])
     return pd.DataFrame(cols)
@@ -458,20 +458,29 @@ def plateau_of(params: Sequence[np.ndarray], values: np.ndarray) -> np.ndarray:
     n = len(values)
     if n == 0:
         return np.zeros(0)
-    codes = np.column_stack([
-        pd.factorize(np.asarray(v, dtype=str) if np.asarray(v).dtype == object else v,
-                     sort=True)[0] for v in params
-    ])  # fmt: skip
+    codes = [_ranks(v) for v in params]
     ok = ~np.isnan(values)
     filled = np.where(ok, values, 0.0)
+    weight = ok.astype(float)
     out = np.empty(n)
-    step = max(1, 4_000_000 // (n * codes.shape[1]))  # bounds the (rows, n, params) block
+    step = max(1, 4_000_000 // n)  # bounds the (rows, n) block
     for lo in range(0, n, step):
-        near = (np.abs(codes[lo : lo + step, None, :] - codes[None, :, :]) <= 1).all(axis=2)
-        total, count = near @ filled, near @ ok.astype(float)
+        near = np.ones((min(step, n - lo), n), dtype=bool)
+        for c in codes:
+            near &= np.abs(c[lo : lo + step, None] - c[None, :]) <= 1
+        total, count = near @ filled, near @ weight
         with np.errstate(invalid="ignore", divide="ignore"):
             out[lo : lo + step] = np.where(count > 0, total / count, np.nan)
     return out
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """The rank of each value among the sorted distinct values (text when not numeric)."""
+    arr = np.asarray(values)
+    if arr.dtype == object:
+        arr = arr.astype(str)
+    _distinct, codes = np.unique(arr, return_inverse=True)
+    return codes.reshape(-1).astype(np.int32)
 
 
 def _long_rows(

@@ -54,7 +54,11 @@ class Constraint:
         return f"{self.metric}{self.op}{self.value:g}"
 
     def mask(self, df: pd.DataFrame) -> np.ndarray:
-        col = df[self.metric].to_numpy(dtype=float)
+        return self.mask_values(df[self.metric].to_numpy(dtype=float))
+
+    def mask_values(self, col: np.ndarray) -> np.ndarray:
+        """Which of the metric's values ``col`` satisfy the constraint (NaN never does)."""
+        col = np.asarray(col, dtype=float)
         with np.errstate(invalid="ignore"):
             ok = _OPS[self.op](col, self.value)
         return np.asarray(ok, dtype=bool) & ~np.isnan(col)
@@ -137,11 +141,10 @@ class TradeGuard:
 
 def pickable(table: pd.DataFrame) -> bool:
     """Whether any trial is feasible and has an objective."""
-    return (
-        bool(len(table))
-        and "feasible" in table
-        and bool((table["feasible"] & table["objective"].notna()).any())
-    )
+    if not len(table) or "feasible" not in table:
+        return False
+    feasible = table["feasible"].to_numpy(dtype=bool)
+    return bool((feasible & ~np.isnan(table["objective"].to_numpy(dtype=float))).any())
 
 
 def nothing_feasible(
