@@ -35,9 +35,13 @@ bars) to separate fixed, per-bar and per-trade costs, and copies of the kernel m
 change each, timed as the minimum of 15 runs (the machine is shared, medians move by up to 2x
 between runs).
 
-**W2 (sweeps)**: W2(a) / W2(b) run at 40x / 58x vectorbt's backtests per second on one core,
-2.9x / 2.4x the time of the plain loop, and 1.76x / 1.93x faster with a second worker (this run).
-Every target is met except W2(a)'s scaling, 1.76x against 1.8x; where its time goes is below.
+**W2 (sweeps)**: through `alphaforge.sweep` from the frame, W2(a) / W2(b) run at 20.9x / 56.5x
+vectorbt's backtests per second on one core in this run, 5.1x / 2.3x the time of the plain loop,
+and 1.5x / 1.9x faster with a second worker. W2(a)'s 8.2 ms are the batched kernel (~5.5 ms)
+and the trial table around it: the plateau of each trial now comes from integer ranks one
+parameter at a time (0.8 -> 0.1 ms) and the constraint and pick checks from NumPy columns
+(9.2 -> 8.0 ms per sweep, same table). The paragraphs below were measured when this benchmark
+timed the engine alone (the engine-only column); where the kernel's time goes is unchanged.
 What changed, each step timed on its own (minimum of 15-25 runs, or
 medians of 300-400 runs in a separate process):
 
@@ -168,9 +172,17 @@ any ratio while W1/W2 include Sharpe and drawdown; W3 now includes them too. Aft
 0.12 s is now (thread clock, medians of 15): simulation 42 ms, metrics 32 ms (including the
 trade statistics and the traded-notional array), signals 17 ms (two SMAs, crossings, the level
 arrays), kernel inputs 13 ms (mostly the 64 MB level array), run clock 13 ms, `to_panel` 9 ms.
-Next steps, not done: a level layout that does not allocate eight full rows, a shortcut for
-held bars whose range cannot touch the position's levels, and fusing the metric passes with
-the simulation's last marking pass.
+Then (this run: 71 ms against vectorbt's 275 ms, 3.9x; three W3-only runs gave 4.0x, 3.7x and
+3.9x, where the code before gave 2.6-3.1x on the same machine): the protective levels are one
+array per setting (`sim.records.Levels`, read through `kernels_entry.levels_at_nb` by the engine,
+the batch kernels and the runtime), so a strategy's stop and target prices are used without a
+copy and the 64 MB array is gone; day ids are computed in the index's own unit (the benchmark's
+microsecond index was converted to nanoseconds twice, ~5 ms) and filled day by day for intraday
+bars; turnover comes from the fills instead of a million-bar array; and the per-bar series are
+NumPy arrays the kernel fills (`simulate_into_nb`): allocated inside the kernel, a million-bar
+run took ~8,000 page faults (~13 ms of system time), from NumPy it gets transparent huge pages.
+Not done: a shortcut for held bars whose range cannot touch the position's levels (5-10 ms at
+most, at risk to the core), and a compiled `crossed_above` (~3 ms).
 
 **Memory**: W2(b) peaks at ~0.6 GB against vectorbt's ~6.7 GB (vectorbt materialises every
 (combination x symbol) column of the MAs, signals and portfolio arrays; `run_batch` holds one
@@ -194,11 +206,13 @@ source, which covers the batch kernels too.
 
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
-**Speed**: the floor of 3x backtrader is missed on all three, narrowly on W5(b). W5(a) (one
-symbol, daily, 2,516 bars) runs at 1.4x backtrader's bars per second; W5(b) (20 symbols of minute
-bars, the replay's default of evaluating the strategy once after the look-ahead check) at 2.9x;
-W5(c) (the same bars, the strategy called at every bar on its last 200 bars, as paper and live
-do) at 2.2x. A run before this one measured 0.4x on W5(a) and about 2x on the window path.
+**Speed**: the floor of 3x backtrader is missed on all three. W5(a) (one symbol, daily, 2,516
+bars) runs at 1.3x backtrader's bars per second; W5(b) (20 symbols of minute bars, the replay's
+default of evaluating the strategy once after the look-ahead check) at 2.6x; W5(c) (the same
+bars, the strategy called at every bar on its last 200 bars, as paper and live do) at 1.8x. The
+previous committed run measured 1.4x / 2.9x / 2.2x on a machine two to three times slower for
+both engines; the code before this run's changes, rerun right after it on the same machine with
+`--only W5`, measured 1.2x / 2.7x / 1.9x: the ratios moved with the machine, not the code.
 
 **What changed since**:
 
@@ -224,11 +238,13 @@ the way. On W5(c) the strategy's own hook, called on its last 200 bars at every 
 largest part.
 
 **Memory**: the peaks above include loading the bars, the precomputed signal rows (one row per
-bar: they grow with the replay's length) and the look-ahead check. The replay loop itself,
-measured from after the set-up: 0.2 MB over 15,600 symbol-bars, 1.7 MB over 62,400 and 12 MB over
-187,200. It grows with orders and fills, not with quiet bars: the simulated venue keeps every
-finished order (a broker does; a resubmitted id is answered from it), the runtime keeps its own
-trade and order records beside the ledger, and the ledger the run's fill ids. Not flat yet.
+bar: they grow with the replay's length) and the look-ahead check. The replay loop itself is
+flat once its bounded memories fill: the simulated venue keeps its working orders and the last
+1,000 finished orders and fills, the stepper drops the records nothing reads again (Kelly keeps
+its lookback), and the risk gate, the node and the ledger remember the last 10,000 client or
+fill ids. Measured from after the set-up on a replay that trades heavily (20 symbols of minute
+bars): the second half of 187,200 symbol-bars adds 0.02 MB (14.7 MB before);
+`tests/integration/test_replay_memory.py` holds the second half of a long replay under 1 MB.
 
 **Trades**: W5(a) and W5(b) equal backtrader (entries and final equity to the cent). W5(c)
 differs by 10 entries of 2,321: the strategy sees a window of 200 bars, so its moving averages
