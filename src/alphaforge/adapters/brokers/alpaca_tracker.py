@@ -5,20 +5,38 @@ to client order ids (a replacement keeps its original's client id; bracket legs 
 parent), remembers which orders are still open (for the catch-up after a reconnect) and what
 :meth:`AlpacaVenue.updates` has delivered, so that an update seen twice (stream and REST
 catch-up) is delivered once.
+
+Memory stays flat over a long run: the id maps keep their last :data:`KEEP` entries (the orders
+still open always stay), a finished order's last state moves to a set of the last
+:data:`KEEP` finished orders, and delivered fills are remembered for the last :data:`KEEP`.
+The stream and the catch-up repeat recent events, not old ones; the ledger keeps every id.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from alphaforge.adapters.brokers.alpaca_wire import EVENT_STATES, fnum, state_of, value
 from alphaforge.core.orders import Fill, OrderState, OrderUpdate, Side, is_stale
+from alphaforge.core.recent import RecentIds
 
 FillKey = tuple[str, float]  # (Alpaca order id, cumulative filled quantity after the fill)
 Item = tuple[OrderUpdate, FillKey | None]
+KEEP = 10_000  # recent entries each memory of the tracker keeps
+
+
+def _trim(d: dict[str, str], keep: Callable[[str], bool]) -> None:
+    """Once ``d`` holds twice :data:`KEEP` entries, forget the oldest beyond :data:`KEEP`, but
+    those ``keep`` says still matter (an open order's)."""
+    if len(d) <= 2 * KEEP:
+        return
+    for k in list(d)[: len(d) - KEEP]:
+        if not keep(k):
+            del d[k]
 
 
 def iso(ts: Any) -> str:
@@ -38,9 +56,10 @@ class OrderTracker:
         self._client_of: dict[str, str] = {}  # Alpaca id -> client id
         self._parent_of: dict[str, str] = {}  # leg's Alpaca id -> parent's client id
         self._open: dict[str, str] = {}  # client id -> submitted_at, until it ends
-        self._last: dict[str, OrderState] = {}
-        self._seen_fills: set[str] = set()
-        self._seen_keys: set[FillKey] = set()
+        self._last: dict[str, OrderState] = {}  # orders not finished
+        self._done = RecentIds(cap=KEEP)  # client ids of finished orders
+        self._seen_fills = RecentIds(cap=KEEP)
+        self._seen_keys = RecentIds(cap=KEEP)  # FillKey as text
         self.since = ""  # venue time of the latest event seen
 
     def client_id(self, o: Any) -> str:
@@ -74,6 +93,9 @@ class OrderTracker:
                     self._open.setdefault(str(leg.client_order_id), iso(leg.submitted_at))
             if not state_of(o.status, fnum(o.filled_qty)).terminal:
                 self._open.setdefault(client_id, iso(o.submitted_at))
+            live, of = self._open, self._client_of
+            _trim(self._parent_of, lambda k: of.get(k) in live)  # a working leg's parent
+            _trim(of, lambda k: of[k] in live)
 
     def open_orders(self) -> dict[str, str]:
         """Client ids not known to have ended, with their submission time."""
@@ -115,16 +137,22 @@ class OrderTracker:
         it counts as delivered."""
         with self._lock:
             last = self._last.get(u.client_id)
+            text = None if key is None else f"{key[0]}@{key[1]!r}"
             if u.fill is not None:
-                if u.fill.fill_id in self._seen_fills or key in self._seen_keys:
+                if u.fill.fill_id in self._seen_fills or (text is not None
+                                                          and text in self._seen_keys):  # fmt: skip
                     return False
                 self._seen_fills.add(u.fill.fill_id)
-                if key is not None:
-                    self._seen_keys.add(key)
+                if text is not None:
+                    self._seen_keys.add(text)
+            elif u.client_id in self._done:
+                return False  # the order has finished: a state after that is stale
             elif last is not None and (u.state is last or is_stale(last, u.state)):
                 return False
-            if last is None or not is_stale(last, u.state):
-                self._last[u.client_id] = u.state
             if u.state.terminal:
                 self._open.pop(u.client_id, None)
+                self._last.pop(u.client_id, None)
+                self._done.add(u.client_id)
+            elif last is None or not is_stale(last, u.state):
+                self._last[u.client_id] = u.state
             return True
