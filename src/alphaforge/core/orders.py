@@ -274,6 +274,20 @@ class Order:
         return replace(self, fill_ids=set(self.fill_ids))
 
 
+def position_after(qty: float, avg: float, delta: float, price: float) -> tuple[float, float]:
+    """A position's signed quantity and average entry price after trading ``delta`` units at
+    ``price``, as a broker reports them: opening or adding averages the price in, reducing keeps
+    the average, and going through zero starts the new side at ``price``."""
+    q1 = qty + delta
+    if delta == 0.0:
+        return qty, avg
+    if qty == 0.0 or (qty > 0) == (delta > 0):
+        return q1, (avg * abs(qty) + price * abs(delta)) / abs(q1)
+    if q1 != 0.0 and (q1 > 0) != (qty > 0):
+        return q1, price
+    return q1, avg
+
+
 def money(x: float | Decimal | str, places: int = 6) -> Decimal:
     """The ledger's Decimal of a float amount or price, rounded to ``places`` (the float's
     shortest text first, so 0.1 stays 0.1 and not 0.1000000000000000055...)."""

@@ -42,6 +42,7 @@ from alphaforge.core.orders import (
     Side,
     TimeInForce,
     client_order_id,
+    position_after,
     request_dict,
     request_of,
 )
@@ -190,8 +191,8 @@ class NettingDesk:
         b = self._b
         if len(b.owner) < 1024:
             return
-        live = {o.client_id for o in self.venue.open_orders()}
-        live |= {o.parent_id for o in self.venue.open_orders() if o.parent_id}
+        working = self.venue.open_orders()
+        live = {o.client_id for o in working} | {o.parent_id for o in working if o.parent_id}
         b.owner = {c: s for c, s in b.owner.items() if c in live}
 
     def _net_update(self, u: OrderUpdate) -> None:
@@ -240,12 +241,8 @@ class NettingDesk:
         side, as a broker reports it)."""
         self._fills[strategy].append(f)
         q0, avg = self._b.pos[strategy].get(f.symbol, [0.0, 0.0])
-        q1 = q0 + f.signed_qty
-        if q0 == 0.0 or (q0 > 0) == (f.signed_qty > 0):
-            avg = (avg * abs(q0) + f.price * f.qty) / abs(q1) if q1 != 0.0 else 0.0
-        elif q1 != 0.0 and (q1 > 0) != (q0 > 0):
-            avg = f.price
-        self._b.pos[strategy][f.symbol] = [q1, avg if q1 != 0.0 else 0.0]
+        q1, avg = position_after(q0, avg, f.signed_qty, f.price)
+        self._b.pos[strategy][f.symbol] = [q1, avg]
 
     # ---- a strategy's view -----------------------------------------------------------------
     def updates(self, strategy: str) -> list[OrderUpdate]:

@@ -44,6 +44,7 @@ from alphaforge.core.orders import (
     OrderType,
     OrderUpdate,
     Side,
+    position_after,
     request_dict,
     request_of,
 )
@@ -263,13 +264,9 @@ class SimulatedVenue:
         w.avg = (w.avg * w.filled + px * qty) / (w.filled + qty)
         w.filled += qty
         a = self._acct
-        q0 = a.qty.get(req.symbol, 0.0)
-        q1 = q0 + d * qty
-        if q0 == 0.0 or (q0 > 0) == (d > 0):
-            a.avg[req.symbol] = (a.avg.get(req.symbol, 0.0) * abs(q0) + px * qty) / abs(q1)
-        elif q1 != 0.0 and (q1 > 0) != (q0 > 0):
-            a.avg[req.symbol] = px
-        a.qty[req.symbol] = q1
+        sym = req.symbol
+        a.qty[sym], a.avg[sym] = position_after(a.qty.get(sym, 0.0), a.avg.get(sym, 0.0),
+                                                d * qty, px)  # fmt: skip
         a.cash -= d * qty * px + fee
         fill = Fill(
             fill_id=f"{req.client_id}#{w.fills}",
