@@ -38,16 +38,18 @@ from alphaforge.core.orders import Intent
 from alphaforge.core.panel import Panel
 from alphaforge.engine.node import NodeParts, TradingNode, _Cycle
 from alphaforge.sim.records import POSITION
-from alphaforge.sim.stepper import BarRow, OpenPlan, decode_array, encode_array
+from alphaforge.sim.stepper import OpenPlan, decode_array, encode_array
 
-NextPeriod = Callable[[int], tuple[int, int]]  # bar t -> (day id, week id) of bar t + 1
+# (the bars so far, bar t) -> (day id, week id) of bar t + 1
+NextPeriod = Callable[[Panel, int], tuple[int, int]]
 
 _CLOSING = (Intent.EXIT, Intent.FLATTEN, Intent.REBALANCE)
 
 
 class LiveNode(TradingNode):
     """A :class:`TradingNode` whose orders leave at the close that decides them (see the module
-    docstring). ``next_period(t)`` gives the trading-day and week ids of the bar after ``t``."""
+    docstring). ``next_period(panel, t)`` gives the trading-day and week ids of the bar after
+    bar ``t`` of ``panel``."""
 
     def __init__(self, parts: NodeParts, panel: Panel, next_period: NextPeriod) -> None:
         super().__init__(parts, panel)
@@ -60,29 +62,17 @@ class LiveNode(TradingNode):
 
         ``trade=False`` (a bar caught up after downtime): its fills and close are booked, what
         the close leaves pending is dropped, not sent late."""
-        p, pnl = self.p, self.panel
-        bar_txt = self._texts[t]
-        cyc = _Cycle()
-        day, week = int(p.day[t]), int(p.week[t])
+        self._cyc = _Cycle()
         if self._started != t:  # the first cycle of a run or of a restart
-            self.st.start_bar(t, t > 0 and day != p.day[t - 1], t > 0 and week != p.week[t - 1])
-        self._fills(t, cyc)
-        row = BarRow(pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t], pnl.volume[t])
-        sig, _weights = p.signals.row(pnl, t)
-        eq = self.st.close_bar(t, row, sig, day, week)
-        self.sig = sig
-        self._note_signals(sig, cyc)
-        self._protect_positions(t, bar_txt, cyc)
-        nday, nweek = self.next_period(t)
+            self._start(t)
+        eq = self._close(t)
+        p = self.p
+        nday, nweek = self.next_period(self.panel, t)
         self._next = (nday, nweek)
-        self.st.start_bar(t + 1, nday != day, nweek != week)
+        self.st.start_bar(t + 1, nday != int(p.day[t]), nweek != int(p.week[t]))
         self._started = t + 1
-        self._kill_switch(t, cyc)
-        if trade:
-            self._open(t, bar_txt, cyc)
-        else:
-            self._drop_pending(t, cyc)
-        self._end(t, bar_txt, cyc)
+        self._open_or_drop(t, trade)
+        self._end(t, self._texts[t], self._cyc)
         return eq
 
     def fast_forward(

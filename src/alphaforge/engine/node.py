@@ -177,29 +177,42 @@ class TradingNode:
         """The first half of bar ``t``'s cycle: the day / week roll, the kill switch and the
         open (or, for a caught-up bar, dropping what was pending). An account of several
         strategies runs every node's first half before its venue sees the bar."""
+        self._cyc = _Cycle()
+        self._start(t)
+        self._open_or_drop(t, trade)
+
+    def finish(self, t: int) -> float:
+        """The second half of bar ``t``'s cycle, after the venue saw the bar: fills, close,
+        protection and the ledger; returns the equity at the close."""
+        eq = self._close(t)
+        self._end(t, self._texts[t], self._cyc)
+        return eq
+
+    def _start(self, t: int) -> None:
+        """At the first bar of a day / week the loss limits measure from the last close."""
         p = self.p
-        self._cyc = cyc = _Cycle()
         day, week = int(p.day[t]), int(p.week[t])
         self.st.start_bar(t, t > 0 and day != p.day[t - 1], t > 0 and week != p.week[t - 1])
+
+    def _open_or_drop(self, t: int, trade: bool) -> None:
+        """The kill switch, then the open's orders (a caught-up bar drops them instead)."""
+        cyc = self._cyc
         self._kill_switch(t, cyc)
         if trade:
             self._open(t, self._texts[t], cyc)
         else:
             self._drop_pending(t, cyc)
 
-    def finish(self, t: int) -> float:
-        """The second half of bar ``t``'s cycle, after the venue saw the bar: fills, close,
-        protection and the ledger; returns the equity at the close."""
+    def _close(self, t: int) -> float:
+        """The fills of bar ``t``, its close and the positions' protection; the equity."""
         p, pnl, cyc = self.p, self.panel, self._cyc
-        bar_txt = self._texts[t]
         self._fills(t, cyc)
         row = BarRow(pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t], pnl.volume[t])
         sig, _weights = p.signals.row(pnl, t)
         eq = self.st.close_bar(t, row, sig, int(p.day[t]), int(p.week[t]))
         self.sig = sig
         self._note_signals(sig, cyc)
-        self._protect_positions(t, bar_txt, cyc)
-        self._end(t, bar_txt, cyc)
+        self._protect_positions(t, self._texts[t], cyc)
         return eq
 
     def _end(self, t: int, bar_txt: str, cyc: _Cycle) -> None:

@@ -118,16 +118,16 @@ def feed_bars(
     return feed, known, origin, feed.panel(origin, now)
 
 
-def next_period_of(node: TradingNode, clock: RunClock) -> NextPeriod:
-    """The trading-day and week ids of the bar after bar ``t`` of ``node``'s panel: the day of
-    the next bar close on the exchange calendar (what the run clock will give that bar)."""
+def next_period_of(clock: RunClock) -> NextPeriod:
+    """The trading-day and week ids of the bar after bar ``t`` of a panel: the day of the next
+    bar close on the exchange calendar (what the run clock will give that bar)."""
     from alphaforge.core.calendar import week_ids
     from alphaforge.data.clock import ExchangeClock
 
     bars = Schedule(ScheduleSpec(clock.timeframe, None, 0.0), ExchangeClock(clock.calendar))
 
-    def next_period(t: int) -> tuple[int, int]:
-        close = bars.next_close_after(bars.next_close_after(node.panel.index[t]))
+    def next_period(panel: Panel, t: int) -> tuple[int, int]:
+        close = bars.next_close_after(bars.next_close_after(panel.index[t]))
         inside = pd.DatetimeIndex([close - pd.Timedelta(1, unit="ns")])  # the bar closing then
         day = clock.calendar.day_ids(inside, clock.timeframe)
         return int(day[0]), int(week_ids(day)[0])
@@ -170,10 +170,7 @@ def build_paper(
                       ledger.submitted_ids(rid)),
         day=clock.day, week=clock.week, sleep=time.sleep, log=log,
     )  # fmt: skip
-    node = TradingNode(parts, panel)
-    if broker:
-        node = LiveNode(parts, panel, lambda t: (0, 0))
-        node.next_period = next_period_of(node, clock)
+    node = LiveNode(parts, panel, next_period_of(clock)) if broker else TradingNode(parts, panel)
     next_t = panel.shape[0]  # the stored history is the warm-up: not traded
     snap = ledger.state(f"{rid}/{strategy.name}", "runtime") if known is not None else None
     since = None

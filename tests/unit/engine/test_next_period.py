@@ -20,10 +20,11 @@ def _ids(
     cal = infer_calendar(calendar)
     day, week = cal.period_ids(index, timeframe)
     clock = RunClock(timeframe, cal, 252.0, day, week)
-    node = SimpleNamespace(panel=SimpleNamespace(index=index[:-1]))
-    nxt = next_period_of(node, clock)  # type: ignore[arg-type]
+    panel = SimpleNamespace(index=index[:-1])  # the bars so far: the next one is not in yet
+    nxt = next_period_of(clock)
     return [(int(day[t + 1]), int(week[t + 1])) for t in range(len(index) - 1)], [
-        nxt(t) for t in range(len(index) - 1)
+        nxt(panel, t)  # type: ignore[arg-type]
+        for t in range(len(index) - 1)
     ]
 
 
