@@ -23,19 +23,19 @@ from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import format_validation_error
 from alphaforge.engine.account import ACCOUNT, Account, AccountLimits
-from alphaforge.engine.gate import GateLimits, RiskGate
 from alphaforge.engine.netting import NettingDesk
 from alphaforge.engine.node import NodeParts, TradingNode
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarSet
-from alphaforge.services.backtest import load_spec_panel
 from alphaforge.services.trading import (
     ReplayOutcome,
     ReplayRequest,
     _precompute,
-    _run_id,
     make_logger,
+    replay_start,
+    risk_gate,
+    run_log_file,
     strategy_book,
 )
 from alphaforge.sim.inputs import run_clock
@@ -127,23 +127,14 @@ def build_account_replay(
     """The nodes of every strategy of ``spec`` on one simulated venue over the stored bars of
     ``[req.start, req.end]``, with the run started (or continued) in the ledger."""
     assert spec.strategies is not None
-    if req.start is not None:
-        spec.start = req.start
-    if req.end is not None:
-        spec.end = req.end
     sleeves = check_account(spec)
-    panel = load_spec_panel(spec, settings)
-    if panel.shape[0] < 2:
-        raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
-    run_id = _run_id(spec, req, ledger)
-    known = _known(spec, ledger, run_id)
-    log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
-    log = make_logger(log_file)
+    begun = replay_start(spec, settings, ledger, req)
+    panel, run_id, log = begun.panel, begun.run_id, begun.log
     start = {"replay_from": panel.index[0].isoformat(), "replay_to": panel.index[-1].isoformat()}
     account = _account(spec, sleeves, panel, ledger, run_id, "replay", start, log,
                        batch=256 if req.speed is None else 1, replay=True)  # fmt: skip
-    first = _restore(account, ledger, run_id, known, log, 0)
-    return AccountSetup(account, panel, run_id, log_file, first, account.ids)
+    first = _restore(account, ledger, run_id, begun.known is not None, log, 0)
+    return AccountSetup(account, panel, run_id, begun.log_file, first, account.ids)
 
 
 def build_account_paper(
@@ -162,7 +153,7 @@ def build_account_paper(
     feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     kind = "shadow" if spec.runtime.shadow else "paper"
     rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
-    log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"
+    log_file = run_log_file(settings, rid)
     log = make_logger(log_file)
     account = _account(spec, sleeves, panel, ledger, rid, kind,
                        {"replay_from": origin.isoformat()}, log, batch=1, replay=False)  # fmt: skip
@@ -226,16 +217,6 @@ def _sleeves(spec: RunSpec) -> list[RunSpec]:
     return sleeves
 
 
-def _known(spec: RunSpec, ledger: Ledger, run_id: str) -> bool:
-    known = ledger.run(run_id)
-    if known is not None and known.config_hash != spec.canonical_hash():
-        raise ConfigError(
-            f"--run-id {run_id}: the run was started with another config or period; restart "
-            "it with the same --config, --from and --to, or choose a new run id"
-        )
-    return known is not None
-
-
 def _account(
     spec: RunSpec, sleeves: list[RunSpec], panel: Panel, ledger: Ledger, run_id: str, mode: str,
     period: dict[str, str], log: Callable[..., None], batch: int, replay: bool,
@@ -262,7 +243,7 @@ def _account(
             run_id=run_id, strategy_id=sid, stepper=stepper,
             signals=SignalSource(strategy, cfg, clock, r.window, pre), venue=desk.view(sid),
             ledger=ledger,
-            gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band), sent),
+            gate=risk_gate(r, sent),
             day=clock.day, week=clock.week, sleep=time.sleep, log=log, halt_poll_seconds=0.5,
         )  # fmt: skip
         nodes.append(TradingNode(parts, sp))

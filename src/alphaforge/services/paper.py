@@ -24,14 +24,20 @@ import pandas as pd
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.engine.gate import GateLimits, RiskGate
 from alphaforge.engine.live_node import LiveNode, NextPeriod
 from alphaforge.engine.node import NodeParts, TradingNode
 from alphaforge.engine.schedule import Due, Schedule, ScheduleSpec
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarStore, MarketDataSource
-from alphaforge.services.trading import check_run, make_logger, make_venue, strategy_book
+from alphaforge.services.trading import (
+    check_run,
+    make_logger,
+    make_venue,
+    risk_gate,
+    run_log_file,
+    strategy_book,
+)
 from alphaforge.sim.inputs import RunClock, run_clock
 
 RETRY_SECONDS = 30.0  # how often a cycle looks again for a bar that has not arrived
@@ -155,7 +161,7 @@ def build_paper(
     venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=False)
     kind = "shadow" if spec.runtime.shadow else spec.mode if broker else "paper"
     rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
-    log_file = Path(settings.home) / "logs" / f"{rid}.jsonl"
+    log_file = run_log_file(settings, rid)
     log = make_logger(log_file)
     ledger.start_run(
         run_id=rid, mode=kind, venue=venue.name, config_hash=spec.canonical_hash(),
@@ -166,8 +172,7 @@ def build_paper(
     parts = NodeParts(
         run_id=rid, strategy_id=strategy.name, stepper=stepper,
         signals=SignalSource(strategy, cfg, clock, r.window), venue=venue, ledger=ledger,
-        gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band),
-                      ledger.submitted_ids(rid)),
+        gate=risk_gate(r, ledger.submitted_ids(rid)),
         day=clock.day, week=clock.week, sleep=time.sleep, log=log,
     )  # fmt: skip
     node = LiveNode(parts, panel, next_period_of(clock)) if broker else TradingNode(parts, panel)

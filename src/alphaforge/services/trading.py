@@ -146,6 +146,50 @@ def _run_id(spec: Any, req: ReplayRequest, ledger: Ledger) -> str:
     return rid
 
 
+@dataclass
+class ReplayStart:
+    """What every replay starts from: its bars, run id, the run as the ledger knows it (None
+    for a new one) and its decision log."""
+
+    panel: Panel
+    run_id: str
+    known: Any
+    log_file: Path
+    log: Callable[..., None]
+
+
+def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -> ReplayStart:
+    """The bars of ``[req.start, req.end]``, the run id (a known run must have been started
+    with the same config and period) and the run's log."""
+    if req.start is not None:
+        spec.start = req.start
+    if req.end is not None:
+        spec.end = req.end
+    panel = load_spec_panel(spec, settings)
+    if panel.shape[0] < 2:
+        raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
+    run_id = _run_id(spec, req, ledger)
+    known = ledger.run(run_id)
+    if known is not None and known.config_hash != spec.canonical_hash():
+        raise ConfigError(
+            f"--run-id {run_id}: the run was started with another config or period; restart "
+            "it with the same --config, --from and --to, or choose a new run id"
+        )
+    log_file = run_log_file(settings, run_id)
+    return ReplayStart(panel, run_id, known, log_file, make_logger(log_file))
+
+
+def run_log_file(settings: Any, run_id: str) -> Path:
+    """The JSON-lines decision log of run ``run_id`` under the home."""
+    return Path(settings.home) / "logs" / f"{run_id}.jsonl"
+
+
+def risk_gate(runtime: Any, sent: Any) -> RiskGate:
+    """The pre-trade gate with the run's ``runtime`` limits and the client ids already sent."""
+    return RiskGate(GateLimits(runtime.max_order_value, runtime.max_order_qty,
+                               runtime.price_band), sent)  # fmt: skip
+
+
 def strategy_book(spec: Any, panel: Panel) -> tuple[Strategy, BacktestConfig, RunClock, Stepper]:
     """The strategy of ``spec``, its backtest rules (refusing what the runtime cannot carry
     out or would ignore), the run's clock on ``panel`` and an empty book on those rules."""
@@ -183,24 +227,11 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
             "alphaforge paper --replay, not as one strategy"
         )
     check_run(spec)
-    if req.start is not None:
-        spec.start = req.start
-    if req.end is not None:
-        spec.end = req.end
-    panel = load_spec_panel(spec, settings)
-    if panel.shape[0] < 2:
-        raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
+    begun = replay_start(spec, settings, ledger, req)
+    panel, run_id, known, log = begun.panel, begun.run_id, begun.known, begun.log
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
     venue = make_venue(spec, stepper.s, cfg.cash, settings)
-    run_id = _run_id(spec, req, ledger)
-    log_file = Path(settings.home) / "logs" / f"{run_id}.jsonl"
     sent = ledger.submitted_ids(run_id)
-    known = ledger.run(run_id)
-    if known is not None and known.config_hash != spec.canonical_hash():
-        raise ConfigError(
-            f"--run-id {run_id}: the run was started with another config or period; restart "
-            "it with the same --config, --from and --to, or choose a new run id"
-        )
     ledger.start_run(
         run_id=run_id, mode="shadow" if spec.runtime.shadow else "replay", venue=venue.name, config_hash=spec.canonical_hash(),
         config_text=spec.model_dump_json(), strategies=[strategy.name],
@@ -208,14 +239,12 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
         replay_to=panel.index[-1].isoformat(),
     )  # fmt: skip
     r = spec.runtime
-    log = make_logger(log_file)
     precomputed = _precompute(spec, strategy, panel, log)
     parts = NodeParts(
         run_id=run_id, strategy_id=strategy.name, stepper=stepper,
         signals=SignalSource(strategy, cfg, clock, r.window, precomputed), venue=venue,
         ledger=ledger,
-        gate=RiskGate(GateLimits(r.max_order_value, r.max_order_qty, r.price_band), sent),
-        day=clock.day, week=clock.week, sleep=time.sleep, log=log,
+        gate=risk_gate(r, sent), day=clock.day, week=clock.week, sleep=time.sleep, log=log,
         # cycles share a transaction only when all their effects live in it (the simulated
         # venue's book is in the ledger); a broker's orders are committed cycle by cycle
         batch=256 if req.speed is None and getattr(venue, "synchronous", False) else 1,
@@ -231,7 +260,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
             since = panel.index[start - 1].isoformat()
             parts.log("restarted", run=run_id, after_bar=since)
     node.reconcile(start, since, {f.fill_id for f in ledger.fills(run_id)})
-    return ReplaySetup(node, panel, run_id, log_file, start)
+    return ReplaySetup(node, panel, run_id, begun.log_file, start)
 
 
 def _precompute(spec: Any, strategy: Strategy, panel: Panel, log: Callable[..., None]) -> bool:
