@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import typer
-from rich.live import Live
 from rich.table import Table
 
 from alphaforge.cli.common import console, fail, handle_errors, settings_from
+from alphaforge.cli.trade_account import run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.services.ledger import open_ledger
@@ -177,21 +177,11 @@ def _paper(
     setup = None
     try:
         setup = build_replay(spec, settings, ledger, req)
-        bars = setup.panel.shape[0]
-        started = time.perf_counter()
-        if quiet or not sys.stdout.isatty():
-            out = run_replay(setup, req.speed)
-        else:
-            with Live(console=console, refresh_per_second=4, transient=False) as live:
-                last = [0.0]
-
-                def show(t: int, eq: float) -> None:
-                    now = time.perf_counter()
-                    if now - last[0] > 0.25 or t == bars - 1:
-                        last[0] = now
-                        live.update(_view(setup.node, t, eq, bars, started))
-
-                out = run_replay(setup, req.speed, show)
+        bars, node = setup.panel.shape[0], setup.node
+        out = run_with_view(
+            partial(run_replay, setup, req.speed), bars,
+            lambda t, eq, started: _view(node, t, eq, bars, started), quiet,
+        )  # fmt: skip
     finally:
         if setup is not None:
             setup.close()

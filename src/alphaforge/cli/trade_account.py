@@ -1,15 +1,20 @@
-"""``alphaforge paper --replay`` of an account that runs several strategies (``strategies:``)."""
+"""``alphaforge paper --replay`` of an account that runs several strategies (``strategies:``),
+and the live display every replay uses."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
 
 from rich.live import Live
 from rich.table import Table
 
 from alphaforge.cli.common import console
+
+T = TypeVar("T")
 
 
 def account_view(acct: Any, t: int, eq: float, head: str) -> Table:
@@ -45,6 +50,29 @@ def account_view(acct: Any, t: int, eq: float, head: str) -> Table:
     return table
 
 
+def run_with_view(
+    run: Callable[[Callable[[int, float], None] | None], T],
+    bars: int,
+    view: Callable[[int, float, float], Any],
+    quiet: bool,
+) -> T:
+    """``run(on_bar)`` a replay of ``bars`` bars, refreshing ``view(t, equity, started)`` in a
+    live display at most four times a second (no display when quiet or not on a terminal)."""
+    if quiet or not sys.stdout.isatty():
+        return run(None)
+    started = time.perf_counter()
+    with Live(console=console, refresh_per_second=4) as live:
+        last = [0.0]
+
+        def show(t: int, eq: float) -> None:
+            now = time.perf_counter()
+            if now - last[0] > 0.25 or t == bars - 1:
+                last[0] = now
+                live.update(view(t, eq, started))
+
+        return run(show)
+
+
 def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     """Build, run and summarise the replay of an account of several strategies."""
     from alphaforge.services.accounts import (
@@ -60,22 +88,13 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     try:
         setup = build_account_replay(spec, settings, ledger, req)
         bars = setup.panel.shape[0]
-        started = time.perf_counter()
-        if quiet or not sys.stdout.isatty():
-            out = run_account_replay(setup, req.speed)
-        else:
-            with Live(console=console, refresh_per_second=4) as live:
-                last = [0.0]
+        acct, first = setup.account, setup.start
 
-                def show(t: int, eq: float) -> None:
-                    now = time.perf_counter()
-                    if now - last[0] > 0.25 or t == bars - 1:
-                        last[0] = now
-                        rate = (t + 1 - setup.start) / max(now - started, 1e-9)
-                        head = f"cycle {t + 1:,}/{bars:,} ({rate:,.0f} bars/s)"
-                        live.update(account_view(setup.account, t, eq, head))
+        def view(t: int, eq: float, started: float) -> Table:
+            rate = (t + 1 - first) / max(time.perf_counter() - started, 1e-9)
+            return account_view(acct, t, eq, f"cycle {t + 1:,}/{bars:,} ({rate:,.0f} bars/s)")
 
-                out = run_account_replay(setup, req.speed, show)
+        out = run_with_view(partial(run_account_replay, setup, req.speed), bars, view, quiet)
         summary = account_view(setup.account, bars - 1, out.final_equity, f"{bars:,} bars")
     finally:
         if setup is not None:
