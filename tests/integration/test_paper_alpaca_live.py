@@ -132,7 +132,6 @@ def _run(tmp_path: Path, stops: list[tuple[str, int]]) -> dict[str, Any]:
             out["ledger_positions"] = {p.symbol: float(p.qty) for p in ledger.positions(run_id)}
             out["orders"] = ledger.orders(run_id)
             out["fills"] = ledger.fills(run_id)
-            out["reconcile"] = ledger.reconcile_events(run_id)
             info = ledger.run(run_id)
             assert info is not None
             out["mode"] = info.mode
