@@ -59,6 +59,9 @@ class ScheduleSpecModel(BaseModel):
     delay_seconds: float = Field(5.0, ge=0, description="wait after a bar close for its data")
 
 
+STREAMING_SOURCES: tuple[str, ...] = ("alpaca",)  # vendors with a real-time bar stream
+
+
 class FeedSpec(BaseModel):
     """Where ``paper`` without ``--replay`` gets new bars."""
 
@@ -71,6 +74,32 @@ class FeedSpec(BaseModel):
     history_bars: int = Field(
         500, gt=1, description="bars of stored history the strategy starts with (its warm-up)"
     )
+    stream: bool = Field(
+        False,
+        description="alpaca: minute bars in real time over Alpaca's market-data stream, "
+        "aggregated to the timeframe and written once complete; what the stream missed "
+        "(before it started, while disconnected) is filled from the REST source",
+    )
+    stream_feed: Literal["iex", "sip"] = Field(
+        "iex", description="stream: iex (every account) or sip (all US exchanges; paid plan)"
+    )
+    stream_url: str | None = Field(
+        None, description="stream: base URL override (a local stand-in); /v2/<feed> is appended"
+    )
+
+    @model_validator(mode="after")
+    def _stream_settings(self) -> FeedSpec:
+        """Streaming needs a vendor that streams; its settings need ``stream: true``."""
+        if self.stream and self.source not in STREAMING_SOURCES:
+            raise ValueError(
+                f"stream: source {self.source} has no streaming feed; "
+                f"stream: true needs source: {' or '.join(STREAMING_SOURCES)}"
+            )
+        if not self.stream:
+            for key in ("stream_url", "stream_feed"):
+                if key in self.model_fields_set:
+                    raise ValueError(f"{key}: only used with stream: true")
+        return self
 
 
 class RuntimeSpec(BaseModel):
