@@ -106,10 +106,17 @@ class Account:
         self.desk.on_bar(self.bars(t))
         eq = float(sum(node.finish(t) for node in self.nodes))
         events += self._limits(int(self.day[t]), eq)
+        self._write(text, events)
+        return eq
+
+    def _write(self, text: str, events: list[tuple[str, float, float]]) -> None:
+        """The account's part of the cycle at bar ``text``: the net orders, their state
+        changes and the account's risk events; the batch commits when it is full."""
         w = self._open(text)
-        for req in self.desk.sent:
+        sent, changes = self.desk.records()
+        for req in sent:
             w.order(req)
-        for u in self.desk.events:
+        for u in changes:
             w.order_event(u)
         for rule, value, limit in events:
             w.risk_event(ACCOUNT, rule, value, limit, "block")
@@ -117,7 +124,6 @@ class Account:
         self._n += 1
         if self._n >= self.batch or time.monotonic() - self._t0 >= self.batch_seconds:
             self.commit()
-        return eq
 
     # ---- limits ----------------------------------------------------------------------------
     def _floor(self, day: int) -> TradingState:

@@ -62,18 +62,34 @@ class LiveNode(TradingNode):
 
         ``trade=False`` (a bar caught up after downtime): its fills and close are booked, what
         the close leaves pending is dropped, not sent late."""
+        eq = self.close_phase(t)
+        self.open_phase(t, trade)
+        self._end(t, self._texts[t], self._cyc)
+        return eq
+
+    def close_phase(self, t: int) -> float:
+        """Steps 1-3 of the cycle of bar ``t`` (fills, close, protection); the equity at the
+        close. An account of several strategies runs every node's close before any open."""
         self._cyc = _Cycle()
         if self._started != t:  # the first cycle of a run or of a restart
             self._start(t)
-        eq = self._close(t)
+        return self._close(t)
+
+    def open_phase(self, t: int, trade: bool) -> None:
+        """Steps 4-5: the kill switch and the open of bar ``t + 1`` (its orders sent now), or,
+        for a caught-up bar, dropping what the close left pending."""
         p = self.p
         nday, nweek = self.next_period(self.panel, t)
         self._next = (nday, nweek)
         self.st.start_bar(t + 1, nday != int(p.day[t]), nweek != int(p.week[t]))
         self._started = t + 1
         self._open_or_drop(t, trade)
+
+    def end_cycle(self, t: int) -> None:
+        """Step 6 for a node of an account: what the venue answered since the open (an
+        account limit's refusal of an order it held) is applied, then the cycle is written."""
+        self._fills(t, self._cyc)
         self._end(t, self._texts[t], self._cyc)
-        return eq
 
     def fast_forward(
         self, t: int, t_end: int, on_bar: Callable[[int, float], None] | None = None

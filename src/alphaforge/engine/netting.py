@@ -46,6 +46,7 @@ from alphaforge.core.orders import (
     request_dict,
     request_of,
 )
+from alphaforge.core.recent import RecentIds
 from alphaforge.ports import BarSet, VenueAccount, VenueOrder, VenuePosition
 
 NET = "_net"  # the strategy name of the orders the desk sends
@@ -63,6 +64,17 @@ class _Child:
     avg: float = 0.0
     net: str = ""  # the venue order that fills its share, if any
     cross: float = 0.0  # quantity crossing inside the account at the next open
+    end: list[str] = field(default_factory=list)  # its net order's end (state, reason) when
+    # that order ended unfilled before the crossing: reported after the crossing
+
+
+@dataclass
+class _Net:
+    """A netted order at the venue: the children it fills, its quantity and what filled."""
+
+    kids: list[str]
+    qty: float = 0.0
+    filled: float = 0.0
 
 
 @dataclass
@@ -70,7 +82,7 @@ class _Book:
     """What the desk keeps across bars (its snapshot)."""
 
     children: dict[str, _Child] = field(default_factory=dict)
-    nets: dict[str, list[str]] = field(default_factory=dict)  # venue client id -> children
+    nets: dict[str, _Net] = field(default_factory=dict)  # venue client id -> its net order
     owner: dict[str, str] = field(default_factory=dict)  # passed-through client id -> strategy
     pos: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # qty, avg price
 
@@ -85,16 +97,28 @@ class NettingDesk:
         self._held: list[str] = []  # children waiting for the flush, in arrival order
         self._queues: dict[str, list[OrderUpdate]] = {s: [] for s in strategies}
         self._fills: dict[str, deque[Fill]] = {s: deque(maxlen=_KEEP_FILLS) for s in strategies}
-        self.sent: list[OrderRequest] = []  # net orders of the last flush (to record)
+        self.sent: list[OrderRequest] = []  # net orders sent since the last records()
         self.events: list[OrderUpdate] = []  # their state changes (to record)
         self.last: dict[str, float] = {}  # last close of each symbol
+        self.clock = ""  # the time of the last bar seen (a venue without a clock of its own)
+        self._seen = RecentIds()  # fill ids routed (a venue's stream may repeat one)
+
+    @property
+    def now(self) -> str:
+        return str(getattr(self.venue, "now", "") or self.clock)
+
+    def records(self) -> tuple[list[OrderRequest], list[OrderUpdate]]:
+        """The net orders sent and their state changes since the last call (to record)."""
+        out = (self.sent, self.events)
+        self.sent, self.events = [], []
+        return out
 
     def view(self, strategy: str) -> SleeveVenue:
         return SleeveVenue(self, strategy)
 
     # ---- orders from the strategies ------------------------------------------------------
     def submit(self, strategy: str, req: OrderRequest) -> OrderUpdate:
-        now = self.venue.now
+        now = self.now
         known = self._b.children.get(req.client_id)
         if known is not None:  # held orders stay submitted: the account may still refuse them
             return OrderUpdate(req.client_id, OrderState.SUBMITTED, now, known.net)
@@ -114,7 +138,7 @@ class NettingDesk:
         """Reject a held order (an account limit): the strategy gets the rejection."""
         ch = self._b.children.pop(client_id)
         self._held.remove(client_id)
-        u = OrderUpdate(client_id, OrderState.REJECTED, self.venue.now, reason=reason)
+        u = OrderUpdate(client_id, OrderState.REJECTED, self.now, reason=reason)
         self._queues[ch.sleeve].append(u)
 
     def flush(self, bar: str) -> None:
@@ -123,7 +147,6 @@ class NettingDesk:
         for cid in self._held:
             by_symbol.setdefault(self._b.children[cid].req["symbol"], []).append(cid)
         self._held = []
-        self.sent, self.events = [], []
         for k, (sym, ids) in enumerate(by_symbol.items()):
             kids = [self._b.children[c] for c in ids]
             buys = sum(ch.left for ch in kids if ch.req["side"] == "buy")
@@ -142,20 +165,31 @@ class NettingDesk:
                 reason="netted: " + ", ".join(sorted({ch.sleeve for ch in kids})),
             )  # fmt: skip
             side = req.side.value
-            self._b.nets[req.client_id] = [
-                c for c in ids if self._b.children[c].req["side"] == side
-            ]
-            for c in self._b.nets[req.client_id]:
+            mine = [c for c in ids if self._b.children[c].req["side"] == side]
+            self._b.nets[req.client_id] = _Net(mine, req.qty)
+            for c in mine:
                 self._b.children[c].net = req.client_id
             self.sent.append(req)
-            self.events.append(self.venue.submit(req))
+            self._sent(self.venue.submit(req))
+
+    def _sent(self, u: OrderUpdate) -> None:
+        """The venue's answer to a net order (its later updates come with a bar)."""
+        self.events.append(u)
 
     # ---- the bar ---------------------------------------------------------------------------
     def on_bar(self, bars: BarSet) -> None:
         """The venue sees the bar; the crossings fill at its open; every update goes to the
         strategy it belongs to."""
         self.venue.on_bar(bars)
+        self.cross(bars)
+        for u in self.venue.updates():
+            self._route(u)
+        self.mark(bars)
+
+    def cross(self, bars: BarSet) -> None:
+        """The crossings held for this bar fill at its open."""
         ts = pd.Timestamp(bars.ts).isoformat()
+        self.clock = ts
         opens = dict(zip(bars.symbols, bars.open, strict=True))
         for cid, ch in list(self._b.children.items()):
             o = opens.get(ch.req["symbol"], float("nan"))
@@ -163,14 +197,21 @@ class NettingDesk:
                 fill = self._child_fill(cid, ch, ch.cross, float(o), 0.0, 0.0, f"x:{ts}:{cid}", ts)
                 ch.cross = 0.0
                 self._emit(cid, ch, fill, ts)
-        for u in self.venue.updates():
-            self._route(u)
+
+    def mark(self, bars: BarSet) -> None:
+        """The bar's closes (the prices an account limit values orders at)."""
         self._prune_owners()
         for s, c in zip(bars.symbols, bars.close, strict=True):
             if c == c:
                 self.last[s] = float(c)
 
     def _route(self, u: OrderUpdate) -> None:
+        if u.fill is not None:
+            fid = u.fill.fill_id
+            if fid in self._seen:  # delivered twice: its state change only
+                u = OrderUpdate(u.client_id, u.state, u.ts, u.venue_id, None, u.reason)
+            else:
+                self._seen.add(fid)
         if u.client_id in self._b.nets:
             self._net_update(u)
             return
@@ -197,9 +238,11 @@ class NettingDesk:
 
     def _net_update(self, u: OrderUpdate) -> None:
         self.events.append(OrderUpdate(u.client_id, u.state, u.ts, u.venue_id, None, u.reason))
-        kids = [c for c in self._b.nets[u.client_id] if c in self._b.children]
+        net = self._b.nets[u.client_id]
+        kids = [c for c in net.kids if c in self._b.children]
         f = u.fill
         if f is not None:
+            net.filled += f.qty
             want = sum(self._b.children[c].left - self._b.children[c].cross for c in kids)
             for c in kids:
                 ch = self._b.children[c]
@@ -212,10 +255,23 @@ class NettingDesk:
                 self._emit(c, ch, fill, f.ts)
         if u.state.terminal:
             for c in kids:
-                rest = self._b.children.pop(c) if c in self._b.children else None
-                if rest is not None and rest.left > 1e-12 and u.state is not OrderState.FILLED:
-                    self._queues[rest.sleeve].append(OrderUpdate(c, u.state, u.ts, reason=u.reason))
+                self._net_ended(c, u)
             del self._b.nets[u.client_id]
+
+    def _net_ended(self, cid: str, u: OrderUpdate) -> None:
+        """Child ``cid``'s net order ended (``u``): what it did not fill ends with it, but a
+        crossing still to come fills first (a venue that answers before the bar)."""
+        ch = self._b.children.get(cid)
+        if ch is None:
+            return
+        unfilled = ch.left - ch.cross > 1e-12 and u.state is not OrderState.FILLED
+        if ch.cross > 1e-12:
+            ch.net, ch.left = "", ch.cross
+            ch.end = [u.state.value, u.reason] if unfilled else []
+            return
+        del self._b.children[cid]
+        if unfilled:
+            self._queues[ch.sleeve].append(OrderUpdate(cid, u.state, u.ts, reason=u.reason))
 
     def _child_fill(
         self, cid: str, ch: _Child, qty: float, px: float, fee: float, slip: float, fid: str,
@@ -231,10 +287,13 @@ class NettingDesk:
 
     def _emit(self, cid: str, ch: _Child, fill: Fill, ts: str) -> None:
         done = ch.left <= 1e-9 * max(1.0, ch.filled)
-        state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
+        state = OrderState.FILLED if done and not ch.end else OrderState.PARTIALLY_FILLED
         self._queues[ch.sleeve].append(OrderUpdate(cid, state, ts, ch.net, fill))
         if done and ch.cross <= 0.0:
             self._b.children.pop(cid, None)
+            if ch.end:
+                end = OrderUpdate(cid, OrderState(ch.end[0]), ts, reason=ch.end[1])
+                self._queues[ch.sleeve].append(end)
 
     def _book(self, strategy: str, f: Fill) -> None:
         """The strategy's attributed position after fill ``f`` (average price of the open
@@ -290,24 +349,31 @@ class NettingDesk:
             return None  # netted and sent: it fills at the open with the others
         self._held.remove(client_id)
         del self._b.children[client_id]
-        return OrderUpdate(client_id, OrderState.CANCELLED, self.venue.now)
+        return OrderUpdate(client_id, OrderState.CANCELLED, self.now)
 
     # ---- restart ---------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
         """The desk's book and the venue's, written with the account's cycles."""
         b = self._b
-        return {
-            "children": {c: asdict(ch) for c, ch in b.children.items()}, "nets": b.nets,
-            "owner": b.owner, "pos": b.pos, "last": self.last, "venue": self.venue.snapshot(),
+        snap = {
+            "children": {c: asdict(ch) for c, ch in b.children.items()},
+            "nets": {c: asdict(n) for c, n in b.nets.items()}, "owner": b.owner, "pos": b.pos,
+            "last": self.last, "clock": self.clock,
         }  # fmt: skip
+        if hasattr(self.venue, "snapshot"):  # a simulated venue's book lives in the ledger
+            snap["venue"] = self.venue.snapshot()
+        return snap
 
     def restore(self, snap: dict[str, Any]) -> None:
+        nets = {c: _Net(n) if isinstance(n, list) else _Net(**n) for c, n in snap["nets"].items()}
         self._b = _Book(
-            {c: _Child(**ch) for c, ch in snap["children"].items()}, dict(snap["nets"]),
+            {c: _Child(**ch) for c, ch in snap["children"].items()}, nets,
             dict(snap["owner"]), {s: dict(p) for s, p in snap["pos"].items()},
         )  # fmt: skip
         self.last = dict(snap["last"])
-        self.venue.restore(snap["venue"])
+        self.clock = str(snap.get("clock", ""))
+        if "venue" in snap:
+            self.venue.restore(snap["venue"])
 
 
 class SleeveVenue:
@@ -335,7 +401,8 @@ class SleeveVenue:
         return None
 
     def close(self) -> None:
-        return None
+        """Disconnect the account's venue (every strategy's view closes the one venue)."""
+        self.desk.venue.close()
 
     def submit(self, request: OrderRequest) -> OrderUpdate:
         return self.desk.submit(self.strategy, request)
