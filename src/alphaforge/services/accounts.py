@@ -64,6 +64,7 @@ def sleeve_spec(spec: RunSpec, k: int) -> RunSpec:
             f"{spec.source}: {where}.symbols: {unknown[0]!r} is not in the run's symbols"
         )
     data = spec.model_dump(exclude={"strategies", "account"})
+    data["feed"] = spec.feed.model_dump(exclude_unset=True)  # its keys are checked as written
     for key in _MERGED:
         extra = getattr(sl, key)
         if extra:
