@@ -2,7 +2,9 @@
 sessions, on the simulated venue or a broker.
 
 The feed is the local store: bars another process writes there (``alphaforge data fetch`` on a
-schedule), or a vendor source the runtime fetches into the store at every cycle. The strategy
+schedule), or a vendor source the runtime fetches into the store at every cycle; with
+``feed.stream`` the bars Alpaca's market-data stream delivered come first and the vendor's REST
+fetch fills what the stream missed (:mod:`alphaforge.services.feeds`). The strategy
 starts with ``feed.history_bars`` stored bars (its warm-up; they are not traded), and the run
 keeps that first bar as its origin, so a restart rebuilds the same bars and continues where the
 ledger says it stopped. After downtime the missed bars are caught up without trading (what was
@@ -17,13 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
+from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.engine.live_node import LiveNode, NextPeriod
 from alphaforge.engine.node import NodeParts, TradingNode
 from alphaforge.engine.schedule import Due, Schedule, ScheduleSpec
@@ -40,28 +43,45 @@ from alphaforge.services.trading import (
 )
 from alphaforge.sim.inputs import RunClock, run_clock
 
+if TYPE_CHECKING:
+    from alphaforge.services.feeds import StreamFill
+
 RETRY_SECONDS = 30.0  # how often a cycle looks again for a bar that has not arrived
 
 
 @dataclass
 class StoreFeed:
-    """Bars of the run's symbols from the store, after fetching new ones from ``source``."""
+    """Bars of the run's symbols from the store, after fetching new ones from ``source`` (and
+    first writing the complete bars ``stream`` delivered, when the feed streams)."""
 
     store: BarStore
     symbols: list[str]
     timeframe: str
     adjust: bool
     source: MarketDataSource | None = None
+    stream: StreamFill | None = None
 
-    def refresh(self, now: pd.Timestamp, since: pd.Timestamp) -> None:
-        """Fetch what ``source`` has after the stored bars (nothing to do for ``store``)."""
+    def refresh(self, now: pd.Timestamp, since: pd.Timestamp) -> list[str]:
+        """Bring the bars completed by ``now`` into the store: streamed ones, then what
+        ``source`` has after the stored bars (nothing to do for ``store``). Returns the
+        feed's events to log."""
         if self.source is None:
-            return
+            return []
+        if self.stream is not None:
+            return self.stream.refresh(self.store, self.source, self.symbols, now, since)
+        tf = parse_timeframe(self.timeframe)
         for sym in self.symbols:
             last = self.store.last_timestamp(sym, self.timeframe)
             bars = self.source.fetch(sym, self.timeframe, last if last is not None else since, now)
+            if tf.is_intraday:  # a bar still forming is never stored
+                bars = bars[bars["timestamp"] < now.floor(tf.pandas_freq)]
             if len(bars):
                 self.store.write(bars, self.timeframe)
+        return []
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
 
     def panel(self, start: pd.Timestamp | None, end: pd.Timestamp) -> Panel:
         from alphaforge.services.store import load_panel
@@ -86,6 +106,7 @@ class PaperSetup:
 
     def close(self) -> None:
         self.node.p.venue.close()
+        self.feed.close()
 
 
 def _feed(spec: Any, settings: Any) -> StoreFeed:
@@ -99,7 +120,12 @@ def _feed(spec: Any, settings: Any) -> StoreFeed:
 
         source = get_source(spec.feed.source, settings)
     tf = spec.timeframe or "1d"
-    return StoreFeed(open_store(settings), list(spec.symbols), tf, spec.adjust, source)
+    stream = None
+    if spec.feed.stream:
+        from alphaforge.services.feeds import stream_fill
+
+        stream = stream_fill(spec, settings, tf)
+    return StoreFeed(open_store(settings), list(spec.symbols), tf, spec.adjust, source, stream)
 
 
 def _origin(feed: StoreFeed, history: int, now: pd.Timestamp, source: str) -> pd.Timestamp:
@@ -114,14 +140,18 @@ def feed_bars(
 ) -> tuple[StoreFeed, Any, pd.Timestamp, Panel]:
     """The feed of ``spec``, the known run ``run_id`` (or None), the run's first bar (a known
     run keeps its own; a new one starts ``feed.history_bars`` back) and the bars so far."""
-    feed = _feed(spec, settings)
-    known = ledger.run(run_id) if run_id else None
-    if known is not None and known.replay_from:
-        origin = pd.Timestamp(known.replay_from)
-    else:
-        feed.refresh(now, now - pd.Timedelta(days=3650))
-        origin = _origin(feed, spec.feed.history_bars, now, spec.source)
-    return feed, known, origin, feed.panel(origin, now)
+    feed = _feed(spec, settings)  # a streaming feed is connected from here on
+    try:
+        known = ledger.run(run_id) if run_id else None
+        if known is not None and known.replay_from:
+            origin = pd.Timestamp(known.replay_from)
+        else:
+            feed.refresh(now, now - pd.Timedelta(days=3650))
+            origin = _origin(feed, spec.feed.history_bars, now, spec.source)
+        return feed, known, origin, feed.panel(origin, now)
+    except BaseException:
+        feed.close()
+        raise
 
 
 def next_period_of(clock: RunClock) -> NextPeriod:
@@ -216,7 +246,8 @@ def paper_cycle(setup: PaperSetup, now: pd.Timestamp, due: Due, wait: bool) -> i
     """Bring in the bars that closed up to ``now`` and run their cycles: the bar of a fresh
     close trades, caught-up bars do not. Returns the number of bars run, or None when the
     fresh close's bar has not arrived yet and ``wait`` says to try again shortly."""
-    setup.feed.refresh(now, setup.origin)
+    for event in setup.feed.refresh(now, setup.origin):
+        setup.log("feed", detail=event)
     panel = setup.feed.panel(setup.origin, now)
     node = setup.node
     if panel.shape[0] <= setup.next_t:
