@@ -261,7 +261,8 @@ class StreamFill:
         self.filled += len(got)
         if final is None:
             return None  # the history before the stream: nothing to report
-        return f"{symbol}: {len(got)} {tf} bar(s) from the REST source (not covered by the stream)"
+        new = int((got["timestamp"] >= final).sum()) if len(got) else 0
+        return f"{symbol}: {new} {tf} bar(s) from the REST source (not covered by the stream)"
 
     def _final(self, symbol: str, before: pd.Timestamp) -> None:
         self.final_before[symbol] = before
