@@ -82,7 +82,7 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     )
     from alphaforge.services.ledger import open_ledger
 
-    check_account(spec)  # before the ledger is opened: bad input leaves the home as it was
+    check_account(spec, replay=True)  # before the ledger is opened: the home stays as it was
     ledger = open_ledger(settings)
     setup = None
     try:

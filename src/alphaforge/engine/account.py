@@ -32,7 +32,9 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.orders import Intent
+from alphaforge.engine.broker_desk import BrokerDesk
 from alphaforge.engine.gate import TradingState
+from alphaforge.engine.live_node import LiveNode
 from alphaforge.engine.netting import NET, NettingDesk
 from alphaforge.engine.node import TradingNode
 from alphaforge.ports import BarSet, TradeLedger
@@ -208,4 +210,53 @@ class Account:
         self.desk.restore(snap["desk"])
 
 
-__all__ = ["ACCOUNT", "NET", "Account", "AccountLimits"]
+class LiveAccount(Account):
+    """An account on a broker with a live feed: at the close of bar ``t`` every node books
+    what the broker did and runs its close; the account's loss limits are evaluated on the
+    summed equity; then every node runs the open of bar ``t + 1`` with the account's state of
+    that bar's trading day (``next_day(t)``), the gross cap refuses held entries, and the desk
+    sends each symbol's net order at once, for the next open
+    (:mod:`alphaforge.engine.live_node`, :mod:`alphaforge.engine.broker_desk`)."""
+
+    nodes: list[LiveNode]  # type: ignore[assignment]
+    desk: BrokerDesk
+
+    def __init__(
+        self,
+        nodes: list[LiveNode],
+        desk: BrokerDesk,
+        ledger: TradeLedger,
+        run_id: str,
+        limits: AccountLimits,
+        bars: Callable[[int], BarSet],
+        day: np.ndarray,
+        next_day: Callable[[int], int],
+    ) -> None:
+        super().__init__(list(nodes), desk, ledger, run_id, limits, bars, day, batch=1)
+        self.next_day = next_day
+
+    def step(self, t: int, trade: bool = True) -> float:
+        """Run the close of bar ``t`` for every strategy and send the next open's orders
+        (``trade=False``: a caught-up bar, whose pending orders are dropped)."""
+        if self._cm is None:
+            self._begin()
+        texts = self.nodes[0]._texts
+        self._roll_day(int(self.day[t]))
+        self.desk.settle(self.bars(t), texts[t + 1] if t + 1 < len(texts) else None)
+        eq = float(sum(node.close_phase(t) for node in self.nodes))
+        events = self._limits(int(self.day[t]), eq)
+        nday = self.next_day(t)
+        self._roll_day(nday)
+        floor = self._floor(nday)
+        for node in self.nodes:
+            node.floor = floor
+            node.open_phase(t, trade)
+        events += self._gross_check()
+        self.desk.flush(texts[t])
+        for node in self.nodes:
+            node.end_cycle(t)
+        self._write(texts[t], events)
+        return eq
+
+
+__all__ = ["ACCOUNT", "NET", "Account", "AccountLimits", "LiveAccount"]

@@ -37,6 +37,7 @@ import numpy as np
 from alphaforge.core.orders import Intent
 from alphaforge.core.panel import Panel
 from alphaforge.engine.node import NodeParts, TradingNode, _Cycle
+from alphaforge.engine.reconcile import Difference
 from alphaforge.sim.records import POSITION
 from alphaforge.sim.stepper import OpenPlan, decode_array, encode_array
 
@@ -110,6 +111,12 @@ class LiveNode(TradingNode):
         }
 
     # ---- restart --------------------------------------------------------------------------
+    def note_differences(self, diffs: list[Difference]) -> None:
+        """Differences found for the whole account (its netting desk against the broker),
+        reported and written with this node's reconciliation."""
+        found, updates = self._reconciled
+        self._reconciled = ([*diffs, *found], updates)
+
     def snapshot(self, t: int) -> dict[str, Any]:
         """The node's state plus the levels the last open planned: an entry sent at this close
         fills after a restart and still takes them."""

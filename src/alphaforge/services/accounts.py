@@ -1,10 +1,18 @@
 """Several strategies on one account (``strategies:``): a node per strategy on its allocation of
-the cash, one simulated venue behind a netting desk, one ledger run.
+the cash, one venue behind a netting desk, one ledger run.
 
 Each entry of ``strategies:`` is the run's spec with that entry's strategy, parameters, symbols
 and the keys of ``sizing`` / ``risk`` / ``exits`` it replaces, and ``allocation x cash`` as its
 cash: the same rules a backtest of that strategy alone would use. Costs, the venue and the
 calendar are the account's.
+
+A replay runs on the simulated venue (:class:`~alphaforge.engine.account.Account`). Paper and
+live trading on a live feed run there too, or, with ``broker.name``, on the broker: every node
+is a live node, the desk a :class:`~alphaforge.engine.broker_desk.BrokerDesk`, and what a close
+decides is netted and sent at once for the next open
+(:class:`~alphaforge.engine.account.LiveAccount`). A start or restart on a broker first routes
+what the broker filled while the runtime was down and makes the strategies' positions add up to
+the broker's, then each strategy reconciles with its share.
 """
 
 from __future__ import annotations
@@ -16,15 +24,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from pydantic import ValidationError
 
 from alphaforge.config.specs import RunSpec, SleeveSpec
 from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import format_validation_error
-from alphaforge.engine.account import ACCOUNT, Account, AccountLimits
+from alphaforge.engine.account import ACCOUNT, Account, AccountLimits, LiveAccount
+from alphaforge.engine.broker_desk import BrokerDesk
+from alphaforge.engine.live_node import LiveNode
 from alphaforge.engine.netting import NettingDesk
 from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.reconcile import Difference
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarSet
@@ -33,6 +45,7 @@ from alphaforge.services.trading import (
     ReplayRequest,
     _precompute,
     make_logger,
+    make_venue,
     replay_start,
     risk_gate,
     run_log_file,
@@ -91,14 +104,31 @@ def sub_panel(panel: Panel, symbols: list[str] | None) -> Panel:
     )  # fmt: skip
 
 
-def refuse_account_settings(spec: RunSpec) -> None:
-    """What an account of several strategies does not carry out yet, refused with the key."""
-    if spec.broker.name != "simulated" and not spec.runtime.shadow:
+def on_broker(spec: RunSpec) -> bool:
+    """Whether the run's orders go to a broker (a shadow run never sends any)."""
+    return spec.broker.name != "simulated" and not spec.runtime.shadow
+
+
+def refuse_broker_replay(spec: RunSpec) -> None:
+    """An account's replay runs on the simulated venue: a broker in its spec is refused."""
+    if on_broker(spec):
         raise ConfigError(
-            f"{spec.source}: strategies: several strategies on one account run on the "
-            "simulated venue for now (broker.name: simulated); on a broker, run one strategy "
-            "per account"
+            f"{spec.source}: broker.name: {spec.broker.name}: an account of several strategies "
+            "is replayed on the simulated venue (broker.name: simulated); on the broker it "
+            "trades a live feed (alphaforge paper without --replay)"
         )
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The ledger run an account writes: its id, mode, period, log and how it runs."""
+
+    run_id: str
+    mode: str
+    period: dict[str, str]
+    log: Callable[..., None]
+    batch: int = 1  # cycles per ledger transaction (a replay at full speed batches)
+    replay: bool = False  # stored history: signals may be computed once
 
 
 @dataclass
@@ -109,6 +139,7 @@ class AccountSetup:
     log_file: Path
     start: int = 0
     ids: list[str] = field(default_factory=list)
+    feed: Any = None  # the live feed of a paper run opened to reconcile it
 
     @property
     def nodes(self) -> list[TradingNode]:
@@ -120,30 +151,47 @@ class AccountSetup:
 
     def close(self) -> None:
         self.account.desk.venue.close()
+        if hasattr(self.feed, "close"):
+            self.feed.close()
 
 
 def build_account_replay(
     spec: RunSpec, settings: Any, ledger: Ledger, req: ReplayRequest
 ) -> AccountSetup:
     """The nodes of every strategy of ``spec`` on one simulated venue over the stored bars of
-    ``[req.start, req.end]``, with the run started (or continued) in the ledger."""
+    ``[req.start, req.end]``, with the run started (or continued) in the ledger. A known paper
+    or live run on a broker is opened as it runs instead, on its live feed's bars (what
+    ``alphaforge reconcile`` compares with the broker)."""
     assert spec.strategies is not None
-    sleeves = check_account(spec)
+    known = ledger.run(req.run_id) if req.run_id else None
+    if known is not None and known.mode in ("paper", "live") and on_broker(spec):
+        return _open_broker_run(spec, settings, ledger, known.run_id)
+    sleeves = check_account(spec, replay=True)
     begun = replay_start(spec, settings, ledger, req)
     panel, run_id, log = begun.panel, begun.run_id, begun.log
-    start = {"replay_from": panel.index[0].isoformat(), "replay_to": panel.index[-1].isoformat()}
-    account = _account(spec, sleeves, panel, ledger, run_id, "replay", start, log,
-                       batch=256 if req.speed is None else 1, replay=True)  # fmt: skip
+    period = {"replay_from": panel.index[0].isoformat(), "replay_to": panel.index[-1].isoformat()}
+    run = _Run(run_id, "replay", period, log, 256 if req.speed is None else 1, replay=True)
+    account = _account(spec, sleeves, panel, ledger, run, None)
     first = _restore(account, ledger, run_id, begun.known is not None, log, 0)
     return AccountSetup(account, panel, run_id, begun.log_file, first, account.ids)
+
+
+def _open_broker_run(spec: RunSpec, settings: Any, ledger: Ledger, run_id: str) -> AccountSetup:
+    """The paper or live run ``run_id`` of an account on a broker, reconciled, at its last bar."""
+    from alphaforge.engine.schedule import utc_now
+
+    paper = build_account_paper(spec, settings, ledger, run_id, utc_now())
+    account = paper.driver.account
+    return AccountSetup(account, paper.node.panel, run_id, paper.log_file, paper.next_t,
+                        account.ids, paper.feed)  # fmt: skip
 
 
 def build_account_paper(
     spec: RunSpec, settings: Any, ledger: Ledger, run_id: str | None, now: Any
 ) -> Any:
-    """The account of ``spec`` on the simulated venue over the stored bars, fed by the
-    schedule like one strategy's paper run (:func:`alphaforge.services.paper.build_paper`);
-    a known ``run_id`` continues that run."""
+    """The account of ``spec`` over the stored bars, fed by the schedule like one strategy's
+    paper run (:func:`alphaforge.services.paper.build_paper`): on the simulated venue, or on
+    the broker of ``broker.name`` with live nodes; a known ``run_id`` continues that run."""
 
     from alphaforge.data.clock import ExchangeClock
     from alphaforge.engine.schedule import Schedule, ScheduleSpec
@@ -152,12 +200,12 @@ def build_account_paper(
     assert spec.strategies is not None
     sleeves = check_account(spec)
     feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
-    kind = "shadow" if spec.runtime.shadow else "paper"
+    kind = "shadow" if spec.runtime.shadow else spec.mode if on_broker(spec) else "paper"
     rid = run_id or f"{kind}-{datetime.now(UTC):%Y%m%d-%H%M%S}-{spec.canonical_hash()[:6]}"
     log_file = run_log_file(settings, rid)
     log = make_logger(log_file)
-    account = _account(spec, sleeves, panel, ledger, rid, kind,
-                       {"replay_from": origin.isoformat()}, log, batch=1, replay=False)  # fmt: skip
+    run = _Run(rid, kind, {"replay_from": origin.isoformat()}, log)
+    account = _account(spec, sleeves, panel, ledger, run, settings)
     next_t = _restore(account, ledger, rid, known is not None, log, panel.shape[0])
     cfg = sleeves[0].backtest_config()
     cal = account.nodes[0].p.signals.clock.calendar
@@ -194,12 +242,14 @@ class AccountDriver:
         self.account.commit()
 
 
-def check_account(spec: RunSpec) -> list[RunSpec]:
+def check_account(spec: RunSpec, replay: bool = False) -> list[RunSpec]:
     """Each strategy's spec, checked before anything is read or written: what the account does
-    not carry out, each strategy's keys, name and parameters (see :func:`sleeve_spec`)."""
+    not carry out (a replay on a broker), each strategy's keys, name and parameters (see
+    :func:`sleeve_spec`)."""
     from alphaforge.services.backtest import make_strategy
 
-    refuse_account_settings(spec)
+    if replay:
+        refuse_broker_replay(spec)
     sleeves = _sleeves(spec)
     for k, s in enumerate(sleeves):
         try:
@@ -219,42 +269,67 @@ def _sleeves(spec: RunSpec) -> list[RunSpec]:
 
 
 def _account(
-    spec: RunSpec, sleeves: list[RunSpec], panel: Panel, ledger: Ledger, run_id: str, mode: str,
-    period: dict[str, str], log: Callable[..., None], batch: int, replay: bool,
+    spec: RunSpec, sleeves: list[RunSpec], panel: Panel, ledger: Ledger, run: _Run,
+    settings: Any | None,
 ) -> Account:  # fmt: skip
-    """A node per strategy on its part of ``panel``, one simulated venue behind a netting desk,
-    and the run registered in the ledger."""
+    """A node per strategy on its part of ``panel``, one venue behind a netting desk, and the
+    run registered in the ledger: the simulated venue, or (``settings`` given and a broker in
+    the spec) the broker with a live node per strategy."""
     assert spec.strategies is not None
     ids = [sleeve_id(sl) for sl in spec.strategies]
-    books = [strategy_book(s, sub_panel(panel, s.symbols)) for s in sleeves]
-    venue = SimulatedVenue(books[0][3].s, float(spec.cash))  # costs are the account's
-    desk = NettingDesk(venue, run_id, ids)
-    sent = ledger.submitted_ids(run_id)
+    subs = [sub_panel(panel, s.symbols) for s in sleeves]
+    books = [strategy_book(s, sp) for s, sp in zip(sleeves, subs, strict=True)]
+    live = settings is not None and on_broker(spec)
+    desk: NettingDesk
+    if live:
+        venue = make_venue(spec, books[0][3].s, float(spec.cash), settings, replay=False)
+        desk = BrokerDesk(venue, run.run_id, ids,
+                          {sid: list(sp.symbols) for sid, sp in zip(ids, subs, strict=True)})  # fmt: skip
+    else:
+        desk = NettingDesk(SimulatedVenue(books[0][3].s, float(spec.cash)), run.run_id, ids)
+    sent = ledger.submitted_ids(run.run_id)
     ledger.start_run(
-        run_id=run_id, mode=mode, venue=venue.name, config_hash=spec.canonical_hash(),
-        config_text=spec.model_dump_json(), strategies=ids,
-        started=datetime.now(UTC).isoformat(), **period,
+        run_id=run.run_id, mode=run.mode, venue=desk.venue.name,
+        config_hash=spec.canonical_hash(), config_text=spec.model_dump_json(), strategies=ids,
+        started=datetime.now(UTC).isoformat(), **run.period,
     )  # fmt: skip
-    nodes = []
-    for sid, s, (strategy, cfg, clock, stepper) in zip(ids, sleeves, books, strict=True):
-        sp = sub_panel(panel, s.symbols)
-        r = s.runtime
-        pre = _precompute(s, strategy, sp, log) if replay else False
-        parts = NodeParts(
-            run_id=run_id, strategy_id=sid, stepper=stepper,
-            signals=SignalSource(strategy, cfg, clock, r.window, pre), venue=desk.view(sid),
-            ledger=ledger,
-            gate=risk_gate(r, sent),
-            day=clock.day, week=clock.week, sleep=time.sleep, log=log, halt_poll_seconds=0.5,
-        )  # fmt: skip
-        nodes.append(TradingNode(parts, sp))
+    nodes = [
+        _node(sid, s, book, sp, desk, ledger, run, sent, live)
+        for sid, s, book, sp in zip(ids, sleeves, books, subs, strict=True)
+    ]
     lim = spec.account
     limits = AccountLimits(
         lim.daily_loss_limit, lim.max_drawdown, lim.max_gross
     ) if lim else AccountLimits()  # fmt: skip
-    account = Account(nodes, desk, ledger, run_id, limits, _bars_of(panel), books[0][2].day,
-                      batch=batch)  # fmt: skip
-    return account
+    day = books[0][2].day
+    if isinstance(desk, BrokerDesk):
+        live_nodes = [n for n in nodes if isinstance(n, LiveNode)]
+        first = live_nodes[0]
+        return LiveAccount(live_nodes, desk, ledger, run.run_id, limits, _bars_of(panel), day,
+                           lambda t: first.next_period(first.panel, t)[0])  # fmt: skip
+    return Account(nodes, desk, ledger, run.run_id, limits, _bars_of(panel), day,
+                   batch=run.batch)  # fmt: skip
+
+
+def _node(
+    sid: str, s: RunSpec, book: Any, sp: Panel, desk: NettingDesk, ledger: Ledger, run: _Run,
+    sent: Any, live: bool,
+) -> TradingNode:  # fmt: skip
+    """Strategy ``sid``'s node on its view of the desk: a live node on a broker."""
+    strategy, cfg, clock, stepper = book
+    r = s.runtime
+    pre = _precompute(s, strategy, sp, run.log) if run.replay else False
+    parts = NodeParts(
+        run_id=run.run_id, strategy_id=sid, stepper=stepper,
+        signals=SignalSource(strategy, cfg, clock, r.window, pre), venue=desk.view(sid),
+        ledger=ledger, gate=risk_gate(r, sent), day=clock.day, week=clock.week,
+        sleep=time.sleep, log=run.log, halt_poll_seconds=0.0 if live else 0.5,
+    )  # fmt: skip
+    if live:
+        from alphaforge.services.paper import next_period_of
+
+        return LiveNode(parts, sp, next_period_of(clock))
+    return TradingNode(parts, sp)
 
 
 def _bars_of(panel: Panel) -> Callable[[int], BarSet]:
@@ -284,10 +359,33 @@ def _restore(
             start = node.restore(state)
         since = account.nodes[0].panel.index[start - 1].isoformat()
         log("restarted", run=run_id, after_bar=since)
-    fills = {f.fill_id for f in ledger.fills(run_id)}
+    fills = [f.fill_id for f in ledger.fills(run_id)]
+    found = _catch_up(account, start, since, fills, log) if isinstance(account, LiveAccount) else []
     for node in account.nodes:
-        node.reconcile(start, since, fills)
+        node.reconcile(start, since, set(fills))
+    lead = account.nodes[0]
+    if found and isinstance(lead, LiveNode):
+        lead.note_differences(found)
     return start
+
+
+def _catch_up(
+    account: LiveAccount, start: int, since: str | None, fills: list[str],
+    log: Callable[..., None],
+) -> list[Difference]:  # fmt: skip
+    """Before the strategies reconcile: the broker's fills while the runtime was down (before
+    bar ``start``) routed through the desk, its net orders the broker ended resolved, and the
+    strategies' positions made to add up to the broker's."""
+    desk = account.desk
+    desk.remember(fills)
+    index = account.nodes[0].panel.index
+    at = index[start] if start < len(index) else index[-1] + pd.Timedelta(days=3650)
+    until = at.isoformat()
+    found = desk.catch_up(since, until) if since is not None else []
+    found += desk.reconcile(since, until)
+    for d in found:
+        log("reconcile", kind=d.kind, symbol=d.symbol, client_id=d.client_id, detail=d.detail)
+    return found
 
 
 def run_account_replay(
