@@ -46,10 +46,10 @@ def by_hand(mins: pd.DataFrame, tf: str) -> pd.DataFrame:
     for sym, g in mins.groupby("symbol"):
         s = g.set_index("timestamp")[list(agg)]
         if tf == "1d":
-            s.index = s.index.tz_convert(NY).tz_localize(None)
+            s.index = pd.DatetimeIndex(s.index).tz_convert(NY).tz_localize(None)
         r = s.resample(FREQ[tf], label="left", closed="left").agg(agg).dropna(subset=["open"])
         if tf == "1d":
-            r.index = r.index.tz_localize("UTC")
+            r.index = pd.DatetimeIndex(r.index).tz_localize("UTC")
         out.append(r.reset_index().assign(symbol=sym))
     frame = pd.concat(out, ignore_index=True)
     frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
@@ -90,8 +90,10 @@ def server() -> Iterator[MarketDataStreamServer]:
 
 @pytest.fixture
 def rest() -> Iterator[MinuteVendor]:
-    with MinuteVendor("alpaca", api_key=KEY, secret_key=SECRET) as s:
-        yield s
+    s = MinuteVendor("alpaca", api_key=KEY, secret_key=SECRET)
+    s.start()
+    yield s
+    s.stop()
 
 
 @pytest.fixture
@@ -147,7 +149,7 @@ def test_aggregated_bars_equal_pandas_resample_of_the_streamed_minutes(
     push(server, stream, minutes("2024-06-28 19:59", "2024-06-28 19:59"))  # seen before Monday
     day = minutes(f"{DAY} 13:30", f"{DAY} 19:59")
     push(server, stream, day)
-    fill.refresh(store, NoRest(), SYMBOLS, utc(f"{DAY} 20:00:05"), utc("2024-06-01"))  # type: ignore[arg-type]
+    fill.refresh(store, NoRest(), SYMBOLS, utc(f"{DAY} 20:00:05"), utc("2024-06-01"))
     got = store.read(SYMBOLS, tf, utc(DAY), None).reset_index(drop=True)
     expect = by_hand(day, tf)
     pd.testing.assert_frame_equal(got[expect.columns], expect, check_dtype=False)
@@ -163,11 +165,11 @@ def test_a_bar_still_forming_is_never_written(
     fill = StreamFill(stream, Bins.of("5m", "XNYS"))
     push(server, stream, minutes(f"{DAY} 13:59", f"{DAY} 14:07"))
     now = utc(f"{DAY} 14:08:05")  # the 14:05 bar has three of its five minutes
-    fill.refresh(store, NoRest(), SYMBOLS, now, utc(DAY))  # type: ignore[arg-type]
+    fill.refresh(store, NoRest(), SYMBOLS, now, utc(DAY))
     stored = store.read(SYMBOLS, "5m", utc(f"{DAY} 14:00"), None)
     assert sorted(stored["timestamp"].unique()) == [utc(f"{DAY} 14:00")]
     push(server, stream, minutes(f"{DAY} 14:08", f"{DAY} 14:09"))
-    fill.refresh(store, NoRest(), SYMBOLS, utc(f"{DAY} 14:10:02"), utc(DAY))  # type: ignore[arg-type]
+    fill.refresh(store, NoRest(), SYMBOLS, utc(f"{DAY} 14:10:02"), utc(DAY))
     got = store.read(SYMBOLS, "5m", utc(f"{DAY} 14:05"), None).reset_index(drop=True)
     expect = by_hand(minutes(f"{DAY} 14:05", f"{DAY} 14:09"), "5m")
     pd.testing.assert_frame_equal(got[expect.columns], expect, check_dtype=False)
@@ -208,3 +210,137 @@ def test_bars_sent_while_disconnected_are_filled_over_rest_like_a_rest_only_feed
     pd.testing.assert_frame_equal(a, b)
     truth = by_hand(minutes(f"{DAY} 13:30", f"{DAY} 14:29"), "5m")
     pd.testing.assert_frame_equal(a.reset_index(drop=True)[truth.columns], truth, check_dtype=False)
+
+
+def test_a_refusing_server_message_stops_the_stream_with_one_line(
+    server: MarketDataStreamServer, stream: AlpacaBarStream
+) -> None:
+    from alphaforge.core.errors import SourceError
+
+    server.send_error(500, "internal error")  # passing: alpaca-py carries on
+    wait_for(lambda: bool(stream.drain().events), "the error event")
+    stream.check()
+    server.send_error(409, "insufficient subscription")
+
+    def failed() -> bool:
+        stream.check()
+        return False
+
+    with pytest.raises(SourceError) as err:
+        wait_for(failed, "the failure")
+    assert str(err.value) == (
+        "alpaca stream (iex): the server refused: insufficient subscription (409)"
+    )
+
+
+def test_a_refused_login_is_one_line_naming_the_feed_without_the_secret(
+    tmp_path: Path, server: MarketDataStreamServer
+) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from alphaforge.cli.app import app
+
+    wrong = "wrong-secret-789"
+    config = tmp_path / "run.yaml"
+    spec = {**paper_spec(server), "feed": {**paper_spec(server)["feed"], "stream_feed": "sip"}}
+    server.feed = "sip"
+    config.write_text(yaml.safe_dump(spec))
+    env = {"ALPHAFORGE_ALPACA_API_KEY": KEY, "ALPHAFORGE_ALPACA_SECRET_KEY": wrong}
+    res = CliRunner().invoke(
+        app, ["--home", str(tmp_path), "paper", "--config", str(config)], env=env
+    )
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert res.exit_code == 1
+    assert len(lines) == 1, res.output
+    assert "alpaca stream (sip): login refused: auth failed" in lines[0]
+    assert wrong not in res.output and "Traceback" not in res.output
+    assert server.paths == ["/v2/sip"] and server.logins == 0
+
+
+def paper_spec(server: MarketDataStreamServer) -> dict[str, Any]:
+    return {
+        "strategy": "sma_cross", "params": {"fast": 3, "slow": 8}, "symbols": SYMBOLS,
+        "timeframe": "5m", "costs": {"commission": "0.1%", "slippage": "5bps"},
+        "sizing": {"method": "fraction", "value": 0.3},
+        "feed": {"source": "alpaca", "history_bars": 40, "stream": True,
+                 "stream_url": server.url},
+        "schedule": {"delay_seconds": 5},
+    }  # fmt: skip
+
+
+class Market:
+    """The clock of a paper run and the exchange behind the stream: sleeping moves time on,
+    and each minute that has ended by then is streamed (its bar is sent just after it ends)."""
+
+    def __init__(self, server: MarketDataStreamServer, now: pd.Timestamp) -> None:
+        self.server, self.now = server, now
+        self.sent_until = now.floor("1min")
+        self.stream: AlpacaBarStream | None = None
+
+    def sleep(self, seconds: float) -> None:
+        self.now += pd.Timedelta(seconds=max(seconds, 1.0))
+        end = self.now.floor("1min")
+        if self.stream is not None and end > self.sent_until:
+            bars = minutes(str(self.sent_until), str(end - pd.Timedelta(minutes=1)))
+            if len(bars):
+                push(self.server, self.stream, bars)
+            self.sent_until = end
+
+
+def test_a_paper_run_on_the_stream_trades_like_a_replay_of_the_same_bars(
+    tmp_path: Path,
+    server: MarketDataStreamServer,
+    rest: MinuteVendor,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from alphaforge.config.specs import RunSpec
+    from alphaforge.ledger import Ledger
+    from alphaforge.services.paper import build_paper, run_paper
+    from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
+    from alphaforge.testing import vendor_servers
+
+    monkeypatch.setattr(vendor_servers, "HISTORY_START", utc("2024-06-26"))  # a short history
+    world = settings(home=tmp_path, alpaca_data_url=rest.url)
+    market = Market(server, utc(f"{DAY} 14:00:30"))
+    end = utc(f"{DAY} 19:00")
+    spec = RunSpec.model_validate(paper_spec(server))
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = build_paper(spec, world, ledger, None, market.now)
+        try:
+            assert setup.feed.stream is not None
+            history = setup.feed.stream.filled  # the warm-up bars, over REST
+            market.stream = setup.feed.stream.stream  # type: ignore[assignment]
+            run_paper(setup, lambda: market.now, market.sleep, lambda: market.now > end)
+        finally:
+            setup.close()
+        fill = setup.feed.stream
+        paper = [(t.symbol, t.side, t.entry_ts, t.exit_ts) for t in ledger.trades(setup.run_id)]
+        first = setup.node.panel.index[setup.node.panel.shape[0] - setup.cycles]
+        replay_spec = RunSpec.model_validate(
+            {
+                **paper_spec(server),
+                "start": str(setup.origin),
+                "end": str(setup.node.panel.index[-1]),
+            }
+        )
+        replay = build_replay(replay_spec, world, ledger, ReplayRequest(None, None, None))
+        run_replay(replay, None)
+        same = [(t.symbol, t.side, t.entry_ts, t.exit_ts)
+                for t in ledger.trades(replay.run_id) if t.entry_ts >= first.isoformat()]  # fmt: skip
+        stored = setup.feed.store.read(SYMBOLS, "5m", utc(DAY), None).reset_index(drop=True)
+        orders = {
+            run: [(o.symbol, o.side, o.type, o.bar) for o in ledger.orders(run)
+                  if o.bar >= first.isoformat()]
+            for run in (setup.run_id, replay.run_id)
+        }  # fmt: skip
+    assert setup.skipped == [] and setup.cycles == 59  # every close 14:05 .. 18:55 traded
+    # the first close's bars come over REST (the stream began inside the 14:00 bar), every
+    # later bar from the stream: 58 closes x 2 symbols
+    assert history == 2 * (3 * 78 + 6)  # Wednesday to Friday, Monday until 14:00
+    assert fill.filled - history == 2 and fill.streamed == 116
+    truth = by_hand(minutes(f"{DAY} 13:30", f"{DAY} 18:54"), "5m")  # up to the 18:50 bar
+    pd.testing.assert_frame_equal(stored[truth.columns], truth, check_dtype=False)
+    assert len(paper) >= 3
+    assert paper == same
+    assert orders[setup.run_id] == orders[replay.run_id]  # streaming moved no decision

@@ -258,10 +258,10 @@ class StreamFill:
             store.write(got, tf)
             newest = pd.Timestamp(got["timestamp"].max()) + ONE_NS
             self._final(symbol, newest if final is None else max(final, newest))
-        self.filled += len(got)
+        new = int((got["timestamp"] >= final).sum()) if len(got) and final is not None else len(got)
+        self.filled += new
         if final is None:
             return None  # the history before the stream: nothing to report
-        new = int((got["timestamp"] >= final).sum()) if len(got) else 0
         return f"{symbol}: {new} {tf} bar(s) from the REST source (not covered by the stream)"
 
     def _final(self, symbol: str, before: pd.Timestamp) -> None:
