@@ -95,9 +95,9 @@ class FeedSpec(BaseModel):
                 f"stream: source {self.source} has no streaming feed; "
                 f"stream: true needs source: {' or '.join(STREAMING_SOURCES)}"
             )
-        if not self.stream:
+        if not self.stream:  # by value: a stored spec (every key dumped) reads back
             for key in ("stream_url", "stream_feed"):
-                if key in self.model_fields_set:
+                if getattr(self, key) != type(self).model_fields[key].default:
                     raise ValueError(f"{key}: only used with stream: true")
         return self
 
