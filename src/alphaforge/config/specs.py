@@ -87,6 +87,13 @@ class FeedSpec(BaseModel):
         None, description="stream: base URL override (a local stand-in); /v2/<feed> is appended"
     )
 
+    @field_validator("stream_url")
+    @classmethod
+    def _websocket_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"expected a ws:// or wss:// URL, got {value!r}")
+        return value
+
     @model_validator(mode="after")
     def _stream_settings(self) -> FeedSpec:
         """Streaming needs a vendor that streams; its settings need ``stream: true``."""

@@ -55,3 +55,12 @@ def test_the_alpaca_stream_is_accepted_with_its_settings(tmp_path: Path) -> None
         "sip",
         "ws://h",
     )
+
+
+def test_a_stream_url_that_is_not_a_websocket_is_refused(tmp_path: Path) -> None:
+    feed = "{source: alpaca, stream: true, stream_url: 'http://127.0.0.1:1'}"
+    with pytest.raises(ConfigError) as err:
+        load_run_spec(write(tmp_path, feed))
+    assert "feed.stream_url: expected a ws:// or wss:// URL, got 'http://127.0.0.1:1'" in str(
+        err.value
+    )
