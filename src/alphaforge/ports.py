@@ -209,6 +209,11 @@ class MarkingVenue(Protocol):
 
     def mark(self, ts: str, last: dict[str, float]) -> None: ...
 
+    def open_ids(self) -> set[str]:
+        """The client ids of the working orders (:meth:`BrokerPort.open_orders` without
+        building their views)."""
+        ...
+
 
 class MarketClock(Protocol):
     """Sessions of an exchange calendar (``alphaforge.data.clock.ExchangeClock`` implements it).

@@ -126,6 +126,7 @@ class TradingNode:
         self.oms = OrderManager(parts.venue, parts.gate.sent, parts.sleep)
         self.sig: SignalRow | None = None
         self.protect: dict[int, _Protect] = {}
+        self._held: dict[str, tuple[float, float]] = {}  # the positions the ledger last got
         self._events_seen = 0
         self._plan: OpenPlan | None = None
         self._key = f"{parts.run_id}/{parts.strategy_id}"  # client ids are unique per run
@@ -268,10 +269,10 @@ class TradingNode:
         if self.p.gate.state is not TradingState.ACTIVE:
             return None
         held = np.full((2, self.st.n), np.nan)
+        table = self.st.protections()
         for j in range(self.st.n):
-            q = self.st.qty(j)
+            q, stop, tp = table.qty[j], table.stop[j], table.target[j]
             prot = self.protect.get(j)
-            stop, _reason, tp = self.st.protection(j)
             if prot is None:
                 if q != 0.0 and (stop == stop or tp == tp):
                     return None  # a position whose protection the venue does not hold
@@ -282,7 +283,8 @@ class TradingNode:
                 return None
             held[0, j], held[1, j] = prot.stop, prot.target
         guards = {cid for prot in self.protect.values() for cid in prot.ids}
-        if any(o.client_id not in guards for o in venue.open_orders()):
+        assert isinstance(venue, MarkingVenue)
+        if not venue.open_ids() <= guards:
             return None
         return held
 
@@ -546,7 +548,14 @@ class TradingNode:
 
     # ---- close --------------------------------------------------------------------------
     def _note_signals(self, sig: SignalRow, cyc: _Cycle) -> None:
-        for j, sym in enumerate(self.panel.symbols):
+        some = sig.entries | sig.exits | sig.short_entries | sig.short_exits
+        if sig.rebalance:
+            some = some | (sig.weights == sig.weights)
+        if sig.score is not None:
+            some = some | (sig.score == sig.score)
+        symbols = self.panel.symbols
+        for j in np.flatnonzero(some).tolist():
+            sym = symbols[j]
             names = [
                 n
                 for n, a in (
@@ -578,16 +587,16 @@ class TradingNode:
     def _protect_positions(self, t: int, bar_txt: str, cyc: _Cycle) -> None:
         """Hold each position's stop / target pair at the venue; replace it when it moved."""
         closing = self._closing()
+        table = self.st.protections()
         for j, sym in enumerate(self.panel.symbols):
-            q = self.st.qty(j)
+            q = table.qty[j]
             prot = self.protect.get(j)
-            if j in closing:
+            if (q == 0.0 and prot is None) or j in closing:
                 continue
             if q == 0.0:
-                if prot is not None:
-                    self._cancel_protection(j, cyc)
+                self._cancel_protection(j, cyc)
                 continue
-            stop, reason, tp = self.st.protection(j)
+            stop, reason, tp = table.stop[j], table.reason[j], table.target[j]
             if stop != stop and tp != tp:
                 if prot is not None:
                     self._cancel_protection(j, cyc)
@@ -731,6 +740,7 @@ class TradingNode:
         if venue_restore is not None and "venue" in snap:
             venue_restore(snap["venue"])
         self._events_seen = 0
+        self._held = self._book_positions()
         self.sig, _w = self.p.signals.row(self.panel, t)
         return t + 1
 
@@ -773,13 +783,27 @@ class TradingNode:
             w.set_state(self._key, "runtime", self.snapshot(t))
         self._reconciled = ([], [])
 
-    def _position_rows(self) -> dict[str, tuple[float, float]]:
-        pos = self.st.book.pos
+    def _book_positions(self) -> dict[str, tuple[float, float]]:
+        """symbol -> (signed quantity, entry price) of the book's open positions."""
+        pos, symbols = self.st.book.pos, self.panel.symbols
+        held = np.flatnonzero(pos["qty"])
         return {
-            s: (float(pos[j]["qty"]), float(pos[j]["entry_px"]))
-            for j, s in enumerate(self.panel.symbols)
-            if pos[j]["qty"] != 0.0
+            symbols[j]: (q, px)
+            for j, q, px in zip(
+                held.tolist(),
+                pos["qty"][held].tolist(),
+                pos["entry_px"][held].tolist(),
+                strict=True,
+            )
         }
+
+    def _position_rows(self) -> dict[str, tuple[float, float]]:
+        """The positions that changed since the rows written last (a closed one as (0, 0))."""
+        now = self._book_positions()
+        rows = {s: v for s, v in now.items() if self._held.get(s) != v}
+        rows.update({s: (0.0, 0.0) for s in self._held if s not in now})
+        self._held = now
+        return rows
 
     def _risk_events(self, w: CycleLog) -> None:
         events, self._events_seen = self.st.events_after(self._events_seen)

@@ -190,7 +190,9 @@ class CycleWriter(_KeepsState):
         )  # fmt: skip
 
     def positions(self, strategy: str, rows: dict[str, tuple[float, float]]) -> None:
-        """The strategy's positions at this bar: symbol -> (signed qty, average price)."""
+        """The strategy's positions that changed at this bar: symbol -> (signed qty, average
+        price), a closed one as (0, 0). A position at a bar is its symbol's last row at or
+        before that bar."""
         for symbol, (qty, avg_price) in rows.items():
             self._add(
                 m.PositionSnapshot,

@@ -163,9 +163,18 @@ def level_touch_nb(
     True when both the stop and the target are inside the range (the price is then the stop's
     and the ambiguity policy decides)."""
     p = pos[j]
-    q = p.qty
     stop, s_reason = stop_level_nb(pos, j)
     tp = p.tp if use_tp else np.nan
+    return pair_touch_nb(p.qty, stop, s_reason, tp, o, h, lo)
+
+
+@helper_njit
+def pair_touch_nb(
+    q: float, stop: float, s_reason: int, tp: float, o: float, h: float, lo: float
+) -> tuple[float, int, bool]:
+    """:func:`level_touch_nb` on given levels: a position of sign ``q`` with the stop ``stop``
+    (exit reason ``s_reason``) and the target ``tp`` (NaN: none) in a bar ``o``, ``h``,
+    ``lo``. The venue matches the protective orders it holds with it."""
     if q > 0:
         if stop == stop and o <= stop:
             return o, s_reason, False
@@ -185,6 +194,21 @@ def level_touch_nb(
     if hit_t:
         return tp, EXIT_TAKE_PROFIT, False
     return np.nan, -1, False
+
+
+@helper_njit
+def protection_table_nb(pos: np.ndarray, out: np.ndarray) -> None:
+    """Every position's protection into ``out`` (4, positions): its quantity, the stop level
+    of :func:`stop_level_nb` and its exit reason, and the take-profit; NaN levels (reason -1)
+    where the position is flat or has none."""
+    for j in range(pos.shape[0]):
+        q = pos[j].qty
+        out[0, j] = q
+        if q == 0.0:
+            out[1, j], out[2, j], out[3, j] = np.nan, -1.0, np.nan
+            continue
+        level, reason = stop_level_nb(pos, j)
+        out[1, j], out[2, j], out[3, j] = level, float(reason), pos[j].tp
 
 
 @inline_njit

@@ -43,14 +43,18 @@ from numpy.lib.stride_tricks import as_strided
 from alphaforge.sim import codes as C
 from alphaforge.sim.kernels import _new_book_nb
 from alphaforge.sim.kernels_exec import add_event_nb, add_order_nb, book_fill_nb
-from alphaforge.sim.kernels_phases import close_phase_nb, level_touch_nb, open_phase_nb
+from alphaforge.sim.kernels_phases import (
+    close_phase_nb,
+    open_phase_nb,
+    pair_touch_nb,
+    protection_table_nb,
+)
 from alphaforge.sim.kernels_replay import quiet_stretch_nb
 from alphaforge.sim.kernels_rules import new_period_nb, stop_level_nb
 from alphaforge.sim.records import (
     COUNTERS,
     EVENT,
     ORDER,
-    POSITION,
     TRADE,
     Book,
     Intents,
@@ -561,9 +565,27 @@ class Stepper:
         level, reason = stop_level_nb(self.book.pos, j)
         return float(level), int(reason), float(self.book.pos[j]["tp"])
 
+    def protections(self) -> Protections:
+        """Every position's quantity and protection at once (what :meth:`qty` and
+        :meth:`protection` give one position at a time), as plain lists."""
+        out = np.empty((4, self.n))
+        protection_table_nb(self.book.pos, out)
+        qty, stop, reason, tp = out.tolist()
+        return Protections(qty, stop, [int(r) for r in reason], tp)
+
     def mark_ambiguous(self, j: int) -> None:
         self.book.pos[j]["ambiguous"] = True
         self.rec.cnt[0]["ambiguous"] += 1
+
+
+class Protections(NamedTuple):
+    """Per position: quantity, stop level, the stop's exit reason (-1: none) and take-profit
+    (NaN levels where none)."""
+
+    qty: list[float]
+    stop: list[float]
+    reason: list[int]
+    target: list[float]
 
 
 def touch(
@@ -571,14 +593,9 @@ def touch(
 ) -> tuple[float, int, bool]:
     """Where a protective pair (stop, target) of a position of sign ``qty_sign`` is touched in
     a bar (open ``o``, high ``h``, low ``lo``): (raw price, 1 stop / 2 target / 0 none, both
-    inside the bar). The vectorized engine's :func:`level_touch_nb`, on a one-row position."""
-    p = np.zeros(1, dtype=POSITION)
-    p[0]["qty"] = qty_sign
-    for name in ("sl", "tp", "trail_dist", "trail_pct", "maxloss", "peak", "trough"):
-        p[0][name] = np.nan
-    p[0]["sl"] = stop
-    p[0]["tp"] = target
-    px, reason, both = level_touch_nb(p, 0, o, h, lo, True)
+    inside the bar). The vectorized engine's rule (:func:`pair_touch_nb`, which its
+    ``level_touch_nb`` applies to a position's levels)."""
+    px, reason, both = pair_touch_nb(qty_sign, stop, C.EXIT_STOP_LOSS, target, o, h, lo)
     if px != px:
         return np.nan, 0, False
     return float(px), (2 if reason == C.EXIT_TAKE_PROFIT else 1), bool(both)

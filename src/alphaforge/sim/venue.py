@@ -29,6 +29,7 @@ flat. :meth:`SimulatedVenue.snapshot` holds the account and the working orders o
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -100,6 +101,8 @@ class SimulatedVenue:
         self._bar = 0  # bars matched or marked so far
         self._seq = 0
         self._updates: list[OrderUpdate] = []
+        self._cols_of: Sequence[str] | None = None  # the symbols of the last bar, and their
+        self._cols: dict[str, int] = {}  # columns
         self.now = ""
         self.reference_atr: dict[str, float] = {}
 
@@ -166,6 +169,9 @@ class SimulatedVenue:
     def open_orders(self) -> list[VenueOrder]:
         return [self._view(w) for w in self._working.values()]
 
+    def open_ids(self) -> set[str]:
+        return set(self._working)
+
     def positions(self) -> list[VenuePosition]:
         a = self._acct
         return [VenuePosition(s, q, a.avg[s]) for s, q in a.qty.items() if q != 0.0]
@@ -189,7 +195,7 @@ class SimulatedVenue:
         the order they came), then the protective pairs over its range."""
         self._next_bar()
         self.now = pd.Timestamp(bars.ts).isoformat()
-        col = {s: k for k, s in enumerate(bars.symbols)}
+        col = self._columns(bars.symbols)
         for w in list(self._working.values()):
             if w.state.terminal or w.req.type is not OrderType.MARKET:
                 continue
@@ -204,9 +210,14 @@ class SimulatedVenue:
             if k is None or bars.open[k] != bars.open[k]:
                 continue
             self._match_pair(w, float(bars.open[k]), float(bars.high[k]), float(bars.low[k]))
-        for k, s in enumerate(bars.symbols):
-            if bars.close[k] == bars.close[k]:
-                self._acct.last[s] = float(bars.close[k])
+        closes = bars.close.tolist()
+        self._acct.last.update((s, c) for s, c in zip(bars.symbols, closes, strict=True) if c == c)
+
+    def _columns(self, symbols: Sequence[str]) -> dict[str, int]:
+        """Each symbol's column in a bar of ``symbols`` (the same list on every bar of a run)."""
+        if symbols is not self._cols_of:
+            self._cols_of, self._cols = symbols, {s: k for k, s in enumerate(symbols)}
+        return self._cols
 
     def mark(self, ts: str, last: dict[str, float]) -> None:
         """Move past bars on which nothing fills (a replay's quiet bars, see
