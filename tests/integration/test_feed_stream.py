@@ -217,8 +217,11 @@ def test_a_refusing_server_message_stops_the_stream_with_one_line(
 ) -> None:
     from alphaforge.core.errors import SourceError
 
+    stream.drain()
     server.send_error(500, "internal error")  # passing: alpaca-py carries on
-    wait_for(lambda: bool(stream.drain().events), "the error event")
+    seen: list[str] = []
+    wait_for(lambda: bool(seen.extend(stream.drain().events) or seen), "the error event")
+    assert seen == ["alpaca stream (iex): server error: internal error (500)"]
     stream.check()
     server.send_error(409, "insufficient subscription")
 

@@ -306,8 +306,8 @@ def _client(owner: AlpacaBarStream, key: str, secret: str) -> Any:
         async def _dispatch(self, msg: dict[str, Any]) -> None:
             if owner.control(msg):
                 await self.stop_ws()
-                return
-            await super()._dispatch(msg)
+            elif msg.get("T") != "error":  # an error is the owner's event, not a log line
+                await super()._dispatch(msg)
 
     frames = logging.getLogger(_FRAMES_LOGGER)
     frames.setLevel(logging.INFO)  # the frame log would show the login frame: never written
