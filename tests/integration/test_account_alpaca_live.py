@@ -32,7 +32,7 @@ from alphaforge.services.trading import ReplayRequest, reconcile_run
 from alphaforge.testing.alpaca_broker import AlpacaBroker
 
 pytestmark = pytest.mark.integration
-END = pd.Timestamp("2018-08-31 22:00", tz="UTC")
+END = pd.Timestamp("2018-07-31 22:00", tz="UTC")  # after both crossings (05-17, 07-30)
 Trips = dict[str, dict[tuple[str, str, str, str], float]]
 
 
@@ -45,10 +45,12 @@ def _spec(broker: AlpacaBroker | None) -> dict[str, Any]:
             # stops: entries carry a bracket (they pass through), exits are netted
             {"id": "trend", "strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
              "symbols": ["SYN01", "SYN02"], "allocation": 0.5, "exits": {"stop_loss": "4%"}},
-            # its entries after a drop meet the trend's exits of SYN02 at the same open
+            # its entries after a drop meet the trend's exits of SYN02 at the same open: 100
+            # shares cross, the other 50 go to the broker
             {"id": "revert", "strategy": "zscore_reversion",
              "params": {"period": 15, "entry_z": 1.0, "exit_z": 0.0},
-             "symbols": ["SYN02", "SYN03"], "allocation": 0.5},
+             "symbols": ["SYN02", "SYN03"], "allocation": 0.5,
+             "sizing": {"method": "shares", "value": 150}},
         ],
         "account": {"max_gross": 5.0},
     }  # fmt: skip
@@ -80,10 +82,12 @@ def _run_until(setup: Any, market: Market, until: pd.Timestamp) -> None:
     run_paper(setup, lambda: market.now, sleep, lambda: market.now > until)
 
 
-def _run(tmp: Path, stops: list[tuple[str, int]], kill: bool = False) -> dict[str, Any]:
-    """Paper-trade the account on the stand-in until END; at each of ``stops`` (a time, days
-    down) the process stops and restarts with the same run id after the downtime while the
-    market goes on. With ``kill``: then ``kill --flatten`` and a few more sessions."""
+def _run(
+    tmp: Path, stops: list[tuple[str, int]], end: pd.Timestamp = END, kill: bool = False
+) -> dict[str, Any]:
+    """Paper-trade the account on the stand-in until ``end``; at each of ``stops`` (a time,
+    days down) the process stops and restarts with the same run id after the downtime while
+    the market goes on. With ``kill``: then ``kill --flatten`` and a few more sessions."""
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
         settings, store, bars = _world(tmp, broker)
         market = Market(store, bars, broker)
@@ -91,7 +95,7 @@ def _run(tmp: Path, stops: list[tuple[str, int]], kill: bool = False) -> dict[st
         out: dict[str, Any] = {"skipped": [], "bars": bars, "settings": settings}
         with Ledger.open(f"sqlite:///{tmp / 'ledger.db'}") as ledger:
             run_id = None
-            for until, down in [(pd.Timestamp(t, tz="UTC"), d) for t, d in stops] + [(END, 0)]:
+            for until, down in [(pd.Timestamp(t, tz="UTC"), d) for t, d in stops] + [(end, 0)]:
                 setup = build_paper(spec, settings, ledger, run_id, market.now)
                 if run_id is None:
                     out["first"] = setup.node.panel.index[-1] + pd.Timedelta(days=1)
@@ -120,7 +124,7 @@ def _run(tmp: Path, stops: list[tuple[str, int]], kill: bool = False) -> dict[st
                 ledger.halt(reason="test", flatten=True, by="test", ts=str(market.now))
                 setup = build_paper(spec, settings, ledger, run_id, market.now)
                 try:
-                    _run_until(setup, market, END + pd.Timedelta(days=5))
+                    _run_until(setup, market, end + pd.Timedelta(days=5))
                 finally:
                     setup.close()
                 out["after_kill"] = {s: h.qty for s, h in broker.book.positions.items() if h.qty}
@@ -181,6 +185,22 @@ def test_an_account_on_alpaca_nets_at_the_close_and_trades_as_its_replay(
     for f in crossed:  # at the open of the bar it filled in, without commission
         assert float(f.price) == pytest.approx(opens[(f.symbol, f.ts)], rel=1e-12)
         assert float(f.fee) == 0.0
+    # every market order of a close filled at the next session's open: its crossed part and its
+    # share of the broker's fill of the net order (the broker's price), adding up to the order
+    orders = {o.client_id: o for o in whole["orders"]}
+    days = sorted({ts for _s, ts in opens})
+    filled: Counter[str] = Counter()
+    for f in whole["fills"]:
+        o = orders[f.client_id]
+        if o.intent in ("entry", "exit") and o.stop_loss is None:
+            assert f.ts == days[days.index(o.bar) + 1], f
+            assert float(f.price) == pytest.approx(opens[(f.symbol, f.ts)], rel=1e-12)
+            filled[f.client_id] += float(f.qty)
+    inside: Counter[str] = Counter()
+    for f in crossed:
+        inside[f.client_id] += float(f.qty)
+    assert any(filled[c] > q for c, q in inside.items()), "an order partly crossed"
+    assert all(filled[c] == float(orders[c].qty) for c in filled if orders[c].state == "filled")
     sent = sum(q for _c, _s, _side, q, _ts in whole["broker_orders"])
     asked = sum(float(o.qty) for o in whole["orders"] if o.strategy != "_net" and o.type == "market"
                 and o.intent != "stop")  # fmt: skip
@@ -243,8 +263,10 @@ def test_restarts_and_downtime_on_alpaca_give_the_uninterrupted_trades_and_kill_
     whole: dict[str, Any], tmp_path: Path
 ) -> None:
     # a restart at once; then five days down from the close that decided the crossing of
-    # 2018-07-30, so it and that close's net orders fill while the runtime is down
-    broken = _run(tmp_path, [("2018-06-01 21:30", 0), ("2018-07-27 23:00", 5)], kill=True)
+    # 2018-05-17, so it and the net order of the rest fill while the runtime is down
+    down_from = pd.Timestamp("2018-05-16 23:00", tz="UTC")
+    stops = [("2018-05-01 21:30", 0), (str(down_from), 5)]
+    broken = _run(tmp_path, stops, pd.Timestamp("2018-06-08 22:00", tz="UTC"), kill=True)
     assert broken["broker_positions"] == broken["ledger_positions"]
     assert broken["reconcile"] == []
     assert len(broken["created"]) == len(set(broken["created"]))  # nothing sent twice
@@ -256,18 +278,23 @@ def test_restarts_and_downtime_on_alpaca_give_the_uninterrupted_trades_and_kill_
     assert len(skipped) >= 2
     stale = [o for o in broken["orders"] if o.bar in skipped]
     assert all(o.intent == "stop" for o in stale), stale  # no order decided on a stale close
-    down_from, back = pd.Timestamp("2018-07-27 23:00", tz="UTC"), min(map(pd.Timestamp, skipped))
+    back = min(map(pd.Timestamp, skipped))
     while_down = [f for f in broken["fills"] if down_from < pd.Timestamp(f.ts) <= back]
-    assert while_down, "expected a fill while the process was down"
-    assert any(f.fill_id.startswith("x:") for f in while_down)  # the crossing too
+    assert any(f.fill_id.startswith("x:") for f in while_down), "the crossing, while down"
+    assert any(not f.fill_id.startswith("x:") for f in while_down), "a broker fill, while down"
+
+    def booked(fills: list[Any]) -> Counter[tuple[Any, ...]]:
+        return Counter((f.ts, f.strategy, f.symbol, f.side, f.qty, f.price, f.fee) for f in fills)
+
+    got = booked(while_down)  # booked as the uninterrupted run booked them, attributed alike
+    assert got == booked([f for f in whole["fills"] if down_from < pd.Timestamp(f.ts) <= back])
     # up to the downtime the run is the uninterrupted one, restart included
+    cut = down_from.isoformat()
     for sid, trips in whole["trips"].items():
-        cut = "2018-07-27"
         before = {k: q for k, q in broken["trips"][sid].items() if k[3] and k[3] < cut}
         assert len(before) >= 2, sid
         assert before == {k: q for k, q in trips.items() if k[3] and k[3] < cut}, sid
     # kill --flatten: every strategy's positions closed at the broker
     assert broken["held_before_kill"]
     assert broken["after_kill"] == {}
-    assert {o.strategy for o in broken["flattens"]} <= {"trend", "revert"}
-    assert broken["flattens"]
+    assert broken["flattens"] and {o.strategy for o in broken["flattens"]} <= {"trend", "revert"}
