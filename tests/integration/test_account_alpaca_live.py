@@ -257,6 +257,15 @@ def test_the_ledger_commands_read_the_account_run(whole: dict[str, Any]) -> None
     assert {o["strategy"] for o in cli("orders")} == {"trend", "revert", "_net"}
     assert {f["strategy"] for f in cli("fills")} == {"trend", "revert"}
     assert cli("pnl")
+    for sid in ("trend", "revert"):  # each strategy against its own backtest
+        out = Path(home) / f"drift-{sid}.json"
+        res = CliRunner().invoke(app, ["--home", home, "drift", rid, "--strategy", sid,
+                                       "--json", str(out)])  # fmt: skip
+        assert res.exit_code in (0, 1), res.stdout + res.stderr  # 1: outside the tolerance
+        report = json.loads(out.read_text())
+        live = {(k[0], k[2][:10]) for k in whole["trips"][sid]}
+        matched = {(m["symbol"], m["entry_time"][:10]) for m in report["matched"]}
+        assert len(live - matched) <= 1, sid  # the backtest trades the warm-up (see above)
 
 
 def test_restarts_and_downtime_on_alpaca_give_the_uninterrupted_trades_and_kill_flattens(
