@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import structlog
 
 from alphaforge.core.errors import ConfigError, DataError
@@ -119,12 +120,12 @@ def _strategy_kind(strategy: Strategy, panel: Panel) -> Signals | TargetWeights:
 def make_logger(path: Path) -> Callable[..., None]:
     """Structured JSON lines of every decision, to ``path`` (the terminal shows the view)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fh = path.open("a", encoding="utf-8")
+    fh = path.open("ab")
     logger = structlog.wrap_logger(
-        structlog.WriteLogger(fh),
+        structlog.BytesLogger(fh),  # a line is written (and flushed) per decision
         processors=[
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_json_line),
         ],
     )
 
@@ -132,6 +133,14 @@ def make_logger(path: Path) -> Callable[..., None]:
         logger.msg(event, **kw)
 
     return log
+
+
+def _json_line(event: dict[str, Any], **_kw: Any) -> bytes:
+    """One log line as JSON (orjson: the decision log is written at every order); values
+    orjson does not know (numpy scalars are known) are written as text."""
+    return orjson.dumps(
+        event, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+    )
 
 
 def _run_id(spec: Any, req: ReplayRequest, ledger: Ledger) -> str:
