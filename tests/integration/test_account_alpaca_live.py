@@ -83,7 +83,11 @@ def _run_until(setup: Any, market: Market, until: pd.Timestamp) -> None:
 
 
 def _run(
-    tmp: Path, stops: list[tuple[str, int]], end: pd.Timestamp = END, kill: bool = False
+    tmp: Path,
+    stops: list[tuple[str, int]],
+    end: pd.Timestamp = END,
+    kill: bool = False,
+    account: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Paper-trade the account on the stand-in until ``end``; at each of ``stops`` (a time,
     days down) the process stops and restarts with the same run id after the downtime while
@@ -91,7 +95,9 @@ def _run(
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
         settings, store, bars = _world(tmp, broker)
         market = Market(store, bars, broker)
-        spec = RunSpec.model_validate(_spec(broker))
+        spec = RunSpec.model_validate(
+            {**_spec(broker), **({"account": account} if account else {})}
+        )
         out: dict[str, Any] = {"skipped": [], "bars": bars, "settings": settings}
         with Ledger.open(f"sqlite:///{tmp / 'ledger.db'}") as ledger:
             run_id = None
@@ -118,6 +124,7 @@ def _run(
                 held[p.symbol] += float(p.qty)
             out["ledger_positions"] = {s: q for s, q in held.items() if q}
             out["orders"], out["fills"] = ledger.orders(run_id), ledger.fills(run_id)
+            out["risk"] = [e for e in ledger.risk_events(run_id) if e.strategy == "account"]
             out["reconcile"] = reconcile_run(settings, ledger, run_id, apply=False)[1]
             if kill:
                 out["held_before_kill"] = dict(out["broker_positions"])
@@ -307,3 +314,23 @@ def test_restarts_and_downtime_on_alpaca_give_the_uninterrupted_trades_and_kill_
     assert broken["held_before_kill"]
     assert broken["after_kill"] == {}
     assert broken["flattens"] and {o.strategy for o in broken["flattens"]} <= {"trend", "revert"}
+
+
+def test_account_limits_on_alpaca_refuse_before_the_broker_and_the_breaker_holds(
+    tmp_path: Path,
+) -> None:
+    limits = {"max_gross": 0.3, "max_drawdown": 0.004}
+    run = _run(tmp_path, [], pd.Timestamp("2018-06-15 22:00", tz="UTC"), account=limits)
+    assert run["broker_positions"] == run["ledger_positions"]
+    gross = [e for e in run["risk"] if e.rule == "max_gross"]
+    refused = [o for o in run["orders"] if o.state == "rejected"]
+    assert gross and len(refused) == len(gross)
+    assert all(e.value > 0.3 for e in gross)
+    assert all("gross exposure above 0.3x" in o.state_reason for o in refused)
+    at_broker = {c for c, *_ in run["broker_orders"]}
+    assert not at_broker & {o.client_id for o in refused}  # held by the desk, never sent
+    # the breaker fires at a close: nothing that close or later decides opens a position
+    fired = [e.bar for e in run["risk"] if e.rule == "max_drawdown"]
+    assert len(fired) == 1
+    assert [o for o in run["orders"] if o.intent == "entry" and o.bar >= fired[0]] == []
+    assert any(o.bar > fired[0] for o in run["orders"])  # still exits and protection

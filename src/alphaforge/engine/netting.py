@@ -4,8 +4,9 @@ Each strategy of an account runs its own trading node on its own book (its alloc
 cash) and talks to a :class:`SleeveVenue`, its view of the one venue the account has. The
 :class:`NettingDesk` behind those views:
 
-* **holds** every plain market order (entries, exits, rebalances, flattens) a node sends at an
-  open (submitted: an account limit may still refuse it);
+* **holds** every market order (entries, exits, rebalances, flattens) a node sends at an
+  open (submitted: an account limit may still refuse it); an entry with a bracket is held too
+  and then sent as it is;
 * **nets** them per symbol when every node's open is done (:meth:`NettingDesk.flush`): buys and
   sells of the same symbol cross inside the account, and only the difference goes to the venue,
   as one order per symbol with a deterministic client id (``<run>/_net``, symbol, bar);
@@ -14,9 +15,9 @@ cash) and talks to a :class:`SleeveVenue`, its view of the one venue the account
   that leaves the account's P&L unchanged whatever its price); the part the venue fills is
   shared among the orders on the net side in proportion to what each still wants, at the
   venue's price, fee and slippage;
-* **routes** everything else by client id: protective stop / take-profit orders and entries
-  with a bracket go to the venue unchanged and their updates back to the strategy that sent
-  them;
+* **routes** everything else by client id: protective stop / take-profit orders go to the
+  venue at once, bracketed entries at the flush, both unchanged, and their updates back to
+  the strategy that sent them;
 * keeps each strategy's **attributed** positions and recent fills, what reconciliation asks a
   venue for, so the positions of all strategies add up to the venue's.
 
@@ -94,7 +95,8 @@ class NettingDesk:
         self.venue = venue
         self._key = f"{run_id}/{NET}"
         self._b = _Book(pos={s: {} for s in strategies})
-        self._held: list[str] = []  # children waiting for the flush, in arrival order
+        self._held: list[str] = []  # orders waiting for the flush, in arrival order
+        self._brackets: dict[str, OrderRequest] = {}  # the held ones sent as they are
         self._queues: dict[str, list[OrderUpdate]] = {s: [] for s in strategies}
         self._fills: dict[str, deque[Fill]] = {s: deque(maxlen=_KEEP_FILLS) for s in strategies}
         self.sent: list[OrderRequest] = []  # net orders sent since the last records()
@@ -122,29 +124,46 @@ class NettingDesk:
         known = self._b.children.get(req.client_id)
         if known is not None:  # held orders stay submitted: the account may still refuse them
             return OrderUpdate(req.client_id, OrderState.SUBMITTED, now, known.net)
+        if req.client_id in self._brackets:
+            return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
         netted = req.type is OrderType.MARKET and req.intent is not Intent.STOP
-        if not netted or req.stop_loss is not None or req.take_profit is not None:
+        if not netted:
             self._b.owner[req.client_id] = strategy
-            return self.venue.submit(req)  # protection and brackets: the venue's own
+            return self.venue.submit(req)  # protection: the venue's own, at once
+        if req.stop_loss is not None or req.take_profit is not None:
+            self._b.owner[req.client_id] = strategy  # a bracketed entry: held for the
+            self._brackets[req.client_id] = req  # account's limits, sent as it is
+            self._held.append(req.client_id)
+            return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
         self._b.children[req.client_id] = _Child(strategy, request_dict(req), req.qty)
         self._held.append(req.client_id)
         return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
 
     def held(self) -> list[OrderRequest]:
         """The market orders waiting for :meth:`flush`, in arrival order."""
-        return [request_of(self._b.children[c].req) for c in self._held]
+        b = self._brackets
+        return [b[c] if c in b else request_of(self._b.children[c].req) for c in self._held]
 
     def refuse(self, client_id: str, reason: str) -> None:
         """Reject a held order (an account limit): the strategy gets the rejection."""
-        ch = self._b.children.pop(client_id)
+        if client_id in self._brackets:
+            del self._brackets[client_id]
+            who = self._b.owner.pop(client_id)
+        else:
+            who = self._b.children.pop(client_id).sleeve
         self._held.remove(client_id)
         u = OrderUpdate(client_id, OrderState.REJECTED, self.now, reason=reason)
-        self._queues[ch.sleeve].append(u)
+        self._queues[who].append(u)
 
     def flush(self, bar: str) -> None:
-        """Net the held orders per symbol and send each symbol's difference to the venue."""
+        """Send the held bracketed entries as they are; net the other held orders per symbol
+        and send each symbol's difference to the venue."""
         by_symbol: dict[str, list[str]] = {}
         for cid in self._held:
+            if cid in self._brackets:
+                req = self._brackets.pop(cid)
+                self._queues[self._b.owner[cid]].append(self.venue.submit(req))
+                continue
             by_symbol.setdefault(self._b.children[cid].req["symbol"], []).append(cid)
         self._held = []
         for k, (sym, ids) in enumerate(by_symbol.items()):
@@ -341,6 +360,10 @@ class NettingDesk:
         return [f for f in self._fills[strategy] if since is None or f.ts >= since]
 
     def cancel(self, strategy: str, client_id: str) -> OrderUpdate | None:
+        if client_id in self._brackets and self._b.owner.get(client_id) == strategy:
+            del self._brackets[client_id]
+            self._held.remove(client_id)
+            return OrderUpdate(client_id, OrderState.CANCELLED, self.now)
         ch = self._b.children.get(client_id)
         if ch is None:  # the venue's, if it is this strategy's (a bracket's leg included)
             mine = self.order(strategy, client_id) is not None
