@@ -135,11 +135,30 @@ def _origin(feed: StoreFeed, history: int, now: pd.Timestamp, source: str) -> pd
     return full.index[max(0, full.shape[0] - history)]
 
 
+def known_run(known: Any, spec: Any, run_id: str) -> None:
+    """Refuse to continue run ``run_id`` on a live feed with another config than it was
+    started with, or a replay's run (what the ledger holds would not be this run's)."""
+    if known is None:
+        return
+    if known.mode == "replay":
+        raise ConfigError(
+            f"--run-id {run_id}: the run is a replay; paper and live continue their own runs "
+            "(choose a new run id)"
+        )
+    if known.config_hash != spec.canonical_hash():
+        raise ConfigError(
+            f"--run-id {run_id}: the run was started with another config; restart it with the "
+            "same --config, or choose a new run id"
+        )
+
+
 def feed_bars(
     spec: Any, settings: Any, ledger: Ledger, run_id: str | None, now: pd.Timestamp
 ) -> tuple[StoreFeed, Any, pd.Timestamp, Panel]:
     """The feed of ``spec``, the known run ``run_id`` (or None), the run's first bar (a known
     run keeps its own; a new one starts ``feed.history_bars`` back) and the bars so far."""
+    if run_id:
+        known_run(ledger.run(run_id), spec, run_id)
     feed = _feed(spec, settings)  # a streaming feed is connected from here on
     try:
         known = ledger.run(run_id) if run_id else None
