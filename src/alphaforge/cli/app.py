@@ -27,6 +27,7 @@ app = typer.Typer(
     help="alphaforge: market data, honest backtests, validation, paper and live trading.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # a docstring's lines are joined into paragraphs
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(data_cli.app, name="data")
