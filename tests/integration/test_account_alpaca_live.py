@@ -114,19 +114,8 @@ def _run(
                 market.sleep(down * 86_400.0)  # down: the broker fills what was resting
             assert run_id is not None
             out["run_id"], out["panel_end"] = run_id, str(setup.node.panel.index[-1].date())
-            info = ledger.run(run_id)
-            assert info is not None and info.replay_from is not None
-            out["origin"] = str(pd.Timestamp(info.replay_from).date())
-            out["trips"] = _trips(ledger, run_id)
-            out["broker_positions"] = {s: h.qty for s, h in broker.book.positions.items() if h.qty}
-            held: Counter[str] = Counter()
-            for p in ledger.positions(run_id):
-                held[p.symbol] += float(p.qty)
-            out["ledger_positions"] = {s: q for s, q in held.items() if q}
-            out["orders"], out["fills"] = ledger.orders(run_id), ledger.fills(run_id)
-            out["risk"] = [e for e in ledger.risk_events(run_id) if e.strategy == "account"]
-            out["reconcile"] = reconcile_run(settings, ledger, run_id, apply=False)[1]
-            if kill:
+            _record(out, ledger, run_id, broker)
+            if kill:  # alphaforge kill --flatten, then a few more sessions
                 out["held_before_kill"] = dict(out["broker_positions"])
                 ledger.halt(reason="test", flatten=True, by="test", ts=str(market.now))
                 setup = build_paper(spec, settings, ledger, run_id, market.now)
@@ -144,6 +133,22 @@ def _run(
             if o.type == "market" and o.parent is None
         ]  # fmt: skip
     return out
+
+
+def _record(out: dict[str, Any], ledger: Ledger, run_id: str, broker: AlpacaBroker) -> None:
+    """What the tests compare, read from the ledger and the broker at the end of a run."""
+    info = ledger.run(run_id)
+    assert info is not None and info.replay_from is not None
+    out["origin"] = str(pd.Timestamp(info.replay_from).date())
+    out["trips"] = _trips(ledger, run_id)
+    out["broker_positions"] = {s: h.qty for s, h in broker.book.positions.items() if h.qty}
+    held: Counter[str] = Counter()
+    for p in ledger.positions(run_id):
+        held[p.symbol] += float(p.qty)
+    out["ledger_positions"] = {s: q for s, q in held.items() if q}
+    out["orders"], out["fills"] = ledger.orders(run_id), ledger.fills(run_id)
+    out["risk"] = [e for e in ledger.risk_events(run_id) if e.strategy == "account"]
+    out["reconcile"] = reconcile_run(out["settings"], ledger, run_id, apply=False)[1]
 
 
 @pytest.fixture(scope="module")
