@@ -20,6 +20,10 @@ Account limits (``account:``), over the strategies' summed equity:
   refused, with the reason recorded, in the order the strategies sent them.
 
 Each is recorded as a risk event of the strategy ``account``.
+
+On a broker with a live feed, :class:`LiveAccount` runs the same parts in the live node's
+order: every close first, then the limits, then every open of the next bar, whose netted
+orders leave at once (:mod:`alphaforge.engine.broker_desk`).
 """
 
 from __future__ import annotations
