@@ -58,7 +58,7 @@ from alphaforge.ports import (
     VenueOrder,
 )
 from alphaforge.sim import codes as C
-from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stepper, Stretch
+from alphaforge.sim.stepper import BarRow, OpenPlan, RestingOrder, SignalRow, Stepper, Stretch
 
 _REASON_CODE = {name: code for code, name in C.REASON_NAMES.items()}
 
@@ -126,6 +126,7 @@ class TradingNode:
         self.oms = OrderManager(parts.venue, parts.gate.sent, parts.sleep)
         self.sig: SignalRow | None = None
         self.protect: dict[int, _Protect] = {}
+        self.resting: dict[int, str] = {}  # symbol -> its limit / stop entry at the venue
         self._held: dict[str, tuple[float, float]] = {}  # the positions the ledger last got
         self._events_seen = 0
         self._plan: OpenPlan | None = None
@@ -209,8 +210,12 @@ class TradingNode:
         p, pnl, cyc = self.p, self.panel, self._cyc
         self._fills(t, cyc)
         row = BarRow(pnl.open[t], pnl.high[t], pnl.low[t], pnl.close[t], pnl.volume[t])
+        if self._plan is not None and self._plan.after_open is not None:
+            self.st.settle_resting(t, row, self._plan, self._settled())
         sig, _weights = p.signals.row(pnl, t)
         eq = self.st.close_bar(t, row, sig, int(p.day[t]), int(p.week[t]))
+        if self.resting:
+            self._end_day_entries(cyc)
         self.sig = sig
         self._note_signals(sig, cyc)
         self._protect_positions(t, self._texts[t], cyc)
@@ -363,6 +368,7 @@ class TradingNode:
             pend[j]["left"] = 0.0
         self.st.book.account[0]["pend_rebal"] = -1
         self._plan = None
+        self._cancel_resting(set(), cyc)
 
     def _flatten(self, t: int, cyc: _Cycle) -> None:
         """Close every position at this open (the kill switch's flatten)."""
@@ -408,6 +414,86 @@ class TradingNode:
                 tif=TimeInForce.GTC if stop is not None or target is not None else TimeInForce.DAY,
             )  # fmt: skip
             self._send(req, po.price, j, cyc)
+        self._cancel_resting({ro.symbol for ro in plan.resting}, cyc)
+        for k, ro in enumerate(plan.resting, start=len(plan.orders)):
+            self._rest(ro, k, bar_txt, plan, cyc)
+
+    # ---- limit / stop entries -----------------------------------------------------------
+    def _rest(self, ro: RestingOrder, k: int, bar_txt: str, plan: OpenPlan, cyc: _Cycle) -> None:
+        """Hold limit / stop entry ``ro`` at the venue for this bar: the working order stays
+        when it is the same order, else a new one replaces it (a gtc entry is sized again at
+        every open, as the backtest sizes it when it fills)."""
+        j, sym = ro.symbol, self.panel.symbols[ro.symbol]
+        lim = ro.limit if ro.limit == ro.limit else None
+        stp = ro.stop if ro.stop == ro.stop else None
+        kind = OrderType.STOP_LIMIT if lim and stp else OrderType.LIMIT if lim else OrderType.STOP
+        stop, target = self._bracket(j, C.REASON_ENTRY, plan)
+        req = OrderRequest(
+            client_id=client_order_id(self._key, sym, bar_txt, Intent.ENTRY, k),
+            strategy=self.p.strategy_id, symbol=sym, side=Side.of(ro.delta), qty=abs(ro.delta),
+            intent=Intent.ENTRY, type=kind, limit=lim, stop=stp, stop_loss=stop,
+            take_profit=target, bar=bar_txt, reason=reason_name(C.REASON_ENTRY),
+            tif=TimeInForce.GTC if self.st.s["tif_gtc"] else TimeInForce.DAY,
+        )  # fmt: skip
+        cid = self.resting.get(j)
+        if cid is not None:
+            o = self.oms.orders.get(cid)
+            if o is not None and not o.state.terminal and _same_request(o.request, req):
+                return  # the working order is this bar's order
+            self._cancel_entry(j, cyc)
+        order_atr = getattr(self.p.venue, "order_atr", None)
+        if order_atr is not None:
+            order_atr[req.client_id] = self.st.entry_atr(j)
+        if self._send(req, ro.price, j, cyc):
+            self.resting[j] = req.client_id
+        else:
+            self.st.book.pend[j]["entry"] = 0.0  # refused: dropped like a refused market entry
+            if order_atr is not None:
+                order_atr.pop(req.client_id, None)
+
+    def _cancel_resting(self, keep: set[int], cyc: _Cycle) -> None:
+        """Cancel the working limit / stop entries of the symbols not in ``keep``."""
+        for j in [j for j in self.resting if j not in keep]:
+            self._cancel_entry(j, cyc)
+
+    def _cancel_entry(self, j: int, cyc: _Cycle) -> None:
+        cid = self.resting.pop(j)
+        known = self.oms.orders.get(cid)
+        if known is not None and known.state.terminal:
+            return
+        u = self.p.venue.cancel(cid)
+        if u is not None:
+            self.oms.apply(u)
+            cyc.updates.append(u)
+
+    def _end_day_entries(self, cyc: _Cycle) -> None:
+        """At the close, a day entry not filled in its bar ends: expired where the close
+        expired it (as the backtest records it), cancelled where a new signal replaced it."""
+        for j, cid in list(self.resting.items()):
+            o = self.oms.orders.get(cid)
+            if o is not None and o.request.tif is TimeInForce.GTC and not o.state.terminal:
+                continue
+            del self.resting[j]
+            if o is None or o.state.terminal:
+                continue
+            venue = self.p.venue
+            end = getattr(venue, "expire", venue.cancel) if j in self.st.expired else venue.cancel
+            u = end(cid)
+            if u is not None:
+                self.oms.apply(u)
+                cyc.updates.append(u)
+
+    def _settled(self) -> set[int]:
+        """The symbols whose limit / stop entry the venue filled in this bar; the finished
+        ones are forgotten."""
+        filled = set()
+        for j, cid in list(self.resting.items()):
+            o = self.oms.orders.get(cid)
+            if o is None or o.state.terminal:
+                del self.resting[j]
+            if o is not None and o.filled_qty > 0.0 and o.state.terminal:
+                filled.add(j)
+        return filled
 
     def _bracket(self, j: int, reason: int, plan: OpenPlan) -> tuple[float | None, float | None]:
         """Protective levels sent with an entry when stops act on the entry bar."""
@@ -421,7 +507,7 @@ class TradingNode:
         tp = float(plan.levels[j]["tp"])
         return (float(level) if level == level else None), (tp if tp == tp else None)
 
-    def _send(self, req: OrderRequest, price: float, j: int, cyc: _Cycle) -> None:
+    def _send(self, req: OrderRequest, price: float, j: int, cyc: _Cycle) -> bool:
         ctx = OrderContext(
             price=price, last_trade=float(self.st.book.last_px[j]), position=self.st.qty(j)
         )
@@ -435,7 +521,7 @@ class TradingNode:
                 "refused", bar=req.bar, symbol=req.symbol, check=verdict.check,
                 reason=verdict.reason,
             )  # fmt: skip
-            return
+            return False
         cyc.decisions.append((req.symbol, act, req.qty, req.reason, True))
         cyc.requests.append(req)
         _order, updates = self.oms.submit(req, req.bar)
@@ -443,6 +529,7 @@ class TradingNode:
         self.p.log(
             "order", bar=req.bar, symbol=req.symbol, side=act, qty=req.qty, reason=req.reason
         )
+        return True
 
     # ---- fills --------------------------------------------------------------------------
     def _venue_updates(self, t: int) -> list[OrderUpdate]:
@@ -721,6 +808,7 @@ class TradingNode:
         snap: dict[str, Any] = {
             "t": t, "stepper": self.st.snapshot(), "working": working,
             "protect": {str(j): asdict(p) for j, p in self.protect.items()},
+            "resting": {str(j): cid for j, cid in self.resting.items()},
         }  # fmt: skip
         venue_snapshot = getattr(self.p.venue, "snapshot", None)
         if venue_snapshot is not None:
@@ -732,6 +820,7 @@ class TradingNode:
         t = int(snap["t"])
         self.st.restore(snap["stepper"])
         self.protect = {int(j): _Protect(**p) for j, p in snap["protect"].items()}
+        self.resting = {int(j): str(cid) for j, cid in snap.get("resting", {}).items()}
         for d in snap["working"]:
             o = Order(request_of(d["req"]), OrderState(d["state"]), d["venue_id"], d["filled"],
                       d["avg"])  # fmt: skip
@@ -824,6 +913,12 @@ class TradingNode:
 def _later(ts: str, bound: str) -> bool:
     """Whether ISO time ``ts`` is at or after ``bound``."""
     return pd.Timestamp(ts) >= pd.Timestamp(bound)
+
+
+def _same_request(a: OrderRequest, b: OrderRequest) -> bool:
+    """Whether two entries are the same order at the venue (all but their ids and bar)."""
+    keys = ("side", "qty", "type", "limit", "stop", "tif", "stop_loss", "take_profit")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
 
 
 def _same(a: float, b: float) -> bool:

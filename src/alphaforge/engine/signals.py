@@ -30,6 +30,11 @@ def _row(a: np.ndarray, k: int, n: int) -> np.ndarray:
     return np.full(n, r[0], dtype=a.dtype)
 
 
+def _has_prices(it: Any) -> bool:
+    """Whether the entries carry limit / stop prices (limit, stop or stop-limit orders)."""
+    return bool(np.any(it.limit == it.limit) or np.any(it.stop == it.stop))
+
+
 @dataclass
 class SignalSource:
     """Rows of the strategy's output, bar by bar, on a panel that grows as bars arrive."""
@@ -41,6 +46,7 @@ class SignalSource:
     precomputed: bool = False  # replay only: one call on the stored history (see below)
     _all: Any = field(default=None, init=False, repr=False)
     _score: np.ndarray | None = field(default=None, init=False, repr=False)
+    _prices: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def row(self, panel: Panel, t: int) -> tuple[SignalRow, bool]:
         """The signal row of bar ``t`` of ``panel`` and whether the strategy gives weights.
@@ -56,10 +62,15 @@ class SignalSource:
             sc = None if self._score is None else self._score[t]
             row = SignalRow(e[t], x[t], se[t], sx[t], w[t], bool(rb[t]), lv[:, t, :], pr[t],
                             atr[t], vol[t], sc)  # fmt: skip
+            if self._prices is not None:
+                row = replace(row, limit=self._prices[0][t], stop=self._prices[1][t])
             return row, weights
         w0 = 0 if self.window is None else max(0, t + 1 - self.window)
         out, market, it, weights = self._intents(panel, w0, t)
         row = self._extract(it, market, t - w0, panel.shape[1], weights)
+        if _has_prices(it):
+            n = panel.shape[1]
+            row = replace(row, limit=_row(it.limit, t - w0, n), stop=_row(it.stop, t - w0, n))
         score = getattr(out, "score", None)
         if score is not None:
             row = replace(
@@ -92,6 +103,8 @@ class SignalSource:
         def full(a: np.ndarray, dtype: Any) -> np.ndarray:
             return np.ascontiguousarray(np.broadcast_to(a, shape), dtype=dtype)
 
+        if _has_prices(it):
+            self._prices = (full(it.limit, np.float64), full(it.stop, np.float64))
         levels = np.empty((len(it.levels), *shape))  # the rows of Levels, each broadcast
         for k, a in enumerate(it.levels):
             levels[k] = a

@@ -18,7 +18,7 @@ import numpy as np
 import orjson
 import structlog
 
-from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
@@ -29,7 +29,7 @@ from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
 from alphaforge.services.backtest import load_spec_panel
 from alphaforge.sim.checks import refuse_idle_settings
-from alphaforge.sim.inputs import RunClock, run_clock, sector_ids
+from alphaforge.sim.inputs import RunClock, order_type_of, run_clock, sector_ids
 from alphaforge.sim.settings import settings_from_config
 from alphaforge.sim.stepper import Stepper
 from alphaforge.sim.venue import SimulatedVenue
@@ -57,8 +57,12 @@ class ReplayOutcome:
     log_file: Path
 
 
-def refuse_runtime_settings(cfg: BacktestConfig, out: Signals | TargetWeights, source: str) -> None:
-    """Settings the runtime does not carry out yet are refused, never ignored."""
+def refuse_runtime_settings(
+    cfg: BacktestConfig, out: Signals | TargetWeights, source: str, where: str = ""
+) -> None:
+    """Settings the runtime does not carry out yet are refused, never ignored. ``where`` names
+    the key of a run that cannot hold limit / stop entries (``broker.name``, ``strategies``);
+    empty: the simulated venue of one strategy, which holds them."""
     if cfg.fill == "close":
         raise ConfigError(
             f"{source}: fill: close fills at the signal bar's close, which a live order cannot "
@@ -69,16 +73,27 @@ def refuse_runtime_settings(cfg: BacktestConfig, out: Signals | TargetWeights, s
             f"{source}: exits.ambiguity: finer_bars is not supported by the runtime yet "
             "(use stop_first or target_first)"
         )
-    if isinstance(out, Signals) and (
-        cfg.order_type in ("limit", "stop", "stop_limit")
-        or (
-            cfg.order_type == "auto" and (out.limit_price is not None or out.stop_price is not None)
-        )
-    ):
+    if where and isinstance(out, Signals) and _resting(cfg, out):
         raise ConfigError(
-            f"{source}: order_type: limit and stop entries are not supported by the runtime "
-            "yet; use order_type: market"
+            f"{source}: order_type: limit and stop entries are run on the simulated venue of "
+            f"one strategy only, not with {where}; use order_type: market or broker: simulated"
         )
+
+
+def _resting(cfg: BacktestConfig, out: Signals) -> bool:
+    """Whether the strategy's entries are limit / stop orders under ``cfg``."""
+    if cfg.order_type in ("limit", "stop", "stop_limit"):
+        return True
+    return cfg.order_type == "auto" and (out.limit_price is not None or out.stop_price is not None)
+
+
+def _resting_refused(spec: Any) -> str:
+    """The key of ``spec`` under which limit / stop entries are refused ('' where they run)."""
+    if ": strategies[" in str(spec.source):  # a strategy of an account (see sleeve_spec)
+        return "strategies"
+    if spec.broker.name != "simulated" and not spec.runtime.shadow:
+        return f"broker.name: {spec.broker.name}"
+    return ""
 
 
 def check_run(spec: Any) -> None:
@@ -94,13 +109,9 @@ def check_run(spec: Any) -> None:
         raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
     make_strategy(spec.strategy, spec.params)
     cfg = spec.backtest_config()
-    if cfg.order_type in ("limit", "stop", "stop_limit"):
-        raise ConfigError(
-            f"{spec.source}: order_type: limit and stop entries are not supported by the runtime "
-            "yet; use order_type: market"
-        )
     empty = np.zeros((1, 1), dtype=bool)
-    refuse_runtime_settings(cfg, Signals(empty, empty), spec.source)  # fill, ambiguity
+    # fill, ambiguity; a forced limit / stop order type where the run cannot hold it
+    refuse_runtime_settings(cfg, Signals(empty, empty), spec.source, _resting_refused(spec))
 
 
 def _strategy_kind(strategy: Strategy, panel: Panel) -> Signals | TargetWeights:
@@ -206,7 +217,12 @@ def strategy_book(spec: Any, panel: Panel) -> tuple[Strategy, BacktestConfig, Ru
     cfg = spec.backtest_config()
     out = _strategy_kind(strategy, panel)
     weights = isinstance(out, TargetWeights)
-    refuse_runtime_settings(cfg, out, spec.source)
+    refuse_runtime_settings(cfg, out, spec.source, _resting_refused(spec))
+    if isinstance(out, Signals) and cfg.order_type != "auto":
+        try:  # a forced order type whose prices the strategy does not give
+            order_type_of(cfg, out)
+        except AlphaforgeError as exc:
+            raise ConfigError(f"{spec.source}: {exc}") from None
     own = isinstance(out, TargetWeights) and out.rebalance is not None
     refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
     clock = run_clock(panel, cfg)

@@ -424,3 +424,32 @@ def _rebalance_increases_nb(
         if filled > 0.0 and q == 0.0:
             n_open += 1
         gross, net, eq = _after_fill_nb(gross, net, eq, d, filled, fpx, raw, s)
+
+
+# ---- the runtime's limit / stop entries -------------------------------------------------------
+
+
+@helper_njit
+def resting_entries_nb(
+    t: int, mk: Market, it: Intents, bk: Book, rec: Records, s: SettingsRecord
+) -> None:
+    """The intrabar entry step of bar ``t`` (:func:`enter_nb` on limit / stop entries), for the
+    runtime's plan of an open: run on a scratch book after the open phase, with a bar whose
+    range lets every pending limit / stop entry trigger, it records each with the quantity and
+    price it fills at if it triggers in bar ``t`` (the price depends on the open and the
+    order's levels alone), or the rule that refuses it."""
+    enter_nb(t, mk.open, mk, it, bk, rec, s, False)
+
+
+@helper_njit
+def resting_triggers_nb(t: int, mk: Market, it: Intents, bk: Book, out: np.ndarray) -> None:
+    """The raw fill price in bar ``t`` of each pending limit / stop entry that the intrabar
+    entry step would try (NaN elsewhere), on the book as the open phase left it; a stop-limit
+    whose stop triggered without reaching its limit becomes a limit order (``bk.pend``), as in
+    :func:`enter_nb`."""
+    for j in range(out.shape[0]):
+        out[j] = np.nan
+    k = _entry_candidates_nb(t, mk.open, it, bk, False)
+    for a in range(k):
+        j = bk.cand[a]
+        out[j] = _triggered_nb(t, j, mk.open, mk.high, mk.low, bk.pend)

@@ -42,6 +42,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from alphaforge.sim import codes as C
 from alphaforge.sim.kernels import _new_book_nb
+from alphaforge.sim.kernels_entry import resting_entries_nb, resting_triggers_nb
 from alphaforge.sim.kernels_exec import add_event_nb, add_order_nb, book_fill_nb
 from alphaforge.sim.kernels_phases import (
     close_phase_nb,
@@ -93,6 +94,8 @@ class SignalRow:
     atr: np.ndarray
     vol: np.ndarray
     score: np.ndarray | None = None  # the strategy's score behind its masks (recorded only)
+    limit: np.ndarray | None = None  # entry limit prices (NaN: none; None: market entries)
+    stop: np.ndarray | None = None  # entry stop prices
 
 
 @dataclass(frozen=True)
@@ -108,14 +111,33 @@ class PlannedOrder:
 _LEVELS = ("sl", "tp", "trail_dist", "trail_pct", "maxloss")
 
 
+@dataclass(frozen=True)
+class RestingOrder:
+    """A limit / stop / stop-limit entry of an open: the quantity the intrabar entry step
+    gives it if it triggers in this bar, the price it then fills at (slippage included) and
+    its levels (NaN: none)."""
+
+    symbol: int
+    delta: float  # signed quantity
+    price: float
+    limit: float
+    stop: float
+
+
 @dataclass
 class OpenPlan:
     """The orders of one open, the entries refused (symbol, side, reason code), and the
-    protective levels each planned new position got on the scratch book."""
+    protective levels each planned new position got on the scratch book. ``resting`` are the
+    limit / stop entries to hold at the venue for this bar; ``refused`` the ones a rule
+    refuses if they trigger (symbol -> side, reason, requested), recorded only then, as the
+    backtest records them; ``after_open`` the scratch book as the open phase left it."""
 
     orders: list[PlannedOrder] = field(default_factory=list)
     rejected: list[tuple[int, float, int]] = field(default_factory=list)
     levels: np.ndarray | None = None  # POSITION rows of the scratch book after the open
+    resting: list[RestingOrder] = field(default_factory=list)
+    refused: dict[int, tuple[float, int, float]] = field(default_factory=dict)
+    after_open: Book | None = None
 
 
 @dataclass(frozen=True)
@@ -213,6 +235,10 @@ class Stepper:
         self._nan_row = np.full(self.n, np.nan)
         self._inf_row = np.full(self.n, np.inf)
         self._views()
+        # the signal bar's levels, ATR, volatility and priority of each pending limit / stop
+        # entry (sizing reads them at its signal bar, which a gtc entry may have left behind)
+        self._pcols = np.full((11, self.n), np.nan)
+        self.expired: set[int] = set()  # symbols whose day entry the last close expired
         self.risk_on = bool(
             self.s["daily_loss"] > 0 or self.s["weekly_loss"] > 0 or self.s["max_dd"] > 0
         )
@@ -327,7 +353,7 @@ class Stepper:
             "pos": encode_array(bk.pos), "pend": encode_array(bk.pend),
             "last_px": encode_array(bk.last_px),
             "trades": encode_array(self.rec.trades[max(n_tr - keep, 0) : n_tr]),
-            "ambiguous": int(c["ambiguous"]),
+            "ambiguous": int(c["ambiguous"]), "entry_cols": encode_array(self._pcols),
         }  # fmt: skip
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -340,6 +366,8 @@ class Stepper:
         self.rec.trades[: len(trades)] = trades
         self.rec.cnt[0]["trades"] = len(trades)
         self.rec.cnt[0]["ambiguous"] = int(snap["ambiguous"])
+        if "entry_cols" in snap:
+            self._pcols[:] = decode_array(snap["entry_cols"], self._pcols.dtype)
         self._forget_records()
 
     def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -361,7 +389,8 @@ class Stepper:
         """Row buffers and, once, their stride-0 views along time (any bar reads the row)."""
         n = self.n
         f8 = {k: np.full(n, np.nan) for k in ("open", "high", "low", "close", "volume", "atr",
-                                                "vol", "weights", "priority", "nan")}  # fmt: skip
+                                                "vol", "weights", "priority", "nan", "limit",
+                                                "stop")}  # fmt: skip
         b1 = {k: np.zeros(n, dtype=bool) for k in ("entries", "exits", "se", "sx")}
         self._buf = {**f8, **b1}
         self._lv = np.full((8, n), np.nan)
@@ -376,7 +405,7 @@ class Stepper:
         )  # fmt: skip
         self._it = Intents(
             v["entries"], v["exits"], v["se"], v["sx"], v["weights"],
-            _along_scalar(self._rebal, big), _along_levels(self._lv, big), v["nan"], v["nan"],
+            _along_scalar(self._rebal, big), _along_levels(self._lv, big), v["limit"], v["stop"],
             v["priority"],
         )  # fmt: skip
         self._out = Series(
@@ -400,6 +429,8 @@ class Stepper:
             for k in ("atr", "vol", "weights"):
                 b[k][:] = np.nan
             b["priority"][:] = 0.0
+            b["limit"][:] = np.nan
+            b["stop"][:] = np.nan
             self._lv[:] = np.nan
             self._rebal[0] = False
             return
@@ -413,6 +444,8 @@ class Stepper:
         b["priority"][:] = sig.priority
         self._lv[:] = sig.levels
         self._rebal[0] = sig.rebalance
+        b["limit"][:] = np.nan if sig.limit is None else sig.limit
+        b["stop"][:] = np.nan if sig.stop is None else sig.stop
 
     # ---- phases --------------------------------------------------------------------------
     def start_bar(self, t: int, new_day: bool, new_week: bool) -> None:
@@ -448,9 +481,13 @@ class Stepper:
             np.zeros(1, dtype=COUNTERS),
         )  # fmt: skip
         srec.cnt[0]["trades"] = n_tr
+        resting = self._resting_columns(t)
         open_phase_nb(t, self._mk, self._it, scratch, srec, self.s)
         plan = OpenPlan(levels=scratch.pos)
-        for o in srec.orders[: srec.cnt[0]["orders"]]:
+        n_open = int(srec.cnt[0]["orders"])
+        if resting:
+            self._plan_resting(t, scratch, srec, plan)
+        for o in srec.orders[:n_open]:
             j, side, reason = int(o["symbol"]), float(o["side"]), int(o["reason"])
             if o["status"] == C.STATUS_REJECTED:
                 plan.rejected.append((j, side, reason))
@@ -458,9 +495,83 @@ class Stepper:
                              float(o["requested"]))  # fmt: skip
                 continue
             plan.orders.append(PlannedOrder(j, side * float(o["qty"]), reason, float(o["price"])))
-        self.book.pend[:] = scratch.pend
+        self.book.pend[:] = scratch.pend if plan.after_open is None else plan.after_open.pend
         self.book.account[0]["pend_rebal"] = scratch.account[0]["pend_rebal"]
         return plan
+
+    # ---- limit / stop entries ----------------------------------------------------------
+    def _resting_columns(self, t: int) -> bool:
+        """Load each pending limit / stop entry's signal-bar columns; whether any may fill in
+        bar ``t`` (decided before it)."""
+        pd = self.book.pend
+        mask = (pd["entry"] != 0.0) & ((pd["limit"] == pd["limit"]) | (pd["stop"] == pd["stop"]))
+        if not mask.any():
+            return False
+        cols, b = self._pcols, self._buf
+        self._lv[:, mask] = cols[:8, mask]
+        b["atr"][mask], b["vol"][mask], b["priority"][mask] = cols[8:, mask]
+        return bool((mask & (pd["sig_bar"] < t)).any())
+
+    def entry_atr(self, j: int) -> float:
+        """The ATR of the signal bar of symbol ``j``'s pending limit / stop entry (slippage may
+        scale with it)."""
+        return float(self._pcols[8, j])
+
+    def _keep_columns(self, t: int) -> None:
+        """Keep the columns of the limit / stop entries that bar ``t``'s signals made."""
+        pd = self.book.pend
+        mask = (pd["entry"] != 0.0) & (pd["sig_bar"] == t)
+        if mask.any():
+            b = self._buf
+            self._pcols[:8, mask] = self._lv[:, mask]
+            self._pcols[8, mask], self._pcols[9, mask] = b["atr"][mask], b["vol"][mask]
+            self._pcols[10, mask] = b["priority"][mask]
+
+    def _plan_resting(self, t: int, scratch: Book, srec: Records, plan: OpenPlan) -> None:
+        """The limit / stop entries of bar ``t``: the engine's intrabar entry step on the
+        scratch book after the open, in a bar whose range lets each trigger (see
+        :func:`~alphaforge.sim.kernels_entry.resting_entries_nb`); they stay pending in the
+        book until the venue fills them."""
+        plan.after_open = _copy_book(scratch)
+        n0 = int(srec.cnt[0]["orders"])
+        self._buf["high"][:] = np.inf
+        self._buf["low"][:] = -np.inf
+        resting_entries_nb(t, self._mk, self._it, scratch, srec, self.s)
+        pend = plan.after_open.pend
+        for o in srec.orders[n0 : int(srec.cnt[0]["orders"])]:
+            j, side = int(o["symbol"]), float(o["side"])
+            if o["status"] == C.STATUS_REJECTED:
+                plan.refused[j] = (side, int(o["reason"]), float(o["requested"]))
+                continue
+            pd = pend[j]
+            plan.resting.append(RestingOrder(j, side * float(o["qty"]), float(o["price"]),
+                                             float(pd["limit"]), float(pd["stop"])))  # fmt: skip
+        srec.cnt[0]["orders"] = n0
+
+    def settle_resting(self, t: int, bar: BarRow, plan: OpenPlan | None, filled: set[int]) -> None:
+        """After the venue saw bar ``t``: the pending limit / stop entries the engine's
+        intrabar step would have tried in its range are done (``filled``: those the venue
+        filled), or recorded as refused by the rule the open's plan found; a stop-limit whose
+        stop triggered rests as a limit order. The rest stay pending (a day order expires at
+        the close)."""
+        if plan is None or plan.after_open is None:
+            return
+        after = plan.after_open
+        nan = self._nan_row
+        self._load(BarRow(bar.open, bar.high, bar.low, nan, self._inf_row), None, 0, 0)
+        self._resting_columns(t)
+        out = np.empty(self.n)
+        resting_triggers_nb(t, self._mk, self._it, after, out)
+        pend = self.book.pend
+        live = pend["entry"] != 0.0
+        pend["stop"][live] = after.pend["stop"][live]
+        for j in np.flatnonzero(out == out).tolist():
+            if j not in filled and j in plan.refused and pend[j]["entry"] != 0.0:
+                side, reason, requested = plan.refused[j]
+                add_order_nb(self.rec, t, j, side, 0.0, np.nan, 0.0, C.STATUS_REJECTED, reason,
+                             requested)  # fmt: skip
+            pend[j]["entry"], pend[j]["left"] = 0.0, 0.0
+            pend[j]["limit"], pend[j]["stop"] = np.nan, np.nan
 
     def book_fill(
         self,
@@ -518,7 +629,16 @@ class Stepper:
         bar ``t`` into pending orders; returns the equity."""
         self._room()
         self._load(bar, sig, day, week)
+        n0 = int(self.rec.cnt[0]["orders"])
         close_phase_nb(t, self._mk, self._it, self.book, self.rec, self._out, self.s, self.risk_on)
+        n1 = int(self.rec.cnt[0]["orders"])
+        if n1 > n0:  # the day entries this close expired
+            done = self.rec.orders[n0:n1]
+            self.expired = set(done["symbol"][done["status"] == C.STATUS_EXPIRED].tolist())
+        else:
+            self.expired = set()
+        if sig is not None and sig.limit is not None:
+            self._keep_columns(t)
         return float(self._eq[0])
 
     def stretch(

@@ -7,8 +7,15 @@ vectorized engine's fill rules.
   position fills where the engine's intrabar phase would: a gap through a level at the open,
   otherwise at the level; when both levels are inside one bar the ambiguity policy decides
   (:func:`~alphaforge.sim.stepper.touch`, i.e. the engine's ``level_touch_nb``).
+* A limit / stop / stop-limit entry fills inside the bar's range where the engine's intrabar
+  entry step would (:func:`~alphaforge.sim.kernels_rules.trigger_price_nb`), after the market
+  orders of the open and before the protective pairs, without the participation cap; it
+  works until it fills or is cancelled, or expired by the runtime (:meth:`expire`: a day
+  entry at the close of its bar, as the backtest expires it).
 * An entry carrying ``stop_loss`` / ``take_profit`` is a bracket: the pair becomes active once
-  the entry has filled, inside the same bar.
+  the entry has filled, inside the same bar. After a limit / stop entry the rest of that bar
+  starts at its fill price, and the target waits for the next bar (the engine's rule for a
+  position entered inside a bar).
 * Slippage, commission and the participation cap are the rules of
   :mod:`alphaforge.sim.kernels_rules`, read from the run's settings record; the ATR that
   slippage may scale with is the one known before the bar (``reference_atr``).
@@ -51,7 +58,12 @@ from alphaforge.core.orders import (
 )
 from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder, VenuePosition
 from alphaforge.sim import codes as C
-from alphaforge.sim.kernels_rules import commission_nb, participation_nb, slippage_nb
+from alphaforge.sim.kernels_rules import (
+    commission_nb,
+    participation_nb,
+    slippage_nb,
+    trigger_price_nb,
+)
 from alphaforge.sim.stepper import touch
 
 HISTORY = 1_000  # finished orders and fills the venue keeps (see the module docstring)
@@ -69,6 +81,7 @@ class _Working:
     parent: str = ""  # bracket leg: the parent's client id (active once the parent filled)
     active: bool = True
     fills: int = 0
+    entered: float | None = None  # bracket leg of a limit / stop entry filled in this bar at
 
 
 @dataclass
@@ -105,6 +118,7 @@ class SimulatedVenue:
         self._cols: dict[str, int] = {}  # columns
         self.now = ""
         self.reference_atr: dict[str, float] = {}
+        self.order_atr: dict[str, float] = {}  # an entry's own ATR (that of its signal bar)
 
     # ---- port ---------------------------------------------------------------------------
     def connect(self) -> None:
@@ -117,9 +131,9 @@ class SimulatedVenue:
         known = self.order(request.client_id)
         if known is not None:
             return OrderUpdate(request.client_id, known.state, self.now, known.venue_id)
-        if request.type not in (OrderType.MARKET, OrderType.STOP, OrderType.LIMIT):
+        if request.intent is not Intent.ENTRY and request.type is OrderType.STOP_LIMIT:
             raise OrderRejectedError(
-                f"simulated venue: {request.type} orders are not supported (order "
+                f"simulated venue: {request.type} orders are entries only (order "
                 f"{request.client_id})"
             )
         self._seq += 1
@@ -203,6 +217,7 @@ class SimulatedVenue:
             if k is None or bars.open[k] != bars.open[k]:
                 continue
             self._fill_market(w, float(bars.open[k]), float(bars.volume[k]))
+        self._match_entries(bars, col)
         for w in list(self._working.values()):
             if w.state.terminal or not w.active or w.req.intent is not Intent.STOP:
                 continue
@@ -210,6 +225,8 @@ class SimulatedVenue:
             if k is None or bars.open[k] != bars.open[k]:
                 continue
             self._match_pair(w, float(bars.open[k]), float(bars.high[k]), float(bars.low[k]))
+        for w in self._working.values():
+            w.entered = None
         closes = bars.close.tolist()
         self._acct.last.update((s, c) for s, c in zip(bars.symbols, closes, strict=True) if c == c)
 
@@ -247,10 +264,37 @@ class SimulatedVenue:
             return
         self._execute(w, qty, o)
 
+    def _match_entries(self, bars: BarSet, col: dict[str, int]) -> None:
+        """Limit / stop / stop-limit entries over the bar's range; a day entry that did not
+        fill expires."""
+        for w in list(self._working.values()):
+            req = w.req
+            if w.state.terminal or req.type is OrderType.MARKET or req.intent is not Intent.ENTRY:
+                continue
+            k = col.get(req.symbol)
+            if k is None or bars.open[k] != bars.open[k]:
+                continue
+            lim = req.limit if req.limit is not None else np.nan
+            stp = req.stop if req.stop is not None else np.nan
+            o, h, lo = float(bars.open[k]), float(bars.high[k]), float(bars.low[k])
+            raw = float(trigger_price_nb(float(req.side.sign), o, h, lo, lim, stp))
+            if raw == raw:
+                self._execute(w, req.qty - w.filled, raw)
+
+    def expire(self, client_id: str) -> OrderUpdate | None:
+        """End a working day order at the close of its bar (state ``expired``)."""
+        w = self._orders.get(client_id)
+        if w is None or w.state.terminal:
+            return None
+        return self._emit(w, OrderState.EXPIRED, reason="day order not filled in its bar")
+
     def _match_pair(self, w: _Working, o: float, h: float, lo: float) -> None:
         pos_sign = -w.req.side.sign
         stop = w.req.stop if w.req.stop is not None else np.nan
         target = w.req.take_profit if w.req.take_profit is not None else np.nan
+        if w.entered is not None:  # the rest of the bar after its entry's fill
+            o = min(max(w.entered, lo), h)
+            target = np.nan
         raw, which, both = touch(pos_sign, stop, target, o, h, lo)
         if which == 0:
             return
@@ -268,7 +312,10 @@ class SimulatedVenue:
     ) -> None:
         req = w.req
         d = req.side.sign
-        slip = slippage_nb(raw, self.reference_atr.get(req.symbol, np.nan), self.s)
+        atr = self.order_atr.get(req.client_id)
+        if atr is None:
+            atr = self.reference_atr.get(req.symbol, np.nan)
+        slip = slippage_nb(raw, atr, self.s)
         px = raw + d * slip
         fee = commission_nb(qty, px, self.s)
         w.fills += 1
@@ -297,21 +344,29 @@ class SimulatedVenue:
         reason = f"{leg}{' (ambiguous bar)' if ambiguous else ''}" if leg else ""
         self._emit(w, state, fill=fill, reason=reason)
         if done and req.intent is not Intent.STOP:
+            self.order_atr.pop(req.client_id, None)
             for leg_w in self._working.values():
                 if leg_w.parent == req.client_id and not leg_w.state.terminal:
                     leg_w.active = True
+                    if req.type is not OrderType.MARKET:
+                        leg_w.entered = px
 
     def _emit(
         self, w: _Working, state: OrderState, fill: Fill | None = None, reason: str = ""
     ) -> OrderUpdate:
         w.state = state
         if state.terminal:
+            self.order_atr.pop(w.req.client_id, None)
             self._working.pop(w.req.client_id, None)
             self._done[w.req.client_id] = (self._bar, self._view(w))  # its last view
             self._finished.append((self._bar, w.req.client_id))
             self._orders.pop(w.req.client_id, None)
         u = OrderUpdate(w.req.client_id, state, self.now, w.venue_id, fill, reason)
         self._updates.append(u)
+        if state in (OrderState.CANCELLED, OrderState.EXPIRED) and w.req.intent is Intent.ENTRY:
+            for leg in list(self._working.values()):  # a bracket whose entry never filled
+                if leg.parent == w.req.client_id and not leg.active:
+                    self._emit(leg, OrderState.CANCELLED, reason="its entry did not fill")
         return u
 
     def _view(self, w: _Working) -> VenueOrder:
@@ -344,7 +399,7 @@ class SimulatedVenue:
             working.append(d)
         return {
             "cash": a.cash, "qty": a.qty, "avg": a.avg, "last": a.last, "seq": self._seq,
-            "working": working, "now": self.now,
+            "working": working, "now": self.now, "order_atr": dict(self.order_atr),
         }  # fmt: skip
 
     def restore(self, snap: dict[str, Any]) -> None:
@@ -359,10 +414,11 @@ class SimulatedVenue:
             req = request_of(d["req"])
             w = _Working(
                 req, OrderState(d["state"]), d["venue_id"], d["filled"], d["avg"], d["parent"],
-                d["active"], d["fills"],
+                d["active"], d["fills"], d.get("entered"),
             )  # fmt: skip
             self._working[req.client_id] = w
             self._orders[req.client_id] = w
+        self.order_atr = {k: float(v) for k, v in snap.get("order_atr", {}).items()}
         self._updates = []
 
     # ---- reconciliation tests: a change made by hand at the broker -----------------------

@@ -1,0 +1,121 @@
+"""Limit, stop and stop-limit entries through the trading runtime (replay on the simulated
+venue, SQLite ledger) give the backtest's trades and orders: day and gtc, longs and shorts,
+costs on, a stop-loss and a take-profit (a stop inside the entry bar included), on real daily
+bars from the shared data and on the project's sample data; the backtest is the reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from alphaforge.config.settings import AppSettings
+from alphaforge.config.specs import RunSpec
+from alphaforge.ledger import Ledger
+from alphaforge.services.backtest import run_spec
+from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
+from alphaforge.sim import codes as C
+from alphaforge.testing import shared_data_file
+from alphaforge.testing.ledger_db import scratch_ledger_url
+
+pytestmark = [pytest.mark.parity, pytest.mark.integration]
+
+STRATEGY = f"{Path(__file__).with_name('_level_entries.py')}:LevelEntries"
+BASE: dict[str, Any] = {
+    "strategy": STRATEGY, "direction": "long_short",
+    "costs": {"commission": "0.1%", "slippage": "5bps"},
+    "exits": {"stop_loss": "2%", "take_profit": "4%"},
+}  # fmt: skip
+
+CASES: dict[str, dict[str, Any]] = {
+    # order_type auto: the strategy supplies the limit prices
+    "limit_day_auto": {"params": {"kind": "limit", "offset": 0.005}},
+    "limit_gtc": {"params": {"kind": "limit", "offset": 0.02}, "order_type": "limit",
+                  "time_in_force": "gtc"},
+    "stop_day": {"params": {"kind": "stop", "offset": 0.005}, "order_type": "stop"},
+    "stop_gtc": {"params": {"kind": "stop", "offset": 0.02}, "time_in_force": "gtc"},
+    "stop_limit_day": {"params": {"kind": "stop_limit", "offset": 0.005},
+                       "order_type": "stop_limit"},
+    "stop_limit_gtc": {"params": {"kind": "stop_limit", "offset": 0.01},
+                       "time_in_force": "gtc"},
+}  # fmt: skip
+
+
+def _real(case: dict[str, Any]) -> RunSpec:
+    data = shared_data_file("us_equities_daily.parquet")
+    return RunSpec.model_validate(
+        {**BASE, **case, "data": str(data), "symbols": ["MSFT"], "start": "2012-01-01",
+         "end": "2015-12-31", "timeframe": "1d"}
+    )  # fmt: skip
+
+
+def _sample(case: dict[str, Any]) -> RunSpec:
+    return RunSpec.model_validate({**BASE, **case, "symbols": ["SYN01"], "timeframe": "1d"})
+
+
+def replay(spec: RunSpec, settings: AppSettings, url: str) -> dict[str, Any]:
+    """Replay ``spec`` and return the stepper's records and the ledger's orders and trades."""
+    ledger = Ledger.open(url)
+    try:
+        setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None))
+        setup.node.st.keep_records()
+        out = run_replay(setup, None)
+        trades, orders, _events = setup.node.st.records()
+        return {
+            "out": out, "trades": trades, "orders": orders,
+            "ledger_orders": ledger.orders(setup.run_id),
+            "ledger_trades": ledger.trades(setup.run_id),
+            "venue": {p.symbol: p.qty for p in setup.node.p.venue.positions()},
+            "book": {s: setup.node.st.qty(j) for j, s in enumerate(setup.panel.symbols)
+                     if setup.node.st.qty(j) != 0.0},
+        }  # fmt: skip
+    finally:
+        ledger.close()
+
+
+def order_rows(orders: np.ndarray) -> list[tuple[int, int, int, float, int, int]]:
+    return sorted(
+        (int(o["bar"]), int(o["symbol"]), int(o["side"]), round(float(o["qty"]), 9),
+         int(o["status"]), int(o["reason"]))
+        for o in orders
+    )  # fmt: skip
+
+
+def same_trades(run: dict[str, Any], backtest: Any) -> np.ndarray:
+    """Assert the run's trades are the backtest's; returns the backtest's closed trades."""
+    bt = backtest.trade_records
+    closed = bt[bt["exit_reason"] != C.EXIT_END_OF_DATA]
+    trades = np.sort(run["trades"], order=["exit_bar", "symbol", "entry_bar"])
+    closed = np.sort(closed, order=["exit_bar", "symbol", "entry_bar"])
+    assert len(trades) == len(closed)
+    for field in ("symbol", "direction", "entry_bar", "exit_bar", "qty", "exit_reason"):
+        np.testing.assert_array_equal(trades[field], closed[field], err_msg=field)
+    for field in ("entry_price", "exit_price", "fees", "pnl"):
+        np.testing.assert_allclose(trades[field], closed[field], rtol=1e-12, err_msg=field)
+    assert order_rows(run["orders"]) == order_rows(backtest.order_records)
+    assert run["out"].final_equity == pytest.approx(backtest.final_equity, rel=1e-12)
+    assert run["venue"] == run["book"]
+    return closed
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_replay_equals_backtest_on_real_bars(name: str, tmp_path: Path) -> None:
+    settings = AppSettings(home=tmp_path)
+    spec = _real(CASES[name])
+    backtest = run_spec(spec, settings)
+    with scratch_ledger_url("sqlite", tmp_path) as url:
+        run = replay(spec, settings, url)
+    closed = same_trades(run, backtest)
+    assert len(closed) >= 5, "the case must trade to mean anything"
+    assert {int(d) for d in closed["direction"]} == {-1, 1}  # longs and shorts
+    reasons = {int(r) for r in closed["exit_reason"]}
+    assert {C.EXIT_STOP_LOSS, C.EXIT_TAKE_PROFIT} <= reasons, reasons
+    status = backtest.order_records["status"]
+    if CASES[name].get("time_in_force") != "gtc":
+        assert np.sum(status == C.STATUS_EXPIRED) > 0  # day entries that did not fill
+        expired = [o for o in run["ledger_orders"] if o.state == "expired"]
+        assert len(expired) == int(np.sum(status == C.STATUS_EXPIRED))
+    else:
+        assert np.sum(status == C.STATUS_EXPIRED) == 0
