@@ -9,10 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
+from alphaforge.data.sample import generate_daily
+from alphaforge.data.store import ParquetStore
 from alphaforge.ledger import Ledger
 from alphaforge.services.backtest import run_spec
 from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
@@ -53,6 +56,15 @@ def _real(case: dict[str, Any]) -> RunSpec:
 
 def _sample(case: dict[str, Any]) -> RunSpec:
     return RunSpec.model_validate({**BASE, **case, "symbols": ["SYN01"], "timeframe": "1d"})
+
+
+def sample_store(tmp_path: Path) -> AppSettings:
+    """A home whose store holds the project's sample data (three daily symbols, four years)."""
+    settings = AppSettings(home=tmp_path)
+    bars = generate_daily(seed=7, n_symbols=3, start="2016-01-04", years=4)
+    bars["timestamp"] = pd.to_datetime(bars["timestamp"], utc=True)
+    ParquetStore(settings.store_dir).write(bars, "1d")
+    return settings
 
 
 def replay(spec: RunSpec, settings: AppSettings, url: str) -> dict[str, Any]:
@@ -119,3 +131,69 @@ def test_replay_equals_backtest_on_real_bars(name: str, tmp_path: Path) -> None:
         assert len(expired) == int(np.sum(status == C.STATUS_EXPIRED))
     else:
         assert np.sum(status == C.STATUS_EXPIRED) == 0
+
+
+def test_sample_data_and_a_stop_inside_the_entry_bar(tmp_path: Path) -> None:
+    """The project's sample data, several symbols: a stop hit in the bar its limit entry
+    filled in is an exit of that bar, as in the backtest."""
+    settings = sample_store(tmp_path)
+    spec = RunSpec.model_validate({
+        **BASE, "symbols": ["SYN01", "SYN02", "SYN03"], "timeframe": "1d",
+        "params": {"kind": "limit", "offset": 0.003}, "exits": {"stop_loss": "1%",
+                                                                "take_profit": "2%"},
+        "sizing": {"method": "fraction", "value": 0.3},
+    })  # fmt: skip
+    backtest = run_spec(spec, settings)
+    with scratch_ledger_url("sqlite", tmp_path) as url:
+        run = replay(spec, settings, url)
+    closed = same_trades(run, backtest)
+    in_bar = closed[(closed["bars_held"] == 0) & (closed["exit_reason"] == C.EXIT_STOP_LOSS)]
+    assert len(in_bar) > 0
+    # the entry bar's target waits: no take-profit in the bar of a limit entry
+    tp = closed[closed["exit_reason"] == C.EXIT_TAKE_PROFIT]
+    assert len(tp) > 0 and np.all(tp["bars_held"] > 0)
+
+
+def _fills(ledger: Ledger, run_id: str) -> list[tuple[str, str, str, float, float, float]]:
+    return [
+        (f.ts, f.symbol, f.side, float(f.qty), round(float(f.price), 6), round(float(f.fee), 6))
+        for f in ledger.fills(run_id)
+    ]
+
+
+def test_restart_with_a_working_gtc_entry_gives_the_uninterrupted_run(tmp_path: Path) -> None:
+    settings = AppSettings(home=tmp_path)
+    spec = _real(CASES["limit_gtc"])
+    with scratch_ledger_url("sqlite", tmp_path) as url:
+        ledger = Ledger.open(url)
+        try:
+            ref = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, "ref"))
+            run_replay(ref, None)
+            first = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, "cut"))
+            node, t = first.node, first.start
+            # stop after a bar that leaves a gtc entry working at the venue, sent bars before
+            while not (t > 100 and node.resting and _spans(node, t)):
+                node.step(t)
+                t += 1
+            working = set(node.resting.values())
+            node.commit()
+            first.close()
+            again = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, "cut"))
+            assert again.start == t
+            assert set(again.node.resting.values()) == working  # carried over the restart
+            assert working <= {o.client_id for o in again.node.p.venue.open_orders()}
+            assert not again.node.reconcile(again.start, None, set())
+            run_replay(again, None)
+            assert _fills(ledger, "cut") == _fills(ledger, "ref")
+            assert [t.exit_reason for t in ledger.trades("cut")] == [
+                t.exit_reason for t in ledger.trades("ref")
+            ]
+        finally:
+            ledger.close()
+
+
+def _spans(node: Any, t: int) -> bool:
+    """Whether a working entry of ``node`` was sent before bar ``t - 1`` (a gtc entry that
+    stayed working over a bar)."""
+    bar = node._texts[t - 2]
+    return any(node.oms.orders[cid].request.bar <= bar for cid in node.resting.values())

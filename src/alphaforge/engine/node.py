@@ -427,7 +427,7 @@ class TradingNode:
         lim = ro.limit if ro.limit == ro.limit else None
         stp = ro.stop if ro.stop == ro.stop else None
         kind = OrderType.STOP_LIMIT if lim and stp else OrderType.LIMIT if lim else OrderType.STOP
-        stop, target = self._bracket(j, C.REASON_ENTRY, plan)
+        stop, target = self._bracket(j, C.REASON_ENTRY, plan, resting=True)
         req = OrderRequest(
             client_id=client_order_id(self._key, sym, bar_txt, Intent.ENTRY, k),
             strategy=self.p.strategy_id, symbol=sym, side=Side.of(ro.delta), qty=abs(ro.delta),
@@ -495,11 +495,17 @@ class TradingNode:
                 filled.add(j)
         return filled
 
-    def _bracket(self, j: int, reason: int, plan: OpenPlan) -> tuple[float | None, float | None]:
-        """Protective levels sent with an entry when stops act on the entry bar."""
+    def _bracket(
+        self, j: int, reason: int, plan: OpenPlan, resting: bool = False
+    ) -> tuple[float | None, float | None]:
+        """Protective levels sent with an entry when stops act on the entry bar (a limit /
+        stop entry: when the position is flat after the open's exits)."""
         if reason != C.REASON_ENTRY or not self.st.s["stop_on_entry"] or plan.levels is None:
             return None, None
-        if self.st.qty(j) != 0.0:
+        held = self.st.qty(j)
+        if resting and plan.after_open is not None:
+            held = float(plan.after_open.pos[j]["qty"])
+        if held != 0.0:
             return None, None
         from alphaforge.sim.kernels_rules import stop_level_nb
 

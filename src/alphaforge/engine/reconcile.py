@@ -118,6 +118,8 @@ class Reconciler:
             elif known.state.terminal:
                 updates.append(OrderUpdate(cid, known.state, "", known.venue_id))
         for cid, o in open_ids.items():
+            if o.parent_id and o.parent_id in working:
+                continue  # the protective leg of a working entry (a limit / stop bracket)
             if cid not in working and o.symbol in self.symbols:
                 diffs.append(Difference("orphan_at_venue", o.symbol, cid,
                                         f"{o.side.value} {o.qty:g} {o.type.value} left alone"))  # fmt: skip
