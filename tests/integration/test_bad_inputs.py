@@ -150,7 +150,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     (files / "fill_close.yaml").write_text("strategy: sma_cross\nsymbols: [SYN01]\nfill: close\n")
     (files / "limit_entry.yaml").write_text(
-        "strategy: sma_cross\nsymbols: [SYN01]\norder_type: limit\n"
+        "strategy: sma_cross\nsymbols: [SYN01]\norder_type: limit\nbroker: {name: alpaca}\n"
     )
     (files / "bad_param.yaml").write_text(
         "strategy: sma_cross\nsymbols: [SYN01]\nparams: {fsat: 3}\n"
@@ -321,7 +321,8 @@ ROWS: list[Bad] = [
     B("symbol-misspelt", "backtest sma_cross -s SYN0l -q", "SYN0l", "did you mean"),
     # the runtime
     B("paper-fill-close", f"{PR} {{files}}/fill_close.yaml {REPLAY}", "fill_close.yaml", "fill"),
-    B("paper-limit-entries", f"{PR} {{files}}/limit_entry.yaml {REPLAY}", "order_type"),
+    B("paper-limit-entries-broker", f"{PR} {{files}}/limit_entry.yaml", "order_type",
+      "broker.name"),
     B("paper-param-misspelt", f"{PR} {{files}}/bad_param.yaml {REPLAY}", "fsat"),
     B("paper-live-param-misspelt", f"{PR} {{files}}/bad_param.yaml", "fsat"),
     # several strategies on one account

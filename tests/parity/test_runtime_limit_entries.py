@@ -197,3 +197,40 @@ def _spans(node: Any, t: int) -> bool:
     stayed working over a bar)."""
     bar = node._texts[t - 2]
     return any(node.oms.orders[cid].request.bar <= bar for cid in node.resting.values())
+
+
+def test_gtc_entries_are_resized_at_each_open(tmp_path: Path) -> None:
+    """The backtest sizes a gtc entry when it fills: a working entry whose size changes with
+    the equity is replaced (the old one cancelled), and the fills are the backtest's."""
+    settings = AppSettings(home=tmp_path)
+    spec = _real(CASES["limit_gtc"])
+    with scratch_ledger_url("sqlite", tmp_path) as url:
+        run = replay(spec, settings, url)
+    entries = [o for o in run["ledger_orders"] if o.intent == "entry"]
+    assert {o.type for o in entries} == {"limit"}
+    assert {o.tif for o in entries} == {"gtc"}
+    assert any(o.state == "cancelled" for o in entries)  # replaced by a new size
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({"broker": {"name": "alpaca"}, "order_type": "limit"}, "broker.name: alpaca"),
+        ({"broker": {"name": "alpaca"}}, "broker.name: alpaca"),  # prices under auto
+    ],
+)
+def test_broker_runs_refuse_limit_entries_naming_the_key(
+    extra: dict[str, Any], key: str, tmp_path: Path
+) -> None:
+    from alphaforge.core.errors import ConfigError
+    from alphaforge.services.trading import check_run, strategy_book
+
+    settings = sample_store(tmp_path)
+    spec = RunSpec.model_validate({**BASE, "symbols": ["SYN01"], "timeframe": "1d", **extra})
+    with pytest.raises(ConfigError) as err:
+        check_run(spec)
+        from alphaforge.services.backtest import load_spec_panel
+
+        strategy_book(spec, load_spec_panel(spec, settings))
+    text = str(err.value)
+    assert "order_type" in text and key in text and "\n" not in text
