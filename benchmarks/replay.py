@@ -297,10 +297,10 @@ def w5(s: Any) -> list[Any]:
     n = len(minute)
     what = f"{s.w5_symbols} symbols x {s.w5_sessions} sessions of 1-minute bars ({n:,} bars, synthetic)"
     b = _one("W5b", f"Replay: SMA 10/50 + 5% stop, {what}, replay default (signals: auto)",
-             minute, "1m", True, s.w5_repeat)  # fmt: skip
+             minute, "1m", True, s.w5_minute_repeat)  # fmt: skip
     c = _one("W5c", f"Replay: SMA 10/50 + 5% stop, {what}, strategy called per bar on a window "
-             f"of {MINUTE_WINDOW} (the paper / live path)", minute, "1m", True, s.w5_repeat,
-             window=True)  # fmt: skip
+             f"of {MINUTE_WINDOW} (the paper / live path)", minute, "1m", True,
+             s.w5_minute_repeat, window=True)  # fmt: skip
     return [a, b, c]
 
 

@@ -26,11 +26,12 @@ def settings(quick: bool) -> suite.Settings:
         return suite.Settings(quick=True, repeat=3, min_total_s=0.3, minute_bars=1_000_000,
                               slow_peer_bars=50_000,
                               vbt_minute_bars=200_000, sweep_symbols=10, btpy_combos=2,
-                              bt_combos=1, w5_sessions=2, w5_repeat=2)  # fmt: skip
+                              bt_combos=1, w5_sessions=2, w5_repeat=2,
+                              w5_minute_repeat=2)  # fmt: skip
     return suite.Settings(quick=False, repeat=3, min_total_s=3.0, minute_bars=1_000_000,
                           slow_peer_bars=200_000,
-                          sweep_symbols=100, btpy_combos=4, bt_combos=2, w5_sessions=21,
-                          w5_repeat=3)  # fmt: skip
+                          sweep_symbols=100, btpy_combos=4, bt_combos=2, w5_sessions=252,
+                          w5_repeat=3, w5_minute_repeat=1)  # fmt: skip
 
 
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
@@ -145,6 +146,7 @@ def run_only(out: Path, s: suite.Settings, only: tuple[str, ...], t0: float) -> 
     if not path.exists():
         raise SystemExit(f"--only merges into an earlier full or quick run: {path} is missing")
     raw = json.loads(path.read_text())
+    at_start = report.machine()["commit"], report.dirty_source()  # the code that runs
     wls = run_workloads(s, tuple(k for k in only if k in WORKLOADS))
     mem = (w5_probes(s) if "W5" in only else []) + (import_probes() if IMPORT in only else [])
     new = report.collect(wls, {"memory": mem}, s, 0.0)
@@ -157,14 +159,16 @@ def run_only(out: Path, s: suite.Settings, only: tuple[str, ...], t0: float) -> 
     raw["probes"]["memory"] = mem + new["probes"]["memory"]
     raw["settings"] = {**raw["settings"], **{k: v for k, v in vars(s).items()
                                                if k.startswith("w5_")}}  # fmt: skip
-    raw.setdefault("partial_runs", []).append(
-        {
-            "only": list(only),
-            "seconds": time.perf_counter() - t0,
-            "machine": new["machine"],
-            "dirty": report.dirty_source(),
-        }
-    )
+    machine = {**new["machine"], "commit": at_start[0]}
+    if machine["commit"] != new["machine"]["commit"]:
+        machine["commit"] += f" (HEAD was {new['machine']['commit']} at the end)"
+    reruns = [r for r in raw.get("partial_runs", []) if set(r["only"]) != set(only)]
+    raw["partial_runs"] = [*reruns, {  # an earlier rerun of the same workloads is replaced
+        "only": list(only),
+        "seconds": time.perf_counter() - t0,
+        "machine": machine,
+        "dirty": at_start[1] or report.dirty_source(),
+    }]  # fmt: skip
     raw["targets"] = report.targets(raw)
     out.mkdir(parents=True, exist_ok=True)
     _atomic_write(path, json.dumps(raw, indent=1, default=float))

@@ -31,8 +31,9 @@ class Settings:
     btpy_combos: int = 3
     bt_combos: int = 2
     w5_symbols: int = 20  # W5(b): symbols x sessions of 1-minute bars
-    w5_sessions: int = 21
-    w5_repeat: int = 3
+    w5_sessions: int = 252  # one year of sessions
+    w5_repeat: int = 3  # W5(a)
+    w5_minute_repeat: int = 1  # W5(b), W5(c): a run of a year of minute bars takes minutes
 
 
 @dataclass
