@@ -36,7 +36,8 @@ import numpy as np
 
 from alphaforge.core.orders import Intent
 from alphaforge.core.panel import Panel
-from alphaforge.engine.node import NodeParts, TradingNode, _Cycle
+from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.node_parts import Cycle
 from alphaforge.engine.reconcile import Difference
 from alphaforge.sim.records import POSITION
 from alphaforge.sim.stepper import OpenPlan, decode_array, encode_array
@@ -71,7 +72,7 @@ class LiveNode(TradingNode):
     def close_phase(self, t: int) -> float:
         """Steps 1-3 of the cycle of bar ``t`` (fills, close, protection); the equity at the
         close. An account of several strategies runs every node's close before any open."""
-        self._cyc = _Cycle()
+        self._cyc = Cycle()
         if self._started != t:  # the first cycle of a run or of a restart
             self._start(t)
         return self._close(t)

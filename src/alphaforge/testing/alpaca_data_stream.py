@@ -27,9 +27,11 @@ from typing import Any
 
 import msgpack
 import pandas as pd
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from alphaforge.testing.ws_loop import LoopbackWsServer
 
 CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", "lulds")
 _ACK_ONLY = ("corrections", "cancelErrors")
@@ -46,7 +48,7 @@ class _Client:
     subs: dict[str, set[str]] = field(default_factory=lambda: {c: set() for c in CHANNELS})
 
 
-class MarketDataStreamServer:
+class MarketDataStreamServer(LoopbackWsServer):
     """A WebSocket server on 127.0.0.1 speaking Alpaca's stock market-data stream.
 
     Parameters
@@ -57,17 +59,14 @@ class MarketDataStreamServer:
         The feed in the path (``/v2/iex`` or ``/v2/sip``); other paths get HTTP 404.
     """
 
+    thread_name = "alpaca-data-standin"
+
     def __init__(self, api_key: str, secret_key: str, feed: str = "iex") -> None:
+        super().__init__()
         self._key, self._secret, self.feed = api_key, secret_key, feed
         self._lock = threading.Lock()
         self._clients: list[_Client] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: Server | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._stop: asyncio.Event | None = None
         self.accept_auth = True  # False: every login is refused (402 auth failed)
-        self.port = 0
         self.logins = 0  # successful logins so far (reconnects included)
         self.subscriptions = 0  # subscription acknowledgements sent so far
         self.paths: list[str] = []  # the request path of every connection
@@ -77,40 +76,14 @@ class MarketDataStreamServer:
         """The base URL (``ws://127.0.0.1:PORT``); clients connect to ``<url>/v2/<feed>``."""
         return f"ws://127.0.0.1:{self.port}"
 
-    # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> MarketDataStreamServer:
-        self._thread = threading.Thread(target=self._run, name="alpaca-data-standin", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(5):
-            raise RuntimeError("market-data stream stand-in did not start")
-        return self
+    # -- lifecycle: see LoopbackWsServer
 
-    def stop(self) -> None:
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and loop.is_running():
-            loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(5)
+    def _server_cm(self) -> Any:
+        return serve(self._session, "127.0.0.1", 0, process_request=self._route)
 
-    def __enter__(self) -> MarketDataStreamServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        async with serve(self._session, "127.0.0.1", 0, process_request=self._route) as server:
-            self._server = server
-            self.port = int(next(iter(server.sockets)).getsockname()[1])
-            self._ready.set()
-            await self._stop.wait()
-            for client in self._snapshot():
-                await client.ws.close()
+    async def _close_clients(self) -> None:
+        for client in self._snapshot():
+            await client.ws.close()
 
     def _route(self, ws: ServerConnection, request: Request) -> Response | None:
         self.paths.append(request.path)

@@ -15,57 +15,34 @@ import logging
 import threading
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from alphaforge.testing.ws_loop import LoopbackWsServer
 
-class TradeStreamServer:
+
+class TradeStreamServer(LoopbackWsServer):
     """A WebSocket server on 127.0.0.1 that pushes ``trade_updates`` to listening clients."""
 
+    thread_name = "alpaca-standin-ws"
+
     def __init__(self, api_key: str, secret_key: str) -> None:
+        super().__init__()
         self._key, self._secret = api_key, secret_key
         self._lock = threading.Lock()
         self._listeners: dict[ServerConnection, asyncio.Queue[bytes | None]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: Server | None = None
-        self._ready = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._stop: asyncio.Event | None = None
         self.accepting = threading.Event()
         self.accepting.set()
-        self.port = 0
         self.connections = 0  # authorized sessions so far (reconnects included)
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> TradeStreamServer:
-        self._thread = threading.Thread(target=self._run, name="alpaca-standin-ws", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(5):
-            raise RuntimeError("trade stream stand-in did not start")
-        return self
-
-    def stop(self) -> None:
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and loop.is_running():
-            loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def _run(self) -> None:
-        asyncio.run(self._main())
-
-    async def _main(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+    def _server_cm(self) -> Any:
         log = _Redacting(logging.getLogger("websockets.server"), self._secret)
-        async with serve(self._session, "127.0.0.1", 0, logger=log) as server:
-            self._server = server
-            sock = next(iter(server.sockets))
-            self.port = int(sock.getsockname()[1])
-            self._ready.set()
-            await self._stop.wait()
-            for ws in list(self._listeners):
-                await ws.close()
+        return serve(self._session, "127.0.0.1", 0, logger=log)
+
+    async def _close_clients(self) -> None:
+        for ws in list(self._listeners):
+            await ws.close()
 
     # -- pushing ----------------------------------------------------------------------------
     @property
