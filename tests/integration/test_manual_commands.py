@@ -37,6 +37,8 @@ SKIP: dict[str, str] = {
     r"^make (test|docs)\b": "runs the test suite / docs build that runs this test",
     r"pip install|python3 -m venv": "installs packages (the test runs inside the installed venv)",
     r"\bdata fetch\b": "downloads from a vendor (tests/integration/sources covers the adapters)",
+    r"paper --config examples/paper_alpaca\.yaml$": "trades on Alpaca "
+    "(tests/integration/test_paper_alpaca_live.py runs it against a local stand-in)",
 }
 # commands that exit non-zero by design, as the page says next to them
 EXPECTED_CODES = {r"--strict": {0, 1}}
