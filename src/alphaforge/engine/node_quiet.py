@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -88,8 +88,7 @@ class QuietBars(NodeState):
                 return None
             held[0, j], held[1, j] = prot.stop, prot.target
         guards = {cid for prot in self.protect.values() for cid in prot.ids}
-        assert isinstance(venue, MarkingVenue)
-        if not venue.open_ids() <= guards:
+        if not cast(MarkingVenue, venue).open_ids() <= guards:  # (_marking: checked once)
             return None
         return held
 
@@ -105,8 +104,7 @@ class QuietBars(NodeState):
         last = {s: float(p) for s, p in zip(self.panel.symbols, self.st.book.last_px, strict=True)
                 if p == p}  # fmt: skip
         venue = self.p.venue
-        assert isinstance(venue, MarkingVenue)
-        venue.mark(self._texts[stop - 1], last)
+        cast(MarkingVenue, venue).mark(self._texts[stop - 1], last)
         self._batch_n += stop - t
         self._last_w = (marks, stop - 1)
         if (
