@@ -327,6 +327,12 @@ class Panel:
         return pd.concat(parts, ignore_index=True)
 
 
+def utc_time(ts: pd.Timestamp | str) -> pd.Timestamp:
+    """A time in UTC (a naive time is read as UTC)."""
+    t = pd.Timestamp(ts)
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
 def utc_index(values: Any) -> pd.DatetimeIndex:
     """Timestamps as a UTC :class:`pandas.DatetimeIndex` (naive values are taken as UTC; the
     resolution of datetime input is kept)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 # Timeframes live in alphaforge.core.timeframe; re-exported here for the data layer.
+from alphaforge.core.panel import utc_time
 from alphaforge.core.timeframe import TIMEFRAMES as TIMEFRAMES
 from alphaforge.core.timeframe import Timeframe as Timeframe
 from alphaforge.core.timeframe import parse_timeframe as parse_timeframe
@@ -27,5 +28,4 @@ def to_utc(ts: pd.Timestamp | str | None) -> pd.Timestamp | None:
     """Parse a user-given date/time as UTC (naive values are taken as UTC)."""
     if ts is None:
         return None
-    t = pd.Timestamp(ts)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return utc_time(ts)

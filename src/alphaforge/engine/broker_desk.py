@@ -29,14 +29,10 @@ from typing import Any
 import pandas as pd
 
 from alphaforge.core.orders import Fill, OrderState, OrderUpdate, position_after
+from alphaforge.core.panel import utc_time
 from alphaforge.engine.netting import NettingDesk
 from alphaforge.engine.reconcile import Difference
 from alphaforge.ports import BarSet
-
-
-def _utc(ts: str) -> pd.Timestamp:
-    t = pd.Timestamp(ts)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 class BrokerDesk(NettingDesk):
@@ -67,12 +63,12 @@ class BrokerDesk(NettingDesk):
         ups: list[OrderUpdate] = []
         later: list[OrderUpdate] = []
         for u in [*self._later, *self.venue.updates()]:
-            due = u.fill is None or until is None or _utc(u.fill.ts) < _utc(until)
+            due = u.fill is None or until is None or utc_time(u.fill.ts) < utc_time(until)
             (ups if due else later).append(u)
         self._later = later
         streamed = {u.fill.fill_id for u in ups + later if u.fill is not None}
         for f in self.venue.fills(since=since):
-            if until is not None and _utc(f.ts) >= _utc(until):
+            if until is not None and utc_time(f.ts) >= utc_time(until):
                 continue  # a later bar's fill: routed with that bar
             if f.fill_id not in streamed and f.fill_id not in self._seen:
                 ups.append(self._fill_update(f))
@@ -123,7 +119,7 @@ class BrokerDesk(NettingDesk):
         knows or ended without more to fill; returns what was found."""
         diffs: list[Difference] = []
         for f in self.venue.fills(since=since):
-            if _utc(f.ts) < _utc(until) and f.fill_id not in self._seen and self._ours(f):
+            if utc_time(f.ts) < utc_time(until) and f.fill_id not in self._seen and self._ours(f):
                 self._route(self._fill_update(f))
         for cid, net in list(self._b.nets.items()):
             vo = self.venue.order(cid)
@@ -143,7 +139,7 @@ class BrokerDesk(NettingDesk):
         that redo those bars route them), is adopted by the first strategy of the symbol."""
         redo: dict[str, float] = {}
         for f in self.venue.fills(since=since):
-            if _utc(f.ts) >= _utc(until) and f.fill_id not in self._seen and self._ours(f):
+            if utc_time(f.ts) >= utc_time(until) and f.fill_id not in self._seen and self._ours(f):
                 redo[f.symbol] = redo.get(f.symbol, 0.0) + f.signed_qty
         at_broker = {p.symbol: p for p in self.venue.positions()}
         attributed: dict[str, float] = {}

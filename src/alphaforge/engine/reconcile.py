@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import pandas as pd
-
 from alphaforge.core.orders import OrderState, OrderUpdate
+from alphaforge.core.panel import utc_time
 from alphaforge.ports import ExecutionVenue
 from alphaforge.sim import codes as C
 from alphaforge.sim.stepper import Stepper
@@ -32,11 +31,6 @@ class Difference:
     symbol: str
     client_id: str
     detail: str
-
-
-def _utc(ts: str) -> pd.Timestamp:
-    t = pd.Timestamp(ts)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 @dataclass
@@ -77,11 +71,11 @@ class Reconciler:
         A fill of an order the runtime never sent is a trade made by hand: adopted."""
         booked, ours = known
         redo: dict[str, float] = {}
-        cut = _utc(resume_at)
+        cut = utc_time(resume_at)
         for f in self.venue.fills(since=since):
             if f.fill_id in booked or f.symbol not in self.symbols:
                 continue
-            if _utc(f.ts) >= cut:
+            if utc_time(f.ts) >= cut:
                 redo[f.symbol] = redo.get(f.symbol, 0.0) + f.signed_qty
                 continue
             j = self.symbols.index(f.symbol)

@@ -32,17 +32,12 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import ConfigError
+from alphaforge.core.panel import utc_time
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.ports import MarketClock
 
 _MINUTE_NS = 60_000_000_000
 _MAX_SEARCH = pd.Timedelta(days=800)  # no calendar closes for longer than this
-
-
-def _utc(ts: pd.Timestamp | str) -> pd.Timestamp:
-    """``ts`` in UTC (a naive time is read as UTC)."""
-    t = pd.Timestamp(ts)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 def _asi8(index: pd.DatetimeIndex) -> np.ndarray:
@@ -190,7 +185,7 @@ class Schedule:
     def closes(self, start: pd.Timestamp, end: pd.Timestamp) -> pd.DatetimeIndex:
         """Cycle closes (UTC) in ``[start, end]``, increasing; a cycle runs at each plus the
         delay."""
-        values = self._closes_ns(_utc(start), _utc(end)).astype("datetime64[ns]")
+        values = self._closes_ns(utc_time(start), utc_time(end)).astype("datetime64[ns]")
         return pd.DatetimeIndex(values).tz_localize("UTC")
 
     def _closes_ns(self, lo: pd.Timestamp, hi: pd.Timestamp) -> np.ndarray:
@@ -214,15 +209,15 @@ class Schedule:
         ConfigError
             When the clock has no close in the next two years (a calendar without sessions).
         """
-        t = _utc(ts)
+        t = utc_time(ts)
         if self.spec.every_minutes is None and self.spec.timeframe == "1d":
-            return _utc(self.clock.next_close(t + pd.Timedelta(1, unit="ns")))
+            return utc_time(self.clock.next_close(t + pd.Timedelta(1, unit="ns")))
         # Inside a session a close comes within one period (a bar, the grid or the close);
         # else within one period of the next open. Lunch breaks may need a wider window.
         until = t + 2 * self.spec.period
         found = self._first_after(t, until)
         if found is None:
-            until = max(until, _utc(self.clock.next_open(t)) + 2 * self.spec.period)
+            until = max(until, utc_time(self.clock.next_open(t)) + 2 * self.spec.period)
             found = self._first_after(t, until)
         while found is None and until - t <= _MAX_SEARCH:
             until = t + 2 * (until - t)
@@ -239,14 +234,14 @@ class Schedule:
         With ``last_done=None`` (a first start) only a fresh close is looked for: there is no
         history to catch up.
         """
-        now_utc = _utc(now)
+        now_utc = utc_time(now)
         cutoff = now_utc - self.spec.delay
         tolerance = self.spec.tolerance
         next_at = self.next_close_after(cutoff) + self.spec.delay
         if last_done is None:
             found = self._closes_ns(now_utc - tolerance, cutoff)
         else:
-            done = _utc(last_done)
+            done = utc_time(last_done)
             found = self._closes_ns(done, cutoff)
             found = found[found > done.value]
         if len(found) == 0:
@@ -290,13 +285,13 @@ def sleep_until(
     bool
         True when ``next_at`` was reached, False when ``stop_event`` was set first.
     """
-    target = _utc(next_at)
+    target = utc_time(next_at)
     if sleep_fn is None:
         sleep_fn = stop_event.wait if stop_event is not None else time.sleep
     while True:
         if stop_event is not None and stop_event.is_set():
             return False
-        remaining = (target - _utc(clock_fn())).total_seconds()
+        remaining = (target - utc_time(clock_fn())).total_seconds()
         if remaining <= 0:
             return True
         sleep_fn(min(remaining, max_step))

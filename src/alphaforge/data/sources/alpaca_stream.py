@@ -31,6 +31,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from alphaforge.core.errors import SourceError
+from alphaforge.core.panel import utc_time
 from alphaforge.data.sources.base import SourceBase, one_line
 from alphaforge.ports import SourceSettings
 
@@ -328,8 +329,7 @@ def _time(value: Any) -> pd.Timestamp:
     """A bar's ``t``: a MessagePack timestamp (alpaca-py's default encoding) or RFC 3339 text."""
     if hasattr(value, "to_unix_nano"):
         return pd.Timestamp(int(value.to_unix_nano()), unit="ns", tz="UTC")
-    ts = pd.Timestamp(value)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return utc_time(value)
 
 
 def _run_on(loop: Any, coro: Any) -> None:
