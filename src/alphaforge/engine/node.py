@@ -63,7 +63,7 @@ from alphaforge.ports import (
     VenueOrder,
 )
 from alphaforge.sim import codes as C
-from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stretch
+from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stretch, levels_of
 
 
 class TradingNode(NodeRecords, QuietBars, RestingEntries):
@@ -292,11 +292,8 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
             held = float(plan.after_open.pos[j]["qty"])
         if held != 0.0:
             return None, None
-        from alphaforge.sim.kernels_rules import stop_level_nb
-
-        level, _r = stop_level_nb(plan.levels, j)
-        tp = float(plan.levels[j]["tp"])
-        return (float(level) if level == level else None), (tp if tp == tp else None)
+        level, _r, tp = levels_of(plan.levels, j)
+        return (level if level == level else None), (tp if tp == tp else None)
 
     def _send(self, req: OrderRequest, price: float, j: int, cyc: Cycle) -> bool:
         ctx = OrderContext(

@@ -682,8 +682,7 @@ class Stepper:
         """(stop level, its exit reason, take-profit) of position ``j``; NaN where none."""
         if self.qty(j) == 0.0:
             return np.nan, -1, np.nan
-        level, reason = stop_level_nb(self.book.pos, j)
-        return float(level), int(reason), float(self.book.pos[j]["tp"])
+        return levels_of(self.book.pos, j)
 
     def protections(self) -> Protections:
         """Every position's quantity and protection at once (what :meth:`qty` and
@@ -696,6 +695,13 @@ class Stepper:
     def mark_ambiguous(self, j: int) -> None:
         self.book.pos[j]["ambiguous"] = True
         self.rec.cnt[0]["ambiguous"] += 1
+
+
+def levels_of(pos: np.ndarray, j: int) -> tuple[float, int, float]:
+    """(stop level, its exit reason, take-profit) that row ``j`` of the POSITION rows ``pos``
+    holds (the tightest stop of :func:`stop_level_nb`); NaN where none."""
+    level, reason = stop_level_nb(pos, j)
+    return float(level), int(reason), float(pos[j]["tp"])
 
 
 class Protections(NamedTuple):
