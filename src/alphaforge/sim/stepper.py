@@ -109,6 +109,8 @@ class PlannedOrder:
 
 
 _LEVELS = ("sl", "tp", "trail_dist", "trail_pct", "maxloss")
+# rows of Stepper._pcols: a pending limit / stop entry's signal-bar inputs, per symbol
+_P_LEVELS, _P_ATR, _P_VOL, _P_PRIORITY = slice(0, 8), 8, 9, 10
 
 
 @dataclass(frozen=True)
@@ -508,14 +510,15 @@ class Stepper:
         if not mask.any():
             return False
         cols, b = self._pcols, self._buf
-        self._lv[:, mask] = cols[:8, mask]
-        b["atr"][mask], b["vol"][mask], b["priority"][mask] = cols[8:, mask]
+        self._lv[:, mask] = cols[_P_LEVELS, mask]
+        b["atr"][mask], b["vol"][mask] = cols[_P_ATR, mask], cols[_P_VOL, mask]
+        b["priority"][mask] = cols[_P_PRIORITY, mask]
         return bool((mask & (pd["sig_bar"] < t)).any())
 
     def entry_atr(self, j: int) -> float:
         """The ATR of the signal bar of symbol ``j``'s pending limit / stop entry (slippage may
         scale with it)."""
-        return float(self._pcols[8, j])
+        return float(self._pcols[_P_ATR, j])
 
     def _keep_columns(self, t: int) -> None:
         """Keep the columns of the limit / stop entries that bar ``t``'s signals made."""
@@ -523,9 +526,10 @@ class Stepper:
         mask = (pd["entry"] != 0.0) & (pd["sig_bar"] == t)
         if mask.any():
             b = self._buf
-            self._pcols[:8, mask] = self._lv[:, mask]
-            self._pcols[8, mask], self._pcols[9, mask] = b["atr"][mask], b["vol"][mask]
-            self._pcols[10, mask] = b["priority"][mask]
+            cols = self._pcols
+            cols[_P_LEVELS, mask] = self._lv[:, mask]
+            cols[_P_ATR, mask], cols[_P_VOL, mask] = b["atr"][mask], b["vol"][mask]
+            cols[_P_PRIORITY, mask] = b["priority"][mask]
 
     def _plan_resting(self, t: int, scratch: Book, srec: Records, plan: OpenPlan) -> None:
         """The limit / stop entries of bar ``t``: the engine's intrabar entry step on the
