@@ -20,6 +20,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from tests.integration.alpaca_account import Trips
+from tests.integration.alpaca_account import account_spec as _spec
+from tests.integration.alpaca_account import run_until as _run_until
+from tests.integration.alpaca_account import trips as _trips
 from tests.integration.test_paper_alpaca_live import START, Market, _opens, _world
 from typer.testing import CliRunner
 
@@ -27,59 +31,12 @@ from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
 from alphaforge.ledger import Ledger
 from alphaforge.services.accounts import build_account_replay, run_account_replay
-from alphaforge.services.paper import build_paper, run_paper
+from alphaforge.services.paper import build_paper
 from alphaforge.services.trading import ReplayRequest, reconcile_run
 from alphaforge.testing.alpaca_broker import AlpacaBroker
 
 pytestmark = pytest.mark.integration
 END = pd.Timestamp("2018-07-31 22:00", tz="UTC")  # after both crossings (05-17, 07-30)
-Trips = dict[str, dict[tuple[str, str, str, str], float]]
-
-
-def _spec(broker: AlpacaBroker | None) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "symbols": ["SYN01", "SYN02", "SYN03"], "timeframe": "1d",
-        "costs": {"commission": 0, "slippage": 0}, "sizing": {"method": "shares", "value": 100},
-        "feed": {"source": "store", "history_bars": 60}, "schedule": {"delay_seconds": 180},
-        "strategies": [
-            # stops: entries carry a bracket (they pass through), exits are netted
-            {"id": "trend", "strategy": "sma_cross", "params": {"fast": 5, "slow": 20},
-             "symbols": ["SYN01", "SYN02"], "allocation": 0.5, "exits": {"stop_loss": "4%"}},
-            # its entries after a drop meet the trend's exits of SYN02 at the same open: 100
-            # shares cross, the other 50 go to the broker
-            {"id": "revert", "strategy": "zscore_reversion",
-             "params": {"period": 15, "entry_z": 1.0, "exit_z": 0.0},
-             "symbols": ["SYN02", "SYN03"], "allocation": 0.5,
-             "sizing": {"method": "shares", "value": 150}},
-        ],
-        "account": {"max_gross": 5.0},
-    }  # fmt: skip
-    if broker is not None:
-        spec["broker"] = {"name": "alpaca", "base_url": broker.url, "stream_url": broker.stream_url}
-    return spec
-
-
-def _trips(ledger: Ledger, run_id: str, first: str = "") -> Trips:
-    """Each strategy's round trips, (symbol, side, entry, exit) -> quantity: a round trip whose
-    entry filled partly crossed and partly at the broker is two lots of one trip."""
-    out: Trips = {}
-    for sid in ("trend", "revert"):
-        got: dict[tuple[str, str, str, str], float] = defaultdict(float)
-        for t in ledger.trades(run_id, sid):
-            if t.entry_ts >= first:
-                got[(t.symbol, t.side, t.entry_ts, t.exit_ts)] += float(t.qty)
-        out[sid] = dict(got)
-    return out
-
-
-def _run_until(setup: Any, market: Market, until: pd.Timestamp) -> None:
-    """Run the paper loop until ``until``; the market never goes past it, so the broker has
-    seen no bar the runtime has not."""
-
-    def sleep(seconds: float) -> None:
-        market.sleep(min(seconds, max((until - market.now).total_seconds() + 1.0, 1.0)))
-
-    run_paper(setup, lambda: market.now, sleep, lambda: market.now > until)
 
 
 def _run(

@@ -17,21 +17,25 @@ before the runtime hears of the bar. So at the close of bar ``t``
 On a restart (:meth:`BrokerDesk.catch_up`) the desk routes what the broker filled before the
 bar the run resumes at, resolves its net orders the broker no longer knows or ended, and makes
 the strategies' attributed positions add up to the broker's (:meth:`BrokerDesk.reconcile`):
-a difference nobody's order explains (a trade by hand) is adopted by the first strategy that
-trades the symbol, as one strategy adopts it alone.
+each fill no order of the runtime made (a trade by hand; on a first start, every fill of the
+account, as one strategy adopts them alone) is shared out as fills of the strategies. What
+reduces the account's position comes off the strategies that hold the symbol; the rest goes to
+the first strategy that trades it. Each strategy's node then books and records its share, so
+the ledger's positions add up to the broker's.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
-from alphaforge.core.orders import Fill, OrderState, OrderUpdate, position_after
+from alphaforge.core.orders import Fill, OrderState, OrderUpdate, Side
 from alphaforge.core.panel import utc_time
 from alphaforge.engine.netting import NettingDesk
-from alphaforge.engine.reconcile import Difference
+from alphaforge.engine.reconcile import Difference, made_by_runtime
 from alphaforge.ports import BarSet
 
 
@@ -133,34 +137,69 @@ class BrokerDesk(NettingDesk):
             self._route(u)
         return diffs
 
-    def reconcile(self, since: str | None, until: str) -> list[Difference]:
-        """Make the strategies' attributed positions add up to the broker's: the broker's
-        position, less every strategy's and less our fills at or after ``until`` (the cycles
-        that redo those bars route them), is adopted by the first strategy of the symbol."""
+    def reconcile(self, since: str | None, until: str, at: str) -> list[Difference]:
+        """Make the strategies' attributed positions add up to the broker's.
+
+        The broker's fills since ``since`` that no order of the runtime made (trades by hand;
+        every fill, on a first start) are shared out as fills (:meth:`_adopt`), so each
+        strategy books and records them at the broker's price and time. What the fills do not
+        explain (the broker's position, less every strategy's and less our fills at or after
+        ``until``, which the cycles that redo those bars route) is adopted as one fill at
+        ``at``, the time of the last bar before the run resumes, at the broker's average
+        price."""
         redo: dict[str, float] = {}
+        diffs: list[Difference] = []
         for f in self.venue.fills(since=since):
-            if utc_time(f.ts) >= utc_time(until) and f.fill_id not in self._seen and self._ours(f):
-                redo[f.symbol] = redo.get(f.symbol, 0.0) + f.signed_qty
+            if f.fill_id in self._seen:
+                continue
+            if self._ours(f) or made_by_runtime(f.client_id):
+                if utc_time(f.ts) >= utc_time(until):
+                    redo[f.symbol] = redo.get(f.symbol, 0.0) + f.signed_qty
+            elif any(f.symbol in syms for syms in self.symbols.values()):
+                diffs.append(self._adopt(f, "by hand"))
         at_broker = {p.symbol: p for p in self.venue.positions()}
         attributed: dict[str, float] = {}
         for pos in self._b.pos.values():
             for sym, (q, _avg) in pos.items():
                 attributed[sym] = attributed.get(sym, 0.0) + q
-        diffs = []
         for sym in sorted(set(at_broker) | set(attributed) | set(redo)):
             vp = at_broker.get(sym)
             held = attributed.get(sym, 0.0) + redo.get(sym, 0.0)
             gap = (vp.qty if vp is not None else 0.0) - held
             if abs(gap) <= 1e-9:
                 continue
-            who = next((s for s, syms in self.symbols.items() if sym in syms), None)
-            if who is None:
-                diffs.append(Difference("position_not_traded", sym, "",
-                                        f"broker {gap:+g} left alone: no strategy trades it"))  # fmt: skip
+            if not any(sym in syms for syms in self.symbols.values()):
+                if since is None:  # reported when the run starts, not the run's to resolve
+                    diffs.append(Difference("position_not_traded", sym, "",
+                                            f"broker {gap:+g} left alone: no strategy trades it"))  # fmt: skip
                 continue
             px = vp.avg_price if vp is not None else self.last.get(sym, 0.0)
-            q0, avg = self._b.pos[who].get(sym, [0.0, 0.0])
-            self._b.pos[who][sym] = list(position_after(q0, avg, gap, px))
-            diffs.append(Difference("position_attributed", sym, "",
-                                    f"broker {gap:+g} @ {px:.4f} to strategy {who}"))  # fmt: skip
+            side = Side.BUY if gap > 0 else Side.SELL
+            f = Fill(f"adopt:{sym}:{until}", f"adopt:{sym}", sym, side, abs(gap), px, 0.0, at)
+            diffs.append(self._adopt(f, "not explained by its fills"))
         return diffs
+
+    def _adopt(self, f: Fill, why: str) -> Difference:
+        """Share fill ``f``, which no order of the runtime made, among the strategies of its
+        symbol: what reduces the account's position comes off the strategies holding it on
+        the other side, in the account's order, as far as each holds; the rest goes to the
+        first strategy that trades the symbol. Each share is a fill ``<fill id>/<strategy>``
+        of that strategy, booked by its node's reconciliation."""
+        self._seen.add(f.fill_id)
+        left, shares = f.signed_qty, {}
+        for who in self.symbols:
+            held = self._b.pos[who].get(f.symbol, [0.0, 0.0])[0]
+            if held * left < 0:
+                take = math.copysign(min(abs(held), abs(left)), left)
+                shares[who], left = take, left - take
+        if abs(left) > 1e-9:
+            first = next(s for s, syms in self.symbols.items() if f.symbol in syms)
+            shares[first] = shares.get(first, 0.0) + left
+        parts = []
+        for who, q in shares.items():
+            side = Side.BUY if q > 0 else Side.SELL
+            self._book(who, replace(f, fill_id=f"{f.fill_id}/{who}", side=side, qty=abs(q),
+                                    fee=f.fee * abs(q) / f.qty, strategy=who))  # fmt: skip
+            parts.append(f"{q:+g} to strategy {who}")
+        detail = f"broker {f.side.value} {f.qty:g} @ {f.price:.4f} {why}: {', '.join(parts)}"
+        return Difference("position_attributed", f.symbol, f.client_id, detail)

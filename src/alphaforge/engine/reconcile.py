@@ -10,19 +10,30 @@ recorded as a reconciliation event:
 * ``unknown_at_venue``: a working order the venue does not know is marked cancelled;
 * ``orphan_at_venue``: an open order at the venue the runtime does not track is reported and
   left alone (an idempotent resubmission in the redone cycle adopts the runtime's own);
-* ``position_adopted``: a position that still differs from the venue's is brought to the
-  venue's quantity at its average price, so the ledger's positions equal the broker's.
+* ``position_adopted``: a fill of an order the runtime never sent (a trade by hand) is booked
+  as it is, whenever it was made (no redone cycle would book it); a position that still
+  differs from the venue's is then brought to the venue's quantity at its average price, so
+  the ledger's positions equal the broker's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from alphaforge.core.orders import OrderState, OrderUpdate
+from alphaforge.core.orders import Intent, OrderState, OrderUpdate, client_order_id
 from alphaforge.core.panel import utc_time
 from alphaforge.ports import ExecutionVenue
 from alphaforge.sim import codes as C
 from alphaforge.sim.stepper import Stepper
+
+_RUNTIME = client_order_id("", "", "", Intent.ENTRY).split("-", 1)[0] + "-"  # "af-"
+
+
+def made_by_runtime(client_id: str) -> bool:
+    """Whether ``client_id`` has the form of the runtime's own client order ids
+    (:func:`~alphaforge.core.orders.client_order_id`): an order a redone bar sends again, not
+    a trade made by hand."""
+    return client_id.startswith(_RUNTIME)
 
 
 @dataclass(frozen=True)
@@ -68,18 +79,19 @@ class Reconciler:
         updates: list[OrderUpdate],
     ) -> dict[str, float]:
         """Book the fills made while down; returns the quantities the redone bar will book.
-        A fill of an order the runtime never sent is a trade made by hand: adopted."""
+        A fill of an order the runtime never sent is a trade made by hand: adopted, also when
+        it was made at or after ``resume_at`` (the redone bar sends no such order)."""
         booked, ours = known
         redo: dict[str, float] = {}
         cut = utc_time(resume_at)
         for f in self.venue.fills(since=since):
             if f.fill_id in booked or f.symbol not in self.symbols:
                 continue
-            if utc_time(f.ts) >= cut:
+            mine = f.client_id in ours
+            if utc_time(f.ts) >= cut and (mine or made_by_runtime(f.client_id)):
                 redo[f.symbol] = redo.get(f.symbol, 0.0) + f.signed_qty
                 continue
             j = self.symbols.index(f.symbol)
-            mine = f.client_id in ours
             if not mine:
                 reason = C.REASON_ADOPT
             elif self.stepper.qty(j) == 0.0:

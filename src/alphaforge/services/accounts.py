@@ -375,14 +375,15 @@ def _catch_up(
 ) -> list[Difference]:  # fmt: skip
     """Before the strategies reconcile: the broker's fills while the runtime was down (before
     bar ``start``) routed through the desk, its net orders the broker ended resolved, and the
-    strategies' positions made to add up to the broker's."""
+    strategies' positions made to add up to the broker's (trades by hand, or positions held
+    before a first start, adopted at the time of the last bar before ``start``)."""
     desk = account.desk
     desk.remember(fills)
     index = account.nodes[0].panel.index
-    at = index[start] if start < len(index) else index[-1] + pd.Timedelta(days=3650)
-    until = at.isoformat()
+    resume = index[start] if start < len(index) else index[-1] + pd.Timedelta(days=3650)
+    until = resume.isoformat()
     found = desk.catch_up(since, until) if since is not None else []
-    found += desk.reconcile(since, until)
+    found += desk.reconcile(since, until, index[max(min(start, len(index)) - 1, 0)].isoformat())
     for d in found:
         log("reconcile", kind=d.kind, symbol=d.symbol, client_id=d.client_id, detail=d.detail)
     return found

@@ -1,0 +1,121 @@
+"""An account of several strategies on the Alpaca stand-in, when the broker's account is not what
+the runtime left: trades made by hand while the runtime was down, and positions held before the
+run started.
+
+The references are the broker's own book (its orders, fills and positions, read from the
+stand-in) and an uninterrupted run of the same account on the same bars.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from tests.integration.alpaca_account import (
+    AccountWorld,
+    account_world,
+    broker_positions,
+    summed,
+)
+
+pytestmark = pytest.mark.integration
+REJECTED = "asset is not tradable at this time"  # Alpaca's message, as the stand-in answers it
+
+
+def _consistent(w: AccountWorld) -> None:
+    """What must hold after every session: the broker's positions are the strategies' summed,
+    no client id reached the broker twice as a new order, and the ledger holds each order and
+    each fill once."""
+    assert w.run_id is not None
+    assert summed(w.positions()) == broker_positions(w.broker)
+    created = w.created()
+    assert len(created) == len(set(created))
+    ids = [o.client_id for o in w.ledger.orders(w.run_id)]
+    assert len(ids) == len(set(ids))
+    fills = [f.fill_id for f in w.ledger.fills(w.run_id)]
+    assert len(fills) == len(set(fills))
+
+
+def _events(w: AccountWorld, since: int = 0) -> list[tuple[str, str, str]]:
+    assert w.run_id is not None
+    return [(e.kind, e.symbol, e.detail) for e in w.ledger.reconcile_events(w.run_id)][since:]
+
+
+def _hand_fills(w: AccountWorld, cid: str) -> Counter[tuple[str, str, str, float, float]]:
+    """The ledger's fills of the broker order ``cid`` (a trade by hand): strategy, symbol,
+    side, quantity, price."""
+    assert w.run_id is not None
+    return Counter((f.strategy, f.symbol, f.side, float(f.qty), float(f.price))
+                   for f in w.ledger.fills(w.run_id) if f.client_id == cid)  # fmt: skip
+
+
+def test_trades_by_hand_while_down_are_adopted_and_the_run_goes_on(tmp_path: Path) -> None:
+    with account_world(tmp_path / "whole") as ref:
+        ref.session("2018-06-15 22:00")
+        expected = ref.positions()
+    with account_world(tmp_path / "hand") as w:
+        w.session("2018-05-08 21:30", down_days=1)
+        _consistent(w)
+        assert w.positions() == {"trend": {"SYN02": 100.0}, "revert": {"SYN03": 150.0}}
+        # by hand, while the runtime is down: a buy nobody holds, a close of revert's SYN03
+        bought = w.broker.manual_trade("SYN01", 30)
+        closed = w.broker.manual_close("SYN03")
+        assert closed is not None
+        w.session("2018-05-25 21:30", down_days=1)
+        _consistent(w)
+        px = {c: w.broker.order(c).filled_avg_price for c in (bought, closed)}
+        assert _hand_fills(w, bought) == {("trend", "SYN01", "buy", 30.0, px[bought]): 1}
+        assert _hand_fills(w, closed) == {("revert", "SYN03", "sell", 150.0, px[closed]): 1}
+        found = _events(w)
+        assert any(k == "position_attributed" and s == "SYN01" and "buy 30" in d
+                   and "trend" in d for k, s, d in found), found  # fmt: skip
+        assert any(k == "position_attributed" and s == "SYN03" and "sell 150" in d
+                   and "revert" in d for k, s, d in found), found  # fmt: skip
+        # revert alone holds SYN02 (the crossing of 05-17); a close by hand leaves it flat,
+        # not the trend short against it
+        assert w.positions()["revert"].get("SYN02") == 150.0
+        assert "SYN02" not in w.positions()["trend"]
+        n = len(found)
+        closed = w.broker.manual_close("SYN02")
+        assert closed is not None
+        w.session("2018-06-15 22:00")
+        _consistent(w)
+        px = {closed: w.broker.order(closed).filled_avg_price}
+        assert _hand_fills(w, closed) == {("revert", "SYN02", "sell", 150.0, px[closed]): 1}
+        assert [(k, s) for k, s, d in _events(w, n) if k == "position_attributed"] == [
+            ("position_attributed", "SYN02")
+        ]
+        # every change by hand was one the strategies would have unwound: they end where the
+        # uninterrupted run ends
+        assert w.positions() == expected
+        assert any(o.bar > "2018-05-26" for o in w.ledger.orders(str(w.run_id)))
+
+
+def test_positions_held_before_the_start_are_adopted_and_reported(tmp_path: Path) -> None:
+    """As one strategy on a broker adopts what the account holds in its symbols, the account's
+    strategies adopt it (the first that trades the symbol) and report it; a symbol no strategy
+    trades is reported and left alone."""
+    with account_world(tmp_path) as w:
+        held = {"SYN01": 40.0, "SYN03": -20.0, "ZZZZ": 10.0}
+        cids = {s: w.broker.manual_trade(s, q) for s, q in held.items()}
+        w.session("2018-04-04 21:30")
+        found = _events(w)
+        assert ("position_not_traded", "ZZZZ") in {(k, s) for k, s, _d in found}
+        for sym, who in (("SYN01", "trend"), ("SYN03", "revert")):
+            assert any(k == "position_attributed" and s == sym and f"{abs(held[sym]):g}" in d
+                       and who in d for k, s, d in found), found  # fmt: skip
+            fills = _hand_fills(w, cids[sym])
+            assert [(s, sym_, float(q)) for s, sym_, _side, q, _px in fills] == [
+                (who, sym, abs(held[sym]))
+            ]
+        at_broker = broker_positions(w.broker)
+        assert at_broker.pop("ZZZZ") == 10.0
+        assert summed(w.positions()) == at_broker
+        w.session("2018-05-10 21:30")
+        at_broker = broker_positions(w.broker)
+        assert at_broker.pop("ZZZZ") == 10.0  # never touched
+        assert summed(w.positions()) == at_broker
+        created = w.created()
+        assert len(created) == len(set(created))
+        assert len(_events(w)) == len(found)  # nothing new to resolve
