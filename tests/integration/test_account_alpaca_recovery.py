@@ -1,6 +1,6 @@
 """An account of several strategies on the Alpaca stand-in, when the broker's account is not what
-the runtime left: trades made by hand while the runtime was down, and positions held before the
-run started.
+the runtime left: trades made by hand while the runtime was down, positions held before the run
+started, and a net order the broker rejects.
 
 The references are the broker's own book (its orders, fills and positions, read from the
 stand-in) and an uninterrupted run of the same account on the same bars.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.integration.alpaca_account import (
@@ -119,3 +120,80 @@ def test_positions_held_before_the_start_are_adopted_and_reported(tmp_path: Path
         created = w.created()
         assert len(created) == len(set(created))
         assert len(_events(w)) == len(found)  # nothing new to resolve
+
+
+class _Refusals:
+    """The broker rejects the next plain market order (a net order: the desk sends no other
+    orders without a bracket) of each symbol :meth:`arm` names: ``http`` answers 403 with
+    :data:`REJECTED`, ``event`` accepts it and sends a ``rejected`` trade update (which carries
+    no reason: the adapter's is ``rejected by alpaca``)."""
+
+    def __init__(self, w: AccountWorld, mode: str) -> None:
+        self.broker, self.mode, self.real = w.broker, mode, w.broker.submit
+        self.armed: set[str] = set()
+        self.rejected: list[str] = []
+        self.reason = REJECTED if mode == "http" else "rejected by alpaca"
+        w.broker.submit = self._submit  # type: ignore[method-assign]
+
+    def arm(self, symbol: str) -> None:
+        self.armed.add(symbol)
+
+    def _submit(self, body: dict[str, Any], rec: Any = None) -> Any:
+        sym = body.get("symbol")
+        plain = body.get("type") == "market" and body.get("order_class") in (None, "simple")
+        if plain and sym in self.armed:
+            self.armed.discard(sym)
+            self.rejected.append(str(body.get("client_order_id")))
+            self.broker.reject_next(REJECTED, mode=self.mode)
+        return self.real(body, rec)
+
+
+@pytest.mark.parametrize("mode", ["http", "event"])
+def test_a_net_order_the_broker_rejects_is_each_strategy_s_rejection(
+    tmp_path: Path, mode: str
+) -> None:
+    with account_world(tmp_path) as w:
+        refusals = _Refusals(w, mode)
+        w.session("2018-05-15 21:30")
+        assert w.positions() == {"trend": {"SYN02": 100.0}, "revert": {"SYN03": 150.0}}
+        # at the close of 05-16 the trend sells 100 SYN02 and revert buys 150: 100 cross inside
+        # the account, the broker is asked for the other 50 and rejects them
+        refusals.arm("SYN02")
+        w.session("2018-05-18 21:30")
+        assert len(refusals.rejected) == 1
+        _consistent(w)
+        assert w.run_id is not None
+        orders = {o.client_id: o for o in w.ledger.orders(w.run_id)}
+        net = orders[refusals.rejected[0]]
+        assert (net.strategy, net.symbol, net.side, float(net.qty)) == ("_net", "SYN02", "buy", 50)
+        assert net.state == "rejected" and refusals.reason in net.state_reason
+        kids = {o.strategy: o for o in orders.values()
+                if o.bar == net.bar and o.symbol == "SYN02" and o.strategy != "_net"}  # fmt: skip
+        assert kids["trend"].state == "filled" and float(kids["trend"].filled_qty) == 100
+        # revert's order filled its crossed part; the rest, rejected, ends it (a rejected
+        # order has filled nothing, so it ends cancelled, with the broker's reason)
+        revert = kids["revert"]
+        assert revert.state == "cancelled" and refusals.reason in revert.state_reason
+        assert float(revert.filled_qty) == 100.0
+        assert w.positions()["revert"]["SYN02"] == 100.0
+        assert "SYN02" not in w.positions()["trend"]
+        # revert's entry of SYN03 at the close of 05-24: nothing crosses, all of it rejected
+        refusals.arm("SYN03")
+        w.session("2018-06-15 22:00")
+        _consistent(w)
+        assert len(refusals.rejected) == 2
+        orders = {o.client_id: o for o in w.ledger.orders(w.run_id)}
+        net = orders[refusals.rejected[1]]
+        assert (net.symbol, net.side, float(net.qty)) == ("SYN03", "buy", 150)
+        assert net.state == "rejected" and refusals.reason in net.state_reason
+        kid = [o for o in orders.values() if o.bar == net.bar and o.symbol == "SYN03"
+               and o.strategy == "revert"]  # fmt: skip
+        assert len(kid) == 1 and kid[0].state == "rejected"
+        assert refusals.reason in kid[0].state_reason and float(kid[0].filled_qty) == 0.0
+        assert [f for f in w.ledger.fills(w.run_id) if f.client_id == kid[0].client_id] == []
+        # each rejected order was posted once, never again; the next bars went on trading
+        with w.broker.lock:
+            posts = Counter(r.client_order_id for r in w.broker.requests
+                            if r.method == "POST" and r.path == "/v2/orders")  # fmt: skip
+        assert [posts[c] for c in refusals.rejected] == [1, 1]
+        assert any(o.bar > net.bar for o in orders.values() if o.intent != "stop")

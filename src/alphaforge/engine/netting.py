@@ -14,7 +14,8 @@ cash) and talks to a :class:`SleeveVenue`, its view of the one venue the account
   without commission (no trade reaches the market; a transfer between the strategies' books
   that leaves the account's P&L unchanged whatever its price); the part the venue fills is
   shared among the orders on the net side in proportion to what each still wants, at the
-  venue's price, fee and slippage;
+  venue's price, fee and slippage; a net order the venue rejects ends the orders on its side
+  with the venue's reason (rejected, or cancelled for one whose crossed part fills);
 * **routes** everything else by client id: protective stop / take-profit orders go to the
   venue at once, bracketed entries at the flush, both unchanged, and their updates back to
   the strategy that sent them;
@@ -33,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from alphaforge.core.errors import OrderRejectedError
 from alphaforge.core.orders import (
     Fill,
     Intent,
@@ -162,7 +164,7 @@ class NettingDesk:
         for cid in self._held:
             if cid in self._brackets:
                 req = self._brackets.pop(cid)
-                self._queues[self._b.owner[cid]].append(self.venue.submit(req))
+                self._queues[self._b.owner[cid]].append(self._submit(req))
                 continue
             by_symbol.setdefault(self._b.children[cid].req["symbol"], []).append(cid)
         self._held = []
@@ -189,10 +191,22 @@ class NettingDesk:
             for c in mine:
                 self._b.children[c].net = req.client_id
             self.sent.append(req)
-            self._sent(self.venue.submit(req))
+            self._sent(self._submit(req))
+
+    def _submit(self, req: OrderRequest) -> OrderUpdate:
+        """Send ``req`` to the venue; a rejection is its answer, with the venue's reason, as the
+        order manager has it for one strategy, not an exception."""
+        try:
+            return self.venue.submit(req)
+        except OrderRejectedError as exc:
+            return OrderUpdate(req.client_id, OrderState.REJECTED, self.now, reason=str(exc))
 
     def _sent(self, u: OrderUpdate) -> None:
-        """The venue's answer to a net order (its later updates come with a bar)."""
+        """The venue's answer to a net order (its later updates come with a bar): a rejection
+        ends it at once, and with it what each order on its side does not cross."""
+        if u.state is OrderState.REJECTED:
+            self._net_update(u)
+            return
         self.events.append(u)
 
     # ---- the bar ---------------------------------------------------------------------------
@@ -279,18 +293,23 @@ class NettingDesk:
 
     def _net_ended(self, cid: str, u: OrderUpdate) -> None:
         """Child ``cid``'s net order ended (``u``): what it did not fill ends with it, but a
-        crossing still to come fills first (a venue that answers before the bar)."""
+        crossing still to come fills first (a venue that answers before the bar). A child that
+        fills in part and whose rest the venue rejected ends cancelled, with the venue's reason
+        (a rejected order has filled nothing)."""
         ch = self._b.children.get(cid)
         if ch is None:
             return
         unfilled = ch.left - ch.cross > 1e-12 and u.state is not OrderState.FILLED
+        state, reason = u.state, u.reason
+        if state is OrderState.REJECTED and (ch.cross > 1e-12 or ch.filled > 0.0):
+            state, reason = OrderState.CANCELLED, f"the venue rejected the rest: {u.reason}"
         if ch.cross > 1e-12:
             ch.net, ch.left = "", ch.cross
-            ch.end = [u.state.value, u.reason] if unfilled else []
+            ch.end = [state.value, reason] if unfilled else []
             return
         del self._b.children[cid]
         if unfilled:
-            self._queues[ch.sleeve].append(OrderUpdate(cid, u.state, u.ts, reason=u.reason))
+            self._queues[ch.sleeve].append(OrderUpdate(cid, state, u.ts, reason=reason))
 
     def _child_fill(
         self, cid: str, ch: _Child, qty: float, px: float, fee: float, slip: float, fid: str,
