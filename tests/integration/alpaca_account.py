@@ -108,6 +108,7 @@ class AccountWorld:
     market: Market
     spec: RunSpec
     ledger: Ledger
+    ledger_url: str
     run_id: str | None = None
     skipped: list[str] = field(default_factory=list)
 
@@ -123,6 +124,11 @@ class AccountWorld:
         self.skipped += setup.skipped
         self.market.sleep(down_days * 86_400.0)
         return setup
+
+    def reopen(self) -> None:
+        """Open the ledger anew, as a new process does (after another process wrote to it)."""
+        self.ledger.close()
+        self.ledger = Ledger.open(self.ledger_url)
 
     def positions(self) -> dict[str, dict[str, float]]:
         assert self.run_id is not None
@@ -147,5 +153,9 @@ def account_world(tmp: Path, **spec: Any) -> Iterator[AccountWorld]:
         settings, store, bars = _world(tmp, broker)
         market = Market(store, bars, broker)
         run_spec = RunSpec.model_validate({**account_spec(broker), **spec})
-        with Ledger.open(f"sqlite:///{tmp / 'ledger.db'}") as ledger:
-            yield AccountWorld(broker, settings, bars, market, run_spec, ledger)
+        url = f"sqlite:///{tmp / 'ledger.db'}"
+        world = AccountWorld(broker, settings, bars, market, run_spec, Ledger.open(url), url)
+        try:
+            yield world
+        finally:
+            world.ledger.close()

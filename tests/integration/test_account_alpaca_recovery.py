@@ -1,6 +1,6 @@
 """An account of several strategies on the Alpaca stand-in, when the broker's account is not what
 the runtime left: trades made by hand while the runtime was down, positions held before the run
-started, and a net order the broker rejects.
+started, a net order the broker rejects, and ``alphaforge reconcile --apply``.
 
 The references are the broker's own book (its orders, fills and positions, read from the
 stand-in) and an uninterrupted run of the same account on the same bars.
@@ -19,6 +19,9 @@ from tests.integration.alpaca_account import (
     broker_positions,
     summed,
 )
+from typer.testing import CliRunner
+
+from alphaforge.services.reconcile import reconcile_run
 
 pytestmark = pytest.mark.integration
 REJECTED = "asset is not tradable at this time"  # Alpaca's message, as the stand-in answers it
@@ -197,3 +200,47 @@ def test_a_net_order_the_broker_rejects_is_each_strategy_s_rejection(
                             if r.method == "POST" and r.path == "/v2/orders")  # fmt: skip
         assert [posts[c] for c in refusals.rejected] == [1, 1]
         assert any(o.bar > net.bar for o in orders.values() if o.intent != "stop")
+
+
+def test_reconcile_apply_on_an_account_leaves_nothing_for_the_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alphaforge.cli.app import app
+
+    with account_world(tmp_path) as w:
+        w.session("2018-05-08 21:30")
+        bought = w.broker.manual_trade("SYN01", 30)
+        closed = w.broker.manual_close("SYN03")
+        assert closed is not None
+        assert w.run_id is not None
+        _run, shown = reconcile_run(w.settings, w.ledger, w.run_id, apply=False)
+        assert {(d.kind, d.symbol) for d in shown} >= {
+            ("position_attributed", "SYN01"),
+            ("position_attributed", "SYN03"),
+        }
+        assert _events(w) == []  # shown, not written
+        monkeypatch.setenv("ALPHAFORGE_ALPACA_API_KEY", w.broker.api_key)
+        monkeypatch.setenv("ALPHAFORGE_ALPACA_SECRET_KEY", w.broker.secret_key)
+        home = str(tmp_path)
+        res = CliRunner().invoke(app, ["--home", home, "reconcile", "--run", w.run_id, "--apply"])
+        assert res.exit_code == 0, res.stdout + res.stderr
+        applied = _events(w)
+        assert {(k, s) for k, s, _d in applied} == {(d.kind, d.symbol) for d in shown}
+        # the ledger, the desk's saved state and the broker agree
+        per_strategy = w.positions()
+        assert summed(per_strategy) == broker_positions(w.broker)
+        snap = w.ledger.state(f"{w.run_id}/account", "account")
+        assert snap is not None
+        desk = {s: {sym: q for sym, (q, _avg) in pos.items() if q}
+                for s, pos in snap["desk"]["pos"].items()}  # fmt: skip
+        assert desk == per_strategy
+        assert _hand_fills(w, bought) and _hand_fills(w, closed)
+        res = CliRunner().invoke(app, ["--home", home, "reconcile", "--run", w.run_id])
+        assert res.exit_code == 0, res.stdout + res.stderr  # nothing left to show
+        # a restart of the account finds nothing left to resolve and goes on
+        w.reopen()
+        w.session("2018-06-15 22:00")
+        assert _events(w) == applied
+        _consistent(w)
+        fills = Counter(f.client_id for f in w.ledger.fills(w.run_id))
+        assert fills[bought] == 1 and fills[closed] == 1

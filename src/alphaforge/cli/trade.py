@@ -324,7 +324,7 @@ def reconcile(
 
 @handle_errors
 def _reconcile(ctx: typer.Context, run: str | None, apply: bool) -> None:
-    from alphaforge.services.trading import reconcile_run
+    from alphaforge.services.reconcile import reconcile_run
 
     settings = settings_from(ctx)
     ledger = open_ledger(settings)

@@ -201,6 +201,30 @@ class Account:
         cm, self._cm = self._cm, None
         cm.__exit__(None, None, None)
 
+    def write_reconciliation(self, bar_txt: str, t: int) -> None:
+        """Write what the reconciliation of a start resolved, outside the cycles of a run
+        (``alphaforge reconcile --apply``): every strategy's differences, order updates and
+        state after bar ``t``, the desk's order updates and the account's state (the netting
+        desk's book, whose attributed positions the reconciliation changed), as one cycle at
+        ``bar_txt``, the run's last bar, in one transaction."""
+        with self.ledger.cycles(self.run_id) as new:
+            w = new(bar_txt)
+            for node in self.nodes:
+                diffs, ups = node._reconciled
+                for d in diffs:
+                    w.reconcile_event(d.kind, d.symbol, d.client_id, d.detail)
+                for u in ups:
+                    w.order_event(u)
+                w.set_state(node._key, "runtime", node.snapshot(t))
+            sent, changes = self.desk.records()
+            for req in sent:
+                w.order(req)
+            for u in changes:
+                w.order_event(u)
+            w.set_state(self._key, ACCOUNT, self.snapshot())
+        for node in self.nodes:
+            node._reconciled = ([], [])
+
     def snapshot(self) -> dict[str, Any]:
         r = self.risk
         return {
