@@ -9,10 +9,15 @@ Market orders fill at that bar's open; limit and stop orders (and bracket legs) 
 bar's range: through the level at the open (a gap) fills at the open, otherwise at the level.
 When both legs of a bracket could trigger in one bar the stop fills and the target is
 cancelled (the conservative reading of a bar whose path is unknown). Legs become active when
-the parent fills; after a fill at the open they may trigger later in the same bar (at their
-level only), after a fill inside the bar from the next bar on. ``day`` orders expire when a
-bar of a later session arrives; ``opg`` and ``ioc`` orders only take their first bar. Buying
-power is ``multiplier * equity - gross position value`` (open orders reserve nothing).
+the parent fills, as Alpaca documents ("once it is filled, either of the last two conditional
+orders are activated"): they may trigger later in the same bar at their level, whether the
+parent filled at the open or inside the bar (the stand-in cannot know which part of the range
+came after the fill and takes all of it). A parent that ends unfilled cancels its held legs;
+an OCO's two legs are on one side (exits of one position). ``day`` orders expire when their
+session ends: a daily bar is a whole session, so the day orders it matched expire at its end;
+an intraday bar does not say when its session ends, so its day orders expire when a bar of a
+later session arrives. ``opg`` and ``ioc`` orders only take their first bar. Buying power is
+``multiplier * equity - gross position value`` (open orders reserve nothing).
 """
 
 from __future__ import annotations
@@ -142,7 +147,7 @@ class Book:
         sl: dict[str, Any] = body.get("stop_loss") or {}
         if order_class == "oco":  # the order itself is the take-profit; the stop is its leg
             parent.type, parent.limit_price = "limit", float(tp["limit_price"])
-            legs.append(self._leg(parent, "stop", sl, "new"))
+            legs.append(self._leg(parent, "stop", sl, "new", side=parent.side))
         elif order_class in ("bracket", "oto"):
             if tp:
                 legs.append(self._leg(parent, "limit", tp, "held"))
@@ -202,7 +207,10 @@ class Book:
             order_class=str(order_class),
         )
 
-    def _leg(self, parent: BookOrder, kind: str, spec: dict[str, Any], status: str) -> BookOrder:
+    def _leg(
+        self, parent: BookOrder, kind: str, spec: dict[str, Any], status: str, side: str = ""
+    ) -> BookOrder:
+        """A leg of ``parent``: on the other side (a bracket's exits), or on ``side``."""
         stop = _float(spec.get("stop_price")) if kind == "stop" else None
         limit = _float(spec.get("limit_price"))
         otype = "stop_limit" if kind == "stop" and limit is not None else kind
@@ -210,7 +218,7 @@ class Book:
             id=str(uuid.uuid4()),
             client_order_id=str(uuid.uuid4()),
             symbol=parent.symbol,
-            side="sell" if parent.side == "buy" else "buy",
+            side=side or ("sell" if parent.side == "buy" else "buy"),
             type=otype,
             time_in_force=parent.time_in_force,
             created_at=self.now,
@@ -327,7 +335,12 @@ class Book:
             o.expired_at = self.now
         elif status == "rejected":
             o.failed_at = self.now
-        return [trade_update(status, order_json(o), self.now)]
+        events = [trade_update(status, order_json(o), self.now)]
+        if o.parent is None and status != "filled":  # legs its fill would have activated
+            for leg_id in o.legs:
+                if self.orders[leg_id].status == "held":
+                    events += self._end(self.orders[leg_id], "canceled")
+        return events
 
     def reject(self, o: BookOrder) -> list[Message]:
         return self._end(o, "rejected")
@@ -398,21 +411,26 @@ class Book:
         self.now = ts
         events: list[Message] = []
         day = session_day(ts)
+        whole = ts == ts.normalize()  # a daily bar: its session has closed
         for i, symbol in enumerate(bars.symbols):
             op, hi, lo, cl = (float(a[i]) for a in (bars.open, bars.high, bars.low, bars.close))
             if np.isnan(op) or np.isnan(cl):
                 continue
             events += self._expire(symbol, day)
             events += self._match_symbol(symbol, op, hi, lo, ts, day)
+            if whole:
+                events += self._expire(symbol, day, closed=True)
             self.last[symbol] = cl
         return events
 
-    def _expire(self, symbol: str, day: pd.Timestamp) -> list[Message]:
+    def _expire(self, symbol: str, day: pd.Timestamp, closed: bool = False) -> list[Message]:
+        """End the day orders of ``symbol`` whose session is over: those of an earlier session
+        than ``day``, and with ``closed`` those of ``day`` too."""
         events: list[Message] = []
         for o in list(self.orders.values()):
             if o.symbol != symbol or not o.open or o.session is None:
                 continue
-            if o.time_in_force == "day" and day > o.session:
+            if o.time_in_force == "day" and (day > o.session or (closed and day == o.session)):
                 events += self._end(o, "expired")
         return events
 
