@@ -7,24 +7,35 @@ a bar late. A live node therefore runs the same phases of the simulation core, i
 at the close of bar ``t``:
 
 1. **fills**: what the broker filled since the last cycle (the orders sent at the close of
-   ``t - 1`` fill at ``t``'s open) is booked at bar ``t`` with the engine's accounting; a new
-   position takes the protective levels its entry was planned with, moved by the difference
-   between the planned and the actual fill price when they are distances;
+   ``t - 1`` fill at ``t``'s open, their limit / stop entries inside ``t``'s range) is booked at
+   bar ``t`` with the engine's accounting; a new position takes the protective levels its entry
+   was planned with, moved by the difference between the planned and the actual fill price when
+   they are distances; the limit / stop entries of ``t`` are settled as the backtest settles
+   them (filled, or refused by the rule the plan found), with the plan made at ``t - 1``'s close;
 2. **close**: the strategy's ``signals`` hook on the bars so far; the book is marked, the loss
-   limits are evaluated and the signals become the pending orders of the next open;
+   limits are evaluated and the signals become the pending orders of the next open; a day entry
+   that did not fill ends (Alpaca expired it at the session's close; cancelling an order that
+   has ended only reads its final state);
 3. **protection**: each position's stop / take-profit pair is held at the broker, except for a
-   position a working exit is already closing;
+   position a working exit is already closing; a pair an order of which ended unfilled (a day
+   bracket's legs expire with their session) is placed again;
 4. **kill switch**: read after the close, so a flatten replaces what the close decided;
 5. **next open**: the engine's open phase of bar ``t + 1`` decides, sizes and caps the pending
    orders, priced at the close of ``t`` (the next open is unknown), with the trading day and week
    of bar ``t + 1`` from the exchange calendar (``next_period``), so the loss limits and the day
    blocks see the day the orders will fill in. The orders go to the broker now, as market orders
-   for the next open; their client ids carry the decision bar ``t``;
+   for the next open, and limit, stop and stop-limit entries for the next bar with their
+   bracket (a gtc entry stays working while its order is the same, else it is cancelled, then
+   sent again); their client ids carry the decision bar ``t``;
 6. **ledger**: the cycle, in one transaction.
 
 What differs from the backtest, by construction: quantities are sized with the last close
-instead of the next open (a gap changes a quantity, never a decision), and the fills are the
-broker's. ``alphaforge drift`` measures both against the backtest of the same bars.
+instead of the next open (a gap changes a quantity, never a decision), a bracket sent with an
+entry holds the levels planned from the close (a market entry) or from the entry's limit / stop
+price, so until the next close a gap moves the fill but not the bracket; and the fills are the
+broker's. ``alphaforge drift`` measures both against the backtest of the same bars. A restart
+continues from the plan of the last close (its levels, the book it left, its refusals), so the
+entries sent then are settled as without a restart.
 """
 
 from __future__ import annotations
@@ -34,18 +45,19 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.core.orders import Intent
+from alphaforge.core.orders import Intent, OrderState
 from alphaforge.core.panel import Panel
 from alphaforge.engine.node import NodeParts, TradingNode
 from alphaforge.engine.node_parts import Cycle
 from alphaforge.engine.reconcile import Difference
-from alphaforge.sim.records import POSITION
+from alphaforge.sim.records import POSITION, Book
 from alphaforge.sim.stepper import OpenPlan, decode_array, encode_array
 
 # (the bars so far, bar t) -> (day id, week id) of bar t + 1
 NextPeriod = Callable[[Panel, int], tuple[int, int]]
 
 _CLOSING = (Intent.EXIT, Intent.FLATTEN, Intent.REBALANCE)
+_ENDED = (OrderState.CANCELLED, OrderState.EXPIRED, OrderState.REJECTED)
 
 
 class LiveNode(TradingNode):
@@ -103,6 +115,19 @@ class LiveNode(TradingNode):
         nday, nweek = self._next
         return self.st.plan_open(t + 1, self.panel.close[t], self.sig, nday, nweek)
 
+    def _protect_positions(self, t: int, bar_txt: str, cyc: Cycle) -> None:
+        """The node's protection, after forgetting a pair an order of which ended at the broker
+        unfilled while its position is still held (a day bracket's legs expire with the
+        session; a leg cancelled by hand): that position gets a new pair at this close."""
+        for j, prot in list(self.protect.items()):
+            if any(self._ended_unfilled(cid) for cid in prot.ids):
+                self._cancel_protection(j, cyc)
+        super()._protect_positions(t, bar_txt, cyc)
+
+    def _ended_unfilled(self, client_id: str) -> bool:
+        o = self.oms.orders.get(client_id)
+        return o is not None and o.state in _ENDED and o.filled_qty == 0.0
+
     def _closing(self) -> set[int]:
         symbols = self.panel.symbols
         return {
@@ -119,17 +144,33 @@ class LiveNode(TradingNode):
         self._reconciled = ([*diffs, *found], updates)
 
     def snapshot(self, t: int) -> dict[str, Any]:
-        """The node's state plus the levels the last open planned: an entry sent at this close
-        fills after a restart and still takes them."""
+        """The node's state plus what the last open planned: an entry sent at this close fills
+        after a restart and still takes the levels it was planned with, and the limit / stop
+        entries it sent are settled against the book the plan left (with the refusals the
+        plan found)."""
         snap = super().snapshot(t)
         plan = self._plan
         if plan is not None and plan.levels is not None:
             snap["plan_levels"] = encode_array(np.asarray(plan.levels))
+        if plan is not None and plan.after_open is not None:
+            snap["plan_after_open"] = {
+                name: encode_array(a) for name, a in zip(Book._fields, plan.after_open, strict=True)
+            }
+            snap["plan_refused"] = {str(j): list(r) for j, r in plan.refused.items()}
         return snap
 
     def restore(self, snap: dict[str, Any]) -> int:
         nxt = super().restore(snap)
         if "plan_levels" in snap:
             self._plan = OpenPlan(levels=decode_array(snap["plan_levels"], POSITION))
+        if self._plan is not None and "plan_after_open" in snap:
+            book, saved = self.st.book, snap["plan_after_open"]
+            self._plan.after_open = Book(
+                *(decode_array(saved[name], getattr(book, name).dtype) for name in Book._fields)
+            )
+            self._plan.refused = {
+                int(j): (float(r[0]), int(r[1]), float(r[2]))
+                for j, r in snap["plan_refused"].items()
+            }
         self._started = nxt  # the snapshot was taken after the next bar's start
         return nxt
