@@ -149,8 +149,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "params: {fsat: 3}}]\n"
     )
     (files / "fill_close.yaml").write_text("strategy: sma_cross\nsymbols: [SYN01]\nfill: close\n")
-    (files / "limit_entry.yaml").write_text(
-        "strategy: sma_cross\nsymbols: [SYN01]\norder_type: limit\nbroker: {name: alpaca}\n"
+    (files / "account_limit_entry.yaml").write_text(
+        "symbols: [SYN01]\norder_type: limit\nstrategies: [{strategy: sma_cross, allocation: 0.5}]\n"
     )
     (files / "bad_param.yaml").write_text(
         "strategy: sma_cross\nsymbols: [SYN01]\nparams: {fsat: 3}\n"
@@ -321,8 +321,6 @@ ROWS: list[Bad] = [
     B("symbol-misspelt", "backtest sma_cross -s SYN0l -q", "SYN0l", "did you mean"),
     # the runtime
     B("paper-fill-close", f"{PR} {{files}}/fill_close.yaml {REPLAY}", "fill_close.yaml", "fill"),
-    B("paper-limit-entries-broker", f"{PR} {{files}}/limit_entry.yaml", "order_type",
-      "broker.name"),
     B("paper-param-misspelt", f"{PR} {{files}}/bad_param.yaml {REPLAY}", "fsat"),
     B("paper-live-param-misspelt", f"{PR} {{files}}/bad_param.yaml", "fsat"),
     # several strategies on one account
@@ -332,6 +330,8 @@ ROWS: list[Bad] = [
       "strategies[0].symbols", "XX"),
     B("account-param-misspelt", f"{PR} {{files}}/sleeve_param.yaml {REPLAY}", "fsat"),
     B("account-limits-alone", f"{PR} {{files}}/account_alone.yaml {REPLAY}", "account"),
+    B("account-limit-entries", f"{PR} {{files}}/account_limit_entry.yaml {REPLAY}",
+      "order_type", "strategies"),
     B("account-backtest", "backtest -c {files}/over.yaml -q", "over.yaml"),
     # saved runs
     B("runs-show-unknown", "runs show nope", "nope", "runs list"),

@@ -212,25 +212,30 @@ def test_gtc_entries_are_resized_at_each_open(tmp_path: Path) -> None:
     assert any(o.state == "cancelled" for o in entries)  # replaced by a new size
 
 
-@pytest.mark.parametrize(
-    ("extra", "key"),
-    [
-        ({"broker": {"name": "alpaca"}, "order_type": "limit"}, "broker.name: alpaca"),
-        ({"broker": {"name": "alpaca"}}, "broker.name: alpaca"),  # prices under auto
-    ],
-)
-def test_broker_runs_refuse_limit_entries_naming_the_key(
-    extra: dict[str, Any], key: str, tmp_path: Path
+@pytest.mark.parametrize("extra", [{"order_type": "limit"}, {}])  # forced, or prices under auto
+def test_an_account_refuses_limit_entries_naming_the_key(
+    extra: dict[str, Any], tmp_path: Path
 ) -> None:
+    """A run of one strategy holds limit / stop entries on a broker too
+    (``tests/integration/test_paper_alpaca_limit_entries.py``); an account of several
+    strategies refuses them, naming ``strategies``."""
     from alphaforge.core.errors import ConfigError
+    from alphaforge.services.accounts import sleeve_spec
+    from alphaforge.services.backtest import load_spec_panel
     from alphaforge.services.trading import check_run, strategy_book
 
     settings = sample_store(tmp_path)
-    spec = RunSpec.model_validate({**BASE, "symbols": ["SYN01"], "timeframe": "1d", **extra})
+    alone = RunSpec.model_validate(
+        {**BASE, "symbols": ["SYN01"], "timeframe": "1d", "broker": {"name": "alpaca"}, **extra}
+    )
+    check_run(alone)  # one strategy on a broker: held
+    strategy_book(alone, load_spec_panel(alone, settings))
+    spec = RunSpec.model_validate({
+        "symbols": ["SYN01"], "timeframe": "1d", **extra,
+        "strategies": [{"strategy": STRATEGY, "allocation": 0.5}],
+    })  # fmt: skip
+    sleeve = sleeve_spec(spec, 0)
     with pytest.raises(ConfigError) as err:
-        check_run(spec)
-        from alphaforge.services.backtest import load_spec_panel
-
-        strategy_book(spec, load_spec_panel(spec, settings))
+        strategy_book(sleeve, load_spec_panel(sleeve, settings))
     text = str(err.value)
-    assert "order_type" in text and key in text and "\n" not in text
+    assert "order_type" in text and "strategies" in text and "\n" not in text

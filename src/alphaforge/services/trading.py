@@ -61,8 +61,8 @@ def refuse_runtime_settings(
     cfg: BacktestConfig, out: Signals | TargetWeights, source: str, where: str = ""
 ) -> None:
     """Settings the runtime does not carry out yet are refused, never ignored. ``where`` names
-    the key of a run that cannot hold limit / stop entries (``broker.name``, ``strategies``);
-    empty: the simulated venue of one strategy, which holds them."""
+    the key of a run that cannot hold limit / stop entries (``strategies``: an account of
+    several strategies); empty: a run of one strategy, which holds them."""
     if cfg.fill == "close":
         raise ConfigError(
             f"{source}: fill: close fills at the signal bar's close, which a live order cannot "
@@ -75,8 +75,8 @@ def refuse_runtime_settings(
         )
     if where and isinstance(out, Signals) and _resting(cfg, out):
         raise ConfigError(
-            f"{source}: order_type: limit and stop entries are run on the simulated venue of "
-            f"one strategy only, not with {where}; use order_type: market or broker: simulated"
+            f"{source}: order_type: limit and stop entries are run for one strategy only, not "
+            f"with {where} (an account of several strategies); use order_type: market"
         )
 
 
@@ -88,11 +88,10 @@ def _resting(cfg: BacktestConfig, out: Signals) -> bool:
 
 
 def _resting_refused(spec: Any) -> str:
-    """The key of ``spec`` under which limit / stop entries are refused ('' where they run)."""
+    """The key of ``spec`` under which limit / stop entries are refused ('' where they run:
+    one strategy, on the simulated venue or a broker)."""
     if ": strategies[" in str(spec.source):  # a strategy of an account (see sleeve_spec)
         return "strategies"
-    if spec.broker.name != "simulated" and not spec.runtime.shadow:
-        return f"broker.name: {spec.broker.name}"
     return ""
 
 
@@ -100,17 +99,20 @@ def check_run(spec: Any) -> None:
     """What a trading run can refuse before anything is read or written: the strategy's name
     and parameters, and the settings the runtime does not carry out (the rest, which needs the
     strategy's output, is refused by :func:`strategy_book`)."""
+    empty = np.zeros((1, 1), dtype=bool)
     if spec.strategies is not None:
         from alphaforge.services.accounts import check_account
 
-        check_account(spec)
+        for sleeve in check_account(spec):  # a forced limit / stop order type is refused
+            cfg = sleeve.backtest_config()
+            refuse_runtime_settings(cfg, Signals(empty, empty), sleeve.source,
+                                    _resting_refused(sleeve))  # fmt: skip
         return
     if not spec.strategy:
         raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
     make_strategy(spec.strategy, spec.params)
     cfg = spec.backtest_config()
-    empty = np.zeros((1, 1), dtype=bool)
-    # fill, ambiguity; a forced limit / stop order type where the run cannot hold it
+    # fill, ambiguity (a forced limit / stop order type runs for one strategy)
     refuse_runtime_settings(cfg, Signals(empty, empty), spec.source, _resting_refused(spec))
 
 
