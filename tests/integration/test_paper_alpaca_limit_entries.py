@@ -33,7 +33,8 @@ Two differences between a broker and the backtest in an entry's own bar are docu
 :func:`entry_bar_differences` finds both from the bars; the cases' bars hit neither (asserted),
 so their trips must be the replay's. A restart with a working gtc entry, the replacement of a
 resized gtc entry and protection cancelled at the broker by hand are checked against the
-uninterrupted run.
+uninterrupted run, and an entry the broker fills just before its cancel arrives against the
+broker's positions.
 """
 
 from __future__ import annotations
@@ -129,19 +130,42 @@ class HandMarket(Market):
                     self.cancelled.append(o.client_order_id)
 
 
+def _race_cancels(venue: Any, broker: AlpacaBroker, raced: list[str]) -> None:
+    """Let the broker fill the first working entry the runtime cancels just before the cancel
+    reaches it (at its level), as it can on intraday bars."""
+    cancel = venue.cancel
+
+    def racing(client_id: str) -> Any:
+        if not raced and "-ent-" in client_id:
+            with broker.lock:
+                o = broker.book.by_client_id(client_id)
+                if o.open:
+                    px = float(o.stop_price or o.limit_price or 0.0)
+                    broker.emit(broker.book.fill(o, o.remaining, px, broker.book.now))
+                    raced.append(client_id)
+        return cancel(client_id)
+
+    venue.cancel = racing
+
+
 def _run(
-    tmp: Path, case: dict[str, Any], stop: pd.Timestamp | None = None, by_hand: str = ""
+    tmp: Path,
+    case: dict[str, Any],
+    stop: pd.Timestamp | None = None,
+    by_hand: str = "",
+    race: bool = False,
 ) -> dict[str, Any]:
     """Paper-trade ``case`` on the stand-in until END; with ``stop`` the process stops then
     and starts again at once with the same run id; with ``by_hand`` the protective orders
-    are cancelled at the broker after that day's bar. Returns what the tests compare."""
+    are cancelled at the broker after that day's bar; with ``race`` the first entry the
+    runtime cancels fills just before. Returns what the tests compare."""
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
         settings, store, bars = _world(tmp, broker)
         market = (
             HandMarket(store, bars, broker, by_hand) if by_hand else Market(store, bars, broker)
         )
         spec = RunSpec.model_validate(_spec(case, broker))
-        out: dict[str, Any] = {"bars": bars, "restart": None, "home": tmp}
+        out: dict[str, Any] = {"bars": bars, "restart": None, "home": tmp, "raced": []}
         with Ledger.open(f"sqlite:///{tmp / 'ledger.db'}") as ledger:
             run_id = None
             for until in [t for t in (stop, END) if t is not None]:
@@ -157,6 +181,8 @@ def _run(
                     out["restart"] = (working, at_broker, legs,
                                       setup.node.pending_reconciliation())  # fmt: skip
                 run_id = setup.run_id
+                if race:
+                    _race_cancels(setup.node.p.venue, broker, out["raced"])
                 try:
                     _run_until(setup, market, until)
                     out["venue_positions"] = {
@@ -410,6 +436,20 @@ def test_protection_cancelled_at_the_broker_is_placed_again_at_the_close(
     assert {o.symbol for o in again} >= {held[0][0]}  # placed again at that close
     assert hand["trips"] == whole["trips"]
     assert hand["venue_positions"] == hand["ledger_positions"]
+
+
+def test_an_entry_the_broker_fills_before_its_cancel_arrives_is_booked(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """On intraday bars a working entry that a close replaces can fill at the broker before
+    the cancel reaches it. Here the broker fills the first gtc entry the runtime cancels just
+    before the cancel: the fill is booked on that entry when it arrives, after the node ended
+    the entry, so the ledger's positions stay the broker's."""
+    raced = _run(tmp_path_factory.mktemp("race"), CASES["stop_gtc"], race=True)
+    assert raced["raced"]
+    assert raced["raced"][0] in {f.client_id for f in raced["fills"]}
+    assert raced["venue_positions"] == raced["ledger_positions"]
+    assert len(raced["created"]) == len(set(raced["created"]))
 
 
 def _order_rows(out: dict[str, Any]) -> list[tuple[Any, ...]]:

@@ -35,7 +35,9 @@ entry holds the levels planned from the close (a market entry) or from the entry
 price, so until the next close a gap moves the fill but not the bracket; and the fills are the
 broker's. ``alphaforge drift`` measures both against the backtest of the same bars. A restart
 continues from the plan of the last close (its levels, the book it left, its refusals), so the
-entries sent then are settled as without a restart.
+entries sent then are settled as without a restart. An entry the node ends at the broker (a day
+entry at its bar's close, a gtc entry replaced) may still fill before the cancel arrives on
+intraday bars; its fill is booked on that entry when it comes.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.core.orders import Intent, OrderState
+from alphaforge.core.orders import Intent, Order, OrderState, OrderUpdate, TimeInForce
 from alphaforge.core.panel import Panel
 from alphaforge.engine.node import NodeParts, TradingNode
 from alphaforge.engine.node_parts import Cycle
@@ -70,6 +72,7 @@ class LiveNode(TradingNode):
         self.next_period = next_period
         self._started = -1  # the bar whose start (day / week roll) the book has seen
         self._next: tuple[int, int] = (0, 0)
+        self._ended: dict[str, Order] = {}  # limit / stop entries ended at the broker, by id
 
     def step(self, t: int, trade: bool = True) -> float:
         """Run the cycle of the close of bar ``t``; returns the equity at that close.
@@ -114,6 +117,42 @@ class LiveNode(TradingNode):
         """The open phase of bar ``t + 1``, priced at the close of ``t``."""
         nday, nweek = self._next
         return self.st.plan_open(t + 1, self.panel.close[t], self.sig, nday, nweek)
+
+    # ---- an entry the broker filled before its cancel reached it -------------------------
+    def _cancel_entry(self, j: int, cyc: Cycle) -> None:
+        self._remember_entry(self.resting.get(j))
+        super()._cancel_entry(j, cyc)
+
+    def _end_day_entries(self, cyc: Cycle) -> None:
+        for cid in self.resting.values():
+            o = self.oms.orders.get(cid)
+            if o is not None and o.request.tif is not TimeInForce.GTC:  # (gtc ones stay)
+                self._remember_entry(cid)
+        super()._end_day_entries(cyc)
+
+    def _remember_entry(self, client_id: str | None) -> None:
+        """Keep a working entry the node ends at the broker (the last 1,000): the broker may
+        fill it before the cancel arrives (intraday bars), after the node forgot it."""
+        o = self.oms.orders.get(client_id) if client_id is not None else None
+        if o is None or o.state.terminal:
+            return
+        self._ended[o.client_id] = Order(o.request, OrderState.ACCEPTED, o.venue_id,
+                                         o.filled_qty, o.avg_price)  # fmt: skip
+        if len(self._ended) > 1_000:
+            del self._ended[next(iter(self._ended))]
+
+    def _venue_updates(self, t: int) -> list[OrderUpdate]:
+        """The broker's updates; the fill of an entry the node ended and forgot is booked on
+        that entry (a position the broker made, so the ledger's stays the broker's)."""
+        ups = super()._venue_updates(t)
+        for u in ups:
+            if u.fill is None or u.client_id in self.oms.orders:
+                continue
+            o = self._ended.pop(u.client_id, None)
+            if o is not None:
+                self.oms.orders[u.client_id] = o
+                self.p.log("filled_before_cancel", client_id=u.client_id, symbol=u.fill.symbol)
+        return ups
 
     def _protect_positions(self, t: int, bar_txt: str, cyc: Cycle) -> None:
         """The node's protection, after forgetting a pair an order of which ended at the broker
