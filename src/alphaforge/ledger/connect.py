@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert
+from sqlalchemy import Connection, Dialect, Engine, Table, create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
-__all__ = ["MIGRATIONS", "BulkInsert", "alembic_config", "make_engine", "upgrade"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = ["HEAD", "MIGRATIONS", "BulkInsert", "alembic_config", "make_engine", "upgrade"]
+
+HEAD = "0001"
+"""The newest migration's revision (a test checks it against the scripts): a ledger already
+there is opened without loading Alembic."""
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 """The Alembic script folder shipped inside the package."""
@@ -53,6 +58,8 @@ def make_engine(url: str) -> Engine:
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """An Alembic configuration built in code (no ``alembic.ini``) for the shipped scripts."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -60,10 +67,42 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the ledger database of ``engine`` to ``revision`` in one transaction."""
+def upgrade(engine: Engine, revision: str = "head", fast: bool = True) -> None:
+    """Migrate the ledger database of ``engine`` to ``revision`` in one transaction.
+
+    ``fast`` (to the head only): a database already at the head is left as it is without
+    loading Alembic, and an empty SQLite file gets the models' tables and the head's version
+    row in one transaction (``tests/integration/ledger/test_ledger_schema.py`` checks that
+    this schema is the migrations' one). Every other database is migrated by Alembic."""
+    if fast and revision == "head":
+        with engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+            if _fast_upgrade(conn):
+                return
+    from alembic import command
+
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
+
+
+def _fast_upgrade(conn: Connection) -> bool:
+    """Whether the database of ``conn`` is at :data:`HEAD` now: it was, or it was an empty
+    SQLite database and got the head's schema here (inside the caller's transaction)."""
+    if conn.dialect.has_table(conn, "alembic_version"):
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return bool(version == HEAD)
+    if conn.dialect.name != "sqlite":
+        return False
+    if conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar():
+        return False  # tables without a version: Alembic says what to do
+    from alphaforge.ledger.models import Base
+
+    Base.metadata.create_all(conn)
+    conn.exec_driver_sql(
+        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+    )
+    conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
+    return True
 
 
 class BulkInsert:
