@@ -7,6 +7,7 @@ by bar, as if each bar had just closed.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -346,7 +347,21 @@ def run_replay(
     speed: float | None,
     on_bar: Callable[[int, float], None] | None = None,
 ) -> ReplayOutcome:
-    """Feed every bar through the node; ``speed`` x real time (None: as fast as possible)."""
+    """Feed every bar through the node; ``speed`` x real time (None: as fast as possible).
+
+    The objects that exist before the first bar (the bars, the node, the libraries) are kept
+    out of the garbage collector's full passes while it runs (``gc.freeze``): a full pass
+    over them cost a replay of a month of minute bars about 5%."""
+    gc.freeze()
+    try:
+        return _replay_bars(setup, speed, on_bar)
+    finally:
+        gc.unfreeze()
+
+
+def _replay_bars(
+    setup: ReplaySetup, speed: float | None, on_bar: Callable[[int, float], None] | None
+) -> ReplayOutcome:
     node, panel = setup.node, setup.panel
     t0 = time.perf_counter()
     period = _period_seconds(panel)
