@@ -265,9 +265,13 @@ class LiveAccount(Account):
 
     def step(self, t: int, trade: bool = True) -> float:
         """Run the close of bar ``t`` for every strategy and send the next open's orders
-        (``trade=False``: a caught-up bar, whose pending orders are dropped)."""
+        (``trade=False``: a caught-up bar, whose pending orders are dropped). The first bar
+        after a restart whose lost cycle had already sent orders to the broker is redone as
+        it ran: its orders are decided again, and what the broker has is kept (the same
+        client ids), what it has not is not sent late (:attr:`BrokerDesk.lost_cycle`)."""
         if self._cm is None:
             self._begin()
+        redo, self.desk.lost_cycle = self.desk.lost_cycle and not trade, False
         texts = self.nodes[0]._texts
         self._roll_day(int(self.day[t]))
         self.desk.settle(self.bars(t), texts[t + 1] if t + 1 < len(texts) else None)
@@ -278,9 +282,9 @@ class LiveAccount(Account):
         floor = self._floor(nday)
         for node in self.nodes:
             node.floor = floor
-            node.open_phase(t, trade)
+            node.open_phase(t, trade or redo)
         events += self._gross_check()
-        self.desk.flush(texts[t])
+        self.desk.flush(texts[t], only_known=redo)
         for node in self.nodes:
             node.end_cycle(t)
         self._write(texts[t], events)

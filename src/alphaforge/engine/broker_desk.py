@@ -51,6 +51,9 @@ class BrokerDesk(NettingDesk):
         super().__init__(venue, run_id, strategies)
         self.symbols = symbols
         self._later: list[OrderUpdate] = []  # streamed fills of a bar not run yet
+        # a restart found orders at the broker that the cycle it redoes sent before it was
+        # lost: that cycle is redone as it ran, even when its bar is caught up
+        self.lost_cycle = False
 
     # ---- the cycle -------------------------------------------------------------------------
     def settle(self, bars: BarSet, until: str | None) -> None:
@@ -146,17 +149,26 @@ class BrokerDesk(NettingDesk):
         explain (the broker's position, less every strategy's and less our fills at or after
         ``until``, which the cycles that redo those bars route) is adopted as one fill at
         ``at``, the time of the last bar before the run resumes, at the broker's average
-        price."""
+        price. Orders of the runtime the broker has and the desk does not know were sent by
+        the cycle the restart redoes before it was recorded: :attr:`lost_cycle`."""
         redo: dict[str, float] = {}
         diffs: list[Difference] = []
+        lost = False
         for f in self.venue.fills(since=since):
             if f.fill_id in self._seen:
                 continue
             if self._ours(f) or made_by_runtime(f.client_id):
                 if utc_time(f.ts) >= utc_time(until):
                     redo[f.symbol] = redo.get(f.symbol, 0.0) + f.signed_qty
+                    lost = lost or not self._ours(f)
             elif any(f.symbol in syms for syms in self.symbols.values()):
                 diffs.append(self._adopt(f, "by hand"))
+        b = self._b
+        self.lost_cycle = since is not None and (lost or any(
+            made_by_runtime(o.client_id) and o.client_id not in b.nets
+            and o.client_id not in b.owner and o.parent_id not in b.owner
+            for o in self.venue.open_orders()
+        ))  # fmt: skip
         at_broker = {p.symbol: p for p in self.venue.positions()}
         attributed: dict[str, float] = {}
         for pos in self._b.pos.values():
@@ -175,7 +187,7 @@ class BrokerDesk(NettingDesk):
                 continue
             px = vp.avg_price if vp is not None else self.last.get(sym, 0.0)
             side = Side.BUY if gap > 0 else Side.SELL
-            f = Fill(f"adopt:{sym}:{until}", f"adopt:{sym}", sym, side, abs(gap), px, 0.0, at)
+            f = Fill(f"adopt:{sym}:{at}", f"adopt:{sym}", sym, side, abs(gap), px, 0.0, at)
             diffs.append(self._adopt(f, "not explained by its fills"))
         return diffs
 

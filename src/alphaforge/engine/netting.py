@@ -29,7 +29,7 @@ only; the fills are booked once, on the strategies' own orders).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -131,7 +131,7 @@ class NettingDesk:
         netted = req.type is OrderType.MARKET and req.intent is not Intent.STOP
         if not netted:
             self._b.owner[req.client_id] = strategy
-            return self.venue.submit(req)  # protection: the venue's own, at once
+            return self._submit(req)  # protection: the venue's own, at once
         if req.stop_loss is not None or req.take_profit is not None:
             self._b.owner[req.client_id] = strategy  # a bracketed entry: held for the
             self._brackets[req.client_id] = req  # account's limits, sent as it is
@@ -157,14 +157,19 @@ class NettingDesk:
         u = OrderUpdate(client_id, OrderState.REJECTED, self.now, reason=reason)
         self._queues[who].append(u)
 
-    def flush(self, bar: str) -> None:
+    def flush(self, bar: str, only_known: bool = False) -> None:
         """Send the held bracketed entries as they are; net the other held orders per symbol
-        and send each symbol's difference to the venue."""
+        and send each symbol's difference to the venue. ``only_known``: send only what the
+        venue already has (a lost cycle redone after a restart sent it in time); the rest is
+        not sent late, its orders end cancelled as stale (what crosses still crosses)."""
         by_symbol: dict[str, list[str]] = {}
         for cid in self._held:
             if cid in self._brackets:
                 req = self._brackets.pop(cid)
-                self._queues[self._b.owner[cid]].append(self._submit(req))
+                sent = not only_known or self.venue.order(cid) is not None
+                self._queues[self._b.owner[cid]].append(
+                    self._submit(req) if sent else self._stale(cid)
+                )
                 continue
             by_symbol.setdefault(self._b.children[cid].req["symbol"], []).append(cid)
         self._held = []
@@ -187,19 +192,33 @@ class NettingDesk:
             )  # fmt: skip
             side = req.side.value
             mine = [c for c in ids if self._b.children[c].req["side"] == side]
+            if only_known and self.venue.order(req.client_id) is None:
+                for c in mine:
+                    self._net_ended(c, self._stale(req.client_id))
+                continue
             self._b.nets[req.client_id] = _Net(mine, req.qty)
             for c in mine:
                 self._b.children[c].net = req.client_id
             self.sent.append(req)
             self._sent(self._submit(req))
 
+    def _stale(self, client_id: str) -> OrderUpdate:
+        reason = "stale: decided at a bar caught up after a restart, not sent late"
+        return OrderUpdate(client_id, OrderState.CANCELLED, self.now, reason=reason)
+
     def _submit(self, req: OrderRequest) -> OrderUpdate:
         """Send ``req`` to the venue; a rejection is its answer, with the venue's reason, as the
-        order manager has it for one strategy, not an exception."""
+        order manager has it for one strategy, not an exception. An order the venue has filled
+        already (sent by a cycle lost before it was recorded, sent again by the restart: the
+        venue answers with the order it has) is acknowledged as accepted: its fills come with
+        the bar they filled in and are booked there."""
         try:
-            return self.venue.submit(req)
+            u = self.venue.submit(req)
         except OrderRejectedError as exc:
             return OrderUpdate(req.client_id, OrderState.REJECTED, self.now, reason=str(exc))
+        if u.fill is None and u.state in (OrderState.FILLED, OrderState.PARTIALLY_FILLED):
+            return replace(u, state=OrderState.ACCEPTED)
+        return u
 
     def _sent(self, u: OrderUpdate) -> None:
         """The venue's answer to a net order (its later updates come with a bar): a rejection
