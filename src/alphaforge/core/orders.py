@@ -24,7 +24,7 @@ re-sends the same id and the venue refuses the duplicate instead of trading twic
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -295,12 +295,18 @@ def money(x: float | Decimal | str, places: int = 6) -> Decimal:
     return d.quantize(Decimal(1).scaleb(-places))
 
 
+_REQUEST_FIELDS = tuple(f.name for f in fields(OrderRequest))
+_REQUEST_ENUMS = frozenset(("side", "intent", "type", "tif"))
+
+
 def request_dict(r: OrderRequest) -> dict[str, Any]:
-    """An order request as JSON-safe values (enums as their text)."""
-    d = asdict(r)
-    for k in ("side", "intent", "type", "tif"):
-        d[k] = str(d[k].value)
-    return d
+    """An order request as JSON-safe values (enums as their text). Every field is a number, a
+    text or an enum, so a field-by-field copy is the whole request (a restart's snapshot makes
+    one per working order)."""
+    return {
+        k: str(getattr(r, k).value) if k in _REQUEST_ENUMS else getattr(r, k)
+        for k in _REQUEST_FIELDS
+    }
 
 
 def request_of(d: dict[str, Any]) -> OrderRequest:

@@ -4,7 +4,6 @@ the state a restart continues from, and reconciliation with the venue before a r
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -95,7 +94,7 @@ class NodeRecords(NodeState):
         ]  # fmt: skip
         snap: dict[str, Any] = {
             "t": t, "stepper": self.st.snapshot(), "working": working,
-            "protect": {str(j): asdict(p) for j, p in self.protect.items()},
+            "protect": {str(j): {**vars(p), "ids": dict(p.ids)} for j, p in self.protect.items()},
             "resting": {str(j): cid for j, cid in self.resting.items()},
         }  # fmt: skip
         venue_snapshot = getattr(self.p.venue, "snapshot", None)

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -393,7 +393,7 @@ class SimulatedVenue:
         a = self._acct
         working = []
         for w in self._working.values():
-            d = asdict(w)
+            d = dict(vars(w))  # numbers and texts but these two (a copy: no deep copy needed)
             d["req"] = request_dict(w.req)
             d["state"] = w.state.value
             working.append(d)
