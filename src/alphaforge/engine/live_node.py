@@ -38,6 +38,14 @@ continues from the plan of the last close (its levels, the book it left, its ref
 entries sent then are settled as without a restart. An entry the node ends at the broker (a day
 entry at its bar's close, a gtc entry replaced) may still fill before the cancel arrives on
 intraday bars; its fill is booked on that entry when it comes.
+
+After downtime the missed bars are caught up without trading, each booking the fills the broker
+made in it. The broker's orders are as they are now, after all of those fills, so a restart
+first finds the legs of the brackets it left working (in any state) and the fills to come: a
+position opened while down takes its entry's planned levels and its legs as protection, a
+leg's fill is booked in its bar (not taken for a trade by hand), and a symbol's protection is
+left as the broker held it while a fill of it is still to come. A working entry stays working
+while the caught-up closes keep it pending, as the backtest does, or when the broker filled it.
 """
 
 from __future__ import annotations
@@ -47,11 +55,21 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.core.orders import Intent, Order, OrderState, OrderUpdate, TimeInForce
+from alphaforge.core.orders import (
+    Fill,
+    Intent,
+    Order,
+    OrderRequest,
+    OrderState,
+    OrderUpdate,
+    TimeInForce,
+)
 from alphaforge.core.panel import Panel
 from alphaforge.engine.node import NodeParts, TradingNode
-from alphaforge.engine.node_parts import Cycle
+from alphaforge.engine.node_parts import Cycle, Protection, order_kind
 from alphaforge.engine.reconcile import Difference
+from alphaforge.ports import VenueOrder
+from alphaforge.sim import codes as C
 from alphaforge.sim.records import POSITION, Book
 from alphaforge.sim.stepper import OpenPlan, decode_array, encode_array
 
@@ -73,13 +91,21 @@ class LiveNode(TradingNode):
         self._started = -1  # the bar whose start (day / week roll) the book has seen
         self._next: tuple[int, int] = (0, 0)
         self._ended: dict[str, Order] = {}  # limit / stop entries ended at the broker, by id
+        self._behind = False  # the bar being run is caught up (see step)
+        self._ahead: dict[str, Fill] = {}  # fills a restart found for later bars, by fill id
+        self._legs: dict[str, list[VenueOrder]] = {}  # a working bracket's legs at a restart
 
     def step(self, t: int, trade: bool = True) -> float:
         """Run the cycle of the close of bar ``t``; returns the equity at that close.
 
         ``trade=False`` (a bar caught up after downtime): its fills and close are booked, what
-        the close leaves pending is dropped, not sent late."""
+        the close leaves pending is dropped, not sent late; a limit / stop entry still working
+        at the broker stays working while the caught-up closes keep it pending
+        (:meth:`_drop_pending`)."""
+        self._behind = not trade
         eq = self.close_phase(t)
+        if trade:  # what a restart found is booked by now
+            self._ahead, self._legs = {}, {}
         self.open_phase(t, trade)
         self._end(t, self._texts[t], self._cyc)
         return eq
@@ -158,8 +184,9 @@ class LiveNode(TradingNode):
         """The node's protection, after forgetting a pair an order of which ended at the broker
         unfilled while its position is still held (a day bracket's legs expire with the
         session; a leg cancelled by hand): that position gets a new pair at this close."""
+        frozen = self._frozen()
         for j, prot in list(self.protect.items()):
-            if any(self._ended_unfilled(cid) for cid in prot.ids):
+            if j not in frozen and any(self._ended_unfilled(cid) for cid in prot.ids):
                 self._cancel_protection(j, cyc)
         super()._protect_positions(t, bar_txt, cyc)
 
@@ -169,13 +196,162 @@ class LiveNode(TradingNode):
 
     def _closing(self) -> set[int]:
         symbols = self.panel.symbols
-        return {
+        return self._frozen() | {
             symbols.index(o.request.symbol)
             for o in self.oms.orders.values()
             if not o.state.terminal and o.request.intent in _CLOSING
         }
 
+    # ---- bars caught up after downtime ----------------------------------------------------
+    # The broker went on while the process was down; its orders are as they are now, after
+    # the fills the caught-up bars book one by one. A restart finds those fills (``_ahead``)
+    # and the legs of the brackets it left working (``_legs``), whatever their state now.
+    def _drop_pending(self, t: int, cyc: Cycle) -> None:
+        """A caught-up close sends nothing: what it leaves pending is dropped, never sent late.
+        A limit / stop entry working at the broker is kept where this close keeps it pending
+        as the backtest does (the same signal's entry; a new signal or an exit signal replaced
+        or cancelled it: it is cancelled), and where the broker filled it in a later bar (that
+        fill is booked in its bar). Kept entries are settled with the plan they were sent
+        with; the first traded close sizes them again (a gtc entry is then replaced when its
+        size changed)."""
+        same, filling = self._kept()
+        pend = self.st.book.pend
+        for j, sym in enumerate(self.panel.symbols):
+            if pend[j]["exit"] or (pend[j]["entry"] != 0.0 and j not in same):
+                cyc.decisions.append((sym, "skip", 0.0, "stale: the bar was caught up", False))
+            pend[j]["exit"] = False
+            if j not in same:
+                pend[j]["entry"], pend[j]["left"] = 0.0, 0.0
+        self.st.book.account[0]["pend_rebal"] = -1
+        if not (same or filling):
+            self._plan = None
+        self._cancel_resting(same | filling, cyc)
+
+    def _kept(self) -> tuple[set[int], set[int]]:
+        """The symbols whose working entry this caught-up close keeps: pending as it was sent
+        (its signal bar and side), and, besides, filled by the broker in a later bar."""
+        plan, pend = self._plan, self.st.book.pend
+        sent = plan.after_open.pend if plan is not None and plan.after_open is not None else None
+        later = {f.client_id for f in self._pending_ahead()}
+        same, filling = set(), set()
+        for j, cid in self.resting.items():
+            o = self.oms.orders.get(cid)
+            if o is None or o.state.terminal:
+                continue
+            if (
+                sent is not None
+                and pend[j]["entry"] * sent[j]["entry"] > 0.0
+                and (pend[j]["sig_bar"] == sent[j]["sig_bar"])
+            ):
+                same.add(j)
+            elif cid in later:
+                filling.add(j)
+        return same, filling
+
+    def _pending_ahead(self) -> list[Fill]:
+        """The fills a restart found for later bars that no cycle has booked yet."""
+        if self._ahead:
+            self._ahead = {k: f for k, f in self._ahead.items() if k not in self._booked}
+        return list(self._ahead.values())
+
+    def _frozen(self) -> set[int]:
+        """In a caught-up bar, the symbols the broker has a fill of in a later bar: their
+        protection stays as the broker held it (it may have filled or ended since) until that
+        fill is booked."""
+        if not self._behind:
+            return set()
+        symbols = self.panel.symbols
+        return {symbols.index(f.symbol) for f in self._pending_ahead() if f.symbol in symbols}
+
+    def _adopt_bracket(self, j: int, req: OrderRequest, cyc: Cycle) -> None:
+        """The bracket's legs protect position ``j`` (as :meth:`TradingNode._adopt_bracket`);
+        for an entry a restart found working, the legs it found then, in whatever state they
+        are now: in a caught-up bar they held the position, and a later bar books their fill.
+        A leg that ended unfilled with no fill of the position ahead (cancelled by hand) is
+        ended here, so the position gets a new pair at this close."""
+        legs = self._legs.pop(req.client_id, None)
+        if not legs:
+            super()._adopt_bracket(j, req, cyc)
+            return
+        _level, reason, tp = self.st.protection(j)
+        stop = next((o.stop for o in legs if o.stop is not None), None)
+        self.protect[j] = Protection(
+            {o.client_id: order_kind(o) for o in legs}, stop if stop is not None else np.nan, tp,
+            legs[0].qty, reason,
+        )  # fmt: skip
+        frozen = j in self._frozen()
+        for o in legs:
+            self._record_leg(o, req, reason, cyc)
+            if not frozen and o.state in _ENDED and o.filled_qty == 0.0:
+                u = OrderUpdate(o.client_id, o.state, "", o.venue_id)
+                self.oms.apply(u)
+                cyc.updates.append(u)
+
+    def _protective_fill(
+        self, t: int, j: int, u: OrderUpdate, fill: tuple[float, float, float]
+    ) -> None:
+        """Book a protective fill; in a caught-up bar, a fill that closes the position also
+        reads the end of the position's other protective orders (the broker cancelled them
+        with it; their news came while the process was down)."""
+        prot = self.protect.get(j)
+        super()._protective_fill(t, j, u, fill)
+        if self._behind and prot is not None and j not in self.protect:
+            for cid in prot.ids:
+                if cid != u.client_id:
+                    self._cancel_at_venue(cid, self._cyc)
+
     # ---- restart --------------------------------------------------------------------------
+    def reconcile(self, t: int, since: str | None, known_fills: set[str]) -> list[Difference]:
+        """Reconcile with the broker before bar ``t`` (:meth:`NodeRecords.reconcile`), with
+        the legs of the brackets left working known as the node's own (a leg's fill in a bar
+        to catch up is booked in that bar, not taken for a trade made by hand). An order with
+        a fill in a bar to catch up keeps its state until that bar books the fill."""
+        legs_of = getattr(self.p.venue, "legs", None)
+        if legs_of is None:  # an account's strategy on its share of the venue
+            return super().reconcile(t, since, known_fills)
+        legs, scratch = self._bracket_legs(legs_of), Cycle()
+        before = {cid: o.snapshot() for cid, o in self.oms.orders.items() if not o.state.terminal}
+        for parent, of_parent in legs.items():
+            for leg in of_parent:
+                if leg.client_id not in self.oms.orders:  # the node's own while it reconciles
+                    self._record_leg(leg, before[parent].request, C.EXIT_STOP_LOSS, scratch)
+        taken = {r.client_id for r in scratch.requests}
+        try:
+            diffs = super().reconcile(t, since, known_fills)
+        finally:
+            for cid in taken:
+                self.oms.orders.pop(cid, None)
+        self._legs = legs
+        self._ahead = {}
+        if t < self.panel.shape[0]:
+            booked = known_fills | set(self._booked)
+            fills = self.p.venue.fills(since=self._texts[t])
+            self._ahead = {f.fill_id: f for f in fills if f.fill_id not in booked}
+        later = {f.client_id for f in self._ahead.values()}
+        found, updates = self._reconciled
+        kept = []
+        for u in updates:
+            if u.fill is None and (u.client_id in taken or u.client_id in later):
+                if u.client_id in before:
+                    self.oms.orders[u.client_id] = before[u.client_id]
+                continue
+            kept.append(u)
+        self._reconciled = (found, kept)
+        return diffs
+
+    def _bracket_legs(
+        self, legs_of: Callable[[str], list[VenueOrder]]
+    ) -> dict[str, list[VenueOrder]]:
+        """The legs at the broker of each working order sent with a bracket, in any state."""
+        out: dict[str, list[VenueOrder]] = {}
+        for cid, o in list(self.oms.orders.items()):
+            req = o.request
+            if not o.state.terminal and (req.stop_loss is not None or req.take_profit is not None):
+                found = legs_of(cid)
+                if found:
+                    out[cid] = found
+        return out
+
     def note_differences(self, diffs: list[Difference]) -> None:
         """Differences found for the whole account (its netting desk against the broker),
         reported and written with this node's reconciliation."""

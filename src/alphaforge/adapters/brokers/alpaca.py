@@ -37,7 +37,7 @@ import requests
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
-from alpaca.trading.requests import GetOrdersRequest, ReplaceOrderRequest
+from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest, ReplaceOrderRequest
 from alpaca.trading.stream import TradingStream
 from pydantic import SecretStr
 
@@ -62,6 +62,7 @@ from alphaforge.core.errors import (
     VenueUnavailableError,
 )
 from alphaforge.core.orders import Fill, OrderRequest, OrderState, OrderUpdate
+from alphaforge.core.panel import utc_time
 from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder, VenuePosition
 
 T = TypeVar("T")
@@ -355,6 +356,17 @@ class AlpacaVenue:
         self._orders.remember(o, client_id)
         return venue_order(o, client_id, self._orders.parent(str(o.id)))
 
+    def legs(self, client_id: str) -> list[VenueOrder]:
+        """The stop / target legs of bracket ``client_id`` in whatever state (those that
+        protected a position since its entry filled, filled or cancelled by now included)."""
+        o = self._lookup(client_id)
+        if o is None:
+            return []
+        nested = GetOrderByIdRequest(nested=True)
+        full: Any = self._read(lambda: self._client.get_order_by_id(o.id, nested), "order")
+        self._orders.remember(full, client_id)
+        return [venue_order(leg, self._orders.client_id(leg), client_id) for leg in full.legs or []]
+
     def open_orders(self) -> list[VenueOrder]:
         """Working orders, bracket legs included (``parent_id`` names their parent)."""
         req = GetOrdersRequest(status=QueryOrderStatus.OPEN, nested=True, limit=500)
@@ -370,11 +382,8 @@ class AlpacaVenue:
         return out
 
     def positions(self) -> list[VenuePosition]:
-        rows = self._read(self._client_positions, "positions")
+        rows: Any = self._read(lambda: self._client.get_all_positions(), "positions")
         return [VenuePosition(str(p.symbol), fnum(p.qty), fnum(p.avg_entry_price)) for p in rows]
-
-    def _client_positions(self) -> Any:
-        return self._client.get_all_positions()
 
     def account(self) -> VenueAccount:
         a = self._read(lambda: self._client.get_account(), "account")
@@ -422,8 +431,8 @@ class AlpacaVenue:
             for a in self._activities(after)
         ]
         if since is not None:
-            start = _utc(since)
-            out = [f for f in out if _utc(f.ts) >= start]
+            start = utc_time(since)
+            out = [f for f in out if utc_time(f.ts) >= start]
         return out
 
     # -- updates ----------------------------------------------------------------------------
@@ -488,8 +497,3 @@ class AlpacaVenue:
             raise VenueUnavailableError(f"alpaca stand-in: bar not delivered ({exc})") from None
         if r.status_code != 200:
             raise VenueError(f"alpaca stand-in: bar refused (HTTP {r.status_code}): {r.text[:200]}")
-
-
-def _utc(text: Any) -> pd.Timestamp:
-    t = pd.Timestamp(text)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
