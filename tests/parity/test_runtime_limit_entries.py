@@ -213,12 +213,14 @@ def test_gtc_entries_are_resized_at_each_open(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("extra", [{"order_type": "limit"}, {}])  # forced, or prices under auto
-def test_an_account_refuses_limit_entries_naming_the_key(
+def test_an_account_holds_limit_entries_on_the_simulated_venue_and_refuses_a_broker(
     extra: dict[str, Any], tmp_path: Path
 ) -> None:
     """A run of one strategy holds limit / stop entries on a broker too
     (``tests/integration/test_paper_alpaca_limit_entries.py``); an account of several
-    strategies refuses them, naming ``strategies``."""
+    strategies holds them on the simulated venue (replay and paper,
+    ``tests/integration/test_account_limit_entries.py``) and refuses them on a broker, naming
+    ``broker.name``, before anything is written when the order type is forced."""
     from alphaforge.core.errors import ConfigError
     from alphaforge.services.accounts import sleeve_spec
     from alphaforge.services.backtest import load_spec_panel
@@ -230,12 +232,18 @@ def test_an_account_refuses_limit_entries_naming_the_key(
     )
     check_run(alone)  # one strategy on a broker: held
     strategy_book(alone, load_spec_panel(alone, settings))
-    spec = RunSpec.model_validate({
-        "symbols": ["SYN01"], "timeframe": "1d", **extra,
-        "strategies": [{"strategy": STRATEGY, "allocation": 0.5}],
-    })  # fmt: skip
-    sleeve = sleeve_spec(spec, 0)
+    account = {"symbols": ["SYN01"], "timeframe": "1d", **extra,
+               "strategies": [{"strategy": STRATEGY, "allocation": 0.5}]}  # fmt: skip
+    simulated = RunSpec.model_validate(account)
+    check_run(simulated)  # an account on the simulated venue: held
+    sleeve = sleeve_spec(simulated, 0)
+    strategy_book(sleeve, load_spec_panel(sleeve, settings))
+    on_broker = RunSpec.model_validate({**account, "broker": {"name": "alpaca"}})
+    sleeve = sleeve_spec(on_broker, 0)
     with pytest.raises(ConfigError) as err:
+        if extra:
+            check_run(on_broker)
         strategy_book(sleeve, load_spec_panel(sleeve, settings))
     text = str(err.value)
-    assert "order_type" in text and "strategies" in text and "\n" not in text
+    assert "order_type" in text and "broker.name: alpaca" in text and "\n" not in text
+    assert "strategies[0]" in text

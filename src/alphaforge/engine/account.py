@@ -30,12 +30,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from alphaforge.core.orders import Intent
+from alphaforge.core.orders import Intent, OrderRequest
 from alphaforge.engine.broker_desk import BrokerDesk
 from alphaforge.engine.gate import TradingState
 from alphaforge.engine.live_node import LiveNode
@@ -105,6 +105,7 @@ class Account:
             node.floor = floor
             node.begin(t, trade)
         text = self.nodes[0]._texts[t]
+        self._end_entries()
         events = self._gross_check()
         self.desk.flush(text)
         for node in self.nodes:
@@ -139,24 +140,67 @@ class Account:
         return TradingState.ACTIVE
 
     def _gross_check(self) -> list[tuple[str, float, float]]:
-        """Refuse held entries above ``max_gross`` x equity (valued at the last closes)."""
+        """Refuse held entries above ``max_gross`` x equity: the positions at the last closes,
+        plus every limit / stop entry still working at the venue as if filled at its level,
+        plus the held entries in the order they were sent (a market entry at the last close,
+        a limit / stop entry at its level)."""
         cap = self.limits.max_gross
         if cap is None:
             return []
         eq = self.equity
-        gross = float(sum(n.st.exposure[0] for n in self.nodes))
+        held = self.desk.held()
+        gross = float(sum(n.st.exposure[0] for n in self.nodes)) + self._working(held)
         out = []
-        for req in self.desk.held():
+        for req in held:
             if req.intent is not Intent.ENTRY:
                 continue
-            px = self.desk.last.get(req.symbol, float("nan"))
-            add = req.qty * px if px == px else 0.0
+            add = req.qty * self._level(req)
             if eq > 0 and (gross + add) / eq > cap + 1e-12:
                 self.desk.refuse(req.client_id, f"account: gross exposure above {cap:g}x equity")
                 out.append(("max_gross", (gross + add) / eq, cap))
                 continue
             gross += add
         return out
+
+    def _level(self, req: OrderRequest) -> float:
+        """The price an entry would fill at: a limit / stop entry's level, else the last close
+        (0 when unknown)."""
+        px = req.limit if req.limit is not None else req.stop
+        if px is None:
+            px = self.desk.last.get(req.symbol, float("nan"))
+        return px if px == px else 0.0
+
+    def _working(self, held: list[OrderRequest]) -> float:
+        """The gross value of the limit / stop entries working at the venue (sent at an earlier
+        open: a gtc entry), the rest of each valued at its level."""
+        sent = {r.client_id for r in held}
+        total = 0.0
+        for node in self.nodes:
+            for cid in node.resting.values():
+                o = node.oms.orders.get(cid)
+                if o is not None and not o.state.terminal and cid not in sent:
+                    total += max(o.request.qty - o.filled_qty, 0.0) * self._level(o.request)
+        return total
+
+    def _end_entries(self) -> None:
+        """A strategy that may only reduce exposure (the account's loss limits, the kill switch)
+        keeps no limit / stop entry working: each is cancelled before the venue sees the bar,
+        with the reason recorded on the order (its gate refuses new ones)."""
+        held = {r.client_id for r in self.desk.held()}
+        for node in self.nodes:
+            state = node.p.gate.state
+            if state is TradingState.ACTIVE:
+                continue
+            for j, cid in list(node.resting.items()):
+                o = node.oms.orders.get(cid)
+                if cid in held or o is None or o.state.terminal:
+                    continue
+                del node.resting[j]
+                u = node.p.venue.cancel(cid)
+                if u is not None:
+                    u = replace(u, reason=f"account: {state} (only orders that reduce exposure)")
+                    node.oms.apply(u)
+                    node._cyc.updates.append(u)
 
     def _roll_day(self, day: int) -> None:
         """At the first bar of a day the daily limit measures from the last close."""

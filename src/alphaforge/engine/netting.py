@@ -16,9 +16,9 @@ cash) and talks to a :class:`SleeveVenue`, its view of the one venue the account
   shared among the orders on the net side in proportion to what each still wants, at the
   venue's price, fee and slippage; a net order the venue rejects ends the orders on its side
   with the venue's reason (rejected, or cancelled for one whose crossed part fills);
-* **routes** everything else by client id: protective stop / take-profit orders go to the
-  venue at once, bracketed entries at the flush, both unchanged, and their updates back to
-  the strategy that sent them;
+* **routes** everything else by client id: protective orders go to the venue at once,
+  bracketed and limit / stop entries (never netted) at the flush, each unchanged under its
+  strategy's client id, and their updates back to the strategy that sent them;
 * keeps each strategy's **attributed** positions and recent fills, what reconciliation asks a
   venue for, so the positions of all strategies add up to the venue's.
 
@@ -129,12 +129,12 @@ class NettingDesk:
         if req.client_id in self._brackets:
             return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
         netted = req.type is OrderType.MARKET and req.intent is not Intent.STOP
-        if not netted:
+        if not netted and req.intent is not Intent.ENTRY:
             self._b.owner[req.client_id] = strategy
             return self._submit(req)  # protection: the venue's own, at once
-        if req.stop_loss is not None or req.take_profit is not None:
-            self._b.owner[req.client_id] = strategy  # a bracketed entry: held for the
-            self._brackets[req.client_id] = req  # account's limits, sent as it is
+        if not netted or req.stop_loss is not None or req.take_profit is not None:
+            self._b.owner[req.client_id] = strategy  # a bracketed or limit / stop entry:
+            self._brackets[req.client_id] = req  # held for the account's limits, sent as it is
             self._held.append(req.client_id)
             return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
         self._b.children[req.client_id] = _Child(strategy, request_dict(req), req.qty)
@@ -142,7 +142,8 @@ class NettingDesk:
         return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
 
     def held(self) -> list[OrderRequest]:
-        """The market orders waiting for :meth:`flush`, in arrival order."""
+        """The orders waiting for :meth:`flush` (market orders, and limit / stop entries),
+        in arrival order."""
         b = self._brackets
         return [b[c] if c in b else request_of(self._b.children[c].req) for c in self._held]
 
@@ -151,6 +152,7 @@ class NettingDesk:
         if client_id in self._brackets:
             del self._brackets[client_id]
             who = self._b.owner.pop(client_id)
+            getattr(self.venue, "order_atr", {}).pop(client_id, None)  # never sent
         else:
             who = self._b.children.pop(client_id).sleeve
         self._held.remove(client_id)
@@ -470,6 +472,16 @@ class SleeveVenue:
 
     def cancel(self, client_id: str) -> OrderUpdate | None:
         return self.desk.cancel(self.strategy, client_id)
+
+    @property
+    def order_atr(self) -> dict[str, float] | None:  # a limit / stop entry's ATR, if any
+        return getattr(self.desk.venue, "order_atr", None)
+
+    def expire(self, client_id: str) -> OrderUpdate | None:
+        """End this strategy's day entry at its bar's close (expired, where the venue can)."""
+        if self.desk.order(self.strategy, client_id) is None:
+            return None
+        return getattr(self.desk.venue, "expire", self.desk.venue.cancel)(client_id)
 
     def order(self, client_id: str) -> VenueOrder | None:
         return self.desk.order(self.strategy, client_id)

@@ -62,8 +62,9 @@ def refuse_runtime_settings(
     cfg: BacktestConfig, out: Signals | TargetWeights, source: str, where: str = ""
 ) -> None:
     """Settings the runtime does not carry out yet are refused, never ignored. ``where`` names
-    the key of a run that cannot hold limit / stop entries (``strategies``: an account of
-    several strategies); empty: a run of one strategy, which holds them."""
+    the key and value of a run that cannot hold limit / stop entries (``broker.name: <name>``:
+    a strategy of an account on a broker); empty: a run that holds them (one strategy, on the
+    simulated venue or a broker; an account of several strategies on the simulated venue)."""
     if cfg.fill == "close":
         raise ConfigError(
             f"{source}: fill: close fills at the signal bar's close, which a live order cannot "
@@ -76,8 +77,9 @@ def refuse_runtime_settings(
         )
     if where and isinstance(out, Signals) and _resting(cfg, out):
         raise ConfigError(
-            f"{source}: order_type: limit and stop entries are run for one strategy only, not "
-            f"with {where} (an account of several strategies); use order_type: market"
+            f"{source}: order_type: limit and stop entries of an account of several strategies "
+            f"run on the simulated venue, not with {where}; use order_type: market, or "
+            "broker.name: simulated"
         )
 
 
@@ -89,10 +91,15 @@ def _resting(cfg: BacktestConfig, out: Signals) -> bool:
 
 
 def _resting_refused(spec: Any) -> str:
-    """The key of ``spec`` under which limit / stop entries are refused ('' where they run:
-    one strategy, on the simulated venue or a broker)."""
-    if ": strategies[" in str(spec.source):  # a strategy of an account (see sleeve_spec)
-        return "strategies"
+    """The key and value of ``spec`` under which limit / stop entries are refused ('' where
+    they run: one strategy, on the simulated venue or a broker; a strategy of an account on
+    the simulated venue, replay or paper). A strategy of an account on a broker is refused."""
+    from alphaforge.services.accounts import IN_ACCOUNT  # the flag sleeve_spec sets
+
+    if not getattr(spec, IN_ACCOUNT, False):
+        return ""
+    if spec.broker.name != "simulated" and not spec.runtime.shadow:
+        return f"broker.name: {spec.broker.name}"
     return ""
 
 
@@ -104,7 +111,7 @@ def check_run(spec: Any) -> None:
     if spec.strategies is not None:
         from alphaforge.services.accounts import check_account
 
-        for sleeve in check_account(spec):  # a forced limit / stop order type is refused
+        for sleeve in check_account(spec):  # a forced limit / stop order type on a broker
             cfg = sleeve.backtest_config()
             refuse_runtime_settings(cfg, Signals(empty, empty), sleeve.source,
                                     _resting_refused(sleeve))  # fmt: skip
