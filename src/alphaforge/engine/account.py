@@ -17,7 +17,11 @@ Account limits (``account:``), over the strategies' summed equity:
   state is saved with the account and survives a restart; ``alphaforge kill`` and ``resume``
   work as for one strategy);
 * ``max_gross``: entries that would take gross exposure above this multiple of equity are
-  refused, with the reason recorded, in the order the strategies sent them.
+  refused, with the reason recorded, in the order the strategies sent them; the limit / stop
+  entries working at the venue count as if filled at their level.
+
+A strategy that may only reduce exposure (these limits, the kill switch) keeps no limit / stop
+entry working: the account cancels each before the venue sees the bar, with the reason.
 
 Each is recorded as a risk event of the strategy ``account``.
 
