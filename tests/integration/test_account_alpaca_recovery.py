@@ -244,3 +244,27 @@ def test_reconcile_apply_on_an_account_leaves_nothing_for_the_restart(
         _consistent(w)
         fills = Counter(f.client_id for f in w.ledger.fills(w.run_id))
         assert fills[bought] == 1 and fills[closed] == 1
+
+
+def test_trading_reconcile_run_on_an_account_saves_the_desk_too(tmp_path: Path) -> None:
+    """``services.trading.reconcile_run`` on an account goes where the command goes: the
+    desk's state is saved with the strategies' resolutions, so nothing is left to resolve."""
+    from alphaforge.services import trading
+
+    with account_world(tmp_path) as w:
+        w.session("2018-05-08 21:30")
+        w.broker.manual_trade("SYN01", 30)
+        assert w.broker.manual_close("SYN03") is not None
+        assert w.run_id is not None
+        _run, applied = trading.reconcile_run(w.settings, w.ledger, w.run_id, apply=True)
+        assert {("position_attributed", "SYN01"), ("position_attributed", "SYN03")} <= {
+            (d.kind, d.symbol) for d in applied
+        }
+        written = _events(w)
+        assert len(written) == len(applied)
+        _run, again = trading.reconcile_run(w.settings, w.ledger, w.run_id, apply=False)
+        assert again == []
+        w.reopen()
+        w.session("2018-06-15 22:00")  # the restart resolves nothing a second time
+        assert _events(w) == written
+        _consistent(w)

@@ -419,7 +419,9 @@ def reconcile_run(
     settings: Any, ledger: Ledger, run_id: str | None, apply: bool
 ) -> tuple[str, list[Difference]]:
     """Compare a run's state in the ledger with its venue; with ``apply`` the resolutions are
-    written (one transaction, at the run's last bar). Returns the run id and the differences."""
+    written (one transaction, at the run's last bar). Returns the run id and the differences.
+    An account of several strategies is reconciled by
+    :func:`alphaforge.services.reconcile.reconcile_run`."""
     import json
 
     from alphaforge.config.specs import RunSpec
@@ -428,17 +430,13 @@ def reconcile_run(
     if run is None:
         raise ConfigError(f"--run: no run {run_id!r} in the ledger" if run_id else "no runs yet")
     spec = RunSpec.model_validate(json.loads(run.config_text))
-    spec._source = f"run {run.run_id}"
-    req = ReplayRequest(None, None, None, run.run_id)
-    setup: Any
-    if spec.strategies is not None:  # an account: every strategy against its view of the venue
-        from alphaforge.services.accounts import build_account_replay
+    if spec.strategies is not None:  # an account: its desk's state is saved there too
+        from alphaforge.services import reconcile
 
-        setup = build_account_replay(spec, settings, ledger, req)
-        nodes = setup.nodes
-    else:
-        setup = build_replay(spec, settings, ledger, req)
-        nodes = [setup.node]
+        return reconcile.reconcile_run(settings, ledger, run.run_id, apply)
+    spec._source = f"run {run.run_id}"
+    setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, run.run_id))
+    nodes = [setup.node]
     try:
         diffs = [d for node in nodes for d in node.pending_reconciliation()]
         last = ledger.last_bar(run.run_id)
