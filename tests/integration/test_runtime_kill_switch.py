@@ -32,13 +32,17 @@ TS = "2024-01-01T00:00:00Z"
 
 
 def _replay(
-    tmp_path: Path, name: str, switch: Callable[[Ledger, int], None] | None = None
+    tmp_path: Path,
+    name: str,
+    switch: Callable[[Ledger, int], None] | None = None,
+    direction: str = "long",
 ) -> dict[str, Any]:
     home = tmp_path / name
     home.mkdir()
     spec = RunSpec.model_validate(
-        {**CASE, "data": str(shared_data_file("us_equities_daily.parquet"))}
-    )
+        {**CASE, "direction": direction,
+         "data": str(shared_data_file("us_equities_daily.parquet"))}
+    )  # fmt: skip
     ledger = Ledger.open(f"sqlite:///{home / 'ledger.db'}")
     try:
         setup = build_replay(spec, AppSettings(home=home), ledger, ReplayRequest(None, None, None))
@@ -71,8 +75,11 @@ def _bar(out: dict[str, Any], t: int) -> str:
     return str(out["bars"][t])
 
 
-def test_reduce_only_lets_exits_through_and_refuses_entries(tmp_path: Path) -> None:
-    ref = _replay(tmp_path, "ref")
+@pytest.mark.parametrize("direction", ["long", "long_short"])
+def test_reduce_only_lets_exits_through_and_refuses_entries(tmp_path: Path, direction: str) -> None:
+    """Long and short: a reversal's entry (sent at the open after its exit) is refused too,
+    judged against the position the exit leaves, not the one it closes."""
+    ref = _replay(tmp_path, "ref", direction=direction)
     opened = sorted({o[0] for o in ref["orders"] if o[3] == "entry"})
     cut = opened[3]  # a bar on which a position was just opened: it is held at the switch
     k = ref["bars"].index(cut)
@@ -82,7 +89,10 @@ def test_reduce_only_lets_exits_through_and_refuses_entries(tmp_path: Path) -> N
         if t == k:
             ledger.reduce_only(reason="test", by="test", ts=TS)
 
-    out = _replay(tmp_path, "reduce", switch)
+    out = _replay(tmp_path, "reduce", switch, direction)
+    if direction == "long_short":  # the reference reverses: an exit and an entry in one bar
+        exits = {o[:2] for o in ref["orders"] if o[0] > cut and o[3] == "exit"}
+        assert exits & {o[:2] for o in ref["orders"] if o[0] > cut and o[3] == "entry"}
     before = [o for o in out["orders"] if o[0] <= cut]
     assert before == [o for o in ref["orders"] if o[0] <= cut]  # the same run until the switch
     assert [o for o in before if o[0] == cut and o[3] == "entry"]

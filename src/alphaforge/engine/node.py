@@ -77,6 +77,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
         self.sig: SignalRow | None = None
         self.protect: dict[int, Protection] = {}
         self.resting: dict[int, str] = {}  # symbol -> its limit / stop entry at the venue
+        self._opening: dict[int, float] = {}  # symbol -> position after this open's orders
         self._held: dict[str, tuple[float, float]] = {}  # the positions the ledger last got
         self._events_seen = 0
         self._plan: OpenPlan | None = None
@@ -252,6 +253,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
         pnl = self.panel
         plan = self._plan_open(t)
         self._plan = plan
+        self._opening = {}  # what this open's orders leave, per symbol (see _send)
         for j, side, reason in plan.rejected:
             sym = pnl.symbols[j]
             act = "buy" if side > 0 else "sell"
@@ -296,9 +298,11 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
         return (level if level == level else None), (tp if tp == tp else None)
 
     def _send(self, req: OrderRequest, price: float, j: int, cyc: Cycle) -> bool:
-        ctx = OrderContext(
-            price=price, last_trade=float(self.st.book.last_px[j]), position=self.st.qty(j)
-        )
+        """Send an order of this open through the risk gate, which judges it against the
+        position the open's earlier orders leave (a reversal's entry against the flat book its
+        exit leaves, not the position the exit closes)."""
+        held = self._opening.get(j, self.st.qty(j))
+        ctx = OrderContext(price=price, last_trade=float(self.st.book.last_px[j]), position=held)
         verdict = self.p.gate.check(req, ctx)
         act = req.side.value
         if not verdict.ok:
@@ -311,6 +315,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
             )  # fmt: skip
             return False
         cyc.decisions.append((req.symbol, act, req.qty, req.reason, True))
+        self._opening[j] = held + req.signed_qty
         cyc.requests.append(req)
         _order, updates = self.oms.submit(req, req.bar)
         cyc.updates.extend(updates)
