@@ -66,7 +66,7 @@ from alphaforge.core.orders import (
 )
 from alphaforge.core.panel import Panel
 from alphaforge.engine.node import NodeParts, TradingNode
-from alphaforge.engine.node_parts import Cycle, Protection, order_kind
+from alphaforge.engine.node_parts import Cycle
 from alphaforge.engine.reconcile import Difference
 from alphaforge.ports import VenueOrder
 from alphaforge.sim import codes as C
@@ -273,12 +273,7 @@ class LiveNode(TradingNode):
         if not legs:
             super()._adopt_bracket(j, req, cyc)
             return
-        _level, reason, tp = self.st.protection(j)
-        stop = next((o.stop for o in legs if o.stop is not None), None)
-        self.protect[j] = Protection(
-            {o.client_id: order_kind(o) for o in legs}, stop if stop is not None else np.nan, tp,
-            legs[0].qty, reason,
-        )  # fmt: skip
+        reason = self._protect_with(j, legs)
         frozen = j in self._frozen()
         for o in legs:
             self._record_leg(o, req, reason, cyc)

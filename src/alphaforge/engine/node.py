@@ -417,14 +417,20 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
         legs = [o for o in self.p.venue.open_orders() if o.parent_id == req.client_id]
         if not legs:
             return
+        reason = self._protect_with(j, legs)
+        for o in legs:
+            self._record_leg(o, req, reason, cyc)
+
+    def _protect_with(self, j: int, legs: list[VenueOrder]) -> int:
+        """Position ``j``'s protection becomes a bracket's ``legs`` (the stop level is the stop
+        leg's, the target and the stop reason the book's); returns the stop reason."""
         _level, reason, tp = self.st.protection(j)
         stop = next((o.stop for o in legs if o.stop is not None), None)
         self.protect[j] = Protection(
             {o.client_id: order_kind(o) for o in legs}, stop if stop is not None else np.nan, tp,
             legs[0].qty, reason,
         )  # fmt: skip
-        for o in legs:
-            self._record_leg(o, req, reason, cyc)
+        return reason
 
     # ---- close --------------------------------------------------------------------------
     def _note_signals(self, sig: SignalRow, cyc: Cycle) -> None:
