@@ -158,3 +158,37 @@ def test_an_account_of_two_strategies_on_a_live_feed_trades_like_its_replay(
     assert info is not None and info.mode == "paper" and list(info.strategies) == ["fast", "slow"]
     assert all(len(v) >= 2 for v in paper.values())
     assert paper == same
+
+
+def test_a_restart_that_trades_a_bar_before_its_due_time_sleeps_until_the_next_bar(
+    tmp_path: Path,
+) -> None:
+    """Down from Monday's cycle to Wednesday 2.5 minutes after the close: Wednesday's bar is in
+    the store (bars arrive 2 minutes after the close) half a minute before its cycle is due
+    (3 minutes after), Tuesday's close is still within the tolerance, so the restart catches
+    Tuesday up and trades Wednesday. Then nothing is due until Thursday's close + 3 minutes:
+    the loop sleeps once to Wednesday's due time and once to Thursday's, not every 30 s."""
+    settings, store, bars = _world(tmp_path)
+    market = Market(store, bars, pd.Timestamp("2018-04-02 22:00", tz="UTC"))
+    monday = pd.Timestamp("2018-05-07 21:00", tz="UTC")
+    wednesday = pd.Timestamp("2018-05-09 20:02:30", tz="UTC")  # the close is 20:00 UTC (EDT)
+    thursday = pd.Timestamp("2018-05-10 21:00", tz="UTC")
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        spec = RunSpec.model_validate(SPEC)
+        setup = build_paper(spec, settings, ledger, None, market.now)
+        run_paper(setup, lambda: market.now, market.sleep, lambda: market.now > monday)
+        market.now = wednesday
+        market.deliver()
+        again = build_paper(spec, settings, ledger, setup.run_id, market.now)
+        sleeps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            market.sleep(seconds)
+
+        run_paper(again, lambda: market.now, sleep, lambda: market.now > thursday)
+        index = [ts.isoformat() for ts in again.node.panel.index]
+    assert again.skipped == ["2018-05-08T00:00:00+00:00"]  # Tuesday, caught up
+    assert index[-3:] == [f"2018-05-{d:02d}T00:00:00+00:00" for d in (8, 9, 10)]
+    assert again.cycles == 2  # Tuesday and Wednesday together, then Thursday
+    assert len(sleeps) <= 3, sleeps[:5]

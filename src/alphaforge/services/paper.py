@@ -318,7 +318,7 @@ def run_paper(
                 setup.log("waiting_for_bar", close=str(due.current))
                 wake = now + pd.Timedelta(seconds=RETRY_SECONDS)
             else:
-                last_done = due.last
+                last_done = _last_close(setup, due)
                 if on_cycle is not None and ran:
                     on_cycle(setup, due)
         if stop():
@@ -326,3 +326,14 @@ def run_paper(
         wait = (wake - now_fn()).total_seconds()
         if wait > 0:
             sleep_fn(wait)
+
+
+def _last_close(setup: PaperSetup, due: Due) -> pd.Timestamp | None:
+    """The latest close handled after a cycle: the schedule's, or the close of the last bar
+    run when that is later (a restart that caught up may trade a bar that had arrived before
+    its due time; its cycle is done, the loop sleeps until the next bar's)."""
+    done = due.last
+    if setup.next_t > 0:
+        ran = setup.schedule.next_close_after(setup.node.panel.index[setup.next_t - 1])
+        done = ran if done is None else max(done, ran)
+    return done
