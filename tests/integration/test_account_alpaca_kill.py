@@ -7,7 +7,10 @@ broker twice as a new order, and the broker's positions are the strategies' summ
 
 The test keeps the market clock: the child's ``now`` and ``sleep`` are calls to it, so time
 passes only when the child sleeps between cycles, never while it is dead (a restart resumes at
-the bar it died in, as a prompt restart does), but for one kind of kill. The kills take turns:
+the bar it died in, as a prompt restart does), but for one kind of kill. Both runs start the day
+before a cycle that sends orders. The first kill is ``first``: once every order of the new
+run's first cycle has reached the broker (the answer of the last is held), before that cycle is
+recorded; the restart continues the run (it does not start anew). Then the kills take turns:
 
 * ``posted``: as soon as an order the broker did not have reaches it, within the cycle that
   sent it (before the cycle is recorded, or just after);
@@ -54,7 +57,8 @@ from alphaforge.testing.alpaca_broker import AlpacaBroker
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 END = pd.Timestamp("2018-06-15 22:00", tz="UTC")
-KILLS = 8
+BEGIN = pd.Timestamp("2018-04-16 20:10", tz="UTC")  # the first cycle (04-17) sends orders
+KILLS = 9
 RUN = "killed"
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -147,7 +151,9 @@ def _killed_world(tmp: Path) -> Iterator[tuple[AlpacaBroker, Clock, list[str], d
     """The stand-in, its market and the clock of the child, and how to start the child."""
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
         _settings, store, bars = _world(tmp, broker)
-        clock = Clock(Market(store, bars, broker), END)
+        market = Market(store, bars, broker)
+        market.sleep((BEGIN - market.now).total_seconds())
+        clock = Clock(market, END)
         cmd = [sys.executable, "-m", "tests.integration.alpaca_account_child", str(tmp),
                broker.url, broker.stream_url, clock.url, RUN, END.isoformat()]  # fmt: skip
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
@@ -202,6 +208,9 @@ class Killer:
         broker.submit = submit  # type: ignore[method-assign]
 
     def kill(self, proc: subprocess.Popen[bytes], kind: str) -> None:
+        if kind == "first":
+            self._first(proc)
+            return
         _wait(proc, lambda: _cycles(self.db) > 0, "recorded no cycle")
         if kind == "posted":
             known = len(_posts(self.broker))
@@ -233,6 +242,17 @@ class Killer:
         _wait(proc, done.is_set, "no order filled")
         self.clock.after_sleep = None
 
+    def _first(self, proc: subprocess.Popen[bytes]) -> None:
+        """Kill once every order of the run's first cycle has reached the broker (the answer
+        of the last is held), before the cycle is recorded; the restart is prompt."""
+        self.held.clear()
+        self.hold = min(self.sent.values())
+        _wait(proc, self.held.is_set, f"did not send the orders of {self.hold}")
+        assert _cycles(self.db) == 0
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        self.hold = None
+
     def _posted_down(self, proc: subprocess.Popen[bytes]) -> None:
         """Kill once the next bar that sends an entry with a bracket has sent all its orders
         (the answer of the last is held), then let the market go on to the next bar's cycle:
@@ -261,6 +281,7 @@ def _unbooked(broker: AlpacaBroker, db: Path) -> list[str]:
 def test_sigkill_of_an_account_on_alpaca_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     with account_world(tmp_path / "reference") as ref:  # the uninterrupted run
         ref.run_id = RUN  # the same run id: the same client ids
+        ref.market.sleep((BEGIN - ref.market.now).total_seconds())
         ref.session(END)
         ref_trips, ref_fills = trips(ref.ledger, RUN), _fills(ref.ledger, RUN)
         ref_positions = broker_positions(ref.broker)
@@ -277,7 +298,8 @@ def test_sigkill_of_an_account_on_alpaca_loses_and_duplicates_nothing(tmp_path: 
         killer = Killer(broker, clock, db, sent, brackets)
         err = (tmp / "child.err").open("wb")
         while len(kinds) < KILLS:
-            kind = ("posted", "filled", "random", "posted_down")[len(kinds) % 4]
+            kind = ("posted", "filled", "random", "posted_down")[(len(kinds) - 1) % 4]
+            kind = kind if kinds else "first"
             proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                     stderr=err)  # fmt: skip
             killer.kill(proc, kind)
@@ -298,6 +320,7 @@ def test_sigkill_of_an_account_on_alpaca_loses_and_duplicates_nothing(tmp_path: 
     # broker's fill of an order and its booking
     assert any(kind == "posted" and unrecorded for kind, unrecorded, _f in kinds), kinds
     assert any(kind == "filled" and unbooked for kind, _u, unbooked in kinds), kinds
+    assert kinds[0] == ("first", True, False), kinds  # the first cycle, lost after sending
     # and a cycle lost after it sent orders, which the broker filled before the restart
     assert any(k == "posted_down" and unrecorded and unbooked for k, unrecorded, unbooked in kinds)
     assert created and len(created) == len(set(created))  # no client order id created twice

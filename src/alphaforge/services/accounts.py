@@ -195,9 +195,7 @@ def build_account_paper(
     paper run (:func:`alphaforge.services.paper.build_paper`): on the simulated venue, or on
     the broker of ``broker.name`` with live nodes; a known ``run_id`` continues that run."""
 
-    from alphaforge.data.clock import ExchangeClock
-    from alphaforge.engine.schedule import Schedule, ScheduleSpec
-    from alphaforge.services.paper import PaperSetup, feed_bars
+    from alphaforge.services.paper import PaperSetup, feed_bars, first_cycle, paper_schedule
 
     assert spec.strategies is not None
     sleeves = check_account(spec)
@@ -208,13 +206,12 @@ def build_account_paper(
     log = make_logger(log_file)
     run = _Run(rid, kind, {"replay_from": origin.isoformat()}, log)
     account = _account(spec, sleeves, panel, ledger, run, settings)
-    next_t = _restore(account, ledger, rid, known is not None, log, panel.shape[0])
+    sched = paper_schedule(spec, feed, account.nodes[0].p.signals.clock.calendar)
+    first = panel.shape[0]
+    if known is not None and ledger.state(f"{rid}/{ACCOUNT}", "account") is None:
+        first = first_cycle(panel, sched, known, spec.feed.history_bars)  # none recorded
+    next_t = _restore(account, ledger, rid, known is not None, log, first)
     cfg = sleeves[0].backtest_config()
-    cal = account.nodes[0].p.signals.clock.calendar
-    sched = Schedule(
-        ScheduleSpec(feed.timeframe, spec.schedule.every_minutes, spec.schedule.delay_seconds),
-        ExchangeClock(cal),
-    )
     driver = AccountDriver(account, [(s.symbols, s.backtest_config()) for s in sleeves])
     return PaperSetup(account.nodes[0], rid, log_file, feed, sched, cfg, origin, next_t, log,
                       driver=driver)  # fmt: skip
@@ -348,8 +345,9 @@ def _restore(
     account: Account, ledger: Ledger, run_id: str, known: bool, log: Callable[..., None],
     first: int,
 ) -> int:  # fmt: skip
-    """Continue a known run after its last committed bar (else start at ``first``); every node
-    reconciles with its view of the venue. Returns the next bar to run."""
+    """Continue a known run after its last committed bar (else start at ``first``: a known run
+    that recorded no cycle continues after the bar before ``first``); every node reconciles
+    with its view of the venue. Returns the next bar to run."""
     start, since = first, None
     snap = ledger.state(f"{run_id}/{ACCOUNT}", "account") if known else None
     if snap is not None:
@@ -361,6 +359,10 @@ def _restore(
             start = node.restore(state)
         since = account.nodes[0].panel.index[start - 1].isoformat()
         log("restarted", run=run_id, after_bar=since)
+    elif known and 0 < start < account.nodes[0].panel.shape[0]:  # no cycle recorded yet
+        index = account.nodes[0].panel.index  # (a lost first cycle is redone as it ran)
+        since = index[start - 1].isoformat()
+        log("restarted", run=run_id, before_first_cycle=index[start].isoformat())
     fills = [f.fill_id for f in ledger.fills(run_id)]
     found = _catch_up(account, start, since, fills, log) if isinstance(account, LiveAccount) else []
     for node in account.nodes:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from alphaforge.core.errors import ConfigError, DataError
-from alphaforge.core.panel import Panel
+from alphaforge.core.panel import Panel, utc_time
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.engine.live_node import LiveNode, NextPeriod
@@ -197,8 +197,6 @@ def build_paper(
     continues that run. On the simulated venue a cycle fills the fresh bar's open as a replay
     does; on a broker (``broker.name``) the orders leave at the close that decides them
     (:mod:`alphaforge.engine.live_node`) and the run starts by reconciling with the broker."""
-    from alphaforge.data.clock import ExchangeClock
-
     if spec.strategies is not None:
         from alphaforge.services.accounts import build_account_paper
 
@@ -225,20 +223,47 @@ def build_paper(
         day=clock.day, week=clock.week, sleep=time.sleep, log=log,
     )  # fmt: skip
     node = LiveNode(parts, panel, next_period_of(clock)) if broker else TradingNode(parts, panel)
-    next_t = panel.shape[0]  # the stored history is the warm-up: not traded
+    sched = paper_schedule(spec, feed, clock.calendar)
     snap = ledger.state(f"{rid}/{strategy.name}", "runtime") if known is not None else None
     since = None
     if snap is not None:
         next_t = node.restore(snap)
         since = panel.index[next_t - 1].isoformat()
         log("restarted", run=rid, after_bar=since)
+    else:
+        next_t = first_cycle(panel, sched, known, spec.feed.history_bars)
+        if next_t < panel.shape[0]:
+            log("restarted", run=rid, before_first_cycle=panel.index[next_t].isoformat())
     if broker:  # the broker's truth first: fills while down, orders it no longer knows
         node.reconcile(next_t, since, {f.fill_id for f in ledger.fills(rid)})
-    sched = Schedule(
-        ScheduleSpec(feed.timeframe, spec.schedule.every_minutes, spec.schedule.delay_seconds),
-        ExchangeClock(clock.calendar),
-    )
     return PaperSetup(node, rid, log_file, feed, sched, cfg, origin, next_t, log)
+
+
+def paper_schedule(spec: Any, feed: StoreFeed, calendar: Any) -> Schedule:
+    """When the cycles of ``spec`` run: at each bar close of ``calendar`` (or every
+    ``schedule.every_minutes``), ``schedule.delay_seconds`` after it."""
+    from alphaforge.data.clock import ExchangeClock
+
+    return Schedule(
+        ScheduleSpec(feed.timeframe, spec.schedule.every_minutes, spec.schedule.delay_seconds),
+        ExchangeClock(calendar),
+    )
+
+
+def first_cycle(panel: Panel, sched: Schedule, known: Any, history: int) -> int:
+    """The first bar a run trades when nothing of it is recorded: after the stored history (a
+    new run's warm-up). A known run that recorded no cycle (stopped or killed before its first
+    cycle was written) continues: its warm-up was the bars it started with, ``history`` bars
+    from its first one (fewer when the store had fewer then: the bars closed by the time it
+    started), so the cycles after them are run again (a lost one is redone as it ran, with the
+    same client ids)."""
+    n = panel.shape[0]
+    if known is None:
+        return n
+    started, warm = utc_time(known.started), n
+    while warm > 0 and sched.next_close_after(panel.index[warm - 1]) > started:
+        warm -= 1
+    return min(history, warm)
 
 
 @dataclass
