@@ -8,10 +8,12 @@ stand-in) and an uninterrupted run of the same account on the same bars.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from tests.integration.alpaca_account import (
     AccountWorld,
@@ -267,4 +269,45 @@ def test_trading_reconcile_run_on_an_account_saves_the_desk_too(tmp_path: Path) 
         w.reopen()
         w.session("2018-06-15 22:00")  # the restart resolves nothing a second time
         assert _events(w) == written
+        _consistent(w)
+
+
+def test_a_fill_of_a_runtime_order_no_strategy_owns_is_reported_then_reconciled(
+    tmp_path: Path,
+) -> None:
+    """While the account runs, the broker fills an order with the runtime's form of client id
+    that no strategy owns (an order the desk does not know): the fill is not booked on a
+    strategy that never sent it, but logged (client id, symbol, quantity) and recorded as a
+    reconciliation event of the next cycle; the next reconciliation books it, so the ledger's
+    positions equal the broker's again."""
+    from tests.integration.alpaca_account import run_until
+
+    from alphaforge.services.paper import build_paper
+
+    stray = "af-SYN01-ent-0123456789abcdef01234567"
+    with account_world(tmp_path) as w:
+        setup = build_paper(w.spec, w.settings, w.ledger, None, w.market.now)
+        w.run_id = setup.run_id
+        try:
+            run_until(setup, w.market, pd.Timestamp("2018-05-08 21:30", tz="UTC"))
+            before = summed(w.positions())
+            w.broker.manual_trade("SYN01", 25, client_id=stray)  # not the desk's
+            run_until(setup, w.market, pd.Timestamp("2018-05-11 21:30", tz="UTC"))
+        finally:
+            setup.close()
+        events = [(e.kind, e.symbol, e.client_id) for e in w.ledger.reconcile_events(w.run_id)]
+        assert events.count(("unplaced_fill", "SYN01", stray)) == 1
+        lines = [json.loads(x) for x in setup.log_file.read_text().splitlines() if stray in x]
+        assert [(x["event"], x["symbol"], float(x["qty"])) for x in lines] == [
+            ("unplaced_fill", "SYN01", 25.0)
+        ]
+        at_broker = broker_positions(w.broker)
+        held = summed(w.positions())
+        # not booked yet: the ledger is 25 short of the broker (whatever the strategies did)
+        assert at_broker.get("SYN01", 0.0) - held.get("SYN01", 0.0) == 25.0, (before, held)
+        _run, found = reconcile_run(w.settings, w.ledger, w.run_id, apply=True)
+        assert [d.symbol for d in found if d.kind == "position_attributed"] == ["SYN01"]
+        assert summed(w.positions()) == broker_positions(w.broker)
+        w.reopen()
+        w.session("2018-05-25 22:00")  # a restart finds nothing more to resolve
         _consistent(w)

@@ -149,10 +149,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "params: {fsat: 3}}]\n"
     )
     (files / "fill_close.yaml").write_text("strategy: sma_cross\nsymbols: [SYN01]\nfill: close\n")
-    (files / "account_limit_entry.yaml").write_text(
-        "symbols: [SYN01]\norder_type: limit\nbroker: {name: alpaca}\n"
-        "strategies: [{strategy: sma_cross, allocation: 0.5}]\n"
-    )
     (files / "bad_param.yaml").write_text(
         "strategy: sma_cross\nsymbols: [SYN01]\nparams: {fsat: 3}\n"
     )
@@ -331,8 +327,6 @@ ROWS: list[Bad] = [
       "strategies[0].symbols", "XX"),
     B("account-param-misspelt", f"{PR} {{files}}/sleeve_param.yaml {REPLAY}", "fsat"),
     B("account-limits-alone", f"{PR} {{files}}/account_alone.yaml {REPLAY}", "account"),
-    B("account-limit-entries", f"{PR} {{files}}/account_limit_entry.yaml -q",
-      "order_type", "broker.name: alpaca"),
     B("account-backtest", "backtest -c {files}/over.yaml -q", "over.yaml"),
     # saved runs
     B("runs-show-unknown", "runs show nope", "nope", "runs list"),

@@ -213,15 +213,14 @@ def test_gtc_entries_are_resized_at_each_open(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("extra", [{"order_type": "limit"}, {}])  # forced, or prices under auto
-def test_an_account_holds_limit_entries_on_the_simulated_venue_and_refuses_a_broker(
+def test_limit_entries_are_held_alone_and_in_an_account_on_any_venue(
     extra: dict[str, Any], tmp_path: Path
 ) -> None:
-    """A run of one strategy holds limit / stop entries on a broker too
-    (``tests/integration/test_paper_alpaca_limit_entries.py``); an account of several
-    strategies holds them on the simulated venue (replay and paper,
-    ``tests/integration/test_account_limit_entries.py``) and refuses them on a broker, naming
-    ``broker.name``, before anything is written when the order type is forced."""
-    from alphaforge.core.errors import ConfigError
+    """Limit / stop entries are held by a run of one strategy and by an account of several
+    strategies, on the simulated venue and on a broker
+    (``tests/integration/test_paper_alpaca_limit_entries.py``,
+    ``tests/integration/test_account_limit_entries.py``,
+    ``tests/integration/test_account_alpaca_limit_entries.py``): nothing refuses them."""
     from alphaforge.services.accounts import sleeve_spec
     from alphaforge.services.backtest import load_spec_panel
     from alphaforge.services.trading import check_run, strategy_book
@@ -234,16 +233,9 @@ def test_an_account_holds_limit_entries_on_the_simulated_venue_and_refuses_a_bro
     strategy_book(alone, load_spec_panel(alone, settings))
     account = {"symbols": ["SYN01"], "timeframe": "1d", **extra,
                "strategies": [{"strategy": STRATEGY, "allocation": 0.5}]}  # fmt: skip
-    simulated = RunSpec.model_validate(account)
-    check_run(simulated)  # an account on the simulated venue: held
-    sleeve = sleeve_spec(simulated, 0)
-    strategy_book(sleeve, load_spec_panel(sleeve, settings))
-    on_broker = RunSpec.model_validate({**account, "broker": {"name": "alpaca"}})
-    sleeve = sleeve_spec(on_broker, 0)
-    with pytest.raises(ConfigError) as err:
-        if extra:
-            check_run(on_broker)
-        strategy_book(sleeve, load_spec_panel(sleeve, settings))
-    text = str(err.value)
-    assert "order_type" in text and "broker.name: alpaca" in text and "\n" not in text
-    assert "strategies[0]" in text
+    for venue in ({}, {"broker": {"name": "alpaca"}}):  # the simulated venue, a broker
+        spec = RunSpec.model_validate({**account, **venue})
+        check_run(spec)
+        sleeve = sleeve_spec(spec, 0)
+        _strategy, cfg, _clock, _book = strategy_book(sleeve, load_spec_panel(sleeve, settings))
+        assert cfg.order_type == extra.get("order_type", "auto")

@@ -200,6 +200,9 @@ class Account:
                 if cid in held or o is None or o.state.terminal:
                     continue
                 del node.resting[j]
+                remember = getattr(node, "_remember_entry", None)
+                if remember is not None:  # a broker may fill it before the cancel arrives
+                    remember(cid)
                 u = node.p.venue.cancel(cid)
                 if u is not None:
                     u = replace(u, reason=f"account: {state} (only orders that reduce exposure)")
@@ -290,9 +293,11 @@ class LiveAccount(Account):
     """An account on a broker with a live feed: at the close of bar ``t`` every node books
     what the broker did and runs its close; the account's loss limits are evaluated on the
     summed equity; then every node runs the open of bar ``t + 1`` with the account's state of
-    that bar's trading day (``next_day(t)``), the gross cap refuses held entries, and the desk
-    sends each symbol's net order at once, for the next open
-    (:mod:`alphaforge.engine.live_node`, :mod:`alphaforge.engine.broker_desk`)."""
+    that bar's trading day (``next_day(t)``), a strategy that may only reduce exposure has its
+    working limit / stop entries cancelled at the broker, the gross cap refuses held entries
+    (counting the working ones at their level), and the desk sends each symbol's net order at
+    once, for the next open, and each limit / stop entry as its strategy's own order with its
+    bracket (:mod:`alphaforge.engine.live_node`, :mod:`alphaforge.engine.broker_desk`)."""
 
     nodes: list[LiveNode]  # type: ignore[assignment]
     desk: BrokerDesk
@@ -331,6 +336,7 @@ class LiveAccount(Account):
         for node in self.nodes:
             node.floor = floor
             node.open_phase(t, trade or redo)
+        self._end_entries()
         events += self._gross_check()
         self.desk.flush(texts[t], only_known=redo)
         for node in self.nodes:

@@ -32,11 +32,11 @@ from typing import Any
 
 import pandas as pd
 
-from alphaforge.core.orders import Fill, OrderState, OrderUpdate, Side
+from alphaforge.core.orders import Fill, OrderState, OrderType, OrderUpdate, Side
 from alphaforge.core.panel import utc_time
-from alphaforge.engine.netting import NettingDesk
+from alphaforge.engine.netting import NettingDesk, SleeveVenue
 from alphaforge.engine.reconcile import Difference, made_by_runtime
-from alphaforge.ports import BarSet
+from alphaforge.ports import BarSet, VenueOrder
 
 
 class BrokerDesk(NettingDesk):
@@ -55,7 +55,25 @@ class BrokerDesk(NettingDesk):
         # lost: that cycle is redone as it ran, even when its bar is caught up
         self.lost_cycle = False
 
+    def view(self, strategy: str) -> BrokerSleeve:
+        return BrokerSleeve(self, strategy)
+
     # ---- the cycle -------------------------------------------------------------------------
+    def flush(self, bar: str, only_known: bool = False) -> None:
+        """As :meth:`NettingDesk.flush`, with the market orders (net orders, bracketed market
+        entries) sent before the limit / stop entries, as one strategy's node sends its exits
+        before its entries: a broker that fills in the order it took orders (the stand-in) fills
+        an exit at the open before a reversing entry it triggers in the same bar."""
+        b = self._brackets
+        later = [c for c in self._held if c in b and b[c].type is not OrderType.MARKET]
+        if not later:
+            super().flush(bar, only_known)
+            return
+        self._held = [c for c in self._held if c not in later]
+        super().flush(bar, only_known)
+        self._held = later
+        super().flush(bar, only_known)
+
     def settle(self, bars: BarSet, until: str | None) -> None:
         """The close of bar ``bars``: its crossings, then the broker's updates of fills before
         ``until`` (the next bar's time, None on a live feed), then its closes."""
@@ -79,6 +97,9 @@ class BrokerDesk(NettingDesk):
                 continue  # a later bar's fill: routed with that bar
             if f.fill_id not in streamed and f.fill_id not in self._seen:
                 ups.append(self._fill_update(f))
+        # a net order fills at the open, before any limit / stop entry or leg of the bar (the
+        # stream and the REST fills may bring them in another order)
+        ups.sort(key=lambda u: u.client_id not in self._b.nets)
         return ups
 
     def _fill_update(self, f: Fill) -> OrderUpdate:
@@ -215,3 +236,15 @@ class BrokerDesk(NettingDesk):
             parts.append(f"{q:+g} to strategy {who}")
         detail = f"broker {f.side.value} {f.qty:g} @ {f.price:.4f} {why}: {', '.join(parts)}"
         return Difference("position_attributed", f.symbol, f.client_id, detail)
+
+class BrokerSleeve(SleeveVenue):
+    """One strategy's view of the broker through a :class:`BrokerDesk`: a
+    :class:`~alphaforge.engine.netting.SleeveVenue` that also finds the legs of the strategy's
+    bracketed orders in any state (a restart with a limit / stop entry working knows its legs
+    as the strategy's own, as :class:`~alphaforge.engine.live_node.LiveNode` does alone)."""
+
+    def legs(self, client_id: str) -> list[VenueOrder]:
+        if self.desk.order(self.strategy, client_id) is None:
+            return []
+        legs: list[VenueOrder] = self.desk.venue.legs(client_id)
+        return legs

@@ -55,7 +55,6 @@ from alphaforge.sim.inputs import run_clock
 from alphaforge.sim.venue import SimulatedVenue
 
 _MERGED = ("sizing", "risk", "exits")
-IN_ACCOUNT = "_in_account"  # set on the spec of an account's strategy (sleeve_spec)
 
 
 def sleeve_id(sl: SleeveSpec) -> str:
@@ -90,7 +89,6 @@ def sleeve_spec(spec: RunSpec, k: int) -> RunSpec:
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, f"{spec.source}: {where}")) from None
     out._source = f"{spec.source}: {where}"
-    setattr(out, IN_ACCOUNT, True)  # a strategy of an account (see _resting_refused)
     return out
 
 

@@ -58,13 +58,10 @@ class ReplayOutcome:
     log_file: Path
 
 
-def refuse_runtime_settings(
-    cfg: BacktestConfig, out: Signals | TargetWeights, source: str, where: str = ""
-) -> None:
-    """Settings the runtime does not carry out yet are refused, never ignored. ``where`` names
-    the key and value of a run that cannot hold limit / stop entries (``broker.name: <name>``:
-    a strategy of an account on a broker); empty: a run that holds them (one strategy, on the
-    simulated venue or a broker; an account of several strategies on the simulated venue)."""
+def refuse_runtime_settings(cfg: BacktestConfig, source: str) -> None:
+    """Settings the runtime does not carry out yet are refused, never ignored (limit, stop and
+    stop-limit entries run everywhere: one strategy or an account of several, on the simulated
+    venue or a broker)."""
     if cfg.fill == "close":
         raise ConfigError(
             f"{source}: fill: close fills at the signal bar's close, which a live order cannot "
@@ -75,53 +72,22 @@ def refuse_runtime_settings(
             f"{source}: exits.ambiguity: finer_bars is not supported by the runtime yet "
             "(use stop_first or target_first)"
         )
-    if where and isinstance(out, Signals) and _resting(cfg, out):
-        raise ConfigError(
-            f"{source}: order_type: limit and stop entries of an account of several strategies "
-            f"run on the simulated venue, not with {where}; use order_type: market, or "
-            "broker.name: simulated"
-        )
-
-
-def _resting(cfg: BacktestConfig, out: Signals) -> bool:
-    """Whether the strategy's entries are limit / stop orders under ``cfg``."""
-    if cfg.order_type in ("limit", "stop", "stop_limit"):
-        return True
-    return cfg.order_type == "auto" and (out.limit_price is not None or out.stop_price is not None)
-
-
-def _resting_refused(spec: Any) -> str:
-    """The key and value of ``spec`` under which limit / stop entries are refused ('' where
-    they run: one strategy, on the simulated venue or a broker; a strategy of an account on
-    the simulated venue, replay or paper). A strategy of an account on a broker is refused."""
-    from alphaforge.services.accounts import IN_ACCOUNT  # the flag sleeve_spec sets
-
-    if not getattr(spec, IN_ACCOUNT, False):
-        return ""
-    if spec.broker.name != "simulated" and not spec.runtime.shadow:
-        return f"broker.name: {spec.broker.name}"
-    return ""
 
 
 def check_run(spec: Any) -> None:
     """What a trading run can refuse before anything is read or written: the strategy's name
     and parameters, and the settings the runtime does not carry out (the rest, which needs the
     strategy's output, is refused by :func:`strategy_book`)."""
-    empty = np.zeros((1, 1), dtype=bool)
     if spec.strategies is not None:
         from alphaforge.services.accounts import check_account
 
-        for sleeve in check_account(spec):  # a forced limit / stop order type on a broker
-            cfg = sleeve.backtest_config()
-            refuse_runtime_settings(cfg, Signals(empty, empty), sleeve.source,
-                                    _resting_refused(sleeve))  # fmt: skip
+        for sleeve in check_account(spec):
+            refuse_runtime_settings(sleeve.backtest_config(), sleeve.source)
         return
     if not spec.strategy:
         raise ConfigError(f"{spec.source}: no strategy given ('strategy:' in the config)")
     make_strategy(spec.strategy, spec.params)
-    cfg = spec.backtest_config()
-    # fill, ambiguity (a forced limit / stop order type runs for one strategy)
-    refuse_runtime_settings(cfg, Signals(empty, empty), spec.source, _resting_refused(spec))
+    refuse_runtime_settings(spec.backtest_config(), spec.source)  # fill, ambiguity
 
 
 def _strategy_kind(strategy: Strategy, panel: Panel) -> Signals | TargetWeights:
@@ -227,7 +193,7 @@ def strategy_book(spec: Any, panel: Panel) -> tuple[Strategy, BacktestConfig, Ru
     cfg = spec.backtest_config()
     out = _strategy_kind(strategy, panel)
     weights = isinstance(out, TargetWeights)
-    refuse_runtime_settings(cfg, out, spec.source, _resting_refused(spec))
+    refuse_runtime_settings(cfg, spec.source)
     if isinstance(out, Signals) and cfg.order_type != "auto":
         try:  # a forced order type whose prices the strategy does not give
             order_type_of(cfg, out)

@@ -205,13 +205,19 @@ class AlpacaBroker:
         with self.lock:
             self._rate_limits += [(retry_after, path)] * times
 
-    def manual_trade(self, symbol: str, qty: float, price: float | None = None) -> str:
+    def manual_trade(
+        self, symbol: str, qty: float, price: float | None = None, client_id: str | None = None
+    ) -> str:
         """A trade made by hand at the broker (web UI): fills ``qty`` (signed) at once at
-        ``price`` (default: the last close). Returns the order's client order id."""
+        ``price`` (default: the last close). Returns the order's client order id (``client_id``
+        when given: an order of the runtime the runtime does not know, as one it forgot)."""
         with self.lock:
             px = price if price is not None else self.book.price(symbol, 100.0)
             side = "buy" if qty > 0 else "sell"
-            body = {"symbol": symbol, "qty": abs(qty), "side": side, "type": "market"}
+            body: dict[str, Any] = {"symbol": symbol, "qty": abs(qty), "side": side,
+                                    "type": "market"}  # fmt: skip
+            if client_id is not None:
+                body["client_order_id"] = client_id
             o, _ = self.book.submit({**body, "time_in_force": "day"})
             self.emit([trade_update("new", order_json(o), self.book.now)])
             self.emit(self.book.fill(o, abs(qty), px, self.book.now))
