@@ -45,6 +45,7 @@ from alphaforge.engine.gate import TradingState
 from alphaforge.engine.live_node import LiveNode
 from alphaforge.engine.netting import NET, NettingDesk
 from alphaforge.engine.node import TradingNode
+from alphaforge.engine.reconcile import Difference
 from alphaforge.ports import BarSet, TradeLedger
 
 ACCOUNT = "account"  # the strategy name of the account's own risk events and state
@@ -328,6 +329,7 @@ class LiveAccount(Account):
         texts = self.nodes[0]._texts
         self._roll_day(int(self.day[t]))
         self.desk.settle(self.bars(t), texts[t + 1] if t + 1 < len(texts) else None)
+        self._report_unplaced()
         eq = float(sum(node.close_phase(t) for node in self.nodes))
         events = self._limits(int(self.day[t]), eq)
         nday = self.next_day(t)
@@ -343,6 +345,24 @@ class LiveAccount(Account):
             node.end_cycle(t)
         self._write(texts[t], events)
         return eq
+
+    def _report_unplaced(self) -> None:
+        """The broker's fills the desk could not place (no strategy's order made them):
+        logged, and recorded as reconciliation events with this cycle; the next
+        reconciliation books them (:meth:`BrokerDesk._unplaced`)."""
+        found, self.desk.unplaced = self.desk.unplaced, []
+        if not found:
+            return
+        lead = self.nodes[0]
+        for f in found:
+            lead.p.log("unplaced_fill", client_id=f.client_id, symbol=f.symbol,
+                       side=f.side.value, qty=f.qty, price=f.price, ts=f.ts)  # fmt: skip
+        lead.note_differences([
+            Difference("unplaced_fill", f.symbol, f.client_id,
+                       f"broker {f.side.value} {f.qty:g} @ {f.price:.4f} at {f.ts}: no "
+                       "strategy's order made it; booked by the next reconciliation")
+            for f in found
+        ])  # fmt: skip
 
 
 __all__ = ["ACCOUNT", "NET", "Account", "AccountLimits", "LiveAccount"]

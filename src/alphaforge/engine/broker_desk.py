@@ -54,6 +54,8 @@ class BrokerDesk(NettingDesk):
         # a restart found orders at the broker that the cycle it redoes sent before it was
         # lost: that cycle is redone as it ran, even when its bar is caught up
         self.lost_cycle = False
+        self.unplaced: list[Fill] = []  # fills no strategy's order made, for the account to report
+        self._reported: set[str] = set()
 
     def view(self, strategy: str) -> BrokerSleeve:
         return BrokerSleeve(self, strategy)
@@ -114,13 +116,27 @@ class BrokerDesk(NettingDesk):
         return OrderUpdate(f.client_id, state, f.ts, fill=f)
 
     def _route(self, u: OrderUpdate) -> None:
-        """As the simulated account routes, with each fill named by the strategy it is for."""
+        """As the simulated account routes, with each fill named by the strategy it is for; a
+        fill no strategy's order made is not booked but reported (:meth:`_unplaced`)."""
         f = u.fill
         if f is not None and u.client_id not in self._b.nets:
             owner = self._owner(u.client_id)
-            if owner is not None and f.strategy != owner:
+            if owner is None:
+                self._unplaced(f)
+                return
+            if f.strategy != owner:
                 u = replace(u, fill=replace(f, strategy=owner))
         super()._route(u)
+
+    def _unplaced(self, f: Fill) -> None:
+        """Fill ``f`` of an order no strategy owns (an order of the runtime the desk does not
+        know, a trade by hand while the run goes on): put in :attr:`unplaced` once, for the
+        account to log and record, and left unseen, so the next reconciliation books it
+        (:meth:`reconcile`: shared out as a trade by hand, or adopted with the position the
+        broker holds for an order of the runtime)."""
+        if f.fill_id not in self._reported:
+            self._reported.add(f.fill_id)
+            self.unplaced.append(f)
 
     def _owner(self, client_id: str) -> str | None:
         owner = self._b.owner.get(client_id)
@@ -236,6 +252,7 @@ class BrokerDesk(NettingDesk):
             parts.append(f"{q:+g} to strategy {who}")
         detail = f"broker {f.side.value} {f.qty:g} @ {f.price:.4f} {why}: {', '.join(parts)}"
         return Difference("position_attributed", f.symbol, f.client_id, detail)
+
 
 class BrokerSleeve(SleeveVenue):
     """One strategy's view of the broker through a :class:`BrokerDesk`: a
