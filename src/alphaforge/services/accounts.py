@@ -279,11 +279,15 @@ def _account(
     live = settings is not None and on_broker(spec)
     desk: NettingDesk
     if live:
-        venue = make_venue(spec, books[0][3].s, float(spec.cash), settings, replay=False)
+        venue = make_venue(
+            spec, books[0][3].s, float(spec.cash), settings, replay=False, shared=True
+        )
         desk = BrokerDesk(venue, run.run_id, ids,
                           {sid: list(sp.symbols) for sid, sp in zip(ids, subs, strict=True)})  # fmt: skip
     else:
-        desk = NettingDesk(SimulatedVenue(books[0][3].s, float(spec.cash)), run.run_id, ids)
+        desk = NettingDesk(
+            SimulatedVenue(books[0][3].s, float(spec.cash), shared=True), run.run_id, ids
+        )
     sent = ledger.submitted_ids(run.run_id)
     ledger.start_run(
         run_id=run.run_id, mode=run.mode, venue=desk.venue.name,

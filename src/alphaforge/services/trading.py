@@ -286,14 +286,20 @@ def _precompute(spec: Any, strategy: Strategy, panel: Panel, log: Callable[..., 
 
 
 def make_venue(
-    spec: Any, settings_record: np.void, cash: float, settings: Any, replay: bool = True
+    spec: Any,
+    settings_record: np.void,
+    cash: float,
+    settings: Any,
+    replay: bool = True,
+    shared: bool = False,
 ) -> ExecutionVenue:
     """The venue of ``broker:``. Alpaca's credentials come from the environment or ``.env``
     (``ALPHAFORGE_ALPACA_API_KEY``, ``ALPHAFORGE_ALPACA_SECRET_KEY``); its paper endpoint
-    unless ``mode: live``. A replay needs a venue that can follow a replayed feed."""
+    unless ``mode: live``. A replay needs a venue that can follow a replayed feed. ``shared``:
+    the strategies of an account trade on it (see :class:`SimulatedVenue`)."""
     b = spec.broker
     if b.name == "simulated" or spec.runtime.shadow:  # a shadow run never reaches a broker
-        return SimulatedVenue(settings_record, cash)
+        return SimulatedVenue(settings_record, cash, shared=shared)
     from alphaforge.adapters.brokers.alpaca import AlpacaVenue
 
     key, secret = settings.alpaca_api_key, settings.alpaca_secret_key

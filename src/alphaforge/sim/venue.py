@@ -100,8 +100,13 @@ class SimulatedVenue:
     synchronous = True  # every update of a bar is out when on_bar returns
     capabilities = VenueCapabilities(brackets=True, fractional=True, shorting=True, replay=True)
 
-    def __init__(self, settings: np.void, cash: float, history: int | None = None) -> None:
+    def __init__(
+        self, settings: np.void, cash: float, history: int | None = None, shared: bool = False
+    ) -> None:
         self.s = settings
+        # an account's strategies share the venue: its position is their net, and a strategy's
+        # protective order closes that strategy's position whatever the others hold
+        self.shared = shared
         self.history = HISTORY if history is None else history
         self._acct = _Account(cash=float(cash))
         self._orders: dict[str, _Working] = {}  # orders by client id, until they finish
@@ -300,8 +305,9 @@ class SimulatedVenue:
             return
         if both and self.s["ambiguity"] == C.AMB_TARGET_FIRST:
             raw, which = target, 2
-        held = self._acct.qty.get(w.req.symbol, 0.0)
-        qty = min(w.req.qty - w.filled, abs(held))
+        qty = w.req.qty - w.filled
+        if not self.shared:  # never past flat: one strategy's position is the venue's
+            qty = min(qty, abs(self._acct.qty.get(w.req.symbol, 0.0)))
         if qty <= 0.0:
             self._emit(w, OrderState.CANCELLED, reason="no position left to protect")
             return
