@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from alphaforge.core.orders import Intent, OrderState, OrderUpdate, client_order_id
+from alphaforge.core.orders import Fill, Intent, OrderState, OrderUpdate, Side, client_order_id
 from alphaforge.core.panel import utc_time
 from alphaforge.ports import ExecutionVenue
 from alphaforge.sim import codes as C
@@ -66,7 +66,7 @@ class Reconciler:
         updates: list[OrderUpdate] = []
         redo = self._fills(since, resume_at, t, (booked, set(working)), diffs, updates)
         self._orders(working, diffs, updates)
-        self._positions(t, redo, diffs)
+        self._positions(t, resume_at, redo, (diffs, updates))
         return diffs, updates
 
     def _fills(
@@ -130,7 +130,17 @@ class Reconciler:
                 diffs.append(Difference("orphan_at_venue", o.symbol, cid,
                                         f"{o.side.value} {o.qty:g} {o.type.value} left alone"))  # fmt: skip
 
-    def _positions(self, t: int, redo: dict[str, float], diffs: list[Difference]) -> None:
+    def _positions(
+        self,
+        t: int,
+        resume_at: str,
+        redo: dict[str, float],
+        found: tuple[list[Difference], list[OrderUpdate]],
+    ) -> None:
+        """Adopt what no fill explains: the book takes the broker's quantity, and the ledger
+        a fill of the difference at the broker's average price (its positions are derived
+        from fills), under an id of the symbol and the bar the run resumes at."""
+        diffs, updates = found
         at_venue = {p.symbol: p for p in self.venue.positions()}
         for j, sym in enumerate(self.symbols):
             held = self.stepper.qty(j) + redo.get(sym, 0.0)
@@ -143,3 +153,7 @@ class Reconciler:
                                    C.REASON_ADOPT, abs(want - held))  # fmt: skip
             diffs.append(Difference("position_adopted", sym, "",
                                     f"ledger {held:g} -> broker {want:g} @ {px:.4f}"))  # fmt: skip
+            cid = f"adopt-{sym}-{resume_at}-{held:g}-{want:g}"
+            fill = Fill(f"{cid}#1", cid, sym, Side.of(want - held), abs(want - held), px, 0.0,
+                        resume_at, strategy=self.strategy)  # fmt: skip
+            updates.append(OrderUpdate(cid, OrderState.FILLED, resume_at, fill=fill))

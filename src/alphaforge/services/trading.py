@@ -44,6 +44,7 @@ class ReplayRequest:
     end: str | None
     speed: float | None  # None: as fast as possible; else bars of the timeframe per second x
     run_id: str | None = None
+    live_venue: bool = False  # the venue of a paper / live run on a live feed (reconciliation)
 
 
 @dataclass
@@ -231,7 +232,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     begun = replay_start(spec, settings, ledger, req)
     panel, run_id, known, log = begun.panel, begun.run_id, begun.known, begun.log
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
-    venue = make_venue(spec, stepper.s, cfg.cash, settings)
+    venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=not req.live_venue)
     sent = ledger.submitted_ids(run_id)
     ledger.start_run(
         run_id=run_id, mode="shadow" if spec.runtime.shadow else "replay", venue=venue.name, config_hash=spec.canonical_hash(),
@@ -407,7 +408,8 @@ def reconcile_run(
 
         return reconcile.reconcile_run(settings, ledger, run.run_id, apply)
     spec._source = f"run {run.run_id}"
-    setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, run.run_id))
+    live = run.mode in ("paper", "live")  # on a live feed: the broker's own endpoint
+    setup = build_replay(spec, settings, ledger, ReplayRequest(None, None, None, run.run_id, live))
     nodes = [setup.node]
     try:
         diffs = [d for node in nodes for d in node.pending_reconciliation()]
