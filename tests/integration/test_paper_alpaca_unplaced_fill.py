@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.integration.test_paper_alpaca_live import START, Market, _spec, _world
 
 from alphaforge.config.specs import RunSpec
 from alphaforge.ledger import Ledger
 from alphaforge.services.paper import build_paper, run_paper
 from alphaforge.services.reconcile import reconcile_run
 from alphaforge.testing.alpaca_broker import AlpacaBroker
-from tests.integration.test_paper_alpaca_live import START, Market, _spec, _world
 
 pytestmark = pytest.mark.integration
 

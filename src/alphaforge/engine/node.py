@@ -29,7 +29,6 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.orders import (
-    Fill,
     Intent,
     Order,
     OrderRequest,
@@ -378,20 +377,6 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
                 self.st.adopt_levels(j, self._plan)
                 if req.stop_loss is not None or req.take_profit is not None:
                     self._adopt_bracket(j, req, cyc)
-
-    def _unplaced(self, client_id: str, f: Fill) -> None:
-        """A venue's fill no order of this run made (a trade by hand, an order a lost cycle
-        sent): not booked on the strategy, but logged and recorded as a reconciliation event
-        of this cycle; the next reconciliation (a restart, ``alphaforge reconcile --apply``)
-        books it, as it books a fill made while the process was down."""
-        self._booked.pop(f.fill_id, None)
-        side = f.side.value
-        self.p.log("unplaced_fill", client_id=client_id, symbol=f.symbol, side=side, qty=f.qty,
-                   price=f.price, ts=f.ts)  # fmt: skip
-        diffs, ups = self._reconciled
-        note = (f"venue {side} {f.qty:g} @ {f.price:.4f} at {f.ts}: no order of this run made "
-                "it; booked by the next reconciliation")  # fmt: skip
-        self._reconciled = ([*diffs, Difference("unplaced_fill", f.symbol, client_id, note)], ups)
 
     def _bracket_leg(self, j: int, client_id: str, cyc: Cycle) -> Order | None:
         """A protective leg the venue made for one of this cycle's entries and filled before

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.orders import Order, OrderState, request_dict, request_of
+from alphaforge.core.orders import Fill, Order, OrderState, request_dict, request_of
 from alphaforge.engine.node_parts import Cycle, NodeState, Protection
 from alphaforge.engine.reconcile import Difference, Reconciler
 from alphaforge.ports import CycleLog
@@ -142,6 +142,20 @@ class NodeRecords(NodeState):
                        detail=d.detail)  # fmt: skip
         self._reconciled = (diffs, updates)
         return diffs
+
+    def _unplaced(self, client_id: str, f: Fill) -> None:
+        """A venue's fill no order of this run made (a trade by hand, an order a lost cycle
+        sent): not booked on the strategy, but logged and recorded as a reconciliation event
+        of this cycle; the next reconciliation (a restart, ``alphaforge reconcile --apply``)
+        books it, as it books a fill made while the process was down."""
+        self._booked.pop(f.fill_id, None)
+        side = f.side.value
+        self.p.log("unplaced_fill", client_id=client_id, symbol=f.symbol, side=side, qty=f.qty,
+                   price=f.price, ts=f.ts)  # fmt: skip
+        diffs, ups = self._reconciled
+        note = (f"venue {side} {f.qty:g} @ {f.price:.4f} at {f.ts}: no order of this run made "
+                "it; booked by the next reconciliation")  # fmt: skip
+        self._reconciled = ([*diffs, Difference("unplaced_fill", f.symbol, client_id, note)], ups)
 
     def pending_reconciliation(self) -> list[Difference]:
         """The differences the last :meth:`reconcile` found, not yet written."""
