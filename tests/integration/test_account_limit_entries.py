@@ -12,22 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.account_replay import NOW, identities, replay_account, solo, trips
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
 from alphaforge.data.sample import generate_daily
 from alphaforge.ledger import Ledger
-from alphaforge.services.accounts import (
-    AccountSetup,
-    build_account_replay,
-    run_account_replay,
-    sleeve_spec,
-)
-from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
+from alphaforge.services.accounts import AccountSetup, build_account_replay, run_account_replay
+from alphaforge.services.trading import ReplayRequest
 
 pytestmark = pytest.mark.integration
 SYMBOLS = ["SYN01", "SYN02", "SYN03"]
-NOW = ReplayRequest(None, None, None)
 LEVELS = f"{Path(__file__).parents[1] / 'parity' / '_level_entries.py'}:LevelEntries"
 
 
@@ -60,45 +55,8 @@ def _spec(data: Path, tif: str = "day", **extra: Any) -> RunSpec:
     return RunSpec.model_validate(spec)
 
 
-FIELDS = ("symbol", "side", "entry_ts", "exit_ts", "qty", "entry_price", "exit_price", "fees",
-          "pnl", "exit_reason")  # fmt: skip
-
-
-def _trips(ledger: Ledger, run_id: str, strategy: str | None = None) -> list[tuple[Any, ...]]:
-    """Every trade, field by field (prices, fees and P&L to 1e-9 of their size)."""
-    out = []
-    for t in ledger.trades(run_id, strategy):
-        row = []
-        for f in FIELDS:
-            v = getattr(t, f)
-            row.append(round(float(v), 6) if f in FIELDS[4:9] else v)
-        out.append(tuple(row))
-    return sorted(out, key=repr)
-
-
-def _replay(spec: RunSpec, home: Path, ledger: Ledger) -> AccountSetup:
-    setup = build_account_replay(spec, AppSettings(home=home), ledger, NOW)
-    run_account_replay(setup, None)
-    return setup
-
-
-def _solo(spec: RunSpec, k: int, home: Path) -> list[tuple[Any, ...]]:
-    """Strategy ``k`` replayed alone, on its own venue, with its allocation of the cash."""
-    with Ledger.open(f"sqlite:///{home / f'solo{k}.db'}") as ledger:
-        setup = build_replay(sleeve_spec(spec, k), AppSettings(home=home), ledger, NOW)
-        run_replay(setup, None)
-        return _trips(ledger, setup.run_id)
-
-
 def _identities(setup: AccountSetup, ledger: Ledger) -> None:
-    """The strategies' cash and positions add up to the venue's account."""
-    venue = setup.account.desk.venue
-    assert sum(n.st.cash for n in setup.nodes) == pytest.approx(venue.account().cash, rel=1e-12)
-    held: dict[str, float] = {}
-    for p in ledger.positions(setup.run_id):
-        held[p.symbol] = held.get(p.symbol, 0.0) + float(p.qty)
-    at_venue = {p.symbol: p.qty for p in venue.positions()}
-    assert {s: q for s, q in held.items() if q} == pytest.approx(at_venue, rel=1e-12)
+    identities(setup, ledger, rel=1e-12)
 
 
 @pytest.mark.parametrize("tif", ["day", "gtc"])
@@ -107,9 +65,9 @@ def test_limit_entries_beside_market_orders_trade_as_each_strategy_alone(
 ) -> None:
     spec = _spec(bars_file, tif)
     with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
-        setup = _replay(spec, tmp_path, ledger)
+        setup = replay_account(spec, tmp_path, ledger)
         _identities(setup, ledger)
-        mine = {sid: _trips(ledger, setup.run_id, sid) for sid in setup.ids}
+        mine = {sid: trips(ledger, setup.run_id, sid) for sid in setup.ids}
         orders = ledger.orders(setup.run_id)
         fills = ledger.fills(setup.run_id)
     # every limit entry went to the venue as its strategy's own order, never netted
@@ -130,7 +88,7 @@ def test_limit_entries_beside_market_orders_trade_as_each_strategy_alone(
     reasons = {t[-1] for t in mine["levels"]}
     assert {"stop_loss", "take_profit"} <= reasons, reasons
     for k, sid in enumerate(setup.ids):
-        alone = _solo(spec, k, tmp_path)
+        alone = solo(spec, k, tmp_path)
         assert len(alone) >= 10
         assert mine[sid] == alone, sid
 
@@ -140,7 +98,7 @@ def test_the_gross_cap_counts_limit_entries_and_refuses_them_with_the_reason(
 ) -> None:
     spec = _spec(bars_file, "gtc", account={"max_gross": 0.35})
     with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
-        setup = _replay(spec, tmp_path, ledger)
+        setup = replay_account(spec, tmp_path, ledger)
         _identities(setup, ledger)
         events = ledger.risk_events(setup.run_id)
         orders = ledger.orders(setup.run_id)
@@ -165,7 +123,7 @@ def test_loss_limits_cancel_working_entries_and_refuse_new_ones(
     data["strategies"][1]["sizing"] = {"method": "shares", "value": 40}
     spec = RunSpec.model_validate(data)
     with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
-        setup = _replay(spec, tmp_path, ledger)
+        setup = replay_account(spec, tmp_path, ledger)
         _identities(setup, ledger)
         events = ledger.risk_events(setup.run_id)
         orders = ledger.orders(setup.run_id)
@@ -190,8 +148,8 @@ def test_a_restart_with_a_working_gtc_entry_continues_as_if_never_stopped(
 ) -> None:
     spec = _spec(bars_file, "gtc")
     with Ledger.open(f"sqlite:///{tmp_path / 'whole.db'}") as ledger:
-        whole = _replay(spec, tmp_path, ledger)
-        expected = {sid: _trips(ledger, whole.run_id, sid) for sid in whole.ids}
+        whole = replay_account(spec, tmp_path, ledger)
+        expected = {sid: trips(ledger, whole.run_id, sid) for sid in whole.ids}
     with Ledger.open(f"sqlite:///{tmp_path / 'broken.db'}") as ledger:
         first = build_account_replay(spec, AppSettings(home=tmp_path), ledger, NOW)
         node, t = first.nodes[1], 0
@@ -210,7 +168,7 @@ def test_a_restart_with_a_working_gtc_entry_continues_as_if_never_stopped(
         assert set(again.nodes[1].resting.values()) == working  # carried over the restart
         assert working <= {o.client_id for o in again.account.desk.venue.open_orders()}
         run_account_replay(again, None)
-        got = {sid: _trips(ledger, first.run_id, sid) for sid in again.ids}
+        got = {sid: trips(ledger, first.run_id, sid) for sid in again.ids}
         ids = [o.client_id for o in ledger.orders(first.run_id)]
         _identities(again, ledger)
     assert got == expected

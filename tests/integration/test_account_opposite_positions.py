@@ -6,30 +6,15 @@ replayed alone on its own venue with its allocation of the cash."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.integration.account_replay import replay_account, solo, trips
 
-from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
 from alphaforge.data.sample import generate_daily
 from alphaforge.ledger import Ledger
-from alphaforge.services.accounts import build_account_replay, run_account_replay, sleeve_spec
-from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
 
 pytestmark = pytest.mark.integration
-NOW = ReplayRequest(None, None, None)
-FIELDS = ("symbol", "side", "entry_ts", "exit_ts", "qty", "entry_price", "exit_price", "fees",
-          "pnl", "exit_reason")  # fmt: skip
-
-
-def _trips(ledger: Ledger, run_id: str, strategy: str | None = None) -> list[tuple[Any, ...]]:
-    rows = []
-    for t in ledger.trades(run_id, strategy):
-        vals = [getattr(t, f) for f in FIELDS]
-        rows.append(tuple(round(float(v), 6) if i in range(4, 9) else v
-                          for i, v in enumerate(vals)))  # fmt: skip
-    return sorted(rows, key=repr)
 
 
 def test_a_stop_closes_its_strategys_position_when_another_holds_the_opposite(
@@ -49,9 +34,8 @@ def test_a_stop_closes_its_strategys_position_when_another_holds_the_opposite(
         ],
     })  # fmt: skip
     with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
-        setup = build_account_replay(spec, AppSettings(home=tmp_path), ledger, NOW)
-        run_account_replay(setup, None)
-        mine = {sid: _trips(ledger, setup.run_id, sid) for sid in setup.ids}
+        setup = replay_account(spec, tmp_path, ledger)
+        mine = {sid: trips(ledger, setup.run_id, sid) for sid in setup.ids}
     # the case this test is about happened: a stop-loss exit while the other held the opposite
     opposite = [
         a for a in mine["fast"] if a[-1] == "stop_loss"
@@ -59,7 +43,4 @@ def test_a_stop_closes_its_strategys_position_when_another_holds_the_opposite(
     ]  # fmt: skip
     assert opposite, "no stop-loss fired while the other strategy held the opposite position"
     for k, sid in enumerate(setup.ids):
-        with Ledger.open(f"sqlite:///{tmp_path / f'solo{k}.db'}") as solo:
-            alone = build_replay(sleeve_spec(spec, k), AppSettings(home=tmp_path), solo, NOW)
-            run_replay(alone, None)
-            assert mine[sid] == _trips(solo, alone.run_id), sid
+        assert mine[sid] == solo(spec, k, tmp_path), sid

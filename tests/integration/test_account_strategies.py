@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from tests.integration.account_replay import identities, replay_account, solo
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
@@ -67,29 +68,15 @@ def _trips(ledger: Ledger, run_id: str, strategy: str | None = None) -> list[tup
     )
 
 
-def _replay(spec: RunSpec, home: Path, ledger: Ledger) -> AccountSetup:
-    setup = build_account_replay(spec, AppSettings(home=home), ledger, NOW)
-    run_account_replay(setup, None)
-    return setup
+_replay = replay_account
 
 
 def _solo(spec: RunSpec, k: int, home: Path) -> list[tuple[Any, ...]]:
-    """Strategy ``k`` replayed alone, on its own venue, with its allocation of the cash."""
-    with Ledger.open(f"sqlite:///{home / f'solo{k}.db'}") as ledger:
-        setup = build_replay(sleeve_spec(spec, k), AppSettings(home=home), ledger, NOW)
-        run_replay(setup, None)
-        return _trips(ledger, setup.run_id)
+    return solo(spec, k, home, _trips)
 
 
 def _identities(setup: AccountSetup, ledger: Ledger) -> None:
-    """The strategies' cash and positions add up to the venue's account."""
-    venue = setup.account.desk.venue
-    assert sum(n.st.cash for n in setup.nodes) == pytest.approx(venue.account().cash, rel=1e-12)
-    held: Counter[str] = Counter()
-    for p in ledger.positions(setup.run_id):
-        held[p.symbol] += float(p.qty)
-    at_venue = {p.symbol: p.qty for p in venue.positions()}
-    assert {s: q for s, q in held.items() if q} == at_venue
+    identities(setup, ledger)
 
 
 @pytest.mark.parametrize("costs", [False, True], ids=["no costs", "costs"])
