@@ -207,41 +207,39 @@ source, which covers the batch kernels too.
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
 **Speed**: W5(b) (20 symbols x one year of minute bars, the replay's default of evaluating the
-strategy once after the look-ahead check) runs at 3.1x backtrader's bars per second and meets
+strategy once after the look-ahead check) runs at 3.05x backtrader's bars per second and meets
 the floor, narrowly: one timed run each on a shared machine, so another run may land either
 side of it. W5(a) (one symbol, 2,516 daily bars) runs at 1.2x and W5(c) (the minute bars with
 the strategy called at every bar on its last 200 bars, as paper and live do) at 2.1x; both miss
-the floor. W5(b) and W5(c) are one year of minute bars now, as the workload is specified (the
-runs before used 21 sessions). The machine was about 2.5x slower than in the previous
-committed run for both engines (backtrader's W5(a) took 0.43 s, 0.17 s then): compare ratios,
-not times.
+the floor. The machine ran about 2.5x faster than in the previous committed run, for both
+engines (backtrader's W5(b) took 90 s, 225 s then): compare ratios, not times.
 
 **What changed since the previous run** (each bit for bit the same trades, checked by the
-parity and quiet-bar tests):
+parity and quiet-bar tests): a ledger at the newest migration opens without loading Alembic
+and a new SQLite ledger is created from the models in one transaction (27 ms to 8 ms for a new
+one); the objects made before the first bar are frozen out of the garbage collector's full
+passes while a replay runs (a full pass cost 125 ms in a month of minute bars, 3 ms now); the
+restart snapshot of every batch copies orders field by field instead of deep-copying them.
+Measured alone, before and after on the same machine (CPU seconds, the minimum of three
+rounds), these took 6% off W5(a), 7% off W5(b) and 9% off W5(c) on 21 sessions; the ratios in
+the table moved within their noise.
 
-- **Protective pairs** are matched by a scalar kernel (`pair_touch_nb`, the rule
-  `level_touch_nb` applies to a position's levels) instead of building a one-row position
-  array per order per bar: 5x less time in the venue's matching.
-- **Every position's protection** is read in one compiled call per cycle
-  (`protection_table_nb`) instead of two calls per symbol.
-- **Position rows** are written for the positions that changed, not for every open position
-  at every cycle with a fill.
-- **The decision log** renders its JSON lines with orjson; the venue keeps its column map and
-  last prices without a Python loop per symbol; the signals of a bar are found with one mask.
-
-**Where the time goes now** (W5(b), sampled with py-spy): the ledger about 40% (building the
-rows of orders, their state changes, fills, decisions and equity about half of it; SQLite's
-inserts and commits the other half); the open (the engine's open phase on a scratch book, the
-risk gate, the order manager and the venue) about a quarter; fills, close and protection about
-a fifth; the decision log 6%. Every order is a row, three or four state changes, a fill, a
-decision and a log line, which backtrader does not write.
-On W5(a) the fixed cost of a run is what stands in the way: opening a fresh ledger and running
-its migration, reading and checking the bars, the look-ahead check and closing the SQLite
-file (its WAL checkpoint) take about 0.09 s on this machine, a third of backtrader's whole
-run, before a bar is replayed; 2,382 of the 2,516 bars then run as quiet bars in one compiled
-call. On W5(c) the strategy's hook called on its last 200 bars at every bar takes about 30% of
-the time (the hook itself 11%; slicing the panel and turning its output into the kernel's
-inputs the rest).
+**Where the time goes now** (W5(b), sampled with py-spy): the ledger about a third (its batch
+commit about a quarter: SQLite's inserts with their foreign keys and parameters about 30% of
+it, building the rows about 20%, the batch's id look-ups and SQLite's commit the rest); the
+open (the engine's open phase on a scratch book, the risk gate, the order manager, the venue
+and the decision log) about a quarter; fills, close and protection about a fifth. Every order
+is a row, three or four state changes, a fill, a decision and a log line, which backtrader does
+not write. Larger batches (1,024 and 4,096 cycles) and a larger WAL checkpoint interval were
+tried and gave nothing beyond the noise.
+On W5(a) backtrader takes 0.134 s for the whole job, so the floor is 45 ms; alphaforge takes
+0.108 s: opening the new ledger 8 ms, building the run 26 ms (reading and checking the bars,
+the look-ahead check, registering the run), the replay 65 to 75 ms (2,382 of the 2,516 bars
+run as quiet bars in one compiled call per stretch; about half of it, in a profile, is
+writing an equity snapshot and a cycle row per bar) and closing the SQLite file with its WAL
+checkpoint 7 ms. On W5(c) the strategy's hook called on its last 200 bars at every bar takes
+about 30% of the time (the hook itself 11%; slicing the panel and turning its output into the
+kernel's inputs the rest).
 
 **Memory**: the growth in the table is the replay's inputs, which are proportional to the
 bars: the strategy's precomputed rows (masks, weights, ATR, volatility and eight protective
