@@ -66,7 +66,7 @@ class BrokerDesk(NettingDesk):
         entries) sent before the limit / stop entries, as one strategy's node sends its exits
         before its entries: a broker that fills in the order it took orders (the stand-in) fills
         an exit at the open before a reversing entry it triggers in the same bar."""
-        b = self._brackets
+        b = self._unnetted
         later = [c for c in self._held if c in b and b[c].type is not OrderType.MARKET]
         if not later:
             super().flush(bar, only_known)

@@ -98,7 +98,8 @@ class NettingDesk:
         self._key = f"{run_id}/{NET}"
         self._b = _Book(pos={s: {} for s in strategies})
         self._held: list[str] = []  # orders waiting for the flush, in arrival order
-        self._brackets: dict[str, OrderRequest] = {}  # the held ones sent as they are
+        # held orders sent as they are, never netted: bracketed entries, limit / stop entries
+        self._unnetted: dict[str, OrderRequest] = {}
         self._queues: dict[str, list[OrderUpdate]] = {s: [] for s in strategies}
         self._fills: dict[str, deque[Fill]] = {s: deque(maxlen=_KEEP_FILLS) for s in strategies}
         self.sent: list[OrderRequest] = []  # net orders sent since the last records()
@@ -126,7 +127,7 @@ class NettingDesk:
         known = self._b.children.get(req.client_id)
         if known is not None:  # held orders stay submitted: the account may still refuse them
             return OrderUpdate(req.client_id, OrderState.SUBMITTED, now, known.net)
-        if req.client_id in self._brackets:
+        if req.client_id in self._unnetted:
             return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
         netted = req.type is OrderType.MARKET and req.intent is not Intent.STOP
         if not netted and req.intent is not Intent.ENTRY:
@@ -134,7 +135,7 @@ class NettingDesk:
             return self._submit(req)  # protection: the venue's own, at once
         if not netted or req.stop_loss is not None or req.take_profit is not None:
             self._b.owner[req.client_id] = strategy  # a bracketed or limit / stop entry:
-            self._brackets[req.client_id] = req  # held for the account's limits, sent as it is
+            self._unnetted[req.client_id] = req  # held for the account's limits, sent as it is
             self._held.append(req.client_id)
             return OrderUpdate(req.client_id, OrderState.SUBMITTED, now)
         self._b.children[req.client_id] = _Child(strategy, request_dict(req), req.qty)
@@ -144,13 +145,13 @@ class NettingDesk:
     def held(self) -> list[OrderRequest]:
         """The orders waiting for :meth:`flush` (market orders, and limit / stop entries),
         in arrival order."""
-        b = self._brackets
+        b = self._unnetted
         return [b[c] if c in b else request_of(self._b.children[c].req) for c in self._held]
 
     def refuse(self, client_id: str, reason: str) -> None:
         """Reject a held order (an account limit): the strategy gets the rejection."""
-        if client_id in self._brackets:
-            del self._brackets[client_id]
+        if client_id in self._unnetted:
+            del self._unnetted[client_id]
             who = self._b.owner.pop(client_id)
             getattr(self.venue, "order_atr", {}).pop(client_id, None)  # never sent
         else:
@@ -166,8 +167,8 @@ class NettingDesk:
         not sent late, its orders end cancelled as stale (what crosses still crosses)."""
         by_symbol: dict[str, list[str]] = {}
         for cid in self._held:
-            if cid in self._brackets:
-                req = self._brackets.pop(cid)
+            if cid in self._unnetted:
+                req = self._unnetted.pop(cid)
                 sent = not only_known or self.venue.order(cid) is not None
                 self._queues[self._b.owner[cid]].append(
                     self._submit(req) if sent else self._stale(cid)
@@ -400,8 +401,8 @@ class NettingDesk:
         return [f for f in self._fills[strategy] if since is None or f.ts >= since]
 
     def cancel(self, strategy: str, client_id: str) -> OrderUpdate | None:
-        if client_id in self._brackets and self._b.owner.get(client_id) == strategy:
-            del self._brackets[client_id]
+        if client_id in self._unnetted and self._b.owner.get(client_id) == strategy:
+            del self._unnetted[client_id]
             self._held.remove(client_id)
             return OrderUpdate(client_id, OrderState.CANCELLED, self.now)
         ch = self._b.children.get(client_id)
