@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import tempfile
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -91,17 +92,52 @@ def unexpected_error_text(exc: BaseException) -> str:
     return f"unexpected error: {what} (run with --debug for the traceback)"
 
 
+def _cannot_create_in(directory: Path) -> str | None:
+    """Why no file can be created in ``directory`` (``None`` when one can): a probe file is
+    created and removed at once, so a read-only or permission-denied place is found before any
+    work is done (and before anything is saved under the home)."""
+    try:
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".alphaforge-probe-")
+    except OSError as exc:
+        return (exc.strerror or type(exc).__name__).lower()
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def _nearest_existing(path: Path) -> Path:
+    for parent in path.parents:
+        if parent.exists():
+            return parent
+    return Path(path.anchor or ".")
+
+
 def check_output_file(path: Path | None, option: str) -> None:
     """Refuse an output path that cannot be a file, before any work is done."""
     if path is None:
         return
     if path.is_dir():
         raise ConfigError(f"{option} {path}: is a directory; give a file name")
-    for parent in path.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ConfigError(f"{option} {path}: {parent} is a file, not a directory")
-            break
+    parent = _nearest_existing(path)
+    if not parent.is_dir():
+        raise ConfigError(f"{option} {path}: {parent} is a file, not a directory")
+    reason = _cannot_create_in(parent)
+    if reason is not None:
+        raise ConfigError(f"{option} {path}: cannot write into {parent}: {reason}")
+
+
+def check_output_dir(path: Path | None, option: str) -> None:
+    """Refuse an output directory that cannot be made or written into, before any work."""
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option} {path}: is a file, not a directory")
+    where = path if path.is_dir() else _nearest_existing(path)
+    if not where.is_dir():
+        raise ConfigError(f"{option} {path}: {where} is a file, not a directory")
+    reason = _cannot_create_in(where)
+    if reason is not None:
+        raise ConfigError(f"{option} {path}: cannot write into {where}: {reason}")
 
 
 def at_least(value: float | None, minimum: float, option: str) -> None:

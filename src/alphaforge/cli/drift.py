@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.cli.common import check_output_file, console, handle_errors, settings_from
 from alphaforge.core.errors import AlphaforgeError, ConfigError, StoreError
 
 if TYPE_CHECKING:
@@ -50,18 +50,6 @@ def _tolerance(text: str) -> float:
     if not (value >= 0 and math.isfinite(value)):
         raise ConfigError(f"--tolerance: must be zero or more (got {text!r})")
     return value
-
-
-def _check_output(path: Path | None, option: str) -> None:
-    if path is None:
-        return
-    if path.is_dir():
-        raise ConfigError(f"{option} {path}: is a directory, expected a file path")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ConfigError(f"{option} {path}: {parent} is not a directory")
 
 
 def register(app: typer.Typer) -> None:
@@ -108,8 +96,8 @@ def _drift(
 
     with _input_errors():
         tol = _tolerance(tolerance)
-        _check_output(json_path, "--json")
-        _check_output(csv_path, "--csv")
+        check_output_file(json_path, "--json")
+        check_output_file(csv_path, "--csv")
         settings = settings_from(ctx)
         ledger = open_ledger(settings)
         try:
@@ -149,7 +137,7 @@ def _shadow(
             raise ConfigError(
                 "--against: name the shadow run first: drift SHADOW_RUN --against RUN"
             )
-        _check_output(json_path, "--json")
+        check_output_file(json_path, "--json")
         ledger = open_ledger(settings_from(ctx))
         try:
             report = shadow_report(ledger, run, against)

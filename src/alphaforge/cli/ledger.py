@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from alphaforge.cli.common import console, handle_errors, settings_from
+from alphaforge.cli.common import check_output_file, console, handle_errors, settings_from
 from alphaforge.cli.ledger_render import (
     daily_records,
     daily_table,
@@ -125,6 +125,7 @@ def register(app: typer.Typer) -> None:
         """Write the run's round trips per day and symbol to a CSV file."""
         from alphaforge.ledger.summary import export_trades_csv
 
+        check_output_file(csv_path, "--csv")
         with _ledger(ctx) as ledger:
             info = _run(ledger, run)
             path = export_trades_csv(ledger, info.run_id, csv_path)

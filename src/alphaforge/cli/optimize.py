@@ -24,6 +24,7 @@ from rich.text import Text
 from alphaforge.cli.backtest import cli_overrides, parse_params, split_symbols
 from alphaforge.cli.common import (
     at_least,
+    check_output_dir,
     check_output_file,
     console,
     handle_errors,
@@ -242,8 +243,7 @@ def register(app: typer.Typer) -> None:
         from alphaforge.services.optimize import SweepRequest, export_csv, run_sweep
 
         check_output_file(export, "--export")
-        if out is not None and out.exists() and not out.is_dir():
-            raise ConfigError(f"--out {out}: is a file, not a directory")
+        check_output_dir(out, "--out")
         settings = settings_from(ctx)
         spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
         method, n = _method(random, optuna)

@@ -27,12 +27,11 @@ def register(app: typer.Typer) -> None:
         from alphaforge.reports.tearsheet import build_figures, write_tearsheet
         from alphaforge.services.results import load_result
 
-        if output is not None and not output.is_dir():
-            check_output_file(output, "--output")
-        result = load_result(result_json)
         out = output or result_json.with_suffix(".html")
         if out.is_dir():
             out = out / f"{result_json.stem}.html"
+        check_output_file(out, "--output")
+        result = load_result(result_json)
         with console.status("building report…", spinner="dots"):
             figures = build_figures(result)
             write_tearsheet(result, out, title, figures=figures)
@@ -61,8 +60,10 @@ def register(app: typer.Typer) -> None:
 
         if len(results) < 2:
             raise ConfigError("compare: give at least two result files")
-        if output is not None and not output.is_dir():
-            check_output_file(output, "--output")
+        out = output or results[0].parent / "compare.html"
+        if out.is_dir():
+            out = out / "compare.html"
+        check_output_file(out, "--output")
         loaded = [load_result(p) for p in results]
         labels = labels_for(
             loaded, [p.stem if p.stem != "result" else p.parent.name for p in results]
@@ -70,8 +71,5 @@ def register(app: typer.Typer) -> None:
         columns = comparison_metrics(loaded, labels)
         keys = [k for k in COMPARE_KEYS if any(k in c for c in columns.values())]
         console.print(metrics_table(columns, keys, title="Comparison"))
-        out = output or results[0].parent / "compare.html"
-        if out.is_dir():
-            out = out / "compare.html"
         write_comparison(loaded, out, labels, title)
         console.print(f"compare: {out}")
