@@ -342,6 +342,19 @@ def utc_index(values: Any) -> pd.DatetimeIndex:
     return idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
 
 
+def iso_texts(index: pd.DatetimeIndex) -> list[str]:
+    """``[ts.isoformat() for ts in index]``, formatted in one vectorized pass when every time
+    is a whole second in UTC or naive (bars are), else time by time."""
+    tz = index.tz
+    values = index.to_numpy(dtype=index.dtype.base if tz is not None else None)
+    seconds = values.astype("datetime64[s]")
+    if (tz is None or str(tz) == "UTC") and bool((seconds == values).all()):
+        texts = np.datetime_as_string(seconds, unit="s")
+        suffix = "" if tz is None else "+00:00"
+        return [f"{x}{suffix}" for x in texts.tolist()]
+    return [ts.isoformat() for ts in index]
+
+
 def _named(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
     """The panel's index: named ``timestamp``, no frequency (as built from sorted timestamps)."""
     if index.name == "timestamp" and index.freq is None:

@@ -39,7 +39,7 @@ from alphaforge.core.orders import (
     TimeInForce,
     client_order_id,
 )
-from alphaforge.core.panel import Panel
+from alphaforge.core.panel import Panel, iso_texts
 from alphaforge.engine.gate import OrderContext, TradingState
 from alphaforge.engine.node_entries import RestingEntries
 from alphaforge.engine.node_parts import (
@@ -96,7 +96,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
         self._marking = isinstance(parts.venue, MarkingVenue)  # (a protocol check is slow)
         self._stretch: Stretch | None = None  # built by the first fast_forward
         self._stamps = list(panel.index)  # per-bar lookups without pandas indexing
-        self._texts = [ts.isoformat() for ts in self._stamps]
+        self._texts = iso_texts(panel.index)
         self._cyc = Cycle()
         self._shared = False  # the ledger batch belongs to an account of several strategies
         self.floor = TradingState.ACTIVE  # the least an account's own limits impose
@@ -112,7 +112,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries):
         self.p.day, self.p.week = day, week
         new = list(panel.index[n0:])
         self._stamps += new
-        self._texts += [ts.isoformat() for ts in new]
+        self._texts += iso_texts(panel.index[n0:])
 
     def step(self, t: int, trade: bool = True) -> float:
         """Run the cycle of bar ``t`` of the panel; returns the equity at its close.
