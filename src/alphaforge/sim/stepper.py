@@ -33,12 +33,9 @@ with its backtest).
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from alphaforge.sim import codes as C
 from alphaforge.sim.kernels import _new_book_nb
@@ -64,154 +61,37 @@ from alphaforge.sim.records import (
     Records,
     Series,
 )
+from alphaforge.sim.step_records import StepRecords, new_records
+from alphaforge.sim.step_rows import (
+    BarRow,
+    OpenPlan,
+    PlannedOrder,
+    Protections,
+    RecordCounts,
+    RestingOrder,
+    RowBuffers,
+    SignalRow,
+    Stretch,
+    along,
+    decode_array,
+    encode_array,
+)
 
-
-@dataclass(frozen=True)
-class BarRow:
-    """One bar of every symbol (NaN where a symbol has none), float64 arrays of length n."""
-
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-
-
-@dataclass(frozen=True)
-class SignalRow:
-    """The strategy's output at one bar, per symbol: masks or a target weight, protective levels
-    (8 x n, the fields of :class:`~alphaforge.sim.records.Levels`), priority, ATR and
-    volatility known at that bar."""
-
-    entries: np.ndarray
-    exits: np.ndarray
-    short_entries: np.ndarray
-    short_exits: np.ndarray
-    weights: np.ndarray
-    rebalance: bool
-    levels: np.ndarray
-    priority: np.ndarray
-    atr: np.ndarray
-    vol: np.ndarray
-    score: np.ndarray | None = None  # the strategy's score behind its masks (recorded only)
-    limit: np.ndarray | None = None  # entry limit prices (NaN: none; None: market entries)
-    stop: np.ndarray | None = None  # entry stop prices
-
-
-@dataclass(frozen=True)
-class PlannedOrder:
-    """An order the open phase executes on the scratch book: what the runtime sends."""
-
-    symbol: int
-    delta: float  # signed quantity
-    reason: int  # EXIT_* or REASON_ENTRY
-    price: float  # expected fill price (slippage included)
-
+__all__ = [
+    "BarRow", "OpenPlan", "PlannedOrder", "Protections", "RecordCounts", "RestingOrder",
+    "SignalRow", "Stepper", "Stretch", "decode_array", "encode_array", "levels_of", "touch",
+]  # fmt: skip
 
 _LEVELS = ("sl", "tp", "trail_dist", "trail_pct", "maxloss")
 # rows of Stepper._pcols: a pending limit / stop entry's signal-bar inputs, per symbol
 _P_LEVELS, _P_ATR, _P_VOL, _P_PRIORITY = slice(0, 8), 8, 9, 10
 
 
-@dataclass(frozen=True)
-class RestingOrder:
-    """A limit / stop / stop-limit entry of an open: the quantity the intrabar entry step
-    gives it if it triggers in this bar, the price it then fills at (slippage included) and
-    its levels (NaN: none)."""
-
-    symbol: int
-    delta: float  # signed quantity
-    price: float
-    limit: float
-    stop: float
-
-
-@dataclass
-class OpenPlan:
-    """The orders of one open, the entries refused (symbol, side, reason code), and the
-    protective levels each planned new position got on the scratch book. ``resting`` are the
-    limit / stop entries to hold at the venue for this bar; ``refused`` the ones a rule
-    refuses if they trigger (symbol -> side, reason, requested), recorded only then, as the
-    backtest records them; ``after_open`` the scratch book as the open phase left it."""
-
-    orders: list[PlannedOrder] = field(default_factory=list)
-    rejected: list[tuple[int, float, int]] = field(default_factory=list)
-    levels: np.ndarray | None = None  # POSITION rows of the scratch book after the open
-    resting: list[RestingOrder] = field(default_factory=list)
-    refused: dict[int, tuple[float, int, float]] = field(default_factory=dict)
-    after_open: Book | None = None
-
-
-@dataclass(frozen=True)
-class Stretch:
-    """Every bar of a replay as the compiled phases read them (``market``, ``intents``) and the
-    per-bar outputs of quiet stretches (``out``: equity, cash, gross and net by bar)."""
-
-    market: Market
-    intents: Intents
-    out: Series
-
-
-_BIG = 1 << 40  # length of the views along time: larger than any bar index
-
-
-def _along(row: np.ndarray, n_bars: int) -> np.ndarray:
-    """A (n_bars, n) read-only view whose every row is ``row``."""
-    row = np.ascontiguousarray(row)
-    return as_strided(row, shape=(n_bars, row.shape[0]), strides=(0, row.strides[0]))
-
-
-def _along_scalar(value: np.ndarray, n_bars: int) -> np.ndarray:
-    return as_strided(value, shape=(n_bars,), strides=(0,))
-
-
-def _along_levels(levels: np.ndarray, n_bars: int) -> Levels:
-    """:class:`Levels` whose every bar reads the rows of ``levels`` (8 x n, a buffer)."""
-    return Levels(*(_along(row, n_bars) for row in levels))
-
-
-def encode_array(a: np.ndarray) -> dict[str, Any]:
-    """A numpy array (structured dtypes too) as JSON-safe text, exactly (raw bytes)."""
-    a = np.ascontiguousarray(a)
-    return {
-        "dtype": a.dtype.descr if a.dtype.names else a.dtype.str,
-        "shape": list(a.shape),
-        "data": base64.b64encode(a.tobytes()).decode("ascii"),
-    }
-
-
-def decode_array(d: dict[str, Any], dtype: np.dtype) -> np.ndarray:
-    """The array of :func:`encode_array`, read as ``dtype`` (the layout it was written with)."""
-    raw = base64.b64decode(d["data"])
-    return np.frombuffer(raw, dtype=dtype).reshape(d["shape"]).copy()
-
-
-def _new_records(cap: int) -> Records:
-    return Records(
-        np.empty(cap, dtype=TRADE),
-        np.empty(cap, dtype=ORDER),
-        np.empty(cap, dtype=EVENT),
-        np.zeros(1, dtype=COUNTERS),
-    )
-
-
-_KINDS = ("trades", "orders", "events")  # the record buffers of Records, in its order
-
-
-class RecordCounts(NamedTuple):
-    """Records a stepper made since its start (or restore), dropped ones included."""
-
-    trades: int
-    orders: int
-    rejected: int  # orders refused by a rule (STATUS_REJECTED)
-    events: int
-
-
 def _copy_book(bk: Book) -> Book:
     return Book(*(a.copy() for a in bk))
 
 
-class Stepper:
+class Stepper(StepRecords, RowBuffers):
     """One strategy's account on the vectorized engine's state, advanced bar by bar.
 
     ``settings`` is the :data:`~alphaforge.sim.records.SETTINGS` record of the run (from
@@ -226,7 +106,7 @@ class Stepper:
         self.n = len(symbols)
         self.sectors = np.ascontiguousarray(sectors, dtype=np.int64)
         self.book: Book = _new_book_nb(self.n, self.s)
-        self.rec: Records = _new_records(256 + 8 * self.n)
+        self.rec: Records = new_records(256 + 8 * self.n)
         self._archive: dict[str, list[np.ndarray]] | None = None  # see keep_records
         self._forget_records()
         self._eq = np.zeros(1)
@@ -258,90 +138,6 @@ class Stepper:
     def qty(self, j: int) -> float:
         return float(self.book.pos[j]["qty"])
 
-    def _forget_records(self) -> None:
-        """Start the record counts again (a new book or a restore)."""
-        self._dropped = dict.fromkeys((*_KINDS, "rejected"), 0)  # records dropped, by kind
-        self._events_read = 0  # risk events handed out by events_after (a count of the run)
-        if self._archive is not None:
-            self._archive = {k: [] for k in _KINDS}
-
-    @property
-    def _kelly_keep(self) -> int:
-        """The trades a rule reads again: Kelly sizing's lookback (none for other sizing)."""
-        return int(self.s["kelly_lookback"]) if self.s["sizing"] == C.SIZE_KELLY else 0
-
-    def _room(self) -> None:
-        """Keep room for one more bar in the record buffers (they are never grown inside): a
-        full buffer first drops what is not read again (:meth:`_drop`), and grows only when
-        what it keeps needs the room."""
-        c = self.rec.cnt[0]
-        need = 4 * self.n + 16
-        if all(int(c[k]) + need <= getattr(self.rec, k).shape[0] for k in _KINDS):
-            return
-        self._drop()
-        bufs = []
-        for k in _KINDS:
-            buf, used = getattr(self.rec, k), int(c[k])
-            if used + need > buf.shape[0]:
-                bigger = np.empty(2 * buf.shape[0] + need, dtype=buf.dtype)
-                bigger[:used] = buf[:used]
-                buf = bigger
-            bufs.append(buf)
-        if any(b is not getattr(self.rec, k) for b, k in zip(bufs, _KINDS, strict=True)):
-            self.rec = Records(bufs[0], bufs[1], bufs[2], self.rec.cnt)
-
-    def _drop(self) -> None:
-        """Drop from the front of the record buffers the records no rule and no reader needs
-        again (see the module docstring); they are counted, and archived after
-        :meth:`keep_records`."""
-        c = self.rec.cnt[0]
-        dropped = {
-            "trades": max(int(c["trades"]) - self._kelly_keep, 0),
-            "orders": int(c["orders"]),
-            "events": min(self._events_read - self._dropped["events"], int(c["events"])),
-        }
-        for k, d in dropped.items():
-            if d <= 0:
-                continue
-            buf, used = getattr(self.rec, k), int(c[k])
-            gone = buf[:d]
-            if k == "orders":
-                self._dropped["rejected"] += int(np.sum(gone["status"] == C.STATUS_REJECTED))
-            if self._archive is not None:
-                self._archive[k].append(gone.copy())
-            buf[: used - d] = buf[d:used].copy()
-            c[k] = used - d
-            self._dropped[k] += d
-
-    def keep_records(self) -> None:
-        """Keep every record from now on (:meth:`records` returns them all): for tests and
-        diagnostics that compare a run's records with a backtest's; a long run's memory then
-        grows with its records."""
-        if self._archive is None:
-            self._archive = {k: [] for k in _KINDS}
-
-    def counts(self) -> RecordCounts:
-        """The numbers of trade, order (and of those, rejected) and risk-event records since
-        the start or the last :meth:`restore`, dropped ones included."""
-        c, d = self.rec.cnt[0], self._dropped
-        held = self.rec.orders[: int(c["orders"])]
-        return RecordCounts(
-            d["trades"] + int(c["trades"]),
-            d["orders"] + int(c["orders"]),
-            d["rejected"] + int(np.sum(held["status"] == C.STATUS_REJECTED)),
-            d["events"] + int(c["events"]),
-        )
-
-    def events_after(self, seen: int) -> tuple[np.ndarray, int]:
-        """The risk events after the first ``seen`` of the run (copies) and the number of the
-        run's events: pass that number next time. Events handed out here may be dropped from
-        memory (the caller records them)."""
-        c, base = self.rec.cnt[0], self._dropped["events"]
-        n = int(c["events"])
-        out = self.rec.events[max(seen - base, 0) : n].copy()
-        self._events_read = max(self._events_read, base + n)
-        return out, base + n
-
     def snapshot(self) -> dict[str, Any]:
         """The state a restart needs, JSON-safe: the account, risk state, positions, pending
         orders and last prices, and the trades Kelly sizing looks back on (the full records
@@ -364,90 +160,13 @@ class Stepper:
             target = getattr(self.book, name)
             target[:] = decode_array(snap[name], target.dtype)
         trades = decode_array(snap["trades"], TRADE)
-        self.rec = _new_records(256 + 8 * self.n + len(trades))
+        self.rec = new_records(256 + 8 * self.n + len(trades))
         self.rec.trades[: len(trades)] = trades
         self.rec.cnt[0]["trades"] = len(trades)
         self.rec.cnt[0]["ambiguous"] = int(snap["ambiguous"])
         if "entry_cols" in snap:
             self._pcols[:] = decode_array(snap["entry_cols"], self._pcols.dtype)
         self._forget_records()
-
-    def records(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Trade, order and risk-event records (copies): after :meth:`keep_records`, every one
-        since; otherwise those not dropped yet (see the module docstring; the ledger holds the
-        run, :meth:`counts` the numbers)."""
-        c = self.rec.cnt[0]
-        held = [getattr(self.rec, k)[: int(c[k])] for k in _KINDS]
-        if self._archive is None:
-            return held[0].copy(), held[1].copy(), held[2].copy()
-        a = self._archive
-        trades, orders, events = (
-            np.concatenate([*a[k], h]) for k, h in zip(_KINDS, held, strict=True)
-        )
-        return trades, orders, events
-
-    # ---- views ---------------------------------------------------------------------------
-    def _views(self) -> None:
-        """Row buffers and, once, their stride-0 views along time (any bar reads the row)."""
-        n = self.n
-        f8 = {k: np.full(n, np.nan) for k in ("open", "high", "low", "close", "volume", "atr",
-                                                "vol", "weights", "priority", "nan", "limit",
-                                                "stop")}  # fmt: skip
-        b1 = {k: np.zeros(n, dtype=bool) for k in ("entries", "exits", "se", "sx")}
-        self._buf = {**f8, **b1}
-        self._lv = np.full((8, n), np.nan)
-        self._day = np.zeros(1, dtype=np.int64)
-        self._week = np.zeros(1, dtype=np.int64)
-        self._rebal = np.zeros(1, dtype=bool)
-        big = _BIG
-        v = {k: _along(a, big) for k, a in self._buf.items()}
-        self._mk = Market(
-            v["open"], v["high"], v["low"], v["close"], v["volume"], v["atr"], v["vol"],
-            self.sectors, _along_scalar(self._day, big), _along_scalar(self._week, big),
-        )  # fmt: skip
-        self._it = Intents(
-            v["entries"], v["exits"], v["se"], v["sx"], v["weights"],
-            _along_scalar(self._rebal, big), _along_levels(self._lv, big), v["limit"], v["stop"],
-            v["priority"],
-        )  # fmt: skip
-        self._out = Series(
-            _along_scalar(self._eq, big), _along_scalar(self._cash, big),
-            _along_scalar(self._gross, big), _along_scalar(self._net, big), self._posrow,
-        )  # fmt: skip
-
-    def _load(self, px: BarRow, sig: SignalRow | None, day: int, week: int) -> None:
-        """Copy the current bar and signal row into the buffers behind the views."""
-        b = self._buf
-        b["open"][:] = px.open
-        b["high"][:] = px.high
-        b["low"][:] = px.low
-        b["close"][:] = px.close
-        b["volume"][:] = px.volume
-        self._day[0] = day
-        self._week[0] = week
-        if sig is None:
-            for k in ("entries", "exits", "se", "sx"):
-                b[k][:] = False
-            for k in ("atr", "vol", "weights"):
-                b[k][:] = np.nan
-            b["priority"][:] = 0.0
-            b["limit"][:] = np.nan
-            b["stop"][:] = np.nan
-            self._lv[:] = np.nan
-            self._rebal[0] = False
-            return
-        b["entries"][:] = sig.entries
-        b["exits"][:] = sig.exits
-        b["se"][:] = sig.short_entries
-        b["sx"][:] = sig.short_exits
-        b["atr"][:] = sig.atr
-        b["vol"][:] = sig.vol
-        b["weights"][:] = sig.weights
-        b["priority"][:] = sig.priority
-        self._lv[:] = sig.levels
-        self._rebal[0] = sig.rebalance
-        b["limit"][:] = np.nan if sig.limit is None else sig.limit
-        b["stop"][:] = np.nan if sig.stop is None else sig.stop
 
     # ---- phases --------------------------------------------------------------------------
     def start_bar(self, t: int, new_day: bool, new_week: bool) -> None:
@@ -658,7 +377,7 @@ class Stepper:
             bars.open, bars.high, bars.low, bars.close, bars.volume, atr, vol, self.sectors,
             np.ascontiguousarray(day, dtype=np.int64), np.ascontiguousarray(week, dtype=np.int64),
         )  # fmt: skip
-        nan = _along(self._nan_row, n_bars)
+        nan = along(self._nan_row, n_bars)
         it = Intents(e, x, se, sx, w, np.ascontiguousarray(rb, dtype=bool), lv, nan, nan, pr)
         out = Series(np.zeros(n_bars), np.zeros(n_bars), np.zeros(n_bars), np.zeros(n_bars),
                      np.zeros((1, self.n)))  # fmt: skip
@@ -706,16 +425,6 @@ def levels_of(pos: np.ndarray, j: int) -> tuple[float, int, float]:
     holds (the tightest stop of :func:`stop_level_nb`); NaN where none."""
     level, reason = stop_level_nb(pos, j)
     return float(level), int(reason), float(pos[j]["tp"])
-
-
-class Protections(NamedTuple):
-    """Per position: quantity, stop level, the stop's exit reason (-1: none) and take-profit
-    (NaN levels where none)."""
-
-    qty: list[float]
-    stop: list[float]
-    reason: list[int]
-    target: list[float]
 
 
 def touch(
