@@ -245,13 +245,19 @@ def _check_dates(*values: str | None) -> None:
 
     from alphaforge.core.errors import ConfigError
 
+    stamps = []
     for name, v in zip(("--from", "--to"), values, strict=True):
         if v is None:
             continue
         try:
-            pd.Timestamp(v)
-        except (ValueError, TypeError):
+            stamp = pd.Timestamp(v)
+        except (ValueError, TypeError, OverflowError):
+            stamp = None
+        if stamp is None or pd.isna(stamp):
             raise ConfigError(f"{name}: not a date (got {v!r})") from None
+        stamps.append(stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC"))
+    if len(stamps) == 2 and stamps[1] < stamps[0]:
+        raise ConfigError(f"--to {values[1]}: before --from {values[0]}")
 
 
 def live(

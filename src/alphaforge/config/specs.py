@@ -28,6 +28,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -208,16 +209,18 @@ class RunSpec(BacktestConfig):
 
     @field_validator("start", "end")
     @classmethod
-    def _date(cls, value: str | None) -> str | None:
-        """Refuse a date pandas cannot read (``2019-02-30``, ``yesterday``) when it is given."""
+    def _date(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Refuse a date pandas cannot read (``2019-02-30``, ``yesterday``) when it is given,
+        and an end before the start."""
         if value is None:
             return value
-        try:
-            stamp = pd.Timestamp(value)
-        except (ValueError, TypeError, OverflowError):
-            stamp = None
-        if stamp is None or pd.isna(stamp):
+        stamp = _utc_stamp(value)
+        if stamp is None:
             raise ValueError("not a valid date; write YYYY-MM-DD")
+        start = info.data.get("start") if info.field_name == "end" else None
+        first = _utc_stamp(start) if start is not None else None
+        if first is not None and stamp < first:
+            raise ValueError(f"before start {start}")
         return value
 
     @model_validator(mode="after")
@@ -250,6 +253,17 @@ class RunSpec(BacktestConfig):
     def canonical_hash(self) -> str:
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _utc_stamp(value: str) -> pd.Timestamp | None:
+    """``value`` read as a UTC time (naive is UTC), or ``None`` when it is not a date."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
 def load_run_spec(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunSpec:

@@ -13,7 +13,12 @@ from alphaforge.core.errors import BacktestError, ConfigError, DataError, IdleSe
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.schema import to_utc
-from alphaforge.services.run_checks import check_calendars, require_universe, warmup_note
+from alphaforge.services.run_checks import (
+    check_calendars,
+    require_universe,
+    slice_dates,
+    warmup_note,
+)
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.vectorized import run_backtest
 from alphaforge.strategy.base import Strategy, StrategyData
@@ -264,11 +269,7 @@ def load_spec_panel(spec: Any, settings: Any) -> Panel:
         panel = load_panel(
             open_store(settings), spec.symbols, spec.timeframe or "1d", None, None, spec.adjust
         )
-    if spec.start or spec.end:
-        panel = panel.slice(to_utc(spec.start), to_utc(spec.end))
-        if len(panel.index) == 0:
-            raise DataError(f"no bars between {spec.start} and {spec.end}")
-    return panel
+    return slice_dates(panel, spec.start, spec.end)
 
 
 def _fine_bars(spec: Any, settings: Any, panel: Panel) -> tuple[dict[str, Any] | None, str | None]:

@@ -20,7 +20,6 @@ from alphaforge.atomic import atomic_write_text
 from alphaforge.config.settings import AppSettings
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
-from alphaforge.data.schema import to_utc
 from alphaforge.ml.features import cached_features
 from alphaforge.ml.models import scores
 from alphaforge.ml.pipeline import (
@@ -33,6 +32,7 @@ from alphaforge.ml.pipeline import (
 from alphaforge.ml.registry import ModelVersion, list_versions, load_version, resolve
 from alphaforge.ml.spec import MlSpec, load_ml_spec
 from alphaforge.ml.train import importance_stability, top_share
+from alphaforge.services.run_checks import slice_dates
 from alphaforge.sim.result import BacktestResult
 
 Progress = Callable[[str, int, int], None]
@@ -54,11 +54,9 @@ def load_ml_panel(spec: MlSpec, settings: AppSettings) -> Panel:
         from alphaforge.services.store import load_panel, open_store
 
         panel = load_panel(open_store(settings), spec.symbols, spec.timeframe)
-    if spec.start or spec.end:
-        panel = panel.slice(to_utc(spec.start), to_utc(spec.end))
     if len(panel.index) == 0:
-        raise DataError(f"no bars between {spec.start} and {spec.end}")
-    return panel
+        raise DataError(f"no bars of {', '.join(spec.symbols or [])} in {spec.timeframe}")
+    return slice_dates(panel, spec.start, spec.end)
 
 
 def _primary(spec: MlSpec, panel: Panel) -> PrimarySignals | None:

@@ -6,6 +6,8 @@
   (or a series with weekend bars) are refused unless ``calendar:`` is set.
 - :func:`warmup_note`: the reason a run is refused when its data is shorter than the
   strategy's warm-up.
+- :func:`slice_dates`: the bars between a spec's start and end; none is refused with the range
+  the data do cover.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.calendar import looks_like_crypto
-from alphaforge.core.errors import ConfigError
+from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
 
 
@@ -69,3 +71,34 @@ def warmup_note(warmup: int, panel: Panel) -> str | None:
             "signals never start; give more data (an earlier --start) or a shorter lookback"
         )
     return None
+
+
+def _day(ts: Any) -> str:
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
+
+
+def slice_dates(panel: Panel, start: str | None, end: str | None) -> Panel:
+    """The bars of ``panel`` from ``start`` to ``end`` (either may be ``None``: open-ended).
+
+    Raises
+    ------
+    DataError
+        When none is left: ``no bars from 2030-01-01 on; the data run from ... to ...``.
+    """
+    from alphaforge.data.schema import to_utc
+
+    if not (start or end):
+        return panel
+    sliced = panel.slice(to_utc(start), to_utc(end))
+    if len(sliced.index):
+        return sliced
+    if start and end:
+        when = f"between {start} and {end}"
+    else:
+        when = f"from {start} on" if start else f"up to {end}"
+    have = (
+        f"; the data run from {_day(panel.index[0])} to {_day(panel.index[-1])}"
+        if len(panel.index)
+        else ""
+    )
+    raise DataError(f"no bars {when}{have}")
