@@ -23,10 +23,11 @@ broker: {name: simulated}
 """
 
 
-def invoke(home: Path, *args: str) -> Any:
+def invoke(home: Path, *args: str, input: str | None = None) -> Any:
+    """``alphaforge --home HOME ARGS...`` in-process (``input``: what is typed at a prompt)."""
     runner = CliRunner()
     argv = normalize_argv(["--home", str(home), *args])
-    return runner.invoke(app, argv, env={"COLUMNS": "200"})
+    return runner.invoke(app, argv, input=input, env={"COLUMNS": "200"})
 
 
 def tree_hash(root: Path) -> dict[str, str]:

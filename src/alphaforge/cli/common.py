@@ -112,10 +112,12 @@ def _nearest_existing(path: Path) -> Path:
     return Path(path.anchor or ".")
 
 
-def check_output_file(path: Path | None, option: str) -> None:
-    """Refuse an output path that cannot be a file, before any work is done."""
+def check_output_file(path: Path | str | None, option: str) -> None:
+    """Refuse an output path that cannot be a file, before any work is done (``path`` may be
+    the raw text of a click parameter)."""
     if path is None:
         return
+    path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{option} {path}: is a directory; give a file name")
     parent = _nearest_existing(path)
@@ -126,10 +128,11 @@ def check_output_file(path: Path | None, option: str) -> None:
         raise ConfigError(f"{option} {path}: cannot write into {parent}: {reason}")
 
 
-def check_output_dir(path: Path | None, option: str) -> None:
+def check_output_dir(path: Path | str | None, option: str) -> None:
     """Refuse an output directory that cannot be made or written into, before any work."""
     if path is None:
         return
+    path = Path(path)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{option} {path}: is a file, not a directory")
     where = path if path.is_dir() else _nearest_existing(path)

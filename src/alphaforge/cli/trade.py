@@ -154,9 +154,7 @@ def _paper(
     spec = load_run_spec(config)
     if shadow:
         spec.runtime.shadow = True
-    from alphaforge.services.trading import check_run
-
-    check_run(spec)  # before the ledger is opened: bad input leaves the home as it was
+    _check_spec(spec)  # before the ledger is opened: bad input leaves the home as it was
     if not replay:
         if start or end:
             fail("--from / --to go with --replay", 2)
@@ -240,6 +238,17 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         ledger.close()
 
 
+def _check_spec(spec: RunSpec) -> None:
+    """The strategy, its parameters and the runtime's settings, before anything is opened or
+    asked (a wrong name or parameter names the config file)."""
+    from alphaforge.services.backtest import spec_strategy
+    from alphaforge.services.trading import check_run
+
+    if spec.strategy and spec.strategies is None:
+        spec_strategy(spec)
+    check_run(spec)
+
+
 def _check_dates(*values: str | None) -> None:
     import pandas as pd
 
@@ -308,6 +317,7 @@ def _live(ctx: typer.Context, config: Path, yes: bool, run_id: str | None) -> No
         fail(f"{config}: live trading needs risk limits: set {', '.join(missing)}", 2)
     if spec.broker.name == "simulated":
         fail(f"{config}: broker.name: live trading needs a broker (e.g. alpaca), got simulated", 2)
+    _check_spec(spec)  # before the confirmation: a refused config is not confirmed first
     if not yes and not typer.confirm("Trade real money with this config?", default=False):
         fail("not confirmed", 1)
     _paper_live(settings, spec, run_id, quiet=False)

@@ -35,6 +35,7 @@ from pydantic import (
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.rules import BacktestConfig, format_validation_error
+from alphaforge.core.timeframe import TIMEFRAMES, parse_timeframe
 from alphaforge.core.yamlfile import read_yaml_mapping
 
 
@@ -206,6 +207,17 @@ class RunSpec(BacktestConfig):
         description="Run the look-ahead detector on the same data and record it in the result; "
         "'fail' also fails the run (exit 1, no result saved) when the check finds look-ahead",
     )
+
+    @field_validator("timeframe")
+    @classmethod
+    def _timeframe(cls, value: str | None) -> str | None:
+        """Refuse an unknown timeframe (``1y``) where it is written, naming the file."""
+        if value is not None:
+            try:
+                parse_timeframe(value)
+            except ConfigError:
+                raise ValueError(f"expected one of {', '.join(TIMEFRAMES)}") from None
+        return value
 
     @field_validator("start", "end")
     @classmethod

@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.errors import BacktestError, ConfigError, DataError, IdleSettingError
+from alphaforge.core.errors import (
+    AlphaforgeError,
+    BacktestError,
+    ConfigError,
+    DataError,
+    IdleSettingError,
+)
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.schema import to_utc
@@ -325,13 +331,31 @@ def refuse_account(spec: Any) -> None:
         )
 
 
+def spec_strategy(spec: Any) -> Strategy:
+    """The strategy of ``spec`` with its parameters; an error in either names the spec's file.
+
+    Raises
+    ------
+    AlphaforgeError
+        Of the strategy registry's class, its message led by the YAML file when the spec came
+        from one (``run.yaml: sma_cross: parameter fast: ...``).
+    """
+    try:
+        return make_strategy(spec.strategy, spec.params)
+    except AlphaforgeError as exc:
+        source = getattr(spec, "source", "command line")
+        if source == "command line" or str(exc).startswith(source):
+            raise
+        raise type(exc)(f"{source}: {exc}") from None
+
+
 def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestResult:
     """Run a :class:`~alphaforge.config.specs.RunSpec` (on ``panel`` when given)."""
     refuse_account(spec)
     if not spec.strategy:
         raise DataError("no strategy given (argument or 'strategy:' in the config)")
     # the strategy, its parameters and the direction first: a wrong name costs no data read
-    strat = make_strategy(spec.strategy, spec.params)
+    strat = spec_strategy(spec)
     check_direction(strat, spec.direction)
     panel = panel if panel is not None else load_spec_panel(spec, settings)
     check_calendars(panel, spec.calendar, spec.source)
@@ -377,7 +401,7 @@ def run_spec_per_symbol(spec: Any, settings: Any) -> dict[str, BacktestResult]:
     refuse_account(spec)
     if not spec.strategy:
         raise DataError("no strategy given (argument or 'strategy:' in the config)")
-    check_direction(make_strategy(spec.strategy, spec.params), spec.direction)
+    check_direction(spec_strategy(spec), spec.direction)
     panel = load_spec_panel(spec, settings)
     if len(panel.symbols) < 2:
         raise DataError(

@@ -1,0 +1,62 @@
+"""A run config's wrong strategy, parameter or timeframe is refused naming the config file, the
+key and the value, for backtest, paper and live alike (the strategy's errors used to name only
+the strategy, the timeframe's only the key), and live refuses before it asks for a confirmation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import REPLAY_CONFIG, invoke, refused, tree_hash
+
+pytestmark = pytest.mark.integration
+
+# (id, text replaced, replacement, words the error names besides the file)
+BROKEN = [
+    ("param-text", "fast: 5", "fast: five", ("fast", "five")),
+    ("param-inverted", "fast: 5, slow: 20", "fast: 30, slow: 20", ("fast", "slow")),
+    ("strategy-unknown", "strategy: sma_cross", "strategy: sma_crossing", ("sma_crossing",)),
+    ("timeframe-unknown", "timeframe: 1d", "timeframe: 1y", ("timeframe", "1y")),
+]
+COMMANDS = {
+    "backtest": ("backtest", "-q", "-c"),
+    "paper": ("paper", "--replay", "--from", "2014-03-03", "--to", "2014-06-30", "-q", "--config"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize(
+    ("old", "new", "names"), [b[1:] for b in BROKEN], ids=[b[0] for b in BROKEN]
+)
+def test_broken_config_names_the_file(
+    af_home: Path, tmp_path: Path, command: str, old: str, new: str, names: tuple[str, ...]
+) -> None:
+    assert old in REPLAY_CONFIG
+    config = tmp_path / "broken.yaml"
+    config.write_text(REPLAY_CONFIG.replace(old, new))
+    before = tree_hash(af_home)
+    refused(invoke(af_home, *COMMANDS[command], str(config)), str(config), *names)
+    assert tree_hash(af_home) == before
+
+
+def test_live_refuses_a_bad_parameter_before_asking(af_home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "live.yaml"
+    config.write_text(
+        REPLAY_CONFIG.replace("fast: 5", "fast: five").replace("name: simulated", "name: alpaca")
+        + "mode: live\nrisk: {max_weight: 0.5, daily_loss_limit: 0.02, max_drawdown: 0.1}\n"
+    )
+    before = tree_hash(af_home)
+    # were the confirmation asked, it would be given
+    res = invoke(af_home, "live", "--config", str(config), input="y\n")
+    refused(res, str(config), "fast", "five")
+    assert "Trade real money" not in res.output
+    assert tree_hash(af_home) == before
+
+
+def test_timeframe_aliases_still_read(af_home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "alias.yaml"
+    config.write_text(REPLAY_CONFIG.replace("timeframe: 1d", "timeframe: 1D"))
+    res = invoke(af_home, "backtest", "-q", "-c", str(config), "--json", str(tmp_path / "r.json"))
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "r.json").exists()
