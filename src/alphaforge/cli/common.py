@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -48,7 +47,9 @@ def fail(message: str, code: int = 1) -> None:
 def _debug() -> bool:
     if "--debug" in sys.argv:
         return True
-    ctx = click.get_current_context(silent=True)
+    from typer._click.globals import get_current_context  # typer keeps its own click
+
+    ctx = get_current_context(silent=True)
     obj = ctx.find_root().obj if ctx is not None else None
     return bool(isinstance(obj, dict) and obj.get("debug"))
 
@@ -162,10 +163,10 @@ def handle_errors(func: F) -> F:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
-        except (typer.Exit, typer.Abort, click.exceptions.Exit, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort):
             raise  # a deliberate exit code (a failed check, fail() itself)
-        except click.ClickException:
-            raise  # usage errors: click reports them itself
+        except typer.TyperException:
+            raise  # usage errors (a bad parameter): the entry point reports them
         except OSError as exc:
             if _debug():
                 raise
@@ -235,7 +236,7 @@ def confirmed(question: str) -> bool:
     """Ask ``question`` (default no); no answer (end of input) is no."""
     try:
         return bool(typer.confirm(question, default=False))
-    except (typer.Abort, click.exceptions.Abort):
+    except typer.Abort:
         return False
 
 

@@ -42,7 +42,7 @@ def check_csv_options(params: Mapping[str, Any]) -> None:
     if given and params.get("per_symbol"):
         raise ConfigError(f"{given[0]}: not with --per-symbol (use --json to keep each result)")
     for option in given:
-        check_output_file(params[option[2:].replace("-", "_")], option)
+        check_output_file(Path(params[option[2:].replace("-", "_")]), option)  # click: text
 
 
 def write_csvs(result: Any, trades: Path | None, equity: Path | None) -> list[tuple[str, Path]]:
