@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from alphaforge.cli.common import console, fail, handle_errors, settings_from
-from alphaforge.cli.trade_account import run_with_view
+from alphaforge.cli.trade_account import halt_note, run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.services.ledger import open_ledger
@@ -180,6 +180,7 @@ def _paper(
             partial(run_replay, setup, req.speed), bars,
             lambda t, eq, started: _view(node, t, eq, bars, started), quiet,
         )  # fmt: skip
+        halted = halt_note(ledger)
     finally:
         if setup is not None:
             setup.close()
@@ -189,6 +190,8 @@ def _paper(
         f"({out.bars / max(out.seconds, 1e-9):,.0f} bars/s); final equity {out.final_equity:,.2f}; "
         f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected)"
     )
+    if halted:
+        console.print(halted)
     console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
 
 
@@ -211,6 +214,9 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
             f"{s.feed.timeframe} bars from the {spec.feed.source}; Ctrl-C stops (restart with "
             f"alphaforge {kind} --config ... --run-id {s.run_id}); log: {s.log_file}"
         )
+        halted = halt_note(ledger, ended=False)
+        if halted:
+            console.print(halted)
 
         def show(st: PaperSetup, due: Due) -> None:
             if quiet:

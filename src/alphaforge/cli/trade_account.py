@@ -73,6 +73,21 @@ def run_with_view(
         return run(show)
 
 
+def halt_note(ledger: Any, ended: bool = True) -> str | None:
+    """A line saying the kill switch is on (a run under it opens nothing), or ``None``; in the
+    past tense after a run (``ended``), else for a run that starts."""
+    halt = ledger.halted()
+    if halt is None:
+        return None
+    state = "REDUCE ONLY" if halt.reducing else "HALTED"
+    what = "only exits and stops" if halt.reducing else "no new order"
+    does = f"sent {what} while it was on" if ended else f"sends {what} while it is on"
+    return (
+        f"[bold red]{state}[/] by the kill switch since {halt.ts} ({halt.by}: {halt.reason}): "
+        f"the run {does}; `alphaforge resume` lifts it"
+    )
+
+
 def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     """Build, run and summarise the replay of an account of several strategies."""
     from alphaforge.services.accounts import (
@@ -96,6 +111,7 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
 
         out = run_with_view(partial(run_account_replay, setup, req.speed), bars, view, quiet)
         summary = account_view(setup.account, bars - 1, out.final_equity, f"{bars:,} bars")
+        halted = halt_note(ledger)
     finally:
         if setup is not None:
             setup.close()
@@ -107,4 +123,6 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         f"{out.seconds:,.1f} s; final equity {out.final_equity:,.2f}; {out.trades:,} closed "
         f"trades, {out.orders:,} order records ({out.rejected:,} rejected)"
     )
+    if halted:
+        console.print(halted)
     console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
