@@ -60,3 +60,21 @@ def test_timeframe_aliases_still_read(af_home: Path, tmp_path: Path) -> None:
     res = invoke(af_home, "backtest", "-q", "-c", str(config), "--json", str(tmp_path / "r.json"))
     assert res.exit_code == 0, res.output
     assert (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_missing_data_file_names_the_key_and_the_directory(
+    af_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """A relative ``data:`` is read from the current directory, not the config's: the error
+    says which one (examples/sma_cross.yaml reads ../shared/data from the project root)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    config = tmp_path / "conf" / "run.yaml"
+    config.parent.mkdir()
+    config.write_text(REPLAY_CONFIG + "data: ../shared/bars.parquet\n")
+    before = tree_hash(af_home)
+    res = invoke(af_home, *COMMANDS[command], str(config))
+    refused(res, f"{config}: data: ../shared/bars.parquet", f"current directory {work}")
+    assert tree_hash(af_home) == before

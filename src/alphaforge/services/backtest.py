@@ -264,10 +264,22 @@ def load_data_file(
     return panel
 
 
+def _require_data_file(spec: Any) -> None:
+    """Refuse a spec's missing ``data:`` file naming where it was given and, for a relative
+    path, the directory it was looked for in (the current one, not the config's)."""
+    p = Path(spec.data)
+    if p.exists():
+        return
+    where = "--data" if spec.source == "command line" else f"{spec.source}: data:"
+    cwd = "" if p.is_absolute() else f" (relative to the current directory {Path.cwd()})"
+    raise DataError(f"{where} {p}: no such data file{cwd}")
+
+
 def load_spec_panel(spec: Any, settings: Any) -> Panel:
     """The panel a :class:`~alphaforge.config.specs.RunSpec` asks for (file or local store)."""
     require_universe(spec)
     if spec.data:
+        _require_data_file(spec)
         panel = load_data_file(spec.data, spec.symbols, spec.timeframe, spec.adjust)
     else:
         from alphaforge.services.store import load_panel, open_store
