@@ -89,3 +89,40 @@ def test_numba_functions_live_in_kernel_files() -> None:
                 ):
                     bad.append(f"{path.name}:{node.name}")
     assert bad == []
+
+
+def _declared() -> dict[str, str]:
+    """Every distribution pyproject.toml declares (normalized name -> 'core' or its extra)."""
+    import re
+
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    found = {}
+    groups = {"core": project["dependencies"], **project["optional-dependencies"]}
+    for group, specs in groups.items():
+        for spec in specs:
+            name = re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0]
+            found.setdefault(re.sub(r"[-_.]+", "-", name).lower(), group)
+    return found
+
+
+def test_every_imported_library_is_declared() -> None:
+    """A library imported by alphaforge's source is declared in pyproject.toml (core or an
+    extra): one that is only present because another package pulls it in goes missing on a
+    new machine when that package changes (``click`` did when typer started shipping its own
+    copy, and ``make demo`` failed to start)."""
+    import importlib.metadata as md
+    import re
+    import sys
+
+    owners = md.packages_distributions()
+    declared = _declared()
+    missing = []
+    for rel, names in MODULES.items():
+        for name in sorted(names):
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or top in ("alphaforge", "__future__"):
+                continue
+            dists = {re.sub(r"[-_.]+", "-", d).lower() for d in owners.get(top, [])}
+            if not dists & set(declared):
+                missing.append(f"{rel}: {name} ({', '.join(sorted(dists)) or 'not installed'})")
+    assert missing == [], "imported but not declared in pyproject.toml:\n" + "\n".join(missing)
