@@ -96,7 +96,7 @@ def _declared() -> dict[str, str]:
     import re
 
     project = tomllib.loads(PYPROJECT.read_text())["project"]
-    found = {}
+    found: dict[str, str] = {}
     groups = {"core": project["dependencies"], **project["optional-dependencies"]}
     for group, specs in groups.items():
         for spec in specs:
