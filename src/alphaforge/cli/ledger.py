@@ -203,12 +203,29 @@ def _register_reads(app: typer.Typer) -> None:
         with _ledger(ctx) as ledger:
             info = _run(ledger, run)
             frame = ledger.daily_pnl(info.run_id, day)
+            if day is not None and frame.empty:
+                _day_in_run(ledger, info.run_id, day)
         if json:
             typer.echo(to_json(daily_records(frame)))
         elif frame.empty:
             console.print(f"no equity recorded in {info.run_id}" + (f" on {day}" if day else ""))
         else:
             console.print(daily_table(frame, info.run_id))
+
+
+def _day_in_run(ledger: Ledger, run_id: str, day: str) -> None:
+    """Refuse a ``--day`` outside the days the run has equity for (a day inside them without a
+    bar, a weekend, is an empty answer, not an error)."""
+    from alphaforge.core.errors import ConfigError
+
+    bars = ledger.equity_curve(run_id).index
+    if len(bars) == 0:
+        return
+    first, last = f"{bars[0]:%Y-%m-%d}", f"{bars[-1]:%Y-%m-%d}"
+    if not first <= day <= last:
+        raise ConfigError(
+            f"--day {day}: outside run {run_id}, whose days run from {first} to {last}"
+        )
 
 
 def _show(as_json: bool, data: Any, table: Callable[[Any], Table]) -> None:

@@ -1,0 +1,40 @@
+"""Ledger commands at the edges: a --day outside the run is refused with the run's days (it
+printed an empty answer and exit 0, or ``[]`` with --json); a day inside the run without a bar
+(a Saturday) is still an empty answer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import invoke, refused
+
+pytestmark = pytest.mark.integration
+
+# the seeded replay r1 runs over 2014 on the XNYS sessions: 2 January (1 January is a holiday)
+# to 31 December (a Wednesday)
+FIRST, LAST = "2014-01-02", "2014-12-31"
+
+
+@pytest.mark.parametrize("day", ["2015-03-02", "2014-01-01", "2013-12-31"])
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_pnl_day_outside_the_run(af_home: Path, day: str, as_json: bool) -> None:
+    res = invoke(af_home, "pnl", "--run", "r1", "--day", day, *(["--json"] if as_json else []))
+    refused(res, f"--day {day}", "r1", f"{FIRST} to {LAST}")
+
+
+def test_pnl_day_inside_the_run_without_a_bar(af_home: Path) -> None:
+    res = invoke(af_home, "pnl", "--run", "r1", "--day", "2014-06-07")  # a Saturday
+    assert res.exit_code == 0, res.output
+    assert "no equity recorded in r1 on 2014-06-07" in res.stdout
+    res = invoke(af_home, "pnl", "--run", "r1", "--day", "2014-06-07", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout) == []
+
+
+@pytest.mark.parametrize("day", [FIRST, LAST])
+def test_pnl_first_and_last_day(af_home: Path, day: str) -> None:
+    res = invoke(af_home, "pnl", "--run", "r1", "--day", day, "--json")
+    assert res.exit_code == 0, res.output
+    assert [row["day"] for row in json.loads(res.stdout)] == [day]
