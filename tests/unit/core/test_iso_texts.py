@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
 import pytest
 
@@ -17,12 +19,14 @@ INDEXES = {
 }
 
 
-CASES = [(name, unit) for name in INDEXES for unit in ("ns", "us", "ms", "s")
+Unit = Literal["s", "ms", "us", "ns"]
+UNITS: tuple[Unit, ...] = ("ns", "us", "ms", "s")
+CASES = [(name, unit) for name in INDEXES for unit in UNITS
          if not (name == "half seconds" and unit == "s")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("name", "unit"), CASES)
-def test_iso_texts_equal_isoformat(name: str, unit: str) -> None:
+def test_iso_texts_equal_isoformat(name: str, unit: Unit) -> None:
     index = INDEXES[name].as_unit(unit)
     assert iso_texts(index) == [ts.isoformat() for ts in index]
 
