@@ -67,7 +67,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def user_frame(exc: BaseException) -> traceback.FrameSummary | None:
     """The innermost frame of ``exc`` in a file outside alphaforge and the installed libraries
-    (a user's strategy file), if any."""
+    (a user's strategy file), if any. A compiled extension's frame (``pandas/_libs/x.pyx``, a
+    name that is no file) is a library's, not the user's."""
     found = None
     for frame in traceback.extract_tb(exc.__traceback__):
         name = os.path.abspath(frame.filename)
@@ -75,6 +76,8 @@ def user_frame(exc: BaseException) -> traceback.FrameSummary | None:
             name.startswith(_PACKAGE_DIR)
             or "site-packages" in name
             or frame.filename.startswith("<")
+            or not frame.filename.endswith(".py")
+            or not os.path.isfile(frame.filename)
         ):
             continue
         if name.startswith(os.path.dirname(os.__file__)):
