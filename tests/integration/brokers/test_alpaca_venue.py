@@ -141,7 +141,7 @@ def test_fills_positions_cancel_replace_close(broker: AlpacaBroker, client: Trad
     rest = client.get("/account/activities/FILL", {"direction": "asc", "page_token": acts[0]["id"]})
     assert [a["price"] for a in rest] == ["102"]
     client.submit_order(LimitOrderRequest(limit_price=1, client_order_id="x", **_lim()))
-    assert len(client.cancel_orders()) == 1  # type: ignore[arg-type]
+    assert len(client.cancel_orders()) == 1
 
 
 def _lim() -> dict[str, Any]:

@@ -38,7 +38,9 @@ def start(ledger: Ledger, run_id: str = RUN, started: str = "2024-01-01T00:00:00
     )  # fmt: skip
 
 
-def request(cid: str, symbol: str, side: Side, qty: float, reason: str, strategy: str = "s1"):
+def request(
+    cid: str, symbol: str, side: Side, qty: float, reason: str, strategy: str = "s1"
+) -> OrderRequest:
     return OrderRequest(cid, strategy, symbol, side, qty, Intent.ENTRY, bar="b", reason=reason)
 
 

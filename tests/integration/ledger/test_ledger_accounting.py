@@ -14,6 +14,7 @@ import json
 from decimal import Decimal as D
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from alphaforge.core.errors import ConfigError, StoreError
@@ -76,6 +77,7 @@ def test_daily_pnl_by_hand(scenario: Ledger) -> None:
 def test_equity_curve(scenario: Ledger) -> None:
     curve = scenario.equity_curve(RUN)
     assert list(curve.columns) == ["cash", "equity", "gross", "net"]
+    assert isinstance(curve.index, pd.DatetimeIndex)
     assert str(curve.index.tz) == "UTC" and len(curve) == 5
     assert curve["equity"].iloc[-1] == 9_950 and curve["cash"].iloc[0] == 9_500
     assert scenario.equity_curve(RUN, "s2").empty

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict
 
 import pytest
 
@@ -90,10 +91,20 @@ def test_order_states_from_the_latest_events(started: Ledger) -> None:
     assert started.submitted_ids("other") == set()
 
 
+class RunFields(TypedDict):
+    """The fields of ``Ledger.start_run`` shared by the runs of a test."""
+
+    mode: str
+    venue: str
+    config_hash: str
+    config_text: str
+    strategies: list[str]
+
+
 def test_runs_resume_and_order(ledger: Ledger) -> None:
     assert ledger.last_run() is None and ledger.runs() == []
-    kw = {"mode": "paper", "venue": "alpaca", "config_hash": "h", "config_text": "x: 1",
-          "strategies": ["a", "b"]}  # fmt: skip
+    kw: RunFields = {"mode": "paper", "venue": "alpaca", "config_hash": "h",
+                     "config_text": "x: 1", "strategies": ["a", "b"]}  # fmt: skip
     assert ledger.start_run(run_id="r1", started="2024-01-01T00:00:00Z", **kw)
     assert ledger.start_run(run_id="r2", started="2024-01-02T00:00:00Z", **kw)
     assert not ledger.start_run(run_id="r1", started="2024-02-01T00:00:00Z", **kw)
@@ -104,7 +115,7 @@ def test_runs_resume_and_order(ledger: Ledger) -> None:
     assert r1 is not None and r1.started == "2024-01-01T00:00:00+00:00" and r1.mode == "paper"
     assert ledger.run("nope") is None
     with pytest.raises(StoreError, match="mode"):
-        ledger.start_run(run_id="r3", started="2024-01-03T00:00:00Z", **{**kw, "mode": "demo"})
+        ledger.start_run(run_id="r3", started="2024-01-03T00:00:00Z", **(kw | {"mode": "demo"}))
 
 
 def test_last_bar_state_and_events(started: Ledger) -> None:
