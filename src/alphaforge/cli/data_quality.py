@@ -206,7 +206,7 @@ def _fmt(ts: pd.Timestamp) -> str:
 @handle_errors
 def sample_cmd(
     ctx: typer.Context,
-    seed: int = typer.Option(42, "--seed", help="Random seed (same seed, same data)."),
+    seed: int = typer.Option(42, "--seed", min=0, help="Random seed (same seed, same data)."),
     symbols: int = typer.Option(20, "--symbols", min=1, max=999, help="Number of equities."),
     years: int = typer.Option(10, "--years", min=1, max=50, help="Years of daily bars."),
     start: str = typer.Option("2014-01-02", "--start", help="First date of the daily bars."),
@@ -217,6 +217,7 @@ def sample_cmd(
     """Write a SYNTHETIC sample market (daily bars and 1-minute bars) into the store."""
     from alphaforge.data.sample import generate_daily, generate_intraday, sample_symbols
 
+    _check_date(start, "--start")
     store = open_store(settings_from(ctx))
     daily = generate_daily(seed=seed, n_symbols=symbols, start=start, years=years)
     rows = [_row("1d", daily, store.write(daily, "1d"))]
@@ -239,6 +240,16 @@ def sample_cmd(
     console.print(
         "[bold yellow]SYNTHETIC[/] data from alphaforge.data.sample: generated, not market data."
     )
+
+
+def _check_date(text: str, option: str) -> None:
+    """Refuse a date pandas cannot read (``someday``, ``2019-02-30``) naming the option."""
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
+        raise ConfigError(f"{option} {text!r}: not a date; write YYYY-MM-DD")
 
 
 def _row(timeframe: str, bars: pd.DataFrame, summary: WriteSummary) -> list[str]:
