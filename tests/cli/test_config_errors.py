@@ -78,3 +78,22 @@ def test_missing_data_file_names_the_key_and_the_directory(
     res = invoke(af_home, *COMMANDS[command], str(config))
     refused(res, f"{config}: data: ../shared/bars.parquet", f"current directory {work}")
     assert tree_hash(af_home) == before
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("sweep", "-q", "--grid", "fast=5,10", "-c"),
+        ("walkforward", "-q", "--train-len", "100", "--test-len", "50", "-c"),
+        ("lookahead", "-c"),
+    ],
+    ids=["sweep", "walkforward", "lookahead"],
+)
+def test_research_commands_name_the_config_of_an_unknown_strategy(
+    af_home: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    config = tmp_path / "research.yaml"
+    config.write_text(REPLAY_CONFIG.replace("strategy: sma_cross", "strategy: sma_crossing"))
+    before = tree_hash(af_home)
+    refused(invoke(af_home, *command, str(config)), str(config), "sma_crossing")
+    assert tree_hash(af_home) == before

@@ -154,9 +154,8 @@ def register(root: typer.Typer) -> None:
         precedes them. Exits with status 1 when a difference is found.
         """
         from alphaforge.config.specs import load_run_spec
-        from alphaforge.services.backtest import load_spec_panel
+        from alphaforge.services.backtest import load_spec_panel, spec_strategy
         from alphaforge.strategy.lookahead import check_lookahead
-        from alphaforge.strategy.registry import make_strategy
 
         over = cli_overrides(
             strategy=strategy, symbols=split_symbols(symbols),
@@ -167,7 +166,7 @@ def register(root: typer.Typer) -> None:
         spec = load_run_spec(config, over)
         if not spec.strategy:
             fail("no strategy given (argument or 'strategy:' in the config)")
-        make_strategy(str(spec.strategy), spec.params)  # a wrong name fails before bars are read
+        spec_strategy(spec)  # a wrong name or parameter fails before bars are read
         panel = load_spec_panel(spec, settings_from(ctx))
         with console.status("checking for look-ahead…", spinner="dots"):
             report = check_lookahead(

@@ -355,10 +355,16 @@ def spec_strategy(spec: Any) -> Strategy:
     try:
         return make_strategy(spec.strategy, spec.params)
     except AlphaforgeError as exc:
-        source = getattr(spec, "source", "command line")
-        if source == "command line" or str(exc).startswith(source):
-            raise
-        raise type(exc)(f"{source}: {exc}") from None
+        raise from_source(exc, spec) from None
+
+
+def from_source(exc: AlphaforgeError, spec: Any) -> AlphaforgeError:
+    """``exc`` (same class) led by the YAML file ``spec`` came from, unless it names it already
+    or the spec came from the command line."""
+    source = getattr(spec, "source", "command line")
+    if source == "command line" or str(exc).startswith(source):
+        return exc
+    return type(exc)(f"{source}: {exc}")
 
 
 def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestResult:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
-from alphaforge.core.errors import ConfigError
+from alphaforge.core.errors import AlphaforgeError, ConfigError
 from alphaforge.core.panel import Panel
 from alphaforge.optimize import analysis, plots
 from alphaforge.optimize.objective import Objective
@@ -152,7 +152,12 @@ def _prepare(request: SweepRequest, strategy: type[Strategy] | None) -> _Checked
     ref: str | type[Strategy] | None = strategy or request.spec.strategy
     if ref is None:
         raise ConfigError("no strategy given (argument or 'strategy:' in the config)")
-    cls = ref if isinstance(ref, type) else load_strategy_class(ref)
+    try:
+        cls = ref if isinstance(ref, type) else load_strategy_class(ref)
+    except AlphaforgeError as exc:
+        from alphaforge.services.backtest import from_source
+
+        raise from_source(exc, request.spec) from None
     check_direction(cls, request.spec.direction)
     bench, symbols = request.spec.benchmark, request.spec.symbols
     if bench and symbols and bench not in symbols:
