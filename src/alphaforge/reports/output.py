@@ -31,11 +31,12 @@ def check_png_engine() -> None:
         import kaleido
     except ImportError:
         raise ExportError(
-            "PNG export needs the kaleido package: pip install 'alphaforge[dashboard]'"
+            "--png: PNG export needs the kaleido package: pip install 'alphaforge[dashboard]'"
         ) from None
     if not _browser_found():
+        version = getattr(kaleido, "__version__", "")
         raise ExportError(
-            f"PNG export needs Chromium for kaleido {getattr(kaleido, '__version__', '')}: "
+            f"--png: PNG export needs Chromium for kaleido{' ' + version if version else ''}: "
             "install it (e.g. apt-get install -y chromium) or set BROWSER_PATH"
         )
 
