@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -217,6 +218,9 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         halted = halt_note(ledger, ended=False)
         if halted:
             console.print(halted)
+        stale = stale_store_note(s.feed, spec.feed.source, utc_now())
+        if stale:
+            console.print(stale)
 
         def show(st: PaperSetup, due: Due) -> None:
             if quiet:
@@ -242,6 +246,32 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         if setup is not None:
             setup.close()
         ledger.close()
+
+
+def stale_store_note(feed: Any, source: str, now: Any) -> str | None:
+    """A note when a paper run on ``feed.source: store`` starts on bars that stopped long ago
+    (the SYNTHETIC sample ends in 2023): nothing brings new ones but another process writing
+    the store, so the run would wait without a word."""
+    import pandas as pd
+
+    from alphaforge.core.timeframe import parse_timeframe
+
+    if source != "store":
+        return None
+    stamps = [feed.store.last_timestamp(sym, feed.timeframe) for sym in feed.symbols]
+    known = [pd.Timestamp(t) for t in stamps if t is not None]
+    if not known:
+        return None
+    last = max(t.tz_localize("UTC") if t.tz is None else t for t in known)
+    intraday = parse_timeframe(feed.timeframe).is_intraday
+    if now - last <= pd.Timedelta(days=4 if intraday else 7):
+        return None
+    return (
+        f"[yellow]note:[/] the newest stored {feed.timeframe} bar is {last:%Y-%m-%d} "
+        f"({(now - last).days:,} days ago) and feed.source is store: the run trades only bars "
+        "another process writes into the store (alphaforge data fetch on a schedule), or set "
+        "feed.source to a vendor"
+    )
 
 
 def _check_spec(spec: RunSpec) -> None:
