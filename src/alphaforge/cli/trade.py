@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from functools import partial
 from pathlib import Path
@@ -151,6 +152,7 @@ def _paper(
     quiet: bool,
     shadow: bool = False,
 ) -> None:
+    check_run_id(run_id)
     settings = settings_from(ctx)
     spec = load_run_spec(config)
     if shadow:
@@ -248,6 +250,21 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         ledger.close()
 
 
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_run_id(run_id: str | None) -> None:
+    """Refuse a run id that is not a plain name: it names the run's log file under the home
+    (``../x`` wrote the log outside it), and an empty one was silently replaced by a new id."""
+    from alphaforge.core.errors import ConfigError
+
+    if run_id is not None and not RUN_ID.fullmatch(run_id):
+        raise ConfigError(
+            f"--run-id {run_id!r}: a run id is 1 to 100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+
+
 def stale_store_note(feed: Any, source: str, now: Any) -> str | None:
     """A note when a paper run on ``feed.source: store`` starts on bars that stopped long ago
     (the SYNTHETIC sample ends in 2023): nothing brings new ones but another process writing
@@ -334,6 +351,7 @@ def live(
 
 @handle_errors
 def _live(ctx: typer.Context, config: Path, yes: bool, run_id: str | None) -> None:
+    check_run_id(run_id)
     settings = settings_from(ctx)
     spec = load_run_spec(config)
     console.print(f"[bold]safety checklist[/] {SAFETY}", soft_wrap=True)
