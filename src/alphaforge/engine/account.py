@@ -316,6 +316,19 @@ class LiveAccount(Account):
     ) -> None:
         super().__init__(list(nodes), desk, ledger, run_id, limits, bars, day, batch=1)
         self.next_day = next_day
+        desk.brackets = self._brackets
+
+    def _brackets(self) -> dict[str, str]:
+        """The strategies' working orders sent with a bracket: client id -> strategy."""
+        out = {}
+        for node in self.nodes:
+            for cid, o in node.oms.orders.items():
+                req = o.request
+                if not o.state.terminal and (
+                    req.stop_loss is not None or req.take_profit is not None
+                ):
+                    out[cid] = node.p.strategy_id
+        return out
 
     def step(self, t: int, trade: bool = True) -> float:
         """Run the close of bar ``t`` for every strategy and send the next open's orders

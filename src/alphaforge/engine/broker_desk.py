@@ -27,6 +27,7 @@ the ledger's positions add up to the broker's.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -56,6 +57,9 @@ class BrokerDesk(NettingDesk):
         self.lost_cycle = False
         self.unplaced: list[Fill] = []  # fills no strategy's order made, for the account to report
         self._reported: set[str] = set()
+        # the strategies' working orders sent with a bracket, client id -> strategy (the
+        # account's nodes, after a restart restored them): a restart learns their legs
+        self.brackets: Callable[[], dict[str, str]] = dict
 
     def view(self, strategy: str) -> BrokerSleeve:
         return BrokerSleeve(self, strategy)
@@ -162,6 +166,7 @@ class BrokerDesk(NettingDesk):
         down, before the bar it resumes at) and resolve the net orders the broker no longer
         knows or ended without more to fill; returns what was found."""
         diffs: list[Difference] = []
+        self._learn_legs()
         for f in self.venue.fills(since=since):
             if utc_time(f.ts) < utc_time(until) and f.fill_id not in self._seen and self._ours(f):
                 self._route(self._fill_update(f))
@@ -176,6 +181,19 @@ class BrokerDesk(NettingDesk):
                 continue  # fills to come: routed with the bars they filled in
             self._route(u)
         return diffs
+
+    def _learn_legs(self) -> None:
+        """Own the legs of the strategies' working bracketed orders (:attr:`brackets`), in
+        whatever state they are now: the broker activated them while the runtime was down
+        (their news never came) and may have filled or ended them since, and a new process's
+        adapter no longer knows a finished leg's parent. Their fills are then the strategy's,
+        not trades made by hand."""
+        legs_of = getattr(self.venue, "legs", None)
+        if legs_of is None:
+            return
+        for cid, who in self.brackets().items():
+            for leg in legs_of(cid):
+                self._b.owner.setdefault(leg.client_id, who)
 
     def reconcile(self, since: str | None, until: str, at: str) -> list[Difference]:
         """Make the strategies' attributed positions add up to the broker's.
@@ -260,8 +278,23 @@ class BrokerSleeve(SleeveVenue):
     bracketed orders in any state (a restart with a limit / stop entry working knows its legs
     as the strategy's own, as :class:`~alphaforge.engine.live_node.LiveNode` does alone)."""
 
+    desk: BrokerDesk
+
     def legs(self, client_id: str) -> list[VenueOrder]:
         if self.desk.order(self.strategy, client_id) is None:
             return []
         legs: list[VenueOrder] = self.desk.venue.legs(client_id)
+        for leg in legs:  # the strategy's, whatever the adapter still knows of its parent
+            self.desk._b.owner.setdefault(leg.client_id, self.strategy)
         return legs
+
+    def fills_ahead(self, since: str | None = None) -> list[Fill]:
+        """The broker's fills since ``since`` of this strategy's own orders (its limit / stop
+        and bracketed entries, their legs, its protective orders), routed or not: after a
+        restart, the fills the bars still to run will book (a net order's fills are shared out
+        by the desk as it routes them, so they are not among them)."""
+        desk, out = self.desk, []
+        for f in desk.venue.fills(since=since):
+            if f.client_id not in desk._b.nets and desk._owner(f.client_id) == self.strategy:
+                out.append(replace(f, strategy=self.strategy))
+        return out

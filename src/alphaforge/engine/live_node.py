@@ -320,7 +320,10 @@ class LiveNode(TradingNode):
         self._ahead = {}
         if t < self.panel.shape[0]:
             booked = known_fills | set(self._booked)
-            fills = self.p.venue.fills(since=self._texts[t])
+            # an account's strategy: the broker's fills of its orders, not only those the
+            # desk has routed so far (the bars to run route the rest)
+            ahead = getattr(self.p.venue, "fills_ahead", None) or self.p.venue.fills
+            fills = ahead(since=self._texts[t])
             self._ahead = {f.fill_id: f for f in fills if f.fill_id not in booked}
         later = {f.client_id for f in self._ahead.values()}
         found, updates = self._reconciled
