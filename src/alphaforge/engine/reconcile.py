@@ -10,6 +10,9 @@ recorded as a reconciliation event:
 * ``unknown_at_venue``: a working order the venue does not know is marked cancelled;
 * ``orphan_at_venue``: an open order at the venue the runtime does not track is reported and
   left alone (an idempotent resubmission in the redone cycle adopts the runtime's own);
+* ``protection_ended``: a protective order (a stop, a target, a bracket's leg) the venue ended
+  unfilled while the position it protects is still held (cancelled by hand, expired) is
+  marked ended; the node protects the position again at its next close;
 * ``position_adopted``: a fill of an order the runtime never sent (a trade by hand) is booked
   as it is, whenever it was made (no redone cycle would book it); a position that still
   differs from the venue's is then brought to the venue's quantity at its average price, so
@@ -27,6 +30,7 @@ from alphaforge.sim import codes as C
 from alphaforge.sim.stepper import Stepper
 
 _RUNTIME = client_order_id("", "", "", Intent.ENTRY).split("-", 1)[0] + "-"  # "af-"
+_UNFILLED = (OrderState.CANCELLED, OrderState.EXPIRED)
 
 
 def made_by_runtime(client_id: str) -> bool:
@@ -66,6 +70,7 @@ class Reconciler:
         updates: list[OrderUpdate] = []
         redo = self._fills(since, resume_at, t, (booked, set(working)), diffs, updates)
         self._orders(working, diffs, updates)
+        diffs += self._protection_ended(working, updates, resume_at)
         self._positions(t, resume_at, redo, (diffs, updates))
         return diffs, updates
 
@@ -129,6 +134,36 @@ class Reconciler:
             if cid not in working and o.symbol in self.symbols:
                 diffs.append(Difference("orphan_at_venue", o.symbol, cid,
                                         f"{o.side.value} {o.qty:g} {o.type.value} left alone"))  # fmt: skip
+
+    def _protection_ended(
+        self, working: dict[str, object], updates: list[OrderUpdate], resume_at: str
+    ) -> list[Difference]:
+        """The protective orders the venue ended unfilled (cancelled, expired) while their
+        position is still held there and no fill of it is to come (a sibling leg filling
+        after ``resume_at`` ends it too): each one is a difference."""
+        ended = {u.client_id: u for u in updates if u.fill is None and u.state in _UNFILLED}
+        found = []
+        for cid, u in ended.items():
+            req = getattr(working.get(cid), "request", None)
+            if req is None or req.intent is not Intent.STOP:
+                continue
+            known = self.venue.order(cid)
+            if known is not None and known.filled_qty == 0.0:
+                found.append((req, u))
+        if not found:
+            return []
+        held = {p.symbol for p in self.venue.positions() if p.qty}
+        ahead_of = getattr(self.venue, "fills_ahead", None) or self.venue.fills
+        coming = {
+            f.symbol for f in ahead_of(since=resume_at) if utc_time(f.ts) >= utc_time(resume_at)
+        }
+        return [
+            Difference("protection_ended", req.symbol, u.client_id,
+                       f"{req.side.value} {req.qty:g} {req.type.value} {u.state.value} at the "
+                       "venue, unfilled, while the position is held: protected again")
+            for req, u in found
+            if req.symbol in held and req.symbol not in coming
+        ]  # fmt: skip
 
     def _positions(
         self,
