@@ -120,13 +120,14 @@ def test_opposite_orders_cross_inside_the_account_at_the_open_without_costs(
         assert float(f.price) == pytest.approx(open_of[(f.symbol, f.ts)], rel=1e-12)
         assert float(f.fee) == 0.0 and float(f.slippage) == 0.0
     # each crossing has a counterpart of the other strategy: same bar, symbol and quantity
-    qty: Counter[tuple[str, str, str]] = Counter()
+    qty: dict[tuple[str, str, str], float] = {}
     who: dict[tuple[str, str], set[str]] = {}
     for f in crossed:
-        qty[(f.ts, f.symbol, f.side)] += float(f.qty)
+        qty[(f.ts, f.symbol, f.side)] = qty.get((f.ts, f.symbol, f.side), 0.0) + float(f.qty)
         who.setdefault((f.ts, f.symbol), set()).add(f.strategy)
     for ts, sym, _side in qty:
-        assert qty[(ts, sym, "buy")] == pytest.approx(qty[(ts, sym, "sell")], rel=1e-12)
+        bought, sold = qty.get((ts, sym, "buy"), 0.0), qty.get((ts, sym, "sell"), 0.0)
+        assert bought == pytest.approx(sold, rel=1e-12)
         assert who[(ts, sym)] == {"fast", "slow"}
     # the decisions are each strategy's own; only prices and fees of crossed fills differ
     for k, sid in enumerate(setup.ids):

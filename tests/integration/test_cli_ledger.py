@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from typer.testing import CliRunner
@@ -37,12 +38,26 @@ def one_line_error(code: int, err: str) -> None:
     assert "Traceback" not in err
 
 
+class RunFields(TypedDict):
+    """The fields of ``Ledger.start_run`` both runs share."""
+
+    venue: str
+    config_hash: str
+    config_text: str
+    strategies: list[str]
+
+
 @pytest.fixture
 def ledger_home(home: Path) -> Path:
     """A home whose ledger holds run r1: AAPL bought 1,500 @ 190.25 and sold 500 @ 200 over
     two days, an open limit order, equity snapshots; and an older run r0."""
     lg = Ledger.open(f"sqlite:///{home / 'ledger.db'}")
-    common = {"venue": "sim", "config_hash": "h", "config_text": "", "strategies": ["sma"]}
+    common: RunFields = {
+        "venue": "sim",
+        "config_hash": "h",
+        "config_text": "",
+        "strategies": ["sma"],
+    }
     lg.start_run(run_id="r0", mode="replay", started="2024-01-01T00:00:00Z", **common)
     lg.start_run(run_id="r1", mode="paper", started="2024-02-01T00:00:00Z", **common)
     bars = ["2024-02-01T15:00:00+00:00", "2024-02-02T15:00:00+00:00"]

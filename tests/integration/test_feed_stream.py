@@ -220,7 +220,12 @@ def test_a_refusing_server_message_stops_the_stream_with_one_line(
     stream.drain()
     server.send_error(500, "internal error")  # passing: alpaca-py carries on
     seen: list[str] = []
-    wait_for(lambda: bool(seen.extend(stream.drain().events) or seen), "the error event")
+
+    def drained() -> bool:
+        seen.extend(stream.drain().events)
+        return bool(seen)
+
+    wait_for(drained, "the error event")
     assert seen == ["alpaca stream (iex): server error: internal error (500)"]
     stream.check()
     server.send_error(409, "insufficient subscription")

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -75,6 +76,7 @@ def _provide_user_files(cwd: Path) -> None:
     bars = generate_daily(seed=42, n_symbols=2, years=4)
     one = bars[bars["symbol"] == "SYN01"].drop(columns=["symbol"])
     one = one.rename(columns={"timestamp": "Date"}).set_index("Date")
+    assert isinstance(one.index, pd.DatetimeIndex)
     one.index = one.index.tz_localize(None)
     one.columns = [c.capitalize() for c in one.columns]
     for name in ("acme.csv", "prices.csv", "raw.csv"):

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from alphaforge.cli.app import app
 from alphaforge.ml.registry import load_version
 from alphaforge.services.backtest import load_data_file
-from alphaforge.strategy.base import StrategyData
+from alphaforge.strategy.base import Signals, StrategyData
 from alphaforge.strategy.library.ml_signal import probabilities
 from alphaforge.strategy.lookahead import check_lookahead
 from alphaforge.testing import shared_data_file
@@ -208,6 +208,7 @@ def test_meta_labels_on_a_primary_strategy(tmp_path: Path) -> None:
     panel = panel.slice(pd.Timestamp("2008-01-01", tz="UTC"), pd.Timestamp("2019-12-31", tz="UTC"))
     mine = MlSignal(model=str(version_dir)).signals(StrategyData(panel))
     primary = make_strategy("sma_cross", {"fast": 5, "slow": 20}).signals(StrategyData(panel))
+    assert isinstance(primary, Signals)
     assert mine.entries.any()
     assert not (mine.entries & ~primary.entries).any()
     np.testing.assert_array_equal(mine.exits, primary.exits)

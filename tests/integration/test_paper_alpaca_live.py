@@ -10,6 +10,7 @@ ones a replay of the same bars on the simulated venue makes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,10 @@ class Market:
         self.now += pd.Timedelta(seconds=max(seconds, 1.0))
         self.deliver()
 
+    def past(self, until: pd.Timestamp) -> Callable[[], bool]:
+        """A stop condition: true once the clock has passed ``until``."""
+        return lambda: self.now > until
+
 
 def _world(tmp_path: Path, broker: AlpacaBroker) -> tuple[AppSettings, ParquetStore, pd.DataFrame]:
     settings = AppSettings(
@@ -115,8 +120,7 @@ def _run(tmp_path: Path, stops: list[tuple[str, int]]) -> dict[str, Any]:
                 setup = build_paper(spec, settings, ledger, run_id, market.now)
                 run_id = setup.run_id
                 try:
-                    run_paper(setup, lambda: market.now, market.sleep,
-                              lambda u=until: market.now > u)  # fmt: skip
+                    run_paper(setup, lambda: market.now, market.sleep, market.past(until))
                     out["skipped"] += setup.skipped
                     out["venue_positions"] = {
                         p.symbol: p.qty for p in setup.node.p.venue.positions()

@@ -3,6 +3,7 @@ replay's run is not continued by paper; both are refused before anything is writ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +27,7 @@ NOW = pd.Timestamp("2018-06-01 22:00", tz="UTC")
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> tuple[AppSettings, Ledger]:
+def world(tmp_path: Path) -> Iterator[tuple[AppSettings, Ledger]]:
     settings = AppSettings(home=tmp_path)
     bars = generate_daily(seed=7, n_symbols=2, start="2018-01-02", years=1)
     bars["timestamp"] = pd.to_datetime(bars["timestamp"], utc=True)

@@ -113,6 +113,7 @@ def _kill_and_restart(tmp_path: Path, url: str) -> None:
         ids = [o.client_id for o in orders]
         assert len(ids) == len(set(ids)) == len(ledger.orders("reference"))
         snap = ledger.state("killed/sma_cross", "runtime")
+    assert snap is not None
     # the venue's positions (its book, kept in the ledger) equal the ledger's
     venue_qty = {s: q for s, q in snap["venue"]["qty"].items() if q != 0}
     with Ledger.open(url) as ledger:

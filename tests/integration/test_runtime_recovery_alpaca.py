@@ -100,7 +100,7 @@ def _posts(broker: AlpacaBroker) -> list[str]:
 
 
 Fills = list[tuple[str, str, str, float, float]]
-Trades = list[tuple[str, str, float, str, str | None]]
+Trades = list[tuple[str, str, float, str, str]]
 
 
 def _book(ledger: Ledger, run_id: str) -> tuple[Fills, Trades]:
