@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -125,13 +126,15 @@ def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
 
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: file is empty")
     name = path.name.lower()
     try:
         if name.endswith(".parquet") or name.endswith(".pq"):
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path, sep=None, engine="python")
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
+    except (OSError, ValueError, pd.errors.ParserError, csv.Error) as exc:
         raise DataError(f"{path}: cannot be read as CSV or Parquet ({exc})") from exc
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()

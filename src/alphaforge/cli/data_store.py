@@ -56,6 +56,7 @@ def import_cmd(
         raise ConfigError(f"--on-duplicate: {on_duplicate!r} is not one of error, first, last")
     if symbol is not None and len(paths) > 1:
         raise ConfigError("--symbol: only valid with a single file")
+    _check_zone(tz)
     tf = parse_timeframe(timeframe).name if timeframe else None
     store = open_store(settings_from(ctx))
     with Progress(
@@ -190,3 +191,15 @@ def show_cmd(
         f"min_low={bars['low'].min():.6g} max_high={bars['high'].max():.6g}",
         highlight=False,
     )
+
+
+def _check_zone(tz: str | None) -> None:
+    """Refuse an unknown ``--tz`` (it was accepted and ignored by a daily file)."""
+    if tz is None:
+        return
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"--tz {tz!r}: unknown time zone (e.g. America/New_York, UTC)") from None
