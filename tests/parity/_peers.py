@@ -59,6 +59,7 @@ def run_backtesting_py(
                 self.buy(**kw)
 
     data = df.rename(columns=str.capitalize)
+    assert isinstance(data.index, pd.DatetimeIndex)
     data.index = data.index.tz_localize(None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

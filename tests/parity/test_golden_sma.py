@@ -8,6 +8,7 @@ next open, 0.1% commission on entry and exit, no slippage, all-in whole shares
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import alphaforge
@@ -21,7 +22,7 @@ CASH = 100_000.0
 COMM = 0.001
 
 
-def _signals(df):
+def _signals(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     c = df["close"].to_numpy()
     fast, slow = sma(c, 10), sma(c, 50)
     return crossed_above(fast, slow), crossed_above(slow, fast)

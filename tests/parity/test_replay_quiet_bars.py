@@ -10,6 +10,7 @@ The reference is the same replay with the fast path switched off
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import text
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
 from alphaforge.engine.node import TradingNode
+from alphaforge.engine.node_quiet import QuietBars
 from alphaforge.ledger import Ledger
 from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
 from alphaforge.testing import shared_data_file
@@ -61,7 +63,9 @@ def _replay(case: dict[str, Any], url: str, home: Path, fast: bool) -> dict[str,
     calls: list[tuple[int, int]] = []
     original = TradingNode.fast_forward
 
-    def spy(self: TradingNode, t: int, t_end: int, on_bar: Any = None) -> int:
+    def spy(
+        self: QuietBars, t: int, t_end: int, on_bar: Callable[[int, float], None] | None = None
+    ) -> int:
         if not fast:
             return t
         stop = original(self, t, t_end, on_bar)
