@@ -41,7 +41,7 @@ def test_minute_bars_across_transitions(tz: str) -> None:
             "2024-11-02",
         )
     ]
-    idx = parts[0].append(parts[1:])
+    idx = pd.DatetimeIndex(parts[0].append(parts[1:]))
     np.testing.assert_array_equal(local_nanos(_ns(idx), tz), _pandas(idx, tz))
 
 

@@ -7,6 +7,8 @@ the same panel (index, symbols, arrays, NaN where a symbol has no bar) and the s
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,8 @@ import pytest
 from alphaforge.core.errors import DataError
 from alphaforge.core.panel import FIELDS, Panel
 from alphaforge.core.timeframe import TIMEFRAMES, detect_timeframe
+
+Unit = Literal["s", "ms", "us", "ns"]
 
 
 def pivot_reference(bars: pd.DataFrame, timeframe: str = "1d") -> Panel:
@@ -29,12 +33,14 @@ def pivot_reference(bars: pd.DataFrame, timeframe: str = "1d") -> Panel:
     index = pd.DatetimeIndex(np.sort(df["timestamp"].unique()), name="timestamp")
     if index.tz is None:
         index = index.tz_localize("UTC")
-    arrays = {}
+    arrays: dict[str, np.ndarray] = {}
     for f in FIELDS:
         wide = df.pivot(index="timestamp", columns="symbol", values=f)
         wide = wide.reindex(index=index, columns=list(symbols))
         arrays[f] = np.ascontiguousarray(wide.to_numpy(dtype=np.float64))
-    return Panel(index=index, symbols=symbols, timeframe=timeframe, **arrays)
+    a = arrays
+    return Panel(index=index, symbols=symbols, timeframe=timeframe, open=a["open"],
+                 high=a["high"], low=a["low"], close=a["close"], volume=a["volume"])  # fmt: skip
 
 
 def detect_reference(timestamps: pd.Series | pd.DatetimeIndex | np.ndarray) -> str:
@@ -72,7 +78,7 @@ def assert_same_panel(got: Panel, want: Panel) -> None:
         np.testing.assert_array_equal(a, b, err_msg=f)
 
 
-def random_long(seed: int, n_sym: int = 4, n_times: int = 60, unit: str = "ns",
+def random_long(seed: int, n_sym: int = 4, n_times: int = 60, unit: Unit = "ns",
                 tz: str | None = "UTC", freq: str = "1h") -> pd.DataFrame:  # fmt: skip
     """Long bars with missing bars per symbol, shuffled rows, NaN values here and there."""
     rng = np.random.default_rng(seed)
@@ -102,7 +108,8 @@ def random_long(seed: int, n_sym: int = 4, n_times: int = 60, unit: str = "ns",
 
 @pytest.mark.parametrize("seed", range(6))
 def test_from_long_equals_the_pivot(seed: int) -> None:
-    unit = ("ns", "us", "s")[seed % 3]
+    units: tuple[Unit, ...] = ("ns", "us", "s")
+    unit = units[seed % 3]
     tz = (None, "UTC", "America/New_York")[seed % 3]
     bars = random_long(seed, n_sym=1 + seed % 4, unit=unit, tz=tz)
     assert_same_panel(Panel.from_long(bars, "1h"), pivot_reference(bars, "1h"))
@@ -173,7 +180,7 @@ def test_from_frame_without_volume_has_nan_volume() -> None:
 
 def test_from_frames_equals_the_pivot() -> None:
     bars = random_long(8, n_sym=3)
-    frames = {s: frame_of(g) for s, g in bars.groupby("symbol")}
+    frames = {str(s): frame_of(g) for s, g in bars.groupby("symbol")}
     assert_same_panel(Panel.from_frames(dict(reversed(frames.items()))), pivot_reference(bars))
 
 
@@ -196,7 +203,7 @@ def _sessions(freq: str, days: int, tz: str | None = None) -> pd.DatetimeIndex:
     """Intraday bars inside 09:30-16:00 on business days (overnight and weekend gaps)."""
     parts = [pd.date_range(d + pd.Timedelta("9h30min"), d + pd.Timedelta("15h59min"), freq=freq)
              for d in pd.bdate_range("2024-01-01", periods=days)]  # fmt: skip
-    idx = parts[0].append(parts[1:])
+    idx = pd.DatetimeIndex(parts[0].append(parts[1:]))
     return idx.tz_localize(tz) if tz else idx
 
 

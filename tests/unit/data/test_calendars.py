@@ -88,7 +88,8 @@ def test_expected_minute_bars_honour_holiday_and_early_close() -> None:
     assert len(bars) == 3 * 390 + 210
     assert bars[0] == pd.Timestamp("2024-07-01 13:30", tz="UTC")  # 09:30 EDT
     assert bars[-1] == pd.Timestamp("2024-07-05 19:59", tz="UTC")  # 15:59 EDT
-    on_third = bars[(bars >= "2024-07-03") & (bars < "2024-07-04")]
+    day, next_day = pd.Timestamp("2024-07-03", tz="UTC"), pd.Timestamp("2024-07-04", tz="UTC")
+    on_third = bars[(bars >= day) & (bars < next_day)]
     assert on_third[-1] == pd.Timestamp("2024-07-03 16:59", tz="UTC")  # 12:59 EDT
 
 
