@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -19,7 +20,7 @@ from alphaforge.core.errors import DataError
 from alphaforge.data.quality import CHECKS, QualityReport, check_bars
 
 
-def daily(symbol: str, dates: list[str] | pd.DatetimeIndex, closes: np.ndarray) -> pd.DataFrame:
+def daily(symbol: str, dates: list[str] | pd.DatetimeIndex, closes: npt.ArrayLike) -> pd.DataFrame:
     """Consistent daily bars: open = previous close, high/low 1 % beyond the body."""
     closes = np.asarray(closes, dtype=float)
     opens = np.concatenate([[closes[0]], closes[:-1]])
@@ -136,7 +137,7 @@ def test_intraday_gaps_and_early_close() -> None:
     assert check_bars(minute_bars("AAA", full), "1m").ok
     holed = full.delete([10, 11, 12])  # three missing minutes
     late = pd.DatetimeIndex([pd.Timestamp("2024-07-03 17:05", tz="UTC")])  # after the close
-    report = check_bars(minute_bars("AAA", holed.append(late)), "1m")
+    report = check_bars(minute_bars("AAA", pd.DatetimeIndex(holed.append(late))), "1m")
     assert report.count("gaps") == 3
     assert report.count("off_calendar") == 1
     (gap,) = [i for i in report.issues if i.check == "gaps"]

@@ -10,6 +10,7 @@ autocorrelation of squared i.i.d. returns, equal correlations), with a tolerance
 from __future__ import annotations
 
 from itertools import combinations
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,8 @@ def daily() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def returns(daily: pd.DataFrame) -> pd.DataFrame:
     closes = daily.pivot(index="timestamp", columns="symbol", values="close")
-    return np.log(closes).diff().dropna()
+    # numpy's stubs type a ufunc of a DataFrame as an ndarray; pandas returns a DataFrame
+    return cast(pd.DataFrame, np.log(closes)).diff().dropna()
 
 
 def test_same_seed_same_frames() -> None:
@@ -73,8 +75,9 @@ def test_ohlc_consistent(daily: pd.DataFrame) -> None:
 
 def test_open_near_previous_close(daily: pd.DataFrame) -> None:
     prev_close = daily.groupby("symbol")["close"].shift()
-    gap = np.log(daily["open"] / prev_close).dropna()
-    ret = np.log(daily["close"] / prev_close).dropna()
+    # numpy's stubs type a ufunc of a Series as an ndarray; pandas returns a Series
+    gap = cast(pd.Series, np.log(daily["open"] / prev_close)).dropna()
+    ret = cast(pd.Series, np.log(daily["close"] / prev_close)).dropna()
     # Overnight gaps are a small part (gap_frac = 0.3 of the daily vol) of the daily moves.
     assert gap.std() < 0.5 * ret.std()
 
@@ -97,7 +100,8 @@ def test_volatility_clustering(returns: pd.DataFrame) -> None:
 def test_sector_correlation_structure(returns: pd.DataFrame) -> None:
     sectors = dict(sample_sectors(42).itertuples(index=False, name=None))
     corr = returns.drop(columns=INDEX_SYMBOL).corr()
-    within, across = [], []
+    within: list[float] = []
+    across: list[float] = []
     for a, b in combinations(sorted(sectors), 2):
         (within if sectors[a] == sectors[b] else across).append(corr.loc[a, b])
     assert np.mean(within) > np.mean(across) + 0.05
