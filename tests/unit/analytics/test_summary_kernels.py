@@ -8,6 +8,7 @@ passes take the same element-wise values and sum in another order, so every key 
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import numpy as np
 import pytest
@@ -17,7 +18,17 @@ from alphaforge.analytics.metrics import summary_metrics
 from alphaforge.core.errors import DataError
 
 
-def _curves(seed: int, n: int) -> dict[str, object]:
+class Curves(TypedDict):
+    """The curves ``summary_metrics`` takes beside the equity."""
+
+    benchmark: np.ndarray
+    exposure: np.ndarray
+    turnover: np.ndarray
+    trades: dict[str, np.ndarray]
+
+
+def _curves(seed: int, n: int) -> tuple[np.ndarray, Curves]:
+    """An equity curve and the other curves of one run."""
     rng = np.random.default_rng(seed)
     eq = 1e5 * np.exp(np.cumsum(rng.normal(0.0, 1e-3 * rng.uniform(0.2, 5.0), n)))
     bench = 1e5 * np.exp(np.cumsum(rng.normal(0.0, 1e-3, n)))
@@ -28,7 +39,7 @@ def _curves(seed: int, n: int) -> dict[str, object]:
         "return": rng.normal(0, 0.1, 15),
         "bars_held": rng.integers(1, 9, 15),
     }
-    return {"eq": eq, "benchmark": bench, "exposure": gross, "turnover": traded, "trades": trades}
+    return eq, {"benchmark": bench, "exposure": gross, "turnover": traded, "trades": trades}
 
 
 def _assert_close(got: dict[str, float], ref: dict[str, float]) -> None:
@@ -43,13 +54,12 @@ def _assert_close(got: dict[str, float], ref: dict[str, float]) -> None:
 @pytest.mark.parametrize("n", [2, 3, 10, 2_516, 200_003])
 @pytest.mark.parametrize("rf", [0.0, 0.03])
 def test_compiled_summary_equals_numpy_form(n: int, rf: float) -> None:
-    c = _curves(n, n)
-    eq = c.pop("eq")
+    eq, c = _curves(n, n)
     ppy = 252.0 if n < 10_000 else 98_280.0
-    got = summary_metrics(eq, ppy, rf, **c)  # type: ignore[arg-type]
+    got = summary_metrics(eq, ppy, rf, **c)
     ref = metrics._summary_numpy(
         eq, ppy, rf, c["benchmark"], c["trades"], c["exposure"], c["turnover"]
-    )  # type: ignore[arg-type]
+    )
     _assert_close(got, ref)
     assert metrics._summary_compiled(eq, ppy, rf, None, None, None, None) is not None
 
@@ -92,10 +102,15 @@ def test_curves_the_kernels_refuse_take_the_numpy_form(bad: float) -> None:
 
 
 def test_length_mismatches_are_refused() -> None:
-    eq = np.full(5, 1e5)
-    for key in ("benchmark", "exposure", "turnover"):
+    eq, short = np.full(5, 1e5), np.ones(4)
+    calls = {
+        "benchmark": lambda: summary_metrics(eq, 252.0, benchmark=short),
+        "exposure": lambda: summary_metrics(eq, 252.0, exposure=short),
+        "turnover": lambda: summary_metrics(eq, 252.0, turnover=short),
+    }
+    for key, call in calls.items():
         with pytest.raises(DataError, match=key):
-            summary_metrics(eq, 252.0, **{key: np.ones(4)})
+            call()
 
 
 @pytest.mark.parametrize("n", [2, 512, 513, 1_024, 5_000])
