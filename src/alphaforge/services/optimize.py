@@ -41,6 +41,7 @@ from alphaforge.optimize.search import (
 from alphaforge.optimize.space import build_space, check_default_grid
 from alphaforge.optimize.store import SweepStore, _atomic_bytes
 from alphaforge.optimize.worker import METRIC_COLUMNS, SweepContext
+from alphaforge.services.backtest import from_source
 from alphaforge.sim.manifest import hash_arrays
 from alphaforge.strategy.base import Strategy
 from alphaforge.strategy.registry import check_direction, load_strategy_class
@@ -155,8 +156,6 @@ def _prepare(request: SweepRequest, strategy: type[Strategy] | None) -> _Checked
     try:
         cls = ref if isinstance(ref, type) else load_strategy_class(ref)
     except AlphaforgeError as exc:
-        from alphaforge.services.backtest import from_source
-
         raise from_source(exc, request.spec) from None
     check_direction(cls, request.spec.direction)
     bench, symbols = request.spec.benchmark, request.spec.symbols
