@@ -8,6 +8,9 @@ metric reducer shows up here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +18,7 @@ import pytest
 import alphaforge
 from alphaforge.core.errors import BacktestError, StrategyError
 from alphaforge.core.panel import Panel
+from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.sample import generate_daily
 from alphaforge.services.backtest import resolve_config, to_panel
 from alphaforge.sim.batch import METRIC_NAMES, run_batch
@@ -30,8 +34,14 @@ def panel() -> Panel:
     return to_panel(bars[bars["symbol"] != "SYNIDX"])
 
 
-def _reference(strategy: object, data: object, params: dict, **kw: object) -> np.ndarray:
-    res = alphaforge.backtest(strategy, data, params=params, **kw)
+def _reference(
+    strategy: str | type[Strategy],
+    data: Panel,
+    params: dict[str, Any],
+    config: BacktestConfig | None = None,
+    symbols: Sequence[str] | None = None,
+) -> np.ndarray:
+    res = alphaforge.backtest(strategy, data, params=params, config=config, symbols=symbols)
     return np.array([res.metrics[k] for k in METRIC_NAMES])
 
 

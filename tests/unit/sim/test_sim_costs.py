@@ -80,12 +80,12 @@ def test_extreme_atr_never_fills_at_or_below_zero() -> None:
     entries = np.zeros(60, bool)
     exits = np.zeros(60, bool)
     entries[5], exits[40] = True, True
-    from alphaforge.strategy.base import Signals, Strategy
+    from alphaforge.strategy.base import Signals, Strategy, StrategyData
 
-    class Fixed(Strategy):  # type: ignore[type-arg]
+    class Fixed(Strategy):
         name = "fixed"
 
-        def signals(self, data):  # type: ignore[no-untyped-def]
+        def signals(self, data: StrategyData) -> Signals:
             return Signals(entries=entries[:, None], exits=exits[:, None])
 
     res = alphaforge.backtest(Fixed(), df, slippage="2atr", commission=0)
