@@ -12,7 +12,7 @@ from alphaforge.core.errors import ConfigError
 from alphaforge.ml.cv import Schedule
 from alphaforge.ml.dataset import Dataset
 from alphaforge.ml.models import ModelSpec, class_weights, fit, scores
-from alphaforge.ml.train import CVSpec, importance_stability, top_share, train
+from alphaforge.ml.train import CVSpec, TrainResult, importance_stability, top_share, train
 
 N_BARS, N_SYM, N_FEAT = 600, 4, 5
 
@@ -28,7 +28,7 @@ def _dataset(signal: float, seed: int) -> Dataset:
                    names=tuple(f"f{i}" for i in range(N_FEAT)))  # fmt: skip
 
 
-def _oos_auc(result, data: Dataset) -> tuple[float, int, int]:
+def _oos_auc(result: TrainResult, data: Dataset) -> tuple[float, int, int]:
     ok = np.isfinite(result.oos_proba)
     y = data.y[ok]
     return float(roc_auc_score(y, result.oos_proba[ok])), int(y.sum()), int((1 - y).sum())

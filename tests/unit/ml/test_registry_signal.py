@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from alphaforge.core.errors import ConfigError, StrategyError
+from alphaforge.core.panel import Panel
 from alphaforge.ml import features as feat
 from alphaforge.ml.cv import Schedule
-from alphaforge.ml.features import parse_features
+from alphaforge.ml.features import Columns, FeatureSpec, parse_features
 from alphaforge.ml.models import ModelSpec
 from alphaforge.ml.pipeline import LabelSpec, run_training, save_run
 from alphaforge.ml.registry import list_versions, load_version, resolve
@@ -98,13 +99,13 @@ def test_ml_signal_passes_the_lookahead_detector(tmp_path: Path) -> None:
 def test_a_feature_that_peeks_is_caught_by_the_detector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def peek(panel, spec):  # type: ignore[no-untyped-def]
+    def peek(panel: Panel, spec: FeatureSpec) -> Columns:
         nxt = np.full(panel.shape, np.nan)
         nxt[:-1] = np.log(panel.close[1:] / panel.close[:-1])  # tomorrow's return: look-ahead
         return {"next_return": nxt}
 
-    monkeypatch.setitem(feat.BUILDERS, "peek", peek)  # type: ignore[index]
-    monkeypatch.setitem(feat.ALLOWED, "peek", ())  # type: ignore[index]
+    monkeypatch.setitem(feat.BUILDERS, "peek", peek)
+    monkeypatch.setitem(feat.ALLOWED, "peek", ())
     _, _, version = _train(tmp_path, ["peek", {"returns": {"windows": [1]}}], horizon=1)
     panel = random_panel(500, 3, seed=4)
     report = check_lookahead("ml_signal", panel, params={"model": str(version.path), "entry": 0.5},
