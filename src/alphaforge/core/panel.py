@@ -346,7 +346,7 @@ def iso_texts(index: pd.DatetimeIndex) -> list[str]:
     """``[ts.isoformat() for ts in index]``, formatted in one vectorized pass when every time
     is a whole second in UTC or naive (bars are), else time by time."""
     tz = index.tz
-    values = index.to_numpy(dtype=index.dtype.base if tz is not None else None)
+    values = (index if tz is None else index.tz_convert(None)).to_numpy()  # UTC wall times
     seconds = values.astype("datetime64[s]")
     if (tz is None or str(tz) == "UTC") and bool((seconds == values).all()):
         texts = np.datetime_as_string(seconds, unit="s")
