@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from functools import partial
 from pathlib import Path
@@ -250,19 +249,11 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         ledger.close()
 
 
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
-
 def check_run_id(run_id: str | None) -> None:
-    """Refuse a run id that is not a plain name: it names the run's log file under the home
-    (``../x`` wrote the log outside it), and an empty one was silently replaced by a new id."""
-    from alphaforge.core.errors import ConfigError
+    """``--run-id`` is a plain name (see :func:`alphaforge.services.trading.check_run_id`)."""
+    from alphaforge.services.trading import check_run_id as check
 
-    if run_id is not None and not RUN_ID.fullmatch(run_id):
-        raise ConfigError(
-            f"--run-id {run_id!r}: a run id is 1 to 100 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
+    check(run_id, "--run-id")
 
 
 def stale_store_note(feed: Any, source: str, now: Any) -> str | None:

@@ -44,6 +44,7 @@ from alphaforge.services.trading import (
     ReplayOutcome,
     ReplayRequest,
     _precompute,
+    check_run_id,
     make_logger,
     make_venue,
     replay_start,
@@ -196,6 +197,7 @@ def build_account_paper(
     from alphaforge.services.paper import PaperSetup, feed_bars, first_cycle, paper_schedule
 
     assert spec.strategies is not None
+    check_run_id(run_id)
     sleeves = check_account(spec)
     feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     kind = "shadow" if spec.runtime.shadow else spec.mode if on_broker(spec) else "paper"

@@ -8,6 +8,7 @@ by bar, as if each bar had just closed.
 from __future__ import annotations
 
 import gc
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,6 +159,7 @@ class ReplayStart:
 def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -> ReplayStart:
     """The bars of ``[req.start, req.end]``, the run id (a known run must have been started
     with the same config and period) and the run's log."""
+    check_run_id(req.run_id)
     if req.start is not None:
         spec.start = req.start
     if req.end is not None:
@@ -174,6 +176,20 @@ def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
         )
     log_file = run_log_file(settings, run_id)
     return ReplayStart(panel, run_id, known, log_file, make_logger(log_file))
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+def check_run_id(run_id: str | None, what: str = "run id") -> None:
+    """Refuse a run id that is not a plain name (``what`` names where it came from): it names
+    the run's log file under the home (``../x`` would write outside it), and an empty one
+    would be silently replaced by a new id."""
+    if run_id is not None and not RUN_ID.fullmatch(run_id):
+        raise ConfigError(
+            f"{what} {run_id!r}: a run id is 1 to 100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
 
 
 def run_log_file(settings: Any, run_id: str) -> Path:
