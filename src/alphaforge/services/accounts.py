@@ -44,6 +44,7 @@ from alphaforge.services.trading import (
     ReplayOutcome,
     ReplayRequest,
     _precompute,
+    anchor_data,
     check_run_id,
     make_logger,
     make_venue,
@@ -198,6 +199,7 @@ def build_account_paper(
 
     assert spec.strategies is not None
     check_run_id(run_id)
+    anchor_data(spec)
     sleeves = check_account(spec)
     feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     kind = "shadow" if spec.runtime.shadow else spec.mode if on_broker(spec) else "paper"

@@ -34,6 +34,7 @@ from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarStore, MarketDataSource
 from alphaforge.services.trading import (
+    anchor_data,
     check_run,
     check_run_id,
     make_logger,
@@ -204,6 +205,7 @@ def build_paper(
         return build_account_paper(spec, settings, ledger, run_id, now)
     check_run(spec)
     check_run_id(run_id)
+    anchor_data(spec)
     feed, known, origin, panel = feed_bars(spec, settings, ledger, run_id, now)
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
     broker = spec.broker.name != "simulated" and not spec.runtime.shadow

@@ -160,6 +160,7 @@ def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     """The bars of ``[req.start, req.end]``, the run id (a known run must have been started
     with the same config and period) and the run's log."""
     check_run_id(req.run_id)
+    anchor_data(spec)
     if req.start is not None:
         spec.start = req.start
     if req.end is not None:
@@ -190,6 +191,16 @@ def check_run_id(run_id: str | None, what: str = "run id") -> None:
             f"{what} {run_id!r}: a run id is 1 to 100 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+
+
+def anchor_data(spec: Any) -> None:
+    """Make a relative ``data:`` file absolute (from the current directory) before a run is
+    registered: the run's stored config then names the same file for ``drift`` and
+    ``reconcile`` from any directory, and a restart from the same directory hashes the same. A
+    file that is not there is left as given, so its error names the path the user wrote."""
+    data = getattr(spec, "data", None)
+    if data and not Path(data).is_absolute() and Path(data).exists():
+        spec.data = str(Path(data).resolve())
 
 
 def run_log_file(settings: Any, run_id: str) -> Path:
