@@ -289,20 +289,43 @@ def test_a_gtc_limit_entry_filled_while_down_is_booked_with_its_bracket(
     assert run["trips"] == whole["trips"]
 
 
-def _cancel_stop_leg(entry: str) -> Callable[[AccountWorld], Any]:
-    """By hand at the broker: cancel the working stop leg of the bracket of entry ``entry``
-    (its client id); returns the leg's client id."""
+def _cancel_stop_leg(symbol: str, sent: str) -> Callable[[AccountWorld], Any]:
+    """By hand at the broker: cancel the working stop leg of the bracket of the entry of
+    ``symbol`` sent at the close of ``sent``; returns (entry's client id, leg's client id)."""
 
-    def cancel(w: AccountWorld) -> str:
+    def cancel(w: AccountWorld) -> tuple[str, str]:
         with w.broker.lock:
             book = w.broker.book
-            parent = book.by_client_id(entry)
+            parent = next(o for o in book.orders.values() if o.parent is None
+                          and o.symbol == symbol and "-ent-" in o.client_order_id
+                          and _day(o.created_at) == sent)  # fmt: skip
             leg = next(book.orders[i] for i in parent.legs if book.orders[i].type == "stop")
             assert leg.status == "new", leg  # working: the entry filled, the legs are active
             w.broker.emit(book.cancel(leg.id))
-            return leg.client_order_id
+            return parent.client_order_id, leg.client_order_id
 
     return cancel
+
+
+def _held_over_two_closes(whole: dict[str, Any]) -> BookOrder:
+    """An entry of the uninterrupted run filled at its limit (no gap: its bracket is the
+    planned one) whose position was held over two closes at least."""
+    bars = whole["bars"]
+    days = _days(bars)
+    for o in _entries(whole):
+        if o.filled_at is None:
+            continue
+        f_day, px = entry_fill(o, bars)
+        x_day, _reason, _px = hand_exit(o, _owner(whole, o.client_order_id), bars)
+        if px == float(o.limit_price or 0.0) and days.index(x_day) >= days.index(f_day) + 2:
+            return o
+    raise AssertionError("an entry filled at its limit whose position was held over two closes")
+
+
+def _pair_levels(run: dict[str, Any], pair: BookOrder) -> list[tuple[str, float]]:
+    """(type, level) of an OCO pair at the broker and of its leg."""
+    legs = [pair, *(o for o in run["broker_orders"] if o.parent == pair.id)]
+    return sorted((o.type, float(o.limit_price or o.stop_price or 0.0)) for o in legs)
 
 
 def test_a_stop_leg_cancelled_by_hand_while_down_is_placed_again(
@@ -314,61 +337,32 @@ def test_a_stop_leg_cancelled_by_hand_while_down_is_placed_again(
     leg is cancelled and a new stop / target pair (the levels planned from the limit) is
     placed; the position then ends where the uninterrupted run ends it."""
     whole = _whole(tmp_path_factory)
-    bars = whole["bars"]
-    days = _days(bars)
-    pick = []
-    for o in _entries(whole):
-        if o.filled_at is None:
-            continue
-        f_day, px = entry_fill(o, bars)
-        x_day, _reason, _px = hand_exit(o, _owner(whole, o.client_order_id), bars)
-        if px == float(o.limit_price or 0.0) and days.index(x_day) >= days.index(f_day) + 2:
-            pick.append(o)
-    assert pick, "an entry filled at its limit whose position was held over two closes"
-    e = pick[0]
+    e = _held_over_two_closes(whole)
     sent, f_day = _day(e.created_at), _day(e.filled_at)
-    back = _later(f_day, 1, bars)
-    entry_id: dict[str, str] = {}
-
-    def by_hand(w: AccountWorld) -> str:
-        with w.broker.lock:
-            cid = next(o.client_order_id for o in w.broker.book.orders.values()
-                       if o.parent is None and o.symbol == e.symbol
-                       and "-ent-" in o.client_order_id and _day(o.created_at) == sent)  # fmt: skip
-        entry_id["cid"] = cid
-        return str(_cancel_stop_leg(cid)(w))
-
-    run = _run(tmp_path_factory.mktemp("by_hand"), (f_day, back), by_hand)
-    leg_id = run["hand"]
-    b = next(o for o in run["broker_orders"] if o.client_order_id == entry_id["cid"])
-    sid = _owner(run, b.client_order_id)
-    lim = float(b.limit_price or 0.0)
+    back = _later(f_day, 1, whole["bars"])
+    run = _run(tmp_path_factory.mktemp("by_hand"), (f_day, back), _cancel_stop_leg(e.symbol, sent))
+    entry_id, leg_id = run["hand"]
+    b = next(o for o in run["broker_orders"] if o.client_order_id == entry_id)
+    sid, lim = _owner(run, entry_id), float(b.limit_price or 0.0)
     legs = {o.type: o for o in run["broker_orders"] if o.parent == b.id}
     assert legs["stop"].client_order_id == leg_id and legs["stop"].status == "canceled"
-    assert day_of(legs["stop"].canceled_at) == f_day  # by hand, while down
+    assert _day(legs["stop"].canceled_at) == f_day  # by hand, while down
     # the restart's first close cancels the remaining leg and places a new pair
-    assert (legs["limit"].status, day_of(legs["limit"].canceled_at)) == ("canceled", back)
+    assert (legs["limit"].status, _day(legs["limit"].canceled_at)) == ("canceled", back)
     new = [o for o in run["broker_orders"] if o.symbol == b.symbol and o.parent is None
-           and day_of(o.created_at) == back and o.client_order_id != b.client_order_id]  # fmt: skip
+           and _day(o.created_at) == back and o.client_order_id != entry_id]  # fmt: skip
     assert len(new) == 1, new
     pair = new[0]
-    kids = [run_order for run_order in run["broker_orders"] if run_order.parent == pair.id]
-    levels = sorted([(pair.type, float(pair.limit_price or pair.stop_price or 0.0))]
-                    + [(k.type, float(k.limit_price or k.stop_price or 0.0)) for k in kids])  # fmt: skip
     assert (pair.order_class, pair.side, float(pair.qty or 0.0)) == ("oco", "sell", SHARES[sid])
-    assert levels == [("limit", pytest.approx(lim * (1 + TP), rel=1e-9)),
-                      ("stop", pytest.approx(lim * (1 - SL), rel=1e-9))]  # fmt: skip
+    assert _pair_levels(run, pair) == [("limit", pytest.approx(lim * (1 + TP), rel=1e-9)),
+                                       ("stop", pytest.approx(lim * (1 - SL), rel=1e-9))]  # fmt: skip
     mine = {o.client_id: o for o in run["orders"]}
-    assert mine[pair.client_order_id].strategy == sid
-    assert mine[pair.client_order_id].intent == "stop"
+    assert (mine[pair.client_order_id].strategy, mine[pair.client_order_id].intent) == (
+        sid, "stop")  # fmt: skip
     # the reconciliation records the leg that ended at the broker
-    found = [ev for ev in run["events"] if ev[2] == leg_id]
-    assert [(k, s) for k, s, _c, _d in found] == [("protection_ended", b.symbol)], run["events"]
+    found = [(k, s) for k, s, c, _d in run["events"] if c == leg_id]
+    assert found == [("protection_ended", b.symbol)], run["events"]
     assert mine[leg_id].state == "cancelled"
     _check_entry(run, e, sid)
     _consistent(run)
     assert run["trips"] == whole["trips"]
-
-
-def day_of(ts: Any) -> str:
-    return _day(ts) if ts is not None else ""
