@@ -148,6 +148,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         "symbols: [SYN01]\nstrategies: [{strategy: sma_cross, allocation: 0.5, "
         "params: {fsat: 3}}]\n"
     )
+    (files / "cash_twice.yaml").write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\ncash: 100000\ncash: 5\n"
+    )
+    (files / "month_13.yaml").write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\nstart: 2019-13-01\n"
+    )
     (files / "fill_close.yaml").write_text("strategy: sma_cross\nsymbols: [SYN01]\nfill: close\n")
     (files / "bad_param.yaml").write_text(
         "strategy: sma_cross\nsymbols: [SYN01]\nparams: {fsat: 3}\n"
@@ -228,6 +234,10 @@ ROWS: list[Bad] = [
     B("config-missing", "backtest -c {files}/nope.yaml -q", "nope.yaml"),
     B("config-list", "backtest -c {files}/list.yaml -q", "list.yaml"),
     B("config-broken", "backtest -c {files}/broken.yaml -q", "broken.yaml", "line"),
+    B("config-key-twice", "backtest -c {files}/cash_twice.yaml -q", "cash_twice.yaml", "line 4",
+      "key 'cash' given twice"),
+    B("config-month-13", "backtest -c {files}/month_13.yaml -q", "month_13.yaml", "start",
+      "2019-13-01"),
     # output paths
     B("json-is-dir", f"{BT} --json {{files}}/outdir", "--json", "outdir"),
     B("report-is-dir", f"{BT} --report {{files}}/outdir", "--report", "outdir"),

@@ -20,7 +20,9 @@ class _DuplicateKey(yaml.YAMLError):
 
 
 class StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (at any depth)."""
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (at any depth) and
+    keeps timestamps as the text written (``2019-13-01`` stays a string the config models
+    validate and name, instead of a ``ValueError`` from the date constructor)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -37,9 +39,17 @@ class StrictLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
+    def construct_timestamp_text(self, node: yaml.Node) -> str:
+        assert isinstance(node, yaml.ScalarNode)  # the timestamp tag resolves on scalars only
+        return str(self.construct_scalar(node))
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_timestamp_text)
+
 
 def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
-    """The mapping at the top of ``path`` (an empty file is an empty mapping).
+    """The mapping at the top of ``path`` (an empty file is an empty mapping). Dates and times
+    are read as the text written.
 
     Raises
     ------
