@@ -273,17 +273,24 @@ class Strategy(Generic[P]):
         try:
             self.params = cast(P, self.Params.model_validate(values))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            loc = ".".join(str(p) for p in err["loc"]) or "params"
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                known = list(self.Params.model_fields)
-                hint = did_you_mean(loc, known) or ";"
-                msg = f"unknown parameter{hint} parameters: {', '.join(known) or 'none'}"
-            raise StrategyError(
-                f"{self.name or type(self).__name__}: parameter {loc}: {msg}"
-                + (f" (got {err.get('input')!r})" if err["type"] != "extra_forbidden" else "")
-            ) from None
+            raise StrategyError(self._params_error(exc)) from None
+
+    def _params_error(self, exc: ValidationError) -> str:
+        """One line for the first error: ``name: parameter fast: what (got value)``, or for a
+        check across parameters ``name: params: what``."""
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"]
+        if err["type"] == "value_error":
+            msg = msg.removeprefix("Value error, ")
+        where = f"parameter {loc}" if loc else "params"
+        got = "" if not loc else f" (got {err.get('input')!r})"
+        if err["type"] == "extra_forbidden":
+            known = list(self.Params.model_fields)
+            hint = did_you_mean(loc, known) or ";"
+            msg = f"unknown parameter{hint} parameters: {', '.join(known) or 'none'}"
+            got = ""
+        return f"{self.name or type(self).__name__}: {where}: {msg}{got}"
 
     def warmup(self) -> int:
         """Bars of history the signals need before they are meaningful."""
