@@ -31,3 +31,28 @@ def test_a_single_parameter_still_names_itself_and_its_value(af_home: Path) -> N
     res = invoke(af_home, "backtest", "sma_cross", "-s", "SYN01", "-q", "--param", "fast=-1")
     err = refused(res, "sma_cross: parameter fast:", "(got -1)")
     assert "Value error" not in err
+
+
+TWO = """\
+symbols: [SYN01]
+strategies:
+  - {{strategy: sma_cross, allocation: 0.5, id: trend}}
+  - {{strategy: ema_cross, allocation: {alloc}, id: {id}}}
+"""
+REPLAY = ("paper", "--replay", "--from", "2014-03-03", "--to", "2014-06-30", "-q", "--config")
+
+
+def test_a_check_of_the_whole_config_names_no_root(af_home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "a9.yaml"
+    config.write_text(TWO.format(alloc=0.3, id="trend"))
+    err = refused(invoke(af_home, *REPLAY, str(config)))
+    assert err == f"error: {config}: strategies: id 'trend' is used twice; give each an id:"
+
+
+def test_a_list_item_key_is_written_with_its_index(af_home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "a9.yaml"
+    config.write_text(TWO.format(alloc=1.5, id="fast"))
+    err = refused(invoke(af_home, *REPLAY, str(config)))
+    # the second strategy (index 1): allocation is a fraction of cash, at most 1
+    assert err.startswith(f"error: {config}: strategies[1].allocation: ")
+    assert err.endswith("(got 1.5)")

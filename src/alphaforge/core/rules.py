@@ -302,10 +302,20 @@ class BacktestConfig(_Model):
         return self.model_copy(update={**sections, **update})
 
 
+def key_path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a config key: ``strategies[0].allocation`` (list items by
+    their index in brackets, mapping keys by dots)."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
 def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line: ``source: dotted.key: what is wrong (got value)`` (+ how many more)."""
+    """One line: ``source: key.path: what is wrong (got value)`` (+ how many more); a check of
+    the whole model (no key) names its keys in its own words: ``source: what is wrong``."""
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(root)"
+    loc = key_path(err["loc"])
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
@@ -314,7 +324,8 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     value = err.get("input")
     shown = "" if isinstance(value, dict) else f" (got {value!r})"
     more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    return f"{source}: {loc}: {msg}{shown}{more}"
+    where = f"{loc}: " if loc else ""
+    return f"{source}: {where}{msg}{shown}{more}"
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
