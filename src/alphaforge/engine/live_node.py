@@ -51,6 +51,7 @@ while the caught-up closes keep it pending, as the backtest does, or when the br
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -63,6 +64,7 @@ from alphaforge.core.orders import (
     OrderState,
     OrderUpdate,
     TimeInForce,
+    client_order_id,
 )
 from alphaforge.core.panel import Panel
 from alphaforge.engine.node import NodeParts, TradingNode
@@ -94,6 +96,8 @@ class LiveNode(TradingNode):
         self._behind = False  # the bar being run is caught up (see step)
         self._ahead: dict[str, Fill] = {}  # fills a restart found for later bars, by fill id
         self._legs: dict[str, list[VenueOrder]] = {}  # a working bracket's legs at a restart
+        self._redo_at: int | None = None  # the bar a restart runs first (see step)
+        self._known_only = False  # send only what the broker has (a lost cycle's redo)
 
     def step(self, t: int, trade: bool = True) -> float:
         """Run the cycle of the close of bar ``t``; returns the equity at that close.
@@ -101,12 +105,24 @@ class LiveNode(TradingNode):
         ``trade=False`` (a bar caught up after downtime): its fills and close are booked, what
         the close leaves pending is dropped, not sent late; a limit / stop entry still working
         at the broker stays working while the caught-up closes keep it pending
-        (:meth:`_drop_pending`)."""
+        (:meth:`_drop_pending`).
+
+        The first bar a restart runs may be a cycle lost after its orders reached the broker
+        (the process died before the cycle was recorded). When that bar is caught up, its open
+        is redone as it ran, but only the orders the broker has are sent (their client ids are
+        the same, so the broker answers with the orders it has; :meth:`_send`): their fills
+        are then the strategy's own, booked in their bar, and what never reached the broker is
+        not sent late."""
+        redo, self._redo_at = not trade and t == self._redo_at, None
         self._behind = not trade
         eq = self.close_phase(t)
         if trade:  # what a restart found is booked by now
             self._ahead, self._legs = {}, {}
-        self.open_phase(t, trade)
+        self._known_only = redo
+        try:
+            self.open_phase(t, trade or redo)
+        finally:
+            self._known_only = False
         self._end(t, self._texts[t], self._cyc)
         return eq
 
@@ -143,6 +159,36 @@ class LiveNode(TradingNode):
         """The open phase of bar ``t + 1``, priced at the close of ``t``."""
         nday, nweek = self._next
         return self.st.plan_open(t + 1, self.panel.close[t], self.sig, nday, nweek)
+
+    def _send(self, req: OrderRequest, price: float, j: int, cyc: Cycle) -> bool:
+        """Send an order of this open (:meth:`TradingNode._send`); in a lost cycle's redo
+        (:meth:`step`) only an order the broker has, which is held working until the bar of
+        its fill books it (the broker may have filled it while the process was down)."""
+        if self._known_only and self.p.venue.order(req.client_id) is None:
+            cyc.decisions.append(
+                (req.symbol, req.side.value, req.qty, "stale: the bar was caught up", False)
+            )
+            return False
+        sent = super()._send(req, price, j, cyc)
+        if sent and self._known_only:
+            self._hold_until_fill(req.client_id, cyc)
+        return sent
+
+    def _hold_until_fill(self, client_id: str, cyc: Cycle) -> None:
+        """An order the broker filled in a bar still to run stays working until that bar books
+        its fill (as :meth:`reconcile` keeps the node's own orders)."""
+        o = self.oms.orders.get(client_id)
+        if o is None or not o.state.terminal:
+            return
+        if client_id not in {f.client_id for f in self._pending_ahead()}:
+            return
+        self.oms.orders[client_id] = Order(o.request, OrderState.ACCEPTED, o.venue_id,
+                                           o.filled_qty, o.avg_price)  # fmt: skip
+        cyc.updates[:] = [
+            replace(u, state=OrderState.ACCEPTED)
+            if u.client_id == client_id and u.state.terminal else u
+            for u in cyc.updates
+        ]  # fmt: skip
 
     # ---- an entry the broker filled before its cancel reached it -------------------------
     def _cancel_entry(self, j: int, cyc: Cycle) -> None:
@@ -304,6 +350,7 @@ class LiveNode(TradingNode):
         legs_of = getattr(self.p.venue, "legs", None)
         if legs_of is None:  # an account's strategy on its share of the venue
             return super().reconcile(t, since, known_fills)
+        self._redo_at = t if self._lost_cycle_at(t) else None  # (see step)
         legs, scratch = self._bracket_legs(legs_of), Cycle()
         before = {cid: o.snapshot() for cid, o in self.oms.orders.items() if not o.state.terminal}
         for parent, of_parent in legs.items():
@@ -336,6 +383,22 @@ class LiveNode(TradingNode):
             kept.append(u)
         self._reconciled = (found, kept)
         return diffs
+
+    def _lost_cycle_at(self, t: int) -> bool:
+        """Whether the broker has an order the open of bar ``t`` sends (working, or filled
+        since): the cycle of ``t`` reached the broker, then the process died before it was
+        recorded. Its client ids are computed, not guessed (every intent and order number the
+        open can give a symbol), so another run's or a hand-made order is never taken for it."""
+        if t >= len(self._texts):
+            return False
+        bar, symbols = self._texts[t], self.panel.symbols
+        intents = (Intent.ENTRY, Intent.EXIT, Intent.REBALANCE, Intent.FLATTEN)
+        ids = {client_order_id(self._key, sym, bar, intent, k)
+               for sym in symbols for intent in intents for k in range(3 * len(symbols) + 1)}  # fmt: skip
+        venue = self.p.venue
+        at_broker = {o.client_id for o in venue.open_orders()}
+        at_broker |= {f.client_id for f in venue.fills(since=bar)}
+        return not ids.isdisjoint(at_broker)
 
     def _bracket_legs(
         self, legs_of: Callable[[str], list[VenueOrder]]
