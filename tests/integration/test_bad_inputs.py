@@ -216,6 +216,7 @@ ROWS: list[Bad] = [
     B("cash-nan", f"{BT} --cash nan", "cash", "nan"),
     B("cash-negative", f"{BT} --cash -5", "cash", "-5"),
     B("cash-zero", f"{BT} --cash 0", "cash"),
+    B("cash-absurd", f"{BT} --cash 1e300", "cash", "1e+15"),
     B("fill-unknown", f"{BT} --fill tomorrow", "fill", "tomorrow"),
     B("param-unknown", f"{BT} --param nosuch=1", "nosuch"),
     # the universe
@@ -388,6 +389,7 @@ API_ROWS = [
     ApiBad("commission-high", {"commission": 0.2}, ("costs.commission", "allow_high")),
     ApiBad("cash-inf", {"cash": float("inf")}, ("cash", "inf")),
     ApiBad("cash-nan", {"cash": float("nan")}, ("cash", "nan")),
+    ApiBad("cash-absurd", {"cash": 1e300}, ("cash", "1e+300")),
     ApiBad("pairs-long-only", {}, ("direction", "long_short"), strategy="pairs_trading"),
 ]
 

@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from alphaforge.core.errors import ConfigError
-from alphaforge.core.rules import BacktestConfig, format_validation_error
+from alphaforge.core.rules import BacktestConfig, Fraction, format_validation_error
 from alphaforge.core.timeframe import TIMEFRAMES, parse_timeframe
 from alphaforge.core.yamlfile import read_yaml_mapping
 
@@ -158,10 +158,10 @@ class AccountSpec(BaseModel):
     """Limits over every strategy of the account (``strategies:``), on their summed equity."""
 
     model_config = ConfigDict(extra="forbid")
-    daily_loss_limit: float | None = Field(
+    daily_loss_limit: Fraction | None = Field(
         None, gt=0, lt=1, description="no new exposure for the rest of a day that lost this much"
     )
-    max_drawdown: float | None = Field(
+    max_drawdown: Fraction | None = Field(
         None, gt=0, lt=1, description="no new exposure for the rest of the run past this drawdown"
     )
     max_gross: float | None = Field(

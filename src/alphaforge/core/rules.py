@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -31,6 +32,7 @@ from alphaforge.core.costs import (
     commission_value,
     level_text,
     level_value,
+    parse_fraction,
     slippage_text,
     slippage_value,
 )
@@ -56,6 +58,24 @@ LevelSpec = Annotated[
     PlainValidator(level_value, json_schema_input_type=str | Literal[0] | None),
     PlainSerializer(_level_or_none_text, return_type=str | None),
 ]
+
+
+def fraction_value(value: Any) -> Any:
+    """A fraction written as on the command line (``3%``, ``300bps``, ``0.03``: the same
+    :func:`~alphaforge.core.costs.parse_fraction` as ``--daily-loss 3%``) as a number; other
+    values go on to the field's own checks."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return parse_fraction(value, "")
+    except ConfigError:
+        raise ValueError("expected a fraction: 0.03, 3% or 300bps") from None
+
+
+Fraction = Annotated[float, BeforeValidator(fraction_value)]
+"""A float that a YAML file may also write as a percent or in bps, like the CLI flags."""
+MAX_CASH = 1e15
+
 OrderType = Literal["auto", "market", "limit", "stop", "stop_limit"]
 _EXIT_HELP = 'a number other than 0 is refused: write 5% or "1.5"'
 
@@ -173,7 +193,7 @@ class SizingConfig(_Model):
     method: Literal["all_in", "fraction", "cash", "shares", "risk", "vol_target", "kelly"] = (
         "all_in"
     )
-    value: float | None = Field(
+    value: Fraction | None = Field(
         None,
         gt=0,
         description="fraction of equity / cash amount / shares / risk fraction / annual vol "
@@ -210,18 +230,18 @@ class SizingConfig(_Model):
 
 class RiskConfig(_Model):
     max_positions: int | None = Field(None, ge=1)
-    max_weight: float | None = Field(None, gt=0, description="Max position value / equity.")
-    max_sector_exposure: float | None = Field(None, gt=0)
+    max_weight: Fraction | None = Field(None, gt=0, description="Max position value / equity.")
+    max_sector_exposure: Fraction | None = Field(None, gt=0)
     sectors: dict[str, str] | None = Field(None, description="symbol -> sector")
-    min_cash: float = Field(0.0, ge=0, lt=1, description="Cash reserve as a fraction of equity.")
+    min_cash: Fraction = Field(0.0, ge=0, lt=1, description="Cash reserve as a fraction of equity.")
     max_gross_leverage: float | None = Field(None, gt=0)
     max_net_leverage: float | None = Field(None, gt=0)
-    max_trade_loss: float | None = Field(
+    max_trade_loss: Fraction | None = Field(
         None, gt=0, lt=1, description="Exit a trade once it loses this fraction of equity."
     )
-    daily_loss_limit: float | None = Field(None, gt=0, lt=1)
-    weekly_loss_limit: float | None = Field(None, gt=0, lt=1)
-    max_drawdown: float | None = Field(None, gt=0, lt=1)
+    daily_loss_limit: Fraction | None = Field(None, gt=0, lt=1, description="e.g. 3% or 0.03")
+    weekly_loss_limit: Fraction | None = Field(None, gt=0, lt=1)
+    max_drawdown: Fraction | None = Field(None, gt=0, lt=1)
     drawdown_action: Literal["flatten", "halt", "flatten_and_halt"] = "flatten_and_halt"
 
 
@@ -249,7 +269,7 @@ class BacktestConfig(_Model):
     sizing: SizingConfig = Field(default_factory=lambda: SizingConfig())
     risk: RiskConfig = Field(default_factory=lambda: RiskConfig())
     rebalance: Literal["every_bar", "daily", "weekly", "monthly", "quarterly"] = "monthly"
-    drift_band: float = Field(0.0, ge=0, lt=1)
+    drift_band: Fraction = Field(0.0, ge=0, lt=1)
     timeframe: str | None = None
     calendar: str | None = Field(None, description="XNYS (equities) or 24/7 (crypto); inferred.")
     periods_per_year: float | None = Field(
@@ -262,6 +282,13 @@ class BacktestConfig(_Model):
     risk_free: float = 0.0
     benchmark: str | None = Field(None, description="Benchmark symbol; default equal-weight B&H.")
     record_positions: bool = True
+
+    @field_validator("cash")
+    @classmethod
+    def _plausible_cash(cls, value: float) -> float:
+        if value > MAX_CASH:
+            raise ValueError(f"above {MAX_CASH:g}; write the account's cash in its currency")
+        return value
 
     @classmethod
     def build(cls, data: dict[str, Any] | None = None, source: str = "config") -> BacktestConfig:
