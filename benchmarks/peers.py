@@ -11,7 +11,7 @@ import math
 import os
 import warnings
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py progress bars
 
 
 # ---- vectorbt ---------------------------------------------------------------------------------
-T = TypeVar("T", pd.Series, pd.DataFrame)
+T = TypeVar("T", bound=pd.Series | pd.DataFrame)
 
 
 def naive(x: T) -> T:
@@ -35,7 +35,7 @@ def naive(x: T) -> T:
     """
     idx = x.index
     if isinstance(idx, pd.DatetimeIndex) and idx.tz is not None:
-        return x.set_axis(idx.tz_localize(None))
+        return cast(T, x.set_axis(idx.tz_localize(None)))
     return x
 
 

@@ -44,13 +44,19 @@ def import_probes() -> list[dict[str, Any]]:
 
 
 def run_workloads(s: suite.Settings, only: tuple[str, ...] = WORKLOADS) -> list[suite.Workload]:
-    data = W.load_daily(max(100, s.sweep_symbols)) if set(only) - {"W5"} else None
+    loaded: list[W.Daily] = []  # the daily bars, read once by the first workload that needs them
+
+    def data() -> W.Daily:
+        if not loaded:
+            loaded.append(W.load_daily(max(100, s.sweep_symbols)))
+        return loaded[0]
+
     out: list[suite.Workload] = []
     steps = {
-        "W1": lambda: suite.w1(data, s),
-        "W2": lambda: [suite.w2(data, s, "W2a", 1), suite.w2(data, s, "W2b", s.sweep_symbols)],
-        "W3": lambda: suite.w3(data, s),
-        "W4": lambda: [suite.w4(data, s)],
+        "W1": lambda: suite.w1(data(), s),
+        "W2": lambda: [suite.w2(data(), s, "W2a", 1), suite.w2(data(), s, "W2b", s.sweep_symbols)],
+        "W3": lambda: suite.w3(data(), s),
+        "W4": lambda: [suite.w4(data(), s)],
         "W5": lambda: replay.w5(s),
     }
     for step in (steps[k] for k in only):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pytest
@@ -83,7 +83,7 @@ def day(ts: Any) -> pd.Timestamp:
 def closes(bars: pd.DataFrame) -> dict[pd.Timestamp, dict[str, float]]:
     out: dict[pd.Timestamp, dict[str, float]] = defaultdict(dict)
     for r in bars.itertuples():
-        out[day(r.timestamp)][str(r.symbol)] = float(r.close)
+        out[day(r.timestamp)][str(r.symbol)] = float(cast(float, r.close))
     return dict(out)
 
 
@@ -114,7 +114,7 @@ class HandAccount:
     def book(self, c: pd.Timestamp) -> tuple[float, float]:
         """(equity, gross exposure of the positions) at the close of ``c``: executions of
         bars up to ``c`` are in (the cycle of that close books them)."""
-        cash, pos = CASH, defaultdict(float)
+        cash, pos = CASH, defaultdict[str, float](float)
         for ts, o, qty, px in self.execs:
             if ts <= c:
                 cash -= o.sign * qty * px
@@ -204,7 +204,8 @@ def hand_limits(hand: HandAccount) -> tuple[list[tuple[str, Any]], list[tuple[st
     """The account's loss-limit events by the rules, from the equity at each close: the daily
     limit when a close is ``DAILY`` below the close before (the day's start), once a day; the
     drawdown breaker once, when a close is ``DRAWDOWN`` below the peak so far."""
-    daily, breaker = [], []
+    daily: list[Any] = []
+    breaker: list[Any] = []
     start = peak = CASH
     for c in sorted(d for d in hand.closes if FIRST <= d <= day(END)):
         eq, _gross = hand.book(c)

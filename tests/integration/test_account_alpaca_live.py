@@ -99,9 +99,9 @@ def _record(out: dict[str, Any], ledger: Ledger, run_id: str, broker: AlpacaBrok
     out["origin"] = str(pd.Timestamp(info.replay_from).date())
     out["trips"] = _trips(ledger, run_id)
     out["broker_positions"] = {s: h.qty for s, h in broker.book.positions.items() if h.qty}
-    held: Counter[str] = Counter()
+    held: dict[str, float] = {}
     for p in ledger.positions(run_id):
-        held[p.symbol] += float(p.qty)
+        held[p.symbol] = held.get(p.symbol, 0.0) + float(p.qty)
     out["ledger_positions"] = {s: q for s, q in held.items() if q}
     out["orders"], out["fills"] = ledger.orders(run_id), ledger.fills(run_id)
     out["risk"] = [e for e in ledger.risk_events(run_id) if e.strategy == "account"]
@@ -158,17 +158,17 @@ def test_an_account_on_alpaca_nets_at_the_close_and_trades_as_its_replay(
     # share of the broker's fill of the net order (the broker's price), adding up to the order
     orders = {o.client_id: o for o in whole["orders"]}
     days = sorted({ts for _s, ts in opens})
-    filled: Counter[str] = Counter()
+    filled: dict[str, float] = {}
     for f in whole["fills"]:
         o = orders[f.client_id]
         if o.intent in ("entry", "exit") and o.stop_loss is None:
             assert f.ts == days[days.index(o.bar) + 1], f
             assert float(f.price) == pytest.approx(opens[(f.symbol, f.ts)], rel=1e-12)
-            filled[f.client_id] += float(f.qty)
-    inside: Counter[str] = Counter()
+            filled[f.client_id] = filled.get(f.client_id, 0.0) + float(f.qty)
+    inside: dict[str, float] = {}
     for f in crossed:
-        inside[f.client_id] += float(f.qty)
-    assert any(filled[c] > q for c, q in inside.items()), "an order partly crossed"
+        inside[f.client_id] = inside.get(f.client_id, 0.0) + float(f.qty)
+    assert any(filled.get(c, 0.0) > q for c, q in inside.items()), "an order partly crossed"
     assert all(filled[c] == float(orders[c].qty) for c in filled if orders[c].state == "filled")
     sent = sum(q for _c, _s, _side, q, _ts in whole["broker_orders"])
     asked = sum(float(o.qty) for o in whole["orders"] if o.strategy != "_net" and o.type == "market"
@@ -219,9 +219,9 @@ def test_the_ledger_commands_read_the_account_run(whole: dict[str, Any]) -> None
 
     status = cli("status")
     assert status["run_id"] == rid and status["mode"] == "paper"
-    held: Counter[str] = Counter()
+    held: dict[str, float] = {}
     for p in cli("positions"):
-        held[p["symbol"]] += float(p["qty"])
+        held[p["symbol"]] = held.get(p["symbol"], 0.0) + float(p["qty"])
     assert {s: q for s, q in held.items() if q} == whole["broker_positions"]
     assert {o["strategy"] for o in cli("orders")} == {"trend", "revert", "_net"}
     assert {f["strategy"] for f in cli("fills")} == {"trend", "revert"}
