@@ -68,3 +68,36 @@ def test_period_outside_the_data_names_the_data_range(
     first, last = _stored_range(af_home, "SYN01")
     err = refused(invoke(af_home, *BT, *args), when, f"the data run from {first} to {last}")
     assert "None" not in err
+
+
+ML_CONFIG = """\
+name: dates
+symbols: [SYN01, SYN02]
+start: 2014-06-02
+end: 2014-01-02
+features:
+  - returns: {windows: [1, 5]}
+"""
+
+
+def test_ml_spec_end_before_start(tmp_path: Path) -> None:
+    """It used to get as far as reading the data: "no bars between 2014-06-02 and 2014-01-02"."""
+    config = tmp_path / "ml.yaml"
+    config.write_text(ML_CONFIG)
+    home = tmp_path / "home"
+    err = refused(invoke(home, "ml", "train", "--config", str(config)))
+    assert err == f"error: {config}: end: before start 2014-06-02 (got '2014-01-02')"
+    assert not (home / "models").exists()
+
+
+def test_ml_spec_end_after_start_in_another_zone(tmp_path: Path) -> None:
+    """2014-06-02 00:00+05:00 is 2014-06-01 19:00 UTC: an end at 20:00 UTC is after it."""
+    from alphaforge.ml.spec import load_ml_spec
+
+    config = tmp_path / "ml.yaml"
+    config.write_text(
+        ML_CONFIG.replace("start: 2014-06-02", "start: 2014-06-02T00:00+05:00").replace(
+            "end: 2014-01-02", "end: 2014-06-01T20:00Z"
+        )
+    )
+    assert load_ml_spec(config).end == "2014-06-01T20:00Z"

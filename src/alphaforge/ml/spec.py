@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -204,15 +205,17 @@ class MlSpec(_Strict):
 
     @field_validator("start", "end", mode="before")
     @classmethod
-    def _date(cls, value: Any) -> str | None:
+    def _date(cls, value: Any, info: ValidationInfo) -> str | None:
+        """Refuse what is not a date, and an end before the start (as the run config does)."""
         if value is None:
             return None
-        try:
-            stamp = pd.Timestamp(str(value))
-        except (ValueError, TypeError):
-            stamp = None
-        if stamp is None or pd.isna(stamp):
+        stamp = _utc_stamp(value)
+        if stamp is None:
             raise ValueError("not a valid date; write YYYY-MM-DD")
+        start = info.data.get("start") if info.field_name == "end" else None
+        first = _utc_stamp(start) if start is not None else None
+        if first is not None and stamp < first:
+            raise ValueError(f"before start {start}")
         return str(value)
 
     def feature_set(self, source: str) -> FeatureSet:
@@ -254,6 +257,17 @@ class MlSpec(_Strict):
         unknown = [s for s in self.sectors if s not in self.symbols]
         if unknown:
             raise ConfigError(f"{source}: sectors: {unknown[0]}: unknown symbol (not in symbols)")
+
+
+def _utc_stamp(value: Any) -> pd.Timestamp | None:
+    """``value`` read as a UTC time (naive is UTC), or ``None`` when it is not a date."""
+    try:
+        stamp = pd.Timestamp(str(value))
+    except (ValueError, TypeError, OverflowError):
+        return None
+    if pd.isna(stamp):
+        return None
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
 
 
 def load_ml_spec(path: str | Path) -> MlSpec:
