@@ -243,18 +243,22 @@ def test_loss_limits_cancel_working_limit_entries_at_the_broker(tmp_path: Path) 
     assert [o for o in hand.entries if day(o.created_at) >= fired] == []
     assert not [o for o in live["orders"] if o.intent == "entry" and day(o.bar) >= fired
                 and o.state not in ("rejected",)]  # fmt: skip
-    # on daily bars a day's loss blocks the rest of that day, which has no bar left: the
-    # entries working at a daily trip before the breaker stay working at the broker
-    kept = 0
+    # on daily bars no bar is left in the day a daily loss fires in: the account reduces for
+    # the next bar, so the entries working at a daily trip are cancelled at that close, with
+    # their held legs, and no entry leaves then
+    cancelled = 0
     for when, _value in daily:
         c = pd.Timestamp(when, tz="UTC")
         if c >= fired:
             continue
         for b in hand.entries:
-            live_then = b.canceled_at is None or day(b.canceled_at) >= c
-            if day(b.created_at) < c and (b.filled_at is None or day(b.filled_at) > c):
-                assert not live_then or b.canceled_at is None or day(b.canceled_at) > c, b
-                kept += live_then
-    assert kept, "an entry was working at a daily trip before the breaker"
+            if (day(b.created_at) < c and (b.filled_at is None or day(b.filled_at) > c)
+                    and (b.canceled_at is None or day(b.canceled_at) >= c)):  # fmt: skip
+                assert (b.status, day(b.canceled_at), b.filled_qty) == ("canceled", c, 0.0), b
+                assert {hand.by_id[leg].status for leg in b.legs} == {"canceled"}
+                assert "account: reducing" in ledger[b.client_order_id].state_reason
+                cancelled += 1
+        assert [o for o in hand.entries if day(o.created_at) == c] == []
+    assert cancelled, "an entry was working at a daily trip before the breaker"
     assert live["broker_positions"] == live["ledger_positions"]
     assert len(live["created"]) == len(set(live["created"]))

@@ -14,6 +14,10 @@ class RiskState:
         self.day, self.week = day, week
         self.day_start = self.week_start = self.peak = cash
         self.blocked_day: int | None = None
+        # bars of a day or longer (no two bars share a day): no bar is left in the day a daily
+        # loss limit fires in, so it blocks the next bar instead
+        self.daily_bars = len(set(day)) == len(day)
+        self.blocked_bar: int | None = None
         self.blocked_week: int | None = None
         self.halted = False
         self.armed = True  # the breaker fires once per new peak
@@ -30,7 +34,7 @@ class RiskState:
         """Why no position may be opened or increased at bar ``t`` (None if it may)."""
         if self.halted:
             return "halted_by_drawdown"
-        if self.blocked_day == self.day[t]:
+        if self.blocked_day == self.day[t] or self.blocked_bar == t:
             return "daily_loss_limit"
         if self.blocked_week == self.week[t]:
             return "weekly_loss_limit"
@@ -42,6 +46,8 @@ class RiskState:
         day_floor = self.day_start * (1.0 - (r.daily_loss_limit or 0.0))
         if r.daily_loss_limit and self.blocked_day != self.day[t] and equity < day_floor:
             self.blocked_day = self.day[t]
+            if self.daily_bars:
+                self.blocked_bar = t + 1
             self.events.append(Event(t, "daily_loss_limit", -1, equity / self.day_start - 1))
         week_floor = self.week_start * (1.0 - (r.weekly_loss_limit or 0.0))
         if r.weekly_loss_limit and self.blocked_week != self.week[t] and equity < week_floor:

@@ -1,5 +1,5 @@
 """Risk rules recorded in result.risk_events: per-trade max loss, daily loss limit (hourly
-bars), weekly loss limit, max-drawdown breaker (flatten / halt); long / short / long_short."""
+bars; on daily bars it blocks the next bar), weekly loss limit, max-drawdown breaker (flatten / halt); long / short / long_short."""
 
 from __future__ import annotations
 
@@ -53,6 +53,31 @@ def test_daily_loss_limit_blocks_entries_for_the_rest_of_the_day() -> None:
     rej = o[o["status"] == "rejected"]
     assert list(rej["time"]) == [idx[4]] and list(rej["reason"]) == ["daily_loss_limit"]
     assert o[(o["side"] == "buy") & (o["status"] == "filled")]["time"].tolist() == [idx[1], idx[7]]
+
+
+def test_daily_loss_limit_on_daily_bars_blocks_the_next_bar() -> None:
+    # Daily bars leave no bar in the day the limit fires in, so it blocks the next bar. Half the
+    # equity per entry: 50 A bought at bar 1 (100); bar 2 closes A at 94: equity 5000 + 50 * 94
+    # = 9700 < 10000 * (1 - 2%) -> event at bar 2. B's entry signal of bar 2 -> rejected at bar
+    # 3, the bar after the loss; B's entry signal of bar 3 -> bought at bar 4 (50).
+    a = _flat(100.0, 100, 94, 94, 94, 94)
+    b = _flat(50.0, 50, 50, 50, 50, 50)
+    entries = np.stack([mask(6, 0), mask(6, 2, 3)], axis=1)
+    res = run(make_panel({"A": a, "B": b}), Signals(entries, np.zeros_like(entries)), cash=CASH,
+              **{"sizing.method": "fraction", "sizing.value": 0.5,
+                 "risk.daily_loss_limit": 0.02})  # fmt: skip
+    ev = res.risk_events
+    assert list(ev["rule"]) == ["daily_loss_limit"] and ev["time"].iloc[0] == res.index[2]
+    assert ev["value"].iloc[0] == pytest.approx(-0.03)
+    o = res.orders
+    rej = o[o["status"] == "rejected"]
+    assert list(rej["time"]) == [res.index[3]] and list(rej["reason"]) == ["daily_loss_limit"]
+    assert list(rej["symbol"]) == ["B"]
+    buys = o[(o["side"] == "buy") & (o["status"] == "filled")]
+    assert list(zip(buys["symbol"], buys["time"], strict=True)) == [
+        ("A", res.index[1]),
+        ("B", res.index[4]),
+    ]
 
 
 def test_weekly_loss_limit() -> None:

@@ -12,7 +12,8 @@ and the state a restart continues from) commits in one transaction per batch of 
 Account limits (``account:``), over the strategies' summed equity:
 
 * ``daily_loss_limit``: a day whose equity fell this far from the last close before it puts
-  every strategy in the **reducing** state for the rest of that day;
+  every strategy in the **reducing** state for the rest of that day (on bars of a day or
+  longer, where no bar is left in it, for the next bar);
 * ``max_drawdown``: past this drawdown from the peak, reducing for the rest of the run (the
   state is saved with the account and survives a restart; ``alphaforge kill`` and ``resume``
   work as for one strategy);
@@ -47,6 +48,7 @@ from alphaforge.engine.netting import NET, NettingDesk
 from alphaforge.engine.node import TradingNode
 from alphaforge.engine.reconcile import Difference
 from alphaforge.ports import BarSet, TradeLedger
+from alphaforge.sim import codes as C
 
 ACCOUNT = "account"  # the strategy name of the account's own risk events and state
 
@@ -65,7 +67,7 @@ class _Risk:
     day: int = -1
     day_start: float = 0.0  # 0: not known yet
     peak: float = 0.0
-    blocked_day: int = -1  # the day the daily loss limit blocks
+    blocked_day: int = -1  # the day the daily loss limit blocks (BLOCK_NEXT_BAR: the next bar)
     breaker: bool = False  # the drawdown breaker fired (for the rest of the run)
 
 
@@ -140,7 +142,7 @@ class Account:
     # ---- limits ----------------------------------------------------------------------------
     def _floor(self, day: int) -> TradingState:
         r = self.risk
-        if r.breaker or r.blocked_day == day:
+        if r.breaker or r.blocked_day in (day, C.BLOCK_NEXT_BAR):
             return TradingState.REDUCING
         return TradingState.ACTIVE
 
@@ -223,8 +225,11 @@ class Account:
         out = []
         loss = 1.0 - eq / r.day_start if r.day_start > 0 else 0.0
         daily = lim.daily_loss_limit
+        if r.blocked_day == C.BLOCK_NEXT_BAR:  # the bar after the day it fired in is over
+            r.blocked_day = -1
         if daily is not None and r.blocked_day != day and loss >= daily:
-            r.blocked_day = day
+            # on bars of a day or longer no bar is left in that day: the next bar is reducing
+            r.blocked_day = C.BLOCK_NEXT_BAR if bool(self.nodes[0].st.s["daily_bars"]) else day
             out.append(("daily_loss_limit", loss, daily))
         r.peak = max(r.peak, eq)
         dd = 1.0 - eq / r.peak if r.peak > 0 else 0.0

@@ -230,7 +230,8 @@ def strategy_book(spec: Any, panel: Panel) -> tuple[Strategy, BacktestConfig, Ru
     own = isinstance(out, TargetWeights) and out.rebalance is not None
     refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
     clock = run_clock(panel, cfg)
-    s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights)
+    s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights,
+                             timeframe=clock.timeframe)  # fmt: skip
     return strategy, cfg, clock, Stepper(panel.symbols, s, sector_ids(panel, cfg))
 
 

@@ -69,7 +69,7 @@ def _shared_inputs(panel: Panel, config: BacktestConfig, sdata: StrategyData) ->
     clock = run_clock(panel, config, sdata)
     market = market_of(panel, config, sdata, clock)
     settings = np.zeros(1, dtype=SETTINGS)
-    settings[0] = settings_from_config(config, clock.periods_per_year)
+    settings[0] = settings_from_config(config, clock.periods_per_year, timeframe=clock.timeframe)
     settings["record"] = False
     settings["equity_only"] = True  # the reducer reads the equity series and the trades only
     ppy = clock.periods_per_year

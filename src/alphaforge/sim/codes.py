@@ -58,6 +58,10 @@ REASON_SECTOR = 14
 REASON_LEVERAGE = 15
 REASON_CASH_RESERVE = 16
 REASON_DAILY_LOSS = 17
+BLOCK_NEXT_BAR = -2
+"""The risk state's ``blocked_day`` after a daily loss limit fired on bars of a day or longer:
+no bar is left in that day, so the limit blocks the next bar (its open and intrabar entries);
+that bar's close lifts it."""
 REASON_WEEKLY_LOSS = 18
 REASON_HALTED = 19
 REASON_ZERO_SIZE = 20

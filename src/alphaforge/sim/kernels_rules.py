@@ -6,7 +6,7 @@ its bar loop; the same compiled functions are callable from plain Python with th
 (build it with :func:`alphaforge.sim.settings.settings_from_config`), so any other engine that
 sizes, prices or risk-checks an order gets exactly the backtest's answer::
 
-    s = settings_from_config(config, periods_per_year=252)
+    s = settings_from_config(config, periods_per_year=252, timeframe="1d")
     fee = commission_nb(100.0, 50.0, s)
     qty, reason = entry_caps_nb(qty, 1.0, price, equity, gross, net, 0.0, 0.0, s)
 """
@@ -17,6 +17,7 @@ import numpy as np
 
 from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.codes import (
+    BLOCK_NEXT_BAR,
     EXIT_RISK_LIMIT,
     EXIT_STOP_LOSS,
     EXIT_TRAILING_STOP,
@@ -309,7 +310,7 @@ def entry_block_nb(risk: np.ndarray, day: int, week: int) -> int:
     r = risk[0]
     if r.halted:
         return REASON_HALTED
-    if r.blocked_day == day:
+    if r.blocked_day == day or r.blocked_day == BLOCK_NEXT_BAR:
         return REASON_DAILY_LOSS
     if r.blocked_week == week:
         return REASON_WEEKLY_LOSS
@@ -335,12 +336,14 @@ def loss_limits_nb(risk: np.ndarray, equity: float, day: int, week: int, s: Sett
     """
     r = risk[0]
     fired = 0
+    if r.blocked_day == BLOCK_NEXT_BAR:  # the bar after the day it fired in is over
+        r.blocked_day = -1
     if (
         s.daily_loss > 0.0
         and r.blocked_day != day
         and equity < r.day_start_eq * (1.0 - s.daily_loss)
     ):
-        r.blocked_day = day
+        r.blocked_day = BLOCK_NEXT_BAR if s.daily_bars else day
         fired |= FIRED_DAILY
     if (
         s.weekly_loss > 0.0

@@ -69,6 +69,7 @@ SETTINGS = np.dtype(
         ("max_net", "f8"),  # 0 = unlimited
         ("trade_max_loss", "f8"),  # fraction of equity at entry (0 = none)
         ("daily_loss", "f8"),
+        ("daily_bars", "?"),  # a bar per day or longer: a daily loss limit blocks the next bar
         ("weekly_loss", "f8"),
         ("max_dd", "f8"),
         ("dd_flatten", "?"),  # the drawdown breaker flattens ...

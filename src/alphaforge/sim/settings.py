@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.rules import ATR_SLIP_CAP_HIGH, HIGH_COST
+from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.sim import codes as C
 from alphaforge.sim.records import SETTINGS
 
@@ -23,12 +24,15 @@ def settings_from_config(
     *,
     weights_mode: bool = False,
     fast_paths: bool = True,
+    timeframe: str | None = None,
 ) -> np.void:
     """The :data:`SETTINGS` record of a validated ``BacktestConfig``.
 
     ``periods_per_year`` scales the annual borrow fee and cash rate to one bar;
     ``weights_mode`` selects target-weight rebalancing; ``fast_paths=False`` makes the kernel
-    run every phase of every bar (the reference behaviour the shortcuts must equal).
+    run every phase of every bar (the reference behaviour the shortcuts must equal);
+    ``timeframe`` (the run's, when the config leaves it to the data): on bars of a day or
+    longer a daily loss limit blocks the next bar, as no bar is left in its day.
     """
     comm = cfg.costs.commission  # value objects, parsed when the config was built
     slip = cfg.costs.slippage
@@ -70,6 +74,7 @@ def settings_from_config(
         "max_net": r.max_net_leverage or 0.0,
         "trade_max_loss": r.max_trade_loss or 0.0,
         "daily_loss": r.daily_loss_limit or 0.0,
+        "daily_bars": _daily_bars(timeframe or cfg.timeframe),
         "weekly_loss": r.weekly_loss_limit or 0.0,
         "max_dd": r.max_drawdown or 0.0,
         "dd_flatten": r.drawdown_action in ("flatten", "flatten_and_halt"),
@@ -84,3 +89,8 @@ def settings_from_config(
     row = np.array([tuple(values[name] for name in SETTINGS.names or ())], dtype=SETTINGS)
     record: np.void = row[0]
     return record
+
+
+def _daily_bars(timeframe: str | None) -> bool:
+    """Whether bars of ``timeframe`` are a day or longer (unknown: no)."""
+    return timeframe is not None and not parse_timeframe(timeframe).is_intraday

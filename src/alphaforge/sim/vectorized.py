@@ -93,8 +93,9 @@ def run_backtest(
     order_type = "market" if isinstance(out, TargetWeights) else order_type_of(config, out)
     intents = intents_of(out, panel, config, market, clock, order_type)
     settings = settings_from_config(
-        config, clock.periods_per_year, weights_mode=weights_mode, fast_paths=fast_paths
-    )
+        config, clock.periods_per_year, weights_mode=weights_mode, fast_paths=fast_paths,
+        timeframe=clock.timeframe,
+    )  # fmt: skip
     series = new_series(panel.shape, settings)
     records = simulate_into_nb(market, intents, fine_of(fine, panel.shape), settings, series)
     # what config.resolved(...) dumps, without building the model again (a per-run cost)
