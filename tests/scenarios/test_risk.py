@@ -1,5 +1,6 @@
 """Risk rules recorded in result.risk_events: per-trade max loss, daily loss limit (hourly
-bars; on daily bars it blocks the next bar), weekly loss limit, max-drawdown breaker (flatten / halt); long / short / long_short."""
+bars; on daily bars it blocks the next bar), weekly loss limit, max-drawdown breaker (flatten /
+halt); long / short / long_short."""
 
 from __future__ import annotations
 
