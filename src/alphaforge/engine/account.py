@@ -142,7 +142,7 @@ class Account:
     # ---- limits ----------------------------------------------------------------------------
     def _floor(self, day: int) -> TradingState:
         r = self.risk
-        if r.breaker or r.blocked_day in (day, C.BLOCK_NEXT_BAR):
+        if r.breaker or r.blocked_day in (day, C.BLOCK_NEXT_BAR, C.BLOCK_THIS_BAR):
             return TradingState.REDUCING
         return TradingState.ACTIVE
 
@@ -218,6 +218,11 @@ class Account:
         if day != r.day:
             r.day, r.day_start = day, self.equity
             r.peak = max(r.peak, r.day_start)
+            # a daily loss limit that fired on bars of a day or longer: the one bar after it
+            if r.blocked_day == C.BLOCK_THIS_BAR:
+                r.blocked_day = -1
+            elif r.blocked_day == C.BLOCK_NEXT_BAR:
+                r.blocked_day = C.BLOCK_THIS_BAR
 
     def _limits(self, day: int, eq: float) -> list[tuple[str, float, float]]:
         """The daily loss limit and the drawdown breaker at a close with equity ``eq``."""
@@ -225,8 +230,6 @@ class Account:
         out = []
         loss = 1.0 - eq / r.day_start if r.day_start > 0 else 0.0
         daily = lim.daily_loss_limit
-        if r.blocked_day == C.BLOCK_NEXT_BAR:  # the bar after the day it fired in is over
-            r.blocked_day = -1
         if daily is not None and r.blocked_day != day and loss >= daily:
             # on bars of a day or longer no bar is left in that day: the next bar is reducing
             r.blocked_day = C.BLOCK_NEXT_BAR if bool(self.nodes[0].st.s["daily_bars"]) else day

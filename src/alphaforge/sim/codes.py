@@ -60,8 +60,10 @@ REASON_CASH_RESERVE = 16
 REASON_DAILY_LOSS = 17
 BLOCK_NEXT_BAR = -2
 """The risk state's ``blocked_day`` after a daily loss limit fired on bars of a day or longer:
-no bar is left in that day, so the limit blocks the next bar (its open and intrabar entries);
-that bar's close lifts it."""
+no bar is left in that day, so the limit blocks the next bar (its open, intrabar and close
+entries). The start of that bar turns it into :data:`BLOCK_THIS_BAR`, the start of the bar
+after lifts it."""
+BLOCK_THIS_BAR = -3
 REASON_WEEKLY_LOSS = 18
 REASON_HALTED = 19
 REASON_ZERO_SIZE = 20

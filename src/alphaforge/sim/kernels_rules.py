@@ -18,6 +18,7 @@ import numpy as np
 from alphaforge._jit import configure_cache, helper_njit
 from alphaforge.sim.codes import (
     BLOCK_NEXT_BAR,
+    BLOCK_THIS_BAR,
     EXIT_RISK_LIMIT,
     EXIT_STOP_LOSS,
     EXIT_TRAILING_STOP,
@@ -310,7 +311,7 @@ def entry_block_nb(risk: np.ndarray, day: int, week: int) -> int:
     r = risk[0]
     if r.halted:
         return REASON_HALTED
-    if r.blocked_day == day or r.blocked_day == BLOCK_NEXT_BAR:
+    if r.blocked_day == day or r.blocked_day == BLOCK_NEXT_BAR or r.blocked_day == BLOCK_THIS_BAR:
         return REASON_DAILY_LOSS
     if r.blocked_week == week:
         return REASON_WEEKLY_LOSS
@@ -322,6 +323,11 @@ def new_period_nb(risk: np.ndarray, equity: float, new_day: bool, new_week: bool
     """Reset the start equity of the day / week the loss limits measure from."""
     if new_day:
         risk[0].day_start_eq = equity
+        # a daily loss limit that fired on bars of a day or longer blocks the one bar after it
+        if risk[0].blocked_day == BLOCK_THIS_BAR:
+            risk[0].blocked_day = -1
+        elif risk[0].blocked_day == BLOCK_NEXT_BAR:
+            risk[0].blocked_day = BLOCK_THIS_BAR
     if new_week:
         risk[0].week_start_eq = equity
 
@@ -336,8 +342,6 @@ def loss_limits_nb(risk: np.ndarray, equity: float, day: int, week: int, s: Sett
     """
     r = risk[0]
     fired = 0
-    if r.blocked_day == BLOCK_NEXT_BAR:  # the bar after the day it fired in is over
-        r.blocked_day = -1
     if (
         s.daily_loss > 0.0
         and r.blocked_day != day
