@@ -20,11 +20,12 @@ from alphaforge.cli import runs as runs_cli
 from alphaforge.cli import strategy as strategy_cli
 from alphaforge.cli import trade as trade_cli
 from alphaforge.cli import validate as validate_cli
-from alphaforge.cli.common import HomeOption
+from alphaforge.cli.common import EXIT_CODES, HomeOption
 
 app = typer.Typer(
     name="alphaforge",
     help="alphaforge: market data, honest backtests, validation, paper and live trading.",
+    epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # a docstring's lines are joined into paragraphs

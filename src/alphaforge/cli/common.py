@@ -37,6 +37,23 @@ def settings_from(ctx: typer.Context) -> AppSettings:
     return settings
 
 
+NO_RUNS = "no runs yet: start one with alphaforge paper --config ..."
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 failed, or nothing to show (no runs yet: pnl, positions, export, "
+    "drift, reconcile; status reports it and exits 0); 2 bad input (a config, option or "
+    "argument refused)."
+)
+
+
+class NoRunsError(AlphaforgeError):
+    """The home's ledger has no run for a command that shows one (exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str = NO_RUNS) -> None:
+        super().__init__(message)
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print a one-line error to stderr and exit with ``code``."""
     line = escape(" ".join(str(message).split()))

@@ -16,15 +16,19 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from alphaforge.cli.common import check_output_file, console, handle_errors, settings_from
-from alphaforge.core.errors import AlphaforgeError, ConfigError, StoreError
+from alphaforge.cli.common import (
+    NoRunsError,
+    check_output_file,
+    console,
+    handle_errors,
+    settings_from,
+)
+from alphaforge.core.errors import AlphaforgeError, ConfigError
 
 if TYPE_CHECKING:
     from alphaforge.services.drift import DriftReport
 
 __all__ = ["register"]
-
-NO_RUNS = "no runs yet: start one with alphaforge paper --config ..."
 
 
 class DriftInputError(AlphaforgeError):
@@ -37,7 +41,7 @@ class DriftInputError(AlphaforgeError):
 def _input_errors() -> Iterator[None]:
     try:
         yield
-    except DriftInputError:
+    except (DriftInputError, NoRunsError):
         raise
     except AlphaforgeError as exc:
         raise DriftInputError(str(exc)) from exc
@@ -69,7 +73,8 @@ def register(app: typer.Typer) -> None:
 
         Trades are matched by symbol, side and entry bar; prices, quantities, exit reasons,
         fees and slippage are compared trade by trade, and equity bar by bar. Exit code 0
-        when within tolerance, 1 when not (a CI gate for paper runs), 2 on bad input.
+        when within tolerance, 1 when not (a CI gate for paper runs) or when there is no run
+        yet, 2 on bad input.
 
         With --against, a shadow run is compared with the run that trades: returns, tracking
         error, trades made by one and not the other, would-be orders and the recorded
@@ -104,7 +109,7 @@ def _drift(
             if run is None:
                 last = ledger.last_run()
                 if last is None:
-                    raise StoreError(NO_RUNS)
+                    raise NoRunsError()
                 run = last.run_id
             report = drift_report(ledger, run, settings, tolerance=tol, strategy=strategy)
         finally:

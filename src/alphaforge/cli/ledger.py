@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from alphaforge.cli.common import check_output_file, console, handle_errors, settings_from
+from alphaforge.cli.common import (
+    NO_RUNS,
+    NoRunsError,
+    check_output_file,
+    console,
+    handle_errors,
+    settings_from,
+)
 from alphaforge.cli.ledger_render import (
     daily_records,
     daily_table,
@@ -35,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["NO_RUNS", "register"]
 
-NO_RUNS = "no runs yet: start one with alphaforge paper --config ..."
 
 RunOption = typer.Option(None, "--run", help="Run id (default: the last run).")
 JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
@@ -57,7 +63,7 @@ def _run(ledger: Ledger, run_id: str | None) -> RunInfo:
     if run_id is None:
         last = ledger.last_run()
         if last is None:
-            raise StoreError(NO_RUNS)
+            raise NoRunsError()
         return last
     found = ledger.run(run_id)
     if found is None:

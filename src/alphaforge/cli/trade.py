@@ -10,7 +10,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from alphaforge.cli.common import console, fail, handle_errors, settings_from
+from alphaforge.cli.common import NoRunsError, console, fail, handle_errors, settings_from
 from alphaforge.cli.trade_account import halt_note, run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
@@ -390,6 +390,8 @@ def _reconcile(ctx: typer.Context, run: str | None, apply: bool) -> None:
     settings = settings_from(ctx)
     ledger = open_ledger(settings)
     try:
+        if run is None and ledger.last_run() is None:
+            raise NoRunsError()
         run_id, diffs = reconcile_run(settings, ledger, run, apply)
     finally:
         ledger.close()
