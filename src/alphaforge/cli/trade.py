@@ -368,6 +368,9 @@ def _live(ctx: typer.Context, config: Path, yes: bool, run_id: str | None) -> No
     _paper_live(settings, spec, run_id, quiet=False)
 
 
+SIMULATED = "simulated"  # the venue of replays and shadow runs: the ledger is its account
+
+
 def reconcile(
     ctx: typer.Context,
     run: str | None = typer.Option(None, "--run", help="Run to reconcile (default: the last)."),
@@ -390,8 +393,15 @@ def _reconcile(ctx: typer.Context, run: str | None, apply: bool) -> None:
     settings = settings_from(ctx)
     ledger = open_ledger(settings)
     try:
-        if run is None and ledger.last_run() is None:
+        info = ledger.run(run) if run is not None else ledger.last_run()
+        if run is None and info is None:
             raise NoRunsError()
+        if info is not None and info.venue == SIMULATED:
+            console.print(
+                f"{info.run_id}: traded on the simulated venue, whose account is the ledger's "
+                "own: there is no broker and nothing to reconcile"
+            )
+            return
         run_id, diffs = reconcile_run(settings, ledger, run, apply)
     finally:
         ledger.close()
