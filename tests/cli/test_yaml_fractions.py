@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,11 +16,11 @@ from tests.cli.conftest import REPLAY_CONFIG, invoke, refused, tree_hash
 pytestmark = pytest.mark.integration
 
 
-def _resolved(home: Path, tmp_path: Path, *args: str) -> dict:  # type: ignore[type-arg]
+def _resolved(home: Path, tmp_path: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "r.json"
     res = invoke(home, "backtest", "-q", *args, "--json", str(out))
     assert res.exit_code == 0, res.output
-    config: dict = json.loads(out.read_text())["config"]  # type: ignore[type-arg]
+    config: dict[str, Any] = json.loads(out.read_text())["config"]
     out.unlink()
     return config
 
