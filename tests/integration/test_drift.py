@@ -178,4 +178,4 @@ def test_bad_input_is_one_line_and_non_zero(
 
 def test_an_empty_ledger_says_so(tmp_path: Path) -> None:
     code, output = _drift(tmp_path)
-    assert code == 2 and "no runs yet" in output and "Traceback" not in output
+    assert code == 1 and "no runs yet" in output and "Traceback" not in output
