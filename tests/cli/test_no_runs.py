@@ -1,5 +1,7 @@
 """A home with no run: every command that shows a run exits 1 with one line (they used to exit
-0, 1 or 2 depending on the command); ``status`` is a status report and says so with exit 0."""
+0, 1 or 2 depending on the command); ``status`` is a status report and says so with exit 0.
+None of them creates a ledger in the home. A run id that names no run is a refused argument:
+exit 2 with the same line from every command."""
 
 from __future__ import annotations
 
@@ -27,11 +29,52 @@ def test_a_command_with_nothing_to_show_exits_1(tmp_path: Path, args: tuple[str,
     assert refused(res) == f"error: {NO_RUNS}"
     assert res.exit_code == 1
     assert not (tmp_path / "t.csv").exists()
+    assert list(home.iterdir()) == []  # no ledger.db created by a command that only reads
+
+
+_READS = [("pnl",), ("positions",), ("orders",), ("fills",), ("status",),
+          ("export", "trades", "--csv", "{tmp}/t.csv"), ("reconcile",)]  # fmt: skip
+
+
+@pytest.mark.parametrize("halted", [False, True], ids=["no-ledger", "ledger-without-the-run"])
+@pytest.mark.parametrize("args", _READS, ids=lambda a: a[0])
+def test_an_unknown_run_id_is_refused_with_exit_2(
+    tmp_path: Path, args: tuple[str, ...], halted: bool
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    if halted:  # kill creates the ledger; it holds a halt and no run
+        assert invoke(home, "kill").exit_code == 0
+    res = invoke(home, *(a.format(tmp=tmp_path) for a in args), "--run", "nope")
+    assert (
+        refused(res) == f"error: --run nope: no such run in the ledger sqlite:///{home}/ledger.db"
+    )
+    assert res.exit_code == 2
+    assert [p.name for p in home.iterdir()] == (["ledger.db"] if halted else [])
+
+
+def test_drift_of_an_unknown_run_is_refused_with_exit_2(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    res = invoke(home, "drift", "nope")
+    assert refused(res) == f"error: run nope: no such run in the ledger sqlite:///{home}/ledger.db"
+    assert res.exit_code == 2 and list(home.iterdir()) == []
+
+
+def test_resume_in_an_empty_home_creates_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    res = invoke(home, "resume")
+    assert res.exit_code == 0 and res.output.strip() == "not halted: nothing to resume"
+    assert list(home.iterdir()) == []
 
 
 def test_status_reports_no_runs_and_exits_0(tmp_path: Path) -> None:
-    res = invoke(tmp_path / "home", "status")
+    home = tmp_path / "home"
+    home.mkdir()
+    res = invoke(home, "status")
     assert res.exit_code == 0 and res.output.strip() == NO_RUNS
+    assert list(home.iterdir()) == []
 
 
 def test_the_rule_is_in_the_help(tmp_path: Path) -> None:

@@ -35,7 +35,6 @@ from alphaforge.cli.ledger_render import (
     positions_table,
     to_json,
 )
-from alphaforge.core.errors import StoreError
 
 if TYPE_CHECKING:
     from alphaforge.ledger import Ledger, RunInfo
@@ -48,14 +47,30 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 
 
 @contextmanager
-def _ledger(ctx: typer.Context) -> Iterator[Ledger]:
-    from alphaforge.services.ledger import open_ledger
+def _ledger(ctx: typer.Context, run: str | None = None, create: bool = False) -> Iterator[Ledger]:
+    """The home's ledger. Unless ``create``, an absent SQLite ledger is not created: the
+    command has no run to show (or no run ``run``)."""
+    from alphaforge.ledger.urls import mask_url
+    from alphaforge.services.ledger import ledger_exists, open_ledger, unknown_run
 
-    ledger = open_ledger(settings_from(ctx))
+    settings = settings_from(ctx)
+    if not create and not ledger_exists(settings):
+        raise (
+            NoRunsError()
+            if run is None
+            else unknown_run(run, mask_url(settings.ledger_url_resolved))
+        )
+    ledger = open_ledger(settings)
     try:
         yield ledger
     finally:
         ledger.close()
+
+
+def _has_ledger(ctx: typer.Context) -> bool:
+    from alphaforge.services.ledger import ledger_exists
+
+    return ledger_exists(settings_from(ctx))
 
 
 def _run(ledger: Ledger, run_id: str | None) -> RunInfo:
@@ -65,10 +80,9 @@ def _run(ledger: Ledger, run_id: str | None) -> RunInfo:
         if last is None:
             raise NoRunsError()
         return last
-    found = ledger.run(run_id)
-    if found is None:
-        raise StoreError(f"--run {run_id}: no such run in the ledger {ledger.url_display}")
-    return found
+    from alphaforge.services.ledger import run_info
+
+    return run_info(ledger, run_id, "--run")
 
 
 def _now() -> str:
@@ -132,7 +146,7 @@ def register(app: typer.Typer) -> None:
         from alphaforge.ledger.summary import export_trades_csv
 
         check_output_file(csv_path, "--csv")
-        with _ledger(ctx) as ledger:
+        with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
             path = export_trades_csv(ledger, info.run_id, csv_path)
         console.print(f"trades: {path}")
@@ -146,7 +160,10 @@ def _register_reads(app: typer.Typer) -> None:
 
         Open positions and working orders are counted; `positions` and `orders` list them.
         """
-        with _ledger(ctx) as ledger:
+        if run is None and not _has_ledger(ctx):
+            console.print(NO_RUNS)
+            return
+        with _ledger(ctx, run) as ledger:
             if run is None and ledger.last_run() is None:
                 halt = ledger.halted()
                 console.print(NO_RUNS + (" (trading is halted)" if halt else ""))
@@ -158,7 +175,7 @@ def _register_reads(app: typer.Typer) -> None:
     @handle_errors
     def positions_cmd(ctx: typer.Context, run: str = RunOption, json: bool = JsonOption) -> None:
         """Show the open positions of a run, derived from its fills."""
-        with _ledger(ctx) as ledger:
+        with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
             rows = ledger.positions(info.run_id)
         if json:
@@ -178,7 +195,7 @@ def _register_reads(app: typer.Typer) -> None:
     ) -> None:  # fmt: skip
         """Show the orders of a run with their current state."""
         _check_state(state)
-        with _ledger(ctx) as ledger:
+        with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
             rows = ledger.orders(info.run_id, state)
         title = f"{'Orders' if state is None else state.capitalize() + ' orders'} of {info.run_id}"
@@ -188,7 +205,7 @@ def _register_reads(app: typer.Typer) -> None:
     @handle_errors
     def fills_cmd(ctx: typer.Context, run: str = RunOption, json: bool = JsonOption) -> None:
         """Show the fills of a run, oldest first."""
-        with _ledger(ctx) as ledger:
+        with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
             rows = ledger.fills(info.run_id)
         _show(json, rows, lambda r: fills_table(r, info.run_id))
@@ -206,7 +223,7 @@ def _register_reads(app: typer.Typer) -> None:
 
         if day is not None:
             day = parse_day(day)
-        with _ledger(ctx) as ledger:
+        with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
             frame = ledger.daily_pnl(info.run_id, day)
             if day is not None and frame.empty:
@@ -272,7 +289,7 @@ def _register_switch(app: typer.Typer) -> None:
 
         if flatten and reduce_only:
             raise ConfigError("--flatten and --reduce-only: choose one")
-        with _ledger(ctx) as ledger:
+        with _ledger(ctx, create=True) as ledger:
             if reduce_only:
                 ledger.reduce_only(reason=reason, by=_user(), ts=_now())
             else:
@@ -288,6 +305,9 @@ def _register_switch(app: typer.Typer) -> None:
     @handle_errors
     def resume_cmd(ctx: typer.Context) -> None:
         """Lift the halt of `alphaforge kill`: trading resumes at the runtime's next cycle."""
+        if not _has_ledger(ctx):
+            console.print("not halted: nothing to resume")
+            return
         with _ledger(ctx) as ledger:
             if ledger.halted() is None:
                 console.print("not halted: nothing to resume")

@@ -388,9 +388,17 @@ def reconcile(
 
 @handle_errors
 def _reconcile(ctx: typer.Context, run: str | None, apply: bool) -> None:
+    from alphaforge.ledger.urls import mask_url
+    from alphaforge.services.ledger import ledger_exists, unknown_run
     from alphaforge.services.reconcile import reconcile_run
 
     settings = settings_from(ctx)
+    if not ledger_exists(settings):
+        raise (
+            NoRunsError()
+            if run is None
+            else unknown_run(run, mask_url(settings.ledger_url_resolved))
+        )
     ledger = open_ledger(settings)
     try:
         info = ledger.run(run) if run is not None else ledger.last_run()

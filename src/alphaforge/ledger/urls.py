@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["default_url", "mask_url", "normalize_url"]
+__all__ = ["default_url", "mask_url", "normalize_url", "sqlite_file"]
 
 _SCHEME_MAP = {
     "postgres://": "postgresql+psycopg://",
@@ -31,3 +31,15 @@ def normalize_url(url: str) -> str:
 def mask_url(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages and displays)."""
     return _PASSWORD.sub(r"\1***@", url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url`` (``sqlite:///path``), or None for any other database or
+    an in-memory one."""
+    text = url.strip()
+    if not text.startswith("sqlite") or "://" not in text:
+        return None
+    path = text.split("://", 1)[1].lstrip("/").split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path("/" + path) if text.split("://", 1)[1].startswith("//") else Path(path)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from alphaforge.config.settings import AppSettings
-from alphaforge.core.errors import StoreError
+from alphaforge.core.errors import ConfigError
 
 if TYPE_CHECKING:  # SQLAlchemy loads on first use (the CLI starts without it)
     from alphaforge.ledger import Ledger, RunInfo
 
-__all__ = ["open_ledger", "run_info"]
+__all__ = ["ledger_exists", "open_ledger", "run_info", "unknown_run"]
 
 
 def open_ledger(settings: AppSettings) -> Ledger:
@@ -26,9 +26,23 @@ def open_ledger(settings: AppSettings) -> Ledger:
     return Ledger.open(settings.ledger_url_resolved)
 
 
-def run_info(ledger: Ledger, run_id: str) -> RunInfo:
-    """The run ``run_id`` of ``ledger``; :class:`StoreError` naming it when there is none."""
+def ledger_exists(settings: AppSettings) -> bool:
+    """Whether the configured ledger can hold a run: a server database, or a SQLite file that
+    exists. Commands that only read or lift a halt do not create a ledger in an empty home."""
+    from alphaforge.ledger.urls import sqlite_file
+
+    path = sqlite_file(settings.ledger_url_resolved)
+    return path is None or path.exists()
+
+
+def unknown_run(run_id: str, where: str, name: str = "--run") -> ConfigError:
+    """The refusal of a run id that names no run of the ledger ``where`` (exit code 2)."""
+    return ConfigError(f"{name} {run_id}: no such run in the ledger {where}")
+
+
+def run_info(ledger: Ledger, run_id: str, name: str = "run") -> RunInfo:
+    """The run ``run_id`` of ``ledger``; :class:`ConfigError` naming it when there is none."""
     run = ledger.run(run_id)
     if run is None:
-        raise StoreError(f"run {run_id}: no such run in the ledger {ledger.url_display}")
+        raise unknown_run(run_id, ledger.url_display, name)
     return run

@@ -19,6 +19,7 @@ from alphaforge.core.errors import ConfigError
 from alphaforge.engine.reconcile import Difference
 from alphaforge.ledger import Ledger
 from alphaforge.services import trading
+from alphaforge.services.ledger import unknown_run
 
 
 def reconcile_run(
@@ -31,7 +32,9 @@ def reconcile_run(
 
     run = ledger.run(run_id) if run_id else ledger.last_run()
     if run is None:
-        raise ConfigError(f"--run: no run {run_id!r} in the ledger" if run_id else "no runs yet")
+        if not run_id:
+            raise ConfigError("no runs yet")
+        raise unknown_run(run_id, ledger.url_display)
     spec = RunSpec.model_validate(json.loads(run.config_text))
     if spec.strategies is None:
         return trading.reconcile_run(settings, ledger, run.run_id, apply)

@@ -30,6 +30,7 @@ from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
 from alphaforge.services.backtest import load_spec_panel
+from alphaforge.services.ledger import unknown_run
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import RunClock, order_type_of, run_clock, sector_ids
 from alphaforge.sim.settings import settings_from_config
@@ -429,7 +430,9 @@ def reconcile_run(
 
     run = ledger.run(run_id) if run_id else ledger.last_run()
     if run is None:
-        raise ConfigError(f"--run: no run {run_id!r} in the ledger" if run_id else "no runs yet")
+        if not run_id:
+            raise ConfigError("no runs yet")
+        raise unknown_run(run_id, ledger.url_display)
     spec = RunSpec.model_validate(json.loads(run.config_text))
     if spec.strategies is not None:  # an account: its desk's state is saved there too
         from alphaforge.services import reconcile
