@@ -60,6 +60,22 @@ def _posts(broker: AlpacaBroker) -> list[str]:
                 if r.method == "POST" and r.path == "/v2/orders"]  # fmt: skip
 
 
+def ledger_outcome(ledger: Ledger, run: str, first: str) -> dict[str, Any]:
+    """What a run left in the ledger: its fills, round trips, positions summed per symbol, and
+    the client ids of the orders of the cycle at bar ``first``."""
+    held: dict[str, float] = defaultdict(float)
+    for p in ledger.positions(run):
+        held[p.symbol] += float(p.qty)
+    return {
+        "fills": Counter((f.ts, f.strategy, f.symbol, f.side, float(f.qty),
+                          round(float(f.price), 6)) for f in ledger.fills(run)),
+        "trades": sorted((t.strategy, t.symbol, t.side, t.entry_ts, t.exit_ts, float(t.qty))
+                         for t in ledger.trades(run)),
+        "held": {s: q for s, q in held.items() if abs(q) > 1e-9},
+        "first_orders": [o.client_id for o in ledger.orders(run) if o.bar == first],
+    }  # fmt: skip
+
+
 def _run(tmp: Path, spec_of: Any, die: bool) -> dict[str, Any]:
     """A run from ``BEGIN`` to ``END``; with ``die`` its first cycle is lost after sending."""
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
@@ -82,15 +98,7 @@ def _run(tmp: Path, spec_of: Any, die: bool) -> dict[str, Any]:
                 run_until(setup, market, END)
             finally:
                 setup.close()
-            out["fills"] = Counter((f.ts, f.strategy, f.symbol, f.side, float(f.qty),
-                                    round(float(f.price), 6)) for f in ledger.fills(RUN))  # fmt: skip
-            out["trades"] = sorted((t.strategy, t.symbol, t.side, t.entry_ts, t.exit_ts,
-                                    float(t.qty)) for t in ledger.trades(RUN))  # fmt: skip
-            held: dict[str, float] = defaultdict(float)
-            for p in ledger.positions(RUN):
-                held[p.symbol] += float(p.qty)
-            out["held"] = {s: q for s, q in held.items() if abs(q) > 1e-9}
-            out["first_orders"] = [o.client_id for o in ledger.orders(RUN) if o.bar == FIRST]
+            out.update(ledger_outcome(ledger, RUN, FIRST))
         out["created"] = broker.new_order_ids()
         out["at_broker"] = broker_positions(broker)
     return out

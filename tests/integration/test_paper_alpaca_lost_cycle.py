@@ -9,14 +9,18 @@ unplaced fill or adoption, and the broker's positions equal to the ledger's."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from tests.integration.alpaca_account import broker_positions, run_until
-from tests.integration.test_paper_alpaca_first_cycle import Killed, _dies_at_first_write, _posts
+from tests.integration.test_paper_alpaca_first_cycle import (
+    Killed,
+    _dies_at_first_write,
+    _posts,
+    ledger_outcome,
+)
 from tests.integration.test_paper_alpaca_live import START, Market, _spec, _world
 
 from alphaforge.config.specs import RunSpec
@@ -63,15 +67,7 @@ def _run(tmp: Path, lose: bool) -> dict[str, Any]:
                 run_until(setup, market, END)
             finally:
                 setup.close()
-            out["fills"] = Counter((f.ts, f.strategy, f.symbol, f.side, float(f.qty),
-                                    round(float(f.price), 6)) for f in ledger.fills(RUN))  # fmt: skip
-            out["trades"] = sorted((t.strategy, t.symbol, t.side, t.entry_ts, t.exit_ts,
-                                    float(t.qty)) for t in ledger.trades(RUN))  # fmt: skip
-            held: dict[str, float] = defaultdict(float)
-            for p in ledger.positions(RUN):
-                held[p.symbol] += float(p.qty)
-            out["held"] = {s: q for s, q in held.items() if abs(q) > 1e-9}
-            out["first_orders"] = [o.client_id for o in ledger.orders(RUN) if o.bar == FIRST]
+            out.update(ledger_outcome(ledger, RUN, FIRST))
             out["events"] = sorted({e.kind for e in ledger.reconcile_events(RUN)})
         out["created"] = broker.new_order_ids()
         out["at_broker"] = broker_positions(broker)
