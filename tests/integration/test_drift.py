@@ -100,6 +100,10 @@ def test_inherent_differences_follow_the_run_config(home: Path) -> None:
     for needle in ("fills at alpaca", "protective stop", "stop_first", "participation-capped",
                    "runtime.window 50", "as they arrived", "sized with that close"):  # fmt: skip
         assert any(needle in n for n in notes), needle
+    assert not any("reversals at alpaca" in n for n in notes)  # a long-only run
+    spec.direction = "long_short"
+    notes = inherent_differences(spec, replace(run, mode="paper", venue="alpaca"))
+    assert any("no position through zero in one order" in n for n in notes)
 
 
 def _tamper_first_entry(db: Path) -> tuple[str, float]:

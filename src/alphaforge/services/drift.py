@@ -203,6 +203,12 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
             "with its real spread and commission, not at the next bar's open with the "
             "configured slippage and commission"
         )
+    if run.venue == "alpaca" and spec.direction == "long_short":
+        out.append(
+            "reversals at alpaca: Alpaca takes no position through zero in one order, so the "
+            "entry of a reversal sent with its exit is refused (insufficient qty available); "
+            "the run is flat where the backtest reversed"
+        )
     if len(run.strategies) > 1:
         out.append(
             "an account of several strategies: orders crossed with another strategy's at the "

@@ -17,7 +17,9 @@ an OCO's two legs are on one side (exits of one position). ``day`` orders expire
 session ends: a daily bar is a whole session, so the day orders it matched expire at its end;
 an intraday bar does not say when its session ends, so its day orders expire when a bar of a
 later session arrives. ``opg`` and ``ioc`` orders only take their first bar. Buying power is
-``multiplier * equity - gross position value`` (open orders reserve nothing).
+``multiplier * equity - gross position value`` (open orders reserve nothing). An order against
+a position may be for at most the position less the shares other open orders on its side hold
+(Alpaca's "insufficient qty available for order"): no order takes a position through zero.
 """
 
 from __future__ import annotations
@@ -38,15 +40,14 @@ from alphaforge.testing.alpaca_model import (
     num,
     order_json,
     partial_qty,
+    position_json,
     session_day,
     trade_update,
     trigger_price,
 )
+from alphaforge.testing.alpaca_orders import leg_of, parse_order
 
 Message = dict[str, Any]
-
-_TYPES = ("market", "limit", "stop", "stop_limit")
-_TIFS = ("day", "gtc", "opg", "ioc")
 
 
 class Book:
@@ -59,8 +60,13 @@ class Book:
         *,
         multiplier: float = 2.0,
         fee_per_share: float = 0.0,
+        through_zero: bool = False,
     ) -> None:
         self.cash = float(cash)
+        # Alpaca refuses an order against a position for more than the shares not held by other
+        # open orders (so a reversal takes two orders); ``through_zero`` turns that check off,
+        # for tests that compare with a backtest reversing in one bar
+        self.through_zero = through_zero
         self.now = now
         self.multiplier = multiplier
         self.fee_per_share = fee_per_share
@@ -136,23 +142,24 @@ class Book:
     # -- submit -----------------------------------------------------------------------------
     def submit(self, body: dict[str, Any]) -> tuple[BookOrder, list[Message]]:
         """``POST /v2/orders``: validate, check buying power, create the order (and legs)."""
-        parent = self._parse(body)
+        parent = parse_order(body, self.now)
         client_id = parent.client_order_id
         if client_id in self.by_client:
             raise BrokerError(422, 40010001, "client_order_id must be unique")
         self._check_buying_power(parent)
+        self._check_qty_available(parent)
         order_class = parent.order_class
         legs: list[BookOrder] = []
         tp: dict[str, Any] = body.get("take_profit") or {}
         sl: dict[str, Any] = body.get("stop_loss") or {}
         if order_class == "oco":  # the order itself is the take-profit; the stop is its leg
             parent.type, parent.limit_price = "limit", float(tp["limit_price"])
-            legs.append(self._leg(parent, "stop", sl, "new", side=parent.side))
+            legs.append(leg_of(parent, "stop", sl, "new", self.now, side=parent.side))
         elif order_class in ("bracket", "oto"):
             if tp:
-                legs.append(self._leg(parent, "limit", tp, "held"))
+                legs.append(leg_of(parent, "limit", tp, "held", self.now))
             if sl:
-                legs.append(self._leg(parent, "stop", sl, "held"))
+                legs.append(leg_of(parent, "stop", sl, "held", self.now))
         if self.partial_next is not None:
             parent.partial, self.partial_next = self.partial_next, None
         self._add(parent)
@@ -160,75 +167,6 @@ class Book:
             self._add(leg)
         parent.legs = [leg.id for leg in legs]
         return parent, []
-
-    def _parse(self, body: dict[str, Any]) -> BookOrder:
-        def bad(msg: str) -> BrokerError:
-            return BrokerError(422, 40010001, msg)
-
-        symbol = str(body.get("symbol") or "").upper()
-        side, otype = body.get("side"), body.get("type", "market")
-        tif = body.get("time_in_force")
-        if not symbol:
-            raise bad("symbol is required")
-        if side not in ("buy", "sell"):
-            raise bad("invalid side")
-        if otype not in _TYPES:
-            raise bad(f"invalid order type: {otype}")
-        if tif not in _TIFS:
-            raise bad(f"invalid time_in_force: {tif}")
-        qty = _float(body.get("qty"))
-        notional = _float(body.get("notional"))
-        if (qty is None) == (notional is None):
-            raise bad("qty or notional is required" if qty is None else "qty and notional")
-        if (qty is not None and qty <= 0) or (notional is not None and notional <= 0):
-            raise bad("qty must be > 0")
-        limit, stop = _float(body.get("limit_price")), _float(body.get("stop_price"))
-        if otype in ("limit", "stop_limit") and limit is None:
-            raise bad("limit_price is required")
-        if otype in ("stop", "stop_limit") and stop is None:
-            raise bad("stop_price is required")
-        order_class = body.get("order_class") or "simple"
-        if order_class in ("bracket", "oco") and not (
-            body.get("take_profit") and body.get("stop_loss")
-        ):
-            raise bad(f"{order_class} orders require take_profit and stop_loss")
-        return BookOrder(
-            id=str(uuid.uuid4()),
-            client_order_id=str(body.get("client_order_id") or uuid.uuid4()),
-            symbol=symbol,
-            side=str(side),
-            type=str(otype),
-            time_in_force=str(tif),
-            created_at=self.now,
-            qty=qty,
-            notional=notional,
-            limit_price=limit,
-            stop_price=stop,
-            order_class=str(order_class),
-        )
-
-    def _leg(
-        self, parent: BookOrder, kind: str, spec: dict[str, Any], status: str, side: str = ""
-    ) -> BookOrder:
-        """A leg of ``parent``: on the other side (a bracket's exits), or on ``side``."""
-        stop = _float(spec.get("stop_price")) if kind == "stop" else None
-        limit = _float(spec.get("limit_price"))
-        otype = "stop_limit" if kind == "stop" and limit is not None else kind
-        return BookOrder(
-            id=str(uuid.uuid4()),
-            client_order_id=str(uuid.uuid4()),
-            symbol=parent.symbol,
-            side=side or ("sell" if parent.side == "buy" else "buy"),
-            type=otype,
-            time_in_force=parent.time_in_force,
-            created_at=self.now,
-            qty=parent.qty,
-            limit_price=limit,
-            stop_price=stop,
-            order_class=parent.order_class,
-            status=status,
-            parent=parent.id,
-        )
 
     def _add(self, o: BookOrder) -> None:
         self.orders[o.id] = o
@@ -257,6 +195,49 @@ class Book:
             )
 
     # -- cancel / replace / close -----------------------------------------------------------
+    def position_of(self, symbol: str) -> dict[str, Any]:
+        """The ``Position`` object of a held ``symbol`` (its ``qty_available`` net of the
+        shares open orders against it hold)."""
+        h = self.positions[symbol]
+        held = self.held_for_orders(symbol, "sell" if h.qty > 0 else "buy")
+        return position_json(symbol, h, self.price(symbol, h.avg_price), held)
+
+    def held_for_orders(self, symbol: str, side: str) -> float:
+        """Shares of ``symbol`` held by open ``side`` orders: an OCO's or an active bracket's
+        two exit legs hold one quantity between them; legs still held by their parent hold
+        nothing yet."""
+        per_group: dict[str, float] = {}
+        for o in self.orders.values():
+            if o.symbol != symbol or o.side != side or not o.working or o.qty is None:
+                continue
+            group = o.parent or o.id  # an order and its legs, or the legs of one parent
+            per_group[group] = max(per_group.get(group, 0.0), o.remaining)
+        return sum(per_group.values())
+
+    def _check_qty_available(self, o: BookOrder) -> None:
+        """Alpaca does not let one order take a position through zero, nor sell (buy back)
+        shares already held for other open orders: an order against the position may be for
+        at most the position less what those orders hold (error 40310000, "insufficient qty
+        available for order"). A reversal is two orders: close, then open."""
+        held = self.positions.get(o.symbol)
+        if o.qty is None or held is None or held.qty == 0.0 or held.qty * o.sign > 0:
+            return
+        if self.through_zero:
+            return
+        reserved = self.held_for_orders(o.symbol, o.side)
+        available = max(abs(held.qty) - reserved, 0.0)
+        if o.qty > available + 1e-9:
+            raise BrokerError(
+                403,
+                40310000,
+                f"insufficient qty available for order (requested: {num(o.qty)}, "
+                f"available: {num(available)})",
+                available=num(available),
+                existing_qty=num(abs(held.qty)),
+                held_for_orders=num(reserved),
+                symbol=o.symbol,
+            )
+
     def get(self, order_id: str) -> BookOrder:
         if order_id not in self.orders:
             raise BrokerError(404, 40410000, "order not found")
@@ -492,7 +473,3 @@ class Book:
         if o.open and o.time_in_force == "ioc":
             return self._end(o, "canceled")
         return []
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None or value == "" else float(value)

@@ -44,7 +44,6 @@ from alphaforge.testing.alpaca_model import (
     BrokerError,
     clock_json,
     order_json,
-    position_json,
     trade_update,
 )
 from alphaforge.testing.alpaca_routes import route
@@ -100,9 +99,13 @@ class AlpacaBroker:
         multiplier: float = 2.0,
         fee_per_share: float = 0.0,
         now: pd.Timestamp = DEFAULT_NOW,
+        through_zero: bool = False,
     ) -> None:
         self.api_key, self.secret_key = api_key, secret_key
-        self.book = Book(cash, now, multiplier=multiplier, fee_per_share=fee_per_share)
+        self.book = Book(
+            cash, now, multiplier=multiplier, fee_per_share=fee_per_share,
+            through_zero=through_zero,
+        )  # fmt: skip
         self.requests: list[BrokerRequest] = []
         self.stream = TradeStreamServer(api_key, secret_key)
         self.lock = threading.RLock()
@@ -303,7 +306,7 @@ class AlpacaBroker:
         held = self.book.positions.get(symbol)
         if held is None:
             raise BrokerError(404, 40410000, "position does not exist")
-        return position_json(symbol, held, self.book.price(symbol, held.avg_price))
+        return self.book.position_of(symbol)
 
     def clock(self) -> dict[str, Any]:
         return clock_json(self.book.now)

@@ -157,7 +157,8 @@ class Holding:
     avg_price: float
 
 
-def position_json(symbol: str, h: Holding, price: float) -> dict[str, Any]:
+def position_json(symbol: str, h: Holding, price: float, held: float = 0.0) -> dict[str, Any]:
+    """The ``Position`` object; ``held``: shares open orders against it hold."""
     value = h.qty * price
     cost = h.qty * h.avg_price
     pl = value - cost
@@ -169,7 +170,7 @@ def position_json(symbol: str, h: Holding, price: float) -> dict[str, Any]:
         "asset_marginable": True,
         "avg_entry_price": num(h.avg_price),
         "qty": num(h.qty),
-        "qty_available": num(h.qty),
+        "qty_available": num(math.copysign(max(abs(h.qty) - held, 0.0), h.qty)),
         "side": "long" if h.qty > 0 else "short",
         "market_value": num(value),
         "cost_basis": num(cost),

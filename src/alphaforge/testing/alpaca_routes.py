@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from alphaforge.testing.alpaca_model import BrokerError, order_json, position_json
+from alphaforge.testing.alpaca_model import BrokerError, order_json
 
 if TYPE_CHECKING:
     from alphaforge.testing.alpaca_book import Book
@@ -71,7 +71,7 @@ def _get(broker: AlpacaBroker, path: str, query: dict[str, str]) -> Any:
     if path == "/v2/clock":
         return broker.clock()
     if path == "/v2/positions":
-        return [position_json(s, h, book.price(s, h.avg_price)) for s, h in book.positions.items()]
+        return [book.position_of(s) for s in book.positions]
     if path.startswith("/v2/positions/"):
         return broker.position(path.rsplit("/", 1)[1].upper())
     if path == "/v2/orders":

@@ -31,10 +31,11 @@ from alphaforge.adapters.brokers.alpaca import AlpacaVenue
 from alphaforge.adapters.brokers.alpaca_wire import order_request, scrub, state_of
 from alphaforge.core.errors import (
     InsufficientBuyingPowerError,
+    OrderRejectedError,
     RateLimitedError,
     VenueError,
 )
-from alphaforge.core.orders import OrderState, OrderType
+from alphaforge.core.orders import OrderState, OrderType, Side
 from alphaforge.ports import ExecutionVenue, ReplayVenue
 from alphaforge.testing.alpaca_broker import AlpacaBroker, bars_from_json, bars_to_json
 from alphaforge.testing.alpaca_harness import AlpacaHarness, alpaca_harness
@@ -170,6 +171,61 @@ def test_bracket_oco_and_buying_power(broker: AlpacaBroker, client: TradingClien
     with pytest.raises(APIError) as poor:
         client.submit_order(market("big", qty=10_000))
     assert poor.value.status_code == 403 and poor.value.message == "insufficient buying power"
+
+
+def test_no_order_takes_a_position_through_zero(
+    broker: AlpacaBroker, client: TradingClient
+) -> None:
+    """Alpaca's rule: an order against a position is for at most the shares not held for other
+    open orders on its side (an OCO's two legs hold one quantity); a reversal takes two
+    orders ("insufficient qty available for order", 403, code 40310000)."""
+    client.submit_order(market("long"))
+    broker.on_bar(bar(0, 100.0, 101.0, 99.0, 100.5))
+    with pytest.raises(APIError) as flip:
+        client.submit_order(market("flip", qty=15, side=OrderSide.SELL))
+    assert flip.value.status_code == 403 and flip.value.code == 40310000
+    assert (
+        flip.value.message == "insufficient qty available for order (requested: 15, available: 10)"
+    )
+    oco: Any = client.submit_order(
+        LimitOrderRequest(
+            symbol="AAPL", qty=10, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+            limit_price=110, order_class=OrderClass.OCO,
+            take_profit=TakeProfitRequest(limit_price=110), stop_loss=StopLossRequest(stop_price=95),
+        )
+    )  # fmt: skip
+    pos: Any = client.get_open_position("AAPL")
+    assert pos.qty == "10" and pos.qty_available == "0"  # the OCO holds all ten, once
+    with pytest.raises(APIError) as held:
+        client.submit_order(market("exit", qty=5, side=OrderSide.SELL))
+    assert held.value.message.endswith("(requested: 5, available: 0)")
+    assert client.submit_order(market("more")).side == "buy"  # type: ignore[union-attr]
+    client.cancel_order_by_id(oco.id)
+    assert client.submit_order(market("exit", qty=10, side=OrderSide.SELL)).qty == "10"  # type: ignore[union-attr]
+    broker.on_bar(bar(1, 100.0, 101.0, 99.0, 100.5))
+    assert client.get_open_position("AAPL").qty == "10"  # type: ignore[union-attr]
+    client.submit_order(market("flat", qty=10, side=OrderSide.SELL))
+    broker.on_bar(bar(2, 100.0, 101.0, 99.0, 100.5))
+    assert client.submit_order(market("short", side=OrderSide.SELL)).side == "sell"  # type: ignore[union-attr]
+
+
+def test_a_refused_reversal_is_a_rejection_at_the_venue(h: AlpacaHarness) -> None:
+    h.push_bar(bar(0, 100.0, 101.0, 99.0, 100.5))
+    h.venue.submit(order("long", qty=10))
+    h.push_bar(bar(1, 100.0, 101.0, 99.0, 100.5))
+    with pytest.raises(OrderRejectedError, match=r"insufficient qty available for order"):
+        h.venue.submit(order("flip", side=Side.SELL, qty=20))
+
+
+def test_the_stand_in_may_take_a_reversal_in_one_order() -> None:
+    """``through_zero`` (tests that compare with a backtest reversing at one open)."""
+    with AlpacaBroker(through_zero=True) as broker:
+        c = TradingClient(broker.api_key, broker.secret_key, url_override=broker.url)
+        c.submit_order(market("long"))
+        broker.on_bar(bar(0, 100.0, 101.0, 99.0, 100.5))
+        c.submit_order(market("flip", qty=20, side=OrderSide.SELL))
+        broker.on_bar(bar(1, 100.0, 101.0, 99.0, 100.5))
+        assert c.get_open_position("AAPL").qty == "-10"  # type: ignore[union-attr]
 
 
 # -- the stream through TradingStream ---------------------------------------------------------
