@@ -2,7 +2,10 @@
 
 Alpaca charges no commission and the stand-in fills market orders at the bar's open and
 protective orders at their level (or the open through a gap), as the simulated venue does with
-zero costs; so a zero-cost replay on Alpaca gives the backtest's trades.
+zero costs; so a zero-cost replay on Alpaca gives the backtest's trades. It does when Alpaca
+carries out cancels asynchronously too (``pending_cancel``, the order holding its shares until
+it ends): a signal's exit follows the cancel of the position's protective OCO, and is not
+refused for the shares that OCO still held.
 """
 
 from __future__ import annotations
@@ -38,8 +41,13 @@ def _spec(broker: dict[str, str] | None) -> RunSpec:
     })  # fmt: skip
 
 
-def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(tmp_path: Path) -> None:
+@pytest.mark.parametrize("slow_cancels", [False, True], ids=["cancels", "pending_cancels"])
+def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(
+    tmp_path: Path, slow_cancels: bool
+) -> None:
     with AlpacaBroker(cash=100_000.0, now=pd.Timestamp("2014-01-02 14:30", tz="UTC")) as broker:
+        if slow_cancels:
+            broker.slow_cancels(reads=2, count=10_000)
         settings = AppSettings(
             home=tmp_path, alpaca_api_key=SecretStr(broker.api_key),
             alpaca_secret_key=SecretStr(broker.secret_key),
@@ -57,8 +65,10 @@ def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(tmp_path: Path) 
             trades, _orders, _events = setup.node.st.records()
             held = {p.symbol: float(p.qty) for p in ledger.positions(setup.run_id)}
             reasons = sorted(t.exit_reason for t in ledger.trades(setup.run_id))
-            ids = [o.client_id for o in ledger.orders(setup.run_id)]
+            orders = ledger.orders(setup.run_id)
+            ids = [o.client_id for o in orders]
         created = broker.new_order_ids()
+        cancels = sum(r.method == "DELETE" for r in broker.requests)
     bt = run_spec(_spec(None), AppSettings(home=tmp_path)).trade_records
     closed = bt[bt["exit_reason"] != C.EXIT_END_OF_DATA]
     assert len(closed) >= 5
@@ -69,3 +79,4 @@ def test_replay_on_the_alpaca_standin_gives_the_backtest_trades(tmp_path: Path) 
     assert reasons == sorted(C.EXIT_NAMES[int(r)] for r in closed["exit_reason"])
     assert len(created) == len(set(created))  # no client order id created twice
     assert len(ids) == len(set(ids))
+    assert cancels > 0 and not [o for o in orders if o.state == "rejected"]

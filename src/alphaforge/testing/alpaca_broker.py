@@ -112,6 +112,8 @@ class AlpacaBroker:
         self._reject: tuple[str, str] | None = None
         self._ack_delay: list[float] = []
         self._lose_next = 0
+        self._slow_cancels: list[int] = []  # reads each next cancel stays pending for
+        self.pending_cancel: dict[str, int] = {}  # order id -> reads left before it ends
         self._rate_limits: list[tuple[int, str | None]] = []  # (retry_after, path filter)
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -193,6 +195,37 @@ class AlpacaBroker:
         """Hold the reply (and the ``new`` event) of the next ``count`` order submissions."""
         with self.lock:
             self._ack_delay += [seconds] * count
+
+    def slow_cancels(self, reads: int = 2, count: int = 1) -> None:
+        """The next ``count`` cancels are asynchronous, as Alpaca's are: the order answers
+        ``pending_cancel`` (still holding its shares) for ``reads`` reads of it, then ends
+        ``canceled``."""
+        with self.lock:
+            self._slow_cancels += [reads] * count
+
+    def cancel(self, order_id: str) -> None:
+        """``DELETE /v2/orders/{id}``: at once, or ``pending_cancel`` first (see above)."""
+        with self.lock:
+            if not self._slow_cancels:
+                self.emit(self.book.cancel(order_id))
+                return
+            o = self.book.get(order_id)
+            if not o.open:
+                raise BrokerError(422, 42210000, f'order is already in "{o.status}" state')
+            o.status, o.updated_at = "pending_cancel", self.book.now
+            self.pending_cancel[order_id] = self._slow_cancels.pop(0)
+            self.emit([trade_update("pending_cancel", order_json(o), self.book.now)])
+
+    def read_order(self, o: BookOrder) -> BookOrder:
+        """A read of ``o``: a pending cancel ends after its reads."""
+        left = self.pending_cancel.get(o.id)
+        if left is not None:
+            if left <= 1:
+                del self.pending_cancel[o.id]
+                self.emit(self.book.cancel(o.id))
+            else:
+                self.pending_cancel[o.id] = left - 1
+        return o
 
     def drop_stream(self) -> None:
         """Close every ``trade_updates`` connection (clients must reconnect)."""

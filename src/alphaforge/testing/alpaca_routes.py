@@ -33,7 +33,7 @@ def route(broker: AlpacaBroker, method: str, path: str, query: dict[str, str], b
             broker.emit(events)
             return Answer(207, results)
         if method == "DELETE" and path.startswith("/v2/orders/"):
-            broker.emit(book.cancel(path.rsplit("/", 1)[1]))
+            broker.cancel(path.rsplit("/", 1)[1])
             return Answer(204)
         if method == "PATCH" and path.startswith("/v2/orders/"):
             new, events = book.replace(path.rsplit("/", 1)[1], body or {})
@@ -77,9 +77,9 @@ def _get(broker: AlpacaBroker, path: str, query: dict[str, str]) -> Any:
     if path == "/v2/orders":
         return list_orders(book, query)
     if path == "/v2/orders:by_client_order_id":
-        return book.nested(book.by_client_id(query.get("client_order_id", "")))
+        return book.nested(broker.read_order(book.by_client_id(query.get("client_order_id", ""))))
     if path.startswith("/v2/orders/"):
-        return book.nested(book.get(path.rsplit("/", 1)[1]))
+        return book.nested(broker.read_order(book.get(path.rsplit("/", 1)[1])))
     if path == "/v2/account/activities/FILL":
         return list_fills(book, query)
     if path == "/v2/account/activities":

@@ -217,6 +217,38 @@ def test_a_refused_reversal_is_a_rejection_at_the_venue(h: AlpacaHarness) -> Non
         h.venue.submit(order("flip", side=Side.SELL, qty=20))
 
 
+def test_a_cancel_waits_until_alpaca_has_ended_the_order(h: AlpacaHarness) -> None:
+    """Alpaca cancels asynchronously (``pending_cancel``), and the order holds its shares
+    until it ends: the venue's cancel reads the order again until then, so an exit sent next
+    is not refused for the shares a protective order still held."""
+    h.push_bar(bar(0, 100.0, 101.0, 99.0, 100.5))
+    h.venue.submit(order("long", qty=10))
+    h.push_bar(bar(1, 100.0, 101.0, 99.0, 100.5))
+    h.venue.submit(order("target", side=Side.SELL, qty=10, type=OrderType.LIMIT, limit=120.0))
+    h.broker.slow_cancels(reads=3)
+    ended = h.venue.cancel("target")
+    assert ended is not None and ended.state is OrderState.CANCELLED
+    assert len(h.slept) == 2  # two more reads found it pending_cancel
+    assert h.venue.submit(order("exit", side=Side.SELL, qty=10)).state is OrderState.ACCEPTED
+    h.broker.slow_cancels(reads=10)  # a cancel Alpaca does not carry out in time
+    slow = alpaca_slow_cancel(h, "exit", wait=0.1)
+    assert slow is not None and slow.state is OrderState.ACCEPTED  # returned as it is then
+    assert h.broker.order("exit").status == "pending_cancel"
+
+
+def alpaca_slow_cancel(h: AlpacaHarness, client_id: str, wait: float) -> Any:
+    """``cancel`` of a venue whose ``cancel_wait`` is ``wait`` seconds, on the same broker."""
+    venue = AlpacaVenue(
+        h.broker.api_key, h.broker.secret_key, url=h.broker.url,
+        stream_url=h.broker.stream_url, cancel_wait=wait, sleep=lambda s: None,
+    )  # fmt: skip
+    venue.connect()
+    try:
+        return venue.cancel(client_id)
+    finally:
+        venue.close()
+
+
 def test_the_stand_in_may_take_a_reversal_in_one_order() -> None:
     """``through_zero`` (tests that compare with a backtest reversing at one open)."""
     with AlpacaBroker(through_zero=True) as broker:

@@ -68,6 +68,7 @@ from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder
 T = TypeVar("T")
 _RECONNECTED = object()
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_CANCELLING = frozenset({"pending_cancel"})  # a cancel Alpaca has not carried out yet
 
 
 class _TimeoutSession(requests.Session):
@@ -126,8 +127,11 @@ class AlpacaVenue:
         First wait before the stream reconnects (doubling, capped at 20 times it).
     connect_timeout:
         Seconds :meth:`connect` waits for the stream to listen.
+    cancel_wait:
+        Seconds a cancel waits for Alpaca to end the order (``pending_cancel``) before it
+        returns the order's state as it is then.
     sleep:
-        How to wait before a retry (tests pass a recorder).
+        How to wait before a retry or a re-read (tests pass a recorder).
     """
 
     name = "alpaca"
@@ -145,6 +149,7 @@ class AlpacaVenue:
         retries: int = 3,
         reconnect_backoff: float = 1.0,
         connect_timeout: float = 10.0,
+        cancel_wait: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
@@ -153,6 +158,7 @@ class AlpacaVenue:
         self._stream_url = stream_url or stream_url_of(url)
         self._timeout, self._retries, self._sleep = timeout, retries, sleep
         self._backoff, self._connect_timeout = reconnect_backoff, connect_timeout
+        self._cancel_wait = cancel_wait
         replay = replay_url is not None and urlsplit(replay_url).hostname in _LOCAL_HOSTS
         self.capabilities = VenueCapabilities(
             brackets=True, fractional=True, shorting=True, replay=replay
@@ -326,7 +332,20 @@ class AlpacaVenue:
                 if "HTTP 422" not in str(exc):  # 422: it finished meanwhile
                     raise
             o = self._read(lambda: self._client.get_order_by_id(order_id), "order")
+            o = self._settle_cancel(o)
         return self._update_of(o, client_id)
+
+    def _settle_cancel(self, o: Any) -> Any:
+        """Alpaca cancels asynchronously: until the order has ended it still holds its shares,
+        so an exit sent next would be refused ("insufficient qty available"). Wait for the end,
+        reading the order again with a doubling pause, for at most ``cancel_wait`` seconds."""
+        waited, pause = 0.0, 0.05
+        while value(o.status) in _CANCELLING and waited < self._cancel_wait:
+            self._sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 1.0)
+            o = self._read(self._by_id(o.id), "order")
+        return o
 
     def replace(
         self,
