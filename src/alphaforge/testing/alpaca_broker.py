@@ -198,8 +198,8 @@ class AlpacaBroker:
 
     def slow_cancels(self, reads: int = 2, count: int = 1) -> None:
         """The next ``count`` cancels are asynchronous, as Alpaca's are: the order answers
-        ``pending_cancel`` (still holding its shares) for ``reads`` reads of it, then ends
-        ``canceled``."""
+        ``pending_cancel`` (still holding its shares, and still able to fill) for ``reads``
+        reads of it, then ends ``canceled``."""
         with self.lock:
             self._slow_cancels += [reads] * count
 
@@ -219,7 +219,9 @@ class AlpacaBroker:
     def read_order(self, o: BookOrder) -> BookOrder:
         """A read of ``o``: a pending cancel ends after its reads."""
         left = self.pending_cancel.get(o.id)
-        if left is not None:
+        if left is not None and not o.open:  # it filled before the cancel was carried out
+            del self.pending_cancel[o.id]
+        elif left is not None:
             if left <= 1:
                 del self.pending_cancel[o.id]
                 self.emit(self.book.cancel(o.id))
