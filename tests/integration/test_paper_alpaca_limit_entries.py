@@ -39,6 +39,7 @@ broker's positions.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -396,8 +397,15 @@ def test_limit_and_stop_entries_on_alpaca_trade_as_the_replay(
     kept, same = _after_warmup(trips, replayed, live["first"])
     assert len(kept) >= len(trips) - 1  # one excused at most
     # but the trips of the reversals Alpaca refuses in one bar (an inherent difference)
-    assert refused_reversals(live), "the case has a reversal"
+    refused = refused_reversals(live)
+    assert refused, "the case has a reversal"
     check_refused_trips(live, kept, same)
+    # and the decision log says so, with Alpaca's reason
+    logged = [json.loads(line) for p in sorted(Path(live["home"]).rglob("*.jsonl"))
+              for line in p.read_text().splitlines()]  # fmt: skip
+    said = {e["client_id"] for e in logged
+            if e.get("event") == "rejected" and REFUSED in e.get("reason", "")}  # fmt: skip
+    assert said == {o.client_id for o in refused}
 
 
 def test_gtc_entries_are_replaced_at_the_broker_when_their_size_changes(

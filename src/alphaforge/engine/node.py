@@ -272,7 +272,18 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         self.p.log(
             "order", bar=req.bar, symbol=req.symbol, side=act, qty=req.qty, reason=req.reason
         )
+        self._log_rejection(req, updates)
         return True
+
+    def _log_rejection(self, req: OrderRequest, updates: list[OrderUpdate]) -> None:
+        """Log the venue's refusal of ``req`` with its reason (the ledger has it too); a
+        refused protective order leaves its position unprotected at the venue until a later
+        close places one."""
+        for u in updates:
+            if u.state is OrderState.REJECTED:
+                event = "protection_rejected" if req.intent is Intent.STOP else "rejected"
+                self.p.log(event, bar=req.bar, symbol=req.symbol, client_id=req.client_id,
+                           side=req.side.value, qty=req.qty, reason=u.reason)  # fmt: skip
 
     # ---- fills --------------------------------------------------------------------------
     def _venue_updates(self, t: int) -> list[OrderUpdate]:
@@ -446,6 +457,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
             cyc.requests.append(req)
             _o, ups = self.oms.submit(req, bar_txt)
             cyc.updates.extend(ups)
+            self._log_rejection(req, ups)
             if not any(u.state is OrderState.REJECTED for u in ups):
                 ids = {req.client_id: "pair" if stop == stop and tp == tp else
                        ("stop" if stop == stop else "target")}  # fmt: skip
