@@ -32,7 +32,13 @@ def _row(a: np.ndarray, k: int, n: int) -> np.ndarray:
 
 def _has_prices(it: Any) -> bool:
     """Whether the entries carry limit / stop prices (limit, stop or stop-limit orders)."""
-    return bool(np.any(it.limit == it.limit) or np.any(it.stop == it.stop))
+    for a in (it.limit, it.stop):
+        if a.size == 1:  # a broadcast constant (NaN: market entries)
+            if a.flat[0] == a.flat[0]:
+                return True
+        elif np.any(a == a):
+            return True
+    return False
 
 
 @dataclass
@@ -67,16 +73,14 @@ class SignalSource:
             return row, weights
         w0 = 0 if self.window is None else max(0, t + 1 - self.window)
         out, market, it, weights = self._intents(panel, w0, t)
-        row = self._extract(it, market, t - w0, panel.shape[1], weights)
+        k, n = t - w0, panel.shape[1]
+        extra: dict[str, np.ndarray] = {}
         if _has_prices(it):
-            n = panel.shape[1]
-            row = replace(row, limit=_row(it.limit, t - w0, n), stop=_row(it.stop, t - w0, n))
+            extra.update(limit=_row(it.limit, k, n), stop=_row(it.stop, k, n))
         score = getattr(out, "score", None)
         if score is not None:
-            row = replace(
-                row, score=_row(np.asarray(score, dtype=np.float64), t - w0, row.entries.shape[0])
-            )
-        return row, weights
+            extra["score"] = _row(np.asarray(score, dtype=np.float64), k, n)
+        return self._extract(it, market, k, n, weights, extra), weights
 
     @property
     def scored(self) -> bool:
@@ -141,8 +145,13 @@ class SignalSource:
         return out, market, it, weights
 
     @staticmethod
-    def _extract(it: Any, market: Any, k: int, n: int, weights: bool) -> SignalRow:
-        levels = np.stack([_row(a, k, n) for a in it.levels])
+    def _extract(
+        it: Any, market: Any, k: int, n: int, weights: bool, extra: dict[str, np.ndarray]
+    ) -> SignalRow:
+        """Row ``k`` of the kernel inputs of a window (``extra``: score, limit, stop)."""
+        levels = np.empty((len(it.levels), n))
+        for i, a in enumerate(it.levels):  # each row broadcast from its (1 or bars) rows
+            levels[i] = a[k if a.shape[0] > 1 else 0]
         return SignalRow(
             entries=_row(it.entries, k, n).astype(bool),
             exits=_row(it.exits, k, n).astype(bool),
@@ -154,4 +163,5 @@ class SignalSource:
             priority=_row(it.priority, k, n),
             atr=_row(market.atr, k, n),
             vol=_row(market.vol, k, n),
+            **extra,
         )
