@@ -206,23 +206,21 @@ source, which covers the batch kernels too.
 
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
-**Speed**: W5(b) (20 symbols x one year of minute bars, the replay's default of evaluating the
-strategy once after the look-ahead check) runs at 3.05x backtrader's bars per second and meets
-the floor, narrowly: one timed run each on a shared machine, so another run may land either
-side of it. W5(a) (one symbol, 2,516 daily bars) runs at 1.2x and W5(c) (the minute bars with
-the strategy called at every bar on its last 200 bars, as paper and live do) at 2.1x; both miss
-the floor. The machine ran about 2.5x faster than in the previous committed run, for both
-engines (backtrader's W5(b) took 90 s, 225 s then): compare ratios, not times.
+**Speed**: W5(a) (one symbol, 2,516 daily bars) runs at 1.4x backtrader's bars per second,
+W5(b) (20 symbols x one year of minute bars, the replay's default of evaluating the strategy
+once after the look-ahead check) at 2.65x and W5(c) (the minute bars with the strategy called
+at every bar on its last 200 bars, as paper and live do) at 1.7x; all three miss the 3x floor
+in this run. The machine ran about 1.6x slower than in the previous committed run, for both
+engines (backtrader's W5(b) took 146 s, 90 s then), and W5(b) and W5(c) are one timed run
+each: backtrader's jobs in W5(b) and W5(c) are the same job and took 146 s and 129 s, so a
+ratio here moves by 10 to 15% from run to run. The previous run gave 1.24x, 3.05x and 2.07x.
 
-**What changed since the previous run** (each bit for bit the same trades, checked by the
-parity and quiet-bar tests): a ledger at the newest migration opens without loading Alembic
-and a new SQLite ledger is created from the models in one transaction (27 ms to 8 ms for a new
-one); the objects made before the first bar are frozen out of the garbage collector's full
-passes while a replay runs (a full pass cost 125 ms in a month of minute bars, 3 ms now); the
-restart snapshot of every batch copies orders field by field instead of deep-copying them.
-Measured alone, before and after on the same machine (CPU seconds, the minimum of three
-rounds), these took 6% off W5(a), 7% off W5(b) and 9% off W5(c) on 21 sessions; the ratios in
-the table moved within their noise.
+**What changed since the previous run** (the same trades, checked by the parity tests): only
+the paper / live path of W5(c). Its per-bar signal row is built in one go (no dataclass
+`replace`), a window's protective levels are copied row by row into one array, and the broadcast
+limit / stop constants of market entries are read without scanning the window. Measured alone,
+before and after in turn on the same machine (CPU seconds, the minimum of three runs, 20 symbols
+x 10 sessions): 2.55 s before, 2.33 s after (-9%); the table's ratio moved with the machine.
 
 **Where the time goes now** (W5(b), sampled with py-spy): the ledger about a third (its batch
 commit about a quarter: SQLite's inserts with their foreign keys and parameters about 30% of
@@ -232,8 +230,8 @@ and the decision log) about a quarter; fills, close and protection about a fifth
 is a row, three or four state changes, a fill, a decision and a log line, which backtrader does
 not write. Larger batches (1,024 and 4,096 cycles) and a larger WAL checkpoint interval were
 tried and gave nothing beyond the noise.
-On W5(a) backtrader takes 0.134 s for the whole job, so the floor is 45 ms; alphaforge takes
-0.108 s: opening the new ledger 8 ms, building the run 26 ms (reading and checking the bars,
+On W5(a), in the previous run, backtrader took 0.134 s for the whole job, so the floor was
+45 ms; alphaforge took 0.108 s: opening the new ledger 8 ms, building the run 26 ms (reading and checking the bars,
 the look-ahead check, registering the run), the replay 65 to 75 ms (2,382 of the 2,516 bars
 run as quiet bars in one compiled call per stretch; about half of it, in a profile, is
 writing an equity snapshot and a cycle row per bar) and closing the SQLite file with its WAL
