@@ -54,6 +54,26 @@ def _dies_at_first_write(ledger: Ledger) -> Iterator[None]:
         del ledger.cycles
 
 
+def open_market(tmp: Path, broker: AlpacaBroker, begin: pd.Timestamp) -> tuple[Any, Market]:
+    """The settings and the market of ``test_paper_alpaca_live``'s world, at ``begin``."""
+    settings, store, bars = _world(tmp, broker)
+    market = Market(store, bars, broker)
+    market.now = begin
+    market.deliver()
+    return settings, market
+
+
+def die_in_first_cycle(
+    spec: RunSpec, settings: Any, ledger: Ledger, market: Market, run: str, end: pd.Timestamp
+) -> None:
+    """Start run ``run``; the process dies at its first cycle's ledger write, after sending."""
+    with _dies_at_first_write(ledger):
+        setup = build_paper(spec, settings, ledger, run, market.now)
+        with pytest.raises(Killed):
+            run_until(setup, market, end)
+        setup.close()
+
+
 def _posts(broker: AlpacaBroker) -> list[str]:
     with broker.lock:
         return [r.client_order_id or "" for r in broker.requests
@@ -79,19 +99,12 @@ def ledger_outcome(ledger: Ledger, run: str, first: str) -> dict[str, Any]:
 def _run(tmp: Path, spec_of: Any, die: bool) -> dict[str, Any]:
     """A run from ``BEGIN`` to ``END``; with ``die`` its first cycle is lost after sending."""
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
-        settings, store, bars = _world(tmp, broker)
-        market = Market(store, bars, broker)
-        market.now = BEGIN
-        market.deliver()
+        settings, market = open_market(tmp, broker, BEGIN)
         spec = RunSpec.model_validate(spec_of(broker))
         out: dict[str, Any] = {}
         with Ledger.open(f"sqlite:///{tmp / 'ledger.db'}") as ledger:
             if die:
-                with _dies_at_first_write(ledger):
-                    setup = build_paper(spec, settings, ledger, RUN, market.now)
-                    with pytest.raises(Killed):
-                        run_until(setup, market, END)
-                    setup.close()
+                die_in_first_cycle(spec, settings, ledger, market, RUN, END)
                 out["lost"] = (ledger.last_bar(RUN), list(_posts(broker)), market.now)
             setup = build_paper(spec, settings, ledger, RUN, market.now)
             try:

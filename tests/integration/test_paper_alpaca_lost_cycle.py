@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from tests.integration.alpaca_account import broker_positions, run_until
 from tests.integration.test_paper_alpaca_first_cycle import (
-    Killed,
-    _dies_at_first_write,
     _posts,
+    die_in_first_cycle,
     ledger_outcome,
+    open_market,
 )
-from tests.integration.test_paper_alpaca_live import START, Market, _spec, _world
+from tests.integration.test_paper_alpaca_live import START, _spec
 
 from alphaforge.config.specs import RunSpec
 from alphaforge.ledger import Ledger
@@ -42,19 +42,12 @@ def _run(tmp: Path, lose: bool) -> dict[str, Any]:
     the process dies before the first cycle is recorded; either way it restarts at
     ``RESTART`` and runs until ``END``."""
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
-        settings, store, bars = _world(tmp, broker)
-        market = Market(store, bars, broker)
-        market.now = BEGIN
-        market.deliver()
+        settings, market = open_market(tmp, broker, BEGIN)
         spec = RunSpec.model_validate(_spec(broker))
         out: dict[str, Any] = {}
         with Ledger.open(f"sqlite:///{tmp / 'ledger.db'}") as ledger:
             if lose:
-                with _dies_at_first_write(ledger):
-                    setup = build_paper(spec, settings, ledger, RUN, market.now)
-                    with pytest.raises(Killed):
-                        run_until(setup, market, END)
-                    setup.close()
+                die_in_first_cycle(spec, settings, ledger, market, RUN, END)
             else:
                 setup = build_paper(spec, settings, ledger, RUN, market.now)
                 run_until(setup, market, STOPPED)
