@@ -112,8 +112,10 @@ class HandMarket(Market):
     """The market, and someone who cancels every protective order at the broker by hand once
     the bar of ``day`` has reached it (before the runtime's cycle of that close)."""
 
-    def __init__(self, store: Any, bars: pd.DataFrame, broker: AlpacaBroker, day: str) -> None:
-        self.day, self.done = pd.Timestamp(day, tz="UTC"), False
+    def __init__(
+        self, store: Any, bars: pd.DataFrame, broker: AlpacaBroker, day: str, refuse: bool
+    ) -> None:
+        self.day, self.done, self.refuse = pd.Timestamp(day, tz="UTC"), False, refuse
         self.cancelled: list[str] = []
         super().__init__(store, bars, broker)
 
@@ -129,6 +131,8 @@ class HandMarket(Market):
                 if o.open and (exit_leg or o.order_class == "oco"):
                     self.broker.emit(book.cancel(o.id))
                     self.cancelled.append(o.client_order_id)
+        if self.refuse:  # and the broker refuses the next order: the new protection
+            self.broker.reject_next("protective order refused by the stand-in")
 
 
 def _race_cancels(venue: Any, broker: AlpacaBroker, raced: list[str]) -> None:
@@ -155,6 +159,7 @@ def _run(
     stop: pd.Timestamp | None = None,
     by_hand: str = "",
     race: bool = False,
+    refuse: bool = False,
 ) -> dict[str, Any]:
     """Paper-trade ``case`` on the stand-in until END; with ``stop`` the process stops then
     and starts again at once with the same run id; with ``by_hand`` the protective orders
@@ -163,7 +168,9 @@ def _run(
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
         settings, store, bars = _world(tmp, broker)
         market = (
-            HandMarket(store, bars, broker, by_hand) if by_hand else Market(store, bars, broker)
+            HandMarket(store, bars, broker, by_hand, refuse)
+            if by_hand
+            else Market(store, bars, broker)
         )
         spec = RunSpec.model_validate(_spec(case, broker))
         out: dict[str, Any] = {"bars": bars, "restart": None, "home": tmp, "raced": []}
@@ -195,6 +202,7 @@ def _run(
             out["run_id"], out["trips"] = run_id, _trips(ledger, run_id)
             out["ledger_positions"] = {p.symbol: float(p.qty) for p in ledger.positions(run_id)}
             out["orders"], out["fills"] = ledger.orders(run_id), ledger.fills(run_id)
+            out["risk_events"] = ledger.risk_events(run_id)
             info = ledger.run(run_id)
             assert info is not None and info.replay_from is not None
             out["origin"] = _day(info.replay_from)
@@ -475,6 +483,37 @@ def test_protection_cancelled_at_the_broker_is_placed_again_at_the_close(
     assert {o.symbol for o in again} >= {held[0][0]}  # placed again at that close
     assert hand["trips"] == whole["trips"]
     assert hand["venue_positions"] == hand["ledger_positions"]
+
+
+def test_a_refused_protection_is_a_risk_event_and_is_placed_at_the_next_close(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The broker refuses the protective order that replaces one cancelled by hand: the
+    position is unprotected at the broker until the next close places it again. The refusal
+    is an order ended ``rejected`` with the broker's reason, a ``protection_refused`` risk
+    event of that bar naming the symbol, and a ``protection_rejected`` line of the decision
+    log; the broker's positions stay the ledger's."""
+    whole = _whole("limit_day", tmp_path_factory)
+    days = _days(whole["bars"])
+    held = [t for t in whole["trips"] if t[4] == "stop_loss" and t[2] >= whole["first"]
+            and days.index(t[3]) >= days.index(t[2]) + 3]  # fmt: skip
+    day = days[days.index(held[0][2]) + 1]
+    out = _run(tmp_path_factory.mktemp("refused"), CASES["limit_day"], by_hand=day, refuse=True)
+    refused = [o for o in out["orders"] if o.state == "rejected" and o.intent == "stop"]
+    assert [(o.symbol, _day(o.bar)) for o in refused] == [(held[0][0], day)]
+    assert "protective order refused by the stand-in" in refused[0].state_reason
+    events = [e for e in out["risk_events"] if e.rule == "protection_refused"]
+    assert [(e.action, _day(e.bar)) for e in events] == [(f"unprotected {held[0][0]}", day)]
+    nxt = days[days.index(day) + 1]
+    again = [o for o in out["orders"] if o.intent == "stop" and o.symbol == held[0][0]
+             and _day(o.bar) == nxt]  # fmt: skip
+    assert again and again[0].state != "rejected"  # placed at the next close
+    logged = [json.loads(line) for p in sorted(Path(out["home"]).rglob("*.jsonl"))
+              for line in p.read_text().splitlines()]  # fmt: skip
+    assert [e["client_id"] for e in logged if e.get("event") == "protection_rejected"] == [
+        refused[0].client_id
+    ]
+    assert out["venue_positions"] == out["ledger_positions"]
 
 
 def test_an_entry_the_broker_fills_before_its_cancel_arrives_is_booked(

@@ -99,6 +99,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         self._texts = iso_texts(panel.index)
         self._cyc = Cycle()
         self._shared = False  # the ledger batch belongs to an account of several strategies
+        self._unprotected: list[tuple[str, float]] = []  # protective orders the venue refused
         self.floor = TradingState.ACTIVE  # the least an account's own limits impose
 
     # ---- one bar ------------------------------------------------------------------------
@@ -284,6 +285,8 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
                 event = "protection_rejected" if req.intent is Intent.STOP else "rejected"
                 self.p.log(event, bar=req.bar, symbol=req.symbol, client_id=req.client_id,
                            side=req.side.value, qty=req.qty, reason=u.reason)  # fmt: skip
+                if req.intent is Intent.STOP:  # a risk event of this cycle too
+                    self._unprotected.append((req.symbol, req.qty))
 
     # ---- fills --------------------------------------------------------------------------
     def _venue_updates(self, t: int) -> list[OrderUpdate]:

@@ -93,6 +93,7 @@ class NodeState:
     resting: dict[int, str]  # symbol -> its limit / stop entry at the venue
     _held: dict[str, tuple[float, float]]  # the positions the ledger last got
     _events_seen: int
+    _unprotected: list[tuple[str, float]]
     _plan: OpenPlan | None
     _key: str  # client ids are unique per run
     _booked: dict[str, None]  # fill ids booked, oldest first

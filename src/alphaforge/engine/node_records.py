@@ -196,6 +196,10 @@ class NodeRecords(NodeState):
         return rows
 
     def _risk_events(self, w: CycleLog) -> None:
+        for symbol, qty in self._unprotected:  # a position the venue holds no protection for
+            w.risk_event(self.p.strategy_id, "protection_refused", qty, 0.0,
+                         f"unprotected {symbol}")  # fmt: skip
+        self._unprotected = []
         events, self._events_seen = self.st.events_after(self._events_seen)
         if not len(events):
             return
