@@ -54,6 +54,18 @@ class NoRunsError(AlphaforgeError):
         super().__init__(message)
 
 
+def refuse_without_ledger(settings: AppSettings, run: str | None, name: str = "--run") -> None:
+    """A command that only reads the ledger never creates one: in a home without it there is
+    no run (:class:`NoRunsError`), or no run ``run`` (a refused argument, exit 2)."""
+    from alphaforge.ledger.urls import mask_url
+    from alphaforge.services.ledger import ledger_exists, unknown_run
+
+    if not ledger_exists(settings):
+        if run is None:
+            raise NoRunsError()
+        raise unknown_run(run, mask_url(settings.ledger_url_resolved), name)
+
+
 def fail(message: str, code: int = 1) -> None:
     """Print a one-line error to stderr and exit with ``code``."""
     line = escape(" ".join(str(message).split()))

@@ -21,6 +21,7 @@ from alphaforge.cli.common import (
     check_output_file,
     console,
     handle_errors,
+    refuse_without_ledger,
     settings_from,
 )
 from alphaforge.core.errors import AlphaforgeError, ConfigError
@@ -96,21 +97,15 @@ def _drift(
     csv_path: Path | None,
     strategy: str | None = None,
 ) -> bool:
-    from alphaforge.ledger.urls import mask_url
     from alphaforge.services.drift import drift_report
-    from alphaforge.services.ledger import ledger_exists, open_ledger, unknown_run
+    from alphaforge.services.ledger import open_ledger
 
     with _input_errors():
         tol = _tolerance(tolerance)
         check_output_file(json_path, "--json")
         check_output_file(csv_path, "--csv")
         settings = settings_from(ctx)
-        if not ledger_exists(settings):
-            raise (
-                NoRunsError()
-                if run is None
-                else unknown_run(run, mask_url(settings.ledger_url_resolved), "run")
-            )
+        refuse_without_ledger(settings, run, "run")
         ledger = open_ledger(settings)
         try:
             if run is None:

@@ -24,6 +24,7 @@ from alphaforge.cli.common import (
     check_output_file,
     console,
     handle_errors,
+    refuse_without_ledger,
     settings_from,
 )
 from alphaforge.cli.ledger_render import (
@@ -50,16 +51,11 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 def _ledger(ctx: typer.Context, run: str | None = None, create: bool = False) -> Iterator[Ledger]:
     """The home's ledger. Unless ``create``, an absent SQLite ledger is not created: the
     command has no run to show (or no run ``run``)."""
-    from alphaforge.ledger.urls import mask_url
-    from alphaforge.services.ledger import ledger_exists, open_ledger, unknown_run
+    from alphaforge.services.ledger import open_ledger
 
     settings = settings_from(ctx)
-    if not create and not ledger_exists(settings):
-        raise (
-            NoRunsError()
-            if run is None
-            else unknown_run(run, mask_url(settings.ledger_url_resolved))
-        )
+    if not create:
+        refuse_without_ledger(settings, run)
     ledger = open_ledger(settings)
     try:
         yield ledger

@@ -10,7 +10,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from alphaforge.cli.common import NoRunsError, console, fail, handle_errors, settings_from
+from alphaforge.cli.common import (
+    NoRunsError,
+    console,
+    fail,
+    handle_errors,
+    refuse_without_ledger,
+    settings_from,
+)
 from alphaforge.cli.trade_account import halt_note, run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
@@ -388,17 +395,10 @@ def reconcile(
 
 @handle_errors
 def _reconcile(ctx: typer.Context, run: str | None, apply: bool) -> None:
-    from alphaforge.ledger.urls import mask_url
-    from alphaforge.services.ledger import ledger_exists, unknown_run
     from alphaforge.services.reconcile import reconcile_run
 
     settings = settings_from(ctx)
-    if not ledger_exists(settings):
-        raise (
-            NoRunsError()
-            if run is None
-            else unknown_run(run, mask_url(settings.ledger_url_resolved))
-        )
+    refuse_without_ledger(settings, run)
     ledger = open_ledger(settings)
     try:
         info = ledger.run(run) if run is not None else ledger.last_run()

@@ -36,10 +36,9 @@ def mask_url(url: str) -> str:
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite ``url`` (``sqlite:///path``), or None for any other database or
     an in-memory one."""
-    text = url.strip()
-    if not text.startswith("sqlite") or "://" not in text:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url.strip())
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    path = text.split("://", 1)[1].lstrip("/").split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    return Path("/" + path) if text.split("://", 1)[1].startswith("//") else Path(path)
+    return Path(parsed.database)

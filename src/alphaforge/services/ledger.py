@@ -10,7 +10,7 @@ from alphaforge.core.errors import ConfigError
 if TYPE_CHECKING:  # SQLAlchemy loads on first use (the CLI starts without it)
     from alphaforge.ledger import Ledger, RunInfo
 
-__all__ = ["ledger_exists", "open_ledger", "run_info", "unknown_run"]
+__all__ = ["find_run", "ledger_exists", "open_ledger", "run_info", "unknown_run"]
 
 
 def open_ledger(settings: AppSettings) -> Ledger:
@@ -45,4 +45,15 @@ def run_info(ledger: Ledger, run_id: str, name: str = "run") -> RunInfo:
     run = ledger.run(run_id)
     if run is None:
         raise unknown_run(run_id, ledger.url_display, name)
+    return run
+
+
+def find_run(ledger: Ledger, run_id: str | None) -> RunInfo:
+    """The run ``run_id`` (``--run``), or the last one; :class:`ConfigError` when there is
+    none."""
+    if run_id:
+        return run_info(ledger, run_id, "--run")
+    run = ledger.last_run()
+    if run is None:
+        raise ConfigError("no runs yet")
     return run

@@ -15,11 +15,10 @@ import json
 from typing import Any
 
 from alphaforge.config.specs import RunSpec
-from alphaforge.core.errors import ConfigError
 from alphaforge.engine.reconcile import Difference
 from alphaforge.ledger import Ledger
 from alphaforge.services import trading
-from alphaforge.services.ledger import unknown_run
+from alphaforge.services.ledger import find_run
 
 
 def reconcile_run(
@@ -30,11 +29,7 @@ def reconcile_run(
     the differences."""
     from alphaforge.services.accounts import build_account_replay
 
-    run = ledger.run(run_id) if run_id else ledger.last_run()
-    if run is None:
-        if not run_id:
-            raise ConfigError("no runs yet")
-        raise unknown_run(run_id, ledger.url_display)
+    run = find_run(ledger, run_id)
     spec = RunSpec.model_validate(json.loads(run.config_text))
     if spec.strategies is None:
         return trading.reconcile_run(settings, ledger, run.run_id, apply)

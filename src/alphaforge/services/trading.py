@@ -30,7 +30,7 @@ from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
 from alphaforge.services.backtest import load_spec_panel
-from alphaforge.services.ledger import unknown_run
+from alphaforge.services.ledger import find_run
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import RunClock, order_type_of, run_clock, sector_ids
 from alphaforge.sim.settings import settings_from_config
@@ -428,11 +428,7 @@ def reconcile_run(
 
     from alphaforge.config.specs import RunSpec
 
-    run = ledger.run(run_id) if run_id else ledger.last_run()
-    if run is None:
-        if not run_id:
-            raise ConfigError("no runs yet")
-        raise unknown_run(run_id, ledger.url_display)
+    run = find_run(ledger, run_id)
     spec = RunSpec.model_validate(json.loads(run.config_text))
     if spec.strategies is not None:  # an account: its desk's state is saved there too
         from alphaforge.services import reconcile
