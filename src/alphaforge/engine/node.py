@@ -273,20 +273,23 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         self.p.log(
             "order", bar=req.bar, symbol=req.symbol, side=act, qty=req.qty, reason=req.reason
         )
-        self._log_rejection(req, updates)
+        self._rejected(req, updates)
         return True
 
-    def _log_rejection(self, req: OrderRequest, updates: list[OrderUpdate]) -> None:
-        """Log the venue's refusal of ``req`` with its reason (the ledger has it too); a
-        refused protective order leaves its position unprotected at the venue until a later
-        close places one."""
-        for u in updates:
-            if u.state is OrderState.REJECTED:
-                event = "protection_rejected" if req.intent is Intent.STOP else "rejected"
-                self.p.log(event, bar=req.bar, symbol=req.symbol, client_id=req.client_id,
-                           side=req.side.value, qty=req.qty, reason=u.reason)  # fmt: skip
-                if req.intent is Intent.STOP:  # a risk event of this cycle too
-                    self._unprotected.append((req.symbol, req.qty))
+    def _rejected(self, req: OrderRequest, updates: list[OrderUpdate]) -> bool:
+        """Whether the venue refused ``req``; its refusal is logged with the venue's reason
+        (the ledger has it too), and a refused protective order, which leaves its position
+        unprotected at the venue until a later close places one, is a risk event too."""
+        refusal = next((u for u in updates if u.state is OrderState.REJECTED), None)
+        if refusal is None:
+            return False
+        protective = req.intent is Intent.STOP
+        self.p.log("protection_rejected" if protective else "rejected", bar=req.bar,
+                   symbol=req.symbol, client_id=req.client_id, side=req.side.value,
+                   qty=req.qty, reason=refusal.reason)  # fmt: skip
+        if protective:
+            self._unprotected.append((req.symbol, req.qty))
+        return True
 
     # ---- fills --------------------------------------------------------------------------
     def _venue_updates(self, t: int) -> list[OrderUpdate]:
@@ -460,8 +463,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
             cyc.requests.append(req)
             _o, ups = self.oms.submit(req, bar_txt)
             cyc.updates.extend(ups)
-            self._log_rejection(req, ups)
-            if not any(u.state is OrderState.REJECTED for u in ups):
+            if not self._rejected(req, ups):
                 ids = {req.client_id: "pair" if stop == stop and tp == tp else
                        ("stop" if stop == stop else "target")}  # fmt: skip
                 for o in self.p.venue.open_orders():

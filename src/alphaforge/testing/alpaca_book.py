@@ -220,10 +220,8 @@ class Book:
         at most the position less what those orders hold (error 40310000, "insufficient qty
         available for order"). A reversal is two orders: close, then open."""
         held = self.positions.get(o.symbol)
-        if o.qty is None or held is None or held.qty == 0.0 or held.qty * o.sign > 0:
-            return
-        if self.through_zero:
-            return
+        if self.through_zero or o.qty is None or held is None or held.qty * o.sign >= 0:
+            return  # (an order that opens or adds to a position)
         reserved = self.held_for_orders(o.symbol, o.side)
         available = max(abs(held.qty) - reserved, 0.0)
         if o.qty > available + 1e-9:

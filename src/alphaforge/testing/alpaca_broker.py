@@ -218,15 +218,13 @@ class AlpacaBroker:
 
     def read_order(self, o: BookOrder) -> BookOrder:
         """A read of ``o``: a pending cancel ends after its reads."""
-        left = self.pending_cancel.get(o.id)
-        if left is not None and not o.open:  # it filled before the cancel was carried out
-            del self.pending_cancel[o.id]
-        elif left is not None:
-            if left <= 1:
-                del self.pending_cancel[o.id]
-                self.emit(self.book.cancel(o.id))
-            else:
-                self.pending_cancel[o.id] = left - 1
+        left = self.pending_cancel.pop(o.id, None)
+        if left is None or not o.open:  # (an order may fill before its cancel is carried out)
+            return o
+        if left > 1:
+            self.pending_cancel[o.id] = left - 1
+        else:
+            self.emit(self.book.cancel(o.id))
         return o
 
     def drop_stream(self) -> None:

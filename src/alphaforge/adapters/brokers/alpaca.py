@@ -68,7 +68,6 @@ from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder
 T = TypeVar("T")
 _RECONNECTED = object()
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-_CANCELLING = frozenset({"pending_cancel"})  # a cancel Alpaca has not carried out yet
 
 
 class _TimeoutSession(requests.Session):
@@ -340,7 +339,7 @@ class AlpacaVenue:
         so an exit sent next would be refused ("insufficient qty available"). Wait for the end,
         reading the order again with a doubling pause, for at most ``cancel_wait`` seconds."""
         waited, pause = 0.0, 0.05
-        while value(o.status) in _CANCELLING and waited < self._cancel_wait:
+        while value(o.status) == "pending_cancel" and waited < self._cancel_wait:
             self._sleep(pause)
             waited += pause
             pause = min(pause * 2, 1.0)
