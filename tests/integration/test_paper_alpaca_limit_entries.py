@@ -283,6 +283,12 @@ def refused_reversals(live: dict[str, Any]) -> list[Any]:
     return rejected
 
 
+def decision_log(home: Path) -> list[dict[str, Any]]:
+    """Every line of the runs' decision logs under ``home``."""
+    return [json.loads(line) for p in sorted(Path(home).rglob("*.jsonl"))
+            for line in p.read_text().splitlines()]  # fmt: skip
+
+
 def check_refused_trips(live: dict[str, Any], kept: list[Trip], same: list[Trip]) -> None:
     """The live run's trips are the replay's but those a refused reversal entry would have
     opened: each trip only the replay has is entered on the refused entry's symbol and side,
@@ -409,9 +415,7 @@ def test_limit_and_stop_entries_on_alpaca_trade_as_the_replay(
     assert refused, "the case has a reversal"
     check_refused_trips(live, kept, same)
     # and the decision log says so, with Alpaca's reason
-    logged = [json.loads(line) for p in sorted(Path(live["home"]).rglob("*.jsonl"))
-              for line in p.read_text().splitlines()]  # fmt: skip
-    said = {e["client_id"] for e in logged
+    said = {e["client_id"] for e in decision_log(live["home"])
             if e.get("event") == "rejected" and REFUSED in e.get("reason", "")}  # fmt: skip
     assert said == {o.client_id for o in refused}
 
@@ -465,6 +469,16 @@ def test_a_restart_with_a_working_gtc_entry_gives_the_uninterrupted_trades(
     assert broken["venue_positions"] == broken["ledger_positions"]
 
 
+def _held_and_protected(whole: dict[str, Any]) -> tuple[Trip, str]:
+    """The uninterrupted run's first trip closed by its stop after three bars or more, and the
+    day after its entry: a bar over which its position is held and protected at the broker."""
+    days = _days(whole["bars"])
+    held = [t for t in whole["trips"] if t[4] == "stop_loss" and t[2] >= whole["first"]
+            and days.index(t[3]) >= days.index(t[2]) + 3]  # fmt: skip
+    assert held
+    return held[0], days[days.index(held[0][2]) + 1]
+
+
 def test_protection_cancelled_at_the_broker_is_placed_again_at_the_close(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -472,15 +486,11 @@ def test_protection_cancelled_at_the_broker_is_placed_again_at_the_close(
     hand here; a day bracket's legs at the end of their session) is placed again at the
     close that learns it, so the run's trades are the uninterrupted run's."""
     whole = _whole("limit_day", tmp_path_factory)
-    days = _days(whole["bars"])
-    held = [t for t in whole["trips"] if t[4] == "stop_loss" and t[2] >= whole["first"]
-            and days.index(t[3]) >= days.index(t[2]) + 3]  # fmt: skip
-    assert held
-    day = days[days.index(held[0][2]) + 1]  # a bar its position is held and protected over
+    held, day = _held_and_protected(whole)
     hand = _run(tmp_path_factory.mktemp("by_hand"), CASES["limit_day"], by_hand=day)
     assert hand["by_hand"], "protective orders were working at the broker"
     again = [o for o in hand["orders"] if o.intent == "stop" and _day(o.bar) == day]
-    assert {o.symbol for o in again} >= {held[0][0]}  # placed again at that close
+    assert {o.symbol for o in again} >= {held[0]}  # placed again at that close
     assert hand["trips"] == whole["trips"]
     assert hand["venue_positions"] == hand["ledger_positions"]
 
@@ -494,22 +504,19 @@ def test_a_refused_protection_is_a_risk_event_and_is_placed_at_the_next_close(
     event of that bar naming the symbol, and a ``protection_rejected`` line of the decision
     log; the broker's positions stay the ledger's."""
     whole = _whole("limit_day", tmp_path_factory)
+    held, day = _held_and_protected(whole)
     days = _days(whole["bars"])
-    held = [t for t in whole["trips"] if t[4] == "stop_loss" and t[2] >= whole["first"]
-            and days.index(t[3]) >= days.index(t[2]) + 3]  # fmt: skip
-    day = days[days.index(held[0][2]) + 1]
     out = _run(tmp_path_factory.mktemp("refused"), CASES["limit_day"], by_hand=day, refuse=True)
     refused = [o for o in out["orders"] if o.state == "rejected" and o.intent == "stop"]
-    assert [(o.symbol, _day(o.bar)) for o in refused] == [(held[0][0], day)]
+    assert [(o.symbol, _day(o.bar)) for o in refused] == [(held[0], day)]
     assert "protective order refused by the stand-in" in refused[0].state_reason
     events = [e for e in out["risk_events"] if e.rule == "protection_refused"]
-    assert [(e.action, _day(e.bar)) for e in events] == [(f"unprotected {held[0][0]}", day)]
+    assert [(e.action, _day(e.bar)) for e in events] == [(f"unprotected {held[0]}", day)]
     nxt = days[days.index(day) + 1]
-    again = [o for o in out["orders"] if o.intent == "stop" and o.symbol == held[0][0]
+    again = [o for o in out["orders"] if o.intent == "stop" and o.symbol == held[0]
              and _day(o.bar) == nxt]  # fmt: skip
     assert again and again[0].state != "rejected"  # placed at the next close
-    logged = [json.loads(line) for p in sorted(Path(out["home"]).rglob("*.jsonl"))
-              for line in p.read_text().splitlines()]  # fmt: skip
+    logged = decision_log(out["home"])
     assert [e["client_id"] for e in logged if e.get("event") == "protection_rejected"] == [
         refused[0].client_id
     ]
