@@ -235,6 +235,9 @@ def test_the_ledger_commands_read_the_account_run(whole: dict[str, Any]) -> None
         live = {(k[0], k[2][:10]) for k in whole["trips"][sid]}
         matched = {(m["symbol"], m["entry_time"][:10]) for m in report["matched"]}
         assert len(live - matched) <= 1, sid  # the backtest trades the warm-up (see above)
+        # trend's single stop shares SYN02 with revert: drift names Alpaca's wash-trade rule
+        wash = [d for d in report["inherent"] if d.startswith("wash trades at alpaca")]
+        assert len(wash) == 1 and "while trend holds SYN02, an order of revert" in wash[0]
 
 
 def test_restarts_and_downtime_on_alpaca_give_the_uninterrupted_trades_and_kill_flattens(

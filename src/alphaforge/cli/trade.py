@@ -207,6 +207,7 @@ def _paper(
 def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet: bool) -> None:
     """Paper trading on the live feed until Ctrl-C (the run continues with --run-id)."""
     from alphaforge.engine.schedule import Due, utc_now
+    from alphaforge.services.accounts import wash_trade_risks
     from alphaforge.services.paper import PaperSetup, build_paper, run_paper
 
     ledger = open_ledger(settings)
@@ -229,6 +230,8 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         stale = stale_store_note(s.feed, spec.feed.source, utc_now())
         if stale:
             console.print(stale)
+        for line in wash_trade_risks(spec):
+            console.print(f"[yellow]warning:[/] {line}", highlight=False)
 
         def show(st: PaperSetup, due: Due) -> None:
             if quiet:

@@ -111,6 +111,44 @@ def on_broker(spec: RunSpec) -> bool:
     return spec.broker.name != "simulated" and not spec.runtime.shadow
 
 
+def wash_trade_risks(spec: RunSpec, strategy: str | None = None) -> list[str]:
+    """What Alpaca's wash-trade protection refuses in an account on Alpaca, one line per
+    strategy whose protection at the broker is a single order and other strategy sharing
+    symbols with it (with ``strategy``: the lines that name it).
+
+    Alpaca refuses a simple order while an open simple order of the same symbol on the other
+    side could trade against it ("potential wash trade detected"); bracket and OCO orders are
+    exceptions. A position protected by its exits' stop and take-profit together is an OCO; one
+    protected by only one of them (a stop, a trailing stop or a target) is a simple order, and
+    while it works the other strategies' orders on the other side of that symbol are refused.
+    Levels a strategy computes itself are not known from the config and are not checked."""
+    if spec.strategies is None or spec.broker.name != "alpaca" or spec.runtime.shadow:
+        return []
+    sleeves = [sleeve_spec(spec, k) for k in range(len(spec.strategies))]
+    names = [sleeve_id(sl) for sl in spec.strategies]
+    out = []
+    for k, s in enumerate(sleeves):
+        ex = s.exits
+        stop = ex.stop_loss is not None or ex.trailing_stop is not None
+        if stop == (ex.take_profit is not None):
+            continue  # no protection, or an OCO pair
+        mine = set(s.symbols or ())
+        others = [(names[i], sorted(mine & set(o.symbols or ()))) for i, o in enumerate(sleeves)
+                  if i != k and mine & set(o.symbols or ())]  # fmt: skip
+        for other, shared in others:
+            if strategy is not None and strategy not in (names[k], other):
+                continue
+            kind = "stop" if stop else "take-profit"
+            out.append(
+                f"wash trades at alpaca: {names[k]}'s protective {kind} is a single order, so "
+                f"while {names[k]} holds {', '.join(shared)}, an order of {other} on the other "
+                f"side of that position is refused (potential wash trade detected); give "
+                f"{names[k]} both a stop and a take-profit (an OCO, exempt) or keep the "
+                "strategies' symbols apart"
+            )
+    return out
+
+
 def refuse_broker_replay(spec: RunSpec) -> None:
     """An account's replay runs on the simulated venue: a broker in its spec is refused."""
     if on_broker(spec):

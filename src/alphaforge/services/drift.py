@@ -252,6 +252,16 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _account_differences(spec: RunSpec, strategy: str | None) -> tuple[str, ...]:
+    """The differences an account's venue makes for ``strategy`` (see
+    :func:`alphaforge.services.accounts.wash_trade_risks`)."""
+    if spec.strategies is None:
+        return ()
+    from alphaforge.services.accounts import wash_trade_risks
+
+    return tuple(wash_trade_risks(spec, strategy))
+
+
 def _one_strategy(spec: RunSpec, strategy: str | None) -> tuple[RunSpec, str | None]:
     """The spec the backtest runs: the run's, or for an account of several strategies the one
     ``strategy`` names (its rules and its allocation of the cash, as it traded)."""
@@ -294,7 +304,8 @@ def drift_report(
     if not (tolerance >= 0 and floor >= 0):
         raise ConfigError(f"--tolerance: must be zero or more (got {tolerance:g})")
     run = run_info(ledger, run_id)
-    spec, strategy = _one_strategy(run_spec_of(run, ledger.equity_curve(run_id)), strategy)
+    whole = run_spec_of(run, ledger.equity_curve(run_id))
+    spec, strategy = _one_strategy(whole, strategy)
     curve = ledger.equity_curve(run_id, strategy)
     result = run_spec(spec, settings)
     ppy = float(result.config.get("periods_per_year") or 252.0)
@@ -318,5 +329,6 @@ def drift_report(
         matched=tuple(matched), run_only=tuple(run_only), backtest_only=tuple(bt_only),
         open_positions=tuple(compare_open(ledger.positions(run_id, strategy), bt[is_open])),
         costs=compare_costs(fills, result.orders, bt), returns=returns,
-        inherent=inherent_differences(spec, run), warnings=tuple(result.warnings),
+        inherent=inherent_differences(spec, run) + _account_differences(whole, strategy),
+        warnings=tuple(result.warnings),
     )  # fmt: skip

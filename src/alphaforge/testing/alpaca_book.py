@@ -20,6 +20,8 @@ later session arrives. ``opg`` and ``ioc`` orders only take their first bar. Buy
 ``multiplier * equity - gross position value`` (open orders reserve nothing). An order against
 a position may be for at most the position less the shares other open orders on its side hold
 (Alpaca's "insufficient qty available for order"): no order takes a position through zero.
+A simple order that could trade against an open simple order on the other side of its symbol is
+refused as a potential wash trade (:func:`~alphaforge.testing.alpaca_orders.wash_trade_with`).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from alphaforge.testing.alpaca_model import (
     trade_update,
     trigger_price,
 )
-from alphaforge.testing.alpaca_orders import leg_of, parse_order
+from alphaforge.testing.alpaca_orders import leg_of, parse_order, wash_trade_with
 
 Message = dict[str, Any]
 
@@ -61,12 +63,17 @@ class Book:
         multiplier: float = 2.0,
         fee_per_share: float = 0.0,
         through_zero: bool = False,
+        wash_trades: bool = True,
     ) -> None:
         self.cash = float(cash)
         # Alpaca refuses an order against a position for more than the shares not held by other
         # open orders (so a reversal takes two orders); ``through_zero`` turns that check off,
         # for tests that compare with a backtest reversing in one bar
         self.through_zero = through_zero
+        # Alpaca refuses a simple order that could trade against an open simple order of the
+        # account on the other side (see :func:`wash_trade_with`); ``wash_trades=False`` turns
+        # that check off
+        self.wash_trades = wash_trades
         self.now = now
         self.multiplier = multiplier
         self.fee_per_share = fee_per_share
@@ -148,6 +155,12 @@ class Book:
             raise BrokerError(422, 40010001, "client_order_id must be unique")
         self._check_buying_power(parent)
         self._check_qty_available(parent)
+        other = wash_trade_with(parent, self.orders.values()) if self.wash_trades else None
+        if other is not None:
+            raise BrokerError(
+                403, 40310000, "potential wash trade detected. use complex orders",
+                existing_order_id=other.id,
+            )  # fmt: skip
         order_class = parent.order_class
         legs: list[BookOrder] = []
         tp: dict[str, Any] = body.get("take_profit") or {}

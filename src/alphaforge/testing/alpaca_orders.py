@@ -4,13 +4,14 @@ validates it, and the legs of bracket, OTO and OCO orders."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
 
 from alphaforge.testing.alpaca_model import BookOrder, BrokerError
 
-__all__ = ["leg_of", "parse_order"]
+__all__ = ["leg_of", "parse_order", "wash_trade_with"]
 
 _TYPES = ("market", "limit", "stop", "stop_limit")
 _TIFS = ("day", "gtc", "opg", "ioc")
@@ -92,6 +93,33 @@ def leg_of(
         status=status,
         parent=parent.id,
     )
+
+
+def wash_trade_with(new: BookOrder, orders: Iterable[BookOrder]) -> BookOrder | None:
+    """The open order ``new`` could trade against, for which Alpaca refuses ``new`` as a
+    potential wash trade (403, code 40310000, "potential wash trade detected. use complex
+    orders"), or None.
+
+    Alpaca's table ("User Protection: Preventing Wash Trades"): an order on the other side of
+    the same symbol interacts with ``new`` when either of the two is a market or a stop order;
+    two limit / stop-limit orders interact when the buy's limit is at or above the sell's.
+    Bracket, OTO and OCO orders are exceptions to the rule: a new one is not checked, and the
+    orders of one (an entry and its legs) do not count against a new simple order. That second
+    half is the stand-in's reading of "these complex orders ... are exceptions"; the
+    documentation gives no example of it."""
+    if new.order_class != "simple":
+        return None
+    for o in orders:
+        if o.symbol != new.symbol or o.side == new.side or not o.open:
+            continue
+        if o.order_class != "simple":
+            continue
+        if "market" in (o.type, new.type) or "stop" in (o.type, new.type):
+            return o
+        buy, sell = (new, o) if new.side == "buy" else (o, new)
+        if (buy.limit_price or 0.0) >= (sell.limit_price or 0.0):
+            return o
+    return None
 
 
 def _float(value: Any) -> float | None:

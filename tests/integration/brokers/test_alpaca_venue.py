@@ -200,11 +200,13 @@ def test_no_order_takes_a_position_through_zero(
         client.submit_order(market("exit", qty=5, side=OrderSide.SELL))
     assert held.value.message.endswith("(requested: 5, available: 0)")
     assert client.submit_order(market("more")).side == "buy"  # type: ignore[union-attr]
-    client.cancel_order_by_id(oco.id)
-    assert client.submit_order(market("exit", qty=10, side=OrderSide.SELL)).qty == "10"  # type: ignore[union-attr]
     broker.on_bar(bar(1, 100.0, 101.0, 99.0, 100.5))
-    assert client.get_open_position("AAPL").qty == "10"  # type: ignore[union-attr]
-    client.submit_order(market("flat", qty=10, side=OrderSide.SELL))
+    assert client.get_open_position("AAPL").qty == "20"  # type: ignore[union-attr]
+    with pytest.raises(APIError) as still_held:
+        client.submit_order(market("exit", qty=20, side=OrderSide.SELL))
+    assert still_held.value.message.endswith("(requested: 20, available: 10)")
+    client.cancel_order_by_id(oco.id)
+    assert client.submit_order(market("exit", qty=20, side=OrderSide.SELL)).qty == "20"  # type: ignore[union-attr]
     broker.on_bar(bar(2, 100.0, 101.0, 99.0, 100.5))
     assert client.submit_order(market("short", side=OrderSide.SELL)).side == "sell"  # type: ignore[union-attr]
 
