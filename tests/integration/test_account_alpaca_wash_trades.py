@@ -50,8 +50,10 @@ def run(tmp: Path, trend_exits: dict[str, str]) -> dict[str, Any]:
         }  # fmt: skip
 
 
-def _ended(o: Any) -> pd.Timestamp | None:
-    return o.canceled_at or o.filled_at or o.expired_at or o.replaced_at
+def _working_at(o: Any, at: pd.Timestamp) -> bool:
+    """Whether the stand-in's order ``o`` was open at the market time ``at``."""
+    ended = o.canceled_at or o.filled_at or o.expired_at or o.replaced_at
+    return bool(o.created_at <= at and (ended is None or ended > at))
 
 
 def test_a_single_stop_at_the_broker_refuses_the_other_strategys_opposite_orders(
@@ -66,11 +68,8 @@ def test_a_single_stop_at_the_broker_refuses_the_other_strategys_opposite_orders
         assert WASH in o.state_reason, o
         assert o.strategy in ("revert", "_net") and o.side == "buy", o
         at = pd.Timestamp(o.updated)  # the market's time when it was refused
-        working = [
-            g for g in guards
-            if g.symbol == o.symbol and g.side == "sell" and g.created_at <= at
-            and (_ended(g) is None or _ended(g) > at)
-        ]  # fmt: skip
+        working = [g for g in guards if g.symbol == o.symbol and g.side == "sell"
+                   and _working_at(g, at)]  # fmt: skip
         assert working, f"{o.client_id}: refused with no single stop of trend's working"
     assert out["broker"] == out["ledger"]
     lines = wash_trade_risks(out["spec"])
