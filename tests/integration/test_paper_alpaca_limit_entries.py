@@ -39,6 +39,7 @@ broker's positions.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -98,14 +99,32 @@ def _trips(ledger: Ledger, run_id: str) -> list[Trip]:
     )
 
 
-def _run_until(setup: Any, market: Market, until: pd.Timestamp) -> None:
+def _run_until(
+    setup: Any, market: Market, until: pd.Timestamp, views: dict[str, str] | None = None
+) -> None:
     """Run the paper loop until ``until``; the market never goes past it, so the broker has
-    seen no bar the runtime has not."""
+    seen no bar the runtime has not. With ``views``: the terminal view as text, by the day
+    of the market's clock, as the loop left it before each sleep (the last of a day is the
+    view after that day's cycle)."""
 
     def sleep(seconds: float) -> None:
+        if views is not None:
+            views[str(market.now.date())] = _view_text(setup.node)
         market.sleep(min(seconds, max((until - market.now).total_seconds() + 1.0, 1.0)))
 
     run_paper(setup, lambda: market.now, sleep, lambda: market.now > until)
+
+
+def _view_text(node: Any) -> str:
+    """The paper loop's terminal view of ``node`` after its last cycle, as plain text."""
+    from rich.console import Console
+
+    from alphaforge.cli.trade import _view
+
+    t = node.panel.shape[0] - 1
+    console = Console(record=True, width=160, file=io.StringIO())
+    console.print(_view(node, t, node.st.equity, None, 0.0))
+    return console.export_text()
 
 
 class HandMarket(Market):
@@ -173,7 +192,8 @@ def _run(
             else Market(store, bars, broker)
         )
         spec = RunSpec.model_validate(_spec(case, broker))
-        out: dict[str, Any] = {"bars": bars, "restart": None, "home": tmp, "raced": []}
+        out: dict[str, Any] = {"bars": bars, "restart": None, "home": tmp, "raced": [],
+                               "views": {}}  # fmt: skip
         with Ledger.open(f"sqlite:///{tmp / 'ledger.db'}") as ledger:
             run_id = None
             for until in [t for t in (stop, END) if t is not None]:
@@ -192,7 +212,7 @@ def _run(
                 if race:
                     _race_cancels(setup.node.p.venue, broker, out["raced"])
                 try:
-                    _run_until(setup, market, until)
+                    _run_until(setup, market, until, out["views"] if refuse else None)
                     out["venue_positions"] = {
                         p.symbol: p.qty for p in setup.node.p.venue.positions()
                     }
@@ -516,6 +536,12 @@ def test_a_refused_protection_is_a_risk_event_and_is_placed_at_the_next_close(
     again = [o for o in out["orders"] if o.intent == "stop" and o.symbol == held[0]
              and _day(o.bar) == nxt]  # fmt: skip
     assert again and again[0].state != "rejected"  # placed at the next close
+    # the terminal view flags the position the broker holds no protection for, then not
+    row = lambda text: next(ln for ln in text.splitlines() if ln.strip().startswith(held[0]))  # noqa: E731
+    assert row(out["views"][day]).rstrip().endswith("NOT HELD")
+    assert row(out["views"][nxt]).rstrip().endswith("held")
+    assert "NOT HELD" not in out["views"][nxt]
+    assert "replay" not in out["views"][day] and "bars/s" not in out["views"][day]
     logged = decision_log(out["home"])
     assert [e["client_id"] for e in logged if e.get("event") == "protection_rejected"] == [
         refused[0].client_id

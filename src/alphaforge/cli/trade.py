@@ -30,9 +30,10 @@ SAFETY = (
 )
 
 
-def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
-    """The terminal view: the cycle, equity and today's P&L, positions with their protection,
-    working orders, and the risk state against its limits."""
+def _view(node: object, t: int, eq: float, bars: int | None, started: float) -> Table:
+    """The terminal view: the cycle, equity and today's P&L, positions with their protection
+    (its levels, and whether the venue holds it), working orders, and the risk state against
+    its limits. ``bars``: the replay's length (None on a live feed)."""
     from alphaforge.engine.node import TradingNode
 
     assert isinstance(node, TradingNode)
@@ -40,13 +41,15 @@ def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
     panel = node.panel
     r = st.book.risk[0]
     s = st.s
-    nxt = f"{panel.index[t + 1]:%Y-%m-%d %H:%M}" if t + 1 < bars else "end of replay"
     head = Table.grid(padding=(0, 2))
-    head.add_row(
-        f"[bold]cycle[/] {t + 1:,}/{bars:,} {panel.index[t]:%Y-%m-%d %H:%M}  [dim]next[/] {nxt}",
-        f"{(t + 1) / max(time.perf_counter() - started, 1e-9):,.0f} bars/s",
-        f"[bold]state[/] {node.p.gate.state.value}",
-    )
+    if bars is None:  # a live feed: the loop says when the next cycle is due
+        cycle, speed = f"[bold]cycle[/] {t + 1:,} {panel.index[t]:%Y-%m-%d %H:%M}", ""
+    else:
+        nxt = f"{panel.index[t + 1]:%Y-%m-%d %H:%M}" if t + 1 < bars else "end of replay"
+        cycle = f"[bold]cycle[/] {t + 1:,}/{bars:,} {panel.index[t]:%Y-%m-%d %H:%M}"
+        cycle += f"  [dim]next[/] {nxt}"
+        speed = f"{(t + 1) / max(time.perf_counter() - started, 1e-9):,.0f} bars/s"
+    head.add_row(cycle, speed, f"[bold]state[/] {node.p.gate.state.value}")
     day_pnl = eq - float(r["day_start_eq"])
     head.add_row(
         f"[bold]equity[/] {eq:,.2f}  [bold]cash[/] {st.cash:,.2f}",
@@ -54,8 +57,8 @@ def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
         f"[bold]gross[/] {st.exposure[0]:,.0f}",
     )
     pos = Table(title="positions", title_justify="left", show_edge=False)
-    for col in ("symbol", "qty", "entry", "last", "P&L", "stop", "target"):
-        pos.add_column(col, justify="right" if col != "symbol" else "left")
+    for col in ("symbol", "qty", "entry", "last", "P&L", "stop", "target", "at venue"):
+        pos.add_column(col, justify="right" if col not in ("symbol", "at venue") else "left")
     for j, sym in enumerate(panel.symbols):
         q = st.qty(j)
         if q == 0.0:
@@ -67,6 +70,7 @@ def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
             sym, f"{q:,.4g}", f"{p['entry_px']:,.2f}", f"{last:,.2f}",
             f"{q * (last - p['entry_px']):+,.2f}",
             "-" if stop != stop else f"{stop:,.2f}", "-" if tp != tp else f"{tp:,.2f}",
+            _HELD.get(node.venue_protection(j), "-"),
         )  # fmt: skip
     working = [o for o in node.oms.orders.values() if o.state.open]
     orders = Table(title=f"working orders ({len(working)})", title_justify="left", show_edge=False)
@@ -82,6 +86,14 @@ def _view(node: object, t: int, eq: float, bars: int, started: float) -> Table:
     grid.add_row(orders)
     grid.add_row(_risk_line(eq, r, s))
     return grid
+
+
+# how the positions table shows whether the venue holds a position's stop / target
+_HELD = {
+    "held": "[green]held[/]",
+    "closing": "[dim]closing[/]",
+    "NOT HELD": "[bold red]NOT HELD[/]",
+}
 
 
 def _risk_line(eq: float, r: object, s: object) -> str:
@@ -243,7 +255,7 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
 
                 console.print(account_view(account, t, account.equity, f"cycle {s.cycles:,}"))
             else:
-                console.print(_view(s.node, t, s.node.st.equity, t + 1, time.perf_counter()))
+                console.print(_view(s.node, t, s.node.st.equity, None, 0.0))
             console.print(f"[dim]next cycle at {due.next_at:%Y-%m-%d %H:%M} UTC[/]")
 
         try:

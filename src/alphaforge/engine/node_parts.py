@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -108,6 +108,26 @@ class NodeState:
     _stamps: list[pd.Timestamp]
     _texts: list[str]
     _shared: bool  # the ledger batch belongs to an account of several strategies
+
+    if TYPE_CHECKING:  # the node's own step
+
+        def _closing(self) -> set[int]: ...
+
+    def venue_protection(self, j: int) -> str:
+        """Whether the venue holds symbol ``j``'s protection now: ``held`` (an order for the
+        whole position at the book's levels), ``closing`` (a working exit closes it first),
+        ``NOT HELD`` (the book has a stop or target the venue does not hold, e.g. one the
+        venue refused), or ``-`` (no position, or no levels)."""
+        q = self.st.qty(j)
+        stop, _r, tp = self.st.protection(j)
+        if q == 0.0 or (stop != stop and tp != tp):
+            return "-"
+        if j in self._closing():
+            return "closing"
+        prot = self.protect.get(j)
+        if prot is None or abs(prot.qty - abs(q)) >= 1e-9:
+            return "NOT HELD"
+        return "held"
 
     def _cancel_at_venue(self, client_id: str, cyc: Cycle) -> None:
         """Cancel an order at the venue unless the node knows it finished; the venue's answer
