@@ -80,3 +80,35 @@ def test_status_reports_no_runs_and_exits_0(tmp_path: Path) -> None:
 def test_the_rule_is_in_the_help(tmp_path: Path) -> None:
     res = invoke(tmp_path / "home", "--help")
     assert "Exit codes:" in res.output and "no runs yet" in " ".join(res.output.split())
+
+
+@pytest.mark.parametrize(
+    ("extra", "names"),
+    [({}, ("broker.name: alpaca", "ALPHAFORGE_ALPACA_API_KEY")),
+     ({"ALPHAFORGE_ALPACA_API_KEY": "key"}, ("ALPHAFORGE_ALPACA_SECRET_KEY",)),
+     ({"feed": "polygon"}, ("feed.source: polygon", "ALPHAFORGE_POLYGON_API_KEY"))],
+    ids=["no-key", "no-secret", "feed"],
+)  # fmt: skip
+def test_paper_without_credentials_is_refused_before_the_ledger_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: dict[str, str],
+    names: tuple[str, ...],
+) -> None:  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for var in ("ALPHAFORGE_ALPACA_API_KEY", "ALPHAFORGE_ALPACA_SECRET_KEY",
+                "ALPHAFORGE_POLYGON_API_KEY"):  # fmt: skip
+        monkeypatch.delenv(var, raising=False)
+    feed = extra.pop("feed", None)
+    for var, value in extra.items():
+        monkeypatch.setenv(var, value)
+    config = tmp_path / "run.yaml"
+    broker = "{name: simulated}" if feed else "{name: alpaca}"
+    config.write_text(
+        "strategy: sma_cross\nsymbols: [SYN01]\ntimeframe: 1d\n"
+        f"broker: {broker}\nfeed: {{source: {feed or 'store'}}}\n"
+    )
+    res = invoke(home, "paper", "--config", str(config))
+    assert refused(res, str(config), *names)
+    assert res.exit_code == 2
+    assert list(home.iterdir()) == []  # nothing written: no ledger.db

@@ -221,7 +221,9 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
     from alphaforge.engine.schedule import Due, utc_now
     from alphaforge.services.accounts import wash_trade_risks
     from alphaforge.services.paper import PaperSetup, build_paper, run_paper
+    from alphaforge.services.trading import check_credentials
 
+    check_credentials(spec, settings)  # before the ledger is opened: the home stays as it was
     ledger = open_ledger(settings)
     setup = None
     try:

@@ -183,6 +183,31 @@ def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+# the settings holding the credentials each feed vendor needs (store / yahoo / ccxt need none)
+_FEED_KEYS = {"alpaca": ("alpaca_api_key", "alpaca_secret_key"),
+              "polygon": ("polygon_api_key",), "alphavantage": ("alphavantage_api_key",)}  # fmt: skip
+
+
+def check_credentials(spec: Any, settings: Any) -> None:
+    """The credentials a paper or live run needs (its broker's, its feed vendor's), checked
+    before anything is opened: a one-line :class:`ConfigError` naming the key and the variable.
+
+    Raises
+    ------
+    ConfigError
+        When one is not set in the environment or ``.env``.
+    """
+    needed = [(f"feed.source: {spec.feed.source}", k) for k in _FEED_KEYS.get(spec.feed.source, ())]
+    if spec.broker.name == "alpaca" and not spec.runtime.shadow:
+        needed = [("broker.name: alpaca", k) for k in _FEED_KEYS["alpaca"]] + needed
+    for key, field in needed:
+        value = getattr(settings, field, None)
+        if value is None or not value.get_secret_value():
+            raise ConfigError(
+                f"{spec.source}: {key} needs ALPHAFORGE_{field.upper()} (environment or .env)"
+            )
+
+
 def check_run_id(run_id: str | None, what: str = "run id") -> None:
     """Refuse a run id that is not a plain name (``what`` names where it came from): it names
     the run's log file under the home (``../x`` would write outside it), and an empty one
