@@ -112,3 +112,19 @@ def test_paper_without_credentials_is_refused_before_the_ledger_opens(
     assert refused(res, str(config), *names)
     assert res.exit_code == 2
     assert list(home.iterdir()) == []  # nothing written: no ledger.db
+
+
+@pytest.mark.parametrize("account", [False, True], ids=["one-strategy", "account"])
+def test_a_replay_refused_before_it_starts_leaves_no_ledger_and_no_log(
+    tmp_path: Path, account: bool
+) -> None:
+    """No bars of the config's symbols in the store: the replay is refused after the ledger
+    was opened, and the ledger file it made (and any log) is removed again."""
+    home = tmp_path / "home"
+    home.mkdir()
+    examples = Path(__file__).parents[2] / "examples"
+    config = examples / ("paper_account.yaml" if account else "paper_sma.yaml")
+    res = invoke(home, "paper", "--config", str(config), "--replay", "--from", "2019-01-02",
+                 "--to", "2019-03-01")  # fmt: skip
+    assert refused(res, "SYN01")
+    assert list(home.iterdir()) == []

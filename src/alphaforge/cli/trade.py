@@ -21,7 +21,7 @@ from alphaforge.cli.common import (
 from alphaforge.cli.trade_account import halt_note, run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
-from alphaforge.services.ledger import open_ledger
+from alphaforge.services.ledger import new_ledger_file, open_ledger, remove_new_ledger
 
 SAFETY = (
     "Before real money: 1. run it in paper first and compare with `alphaforge drift`; "
@@ -192,6 +192,7 @@ def _paper(
 
         replay_account(settings, spec, req, quiet)
         return
+    fresh = new_ledger_file(settings)
     ledger = open_ledger(settings)
     setup = None
     try:
@@ -206,6 +207,8 @@ def _paper(
         if setup is not None:
             setup.close()
         ledger.close()
+        if setup is None:  # refused before it started: no ledger left behind
+            remove_new_ledger(fresh)
     console.print(
         f"replay {out.run_id}: {out.bars:,} bars in {out.seconds:,.1f} s "
         f"({out.bars / max(out.seconds, 1e-9):,.0f} bars/s); final equity {out.final_equity:,.2f}; "
@@ -224,6 +227,7 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
     from alphaforge.services.trading import check_credentials
 
     check_credentials(spec, settings)  # before the ledger is opened: the home stays as it was
+    fresh = new_ledger_file(settings)
     ledger = open_ledger(settings)
     setup = None
     try:
@@ -271,6 +275,8 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
         if setup is not None:
             setup.close()
         ledger.close()
+        if setup is None:  # refused before it started: no ledger left behind
+            remove_new_ledger(fresh)
 
 
 def check_run_id(run_id: str | None) -> None:

@@ -95,9 +95,10 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         check_account,
         run_account_replay,
     )
-    from alphaforge.services.ledger import open_ledger
+    from alphaforge.services.ledger import new_ledger_file, open_ledger, remove_new_ledger
 
     check_account(spec, replay=True)  # before the ledger is opened: the home stays as it was
+    fresh = new_ledger_file(settings)
     ledger = open_ledger(settings)
     setup = None
     try:
@@ -116,6 +117,8 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         if setup is not None:
             setup.close()
         ledger.close()
+        if setup is None:  # refused before it started: no ledger left behind
+            remove_new_ledger(fresh)
     if quiet or not sys.stdout.isatty():
         console.print(summary)
     console.print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alphaforge.config.settings import AppSettings
@@ -10,7 +11,10 @@ from alphaforge.core.errors import ConfigError
 if TYPE_CHECKING:  # SQLAlchemy loads on first use (the CLI starts without it)
     from alphaforge.ledger import Ledger, RunInfo
 
-__all__ = ["find_run", "ledger_exists", "open_ledger", "run_info", "unknown_run"]
+__all__ = [
+    "find_run", "ledger_exists", "new_ledger_file", "open_ledger", "remove_new_ledger", "run_info",
+    "unknown_run",
+]  # fmt: skip
 
 
 def open_ledger(settings: AppSettings) -> Ledger:
@@ -24,6 +28,24 @@ def open_ledger(settings: AppSettings) -> Ledger:
     from alphaforge.ledger import Ledger
 
     return Ledger.open(settings.ledger_url_resolved)
+
+
+def new_ledger_file(settings: AppSettings) -> Path | None:
+    """The SQLite file :func:`open_ledger` would create (it does not exist yet), or None: a
+    command that starts a run removes it again when the run is refused before it starts
+    (:func:`remove_new_ledger`), so bad input leaves the home as it was."""
+    from alphaforge.ledger.urls import sqlite_file
+
+    path = sqlite_file(settings.ledger_url_resolved)
+    return path if path is not None and not path.exists() else None
+
+
+def remove_new_ledger(path: Path | None) -> None:
+    """Remove the (closed) ledger file ``path`` made by this command, with its WAL files."""
+    if path is None:
+        return
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        p.unlink(missing_ok=True)
 
 
 def ledger_exists(settings: AppSettings) -> bool:

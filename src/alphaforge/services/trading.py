@@ -108,19 +108,25 @@ def _strategy_kind(strategy: Strategy, panel: Panel) -> Signals | TargetWeights:
 
 
 def make_logger(path: Path) -> Callable[..., None]:
-    """Structured JSON lines of every decision, to ``path`` (the terminal shows the view)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = path.open("ab")
-    logger = structlog.wrap_logger(
-        structlog.BytesLogger(fh),  # a line is written (and flushed) per decision
-        processors=[
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(serializer=_json_line),
-        ],
-    )
+    """Structured JSON lines of every decision, to ``path`` (the terminal shows the view).
+    The file is made with its first line: a run refused before it logs anything leaves no
+    empty log behind."""
+    opened: list[Any] = []
 
     def log(event: str, **kw: Any) -> None:
-        logger.msg(event, **kw)
+        if not opened:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            logger = structlog.wrap_logger(
+                structlog.BytesLogger(
+                    path.open("ab")
+                ),  # a line is written (and flushed) per decision
+                processors=[
+                    structlog.processors.TimeStamper(fmt="iso", utc=True),
+                    structlog.processors.JSONRenderer(serializer=_json_line),
+                ],
+            )
+            opened.append(logger)
+        opened[0].msg(event, **kw)
 
     return log
 
