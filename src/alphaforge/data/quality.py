@@ -29,7 +29,8 @@ Checks (``count`` is a number of rows unless said otherwise):
 Calendars: ``"XNYS"`` for symbols that look like equities, ``"24/7"`` for crypto pairs (the symbol
 contains ``"/"`` or the symbol has bars on a weekend). Pass ``calendar=`` to use one calendar for
 every symbol; ``calendar="union"`` takes as expected grid the union of all timestamps in the
-frame (useful for a universe without a known calendar).
+frame (useful for a universe without a known calendar). The choice of calendars and the
+``gaps`` and ``off_calendar`` checks live in :mod:`alphaforge.data.quality_calendar`.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import DataError
-from alphaforge.data import calendars
+from alphaforge.data.quality_calendar import UNION_CALENDAR as UNION_CALENDAR
+from alphaforge.data.quality_calendar import assign_calendars, gap_checks
 from alphaforge.data.schema import BAR_COLUMNS, parse_timeframe
 
 ERROR_CHECKS: tuple[str, ...] = (
@@ -62,9 +64,7 @@ WARNING_CHECKS: tuple[str, ...] = (
     "stale",
 )
 CHECKS: tuple[str, ...] = ERROR_CHECKS + WARNING_CHECKS
-UNION_CALENDAR = "union"
 MAX_EXAMPLES = 5
-_NY = "America/New_York"
 _DAY_NS = 86_400_000_000_000
 _NAT = np.iinfo(np.int64).min
 
@@ -240,7 +240,7 @@ def check_bars(
         return QualityReport(tf.name)
     bars, unordered = _prepare(bars_long, daily=not tf.is_intraday)
     counts = np.bincount(bars.codes, minlength=bars.n_symbols)
-    cal_names = _assign_calendars(bars, calendar)
+    cal_names = assign_calendars(bars, calendar)
     report = QualityReport(
         tf.name,
         rows={str(s): int(n) for s, n in zip(bars.names, counts, strict=True)},
@@ -271,7 +271,7 @@ def _all_checks(
     masks: _Masks = {"duplicates": (dup_next, None), "unordered": (unordered, None)}
     masks.update({name: (mask, None) for name, mask in _row_checks(bars).items()})
     keep = ~dup_next  # the first row of each key, for checks along time
-    masks.update(_gap_checks(bars, keep, cal_names, timeframe))
+    masks.update(gap_checks(bars, keep & (bars.ts != _NAT), cal_names, timeframe))
     masks.update(_return_checks(bars, keep, outlier_sigma))
     masks["stale"] = _stale_check(bars, keep, stale_run)
     return masks
@@ -318,25 +318,6 @@ def _prepare(frame: pd.DataFrame, *, daily: bool) -> tuple[_Bars, np.ndarray]:
     return bars, unordered[order]
 
 
-def _assign_calendars(bars: _Bars, calendar: str | None) -> list[str]:
-    """The calendar name of each symbol (in code order)."""
-    if calendar is not None:
-        if calendar.strip().lower() == UNION_CALENDAR:
-            return [UNION_CALENDAR] * bars.n_symbols
-        return [calendars.canonical_name(calendar)] * bars.n_symbols
-    stamps = pd.DatetimeIndex(bars.ts.astype("datetime64[ns]"))
-    if not bars.daily:
-        stamps = stamps.tz_localize("UTC").tz_convert(_NY)
-    weekend = np.asarray(stamps.day_of_week >= 5)
-    weekend_symbols = np.bincount(bars.codes[weekend], minlength=bars.n_symbols) > 0
-    return [
-        calendars.CRYPTO_CALENDAR
-        if ("/" in str(name) or weekend_symbols[i])
-        else calendars.DEFAULT_EQUITY_CALENDAR
-        for i, name in enumerate(bars.names)
-    ]
-
-
 def _row_checks(bars: _Bars) -> dict[str, np.ndarray]:
     o, h, low, c = bars.o, bars.h, bars.low, bars.c
     with np.errstate(invalid="ignore"):
@@ -352,68 +333,6 @@ def _row_checks(bars: _Bars) -> dict[str, np.ndarray]:
             "ohlc_range": (o > h) | (o < low) | (c > h) | (c < low),
             "zero_volume": bars.v == 0,
         }
-
-
-def _utc_ns(values: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    index = pd.DatetimeIndex(values).tz_convert("UTC").tz_localize(None).as_unit("ns")
-    return np.asarray(index.asi8, dtype=np.int64)
-
-
-def _grid_slots(
-    name: str, timeframe: str, ts: np.ndarray, daily: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For sorted-by-symbol ``ts``: on-calendar mask, grid slot of each bar, and the grid.
-
-    Daily bars are on the calendar when they are sessions. Intraday bars are on the calendar
-    when they start inside regular hours; their slot is the expected bar containing their start,
-    on a grid aligned on the session open, or on the clock when most bars are clock-aligned.
-    """
-    if name == UNION_CALENDAR:
-        grid = np.unique(ts)
-        return np.ones(len(ts), dtype=bool), np.searchsorted(grid, ts), grid
-    lo, hi = pd.Timestamp(int(ts.min())), pd.Timestamp(int(ts.max()))
-    if daily:
-        grid = _utc_ns(calendars.sessions(name, lo, hi).tz_localize("UTC"))
-        pos = np.searchsorted(grid, ts)
-        return (pos < len(grid)) & (grid[np.minimum(pos, len(grid) - 1)] == ts), pos, grid
-    # A session's date may differ from the UTC date of its bars by one day.
-    lo, hi = lo - pd.Timedelta(days=1), hi + pd.Timedelta(days=1)
-    sched = calendars.schedule(name, lo, hi)
-    opens, closes = _utc_ns(sched["open"]), _utc_ns(sched["close"])
-    idx = np.searchsorted(opens, ts, side="right") - 1
-    on = (idx >= 0) & (ts < closes[np.maximum(idx, 0)])
-    grid = _utc_ns(calendars.expected_bar_starts(name, timeframe, lo, hi))
-    hit = np.isin(ts[on], grid)
-    if len(hit) and hit.mean() < 0.5:
-        grid = _utc_ns(calendars.expected_bar_starts(name, timeframe, lo, hi, align="clock"))
-    slot = np.searchsorted(grid, ts, side="right") - 1
-    return on & (slot >= 0), slot, grid
-
-
-def _gap_checks(bars: _Bars, keep: np.ndarray, cal_names: Sequence[str], timeframe: str) -> _Masks:
-    """``gaps`` (missing bars after each row, with the first missing timestamp as example) and
-    ``off_calendar``."""
-    n = len(bars.ts)
-    off = np.zeros(n, dtype=bool)
-    gap_rows = np.zeros(n, dtype=np.int64)
-    gap_first = np.zeros(n, dtype=np.int64)
-    per_row_cal = np.asarray(cal_names, dtype=object)[bars.codes]
-    valid = keep & (bars.ts != _NAT)
-    for name in sorted(set(cal_names)):
-        rows = np.flatnonzero(valid & (per_row_cal == name))
-        if len(rows) == 0:
-            continue
-        on, slot, grid = _grid_slots(name, timeframe, bars.ts[rows], bars.daily)
-        off[rows[~on]] = True
-        grid_rows, grid_slot = rows[on], slot[on]
-        if len(grid_rows) < 2:
-            continue
-        same = bars.codes[grid_rows[1:]] == bars.codes[grid_rows[:-1]]
-        missing = np.where(same, np.maximum(grid_slot[1:] - grid_slot[:-1] - 1, 0), 0)
-        gap_rows[grid_rows[:-1]] = missing
-        has_gap = missing > 0
-        gap_first[grid_rows[:-1][has_gap]] = grid[grid_slot[:-1][has_gap] + 1]
-    return {"gaps": (gap_rows, gap_first), "off_calendar": (off, None)}
 
 
 def _robust(r: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
