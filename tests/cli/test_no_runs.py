@@ -128,3 +128,14 @@ def test_a_replay_refused_before_it_starts_leaves_no_ledger_and_no_log(
                  "--to", "2019-03-01")  # fmt: skip
     assert refused(res, "SYN01")
     assert list(home.iterdir()) == []
+
+
+def test_a_replay_of_too_few_bars_is_refused_naming_its_period(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert invoke(home, "data", "sample").exit_code == 0
+    config = Path(__file__).parents[2] / "examples" / "paper_sma.yaml"
+    res = invoke(home, "paper", "--config", str(config), "--replay", "--from", "2019-01-02",
+                 "--to", "2019-01-03")  # fmt: skip
+    assert refused(res, "at least 3 bars", "got 2 (2019-01-02 .. 2019-01-03)", "--from / --to")
+    assert res.exit_code == 1
+    assert sorted(p.name for p in home.iterdir()) == ["store"]  # no ledger, no log

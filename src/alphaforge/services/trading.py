@@ -173,8 +173,14 @@ def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     if req.end is not None:
         spec.end = req.end
     panel = load_spec_panel(spec, settings)
-    if panel.shape[0] < 2:
-        raise DataError(f"{spec.source}: need at least 2 bars to replay (got {panel.shape[0]})")
+    if panel.shape[0] < 3:  # (the look-ahead check runs the strategy on 3 bars or more)
+        span = (
+            f"{panel.index[0]:%Y-%m-%d} .. {panel.index[-1]:%Y-%m-%d}" if len(panel.index) else ""
+        )
+        raise DataError(
+            f"{spec.source}: need at least 3 bars to replay, got {panel.shape[0]} ({span}); "
+            "widen --from / --to"
+        )
     run_id = _run_id(spec, req, ledger)
     known = ledger.run(run_id)
     if known is not None and known.config_hash != spec.canonical_hash():
