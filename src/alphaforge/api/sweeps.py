@@ -10,7 +10,6 @@ objective, constraints and plateau rules as the command line, and nothing is wri
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.api import inputs
+from alphaforge.api.sweep_tables import batch_table, finish_table, long_rows
+from alphaforge.api.sweep_tables import plateau_of as plateau_of
 from alphaforge.core.errors import BacktestError, ConfigError, IdleSettingError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
@@ -39,7 +40,6 @@ from alphaforge.sim.result import BacktestResult
 from alphaforge.strategy.base import Strategy
 
 Engine = Literal["batch", "full"]
-_EXTRA = ("objective_mean", "share_positive", "n_symbols")
 
 
 @dataclass
@@ -106,7 +106,7 @@ class SweepResult:
         """One row per trial and symbol (``symbol`` is ``"*"`` for portfolio trials)."""
         if isinstance(self._rows, pd.DataFrame):
             return self._rows
-        return _long_rows(*self._rows)
+        return long_rows(*self._rows)
 
     # ---- going back to a trial --------------------------------------------------------------
     def backtest(self, trial_id: int | None = None, symbol: str | None = None) -> BacktestResult:
@@ -390,112 +390,9 @@ class _Run:
         rows = sink.trials()
         self.rows = rows.drop(columns=["error"], errors="ignore")
         table = analysis.trial_table(rows, self.names, self.objective, self.rules)
-        return _finish(table, self.names, list(METRIC_COLUMNS))
+        return finish_table(table, self.names, list(METRIC_COLUMNS))
 
 
 def _units(panel: Panel) -> np.ndarray:
     """Symbols a per-symbol sweep runs: those with at least two bars (as the workers do)."""
     return np.asarray((~np.isnan(panel.close)).sum(axis=0) >= 2)
-
-
-def batch_table(
-    ids: np.ndarray,
-    sets: list[dict[str, Any]],
-    names: list[str],
-    metrics: np.ndarray,
-    metric_names: Sequence[str],
-    objective: str,
-    rules: Sequence[analysis.Constraint],
-    per_symbol: bool,
-) -> pd.DataFrame:
-    """The trial table of a ``(trials, symbols, metrics)`` array: what
-    :func:`alphaforge.optimize.analysis.trial_table` makes of the same rows (medians across
-    symbols, ``objective_mean``, ``share_positive``, ``n_symbols``), built column by column in
-    numpy and turned into a DataFrame once."""
-    where = {m: i for i, m in enumerate(metric_names)}
-    cols: dict[str, Any] = {"trial_id": ids}
-    for p in names:
-        cols[p] = _column([s.get(p) for s in sets])
-    obj = metrics[:, :, where[objective]]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a trial with an all-NaN metric
-        for m in METRIC_COLUMNS:
-            if m in where:
-                v = metrics[:, :, where[m]]
-                cols[m] = v[:, 0] if v.shape[1] == 1 else np.nanmedian(v, axis=1)
-        if per_symbol:
-            cols["objective_mean"] = np.nanmean(obj, axis=1)
-            cols["share_positive"] = (obj > 0).mean(axis=1)
-    cols["n_symbols"] = (~np.isnan(obj)).sum(axis=1) if per_symbol else np.ones(len(ids), int)
-    cols["objective"] = np.asarray(cols[objective], dtype=float)
-    ok = np.ones(len(ids), dtype=bool)
-    for c in rules:
-        ok &= c.mask_values(cols[c.metric])
-    cols["feasible"] = ok
-    cols["plateau"] = plateau_of([cols[p] for p in names], cols["objective"])
-    return pd.DataFrame(cols)
-
-
-def _column(values: list[Any]) -> np.ndarray:
-    arr = np.asarray(values)
-    return arr if arr.dtype.kind in "biuf" else np.asarray(values, dtype=object)
-
-
-def _finish(table: pd.DataFrame, names: list[str], metrics: list[str]) -> pd.DataFrame:
-    """Plateau values and the column order of :func:`batch_table`."""
-    table = table.reset_index(drop=True)
-    table["plateau"] = plateau_of([table[p].to_numpy() for p in names],
-                                  table["objective"].to_numpy(dtype=float))  # fmt: skip
-    order = ["trial_id", *names, *metrics, *(c for c in _EXTRA if c in table), "objective",
-             "feasible", "plateau"]  # fmt: skip
-    return table[order]
-
-
-def plateau_of(params: Sequence[np.ndarray], values: np.ndarray) -> np.ndarray:
-    """:func:`alphaforge.optimize.analysis.plateau` (mean of ``values`` over each trial's grid
-    neighbours: at most one step away in the sorted distinct values of every parameter; NaN
-    left out) in blocks of array operations instead of a loop over trials."""
-    n = len(values)
-    if n == 0:
-        return np.zeros(0)
-    codes = [_ranks(v) for v in params]
-    ok = ~np.isnan(values)
-    filled = np.where(ok, values, 0.0)
-    weight = ok.astype(float)
-    out = np.empty(n)
-    step = max(1, 4_000_000 // n)  # bounds the (rows, n) block
-    for lo in range(0, n, step):
-        near = np.ones((min(step, n - lo), n), dtype=bool)
-        for c in codes:
-            near &= np.abs(c[lo : lo + step, None] - c[None, :]) <= 1
-        total, count = near @ filled, near @ weight
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[lo : lo + step] = np.where(count > 0, total / count, np.nan)
-    return out
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """The rank of each value among the sorted distinct values (text when not numeric)."""
-    arr = np.asarray(values)
-    if arr.dtype == object:
-        arr = arr.astype(str)
-    _distinct, codes = np.unique(arr, return_inverse=True)
-    return codes.reshape(-1).astype(np.int32)
-
-
-def _long_rows(
-    ids: np.ndarray,
-    sets: list[dict[str, Any]],
-    names: list[str],
-    symbols: np.ndarray,
-    metrics: np.ndarray,
-    metric_names: Sequence[str],
-) -> pd.DataFrame:
-    k, s = metrics.shape[:2]
-    data: dict[str, Any] = {"trial_id": np.repeat(ids, s), "symbol": np.tile(symbols, k)}
-    for p in names:
-        data[p] = np.repeat(np.asarray([x.get(p) for x in sets], dtype=object), s)
-    cols = [m for m in METRIC_COLUMNS if m in metric_names]
-    for m in cols:
-        data[m] = metrics[:, :, list(metric_names).index(m)].reshape(-1)
-    return pd.DataFrame(data)
