@@ -1,8 +1,8 @@
 """Several strategies on one account: their market orders netted per symbol before the venue.
 
 Each strategy of an account runs its own trading node on its own book (its allocation of the
-cash) and talks to a :class:`SleeveVenue`, its view of the one venue the account has. The
-:class:`NettingDesk` behind those views:
+cash) and talks to a :class:`~alphaforge.engine.sleeve_venue.SleeveVenue`, its view of the one
+venue the account has. The :class:`NettingDesk` behind those views:
 
 * **holds** every market order (entries, exits, rebalances, flattens) a node sends at an
   open (submitted: an account limit may still refuse it); an entry with a bracket is held too
@@ -50,7 +50,8 @@ from alphaforge.core.orders import (
     request_of,
 )
 from alphaforge.core.recent import RecentIds
-from alphaforge.ports import BarSet, VenueAccount, VenueOrder, VenuePosition
+from alphaforge.engine.sleeve_venue import SleeveVenue
+from alphaforge.ports import BarSet, VenueOrder, VenuePosition
 
 NET = "_net"  # the strategy name of the orders the desk sends
 _KEEP_FILLS = 10_000  # recent attributed fills kept per strategy (a broker's recent history)
@@ -438,66 +439,3 @@ class NettingDesk:
         self.clock = str(snap.get("clock", ""))
         if "venue" in snap:
             self.venue.restore(snap["venue"])
-
-
-class SleeveVenue:
-    """One strategy's view of the account's venue through the :class:`NettingDesk`: an
-    :class:`~alphaforge.ports.ExecutionVenue` whose positions, orders and fills are that
-    strategy's."""
-
-    synchronous = True
-
-    def __init__(self, desk: NettingDesk, strategy: str) -> None:
-        self.desk = desk
-        self.strategy = strategy
-        self.name = desk.venue.name
-        self.capabilities = desk.venue.capabilities
-
-    @property
-    def reference_atr(self) -> dict[str, float]:
-        return dict(self.desk.venue.reference_atr)
-
-    @reference_atr.setter
-    def reference_atr(self, value: dict[str, float]) -> None:
-        self.desk.venue.reference_atr.update(value)  # the ATRs this strategy's rules use
-
-    def connect(self) -> None:
-        return None
-
-    def close(self) -> None:
-        """Disconnect the account's venue (every strategy's view closes the one venue)."""
-        self.desk.venue.close()
-
-    def submit(self, request: OrderRequest) -> OrderUpdate:
-        return self.desk.submit(self.strategy, request)
-
-    def cancel(self, client_id: str) -> OrderUpdate | None:
-        return self.desk.cancel(self.strategy, client_id)
-
-    @property
-    def order_atr(self) -> dict[str, float] | None:  # a limit / stop entry's ATR, if any
-        return getattr(self.desk.venue, "order_atr", None)
-
-    def expire(self, client_id: str) -> OrderUpdate | None:
-        """End this strategy's day entry at its bar's close (expired, where the venue can)."""
-        if self.desk.order(self.strategy, client_id) is None:
-            return None
-        return getattr(self.desk.venue, "expire", self.desk.venue.cancel)(client_id)
-
-    def order(self, client_id: str) -> VenueOrder | None:
-        return self.desk.order(self.strategy, client_id)
-
-    def open_orders(self) -> list[VenueOrder]:
-        return self.desk.open_orders(self.strategy)
-
-    def positions(self) -> list[VenuePosition]:
-        return self.desk.positions(self.strategy)
-
-    def account(self) -> VenueAccount:
-        return self.desk.venue.account()  # the whole account's (one cash balance)
-
-    def fills(self, since: str | None = None) -> list[Fill]:
-        return self.desk.fills(self.strategy, since)
-
-    def updates(self) -> list[OrderUpdate]:
-        return self.desk.updates(self.strategy)
