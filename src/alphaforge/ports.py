@@ -154,6 +154,9 @@ class VenueCapabilities:
     fractional: bool
     shorting: bool
     replay: bool  # can follow a replayed feed (simulated venue, local stand-ins)
+    # one order may take a position through zero (long to short); Alpaca refuses that, so a
+    # reversal there is two orders
+    through_zero: bool = True
 
 
 @runtime_checkable

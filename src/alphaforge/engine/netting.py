@@ -177,7 +177,8 @@ class NettingDesk:
                 continue
             by_symbol.setdefault(self._b.children[cid].req["symbol"], []).append(cid)
         self._held = []
-        for k, (sym, ids) in enumerate(by_symbol.items()):
+        for k, (sym, all_ids) in enumerate(by_symbol.items()):
+            ids = self._not_through_zero(sym, all_ids)
             kids = [self._b.children[c] for c in ids]
             buys = sum(ch.left for ch in kids if ch.req["side"] == "buy")
             sells = sum(ch.left for ch in kids if ch.req["side"] != "buy")
@@ -205,6 +206,55 @@ class NettingDesk:
                 self._b.children[c].net = req.client_id
             self.sent.append(req)
             self._sent(self._submit(req))
+
+    def _not_through_zero(self, sym: str, ids: list[str]) -> list[str]:
+        """``ids`` without the entries that would make the symbol's net order take the
+        account's position through zero on a venue that refuses that (Alpaca: a reversal is
+        two orders), or ask for more shares than the other strategies' protective orders leave
+        free. Such entries are left out, the latest first, until the net order at most closes
+        what is free of the position; each is rejected to its strategy with the reason. The
+        exits stay, as for one strategy, whose exit is sent and whose reversing entry is
+        refused: netted with the entry into one order, the exit would be refused with it."""
+        caps = getattr(self.venue, "capabilities", None)
+        if getattr(caps, "through_zero", True):
+            return ids
+        held = sum(p.get(sym, [0.0])[0] for p in self._b.pos.values())
+        keep = list(ids)
+        room = abs(held) - self._held_for_orders(sym, "sell" if held > 0 else "buy")
+        while abs(held) > 1e-12:
+            kids = [self._b.children[c] for c in keep]
+            net = sum(ch.left if ch.req["side"] == "buy" else -ch.left for ch in kids)
+            if held * net >= 0.0 or abs(net) <= room + 1e-9:
+                break
+            side = "buy" if net > 0 else "sell"
+            entries = [c for c in keep if self._b.children[c].req["side"] == side
+                       and self._b.children[c].req["intent"] == Intent.ENTRY.value]  # fmt: skip
+            if not entries:
+                break
+            keep.remove(entries[-1])
+            ch = self._b.children.pop(entries[-1])
+            reason = (
+                f"not sent: netted with the account's other orders it would {side} more of "
+                f"{sym} than the account's position of {held:g} has free ({max(room, 0.0):g}; "
+                f"the rest is held for protective orders), which "
+                f"{getattr(self.venue, 'name', 'the venue')} refuses: no order takes a position "
+                "through zero, a reversal is two orders"
+            )
+            self._queues[ch.sleeve].append(
+                OrderUpdate(entries[-1], OrderState.REJECTED, self.now, reason=reason)
+            )
+        return keep
+
+    def _held_for_orders(self, sym: str, side: str) -> float:
+        """Shares of ``sym`` the venue's open ``side`` orders hold against the position (the
+        other strategies' protection): an order and its legs, or the two legs of an OCO, hold
+        one quantity between them."""
+        per_group: dict[str, float] = {}
+        for o in self.venue.open_orders():
+            if o.symbol == sym and o.side.value == side:
+                group = o.parent_id or o.client_id
+                per_group[group] = max(per_group.get(group, 0.0), o.qty - o.filled_qty)
+        return sum(per_group.values())
 
     def _stale(self, client_id: str) -> OrderUpdate:
         reason = "stale: decided at a bar caught up after a restart, not sent late"

@@ -160,7 +160,7 @@ class AlpacaVenue:
         self._cancel_wait = cancel_wait
         replay = replay_url is not None and urlsplit(replay_url).hostname in _LOCAL_HOSTS
         self.capabilities = VenueCapabilities(
-            brackets=True, fractional=True, shorting=True, replay=replay
+            brackets=True, fractional=True, shorting=True, replay=replay, through_zero=False
         )
         self._client: Any = None
         self._stream: _Stream | None = None
