@@ -15,7 +15,6 @@ positions.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
