@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import queue
 import threading
@@ -38,10 +37,10 @@ from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import QueryOrderStatus
 from alpaca.trading.requests import GetOrderByIdRequest, GetOrdersRequest, ReplaceOrderRequest
-from alpaca.trading.stream import TradingStream
 from pydantic import SecretStr
 
 from alphaforge.adapters.brokers.alpaca_tracker import Item, OrderTracker, iso
+from alphaforge.adapters.brokers.alpaca_transport import ReadyStream, TimeoutSession
 from alphaforge.adapters.brokers.alpaca_wire import (
     RedactingLogger,
     activity_fill,
@@ -68,39 +67,6 @@ from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder
 T = TypeVar("T")
 _RECONNECTED = object()
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-class _TimeoutSession(requests.Session):
-    """alpaca-py sends no timeout; every request of this session has one."""
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self._timeout = timeout
-
-    def request(self, method: Any, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        kwargs.setdefault("timeout", self._timeout)
-        return super().request(method, url, **kwargs)
-
-
-class _Stream(TradingStream):
-    """``TradingStream`` that waits for the ``listening`` acknowledgement and reports each
-    (re)connection, so no update between connect and subscribe is missed."""
-
-    def __init__(self, on_ready: Callable[[], None], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._on_ready = on_ready
-
-    async def _start_ws(self) -> None:
-        await self._connect()
-        await self._auth()
-        await self._subscribe_trade_updates()
-        assert self._ws is not None
-        while True:
-            msg = json.loads(await asyncio.wait_for(self._ws.recv(), 10))
-            if msg.get("stream") == "listening":
-                break
-            await self._dispatch(msg)
-        self._on_ready()
 
 
 class AlpacaVenue:
@@ -163,7 +129,7 @@ class AlpacaVenue:
             brackets=True, fractional=True, shorting=True, replay=replay, through_zero=False
         )
         self._client: Any = None
-        self._stream: _Stream | None = None
+        self._stream: ReadyStream | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -185,7 +151,7 @@ class AlpacaVenue:
             url_override=self._url,
         )
         client._retry = 0  # retries are decided here (Retry-After, idempotency)
-        client._session = _TimeoutSession(self._timeout)
+        client._session = TimeoutSession(self._timeout)
         self._client = client
         self._read(client.get_account, "account")
         clock: Any = self._read(client.get_clock, "clock")
@@ -207,7 +173,7 @@ class AlpacaVenue:
             "max_queue": 1024,
             "logger": log,
         }
-        stream = _Stream(self._on_ready, **kwargs)
+        stream = ReadyStream(self._on_ready, **kwargs)
         stream._reconnect_min_backoff = self._backoff
         stream._reconnect_max_backoff = self._backoff * 20
         stream.subscribe_trade_updates(self._on_trade_update)
