@@ -18,6 +18,25 @@ BROKEN = [
     ("param-inverted", "fast: 5, slow: 20", "fast: 30, slow: 20", ("fast", "slow")),
     ("strategy-unknown", "strategy: sma_cross", "strategy: sma_crossing", ("sma_crossing",)),
     ("timeframe-unknown", "timeframe: 1d", "timeframe: 1y", ("timeframe", "1y")),
+    # an annual cash rate of 5,000% (or below -100%, which made equity NaN) ran and exited 0
+    (
+        "cash-rate-absurd",
+        "cash: 100000",
+        "cash: 100000\ncosts: {cash_rate: 50}",
+        ("costs.cash_rate", "50"),
+    ),
+    (
+        "cash-rate-negative",
+        "cash: 100000",
+        "cash: 100000\ncosts: {cash_rate: -2}",
+        ("costs.cash_rate", "-2"),
+    ),
+    (
+        "borrow-fee-absurd",
+        "cash: 100000",
+        "cash: 100000\ncosts: {borrow_fee: 50}",
+        ("costs.borrow_fee", "50"),
+    ),
 ]
 COMMANDS = {
     "backtest": ("backtest", "-q", "-c"),

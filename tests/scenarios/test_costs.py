@@ -117,7 +117,7 @@ def test_short_borrow_fee_accrues_on_close_value() -> None:
 
 
 def test_cash_interest_compounds_per_bar() -> None:
-    # an annual rate of 1.01**252 - 1 is exactly 1% per daily bar
+    # an annual rate of 1.001**252 - 1 is exactly 0.1% per daily bar
     p = make_panel({"A": _flat(100.0, 4)})
-    res = run(p, sig(4), cash=CASH, **{"costs.cash_rate": 1.01**252 - 1})
-    np.testing.assert_allclose(res.equity.to_numpy(), CASH * 1.01 ** np.arange(4), rtol=1e-12)
+    res = run(p, sig(4), cash=CASH, **{"costs.cash_rate": 1.001**252 - 1})
+    np.testing.assert_allclose(res.equity.to_numpy(), CASH * 1.001 ** np.arange(4), rtol=1e-12)

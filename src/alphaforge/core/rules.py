@@ -157,11 +157,15 @@ class CostsConfig(_Model):
     participation: float = Field(
         0.0, ge=0.0, le=1.0, description="Max fraction of bar volume per fill (0 = no cap)."
     )
-    borrow_fee: float = Field(0.0, ge=0.0, description="Annual short borrow fee, e.g. 0.01.")
-    margin: float = Field(1.0, ge=1.0, description="Margin requirement on shorts (1.5 = Reg T).")
-    cash_rate: float = Field(
-        0.0, allow_inf_nan=False, description="Annual rate earned on cash (paid when negative)."
+    borrow_fee: Fraction = Field(
+        0.0, ge=0.0, le=5.0, description="Annual short borrow fee, e.g. 0.01 or 1% (at most 500%)."
     )
+    margin: float = Field(1.0, ge=1.0, description="Margin requirement on shorts (1.5 = Reg T).")
+    cash_rate: Fraction = Field(
+        0.0, ge=-0.2, le=1.0, allow_inf_nan=False,
+        description="Annual rate earned on cash (paid when negative), e.g. 0.04 or 4%; "
+        "between -20% and 100%.",
+    )  # fmt: skip
 
     @field_validator("commission", "slippage", mode="wrap")
     @classmethod
