@@ -21,8 +21,17 @@ def _umask() -> int:
 
 
 def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
-    """Call ``write(tmp_path)`` to fill a temp file, then rename it onto ``path``."""
-    target = Path(path)
+    """Call ``write(tmp_path)`` to fill a temp file, then rename it onto ``path``.
+
+    A symbolic link is written through (its target gets the new file, the link stays), and a
+    path that is something other than a file (a device such as ``/dev/full``, a pipe, a
+    directory) is refused with :class:`IsADirectoryError` / :class:`OSError` before anything
+    is written: the rename would replace it."""
+    target = Path(os.path.realpath(path))
+    if target.exists() and not target.is_file():
+        if target.is_dir():
+            raise IsADirectoryError(f"{path}: is a directory, not a file")
+        raise OSError(f"{path}: is not a regular file (a device or a pipe); give a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)

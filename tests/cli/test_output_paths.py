@@ -4,10 +4,14 @@ the home (a backtest used to save its run, then fail on a temp file's name)."""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
+from alphaforge.atomic import atomic_write_text
 from tests.cli.conftest import invoke, refused, tree_hash
 
 pytestmark = pytest.mark.integration
@@ -61,3 +65,40 @@ def test_writable_outputs_still_written(af_home: Path, tmp_path: Path) -> None:
     header = (out / "t.csv").read_text().splitlines()[0]
     assert header == "day,strategy,symbol,trades,wins,losses,qty,pnl,fees"
     assert sorted(p.name for p in (tmp_path / "new").rglob("*")) == ["deeper", "t.csv"]
+
+
+@pytest.mark.parametrize("case", ["backtest-json", "backtest-report", "export-trades"])
+def test_a_device_or_a_pipe_is_refused_and_left_as_it_is(
+    af_home: Path, tmp_path: Path, case: str
+) -> None:
+    """An output that is not a regular file used to be replaced by the rename of the temp file
+    (``--json /dev/full`` turned the device into a file); it is refused before any work."""
+    args, _name, option = next(c[1:] for c in CASES if c[0] == case)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    before = tree_hash(af_home)
+    res = invoke(af_home, *args, str(pipe))
+    refused(res, option, str(pipe), "not a regular file")
+    assert stat.S_ISFIFO(pipe.lstat().st_mode)  # still the pipe
+    assert tree_hash(af_home) == before
+
+
+def test_a_symbolic_link_is_written_through(af_home: Path, tmp_path: Path) -> None:
+    """The link stays a link and its target gets the result (the rename used to replace the
+    link by a file, leaving the target as it was)."""
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    target.write_text("{}")
+    link.symlink_to(target)
+    assert invoke(af_home, *BT, "--json", str(link)).exit_code == 0
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert json.loads(target.read_text())["strategy"] == "sma_cross"
+
+
+def test_the_atomic_writer_refuses_what_is_not_a_file(tmp_path: Path) -> None:
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    with pytest.raises(OSError, match="not a regular file"):
+        atomic_write_text(pipe, "x")
+    with pytest.raises(IsADirectoryError):
+        atomic_write_text(tmp_path, "x")
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and sorted(tmp_path.iterdir()) == [pipe]

@@ -153,7 +153,9 @@ def check_output_file(path: Path | str | None, option: str) -> None:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{option} {path}: is a directory; give a file name")
-    parent = _nearest_existing(path)
+    if path.exists() and not path.is_file():  # (a link is followed: its target is written)
+        raise ConfigError(f"{option} {path}: is not a regular file (a device or a pipe)")
+    parent = _nearest_existing(Path(os.path.realpath(path)))
     if not parent.is_dir():
         raise ConfigError(f"{option} {path}: {parent} is a file, not a directory")
     reason = _cannot_create_in(parent)
