@@ -18,6 +18,7 @@ BROKEN = [
     ("param-inverted", "fast: 5, slow: 20", "fast: 30, slow: 20", ("fast", "slow")),
     ("strategy-unknown", "strategy: sma_cross", "strategy: sma_crossing", ("sma_crossing",)),
     ("timeframe-unknown", "timeframe: 1d", "timeframe: 1y", ("timeframe", "1y")),
+    ("cash-bool", "cash: 100000", "cash: true", ("cash", "true / false")),  # was read as 1.0
     # an annual cash rate of 5,000% (or below -100%, which made equity NaN) ran and exited 0
     (
         "cash-rate-absurd",

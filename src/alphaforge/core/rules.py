@@ -10,7 +10,7 @@ configuration a run used (:meth:`BacktestConfig.resolved`) is written into every
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -80,8 +80,30 @@ OrderType = Literal["auto", "market", "limit", "stop", "stop_limit"]
 _EXIT_HELP = 'a number other than 0 is refused: write 5% or "1.5"'
 
 
+def _takes_bool(annotation: Any) -> bool:
+    """Whether a field of type ``annotation`` may hold ``true`` / ``false``."""
+    if annotation is bool or annotation is Any:
+        return True
+    if get_origin(annotation) is Literal:
+        return any(isinstance(a, bool) for a in get_args(annotation))
+    if get_origin(annotation) is Annotated:
+        return _takes_bool(get_args(annotation)[0])
+    return any(_takes_bool(a) for a in get_args(annotation))  # a union (or none: False)
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """``cash: true`` is not 1.0: a number field refuses a YAML boolean (pydantic would
+        take it as 1 or 0)."""
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and not _takes_bool(field.annotation):
+                raise ValueError("a number is expected here, not true / false")
+        return value
 
 
 HIGH_COST = 0.10

@@ -10,6 +10,7 @@ from alphaforge.analytics.metrics import summary_metrics
 from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
+from alphaforge.sim import codes as C
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import fine_of, intents_of, market_of, order_type_of, run_clock
 from alphaforge.sim.kernels import series_sizes_nb, simulate_into_nb
@@ -148,6 +149,7 @@ def _assemble(
     )
     metrics = _metrics(config, float(resolved["periods_per_year"]), series, records, bench)
     warnings = ["fill=close: same-bar close fills are optimistic"] if config.fill == "close" else []
+    warnings += idle_warning(orders, len(trades))
     return BacktestResult(
         index=panel.index,
         symbols=panel.symbols,
@@ -183,3 +185,17 @@ def _assemble(
         ),
         close_values=panel.close,
     )
+
+
+def idle_warning(orders: np.ndarray, n_trades: int) -> list[str]:
+    """A warning for a run that traded nothing although it placed orders: every order was
+    rejected or expired (e.g. too little cash for one share, a participation cap that leaves
+    no volume), counted by reason."""
+    if n_trades or not len(orders) or (orders["qty"] > 0).any():
+        return []
+    reasons: dict[str, int] = {}
+    for code in orders["reason"]:
+        name = C.REASON_NAMES.get(int(code), str(int(code)))
+        reasons[name] = reasons.get(name, 0) + 1
+    why = ", ".join(f"{k} x{v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    return [f"no trade: none of the {len(orders)} orders filled ({why}); see result.orders"]

@@ -247,7 +247,10 @@ def test_quoted_exit_number_is_a_price_distance() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"costs": {"commission": True}}, r"costs.commission: .*got bool"),
+        ({"costs": {"commission": True}}, r"costs.commission: a number is expected here, not"),
+        ({"cash": True}, r"cash: a number is expected here, not true / false"),  # was cash 1.0
+        ({"sizing": {"method": "fraction", "value": True}}, r"sizing.value: a number is"),
+        ({"risk": {"max_weight": False}}, r"risk.max_weight: a number is expected"),
         ({"costs": {"commission": "0.1%+5bps"}}, r"costs.commission: .*percent part twice"),
         ({"costs": {"slippage": "2bps+3bps"}}, r"costs.slippage: .*part twice"),
         ({"costs": {"slippage": "-5bps"}}, r"costs.slippage: negative slippage"),
