@@ -9,7 +9,11 @@ threads are few (``n_jobs`` 1 or 2), so the same data gives the same model.
 from __future__ import annotations
 
 import io
+import os
 import pickle
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -60,28 +64,103 @@ class ModelSpec:
         return {**_DEFAULTS[self.kind], **self.params}
 
 
-def _estimator(spec: ModelSpec) -> Any:
+def _build(spec: ModelSpec) -> Any:
     params = spec.resolved()
+    if spec.kind == "logistic":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        return make_pipeline(StandardScaler(), LogisticRegression(random_state=spec.seed, **params))
+    if spec.kind == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(random_state=spec.seed, n_jobs=spec.n_jobs, verbose=-1,
+                              deterministic=True, force_row_wise=True, **params)  # fmt: skip
+    from xgboost import XGBClassifier
+
+    return XGBClassifier(random_state=spec.seed, n_jobs=spec.n_jobs, tree_method="hist",
+                         eval_metric="logloss", **params)  # fmt: skip
+
+
+def _estimator(spec: ModelSpec) -> Any:
     try:
-        if spec.kind == "logistic":
-            from sklearn.linear_model import LogisticRegression
-            from sklearn.pipeline import make_pipeline
-            from sklearn.preprocessing import StandardScaler
-
-            return make_pipeline(
-                StandardScaler(), LogisticRegression(random_state=spec.seed, **params)
-            )
-        if spec.kind == "lightgbm":
-            from lightgbm import LGBMClassifier
-
-            return LGBMClassifier(random_state=spec.seed, n_jobs=spec.n_jobs, verbose=-1,
-                                  deterministic=True, force_row_wise=True, **params)  # fmt: skip
-        from xgboost import XGBClassifier
-
-        return XGBClassifier(random_state=spec.seed, n_jobs=spec.n_jobs, tree_method="hist",
-                             eval_metric="logloss", **params)  # fmt: skip
+        return _build(spec)
     except TypeError as exc:
         raise ConfigError(f"model: params: {exc}") from None
+
+
+def check_params(spec: ModelSpec) -> None:
+    """Refuse parameters the library refuses, before any data is read: each classifier is
+    built with its parameters and fitted on a few synthetic rows, so what fails is the
+    parameters. The error names the key (``model.params`` or ``model.members[i].params``),
+    the parameters and the library's reason."""
+    if spec.kind in ENSEMBLES:
+        for i, member in enumerate(spec.members):
+            _check_one(member, f"model.members[{i}].params")
+        return
+    _check_one(spec, "model.params")
+
+
+def _check_one(spec: ModelSpec, key: str) -> None:
+    import warnings
+
+    spec.resolved()  # an unknown kind is its own error
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(_PROBE_ROWS, 2))
+    y = np.arange(_PROBE_ROWS) % 2
+    refused = _library_errors(spec.kind)
+    try:
+        with warnings.catch_warnings(record=True) as caught, _quiet_native_stderr():
+            warnings.simplefilter("always")
+            _build(spec).fit(x, y, **_fit_kwargs(spec, np.ones(_PROBE_ROWS)))
+    except refused as exc:
+        raise ConfigError(f"{key}: {dict(spec.params)!r}: {_reason(exc)}") from None
+    for w in caught:  # XGBoost only warns of parameters it does not know
+        unused = re.search(r"Parameters: \{(.*?)\} (?:are|is) not used", str(w.message), re.S)
+        if unused:
+            names = unused.group(1).replace('"', "").strip()
+            raise ConfigError(f"{key}: {dict(spec.params)!r}: unknown parameter {names} "
+                              f"of {spec.kind}")  # fmt: skip
+
+
+_PROBE_ROWS = 16
+
+
+def _library_errors(kind: str) -> tuple[type[BaseException], ...]:
+    """What the library raises for bad parameters (scikit-learn's InvalidParameterError is a
+    ValueError and a TypeError; XGBoostError is a ValueError)."""
+    if kind == "lightgbm":
+        from lightgbm.basic import LightGBMError
+
+        return (ValueError, TypeError, LightGBMError)
+    return (ValueError, TypeError)
+
+
+def _reason(exc: BaseException) -> str:
+    """The library's message on one line, without LightGBM's source location."""
+    text = " ".join(str(exc).split())
+    return re.sub(r" at \S+, line \d+ ?\.?$", "", text) or type(exc).__name__
+
+
+@contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """LightGBM's native library writes its fatal errors straight to file descriptor 2; the
+    error is raised as an exception too, so the copy on stderr is dropped."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # pragma: no cover - no stderr to redirect
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def meta_logistic(seed: int) -> Any:

@@ -38,7 +38,7 @@ from alphaforge.core.rules import format_validation_error
 from alphaforge.core.yamlfile import read_yaml_mapping
 from alphaforge.ml.cv import Schedule
 from alphaforge.ml.features import FeatureSet, parse_features
-from alphaforge.ml.models import ModelSpec
+from alphaforge.ml.models import ModelSpec, check_params
 from alphaforge.ml.pipeline import LabelSpec
 from alphaforge.ml.train import CVSpec
 from alphaforge.ml.tuning import TuneSpec
@@ -285,4 +285,8 @@ def load_ml_spec(path: str | Path) -> MlSpec:
     if spec.tune is not None and spec.model.ensemble is not None:
         raise ConfigError(f"{p}: tune: Optuna tuning of an ensemble (model.ensemble) is not "
                           "supported; tune each member on its own")  # fmt: skip
+    try:
+        check_params(spec.model.spec())
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
     return spec
