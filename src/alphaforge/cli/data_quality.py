@@ -134,6 +134,10 @@ def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
             frame = pd.read_parquet(path)
         else:
             frame = pd.read_csv(path, sep=None, engine="python")
+    except UnicodeDecodeError:
+        from alphaforge.data.ingest import not_utf8_csv
+
+        raise not_utf8_csv(path) from None
     except (OSError, ValueError, pd.errors.ParserError, csv.Error) as exc:
         raise DataError(f"{path}: cannot be read as CSV or Parquet ({exc})") from exc
     if not isinstance(frame.index, pd.RangeIndex):

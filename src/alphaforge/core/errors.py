@@ -28,6 +28,13 @@ class DataError(AlphaforgeError):
     """Input market data is malformed (names the file, row and column)."""
 
 
+class NotTextError(DataError, ConfigError):
+    """A file that must be text (a config, a CSV of bars) is not UTF-8: bad input, exit code 2.
+    The message names the file, the line and the first byte that is not UTF-8."""
+
+    exit_code = 2
+
+
 class StoreError(AlphaforgeError):
     """The local market-data store could not be read or written."""
 

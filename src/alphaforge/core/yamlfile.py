@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from alphaforge.core.errors import ConfigError
+from alphaforge.core.textfile import read_text
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -54,12 +55,13 @@ def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
     Raises
     ------
     ConfigError
-        ``path: no such <what> file``, ``path: line N invalid YAML``, ``path: line N: key 'k'
-        given twice`` or ``path: expected a mapping of keys at the top level``.
+        ``path: no such <what> file``, ``path: not UTF-8 text (line N: byte 0xNN) ...``,
+        ``path: line N invalid YAML``, ``path: line N: key 'k' given twice`` or ``path:
+        expected a mapping of keys at the top level``.
     """
     p = Path(path)
     try:
-        loaded = yaml.load(p.read_text(), Loader=StrictLoader)
+        loaded = yaml.load(read_text(p), Loader=StrictLoader)
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such {what} file") from None
     except IsADirectoryError:

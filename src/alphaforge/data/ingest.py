@@ -13,7 +13,7 @@ Rules applied to every input (files and in-memory frames from data vendors):
   are taken in ``tz`` (default: UTC, reported as a note). Daily bars keep the session date as
   written, stored at 00:00 UTC.
 * Bad input raises :class:`~alphaforge.core.errors.DataError` naming the file, the row (the
-  1-based line number for CSV) and the column: an empty file, a wrong delimiter, a missing
+  1-based line number for CSV) and the column: a CSV that is not UTF-8 text, an empty file, a wrong delimiter, a missing
   column, unparsable dates, mixed timezones, non-finite or non-positive prices, negative volume,
   conflicting duplicate keys (unless ``on_duplicate`` is ``"first"`` or ``"last"``).
 * Exact duplicate rows are dropped and unordered rows are sorted; both are reported as notes.
@@ -37,7 +37,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from alphaforge.core.errors import DataError
+from alphaforge.core.errors import DataError, NotTextError
+from alphaforge.core.textfile import not_utf8
 from alphaforge.core.timeframe import detect_timeframe
 from alphaforge.data.ingest_checks import (
     CANONICAL,
@@ -49,7 +50,7 @@ from alphaforge.data.ingest_checks import (
     resolve_duplicates,
 )
 
-__all__ = ["IngestReport", "detect_timeframe", "normalize_bars", "read_bars"]
+__all__ = ["IngestReport", "detect_timeframe", "normalize_bars", "not_utf8_csv", "read_bars"]
 
 OnDuplicate = Literal["error", "first", "last"]
 DEFAULT_CHUNK_ROWS = 250_000  # peak memory of an import grows with it; time does not shrink
@@ -293,15 +294,30 @@ def _ns(ts: pd.Series) -> np.ndarray:
 
 
 def _sniff_header(path: Path) -> str:
+    with _open_raw(path) as fh:
+        for raw in fh:
+            if raw.strip():
+                try:
+                    return str(raw.decode("utf-8")).rstrip("\r\n")
+                except UnicodeDecodeError:
+                    raise not_utf8_csv(path) from None
+    raise DataError(f"{path}: file is empty")
+
+
+def _open_raw(path: Path) -> Any:
+    """``path`` opened for reading bytes, decompressed (``.gz``, ``.bz2``)."""
     import bz2
     import gzip
 
     opener: Any = {".gz": gzip.open, ".bz2": bz2.open}.get(path.suffix.lower(), open)
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if line.strip():
-                return line.rstrip("\r\n")
-    raise DataError(f"{path}: file is empty")
+    return opener(path, "rb")
+
+
+def not_utf8_csv(path: Path) -> NotTextError:
+    """The error of a CSV file found not to be UTF-8, naming its first line that is not (a
+    second pass over the file, on the error path only)."""
+    with _open_raw(path) as fh:
+        return not_utf8(path, fh)
 
 
 def _csv_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, int]]:
@@ -325,8 +341,18 @@ def _csv_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
         source = _decompressed(raw, path)
         try:
             reader = pacsv.open_csv(source, read_options=read, convert_options=convert)
+            # Arrow reads a column holding bytes that are not UTF-8 as binary
+            if any(
+                pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)
+                for f in reader.schema
+            ):
+                raise not_utf8_csv(path)
             yield from _rebatch(reader, chunk_rows, first_line=2)
+        except UnicodeDecodeError:
+            raise not_utf8_csv(path) from None
         except pa.ArrowInvalid as exc:
+            if "invalid UTF8" in str(exc):  # in a later block of a text column
+                raise not_utf8_csv(path) from None
             raise DataError(_csv_error(path, names, str(exc))) from None
 
 
