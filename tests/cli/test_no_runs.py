@@ -139,3 +139,22 @@ def test_a_replay_of_too_few_bars_is_refused_naming_its_period(tmp_path: Path) -
     assert refused(res, "at least 3 bars", "got 2 (2019-01-02 .. 2019-01-03)", "--from / --to")
     assert res.exit_code == 1
     assert sorted(p.name for p in home.iterdir()) == ["store"]  # no ledger, no log
+
+
+def test_a_replay_whose_orders_the_risk_gate_refused_says_how_many(tmp_path: Path) -> None:
+    """``runtime.max_order_value: 1`` refuses every entry: the summary used to say "0 order
+    records (0 rejected)" and nothing else."""
+    home = tmp_path / "home"
+    assert invoke(home, "data", "sample").exit_code == 0
+    example = Path(__file__).parents[2] / "examples" / "paper_sma.yaml"
+    text = example.read_text()
+    assert "runtime: {price_band: 0.5}" in text
+    config = tmp_path / "tiny.yaml"
+    config.write_text(text.replace("runtime: {price_band: 0.5}",
+                                   "runtime: {price_band: 0.5, max_order_value: 1}"))  # fmt: skip
+    res = invoke(home, "paper", "--config", str(config), "--replay", "--from", "2019-01-02",
+                 "--to", "2019-12-31", "-q")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "0 order records (0 rejected); 3 refused by the risk gate" in " ".join(
+        res.stdout.split()
+    )

@@ -213,7 +213,8 @@ def _paper(
         f"replay {out.run_id}: {out.bars:,} bars in {out.seconds:,.1f} s "
         f"({out.bars / max(out.seconds, 1e-9):,.0f} bars/s); final equity {out.final_equity:,.2f}; "
         f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected)"
-    )
+        + (f"; {out.refused:,} refused by the risk gate (reasons in the log)" if out.refused else "")
+    )  # fmt: skip
     if halted:
         console.print(halted)
     console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")

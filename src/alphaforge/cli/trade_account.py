@@ -125,6 +125,11 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         f"replay {out.run_id}: {len(setup.ids)} strategies on one account, {out.bars:,} bars in "
         f"{out.seconds:,.1f} s; final equity {out.final_equity:,.2f}; {out.trades:,} closed "
         f"trades, {out.orders:,} order records ({out.rejected:,} rejected)"
+        + (
+            f"; {out.refused:,} refused by the risk gate (reasons in the log)"
+            if out.refused
+            else ""
+        )
     )
     if halted:
         console.print(halted)

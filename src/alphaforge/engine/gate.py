@@ -84,6 +84,7 @@ class RiskGate:
         self.state = TradingState.ACTIVE
         # ids already sent (from the ledger on a restart); the order manager adds each new one
         self.sent = sent if isinstance(sent, RecentIds) else RecentIds(sent, SENT_MEMORY)
+        self.refused = 0  # orders refused by this process (each is also a decision recorded)
         self.checks: tuple[tuple[str, Check], ...] = (
             ("trading_state", self._state),
             ("market_open", self._market),
@@ -97,6 +98,7 @@ class RiskGate:
         for name, fn in self.checks:
             v = fn(req, ctx)
             if not v.ok:
+                self.refused += 1
                 return Verdict(False, name, v.reason)
         return ACCEPT
 

@@ -461,5 +461,5 @@ def run_account_replay(
     return ReplayOutcome(
         run_id=setup.run_id, bars=n - setup.start, final_equity=eq, trades=trades,
         orders=orders, rejected=rejected, seconds=time.perf_counter() - t0,
-        log_file=setup.log_file,
+        log_file=setup.log_file, refused=sum(node.p.gate.refused for node in acct.nodes),
     )  # fmt: skip

@@ -59,6 +59,7 @@ class ReplayOutcome:
     rejected: int
     seconds: float
     log_file: Path
+    refused: int = 0  # orders the risk gate refused (decisions, not order records)
 
 
 def refuse_runtime_settings(cfg: BacktestConfig, source: str) -> None:
@@ -430,7 +431,7 @@ def _replay_bars(
     return ReplayOutcome(
         run_id=setup.run_id, bars=panel.shape[0] - setup.start, final_equity=eq,
         trades=counts.trades, orders=counts.orders, rejected=counts.rejected,
-        seconds=time.perf_counter() - t0, log_file=setup.log_file,
+        seconds=time.perf_counter() - t0, log_file=setup.log_file, refused=node.p.gate.refused,
     )  # fmt: skip
 
 

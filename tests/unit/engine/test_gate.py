@@ -49,3 +49,4 @@ def test_price_band_value_quantity_and_duplicates_in_that_order() -> None:
     # an exit is never held back by the size limits or the band
     held = OrderContext(price=120.0, last_trade=100.0, position=9.0)
     assert gate.check(_req(Side.SELL, 9.0, Intent.EXIT), held).ok
+    assert gate.refused == 4  # the four refusals above (a replay's summary reports them)
