@@ -63,3 +63,40 @@ def test_bad_config_is_refused_naming_the_file(
     assert res.exit_code == 2, err
     assert "unexpected error" not in err
     assert tree_hash(af_home) == before
+
+
+# refused once the bars are read: nothing may be left in the home (no feature cache)
+AFTER_DATA = [
+    ("name-escapes", "name: syn_logit", "name: ../evil", ("name", "../evil")),
+    ("horizon-too-long", "horizon: 5", "horizon: 100000", ("horizon", "100000")),
+    ("train-bars-too-many", "train_bars: 126", "train_bars: 1000000", ("walk_forward",)),
+    ("min-samples-too-many", "cv: null", "cv: {min_samples: 100000}", ("min_samples",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "names"), [b[1:] for b in AFTER_DATA], ids=[b[0] for b in AFTER_DATA]
+)
+def test_refused_run_leaves_no_feature_cache(
+    af_home: Path, tmp_path: Path, old: str, new: str, names: tuple[str, ...]
+) -> None:
+    config = _config(tmp_path, old, new)
+    before = tree_hash(af_home)
+    res = invoke(af_home, "ml", "train", "-q", "--config", str(config))
+    err = refused(res, *names)
+    assert res.exit_code == 2, err
+    assert tree_hash(af_home) == before
+    assert not (af_home / "features").exists() or not any((af_home / "features").iterdir())
+
+
+def test_refused_run_keeps_an_existing_feature_cache(af_home: Path, tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(ML_CONFIG)
+    res = invoke(af_home, "ml", "train", "-q", "--config", str(good))
+    assert res.exit_code == 0, res.output
+    cached = sorted((af_home / "features").glob("*.npz"))
+    assert len(cached) == 1
+    before = tree_hash(af_home)
+    config = _config(tmp_path, "cv: null", "cv: {min_samples: 100000}")
+    refused(invoke(af_home, "ml", "train", "-q", "--config", str(config)), "min_samples")
+    assert tree_hash(af_home) == before

@@ -471,23 +471,47 @@ def data_digest(panel: Panel) -> str:
 def cached_features(panel: Panel, features: FeatureSet, directory: str | Path) -> FeatureMatrix:
     """:func:`compute_features`, kept in ``directory`` as ``<feature hash>-<data digest>.npz``
     (written atomically; a file that cannot be read is computed again)."""
+    fm = load_cached_features(panel, features, directory)
+    if fm is None:
+        fm = compute_features(panel, features)
+        store_features(panel, features, fm, directory)
+    return fm
+
+
+def _cache_path(panel: Panel, features: FeatureSet, directory: str | Path) -> Path:
+    return Path(directory) / f"{features.hash}-{data_digest(panel)}.npz"
+
+
+def load_cached_features(
+    panel: Panel, features: FeatureSet, directory: str | Path
+) -> FeatureMatrix | None:
+    """The features of ``panel`` kept in ``directory``, or ``None`` when there is no readable
+    file of them."""
+    path = _cache_path(panel, features, directory)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = tuple(str(n) for n in z["names"])
+            values = z["values"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if values.shape[:2] != panel.shape:
+        return None
+    return FeatureMatrix(names, values, panel.index, panel.symbols)
+
+
+def store_features(
+    panel: Panel, features: FeatureSet, fm: FeatureMatrix, directory: str | Path
+) -> Path:
+    """Keep ``fm`` (the features of ``panel``) in ``directory``, written atomically."""
     from alphaforge.atomic import atomic_write
 
-    path = Path(directory) / f"{features.hash}-{data_digest(panel)}.npz"
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                names = tuple(str(n) for n in z["names"])
-                values = z["values"]
-            if values.shape[:2] == panel.shape:
-                return FeatureMatrix(names, values, panel.index, panel.symbols)
-        except (OSError, ValueError, KeyError):
-            pass
-    fm = compute_features(panel, features)
+    path = _cache_path(panel, features, directory)
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             np.savez(fh, names=np.array(fm.names), values=fm.values)
 
     atomic_write(path, write)
-    return fm
+    return path

@@ -39,7 +39,8 @@ class Labels:
     kind: str
 
 
-def _check_horizon(horizon: int, n_bars: int) -> None:
+def check_horizon(horizon: int, n_bars: int) -> None:
+    """Refuse a horizon that is not a whole number >= 1, or not shorter than the data."""
     if not isinstance(horizon, int | np.integer) or isinstance(horizon, bool) or horizon < 1:
         raise ConfigError(f"label: horizon: {horizon!r} is not a whole number of bars >= 1")
     if horizon >= n_bars:
@@ -64,7 +65,7 @@ def fixed_horizon(
     """
     c = _2d(close)
     n = c.shape[0]
-    _check_horizon(horizon, n)
+    check_horizon(horizon, n)
     if kind not in ("sign", "return"):
         raise ConfigError(f"label: kind: {kind!r}; expected sign or return")
     ret = np.full(c.shape, np.nan)
@@ -115,7 +116,7 @@ def triple_barrier(
     """
     c = _2d(close)
     n, m = c.shape
-    _check_horizon(spec.horizon, n)
+    check_horizon(spec.horizon, n)
     if spec.upper < 0 or spec.lower < 0:
         raise ConfigError("label: upper and lower barrier multipliers must be >= 0")
     h = spec.horizon

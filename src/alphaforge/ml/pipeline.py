@@ -11,10 +11,17 @@ import numpy as np
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.panel import Panel
-from alphaforge.ml.cv import Schedule
+from alphaforge.ml.cv import Schedule, refit_bars
 from alphaforge.ml.dataset import Dataset, build_dataset
 from alphaforge.ml.features import FeatureMatrix, FeatureSet
-from alphaforge.ml.labels import BarrierSpec, Labels, fixed_horizon, meta_labels, triple_barrier
+from alphaforge.ml.labels import (
+    BarrierSpec,
+    Labels,
+    check_horizon,
+    fixed_horizon,
+    meta_labels,
+    triple_barrier,
+)
 from alphaforge.ml.models import ModelSpec, library_versions
 from alphaforge.ml.registry import ModelVersion, StoredModel, save_version
 from alphaforge.ml.train import CVSpec, FoldScore, Progress, TrainResult, train
@@ -77,6 +84,13 @@ def default_start(features: FeatureSet, schedule_train_bars: int | None) -> int:
     return features.warmup() + (schedule_train_bars or 252)
 
 
+def check_bars(label: LabelSpec, schedule: Schedule, n_bars: int) -> None:
+    """Refuse, before features are computed, a label horizon or a walk-forward schedule the
+    ``n_bars`` bars of the data cannot hold."""
+    check_horizon(label.horizon, n_bars)
+    refit_bars(schedule, n_bars)
+
+
 def run_training(
     panel: Panel,
     features: FeatureSet,
@@ -91,6 +105,7 @@ def run_training(
 ) -> TrainRun:
     """Compute features (unless ``matrix`` holds them already) and labels, build the rows and
     train (walk-forward, purged k-fold)."""
+    check_bars(label, schedule, panel.shape[0])
     if progress:
         progress("features", 0, 1)
     fm = features.compute(panel) if matrix is None else matrix

@@ -40,6 +40,7 @@ from alphaforge.ml.cv import Schedule
 from alphaforge.ml.features import FeatureSet, parse_features
 from alphaforge.ml.models import ModelSpec, check_params
 from alphaforge.ml.pipeline import LabelSpec
+from alphaforge.ml.registry import check_name
 from alphaforge.ml.train import CVSpec
 from alphaforge.ml.tuning import TuneSpec
 
@@ -280,6 +281,10 @@ def load_ml_spec(path: str | Path) -> MlSpec:
         raise ConfigError(format_validation_error(exc, str(p))) from None
     if spec.label.kind == "meta" and spec.label.primary is None:
         raise ConfigError(f"{p}: label.primary: kind meta needs a primary strategy")
+    try:
+        check_name(spec.name)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
     spec.feature_set(str(p))  # unknown features are reported before any data is read
     spec.check_sectors(str(p))
     if spec.tune is not None and spec.model.ensemble is not None:

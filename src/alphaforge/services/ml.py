@@ -20,10 +20,11 @@ from alphaforge.atomic import atomic_write_text
 from alphaforge.config.settings import AppSettings
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.panel import Panel
-from alphaforge.ml.features import cached_features
+from alphaforge.ml.features import load_cached_features, store_features
 from alphaforge.ml.models import scores
 from alphaforge.ml.pipeline import (
     PrimarySignals,
+    check_bars,
     default_start,
     make_labels,
     run_training,
@@ -86,10 +87,21 @@ def train_model(
     features = spec.feature_set(str(config))
     panel = load_ml_panel(spec, settings)
     schedule = spec.walk_forward.spec(default_start(features, spec.walk_forward.train_bars))
-    run = run_training(panel, features, spec.label.spec(), spec.model.spec(), schedule,
+    label = spec.label.spec()
+    check_bars(label, schedule, panel.shape[0])
+    # the feature cache is written only once the training succeeded: a refused run leaves
+    # nothing behind
+    cache = Path(settings.home).expanduser() / "features"
+    matrix = load_cached_features(panel, features, cache)
+    computed = matrix is None
+    if progress:
+        progress("features", 0, 1)
+    fm = features.compute(panel) if matrix is None else matrix
+    run = run_training(panel, features, label, spec.model.spec(), schedule,
                        spec.cv.spec() if spec.cv else None, _primary(spec, panel), progress,
-                       spec.tune.spec() if spec.tune else None,
-                       cached_features(panel, features, Path(settings.home).expanduser() / "features"))  # fmt: skip
+                       spec.tune.spec() if spec.tune else None, fm)  # fmt: skip
+    if computed:
+        store_features(panel, features, fm, cache)
     source = {"config": str(Path(config).resolve()), "data": str(Path(spec.data).resolve()) if spec.data else None,
               "symbols": spec.symbols, "start": spec.start, "end": spec.end,
               "timeframe": spec.timeframe}  # fmt: skip
