@@ -279,13 +279,16 @@ def _utc_stamp(value: str) -> pd.Timestamp | None:
 
 
 def load_run_spec(path: str | Path | None, overrides: dict[str, Any] | None = None) -> RunSpec:
-    """Read ``path`` (YAML), apply ``overrides`` (nested mapping), validate; errors name the key."""
+    """Read ``path`` (YAML), apply ``overrides`` (nested mapping), validate; errors name the key.
+    A file without keys (empty, or only comments) is refused naming it."""
     data: dict[str, Any] = {}
     source = "command line"
     if path is not None:
         p = Path(path)
         source = str(p)
         data = read_yaml_mapping(p, "config")
+        if not data:  # nothing to run: a wrong or truncated file, not the defaults
+            raise ConfigError(f"{p}: the config file is empty (no keys, not even strategy:)")
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}

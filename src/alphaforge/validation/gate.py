@@ -146,11 +146,16 @@ def load_gate(path: str | Path) -> GateSpec:
     Raises
     ------
     ConfigError
-        Missing file, invalid YAML, an unknown key or a bad value (one line naming the file,
-        the key and the value).
+        Missing file, invalid YAML, a file without keys (empty or only comments), an unknown
+        key or a bad value (one line naming the file, the key and the value).
     """
     p = Path(path)
     loaded: Any = read_yaml_mapping(p, "gate")
+    if not loaded:  # a wrong or truncated file: the default gate is had by leaving out the file
+        raise ConfigError(
+            f"{p}: the gate file is empty (no keys); give gate keys such as min_sharpe:, or "
+            "leave out --gate for the default gate"
+        )
     if set(loaded) == {"gate"}:
         loaded = loaded["gate"] or {}
     if not isinstance(loaded, dict):

@@ -180,8 +180,17 @@ def test_yaml_round_trip(tmp_path: Path) -> None:
     assert load_gate(path) == spec
     (tmp_path / "nested.yaml").write_text("gate:\n  min_sharpe: 2\n")
     assert load_gate(tmp_path / "nested.yaml") == GateSpec(min_sharpe=2.0)
-    (tmp_path / "empty.yaml").write_text("")
-    assert load_gate(tmp_path / "empty.yaml") == GateSpec()
+    assert load_gate(save_gate(GateSpec(), tmp_path / "defaults.yaml")) == GateSpec()
+
+
+@pytest.mark.parametrize("text", ["", "# no keys\n", "{}\n"])
+def test_gate_file_without_keys_is_refused(tmp_path: Path, text: str) -> None:
+    """An empty gate file is a wrong or truncated file, not the default gate (which is had by
+    giving no gate file)."""
+    path = tmp_path / "empty.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=r"empty\.yaml: the gate file is empty"):
+        load_gate(path)
 
 
 def _error(tmp_path: Path, text: str) -> str:
