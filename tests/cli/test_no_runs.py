@@ -158,3 +158,31 @@ def test_a_replay_whose_orders_the_risk_gate_refused_says_how_many(tmp_path: Pat
     assert "0 order records (0 rejected); 3 refused by the risk gate" in " ".join(
         res.stdout.split()
     )
+
+
+def test_a_finished_replay_started_again_says_it_is_complete(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert invoke(home, "data", "sample").exit_code == 0
+    config = str(Path(__file__).parents[2] / "examples" / "paper_sma.yaml")
+    args = ("paper", "--config", config, "--replay", "--from", "2019-01-02", "--to",
+            "2019-12-31", "-q", "--run-id", "r1")  # fmt: skip
+    assert invoke(home, *args).exit_code == 0
+    again = invoke(home, *args)
+    assert again.exit_code == 0
+    said = " ".join(again.stdout.split())
+    assert "replay r1: already replayed to its last bar (2019-12-31 00:00)" in said
+    assert "0 bars" not in said
+
+
+def test_a_replay_shorter_than_the_warm_up_is_refused_as_its_backtest_is(tmp_path: Path) -> None:
+    """41 bars for an SMA of 100: the backtest of the period is refused; the replay used to run
+    them and say 0 trades."""
+    home = tmp_path / "home"
+    assert invoke(home, "data", "sample").exit_code == 0
+    config = str(Path(__file__).parents[2] / "examples" / "paper_sma.yaml")
+    res = invoke(home, "paper", "--config", config, "--replay", "--from", "2019-01-02", "--to",
+                 "2019-03-01", "-q")  # fmt: skip
+    assert refused(res, config, "only 41 bar(s)", "warm-up of 100", "earlier --from")
+    assert sorted(p.name for p in home.iterdir()) == ["store"]
+    bt = invoke(home, "backtest", "-c", config, "--start", "2019-01-02", "--end", "2019-03-01")
+    assert refused(bt, "only 41 bar(s)", "warm-up of 100")

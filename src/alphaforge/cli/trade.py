@@ -18,7 +18,7 @@ from alphaforge.cli.common import (
     refuse_without_ledger,
     settings_from,
 )
-from alphaforge.cli.trade_account import halt_note, run_with_view
+from alphaforge.cli.trade_account import already_replayed, halt_note, run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.services.ledger import new_ledger_file, open_ledger, remove_new_ledger
@@ -209,6 +209,9 @@ def _paper(
         ledger.close()
         if setup is None:  # refused before it started: no ledger left behind
             remove_new_ledger(fresh)
+    assert setup is not None
+    if already_replayed(out, setup.panel.index[-1]):
+        return
     console.print(
         f"replay {out.run_id}: {out.bars:,} bars in {out.seconds:,.1f} s "
         f"({out.bars / max(out.seconds, 1e-9):,.0f} bars/s); final equity {out.final_equity:,.2f}; "

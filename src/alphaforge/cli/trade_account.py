@@ -73,6 +73,18 @@ def run_with_view(
         return run(show)
 
 
+def already_replayed(out: Any, last: Any) -> bool:
+    """Say so when a replay ran no bar (a finished run started again with its --run-id)."""
+    if out.bars:
+        return False
+    console.print(
+        f"replay {out.run_id}: already replayed to its last bar ({last:%Y-%m-%d %H:%M}); "
+        "nothing left to replay (a new run: leave out --run-id). Results: alphaforge pnl "
+        f"--run {out.run_id}"
+    )
+    return True
+
+
 def halt_note(ledger: Any, ended: bool = True) -> str | None:
     """A line saying the kill switch is on (a run under it opens nothing), or ``None``; in the
     past tense after a run (``ended``), else for a run that starts."""
@@ -119,6 +131,8 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         ledger.close()
         if setup is None:  # refused before it started: no ledger left behind
             remove_new_ledger(fresh)
+    if already_replayed(out, setup.panel.index[-1]):
+        return
     if quiet or not sys.stdout.isatty():
         console.print(summary)
     console.print(

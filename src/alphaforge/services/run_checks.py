@@ -62,13 +62,14 @@ def _few(names: list[str], n: int = 3) -> str:
     return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
-def warmup_note(warmup: int, panel: Panel) -> str | None:
-    """Why a run cannot trade when the data is shorter than the strategy's warm-up."""
+def warmup_note(warmup: int, panel: Panel, start: str = "--start") -> str | None:
+    """Why a run cannot trade when the data is shorter than the strategy's warm-up (``start``:
+    the option that starts it earlier)."""
     bars = len(panel.index)
     if bars < warmup:
         return (
             f"only {bars} bar(s) of data for a warm-up of {warmup} bar(s): the strategy's "
-            "signals never start; give more data (an earlier --start) or a shorter lookback"
+            f"signals never start; give more data (an earlier {start}) or a shorter lookback"
         )
     return None
 

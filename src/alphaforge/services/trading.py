@@ -31,6 +31,7 @@ from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
 from alphaforge.services.backtest import load_spec_panel
 from alphaforge.services.ledger import find_run
+from alphaforge.services.run_checks import warmup_note
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import RunClock, order_type_of, run_clock, sector_ids
 from alphaforge.sim.settings import settings_from_config
@@ -299,6 +300,9 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     begun = replay_start(spec, settings, ledger, req)
     panel, run_id, known, log = begun.panel, begun.run_id, begun.known, begun.log
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
+    short = warmup_note(strategy.warmup(), panel, "--from")
+    if short:  # as the backtest of the same period refuses it
+        raise DataError(f"{spec.source}: {short}")
     venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=not req.live_venue)
     sent = ledger.submitted_ids(run_id)
     ledger.start_run(
