@@ -51,6 +51,13 @@ class StrategyError(AlphaforgeError):
     """A strategy is invalid, or its parameters are."""
 
 
+class StrategyFileError(StrategyError):
+    """A user's strategy file cannot be used as it is given (exit code 2, bad input): it exits
+    while it is imported."""
+
+    exit_code = 2
+
+
 class BacktestError(AlphaforgeError):
     """A backtest could not be run with the given inputs."""
 

@@ -3,26 +3,58 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["NotPython", "module_from_file"]
+__all__ = ["ExitOnImport", "NotPython", "module_from_file"]
 
 
 class NotPython(ImportError):
     """The file cannot be loaded as a Python module at all."""
 
 
+class ExitOnImport(ImportError):
+    """The file's own code exited (``sys.exit``, ``raise SystemExit``) while it was imported:
+    an import that ends the command, silently and with the file's exit code, is refused."""
+
+
 def module_from_file(path: Path, name: str) -> ModuleType:
     """Run ``path`` as the module ``name``, registered in ``sys.modules`` first (so classes
     and dataclasses defined there resolve their own module). Raises :class:`NotPython` when
     the file cannot be loaded as Python; an exception of the file's own code propagates as
-    raised, for the caller to report with the user's ``file:line``."""
+    raised, for the caller to report with the user's ``file:line``; ``SystemExit`` is turned
+    into :class:`ExitOnImport` (``KeyboardInterrupt`` propagates). A module whose import
+    failed is not left in ``sys.modules``."""
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise NotPython(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SystemExit as exc:
+        sys.modules.pop(name, None)
+        line = _exit_line(exc, path)
+        raise ExitOnImport(
+            f"{path}: the file exits while it is imported (SystemExit({exc.code!r}){line}); "
+            "keep sys.exit out of its top level (under if __name__ == '__main__':)"
+        ) from None
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
     return module
+
+
+def _exit_line(exc: SystemExit, path: Path) -> str:
+    """`` at line N`` of ``path`` where ``exc`` was raised (its innermost frame in the file)."""
+    import traceback
+
+    target = os.path.abspath(path)
+    lines = [
+        f.lineno
+        for f in traceback.extract_tb(exc.__traceback__)
+        if os.path.abspath(f.filename) == target
+    ]
+    return f" at line {lines[-1]}" if lines and lines[-1] is not None else ""

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.core.errors import StrategyError
+from alphaforge.core.errors import StrategyError, StrategyFileError
 from alphaforge.core.suggest import did_you_mean
-from alphaforge.core.userfile import NotPython, module_from_file
+from alphaforge.core.userfile import ExitOnImport, NotPython, module_from_file
 from alphaforge.strategy.base import Strategy
 
 _BUILTIN_MODULES = ("alphaforge.strategy.library",)
@@ -79,6 +79,8 @@ def _load_from_file(ref: str) -> type[Strategy[Any]]:
         module = module_from_file(path, mod_name)
     except NotPython:
         raise StrategyError(f"cannot import strategy file {path}") from None
+    except ExitOnImport as exc:
+        raise StrategyFileError(str(exc)) from None
     except Exception as exc:
         raise StrategyError(f"{path}: error while importing: {type(exc).__name__}: {exc}") from exc
     cls = getattr(module, cls_name, None)
