@@ -309,6 +309,22 @@ class BacktestConfig(_Model):
     benchmark: str | None = Field(None, description="Benchmark symbol; default equal-weight B&H.")
     record_positions: bool = True
 
+    @field_validator("exits")
+    @classmethod
+    def _stops_can_trigger(cls, value: ExitsConfig, info: ValidationInfo) -> ExitsConfig:
+        """A long-only run's stop 100% or more under the price is at or below zero: it could
+        never trigger (a short's stop above the price can)."""
+        if info.data.get("direction") != "long":
+            return value
+        for key in ("stop_loss", "trailing_stop"):
+            level = getattr(value, key)
+            if level is not None and level.kind == "pct" and level.value >= 1.0:
+                raise ValueError(
+                    f"{key}: {level.value:.0%} under a long position's price is at or below "
+                    f"zero and never triggers; give a distance under 100% (got {level.value:.0%})"
+                )
+        return value
+
     @field_validator("cash")
     @classmethod
     def _plausible_cash(cls, value: float) -> float:

@@ -88,8 +88,9 @@ def test_config_json_round_trips(
 ) -> None:
     cfg = BacktestConfig(
         costs={"commission": c, "slippage": s, "allow_high": True},
+        direction="long_short",
         exits={"stop_loss": stop, "trailing_stop": trail},
-    )
+    )  # fmt: skip  (long_short: a stop of 100% or more is refused for longs only)
     doc = json.loads(json.dumps(cfg.model_dump(mode="json")))
     assert BacktestConfig.build(doc) == cfg
 
@@ -249,6 +250,8 @@ def test_quoted_exit_number_is_a_price_distance() -> None:
     [
         ({"costs": {"commission": True}}, r"costs.commission: a number is expected here, not"),
         ({"cash": True}, r"cash: a number is expected here, not true / false"),  # was cash 1.0
+        ({"exits": {"stop_loss": "100%"}}, r"exits: stop_loss: 100% under a long position"),
+        ({"exits": {"trailing_stop": "500%"}}, r"exits: trailing_stop: 500% under a long"),
         ({"sizing": {"method": "fraction", "value": True}}, r"sizing.value: a number is"),
         ({"risk": {"max_weight": False}}, r"risk.max_weight: a number is expected"),
         ({"costs": {"commission": "0.1%+5bps"}}, r"costs.commission: .*percent part twice"),
@@ -384,3 +387,10 @@ def test_resolved_records_the_order_type_used() -> None:
     run = cfg.resolved(timeframe="1d", calendar="XNYS", periods_per_year=252.0, order_type="limit")
     assert run.order_type == "limit"
     assert BacktestConfig.build(run.model_dump(mode="json")) == run
+
+
+def test_a_stop_over_100_percent_is_valid_for_shorts() -> None:
+    """A short's stop 150% above its price can trigger (the price more than doubles)."""
+    for direction in ("short", "long_short"):
+        cfg = BacktestConfig.build({"direction": direction, "exits": {"stop_loss": "150%"}})
+        assert cfg.exits.stop_loss is not None and cfg.exits.stop_loss.value == 1.5
