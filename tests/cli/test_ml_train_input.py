@@ -1,7 +1,7 @@
 """``ml train`` refuses a bad config in one line naming the config file, the key and the value,
 exits 2, and leaves the home as it was (no model version, no feature cache file): model
-parameters the library refuses used to end in an "unexpected error", and configs refused once
-the data was read left their feature cache behind."""
+parameters the library refuses used to end in an "unexpected error", configs refused once the
+data was read left their feature cache behind, and those errors did not name the file."""
 
 from __future__ import annotations
 
@@ -40,6 +40,9 @@ BROKEN = [
     ("member-params", LOGISTIC,
      "model: {ensemble: voting, members: [{kind: logistic}, {kind: logistic, params: {C: 0}}]}",
      ("model.members[1].params", "C")),
+    # feature parameters are checked with the config, and the bars' errors name the file too
+    ("feature-window", "windows: [1, 5]", "windows: [-1]", ("features[0]", "windows", "-1")),
+    ("timeframe", "timeframe: 1d", "timeframe: 1x", ("timeframe", "1x")),
 ]  # fmt: skip
 
 
@@ -83,7 +86,7 @@ def test_refused_run_leaves_no_feature_cache(
     config = _config(tmp_path, old, new)
     before = tree_hash(af_home)
     res = invoke(af_home, "ml", "train", "-q", "--config", str(config))
-    err = refused(res, *names)
+    err = refused(res, str(config), *names)
     assert res.exit_code == 2, err
     assert tree_hash(af_home) == before
     assert not (af_home / "features").exists() or not any((af_home / "features").iterdir())
@@ -98,5 +101,7 @@ def test_refused_run_keeps_an_existing_feature_cache(af_home: Path, tmp_path: Pa
     assert len(cached) == 1
     before = tree_hash(af_home)
     config = _config(tmp_path, "cv: null", "cv: {min_samples: 100000}")
-    refused(invoke(af_home, "ml", "train", "-q", "--config", str(config)), "min_samples")
+    refused(
+        invoke(af_home, "ml", "train", "-q", "--config", str(config)), str(config), "min_samples"
+    )
     assert tree_hash(af_home) == before

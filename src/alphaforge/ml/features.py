@@ -143,12 +143,14 @@ def parse_features(raw: Sequence[Any], where: str = "features") -> FeatureSet:
     if isinstance(raw, str | bytes) or not isinstance(raw, Sequence) or not raw:
         raise ConfigError(f"{where}: expected a non-empty list of features (got {raw!r})")
     specs = tuple(_entry(r, f"{where}[{i}]") for i, r in enumerate(raw))
-    fs = FeatureSet(specs)
-    if fs.specs:  # validates indicator names and parameters before any data is read
-        for s in fs.specs:
-            if s.kind == "indicator":
-                _indicator_spec(s)
-    return fs
+    for i, s in enumerate(specs):  # parameters are checked before any data is read
+        check = PARAMETERS.get(s.kind)
+        try:
+            if check is not None:
+                check(s)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}[{i}]: {str(exc).removeprefix('features: ')}") from None
+    return FeatureSet(specs)
 
 
 # ---------------------------------------------------------------- helpers
@@ -218,12 +220,18 @@ def _returns(panel: Panel, spec: FeatureSpec) -> Columns:
     return out
 
 
+def _vol_windows(spec: FeatureSpec) -> list[int]:
+    ws = _windows(spec, (20, 60))
+    for w in ws:
+        if w < 2:
+            raise ConfigError(f"features: volatility: windows: {w} must be >= 2")
+    return ws
+
+
 def _volatility(panel: Panel, spec: FeatureSpec) -> Columns:
     r = _frame(log_returns(panel.close), panel)
     out: Columns = {}
-    for w in _windows(spec, (20, 60)):
-        if w < 2:
-            raise ConfigError(f"features: volatility: windows: {w} must be >= 2")
+    for w in _vol_windows(spec):
         out[f"vol_{w}"] = r.rolling(w, min_periods=w).std().to_numpy()
     return out
 
@@ -411,6 +419,25 @@ BUILDERS: Mapping[str, Builder] = {
     "roll_spread": _roll,
     "kyle_lambda": _kyle,
     "sector_momentum": _sector_momentum,
+}
+PARAMETERS: Mapping[str, Callable[[FeatureSpec], object]] = {
+    # each builder's parameters, read as the builder reads them (ConfigError when invalid)
+    "returns": lambda s: _windows(s, (1, 5, 20)),
+    "volatility": _vol_windows,
+    "indicator": _indicator_spec,
+    "beta": lambda s: _window(s, default=60, low=3),
+    "correlation": lambda s: _window(s, default=60, low=3),
+    "vol_regime": lambda s: (_window(s, default=20), _window(s, "lookback", 252, 10)),
+    "hmm": lambda s: (
+        _window(s, "n_states", 2, 2),
+        _window(s, "min_train", 252, 20),
+        _window(s, "refit_every", 63, 1),
+    ),
+    "calendar": lambda s: None,
+    "amihud": lambda s: _window(s, default=20, low=1),
+    "roll_spread": lambda s: _window(s, default=20, low=3),
+    "kyle_lambda": lambda s: _window(s, default=20, low=3),
+    "sector_momentum": lambda s: _windows(s, (20, 60)),
 }
 ALLOWED: Mapping[str, tuple[str, ...]] = {
     "returns": ("windows",),

@@ -24,6 +24,7 @@ from alphaforge.ml.features import load_cached_features, store_features
 from alphaforge.ml.models import scores
 from alphaforge.ml.pipeline import (
     PrimarySignals,
+    TrainRun,
     check_bars,
     default_start,
     make_labels,
@@ -84,6 +85,28 @@ def train_model(
 ) -> TrainReport:
     """Train the model of ``config`` and store it as a new version under HOME/models."""
     spec = load_ml_spec(config)
+    try:
+        run = _train(spec, config, settings, progress)
+    except ConfigError as exc:  # the bars, features and fits are the config's
+        raise ConfigError(_in_file(config, str(exc))) from None
+    source = {"config": str(Path(config).resolve()), "data": str(Path(spec.data).resolve()) if spec.data else None,
+              "symbols": spec.symbols, "start": spec.start, "end": spec.end,
+              "timeframe": spec.timeframe}  # fmt: skip
+    extra = {"source": source, "strategy": spec.strategy.model_dump(), "backtest": spec.backtest,
+             "primary": spec.label.primary.model_dump() if spec.label.primary else None}  # fmt: skip
+    version = save_run(models_dir(settings), spec.name, run, extra)
+    return TrainReport(version, spec)
+
+
+def _in_file(config: str | Path, message: str) -> str:
+    """``message`` naming the config file (unless it does already)."""
+    return message if message.startswith(str(config)) else f"{config}: {message}"
+
+
+def _train(
+    spec: MlSpec, config: str | Path, settings: AppSettings, progress: Progress | None
+) -> TrainRun:
+    """Features, labels and the walk-forward and purged k-fold fits of ``spec``."""
     features = spec.feature_set(str(config))
     panel = load_ml_panel(spec, settings)
     schedule = spec.walk_forward.spec(default_start(features, spec.walk_forward.train_bars))
@@ -102,13 +125,7 @@ def train_model(
                        spec.tune.spec() if spec.tune else None, fm)  # fmt: skip
     if computed:
         store_features(panel, features, fm, cache)
-    source = {"config": str(Path(config).resolve()), "data": str(Path(spec.data).resolve()) if spec.data else None,
-              "symbols": spec.symbols, "start": spec.start, "end": spec.end,
-              "timeframe": spec.timeframe}  # fmt: skip
-    extra = {"source": source, "strategy": spec.strategy.model_dump(), "backtest": spec.backtest,
-             "primary": spec.label.primary.model_dump() if spec.label.primary else None}  # fmt: skip
-    version = save_run(models_dir(settings), spec.name, run, extra)
-    return TrainReport(version, spec)
+    return run
 
 
 @dataclass(frozen=True)
