@@ -84,3 +84,14 @@ def test_gate_with_a_key_still_reads(af_home: Path, tmp_path: Path) -> None:
     )
     assert res.exit_code in (0, 1), res.output  # the gate passes or fails; the file is read
     assert json.loads(out.read_text())["gate_spec"]["min_trades"] == 1
+
+
+def test_a_config_without_a_strategy_names_the_file(tmp_path: Path) -> None:
+    """A config with keys but no ``strategy:`` and none on the command line: the refusal names
+    the file and exits 2 (it named nothing and exited 1)."""
+    config = tmp_path / "nostrategy.yaml"
+    config.write_text("symbols: [SYN01]\ncash: 1000\n")
+    home = tmp_path / "home"
+    res = invoke(home, "backtest", "-c", str(config))
+    assert refused(res, str(config), "no strategy given")
+    assert res.exit_code == 2

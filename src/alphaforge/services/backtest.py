@@ -367,11 +367,17 @@ def from_source(exc: AlphaforgeError, spec: Any) -> AlphaforgeError:
     return type(exc)(f"{source}: {exc}")
 
 
+def no_strategy(spec: Any) -> ConfigError:
+    """The refusal of a spec that names no strategy (the config file, when there is one)."""
+    where = f"{spec.source}: " if spec.source not in ("", "command line") else ""
+    return ConfigError(f"{where}no strategy given (an argument, or 'strategy:' in the config)")
+
+
 def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestResult:
     """Run a :class:`~alphaforge.config.specs.RunSpec` (on ``panel`` when given)."""
     refuse_account(spec)
     if not spec.strategy:
-        raise DataError("no strategy given (argument or 'strategy:' in the config)")
+        raise no_strategy(spec)
     # the strategy, its parameters and the direction first: a wrong name costs no data read
     strat = spec_strategy(spec)
     check_direction(strat, spec.direction)
@@ -418,7 +424,7 @@ def run_spec_per_symbol(spec: Any, settings: Any) -> dict[str, BacktestResult]:
     the full cash, on its own bars, exactly as ``spec`` restricted to that one symbol would."""
     refuse_account(spec)
     if not spec.strategy:
-        raise DataError("no strategy given (argument or 'strategy:' in the config)")
+        raise no_strategy(spec)
     check_direction(spec_strategy(spec), spec.direction)
     panel = load_spec_panel(spec, settings)
     if len(panel.symbols) < 2:
