@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +39,12 @@ def test_empty_run_config_is_refused(
     assert tree_hash(af_home) == before
 
 
+def _validate(af_home: Path, result: Path, gate: Path, *more: str) -> Any:
+    """``alphaforge validate RESULT --gate GATE`` with the slow parts off."""
+    return invoke(af_home, "validate", str(result), "--gate", str(gate), "--sims", "100",
+                  "--no-robustness", "--no-regimes", *more)  # fmt: skip
+
+
 @pytest.mark.parametrize("text", list(EMPTY.values()), ids=list(EMPTY))
 def test_empty_gate_is_refused(af_home: Path, tmp_path: Path, text: str) -> None:
     result = tmp_path / "result.json"
@@ -46,17 +53,7 @@ def test_empty_gate_is_refused(af_home: Path, tmp_path: Path, text: str) -> None
     gate = tmp_path / "gate.yaml"
     gate.write_text(text)
     before = tree_hash(af_home)
-    res = invoke(
-        af_home,
-        "validate",
-        str(result),
-        "--gate",
-        str(gate),
-        "--sims",
-        "100",
-        "--no-robustness",
-        "--no-regimes",
-    )
+    res = _validate(af_home, result, gate)
     refused(res, str(gate), "gate file is empty", "--gate")
     assert res.exit_code == 2
     assert tree_hash(af_home) == before
@@ -69,19 +66,7 @@ def test_gate_with_a_key_still_reads(af_home: Path, tmp_path: Path) -> None:
     gate = tmp_path / "gate.yaml"
     gate.write_text("min_trades: 1\n")
     out = tmp_path / "validation.json"
-    res = invoke(
-        af_home,
-        "validate",
-        str(result),
-        "--gate",
-        str(gate),
-        "--sims",
-        "100",
-        "--no-robustness",
-        "--no-regimes",
-        "--json",
-        str(out),
-    )
+    res = _validate(af_home, result, gate, "--json", str(out))
     assert res.exit_code in (0, 1), res.output  # the gate passes or fails; the file is read
     assert json.loads(out.read_text())["gate_spec"]["min_trades"] == 1
 

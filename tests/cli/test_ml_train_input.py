@@ -59,13 +59,21 @@ def _config(tmp_path: Path, old: str, new: str) -> Path:
 def test_bad_config_is_refused_naming_the_file(
     af_home: Path, tmp_path: Path, old: str, new: str, names: tuple[str, ...]
 ) -> None:
+    assert "unexpected error" not in _refused_as_it_was(af_home, tmp_path, old, new, names)
+
+
+def _refused_as_it_was(
+    af_home: Path, tmp_path: Path, old: str, new: str, names: tuple[str, ...]
+) -> str:
+    """``ml train`` of the config with ``old`` replaced by ``new``: refused with exit 2
+    naming the file and ``names``, the home as it was; returns the error line."""
     config = _config(tmp_path, old, new)
     before = tree_hash(af_home)
     res = invoke(af_home, "ml", "train", "-q", "--config", str(config))
     err = refused(res, str(config), *names)
     assert res.exit_code == 2, err
-    assert "unexpected error" not in err
     assert tree_hash(af_home) == before
+    return err
 
 
 # refused once the bars are read: nothing may be left in the home (no feature cache)
@@ -83,12 +91,7 @@ AFTER_DATA = [
 def test_refused_run_leaves_no_feature_cache(
     af_home: Path, tmp_path: Path, old: str, new: str, names: tuple[str, ...]
 ) -> None:
-    config = _config(tmp_path, old, new)
-    before = tree_hash(af_home)
-    res = invoke(af_home, "ml", "train", "-q", "--config", str(config))
-    err = refused(res, str(config), *names)
-    assert res.exit_code == 2, err
-    assert tree_hash(af_home) == before
+    _refused_as_it_was(af_home, tmp_path, old, new, names)
     assert not (af_home / "features").exists() or not any((af_home / "features").iterdir())
 
 
