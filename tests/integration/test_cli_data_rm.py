@@ -76,7 +76,7 @@ def test_unknown_symbols_are_refused_and_nothing_is_removed(home: Path) -> None:
         (("ZZ*",), "'ZZ*': no stored symbol matches"),
     ]:
         code, _, err = cli(home, "data", "rm", *args, "--yes")
-        assert code == 1, (args, err)
+        assert code == 2, (args, err)  # a symbol given that is not stored: bad input
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
     assert _series(home) == before

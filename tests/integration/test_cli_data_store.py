@@ -104,6 +104,6 @@ def test_bad_file_fails_with_one_line_and_writes_nothing(tmp_path: Path) -> None
     code, out = cli(home, "data", "list")
     assert code == 0 and "empty" in out
     code, out = cli(home, "data", "show", "NOPE")
-    assert code == 1 and "unknown symbol 'NOPE'" in out
+    assert code == 2 and "unknown symbol 'NOPE'" in out  # bad input
     code, out = cli(home, "data", "import", str(good), "--on-duplicate", "maybe")
     assert code == 2 and "--on-duplicate" in out

@@ -92,14 +92,14 @@ def test_show_prints_summary_metrics_and_files(saved: tuple[Path, list[str]]) ->
 def test_unknown_runs_are_refused(saved: tuple[Path, list[str]]) -> None:
     home, ids = saved
     code, _, err = cli(home, "runs", "show", ids[0][:-1])
-    assert code == 1
+    assert code == 2  # bad input: a run id that names no run
     assert err.strip().splitlines() == [
         f"error: unknown run {ids[0][:-1]!r}; did you mean {ids[0]!r}? `alphaforge runs list` "
         f"shows the 3 run(s) in {home / 'runs'}"
     ]
     before = sorted(p.name for p in (home / "runs").iterdir())
     code, _, err = cli(home, "runs", "rm", ids[0], "nope", "--yes")
-    assert code == 1 and "unknown run 'nope'" in err
+    assert code == 2 and "unknown run 'nope'" in err
     assert sorted(p.name for p in (home / "runs").iterdir()) == before
 
 

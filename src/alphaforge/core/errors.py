@@ -44,11 +44,21 @@ class SourceError(AlphaforgeError):
 
 
 class UnknownSymbolError(DataError):
-    """A symbol was requested that the store or source does not have."""
+    """A symbol was requested that the store or source does not have (a symbol given is bad
+    input: exit code 2)."""
+
+    exit_code = 2
 
 
 class StrategyError(AlphaforgeError):
     """A strategy is invalid, or its parameters are."""
+
+
+class StrategyInputError(StrategyError):
+    """A strategy given wrongly (an unknown name, a file or class not found, parameters it
+    refuses, a direction it cannot trade): bad input, exit code 2."""
+
+    exit_code = 2
 
 
 class StrategyFileError(StrategyError):

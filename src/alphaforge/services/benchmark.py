@@ -36,7 +36,8 @@ def benchmark_panel(spec: Any, settings: Any, panel: Panel) -> tuple[Panel, str]
         bars = load_panel(open_store(settings), [symbol], tf, start, end, spec.adjust)
     except (UnknownSymbolError, DataError) as exc:
         where = f"{spec.data} or the local store" if spec.data else "the local store"
-        raise DataError(
+        kind = UnknownSymbolError if isinstance(exc, UnknownSymbolError) else DataError
+        raise kind(
             f"benchmark: {symbol}: no {tf} bars in {where} for "
             f"{panel.index[0]:%Y-%m-%d} to {panel.index[-1]:%Y-%m-%d} ({exc})"
         ) from None

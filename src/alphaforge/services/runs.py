@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alphaforge.core.errors import DataError
+from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.suggest import did_you_mean
 
 __all__ = ["RunInfo", "find_run", "list_runs", "read_run", "remove_runs", "section"]
@@ -124,12 +124,12 @@ def find_run(runs_dir: Path, run_id: str) -> RunInfo:
 
     Raises
     ------
-    DataError
-        When there is no such run; the message names the closest id.
+    ConfigError
+        When there is no such run (bad input, exit code 2); the message names the closest id.
     """
     names = sorted(p.name for p in _run_dirs(runs_dir))
     if run_id not in names:
-        raise DataError(
+        raise ConfigError(
             f"unknown run {run_id!r}{did_you_mean(run_id, names) or ';'} "
             f"`alphaforge runs list` shows the {len(names)} run(s) in {runs_dir}"
         )

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from alphaforge.core.errors import StrategyError
+from alphaforge.core.errors import StrategyError, StrategyInputError
 from alphaforge.core.panel import Panel
 from alphaforge.core.suggest import did_you_mean
 
@@ -273,7 +273,7 @@ class Strategy(Generic[P]):
         try:
             self.params = cast(P, self.Params.model_validate(values))
         except ValidationError as exc:
-            raise StrategyError(self._params_error(exc)) from None
+            raise StrategyInputError(self._params_error(exc)) from None
 
     def _params_error(self, exc: ValidationError) -> str:
         """One line for the first error: ``name: parameter fast: what (got value)``, or for a

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.core.errors import StrategyError, StrategyFileError
+from alphaforge.core.errors import StrategyError, StrategyFileError, StrategyInputError
 from alphaforge.core.suggest import did_you_mean
 from alphaforge.core.userfile import ExitOnImport, NotPython, module_from_file
 from alphaforge.strategy.base import Strategy
@@ -47,7 +47,7 @@ def load_strategy_class(ref: str) -> type[Strategy[Any]]:
         return direct
     builtins = builtin_strategies()
     if ref not in builtins:
-        raise StrategyError(
+        raise StrategyInputError(
             f"unknown strategy {ref!r}{did_you_mean(ref, builtins) or ';'} built-ins: "
             f"{', '.join(builtins)} "
             "(or give path/to/file.py:ClassName)"
@@ -73,7 +73,7 @@ def _load_from_file(ref: str) -> type[Strategy[Any]]:
     path_s, cls_name = ref.rsplit(":", 1)
     path = Path(path_s).expanduser()
     if not path.is_file():
-        raise StrategyError(f"strategy file not found: {path}")
+        raise StrategyInputError(f"strategy file not found: {path}")
     mod_name = f"alphaforge_user_{path.stem}_{abs(hash(path.resolve())) % 10**8}"
     try:
         module = module_from_file(path, mod_name)
@@ -85,7 +85,7 @@ def _load_from_file(ref: str) -> type[Strategy[Any]]:
         raise StrategyError(f"{path}: error while importing: {type(exc).__name__}: {exc}") from exc
     cls = getattr(module, cls_name, None)
     if not (inspect.isclass(cls) and issubclass(cls, Strategy)):
-        raise StrategyError(f"{path}: no Strategy subclass named {cls_name!r}")
+        raise StrategyInputError(f"{path}: no Strategy subclass named {cls_name!r}")
     if not cls.name:
         cls.name = cls_name
     return cls
@@ -119,7 +119,7 @@ def check_direction(strategy: Strategy[Any] | type[Strategy[Any]], direction: st
     cls = strategy if isinstance(strategy, type) else type(strategy)
     allowed = cls.directions
     if direction not in allowed:
-        raise StrategyError(
+        raise StrategyInputError(
             f"direction: {direction!r} does not suit {cls.name or cls.__name__} "
             f"(it needs {' or '.join(allowed)}); give --direction {allowed[0]}"
         )

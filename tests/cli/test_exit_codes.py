@@ -1,0 +1,39 @@
+"""Bad input exits 2, as ``alphaforge --help`` says ("2 bad input: a config, option or argument
+refused"): an unknown strategy, symbol, benchmark or run id, a parameter the strategy refuses,
+a strategy file that is not there. These used to exit 1, the code of a run that failed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import invoke, refused, tree_hash
+
+pytestmark = pytest.mark.integration
+
+BT = ("backtest", "-q")
+CASES = [
+    ("unknown-strategy", (*BT, "sma_cros", "-s", "SYN01"), ("unknown strategy 'sma_cros'",)),
+    ("unknown-symbol", (*BT, "sma_cross", "-s", "NOPE"), ("unknown symbol 'NOPE'",)),
+    ("param-text", (*BT, "sma_cross", "-s", "SYN01", "--param", "fast=abc"), ("fast", "abc")),
+    ("params-inverted",
+     (*BT, "sma_cross", "-s", "SYN01", "--param", "fast=60", "--param", "slow=20"),
+     ("fast (60) must be smaller than slow (20)",)),
+    ("benchmark-unknown", (*BT, "sma_cross", "-s", "SYN01", "--benchmark", "NOPE"),
+     ("benchmark: NOPE",)),
+    ("strategy-file-missing", (*BT, "/nonexistent/s.py:X", "-s", "SYN01"),
+     ("strategy file not found",)),
+    ("direction", (*BT, "sma_cross", "-s", "SYN01", "--direction", "sideways"), ("direction",)),
+    ("run-unknown", ("runs", "show", "nope"), ("unknown run 'nope'",)),
+    ("data-show-unknown", ("data", "show", "NOPE"), ("unknown symbol 'NOPE'",)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "names"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_exits_2(af_home: Path, args: tuple[str, ...], names: tuple[str, ...]) -> None:
+    before = tree_hash(af_home)
+    res = invoke(af_home, *args)
+    refused(res, *names)
+    assert res.exit_code == 2
+    assert tree_hash(af_home) == before
