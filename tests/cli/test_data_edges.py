@@ -43,3 +43,15 @@ def test_import_known_zone(af_home: Path, tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "inserted=2" in res.stdout
+
+
+@pytest.mark.parametrize("symbol", ["", "  "])
+def test_import_with_an_empty_symbol(af_home: Path, tmp_path: Path, symbol: str) -> None:
+    """``--symbol ''`` was read as no --symbol ("no symbol column; pass --symbol")."""
+    bars = tmp_path / "acme.csv"
+    bars.write_text(DAILY)
+    before = tree_hash(af_home)
+    res = invoke(af_home, "data", "import", str(bars), "--symbol", symbol)
+    refused(res, "--symbol: empty")
+    assert res.exit_code == 2
+    assert tree_hash(af_home) == before

@@ -54,6 +54,8 @@ def import_cmd(
     """
     if on_duplicate not in _DUPLICATE_CHOICES:
         raise ConfigError(f"--on-duplicate: {on_duplicate!r} is not one of error, first, last")
+    if symbol is not None and not symbol.strip():
+        raise ConfigError(f"--symbol: empty (got {symbol!r}); give the file's symbol, e.g. ACME")
     if symbol is not None and len(paths) > 1:
         raise ConfigError("--symbol: only valid with a single file")
     _check_zone(tz)
