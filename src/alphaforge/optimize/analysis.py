@@ -162,6 +162,11 @@ def nothing_feasible(
         no_obj = int((table["feasible"] & table["objective"].isna()).sum())
         if no_obj:
             why.append(f"{no_obj} without a value of the objective (no trades?)")
+    if len(table) and "num_trades" in table and bool((table["num_trades"] == 0).all()):
+        why.append(
+            "no trial made a trade: is the period shorter than the strategy's warm-up, or "
+            "its cash too small for one share?"
+        )
     return f"sweep: none of the {total} trials can be picked: " + "; ".join(why or ["no results"])
 
 

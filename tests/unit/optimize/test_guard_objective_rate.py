@@ -10,13 +10,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.panel import Panel
-from alphaforge.optimize.analysis import TradeGuard, parse_constraint
+from alphaforge.optimize.analysis import TradeGuard, nothing_feasible, parse_constraint
 from alphaforge.optimize.objective import load_objective
 from alphaforge.optimize.search import SearchClock, trial_rate
 from alphaforge.services.backtest import backtest
@@ -208,3 +209,14 @@ def test_progress_bar_and_summary_share_one_trials_per_second() -> None:
         files={}, search_seconds=clock.seconds,
     )  # fmt: skip
     assert report.trials_per_second == 2.0
+
+
+def test_no_pick_says_when_no_trial_traded() -> None:
+    """A sweep over a period shorter than the warm-up used to blame only the trade guard."""
+    idle = pd.DataFrame({"feasible": [False, False], "objective": [np.nan, np.nan],
+                         "num_trades": [0, 0]})  # fmt: skip
+    assert "no trial made a trade: is the period shorter than the strategy's warm-up" in (
+        nothing_feasible(idle, 0, 2, [])
+    )
+    some = idle.assign(num_trades=[0, 3])
+    assert "no trial made a trade" not in nothing_feasible(some, 0, 2, [])
