@@ -26,6 +26,11 @@ CASES = [
      ("strategy file not found",)),
     ("direction", (*BT, "sma_cross", "-s", "SYN01", "--direction", "sideways"), ("direction",)),
     ("run-unknown", ("runs", "show", "nope"), ("unknown run 'nope'",)),
+    # a seed changed nothing on a grid but the job id
+    ("sweep-grid-seed", ("sweep", "sma_cross", "-s", "SYN01", "-q", "--grid", "fast=5,10",
+                         "--grid", "slow=20", "--seed", "3"), ("--seed 3", "--random or --optuna")),
+    ("walkforward-grid-seed", ("walkforward", "sma_cross", "-s", "SYN01", "-q", "--grid",
+                               "fast=5,10", "--grid", "slow=20", "--seed", "3"), ("--seed 3",)),
     ("data-show-unknown", ("data", "show", "NOPE"), ("unknown symbol 'NOPE'",)),
 ]  # fmt: skip
 

@@ -90,16 +90,25 @@ def progress_hooks(quiet: bool, get_time: Callable[[], float] | None = None) -> 
         yield (on_total, advance)
 
 
-def _method(random: int | None, optuna: int | None) -> tuple[str, int | None]:
+def _method(
+    random: int | None, optuna: int | None, seed: int | None
+) -> tuple[str, int | None, int]:
+    """The search method, its number of trials and its seed (0 when not given); a seed is
+    refused for a grid, which runs every trial whatever the seed."""
     at_least(random, 1, "--random")
     at_least(optuna, 1, "--optuna")
     if random and optuna:
         raise ConfigError("give either --random N or --optuna N, not both")
+    if not (random or optuna) and seed is not None:
+        raise ConfigError(
+            f"--seed {seed}: acts only with --random or --optuna (a grid runs every trial)"
+        )
+    seed = 0 if seed is None else seed
     if random:
-        return "random", random
+        return "random", random, seed
     if optuna:
-        return "optuna", optuna
-    return "grid", None
+        return "optuna", optuna, seed
+    return "grid", None, seed
 
 
 def _spec(strategy: str | None, symbols: list[str] | None, data: Path | None,
@@ -221,7 +230,7 @@ def register(app: typer.Typer) -> None:
         grid: list[str] = typer.Option(None, "--grid", "-g", help="NAME=START:STOP[:STEP] or NAME=A,B,C (repeatable); default: the Params bounds."),
         random: int = typer.Option(None, "--random", help="Random search with N trials."),
         optuna: int = typer.Option(None, "--optuna", help="Bayesian search (Optuna TPE) with N trials."),
-        seed: int = typer.Option(0, "--seed", help="Seed of random / Optuna search."),
+        seed: int = typer.Option(None, "--seed", help="Seed of random / Optuna search [0]."),
         objective: str = typer.Option("sharpe", "--objective", help=OBJECTIVE_HELP),
         constraint: list[str] = typer.Option(None, "--constraint", help=CONSTRAINT_HELP),
         min_trades: int = typer.Option(None, "--min-trades", help=MIN_TRADES_HELP),
@@ -246,7 +255,7 @@ def register(app: typer.Typer) -> None:
         check_output_dir(out, "--out")
         settings = settings_from(ctx)
         spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
-        method, n = _method(random, optuna)
+        method, n, seed = _method(random, optuna, seed)
         req = SweepRequest(
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
@@ -281,7 +290,7 @@ def register(app: typer.Typer) -> None:
         grid: list[str] = typer.Option(None, "--grid", "-g", help="NAME=START:STOP[:STEP] or NAME=A,B,C (repeatable)."),
         random: int = typer.Option(None, "--random", help="Random search, N trials per fold."),
         optuna: int = typer.Option(None, "--optuna", help="Optuna TPE, N trials per fold."),
-        seed: int = typer.Option(0, "--seed", help="Seed of random / Optuna search."),
+        seed: int = typer.Option(None, "--seed", help="Seed of random / Optuna search [0]."),
         objective: str = typer.Option("sharpe", "--objective", help=OBJECTIVE_HELP),
         constraint: list[str] = typer.Option(None, "--constraint", help=CONSTRAINT_HELP),
         min_trades: int = typer.Option(None, "--min-trades", help=MIN_TRADES_HELP),
@@ -309,7 +318,7 @@ def register(app: typer.Typer) -> None:
         check_output_file(report, "--report")
         settings = settings_from(ctx)
         spec = _spec(strategy, symbols, data, config, param, start, end, commission, slippage)
-        method, n = _method(random, optuna)
+        method, n, seed = _method(random, optuna, seed)
         req = WalkForwardRequest(
             spec=spec, grids=list(grid or []), method=method, n_trials=n,  # type: ignore[arg-type]
             seed=seed, objective=objective, constraints=list(constraint or []),
