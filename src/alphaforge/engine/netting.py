@@ -220,11 +220,15 @@ class NettingDesk:
             return ids
         held = sum(p.get(sym, [0.0])[0] for p in self._b.pos.values())
         keep = list(ids)
-        room = abs(held) - self._held_for_orders(sym, "sell" if held > 0 else "buy")
+        room: float | None = None  # what of the position other orders leave free (read once)
         while abs(held) > 1e-12:
             kids = [self._b.children[c] for c in keep]
             net = sum(ch.left if ch.req["side"] == "buy" else -ch.left for ch in kids)
-            if held * net >= 0.0 or abs(net) <= room + 1e-9:
+            if held * net >= 0.0:
+                break  # the net order adds to the position: nothing to check at the venue
+            if room is None:
+                room = abs(held) - self._held_for_orders(sym, "sell" if held > 0 else "buy")
+            if abs(net) <= room + 1e-9:
                 break
             side = "buy" if net > 0 else "sell"
             entries = [c for c in keep if self._b.children[c].req["side"] == side
