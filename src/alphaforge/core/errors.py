@@ -55,15 +55,9 @@ class StrategyError(AlphaforgeError):
 
 
 class StrategyInputError(StrategyError):
-    """A strategy given wrongly (an unknown name, a file or class not found, parameters it
-    refuses, a direction it cannot trade): bad input, exit code 2."""
-
-    exit_code = 2
-
-
-class StrategyFileError(StrategyError):
-    """A user's strategy file cannot be used as it is given (exit code 2, bad input): it exits
-    while it is imported."""
+    """A strategy given wrongly (an unknown name, a file or class not found, a file that exits
+    while it is imported, parameters it refuses, a direction it cannot trade): bad input, exit
+    code 2."""
 
     exit_code = 2
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.core.errors import StrategyError, StrategyFileError, StrategyInputError
+from alphaforge.core.errors import StrategyError, StrategyInputError
 from alphaforge.core.suggest import did_you_mean
 from alphaforge.core.userfile import ExitOnImport, NotPython, module_from_file
 from alphaforge.strategy.base import Strategy
@@ -80,7 +80,7 @@ def _load_from_file(ref: str) -> type[Strategy[Any]]:
     except NotPython:
         raise StrategyError(f"cannot import strategy file {path}") from None
     except ExitOnImport as exc:
-        raise StrategyFileError(str(exc)) from None
+        raise StrategyInputError(str(exc)) from None
     except Exception as exc:
         raise StrategyError(f"{path}: error while importing: {type(exc).__name__}: {exc}") from exc
     cls = getattr(module, cls_name, None)
