@@ -117,20 +117,22 @@ def make_logger(path: Path) -> Callable[..., None]:
 
     def log(event: str, **kw: Any) -> None:
         if not opened:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            logger = structlog.wrap_logger(
-                structlog.BytesLogger(
-                    path.open("ab")
-                ),  # a line is written (and flushed) per decision
-                processors=[
-                    structlog.processors.TimeStamper(fmt="iso", utc=True),
-                    structlog.processors.JSONRenderer(serializer=_json_line),
-                ],
-            )
-            opened.append(logger)
+            opened.append(_file_logger(path))
         opened[0].msg(event, **kw)
 
     return log
+
+
+def _file_logger(path: Path) -> Any:
+    """A structlog logger writing (and flushing) one JSON line per event to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return structlog.wrap_logger(
+        structlog.BytesLogger(path.open("ab")),
+        processors=[
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(serializer=_json_line),
+        ],
+    )
 
 
 def _json_line(event: dict[str, Any], **_kw: Any) -> bytes:
@@ -211,10 +213,15 @@ def check_credentials(spec: Any, settings: Any) -> None:
     ConfigError
         When one is not set in the environment or ``.env``.
     """
-    needed = [(f"feed.source: {spec.feed.source}", k) for k in _FEED_KEYS.get(spec.feed.source, ())]
     if spec.broker.name == "alpaca" and not spec.runtime.shadow:
-        needed = [("broker.name: alpaca", k) for k in _FEED_KEYS["alpaca"]] + needed
-    for key, field in needed:
+        _require_keys(spec, settings, "broker.name: alpaca", _FEED_KEYS["alpaca"])
+    source = spec.feed.source
+    _require_keys(spec, settings, f"feed.source: {source}", _FEED_KEYS.get(source, ()))
+
+
+def _require_keys(spec: Any, settings: Any, key: str, fields: tuple[str, ...]) -> None:
+    """Refuse ``key`` of ``spec`` while a setting of ``fields`` (a credential) is not set."""
+    for field in fields:
         value = getattr(settings, field, None)
         if value is None or not value.get_secret_value():
             raise ConfigError(
@@ -374,12 +381,8 @@ def make_venue(
         return SimulatedVenue(settings_record, cash, shared=shared)
     from alphaforge.adapters.brokers.alpaca import AlpacaVenue
 
+    _require_keys(spec, settings, "broker.name: alpaca", _FEED_KEYS["alpaca"])
     key, secret = settings.alpaca_api_key, settings.alpaca_secret_key
-    if key is None or secret is None:
-        raise ConfigError(
-            f"{spec.source}: broker.name: alpaca needs ALPHAFORGE_ALPACA_API_KEY and "
-            "ALPHAFORGE_ALPACA_SECRET_KEY in the environment or .env"
-        )
     if replay and b.replay_url is None:
         raise ConfigError(
             f"{spec.source}: broker.replay_url: a replay on Alpaca needs a local stand-in that "
