@@ -13,9 +13,10 @@ Rules applied to every input (files and in-memory frames from data vendors):
   are taken in ``tz`` (default: UTC, reported as a note). Daily bars keep the session date as
   written, stored at 00:00 UTC.
 * Bad input raises :class:`~alphaforge.core.errors.DataError` naming the file, the row (the
-  1-based line number for CSV) and the column: a CSV that is not UTF-8 text, an empty file, a wrong delimiter, a missing
-  column, unparsable dates, mixed timezones, non-finite or non-positive prices, negative volume,
-  conflicting duplicate keys (unless ``on_duplicate`` is ``"first"`` or ``"last"``).
+  1-based line number for CSV) and the column: a CSV that is not UTF-8 text, an empty file, a
+  wrong delimiter, a missing column, unparsable dates, mixed timezones, non-finite or
+  non-positive prices, negative volume, conflicting duplicate keys (unless ``on_duplicate`` is
+  ``"first"`` or ``"last"``).
 * Exact duplicate rows are dropped and unordered rows are sorted; both are reported as notes.
   A bar with ``high < low`` or a close outside ``[low, high]`` is *not* an import error: that is a
   finding of the quality checks (:mod:`alphaforge.data.quality`), which need such bars stored.

@@ -193,9 +193,9 @@ def idle_warning(orders: np.ndarray, n_trades: int) -> list[str]:
     no volume), counted by reason."""
     if n_trades or not len(orders) or (orders["qty"] > 0).any():
         return []
-    reasons: dict[str, int] = {}
-    for code in orders["reason"]:
-        name = C.REASON_NAMES.get(int(code), str(int(code)))
-        reasons[name] = reasons.get(name, 0) + 1
-    why = ", ".join(f"{k} x{v}" for k, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+    codes, counts = np.unique(orders["reason"], return_counts=True)
+    order = np.argsort(-counts, kind="stable")  # the most frequent reason first
+    why = ", ".join(
+        f"{C.REASON_NAMES.get(int(codes[i]), str(int(codes[i])))} x{int(counts[i])}" for i in order
+    )
     return [f"no trade: none of the {len(orders)} orders filled ({why}); see result.orders"]
