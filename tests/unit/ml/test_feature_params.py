@@ -37,4 +37,5 @@ def test_bad_parameter_is_refused_when_parsed(
 
 def test_defaults_parse() -> None:
     """Every feature but the indicator (which needs a name) parses with its defaults."""
-    parse_features([k for k in BUILDERS if k != "indicator"])
+    kinds = [k for k in BUILDERS if k != "indicator"]
+    assert [s.kind for s in parse_features(kinds).specs] == kinds

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from alphaforge.core.errors import ConfigError
-from alphaforge.ml.models import ModelSpec, check_params
+from alphaforge.ml.models import ENSEMBLES, ModelSpec, check_params
 from alphaforge.ml.spec import load_ml_spec
 
 EXAMPLES = sorted((Path(__file__).parents[3] / "examples" / "ml").glob("*.yaml"))
@@ -52,6 +52,10 @@ def test_refused_parameters_name_the_key(spec: ModelSpec, words: tuple[str, ...]
         assert word in msg, (word, msg)
 
 
+def test_there_are_example_configs() -> None:
+    assert len(EXAMPLES) >= 2  # (an empty list would skip the test below)
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_example_configs_load(path: Path) -> None:
-    load_ml_spec(path)
+    assert load_ml_spec(path).model.spec().kind in ("logistic", "lightgbm", "xgboost", *ENSEMBLES)
