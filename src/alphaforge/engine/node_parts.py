@@ -57,6 +57,13 @@ class Cycle:
     positions_changed: bool = False
 
 
+REPLAY_BATCH = 4096
+"""Cycles a replay on an in-process venue writes in one ledger transaction at most; the batch
+also ends after ``batch_seconds``, which is what bounds the work a crash loses (a restart
+redoes it). Fewer, larger transactions cost less per cycle: on 2,516 daily bars a bound of 256
+cycles made ten commits, each cutting the run of quiet bars it fell in."""
+
+
 @dataclass
 class NodeParts:
     """What a node is built from (the composition root chooses them)."""

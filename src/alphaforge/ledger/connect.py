@@ -94,15 +94,39 @@ def _fast_upgrade(conn: Connection) -> bool:
         return False
     if conn.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar():
         return False  # tables without a version: Alembic says what to do
-    from alphaforge.ledger.models import Base
-
-    Base.metadata.create_all(conn)
-    conn.exec_driver_sql(
-        "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
-        "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
-    )
-    conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for statement in _head_schema(conn.dialect):
+            cursor.execute(statement)
+    finally:
+        cursor.close()
     return True
+
+
+_SCHEMA: list[str] = []
+
+
+def _head_schema(dialect: Dialect) -> list[str]:
+    """The SQLite DDL of the head's schema: the models' tables and indexes, and the version
+    table with its row. Compiled once per process; a new ledger runs these statements on the
+    driver's cursor inside the caller's transaction (through SQLAlchemy each statement costs
+    more than SQLite takes to run it, and ``create_all`` first asks for every table)."""
+    if not _SCHEMA:
+        from sqlalchemy.schema import CreateIndex, CreateTable
+
+        from alphaforge.ledger.models import Base
+
+        ddl = []
+        for t in Base.metadata.sorted_tables:
+            ddl.append(str(CreateTable(t).compile(dialect=dialect)).strip())
+            ddl.extend(str(CreateIndex(ix).compile(dialect=dialect)) for ix in t.indexes)
+        ddl.append(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+        ddl.append(f"INSERT INTO alembic_version (version_num) VALUES ('{HEAD}')")
+        _SCHEMA.extend(ddl)
+    return _SCHEMA
 
 
 class BulkInsert:

@@ -36,6 +36,7 @@ from alphaforge.engine.broker_desk import BrokerDesk
 from alphaforge.engine.live_node import LiveNode
 from alphaforge.engine.netting import NettingDesk
 from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.node_parts import REPLAY_BATCH
 from alphaforge.engine.reconcile import Difference
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
@@ -210,7 +211,7 @@ def build_account_replay(
     begun = replay_start(spec, settings, ledger, req)
     panel, run_id, log = begun.panel, begun.run_id, begun.log
     period = {"replay_from": panel.index[0].isoformat(), "replay_to": panel.index[-1].isoformat()}
-    run = _Run(run_id, "replay", period, log, 256 if req.speed is None else 1, replay=True)
+    run = _Run(run_id, "replay", period, log, REPLAY_BATCH if req.speed is None else 1, replay=True)
     account = _account(spec, sleeves, panel, ledger, run, None)
     first = _restore(account, ledger, run_id, begun.known is not None, log, 0)
     return AccountSetup(account, panel, run_id, begun.log_file, first, account.ids)

@@ -25,6 +25,7 @@ from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
 from alphaforge.engine.node import NodeParts, TradingNode
+from alphaforge.engine.node_parts import REPLAY_BATCH
 from alphaforge.engine.reconcile import Difference
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
@@ -311,7 +312,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     if short:  # as the backtest of the same period refuses it
         raise DataError(f"{spec.source}: {short}")
     venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=not req.live_venue)
-    sent = ledger.submitted_ids(run_id)
+    sent = ledger.submitted_ids(run_id) if known is not None else set()  # a new run: none
     ledger.start_run(
         run_id=run_id, mode="shadow" if spec.runtime.shadow else "replay", venue=venue.name, config_hash=spec.canonical_hash(),
         config_text=spec.model_dump_json(), strategies=[strategy.name],
@@ -327,7 +328,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
         gate=risk_gate(r, sent), day=clock.day, week=clock.week, sleep=time.sleep, log=log,
         # cycles share a transaction only when all their effects live in it (the simulated
         # venue's book is in the ledger); a broker's orders are committed cycle by cycle
-        batch=256 if req.speed is None and getattr(venue, "synchronous", False) else 1,
+        batch=REPLAY_BATCH if req.speed is None and getattr(venue, "synchronous", False) else 1,
         halt_poll_seconds=0.5,
     )  # fmt: skip
     node = TradingNode(parts, panel)
@@ -339,7 +340,8 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
             start = node.restore(snap)
             since = panel.index[start - 1].isoformat()
             parts.log("restarted", run=run_id, after_bar=since)
-    node.reconcile(start, since, {f.fill_id for f in ledger.fills(run_id)})
+    recorded = {f.fill_id for f in ledger.fills(run_id)} if known is not None else set()
+    node.reconcile(start, since, recorded)
     return ReplaySetup(node, panel, run_id, begun.log_file, start)
 
 
