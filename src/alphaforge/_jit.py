@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 F = TypeVar("F", bound=Any)
 
 _configured = False
+_notice: list[Callable[[], None]] = []  # see notify_first_compile
 
 
 def kernel_fingerprint() -> str:
@@ -41,6 +43,38 @@ def configure_cache() -> None:
         base / "alphaforge" / "numba" / kernel_fingerprint()
     )
     _configured = True
+    if _notice:
+        _listen_for_compiles(_notice[0])
+
+
+def notify_first_compile(notify: Callable[[], None]) -> None:
+    """Call ``notify`` once, when Numba starts compiling a kernel in this process.
+
+    Kernels load from the on-disk cache in milliseconds, so a compile means a cache miss: the
+    first run on a machine, or the first after alphaforge changed. Compiling the kernels a
+    command needs then takes tens of seconds, silently; the command line uses this to say so.
+    Numba is not imported here: the listener is registered when the first kernel module
+    configures the cache (:func:`configure_cache`)."""
+    _notice[:] = [notify]
+    if _configured:
+        _listen_for_compiles(notify)
+
+
+def _listen_for_compiles(notify: Callable[[], None]) -> None:
+    from numba.core import event
+
+    class FirstCompile(event.Listener):
+        told = False
+
+        def on_start(self, _event: Any) -> None:
+            if not self.told:
+                self.told = True
+                notify()
+
+        def on_end(self, _event: Any) -> None:
+            pass
+
+    event.register("numba:compile", FirstCompile())
 
 
 def helper_njit(fn: F) -> F:

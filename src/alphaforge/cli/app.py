@@ -8,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from alphaforge import __version__
+from alphaforge._jit import notify_first_compile
 from alphaforge.cli import backtest as backtest_cli
 from alphaforge.cli import data as data_cli
 from alphaforge.cli import demo as demo_cli
@@ -115,6 +116,16 @@ def normalize_argv(argv: list[str]) -> list[str]:
     return out
 
 
+def _compiling() -> None:
+    from alphaforge.cli.common import err_console
+
+    err_console.print(
+        "[dim]compiling alphaforge's engine for this machine (the first run only, or the first "
+        "after an upgrade; it is cached afterwards) ...[/]",
+        highlight=False,
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: usage mistakes are one line on stderr, exit code 2."""
     import sys
@@ -124,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     from alphaforge.cli.common import err_console
 
     args = normalize_argv(list(sys.argv[1:] if argv is None else argv))
+    if sys.stderr.isatty():  # a person waits: say why the first run pauses
+        notify_first_compile(_compiling)
     command = typer.main.get_command(app)
     try:
         code = command.main(args=args, prog_name="alphaforge", standalone_mode=False)
