@@ -1,14 +1,40 @@
-"""Import a user's Python file (a strategy, a sweep objective) as a module of its own."""
+"""A user's own files: a Python file (a strategy, a sweep objective) imported as a module of its
+own, and the error of a file the user named that is not what it must be (bad input, exit 2)."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["ExitOnImport", "NotPython", "module_from_file"]
+from alphaforge.core.errors import DataError
+
+__all__ = ["ExitOnImport", "NotPython", "UserFileError", "module_from_file", "user_file_errors"]
+
+
+class UserFileError(DataError):
+    """A file the user named (a CSV or Parquet file of bars, a saved result) cannot be read as
+    what it must be: bad input, exit code 2 (not 1, the code of a run that failed). The message
+    names the file and, where known, the line, column or key and the value."""
+
+    exit_code = 2
+
+
+@contextmanager
+def user_file_errors() -> Iterator[None]:
+    """While files the user named are read, a :class:`DataError` about them is bad input: it
+    is raised again as a :class:`UserFileError` (same message). An error that already has an
+    exit code of its own (a file that is not UTF-8 text) passes as it is."""
+    try:
+        yield
+    except DataError as exc:
+        if exc.exit_code != DataError.exit_code:
+            raise
+        raise UserFileError(str(exc)) from exc
 
 
 class NotPython(ImportError):

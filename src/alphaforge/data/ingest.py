@@ -14,9 +14,11 @@ Rules applied to every input (files and in-memory frames from data vendors):
   written, stored at 00:00 UTC.
 * Bad input raises :class:`~alphaforge.core.errors.DataError` naming the file, the row (the
   1-based line number for CSV) and the column: a CSV that is not UTF-8 text, an empty file, a
-  wrong delimiter, a missing column, unparsable dates, mixed timezones, non-finite or
-  non-positive prices, negative volume, conflicting duplicate keys (unless ``on_duplicate`` is
-  ``"first"`` or ``"last"``).
+  wrong delimiter, a missing column, a row with too few or too many fields, unparsable dates,
+  mixed timezones, non-finite or non-positive prices, negative volume, conflicting duplicate
+  keys (unless ``on_duplicate`` is ``"first"`` or ``"last"``). Read from a file
+  (:func:`read_bars`), it is a :class:`~alphaforge.core.userfile.UserFileError`: bad input,
+  exit code 2 (a vendor's frame given to :func:`normalize_bars` stays a plain ``DataError``).
 * Exact duplicate rows are dropped and unordered rows are sorted; both are reported as notes.
   A bar with ``high < low`` or a close outside ``[low, high]`` is *not* an import error: that is a
   finding of the quality checks (:mod:`alphaforge.data.quality`), which need such bars stored.
@@ -30,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,7 @@ import pyarrow.parquet as pq
 from alphaforge.core.errors import DataError, NotTextError
 from alphaforge.core.textfile import not_utf8
 from alphaforge.core.timeframe import detect_timeframe
+from alphaforge.core.userfile import user_file_errors
 from alphaforge.data.ingest_checks import (
     CANONICAL,
     Locator,
@@ -150,8 +153,27 @@ def read_bars(
     ------
     pandas.DataFrame
         Canonical chunks (see :func:`normalize_bars`).
+
+    Raises
+    ------
+    UserFileError
+        When the file is not a readable file of bars (bad input, exit code 2: the message
+        names the file, the line and the column); a file that is not UTF-8 text is a
+        :class:`~alphaforge.core.errors.NotTextError` (exit code 2 too).
     """
-    p = Path(path)
+    with user_file_errors():
+        yield from _read_file(Path(path), symbol, timeframe, tz, on_duplicate, chunk_rows, report)
+
+
+def _read_file(
+    p: Path,
+    symbol: str | None,
+    timeframe: str | None,
+    tz: str | None,
+    on_duplicate: OnDuplicate,
+    chunk_rows: int,
+    report: IngestReport | None,
+) -> Iterator[pd.DataFrame]:
     report = report if report is not None else IngestReport()
     if not p.exists():
         raise DataError(f"{p}: no such file")
@@ -337,8 +359,10 @@ def _csv_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
     text_cols.update({o: pa.string() for o, c in mapping.items() if c == "symbol"})
     convert = pacsv.ConvertOptions(column_types=text_cols, strings_can_be_null=True)
     read = pacsv.ReadOptions(block_size=1 << 20)
-    # A plain Python file keeps Arrow from buffering the whole file ahead of the parser.
-    with open(path, "rb") as raw:
+    # An Arrow file, not a Python one: Arrow's read-ahead thread must not call into Python (a
+    # parse error ended the command while it still read, and the process aborted at exit with
+    # "terminate called"). Arrow streams it too, never loading the whole file.
+    with pa.OSFile(str(path), "rb") as raw:
         source = _decompressed(raw, path)
         try:
             reader = pacsv.open_csv(source, read_options=read, convert_options=convert)
@@ -357,7 +381,7 @@ def _csv_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, in
             raise DataError(_csv_error(path, names, str(exc))) from None
 
 
-def _decompressed(raw: BinaryIO, path: Path) -> BinaryIO | pa.CompressedInputStream:
+def _decompressed(raw: pa.NativeFile, path: Path) -> pa.NativeFile:
     codec = _CODECS.get(path.suffix.lower())
     return pa.CompressedInputStream(raw, codec) if codec else raw
 
@@ -367,6 +391,12 @@ def _csv_error(path: Path, names: list[str], message: str) -> str:
     import re
 
     first = message.splitlines()[0] if message else "unreadable CSV"
+    fields = re.fullmatch(r"CSV parse error: Expected (\d+) columns, got (\d+): (.*)", first)
+    if fields:
+        want, got, row = fields.groups()
+        line = _find_row(path, row)
+        where = f"line {line}" if line else "a row"
+        return f"{path}: {where}: {got} fields where the header has {want}: {row!r}"
     col = re.search(r"CSV column #(\d+)", first)
     value = re.search(r"invalid value '([^']*)'", first)
     if col and value and int(col.group(1)) < len(names):
@@ -375,6 +405,20 @@ def _csv_error(path: Path, names: list[str], message: str) -> str:
         where = f"line {line}" if line else "a row"
         return f"{path}: {where}, column {name!r}: not a number: {value.group(1)!r}"
     return f"{path}: {first}"
+
+
+def _find_row(path: Path, row: str) -> int | None:
+    """Second pass (error path only): the number of the first line after the header that reads
+    ``row`` (Arrow shows a long row cut, ending in `` ...``)."""
+    cut = row.endswith(" ...")
+    text = row[: -len(" ...")] if cut else row
+    with _open_raw(path) as fh:
+        next(fh, None)
+        for number, raw in enumerate(fh, start=2):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line.startswith(text) if cut else line == text:
+                return number
+    return None
 
 
 def _find_line(path: Path, column: str, value: str) -> int | None:

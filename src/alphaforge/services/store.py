@@ -15,6 +15,7 @@ from alphaforge.core.errors import DataError, UnknownSymbolError
 from alphaforge.core.panel import Panel
 from alphaforge.core.suggest import did_you_mean
 from alphaforge.core.timeframe import parse_timeframe
+from alphaforge.core.userfile import UserFileError
 from alphaforge.data.adjust import adjust_bars
 from alphaforge.data.ingest import DEFAULT_CHUNK_ROWS, IngestReport, OnDuplicate, read_bars
 from alphaforge.ports import BarStore, SeriesInfo, WriteSummary
@@ -243,7 +244,7 @@ def import_files(
             try:
                 first = next(chunks)
             except StopIteration:
-                raise DataError(f"{path}: no bars after validation") from None
+                raise UserFileError(f"{path}: no bars after validation") from None
             reports.append((Path(path), report))
             yield report.timeframe or "1d", counted(itertools.chain([first], chunks))
 
