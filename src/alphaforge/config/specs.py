@@ -256,6 +256,16 @@ class RunSpec(BacktestConfig):
             raise ValueError(f"strategies: allocations sum to {total:g}, more than 1 (all cash)")
         return self
 
+    @model_validator(mode="after")
+    def _no_idle_rules(self) -> RunSpec:
+        """Refuse a rule that cannot change a run, whatever the strategy does: see
+        :func:`idle_rule` (the sizing and weight limits of an account of several strategies
+        are checked on each strategy's spec, whose ``risk:`` may raise the leverage)."""
+        err = idle_rule(self, sizing=self.strategies is None)
+        if err is not None:
+            raise ValueError(err)
+        return self
+
     def backtest_config(self) -> BacktestConfig:
         """The backtest part of this spec, as a config of its own (no section is shared)."""
         return BacktestConfig.model_validate(
@@ -265,6 +275,67 @@ class RunSpec(BacktestConfig):
     def canonical_hash(self) -> str:
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:g}%"
+
+
+def idle_rule(cfg: BacktestConfig, *, sizing: bool = True) -> str | None:
+    """The first rule of ``cfg`` that no strategy can make act, as a one-line error naming the
+    key and the value (``None`` when there is none); ``sizing``: check the position size and
+    weight limit too. Compared by value, so a stored spec (every key written) reads back.
+
+    * ``time_in_force: gtc`` with ``order_type: market``: only limit / stop entries are kept
+      working, and a market run has none (the strategy's limit / stop prices are not used);
+    * ``costs.borrow_fee`` and ``costs.margin`` with ``direction: long``: both apply to short
+      positions only;
+    * see :func:`_above_buying_power` for the sizing and weight limit."""
+    if cfg.time_in_force != "day" and cfg.order_type == "market":
+        return (
+            f"time_in_force: {cfg.time_in_force} keeps limit / stop entries working, and "
+            "order_type: market enters at market only (the strategy's limit / stop prices are "
+            f"not used); remove it or use order_type: auto (got {cfg.time_in_force!r})"
+        )
+    if cfg.direction == "long":
+        fee, margin = cfg.costs.borrow_fee, cfg.costs.margin
+        if fee != 0.0:
+            return (
+                "costs.borrow_fee: the fee is charged on short positions, and direction: long "
+                f"never holds one; remove it or trade short (got {_pct(fee)})"
+            )
+        if margin != 1.0:
+            return (
+                "costs.margin: the requirement applies to short positions, and direction: long "
+                f"never holds one; remove it or trade short (got {margin:g})"
+            )
+    return _above_buying_power(cfg) if sizing else None
+
+
+def _above_buying_power(cfg: BacktestConfig) -> str | None:
+    """A position size (``sizing.method: fraction``) or a weight limit above what buying power
+    allows, ``risk.max_gross_leverage`` x equity (1x without it): every entry is cut to buying
+    power first, so 150% sizes as 100% does and a 200% limit never binds."""
+    lev = cfg.risk.max_gross_leverage
+    most = 1.0 if lev is None else lev
+    power = (
+        "without risk.max_gross_leverage positions reach 1x equity (cash only)"
+        if lev is None
+        else f"risk.max_gross_leverage: {lev:g} lets positions reach {lev:g}x equity"
+    )
+    value = cfg.sizing.value
+    if cfg.sizing.method == "fraction" and value is not None and value > most:
+        return (
+            f"sizing.value: {power}, so every entry is cut to that and {_pct(value)} sizes as "
+            f"{_pct(most)} does; give at most {_pct(most)} (got {_pct(value)})"
+        )
+    weight = cfg.risk.max_weight
+    if weight is not None and weight > most:
+        return (
+            f"risk.max_weight: {power}, so a limit of {_pct(weight)} never binds; give at most "
+            f"{_pct(most)} or remove it (got {_pct(weight)})"
+        )
+    return None
 
 
 def _utc_stamp(value: str) -> pd.Timestamp | None:
