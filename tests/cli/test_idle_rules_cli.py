@@ -1,0 +1,64 @@
+"""A rule no strategy can make act (it used to run and change nothing) is refused by backtest
+and paper alike, exit 2, in one line naming the config file, the key and the value, before the
+home is touched: ``--size 150%`` and ``--max-weight 200%`` without leverage, a borrow fee or a
+short margin on a long-only run, ``time_in_force: gtc`` with ``order_type: market``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import REPLAY_CONFIG, invoke, refused, tree_hash
+
+pytestmark = pytest.mark.integration
+
+PAPER = ("paper", "--replay", "--from", "2014-03-03", "--to", "2014-06-30", "-q", "--config")
+# (id, YAML added, backtest flags instead, words the error names besides the file)
+IDLE = [
+    ("size", "sizing: {method: fraction, value: 150%}\n", ("--size", "150%"),
+     ("sizing.value", "150%", "risk.max_gross_leverage")),
+    ("max-weight", "risk: {max_weight: 2}\n", ("--max-weight", "200%"),
+     ("risk.max_weight", "200%")),
+    ("borrow-fee", "costs: {borrow_fee: 2%}\n", (), ("costs.borrow_fee", "2%", "direction: long")),
+    ("margin", "costs: {margin: 1.5}\n", (), ("costs.margin", "1.5", "direction: long")),
+    ("gtc-market", "order_type: market\ntime_in_force: gtc\n", (),
+     ("time_in_force", "'gtc'", "order_type: market")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["backtest", "paper"])
+@pytest.mark.parametrize(("added", "names"), [(i[1], i[3]) for i in IDLE], ids=[i[0] for i in IDLE])
+def test_an_idle_rule_in_the_config_is_refused(
+    af_home: Path, tmp_path: Path, command: str, added: str, names: tuple[str, ...]
+) -> None:
+    config = tmp_path / "idle.yaml"
+    config.write_text(REPLAY_CONFIG + added)
+    args = ("backtest", "-q", "-c") if command == "backtest" else PAPER
+    before = tree_hash(af_home)
+    res = invoke(af_home, *args, str(config))
+    refused(res, f"{config}: ", *names)
+    assert res.exit_code == 2
+    assert tree_hash(af_home) == before
+
+
+@pytest.mark.parametrize(
+    ("flags", "names"), [(i[2], i[3]) for i in IDLE if i[2]], ids=[i[0] for i in IDLE if i[2]]
+)
+def test_an_idle_flag_is_refused_naming_the_key(
+    af_home: Path, tmp_path: Path, flags: tuple[str, ...], names: tuple[str, ...]
+) -> None:
+    config = tmp_path / "run.yaml"
+    config.write_text(REPLAY_CONFIG)
+    before = tree_hash(af_home)
+    res = invoke(af_home, "backtest", "-q", "-c", str(config), *flags)
+    refused(res, f"{config}: ", *names)
+    assert res.exit_code == 2
+    assert tree_hash(af_home) == before
+
+
+def test_with_leverage_a_size_above_100_percent_runs(af_home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "levered.yaml"
+    config.write_text(REPLAY_CONFIG + "risk: {max_gross_leverage: 2}\n")
+    res = invoke(af_home, "backtest", "-q", "-c", str(config), "--size", "150%")
+    assert res.exit_code == 0, res.output
