@@ -233,7 +233,8 @@ CONFIG_NOTES: dict[str, str] = {
     "cash": "Starting cash of the account.",
     "direction": "`long`, `short` or `long_short` (both; an opposite entry closes and reverses).",
     "time_in_force": "Limit / stop entries: `day` expires at the end of the bar, `gtc` keeps "
-    "working until filled or cancelled (refused for target-weight strategies).",
+    "working until filled or cancelled (refused for target-weight strategies and with "
+    "`order_type: market`).",
     "costs": "Section: commission, slippage, participation cap, borrow fee, margin, cash rate.",
     "exits": "Section: stop-loss, take-profit, trailing stop, time exit, intrabar ambiguity.",
     "sizing": "Section: how entries are sized.",
