@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,14 @@ from types import ModuleType
 
 from alphaforge.core.errors import DataError
 
-__all__ = ["ExitOnImport", "NotPython", "UserFileError", "module_from_file", "user_file_errors"]
+__all__ = [
+    "ErrorOnImport",
+    "ExitOnImport",
+    "NotPython",
+    "UserFileError",
+    "module_from_file",
+    "user_file_errors",
+]
 
 
 class UserFileError(DataError):
@@ -42,17 +50,24 @@ class NotPython(ImportError):
 
 
 class ExitOnImport(ImportError):
-    """The file's own code exited (``sys.exit``, ``raise SystemExit``) while it was imported:
-    an import that ends the command, silently and with the file's exit code, is refused."""
+    """The file's own code ended its import: it exited (``sys.exit``, ``raise SystemExit``), or
+    raised (:class:`ErrorOnImport`). An import that ends the command, silently with the file's
+    exit code or with a traceback, is refused naming the file and the line."""
+
+
+class ErrorOnImport(ExitOnImport):
+    """The file's own code raised an exception (a ``SyntaxError`` included) while it was
+    imported; the message names the file, the line and the exception."""
 
 
 def module_from_file(path: Path, name: str) -> ModuleType:
     """Run ``path`` as the module ``name``, registered in ``sys.modules`` first (so classes
     and dataclasses defined there resolve their own module). Raises :class:`NotPython` when
-    the file cannot be loaded as Python; an exception of the file's own code propagates as
-    raised, for the caller to report with the user's ``file:line``; ``SystemExit`` is turned
-    into :class:`ExitOnImport` (``KeyboardInterrupt`` propagates). A module whose import
-    failed is not left in ``sys.modules``."""
+    the file cannot be loaded as Python; an exception of the file's own code (or of what it
+    imports) is raised as :class:`ErrorOnImport` naming ``path``, the line and the exception
+    (chained to it); ``SystemExit`` is turned into :class:`ExitOnImport`
+    (``KeyboardInterrupt`` propagates). A module whose import failed is not left in
+    ``sys.modules``."""
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise NotPython(f"cannot import {path}")
@@ -62,25 +77,37 @@ def module_from_file(path: Path, name: str) -> ModuleType:
         spec.loader.exec_module(module)
     except SystemExit as exc:
         sys.modules.pop(name, None)
-        line = _exit_line(exc, path)
+        line = _line_in(exc, path)
+        at = f" at line {line}" if line is not None else ""
         raise ExitOnImport(
-            f"{path}: the file exits while it is imported (SystemExit({exc.code!r}){line}); "
+            f"{path}: the file exits while it is imported (SystemExit({exc.code!r}){at}); "
             "keep sys.exit out of its top level (under if __name__ == '__main__':)"
         ) from None
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ErrorOnImport(_error_text(exc, path)) from exc
     except BaseException:
         sys.modules.pop(name, None)
         raise
     return module
 
 
-def _exit_line(exc: SystemExit, path: Path) -> str:
-    """`` at line N`` of ``path`` where ``exc`` was raised (its innermost frame in the file)."""
-    import traceback
+def _error_text(exc: Exception, path: Path) -> str:
+    """``path: line N: Type: message (raised while the file is imported)``."""
+    if isinstance(exc, SyntaxError) and exc.filename and _same(exc.filename, path):
+        line, what = exc.lineno, f"{type(exc).__name__}: {exc.msg}"
+    else:
+        line, what = _line_in(exc, path), type(exc).__name__
+        what = f"{what}: {exc}" if str(exc) else what
+    at = f" line {line}:" if line is not None else ""
+    return f"{path}:{at} {what} (raised while the file is imported)"
 
-    target = os.path.abspath(path)
-    lines = [
-        f.lineno
-        for f in traceback.extract_tb(exc.__traceback__)
-        if os.path.abspath(f.filename) == target
-    ]
-    return f" at line {lines[-1]}" if lines and lines[-1] is not None else ""
+
+def _line_in(exc: BaseException, path: Path) -> int | None:
+    """The line of ``path`` where ``exc`` was raised (its innermost frame in the file)."""
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if _same(f.filename, path)]
+    return lines[-1] if lines else None
+
+
+def _same(filename: str, path: Path) -> bool:
+    return os.path.abspath(filename) == os.path.abspath(path)
