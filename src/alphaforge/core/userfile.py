@@ -33,16 +33,20 @@ class UserFileError(DataError):
 
 
 @contextmanager
-def user_file_errors() -> Iterator[None]:
+def user_file_errors(path: Path | str | None = None) -> Iterator[None]:
     """While files the user named are read, a :class:`DataError` about them is bad input: it
-    is raised again as a :class:`UserFileError` (same message). An error that already has an
-    exit code of its own (a file that is not UTF-8 text) passes as it is."""
+    is raised again as a :class:`UserFileError`, its message prefixed with ``path`` when it
+    does not name it. An error that already has an exit code of its own (a file that is not
+    UTF-8 text) passes as it is."""
     try:
         yield
     except DataError as exc:
         if exc.exit_code != DataError.exit_code:
             raise
-        raise UserFileError(str(exc)) from exc
+        message = str(exc)
+        if path is not None and str(path) not in message:
+            message = f"{path}: {message}"
+        raise UserFileError(message) from exc
 
 
 class NotPython(ImportError):
