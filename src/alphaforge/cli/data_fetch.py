@@ -3,8 +3,9 @@
 Fetching is incremental: for a series already in the store only the bars from the newest stored
 timestamp onward are requested (the newest bar is fetched again, as it may have been incomplete),
 plus the bars before the first stored one when ``--start`` is earlier. Each symbol is one atomic
-store write; a symbol that fails is reported at the end and the command exits 1, while the other
-symbols' bars stay committed.
+store write; a symbol that fails is reported at the end, while the other symbols' bars stay
+committed. A symbol the vendor does not know is bad input (exit 2, one line naming every unknown
+symbol and what was fetched); a download that failed otherwise exits 1.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 
 from alphaforge.cli.common import console, err_console, handle_errors, settings_from
-from alphaforge.core.errors import AlphaforgeError, ConfigError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, UnknownSymbolError
 from alphaforge.data.schema import Timeframe, parse_timeframe, to_utc
 from alphaforge.data.sources import SOURCE_NAMES, get_source
 from alphaforge.ports import BarStore, MarketDataSource, SeriesInfo
@@ -42,6 +43,7 @@ class FetchOutcome:
     inserted: int = 0
     updated: int = 0
     error: str | None = None
+    unknown: bool = False  # the vendor does not know the symbol
 
 
 def register(app: typer.Typer) -> None:
@@ -65,6 +67,11 @@ def fetch_cmd(
     """Download bars into the store, fetching only what is missing.
 
     Keys and base URLs come from the environment or .env (ALPHAFORGE_POLYGON_API_KEY, ...).
+
+    Each symbol is stored whole or not at all. A symbol the vendor does not know (a typo) is bad
+    input: the other symbols are still fetched and stored, then the command exits 2 with one
+    line naming every unknown symbol and the symbols that were fetched. A download that fails
+    otherwise (the vendor unreachable, a refused key) is reported and exits 1.
     """
     settings = settings_from(ctx)
     tf = parse_timeframe(timeframe)
@@ -82,9 +89,26 @@ def fetch_cmd(
         plans[sym] = ranges
     outcomes = _run(src, store, tf, plans)
     _print_summary(src.name, tf, outcomes)
-    failed = [o for o in outcomes if o.error]
+    _refuse_failures(src.name, outcomes)
+
+
+def _refuse_failures(source: str, outcomes: list[FetchOutcome]) -> None:
+    """One error line per failed download (exit 1), then one line naming every unknown symbol
+    (:class:`UnknownSymbolError`, bad input: exit 2, whatever else failed)."""
+    unknown = [o for o in outcomes if o.unknown]
+    failed = [o for o in outcomes if o.error and not o.unknown]
     for o in failed:
         err_console.print(f"[bold red]error:[/] {o.error}", highlight=False, soft_wrap=True)
+    if unknown:
+        if len(unknown) == 1:
+            text = str(unknown[0].error)
+        else:
+            text = f"{source}: unknown symbols {', '.join(repr(o.symbol) for o in unknown)}"
+        fetched = [o.symbol for o in outcomes if not o.error]
+        if fetched:
+            shown = ", ".join(fetched) if len(fetched) <= 5 else f"{len(fetched)} symbols"
+            text += f"; fetched the others: {shown}" if not failed else f"; fetched: {shown}"
+        raise UnknownSymbolError(text)
     if failed:
         raise typer.Exit(1)
 
@@ -173,6 +197,7 @@ def _fetch_symbol(
         raise
     except AlphaforgeError as exc:
         outcome.error = str(exc)
+        outcome.unknown = isinstance(exc, UnknownSymbolError)
     if not ranges:
         progress.update(task, completed=1)
     return outcome
@@ -185,7 +210,7 @@ def _print_summary(source: str, tf: Timeframe, outcomes: list[FetchOutcome]) -> 
     for o in outcomes:
         spans = (f"{_fmt(a, tf)} → {_fmt(b, tf)}" for a, b in o.ranges)
         requested = ", ".join(spans) or "up to date"
-        status = "[red]failed[/]" if o.error else "ok"
+        status = "[red]unknown symbol[/]" if o.unknown else "[red]failed[/]" if o.error else "ok"
         table.add_row(
             o.symbol, requested, f"{o.rows:,}", f"{o.inserted:,}", f"{o.updated:,}", status
         )
