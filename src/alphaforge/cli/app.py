@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -126,6 +127,23 @@ def _compiling() -> None:
     )
 
 
+def _named_command(command: Any, args: list[str]) -> str:
+    """The command path the words of ``args`` name (``alphaforge export trades``): for a usage
+    error raised without its command's context (an option missing its value)."""
+    path = ["alphaforge"]
+    skip = False
+    for arg in args:
+        if skip or arg in ROOT_OPTIONS or arg.startswith("--home="):
+            skip = arg == "--home"
+            continue
+        sub = getattr(command, "commands", {}).get(arg)
+        if sub is None:
+            break
+        path.append(arg)
+        command = sub
+    return " ".join(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console entry point: usage mistakes are one line on stderr, exit code 2."""
     import sys
@@ -143,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     except click_errors.NoArgsIsHelpError as exc:  # a group alone: its help is printed
         sys.exit(exc.exit_code)
     except click_errors.UsageError as exc:
-        where = exc.ctx.command_path if exc.ctx is not None else "alphaforge"
+        where = exc.ctx.command_path if exc.ctx is not None else _named_command(command, args)
         line = " ".join(f"{where}: {exc.format_message()} (see {where} --help)".split())
         err_console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, emoji=False)
         sys.exit(exc.exit_code)
