@@ -317,10 +317,46 @@ def _ma_column_nb(col: np.ndarray, kind: int, period: int, out: np.ndarray) -> N
 
 
 @njit(cache=True, nogil=True)
+def _sma_rows_nb(x: np.ndarray, period: int, out: np.ndarray) -> bool:
+    """The SMA of every column of a C-ordered ``x`` row by row, when every value is finite
+    (False, nothing written, otherwise). Each column gets exactly the sums and divisions of
+    :func:`_rolling_sum_into_nb`; walking the rows keeps the columns' running sums independent
+    of each other, so the processor overlaps them instead of waiting on one chain of additions
+    per column (a few times faster on a window of many symbols)."""
+    n, m = x.shape
+    for i in range(n):
+        for j in range(m):
+            if not np.isfinite(x[i, j]):
+                return False
+    if period < 1 or period > n:
+        return True
+    s = np.zeros(m)
+    div = float(period)
+    since = 0
+    for i in range(period - 1, n):
+        if since == 0:
+            s[:] = 0.0
+            for k in range(i - period + 1, i + 1):
+                for j in range(m):
+                    s[j] += x[k, j]
+        else:
+            for j in range(m):
+                s[j] += x[i, j] - x[i - period, j]
+        for j in range(m):
+            out[i, j] = s[j] / div
+        since += 1
+        if since == period:
+            since = 0
+    return True
+
+
+@njit(cache=True, nogil=True)
 def ma_nb(x: np.ndarray, kind: int, period: int) -> np.ndarray:
     """Moving average per column; ``kind``: 0 SMA, 1 EMA, 2 WMA, 3 DEMA, 4 TEMA, 5 HMA."""
     n, m = x.shape
     out = np.full((n, m), np.nan)
+    if kind == 0 and m > 1 and x.strides[1] == x.itemsize and _sma_rows_nb(x, period, out):
+        return out
     for j in range(m):
         _ma_column_nb(x[:, j], kind, period, out[:, j])
     return out
