@@ -32,6 +32,8 @@ CASES = [
     ("walkforward-grid-seed", ("walkforward", "sma_cross", "-s", "SYN01", "-q", "--grid",
                                "fast=5,10", "--grid", "slow=20", "--seed", "3"), ("--seed 3",)),
     ("data-show-unknown", ("data", "show", "NOPE"), ("unknown symbol 'NOPE'",)),
+    ("data-file-missing", (*BT, "sma_cross", "--data", "/nonexistent/bars.csv"),
+     ("/nonexistent/bars.csv: no such data file",)),
 ]  # fmt: skip
 
 
@@ -40,5 +42,23 @@ def test_bad_input_exits_2(af_home: Path, args: tuple[str, ...], names: tuple[st
     before = tree_hash(af_home)
     res = invoke(af_home, *args)
     refused(res, *names)
+    assert res.exit_code == 2
+    assert tree_hash(af_home) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [("garbage", ("not a readable result JSON",)),
+     ('{"a": 1}', ("not an alphaforge result",))],
+)  # fmt: skip
+def test_validate_of_a_file_that_is_not_a_result_exits_2(
+    af_home: Path, tmp_path: Path, text: str, names: tuple[str, ...]
+) -> None:
+    """``validate`` exits 1 when its gate fails: a file it cannot read is bad input, not that."""
+    bad = tmp_path / "result.json"
+    bad.write_text(text)
+    before = tree_hash(af_home)
+    res = invoke(af_home, "validate", str(bad))
+    refused(res, str(bad), *names)
     assert res.exit_code == 2
     assert tree_hash(af_home) == before

@@ -115,7 +115,7 @@ def test_bad_input_one_line_error(tmp_path: Path, args: list[str], message: str)
     csv = _bars_csv(tmp_path / "asset.csv")
     args = [a.format(csv=csv, missing=tmp_path / "missing.csv") for a in args]
     res = invoke(["--home", str(tmp_path / "h"), *args])
-    assert res.exit_code != 0
+    assert res.exit_code == 2  # bad input (1 is a run that failed)
     text = " ".join(res.output.split())
     assert message in text, res.output
     assert not (tmp_path / "h" / "runs").exists()

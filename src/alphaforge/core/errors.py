@@ -35,6 +35,14 @@ class NotTextError(DataError, ConfigError):
     exit_code = 2
 
 
+class UserFileError(DataError):
+    """A file the user named (a CSV or Parquet file of bars, a saved result) cannot be read as
+    what it must be: bad input, exit code 2 (not 1, the code of a run that failed). The message
+    names the file and, where known, the line, column or key and the value."""
+
+    exit_code = 2
+
+
 class StoreError(AlphaforgeError):
     """The local market-data store could not be read or written."""
 

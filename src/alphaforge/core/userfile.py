@@ -12,24 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
-from alphaforge.core.errors import DataError
+from alphaforge.core.errors import DataError, UserFileError
 
 __all__ = [
     "ErrorOnImport",
     "ExitOnImport",
     "NotPython",
-    "UserFileError",
     "module_from_file",
     "user_file_errors",
 ]
-
-
-class UserFileError(DataError):
-    """A file the user named (a CSV or Parquet file of bars, a saved result) cannot be read as
-    what it must be: bad input, exit code 2 (not 1, the code of a run that failed). The message
-    names the file and, where known, the line, column or key and the value."""
-
-    exit_code = 2
 
 
 @contextmanager

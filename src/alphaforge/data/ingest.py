@@ -17,7 +17,7 @@ Rules applied to every input (files and in-memory frames from data vendors):
   wrong delimiter, a missing column, a row with too few or too many fields, unparsable dates,
   mixed timezones, non-finite or non-positive prices, negative volume, conflicting duplicate
   keys (unless ``on_duplicate`` is ``"first"`` or ``"last"``). Read from a file
-  (:func:`read_bars`), it is a :class:`~alphaforge.core.userfile.UserFileError`: bad input,
+  (:func:`read_bars`), it is a :class:`~alphaforge.core.errors.UserFileError`: bad input,
   exit code 2 (a vendor's frame given to :func:`normalize_bars` stays a plain ``DataError``).
 * Exact duplicate rows are dropped and unordered rows are sorted; both are reported as notes.
   A bar with ``high < low`` or a close outside ``[low, high]`` is *not* an import error: that is a

@@ -15,6 +15,8 @@ from alphaforge.core.errors import (
     ConfigError,
     DataError,
     IdleSettingError,
+    UnknownSymbolError,
+    UserFileError,
 )
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
@@ -238,7 +240,7 @@ def load_data_file(
 
     p = Path(path)
     if not p.exists():
-        raise DataError(f"{p}: no such data file")
+        raise UserFileError(f"{p}: no such data file")
     bars: pd.DataFrame | None = None
     if p.suffix.lower() == ".parquet" and symbols:
         import pyarrow.parquet as pq
@@ -252,7 +254,7 @@ def load_data_file(
     if symbols:
         missing = sorted(set(symbols) - set(bars["symbol"].unique()))
         if missing:
-            raise DataError(f"{p}: no bars for symbol(s) {', '.join(missing)}")
+            raise UnknownSymbolError(f"{p}: no bars for symbol(s) {', '.join(missing)}")
         bars = bars[bars["symbol"].isin(list(symbols))]
     if adjust and "adj_close" in bars.columns:
         bars = adjust_bars(bars)
@@ -272,7 +274,7 @@ def _require_data_file(spec: Any) -> None:
         return
     where = "--data" if spec.source == "command line" else f"{spec.source}: data:"
     cwd = "" if p.is_absolute() else f" (relative to the current directory {Path.cwd()})"
-    raise DataError(f"{where} {p}: no such data file{cwd}")
+    raise UserFileError(f"{where} {p}: no such data file{cwd}")
 
 
 def load_spec_panel(spec: Any, settings: Any) -> Panel:

@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from alphaforge.config.settings import AppSettings
-from alphaforge.core.errors import DataError, UnknownSymbolError
+from alphaforge.core.errors import DataError, UnknownSymbolError, UserFileError
 from alphaforge.core.panel import Panel
 from alphaforge.core.suggest import did_you_mean
 from alphaforge.core.timeframe import parse_timeframe
-from alphaforge.core.userfile import UserFileError
 from alphaforge.data.adjust import adjust_bars
 from alphaforge.data.ingest import DEFAULT_CHUNK_ROWS, IngestReport, OnDuplicate, read_bars
 from alphaforge.ports import BarStore, SeriesInfo, WriteSummary
