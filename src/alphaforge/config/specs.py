@@ -257,10 +257,13 @@ class RunSpec(BacktestConfig):
         return self
 
     @model_validator(mode="after")
-    def _no_idle_rules(self) -> RunSpec:
+    def _no_idle_rules(self, info: ValidationInfo) -> RunSpec:
         """Refuse a rule that cannot change a run, whatever the strategy does: see
         :func:`idle_rule` (the sizing and weight limits of an account of several strategies
-        are checked on each strategy's spec, whose ``risk:`` may raise the leverage)."""
+        are checked on each strategy's spec, whose ``risk:`` may raise the leverage). A spec
+        read back as recorded (:func:`recorded_spec`) is taken as it ran."""
+        if info.context and info.context.get(RECORDED):
+            return self
         err = idle_rule(self, sizing=self.strategies is None)
         if err is not None:
             raise ValueError(err)
@@ -275,6 +278,22 @@ class RunSpec(BacktestConfig):
     def canonical_hash(self) -> str:
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+RECORDED = "recorded"
+"""Validation context key of a spec read back from a ledger or a saved result."""
+
+
+def recorded_spec(data: Any) -> RunSpec:
+    """The run spec a ledger or a saved result recorded, read back as it ran: a rule a new
+    config is refused for since (:func:`idle_rule`) does not stop ``drift``, ``reconcile``,
+    ``validate`` or a restart of a run recorded with it.
+
+    Raises
+    ------
+    pydantic.ValidationError
+        When ``data`` is not a run spec."""
+    return RunSpec.model_validate(data, context={RECORDED: True})
 
 
 def _pct(value: float) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from alphaforge.config.settings import AppSettings
-from alphaforge.config.specs import RunSpec
+from alphaforge.config.specs import RunSpec, recorded_spec
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.jsonvalues import json_safe
 from alphaforge.ledger import Ledger, RunInfo
@@ -175,7 +175,7 @@ def run_spec_of(run: RunInfo, curve: pd.DataFrame) -> RunSpec:
     """The run spec recorded with ``run``, over the run's period (its replay range, else the
     bars of its equity snapshots)."""
     try:
-        spec = RunSpec.model_validate(json.loads(run.config_text))
+        spec = recorded_spec(json.loads(run.config_text))
     except (json.JSONDecodeError, ValidationError, TypeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from alphaforge.config.specs import RunSpec
+from alphaforge.config.specs import recorded_spec
 from alphaforge.engine.reconcile import Difference
 from alphaforge.ledger import Ledger
 from alphaforge.services import trading
@@ -30,7 +30,7 @@ def reconcile_run(
     from alphaforge.services.accounts import build_account_replay
 
     run = find_run(ledger, run_id)
-    spec = RunSpec.model_validate(json.loads(run.config_text))
+    spec = recorded_spec(json.loads(run.config_text))
     if spec.strategies is None:
         return trading.reconcile_run(settings, ledger, run.run_id, apply)
     spec._source = f"run {run.run_id}"

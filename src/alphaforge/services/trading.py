@@ -473,10 +473,10 @@ def reconcile_run(
     :func:`alphaforge.services.reconcile.reconcile_run`."""
     import json
 
-    from alphaforge.config.specs import RunSpec
+    from alphaforge.config.specs import recorded_spec
 
     run = find_run(ledger, run_id)
-    spec = RunSpec.model_validate(json.loads(run.config_text))
+    spec = recorded_spec(json.loads(run.config_text))
     if spec.strategies is not None:  # an account: its desk's state is saved there too
         from alphaforge.services import reconcile
 

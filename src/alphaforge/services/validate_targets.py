@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from alphaforge.config.specs import RunSpec
+from alphaforge.config.specs import RunSpec, recorded_spec
 from alphaforge.core.errors import ConfigError, DataError, UserFileError
 from alphaforge.sim.result import BacktestResult
 
@@ -84,7 +84,7 @@ def _spec_of(data: Any, where: str) -> RunSpec | None:
     if not isinstance(data, dict):
         return None
     try:
-        return RunSpec.model_validate(data)
+        return recorded_spec(data)
     except ValueError as exc:
         raise DataError(f"{where}: recorded run spec is not valid any more ({exc})") from None
 

@@ -205,3 +205,21 @@ def test_leverage_makes_a_size_above_100_percent_act() -> None:
     big = run(_PANEL, _signals(), **lev, **{"sizing.method": "fraction", "size": 1.5})
     full = run(_PANEL, _signals(), **lev, **{"sizing.method": "fraction", "size": 1.0})
     assert big.equity_values.tolist() != full.equity_values.tolist()
+
+
+@pytest.mark.parametrize(("_id", "keys", "key", "_shown"), REFUSED, ids=[c[0] for c in REFUSED])
+def test_a_recorded_spec_reads_back_as_it_ran(
+    _id: str, keys: dict[str, Any], key: str, _shown: str
+) -> None:
+    """A run recorded before a rule was refused still reads back for drift, reconcile, validate
+    and a restart; a new config with the same keys is refused."""
+    from pydantic import ValidationError
+
+    from alphaforge.config.specs import recorded_spec
+
+    data = {"strategy": "sma_cross", "symbols": ["SYN01"], **keys}
+    with pytest.raises(ValidationError, match=key.split(".")[-1]):
+        RunSpec.model_validate(data)
+    stored = json.loads(recorded_spec(data).model_dump_json())
+    again = recorded_spec(stored)
+    assert again.model_dump() == recorded_spec(data).model_dump()
