@@ -62,7 +62,14 @@ def module_from_file(path: Path, name: str) -> ModuleType:
     imports) is raised as :class:`ErrorOnImport` naming ``path``, the line and the exception
     (chained to it); ``SystemExit`` is turned into :class:`ExitOnImport`
     (``KeyboardInterrupt`` propagates). A module whose import failed is not left in
-    ``sys.modules``."""
+    ``sys.modules``.
+
+    The file's folder is added to the end of ``sys.path`` (once), so the file can import the
+    modules beside it (``from mylib import signal``), as ``python file.py`` could; at the end,
+    so a file there named like an installed package never replaces that package."""
+    folder = os.path.abspath(os.path.dirname(path))
+    if folder not in sys.path:
+        sys.path.append(folder)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise NotPython(f"cannot import {path}")

@@ -253,6 +253,13 @@ class Strategy(Generic[P]):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        own = vars(cls).get("Params")
+        if own is not None and not (isinstance(own, type) and issubclass(own, StrategyParams)):
+            raise TypeError(
+                f"{cls.__name__}: Params must be a StrategyParams model (class "
+                f"{getattr(own, '__name__', own)}(StrategyParams) with fields like "
+                "fast: int = param(10, ge=2)), not a plain class or dataclass"
+            )
         named = _params_argument(cls)
         if named is not None and "Params" not in vars(cls):
             cls.Params = named
