@@ -48,8 +48,8 @@ def test_bad_input_exits_2(af_home: Path, args: tuple[str, ...], names: tuple[st
 
 @pytest.mark.parametrize(
     ("text", "names"),
-    [("garbage", ("not a readable result JSON",)),
-     ('{"a": 1}', ("not an alphaforge result",))],
+    [("garbage", ("not valid JSON",)),
+     ('{"a": 1}', ("not an alphaforge backtest result",))],
 )  # fmt: skip
 def test_validate_of_a_file_that_is_not_a_result_exits_2(
     af_home: Path, tmp_path: Path, text: str, names: tuple[str, ...]

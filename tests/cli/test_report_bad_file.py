@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,3 +93,28 @@ def test_good_results_still_compare(af_home: Path, tmp_path: Path, saved: Path) 
     res = invoke(af_home, "compare", str(saved), str(saved), "-o", str(out))
     assert res.exit_code == 0, res.output
     assert out.exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "words"),
+    [
+        (lambda d: d["series"].update(equity=d["series"]["equity"][:-5]),
+         ("series.equity has", "values for the", "bars of series.index")),
+        (lambda d: d["metrics"].update(sharpe="high"), ("metrics.sharpe is not a number", "'high'")),
+        (lambda d: d["metrics"].update(cagr=True), ("metrics.cagr is not a number",)),
+    ],
+    ids=["short-series", "text-metric", "bool-metric"],
+)  # fmt: skip
+def test_report_of_a_result_with_wrong_values(
+    af_home: Path, tmp_path: Path, saved: Path, edit: Any, words: tuple[str, ...]
+) -> None:
+    """Right keys, wrong values: refused as bad input, not drawn into an 'unexpected error'."""
+    doc = json.loads(saved.read_text())
+    edit(doc)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    for args in (("report", str(bad)), ("compare", str(saved), str(bad))):
+        res = invoke(af_home, *args)
+        refused(res, str(bad), *words)
+        assert res.exit_code == 2
+    assert not bad.with_suffix(".html").exists()

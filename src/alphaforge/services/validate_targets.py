@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.config.specs import RunSpec, recorded_spec
-from alphaforge.core.errors import ConfigError, DataError, UserFileError
+from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.sim.result import BacktestResult
 
 Kind = Literal["result", "sweep", "walkforward"]
@@ -115,18 +115,12 @@ def locate(ref: str, home: Path) -> tuple[Kind, Path]:
 
 
 def load_result(path: Path) -> BacktestResult:
-    """A result JSON written by ``backtest`` or ``walkforward``; a file that is not one is bad
-    input (exit code 2: ``validate`` exits 1 when its gate fails), named in the error."""
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserFileError(f"{path}: not a readable result JSON ({exc})") from None
-    if not isinstance(raw, dict) or "series" not in raw or "metrics" not in raw:
-        raise UserFileError(f"{path}: not an alphaforge result (no 'series' or 'metrics')")
-    try:
-        return BacktestResult.from_dict(raw)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UserFileError(f"{path}: malformed result ({type(exc).__name__}: {exc})") from None
+    """A result JSON written by ``backtest`` or ``walkforward`` (see
+    :func:`alphaforge.services.results.load_result`); a file that is not one is bad input
+    (exit code 2: ``validate`` exits 1 when its gate fails), named in the error."""
+    from alphaforge.services.results import load_result as load
+
+    return load(path)
 
 
 def load_target(ref: str, home: Path, settings: Any) -> Target:
