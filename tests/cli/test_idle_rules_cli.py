@@ -1,10 +1,14 @@
 """A rule no strategy can make act (it used to run and change nothing) is refused by backtest
 and paper alike, exit 2, in one line naming the config file, the key and the value, before the
 home is touched: ``--size 150%`` and ``--max-weight 200%`` without leverage, a borrow fee or a
-short margin on a long-only run, ``time_in_force: gtc`` with ``order_type: market``."""
+short margin on a long-only run, ``time_in_force: gtc`` with ``order_type: market``. So is an
+entry or exit rule the strategy's orders give nothing to act on, known once the strategy has
+run: ``time_in_force: gtc`` for a strategy of market entries, the entry-bar or ambiguity rule
+without a stop or a target (set in the config or returned by the strategy)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +66,46 @@ def test_with_leverage_a_size_above_100_percent_runs(af_home: Path, tmp_path: Pa
     config.write_text(REPLAY_CONFIG + "risk: {max_gross_leverage: 2}\n")
     res = invoke(af_home, "backtest", "-q", "-c", str(config), "--size", "150%")
     assert res.exit_code == 0, res.output
+
+
+# (id, YAML added to the sma_cross config, words the error names besides the file)
+IDLE_ORDERS = [
+    ("gtc-auto", "time_in_force: gtc\n", ("time_in_force", "'gtc'", "no limit or stop price")),
+    ("entry-bar", "exits: {stop_on_entry_bar: false}\n",
+     ("exits.stop_on_entry_bar", "False", "none is set")),
+    ("ambiguity-no-target", "exits: {stop_loss: 5%, ambiguity: target_first}\n",
+     ("exits.ambiguity", "'target_first'", "has no target")),
+    ("ambiguity-no-stop", "exits: {take_profit: 5%, ambiguity: target_first}\n",
+     ("exits.ambiguity", "has no stop")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["backtest", "paper"])
+@pytest.mark.parametrize(
+    ("added", "names"), [i[1:] for i in IDLE_ORDERS], ids=[i[0] for i in IDLE_ORDERS]
+)
+def test_a_rule_the_orders_cannot_use_is_refused(
+    af_home: Path, tmp_path: Path, command: str, added: str, names: tuple[str, ...]
+) -> None:
+    config = tmp_path / "idle.yaml"
+    config.write_text(REPLAY_CONFIG + added)
+    args = ("backtest", "-q", "-c") if command == "backtest" else PAPER
+    before = tree_hash(af_home)
+    res = invoke(af_home, *args, str(config))
+    refused(res, f"{config}: ", *names)
+    assert res.exit_code == 2
+    assert tree_hash(af_home) == before
+
+
+def test_the_strategy_s_own_stop_lets_the_ambiguity_rule_run(af_home: Path, tmp_path: Path) -> None:
+    """donchian_breakout returns its own stop (Signals.stop_loss): with a target from the
+    config the ambiguity rule has both levels to decide between, and runs."""
+    config = tmp_path / "own_stop.yaml"
+    config.write_text(
+        "strategy: donchian_breakout\nsymbols: [SYN01]\ntimeframe: 1d\n"
+        "exits: {take_profit: 3%, ambiguity: target_first}\n"
+    )
+    out = tmp_path / "r.json"
+    res = invoke(af_home, "backtest", "-q", "-c", str(config), "--json", str(out))
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["config"]["exits"]["ambiguity"] == "target_first"

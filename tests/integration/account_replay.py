@@ -12,6 +12,7 @@ import pytest
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
+from alphaforge.core.errors import IdleSettingError
 from alphaforge.ledger import Ledger
 from alphaforge.services.accounts import (
     AccountSetup,
@@ -49,8 +50,16 @@ def replay_account(spec: RunSpec, home: Path, ledger: Ledger) -> AccountSetup:
 def solo(spec: RunSpec, k: int, home: Path, of: Trips = trips) -> list[tuple[Any, ...]]:
     """Strategy ``k`` replayed alone, on its own venue, with its allocation of the cash; its
     trades as ``of`` lists them."""
+    one = sleeve_spec(spec, k)
     with Ledger.open(f"sqlite:///{home / f'solo{k}.db'}") as ledger:
-        setup = build_replay(sleeve_spec(spec, k), AppSettings(home=home), ledger, NOW)
+        try:
+            setup = build_replay(one, AppSettings(home=home), ledger, NOW)
+        except IdleSettingError as exc:
+            # the account's time in force is for its limit entries: a strategy of market
+            # entries alone refuses it (it does nothing there), so it runs with the default
+            assert ": time_in_force: keeps limit / stop entries working" in str(exc), exc
+            one = one.model_copy(update={"time_in_force": "day"})
+            setup = build_replay(one, AppSettings(home=home), ledger, NOW)
         run_replay(setup, None)
         return of(ledger, setup.run_id)
 

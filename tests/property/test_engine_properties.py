@@ -98,7 +98,8 @@ def _run(panel: Panel, sig: Signals, cfg: dict[str, Any]) -> BacktestResult:
         c["size"] = 20
     elif c["sizing.method"] == "fraction":
         c["size"] = 0.2
-    return run_backtest(_Given(sig), panel, resolve_config(None, **c))
+    # every rule combination, idle ones included: the engine's arithmetic, not the refusal
+    return run_backtest(_Given(sig), panel, resolve_config(None, **c), refuse_idle_orders=False)
 
 
 def _slip_fraction(spec: str) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -113,6 +114,8 @@ def run_engine(case: Case, fast_paths: bool | None) -> BacktestResult:
         case.cfg, case.symbols, case.order_type, case.schedule, case.atr_period, own
     )
     kw: dict[str, Any] = {} if fast_paths is None else {"fast_paths": fast_paths}
+    if "refuse_idle_orders" in inspect.signature(run_backtest).parameters:
+        kw["refuse_idle_orders"] = False  # every rule combination, idle ones included
     return run_backtest(Given(case.out), panel, config, fine=case.fine, **kw)
 
 

@@ -75,12 +75,14 @@ def levels(n: int, at: dict[int, float]) -> np.ndarray:
 def run(panel: Panel, out: Signals | TargetWeights, **cfg: Any) -> BacktestResult:
     """Backtest ``out`` on ``panel``; costs default to zero, keyword args are config keys
     (``commission=...`` shortcuts or dotted ``**{"risk.max_positions": 1}``); ``fine=`` passes
-    finer bars to the kernel."""
+    finer bars to the kernel; ``recorded=True`` skips the refusal of rules the strategy's
+    orders give nothing to act on (as for a run that happened)."""
     fine: dict[str, np.ndarray] | None = cfg.pop("fine", None)
+    recorded = bool(cfg.pop("recorded", False))
     cfg.setdefault("commission", "0")
     cfg.setdefault("slippage", "0")
     config = resolve_config(None, **cfg)
-    return run_backtest(Given(out), panel, config, fine=fine)
+    return run_backtest(Given(out), panel, config, fine=fine, refuse_idle_orders=not recorded)
 
 
 def sig(n: int, entries: Sequence[int] = (), exits: Sequence[int] = (), **kw: Any) -> Signals:

@@ -220,4 +220,5 @@ def test_intrabar_limit_entry_never_exits_at_the_earlier_open() -> None:
 )
 def test_bad_finer_bars_are_rejected(fine: dict[str, object], msg: str) -> None:
     with pytest.raises(BacktestError, match=msg):
-        run(make_panel({"A": AMBIG}), sig(4, [0]), fine=fine, ambiguity="finer_bars")
+        run(make_panel({"A": AMBIG}), sig(4, [0]), fine=fine, ambiguity="finer_bars",
+            stop_loss="5%", take_profit="10%")  # fmt: skip

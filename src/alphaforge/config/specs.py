@@ -195,6 +195,7 @@ class RunSpec(BacktestConfig):
     )
     account: AccountSpec | None = Field(None, description="limits over all strategies")
     _source: str = PrivateAttr("command line")
+    _recorded: bool = PrivateAttr(False)  # read back from a run that happened (recorded_spec)
 
     @property
     def source(self) -> str:
@@ -293,7 +294,9 @@ def recorded_spec(data: Any) -> RunSpec:
     ------
     pydantic.ValidationError
         When ``data`` is not a run spec."""
-    return RunSpec.model_validate(data, context={RECORDED: True})
+    spec = RunSpec.model_validate(data, context={RECORDED: True})
+    spec._recorded = True
+    return spec
 
 
 def _pct(value: float) -> str:

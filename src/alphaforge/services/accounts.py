@@ -318,7 +318,7 @@ def _account(
     assert spec.strategies is not None
     ids = [sleeve_id(sl) for sl in spec.strategies]
     subs = [sub_panel(panel, s.symbols) for s in sleeves]
-    books = [strategy_book(s, sp) for s, sp in zip(sleeves, subs, strict=True)]
+    books = [strategy_book(s, sp, sleeve=True) for s, sp in zip(sleeves, subs, strict=True)]
     live = settings is not None and on_broker(spec)
     desk: NettingDesk
     if live:

@@ -394,7 +394,8 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
         fine, note = _fine_bars(spec, settings, panel)
     sdata, bench = _benchmark_data(spec, settings, panel, cfg)
     try:
-        result = run_backtest(strat, panel, cfg, fine=fine, data=sdata)
+        ran = bool(getattr(spec, "_recorded", False))  # a run that happened: as it ran
+        result = run_backtest(strat, panel, cfg, fine=fine, data=sdata, refuse_idle_orders=not ran)
     except IdleSettingError as exc:  # name the file the setting came from
         raise IdleSettingError(f"{spec.source}: {exc}") from None
     if note:

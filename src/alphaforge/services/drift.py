@@ -279,6 +279,7 @@ def _one_strategy(spec: RunSpec, strategy: str | None) -> tuple[RunSpec, str | N
         )
     one = sleeve_spec(spec, ids.index(strategy))
     one.start, one.end = spec.start, spec.end
+    one._recorded = True  # the run happened: its backtest takes the rules as they ran
     return one, strategy
 
 

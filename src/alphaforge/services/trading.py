@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 import structlog
 
-from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError, IdleSettingError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
@@ -262,9 +262,16 @@ def risk_gate(runtime: Any, sent: Any) -> RiskGate:
                                runtime.price_band), sent)  # fmt: skip
 
 
-def strategy_book(spec: Any, panel: Panel) -> tuple[Strategy, BacktestConfig, RunClock, Stepper]:
+def strategy_book(
+    spec: Any, panel: Panel, sleeve: bool = False
+) -> tuple[Strategy, BacktestConfig, RunClock, Stepper]:
     """The strategy of ``spec``, its backtest rules (refusing what the runtime cannot carry
-    out or would ignore), the run's clock on ``panel`` and an empty book on those rules."""
+    out or would ignore), the run's clock on ``panel`` and an empty book on those rules.
+
+    ``sleeve``: a strategy of an account, whose rules are the account's with its own on top;
+    an entry or exit rule its orders give nothing to act on (a time in force without limit
+    entries, the ambiguity rule without a target) is then not refused: it may be set for the
+    account's other strategies."""
     strategy = make_strategy(spec.strategy, spec.params)
     cfg = spec.backtest_config()
     out = _strategy_kind(strategy, panel)
@@ -276,7 +283,12 @@ def strategy_book(spec: Any, panel: Panel) -> tuple[Strategy, BacktestConfig, Ru
         except AlphaforgeError as exc:
             raise ConfigError(f"{spec.source}: {exc}") from None
     own = isinstance(out, TargetWeights) and out.rebalance is not None
-    refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own)
+    signals = out if isinstance(out, Signals) and not sleeve else None
+    try:
+        refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own,
+                             signals=signals)  # fmt: skip
+    except IdleSettingError as exc:  # name the file the setting came from
+        raise IdleSettingError(f"{spec.source}: {exc}") from None
     clock = run_clock(panel, cfg)
     s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights,
                              timeframe=clock.timeframe)  # fmt: skip

@@ -3,7 +3,9 @@
 Some settings govern one kind of strategy only. Sizing, limit and stop entries, time in force
 and the intrabar exit rules act on the orders of a :class:`~alphaforge.strategy.base.Signals`
 strategy; the rebalance schedule and the drift band act on
-:class:`~alphaforge.strategy.base.TargetWeights`. A setting changed from its default where it has
+:class:`~alphaforge.strategy.base.TargetWeights`. Some act only on what the strategy's orders
+carry: a time in force on limit / stop entries, the entry-bar and ambiguity rules on stops and
+targets. A setting changed from its default where it has
 nothing to act on is a one-line error naming the key and the value, never a run that quietly
 does without it. (``sizing.fractional`` acts in both modes: target-weight orders are rounded to
 whole shares unless it is set.)
@@ -18,7 +20,8 @@ from pydantic import BaseModel
 
 from alphaforge.core.errors import IdleSettingError
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.sim.inputs import needs_atr
+from alphaforge.sim.inputs import needs_atr, order_type_of
+from alphaforge.strategy.base import Signals
 
 __all__ = ["refuse_idle_settings"]
 
@@ -104,6 +107,40 @@ def _signals_mode_idle(config: BacktestConfig, has_fine: bool) -> IdleSettingErr
     return None
 
 
+def _orders_idle(config: BacktestConfig, sig: Signals) -> IdleSettingError | None:
+    """The first entry or exit rule the orders of ``sig`` give nothing to act on, as its error:
+    a time in force without limit / stop entries (the order type resolves to market), the
+    entry-bar rule without a stop or a target, the ambiguity rule without both. A level counts
+    when the config sets it or the strategy returns one (an array, even if NaN on some bars)."""
+    ex, risk = config.exits, config.risk
+    if _changed(config, "time_in_force") and order_type_of(config, sig) == "market":
+        return _refuse(
+            "time_in_force",
+            "keeps limit / stop entries working, and the strategy gives no limit or stop price "
+            "(its entries are market orders)",
+            config.time_in_force,
+        )
+    stop = any(v is not None for v in (ex.stop_loss, ex.trailing_stop, risk.max_trade_loss))
+    stop = stop or sig.stop_loss is not None
+    target = ex.take_profit is not None or sig.take_profit is not None
+    if _changed(ex, "stop_on_entry_bar") and not (stop or target):
+        return _refuse(
+            "exits.stop_on_entry_bar",
+            "acts on a stop or a target, and none is set (exits, risk.max_trade_loss) nor given "
+            "by the strategy",
+            ex.stop_on_entry_bar,
+        )
+    if _changed(ex, "ambiguity") and not (stop and target):
+        missing = "target" if stop else ("stop" if target else "stop or target")
+        return _refuse(
+            "exits.ambiguity",
+            f"decides a bar that touches both a stop and a target, and the run has no {missing} "
+            "(exits, risk.max_trade_loss, or the strategy's own levels)",
+            ex.ambiguity,
+        )
+    return None
+
+
 def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> IdleSettingError | None:
     """The first setting that only refines another one which is not in use, as its error."""
     sizing, risk = config.sizing, config.risk
@@ -136,7 +173,12 @@ def _dependent_idle(config: BacktestConfig, own_schedule: bool) -> IdleSettingEr
 
 
 def refuse_idle_settings(
-    config: BacktestConfig, *, weights_mode: bool, has_fine: bool, own_schedule: bool = False
+    config: BacktestConfig,
+    *,
+    weights_mode: bool,
+    has_fine: bool,
+    own_schedule: bool = False,
+    signals: Signals | None = None,
 ) -> None:
     """Raise :class:`IdleSettingError` naming the first setting of ``config`` changed from its
     default that the run would ignore: in target-weights mode (``weights_mode``) the sizing
@@ -146,8 +188,11 @@ def refuse_idle_settings(
     without finer bars (``has_fine``); in both, a refinement of a rule not in use (a Kelly or
     volatility lookback of another sizing method, an ATR period nothing uses, a drawdown action
     without a drawdown limit). A sector map acts without a sector cap: the tear sheet groups
-    exposure by it."""
+    exposure by it. Given the strategy's ``signals``, also an entry or exit rule its orders
+    give nothing to act on (see :func:`_orders_idle`)."""
     err = _weights_mode_idle(config) if weights_mode else _signals_mode_idle(config, has_fine)
+    if err is None and signals is not None and not weights_mode:
+        err = _orders_idle(config, signals)
     if err is None:
         err = _dependent_idle(config, own_schedule)
     if err is not None:

@@ -70,11 +70,16 @@ def run_backtest(
     data: StrategyData | None = None,
     fine: dict[str, np.ndarray] | None = None,
     fast_paths: bool = True,
+    refuse_idle_orders: bool = True,
 ) -> BacktestResult:
     """Run ``strategy`` on ``panel`` under ``config`` and return the full result.
 
     ``fast_paths=False`` runs every phase of every bar (no quiet-stretch shortcut); the result
-    is identical, which the property tests check.
+    is identical, which the property tests check. A setting the run would ignore is refused
+    (:func:`~alphaforge.sim.checks.refuse_idle_settings`); ``refuse_idle_orders=False`` runs
+    an entry or exit rule the strategy's orders give nothing to act on (a time in force without
+    limit entries, ...) without refusing it: the config of a run that happened, which the
+    backtest ``drift`` compares it with, is taken as it ran.
     """
     if len(panel.index) < 2:
         raise BacktestError("need at least 2 bars to backtest")
@@ -88,6 +93,7 @@ def run_backtest(
         weights_mode=weights_mode,
         has_fine=bool(fine),
         own_schedule=isinstance(out, TargetWeights) and out.rebalance is not None,
+        signals=out if isinstance(out, Signals) and refuse_idle_orders else None,
     )
     clock = run_clock(panel, config, sdata)
     market = market_of(panel, config, sdata, clock)

@@ -162,7 +162,8 @@ _PANEL = make_panel({"A": _bars(0.01, 2.0), "B": _bars(-0.005, 4.0)})
 
 # (id, direction, config with the rule, the same config without it)
 SAME: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
-    ("gtc-market", "long", {"order_type": "market", "time_in_force": "gtc"},
+    # (the engine itself refuses gtc on market entries; recorded: its unchecked path)
+    ("gtc-market", "long", {"order_type": "market", "time_in_force": "gtc", "recorded": True},
      {"order_type": "market"}),
     ("borrow-fee-long", "long", {"costs.borrow_fee": 0.05}, {}),
     ("margin-long", "long", {"costs.margin": 2.0}, {}),
