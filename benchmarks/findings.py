@@ -206,38 +206,53 @@ source, which covers the batch kernels too.
 
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
-**Speed**: W5(a) (one symbol, 2,516 daily bars) runs at 1.4x backtrader's bars per second,
+**Speed**: W5(a) (one symbol, 2,516 daily bars) runs at 1.58x backtrader's bars per second,
 W5(b) (20 symbols x one year of minute bars, the replay's default of evaluating the strategy
-once after the look-ahead check) at 2.65x and W5(c) (the minute bars with the strategy called
-at every bar on its last 200 bars, as paper and live do) at 1.7x; all three miss the 3x floor
-in this run. The machine ran about 1.6x slower than in the previous committed run, for both
-engines (backtrader's W5(b) took 146 s, 90 s then), and W5(b) and W5(c) are one timed run
-each: backtrader's jobs in W5(b) and W5(c) are the same job and took 146 s and 129 s, so a
-ratio here moves by 10 to 15% from run to run. The previous run gave 1.24x, 3.05x and 2.07x.
+once after the look-ahead check) at 3.16x, and W5(c) (the minute bars with the strategy called
+at every bar on its last 200 bars, as paper and live do) at 2.37x. W5(b) meets the 3x floor;
+W5(a) and W5(c) miss it. W5(b) and W5(c) are one timed run each, and a ratio here moves by 10
+to 15% from run to run on this shared machine (the previous run gave 1.4x, 2.65x and 1.7x on a
+machine 1.6x slower for both engines).
 
-**What changed since the previous run** (the same trades, checked by the parity tests): only
-the paper / live path of W5(c). Its per-bar signal row is built in one go (no dataclass
-`replace`), a window's protective levels are copied row by row into one array, and the broadcast
-limit / stop constants of market entries are read without scanning the window. Measured alone,
-before and after in turn on the same machine (CPU seconds, the minimum of three runs, 20 symbols
-x 10 sessions): 2.55 s before, 2.33 s after (-9%); the table's ratio moved with the machine.
+**What changed since the previous run** (the same trades, checked by the parity tests):
+- a replay's batch of cycles ends after a quarter second of work or 4,096 cycles (it was 256):
+  a 2,516-bar daily replay now commits once instead of ten times, and no batch boundary cuts a
+  stretch of quiet bars;
+- a new ledger gets its schema from DDL compiled once per process and run on the driver's
+  cursor (6.1 ms to 2.0 ms), and a run just registered skips reading its own earlier orders and
+  fills (there are none);
+- the SMA of a window of many finite columns is computed row by row, so the columns' running
+  sums overlap (the same sums bit for bit; a 200 x 20 window 12 us to 7 us), which the strategy
+  of W5(c) calls twice per bar.
 
-**Where the time goes now** (W5(b), sampled with py-spy): the ledger about a third (its batch
-commit about a quarter: SQLite's inserts with their foreign keys and parameters about 30% of
-it, building the rows about 20%, the batch's id look-ups and SQLite's commit the rest); the
-open (the engine's open phase on a scratch book, the risk gate, the order manager, the venue
-and the decision log) about a quarter; fills, close and protection about a fifth. Every order
-is a row, three or four state changes, a fill, a decision and a log line, which backtrader does
-not write. Larger batches (1,024 and 4,096 cycles) and a larger WAL checkpoint interval were
-tried and gave nothing beyond the noise.
-On W5(a), in the previous run, backtrader took 0.134 s for the whole job, so the floor was
-45 ms; alphaforge took 0.108 s: opening the new ledger 8 ms, building the run 26 ms (reading and checking the bars,
-the look-ahead check, registering the run), the replay 65 to 75 ms (2,382 of the 2,516 bars
-run as quiet bars in one compiled call per stretch; about half of it, in a profile, is
-writing an equity snapshot and a cycle row per bar) and closing the SQLite file with its WAL
-checkpoint 7 ms. On W5(c) the strategy's hook called on its last 200 bars at every bar takes
-about 30% of the time (the hook itself 11%; slicing the panel and turning its output into the
-kernel's inputs the rest).
+Measured before (b3ca04f) and after, side by side with backtrader in the same process, on this
+machine (median of 11 runs for W5(a), of 2 runs at 10 sessions for W5(b) and W5(c)):
+
+| workload | before: alphaforge / backtrader | after: alphaforge / backtrader |
+|---|---|---|
+| W5(a) | 151 ms / 216 ms = 1.43x; 153 / 207 = 1.35x | 127 ms / 219 ms = 1.72x; 123 / 202 = 1.64x |
+| W5(b), 20 symbols x 10 sessions | 1.40 s / 5.20 s = 3.71x | 1.32 s / 4.77 s = 3.61x |
+| W5(c), 20 symbols x 10 sessions | 2.12 s / 5.10 s = 2.40x | 2.03 s / 5.32 s = 2.62x |
+
+**Why W5(a) stays below 3x**: backtrader needs about 0.2 s for the whole job here, so the floor
+is about 65 ms; alphaforge takes about 110 to 125 ms. Measured by parts (median of 11): the
+fixed work of any run, whatever its length, about 33 ms (opening a new SQLite ledger 5 ms,
+reading and checking the Parquet file 12 ms, the look-ahead check 4 ms, building the node and
+registering the run 6 ms, closing the file with its WAL checkpoint 5.5 ms); the ledger's one
+commit about 28 ms (2,516 equity snapshots and 2,516 cycle rows are about 19 ms of it, in
+SQLite and in building the rows); the 134 bars on which something happens about 26 ms (each
+order passes the risk gate, the order manager, the venue and the decision log, and writes an
+order row, three or four state changes, a fill and a decision, which backtrader does not
+write); the 2,382 quiet bars about 16 ms (about 150 compiled calls, each stretch ended by a bar
+with an order). Reaching 65 ms would take leaving out the per-bar equity snapshot and cycle
+rows and most of the per-order records, which are what recovery and `drift` read; they stay.
+
+**Where the time goes in the minute replays** (sampled with py-spy): in W5(c) the strategy's
+hook on its last 200 bars about a quarter of a cycle (its two moving averages a third of that;
+slicing the panel and turning the hook's output into the kernel's row the rest); the open (the
+engine's open phase on a scratch book, the risk gate, the order manager, the venue and the
+decision log) about a fifth; writing the cycle about a fifth; the venue's matching a tenth. In
+W5(b) the ledger is about a sixth of the replay.
 
 **Memory**: the growth in the table is the replay's inputs, which are proportional to the
 bars: the strategy's precomputed rows (masks, weights, ATR, volatility and eight protective
