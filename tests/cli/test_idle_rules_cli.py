@@ -30,9 +30,24 @@ IDLE = [
      ("time_in_force", "'gtc'", "order_type: market")),
 ]  # fmt: skip
 
+# (id, YAML added, words the error names besides the file): known once the strategy has run
+# (its orders carry no limit or stop price, no stop, no target)
+IDLE_ORDERS = [
+    ("gtc-auto", "time_in_force: gtc\n", ("time_in_force", "'gtc'", "no limit or stop price")),
+    ("entry-bar", "exits: {stop_on_entry_bar: false}\n",
+     ("exits.stop_on_entry_bar", "False", "none is set")),
+    ("ambiguity-no-target", "exits: {stop_loss: 5%, ambiguity: target_first}\n",
+     ("exits.ambiguity", "'target_first'", "has no target")),
+    ("ambiguity-no-stop", "exits: {take_profit: 5%, ambiguity: target_first}\n",
+     ("exits.ambiguity", "has no stop")),
+]  # fmt: skip
+IN_CONFIG = [(i[0], i[1], i[3]) for i in IDLE] + IDLE_ORDERS
+
 
 @pytest.mark.parametrize("command", ["backtest", "paper"])
-@pytest.mark.parametrize(("added", "names"), [(i[1], i[3]) for i in IDLE], ids=[i[0] for i in IDLE])
+@pytest.mark.parametrize(
+    ("added", "names"), [i[1:] for i in IN_CONFIG], ids=[i[0] for i in IN_CONFIG]
+)
 def test_an_idle_rule_in_the_config_is_refused(
     af_home: Path, tmp_path: Path, command: str, added: str, names: tuple[str, ...]
 ) -> None:
@@ -66,35 +81,6 @@ def test_with_leverage_a_size_above_100_percent_runs(af_home: Path, tmp_path: Pa
     config.write_text(REPLAY_CONFIG + "risk: {max_gross_leverage: 2}\n")
     res = invoke(af_home, "backtest", "-q", "-c", str(config), "--size", "150%")
     assert res.exit_code == 0, res.output
-
-
-# (id, YAML added to the sma_cross config, words the error names besides the file)
-IDLE_ORDERS = [
-    ("gtc-auto", "time_in_force: gtc\n", ("time_in_force", "'gtc'", "no limit or stop price")),
-    ("entry-bar", "exits: {stop_on_entry_bar: false}\n",
-     ("exits.stop_on_entry_bar", "False", "none is set")),
-    ("ambiguity-no-target", "exits: {stop_loss: 5%, ambiguity: target_first}\n",
-     ("exits.ambiguity", "'target_first'", "has no target")),
-    ("ambiguity-no-stop", "exits: {take_profit: 5%, ambiguity: target_first}\n",
-     ("exits.ambiguity", "has no stop")),
-]  # fmt: skip
-
-
-@pytest.mark.parametrize("command", ["backtest", "paper"])
-@pytest.mark.parametrize(
-    ("added", "names"), [i[1:] for i in IDLE_ORDERS], ids=[i[0] for i in IDLE_ORDERS]
-)
-def test_a_rule_the_orders_cannot_use_is_refused(
-    af_home: Path, tmp_path: Path, command: str, added: str, names: tuple[str, ...]
-) -> None:
-    config = tmp_path / "idle.yaml"
-    config.write_text(REPLAY_CONFIG + added)
-    args = ("backtest", "-q", "-c") if command == "backtest" else PAPER
-    before = tree_hash(af_home)
-    res = invoke(af_home, *args, str(config))
-    refused(res, f"{config}: ", *names)
-    assert res.exit_code == 2
-    assert tree_hash(af_home) == before
 
 
 def test_the_strategy_s_own_stop_lets_the_ambiguity_rule_run(af_home: Path, tmp_path: Path) -> None:
