@@ -192,6 +192,9 @@ def _paper(
 
         replay_account(settings, spec, req, quiet)
         return
+    unused = replay_unused(spec)
+    if unused and not quiet:
+        console.print(f"[yellow]note:[/] {unused}", highlight=False)
     fresh = new_ledger_file(settings)
     ledger = open_ledger(settings)
     setup = None
@@ -288,6 +291,22 @@ def check_run_id(run_id: str | None) -> None:
     from alphaforge.services.trading import check_run_id as check
 
     check(run_id, "--run-id")
+
+
+def replay_unused(spec: RunSpec) -> str | None:
+    """What a replay of ``spec`` does not use, when it is set: the ``feed:`` (a replay feeds
+    the stored bars of ``--from`` .. ``--to``) and the ``schedule:`` (one cycle per bar). The
+    same file drives paper and live, so they are not refused; the note says they did nothing
+    here."""
+    sections = [name for name in ("feed", "schedule") if name in spec.model_fields_set]
+    if not sections:
+        return None
+    keys = " and ".join(f"{name}:" for name in sections)
+    return (
+        f"{spec.source}: {keys} {'are' if len(sections) > 1 else 'is'} for paper and live runs; "
+        "a replay feeds the stored bars, one cycle per bar, and does not use "
+        f"{'them' if len(sections) > 1 else 'it'}"
+    )
 
 
 def stale_store_note(feed: Any, source: str, now: Any) -> str | None:
