@@ -4,25 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
 from alphaforge.cli.common import check_output_file, console, handle_errors
 from alphaforge.core.errors import ConfigError
-from alphaforge.core.userfile import user_file_errors
-
-if TYPE_CHECKING:
-    from alphaforge.sim.result import BacktestResult
-
-
-def load_result_file(path: Path) -> BacktestResult:
-    """The saved result ``path`` the user named; a file that is not one (missing, not JSON,
-    not a result) is bad input: one line naming the file, exit code 2."""
-    from alphaforge.services.results import load_result
-
-    with user_file_errors(path):
-        return load_result(path)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,12 +27,13 @@ def report_cmd(
     """Write the HTML tear sheet of a saved backtest result."""
     from alphaforge.reports.output import export_pngs
     from alphaforge.reports.tearsheet import build_figures, write_tearsheet
+    from alphaforge.services.results import load_result
 
     out = output or result_json.with_suffix(".html")
     if out.is_dir():
         out = out / f"{result_json.stem}.html"
     check_output_file(out, "--output")
-    result = load_result_file(result_json)
+    result = load_result(result_json)
     with console.status("building report…", spinner="dots"):
         figures = build_figures(result)
         write_tearsheet(result, out, title, figures=figures)
@@ -71,6 +58,7 @@ def compare_cmd(
         labels_for,
         write_comparison,
     )
+    from alphaforge.services.results import load_result
 
     if len(results) < 2:
         raise ConfigError("compare: give at least two result files")
@@ -78,7 +66,7 @@ def compare_cmd(
     if out.is_dir():
         out = out / "compare.html"
     check_output_file(out, "--output")
-    loaded = [load_result_file(p) for p in results]
+    loaded = [load_result(p) for p in results]
     labels = labels_for(loaded, [p.stem if p.stem != "result" else p.parent.name for p in results])
     columns = comparison_metrics(loaded, labels)
     keys = [k for k in COMPARE_KEYS if any(k in c for c in columns.values())]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alphaforge.core.errors import UserFileError
+from alphaforge.core.errors import DataError, UserFileError
 from alphaforge.sim.result import BacktestResult
 
 __all__ = ["RAW_KEYS", "RESULT_KEYS", "SERIES_KEYS", "load_result"]
@@ -47,6 +47,8 @@ def load_result(path: str | Path) -> BacktestResult:
             raise UserFileError(f"{path}: {what}: '{key}' is not an object")
     try:
         result = BacktestResult.from_dict(doc)
+    except DataError as exc:  # another format: the reader's own words, with the file
+        raise UserFileError(f"{path}: {exc}") from None
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise UserFileError(f"{path}: {what}: {type(exc).__name__}: {exc}") from None
     _check_values(result, path, what)

@@ -29,11 +29,11 @@ import pandas as pd
 
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.jsonvalues import json_safe
+from alphaforge.services.results import load_result
 from alphaforge.services.validate_targets import (
     SweepTrials,
     Target,
     WalkForwardRun,
-    load_result,
     load_target,
     load_trials,
     locate,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from alphaforge.config.specs import RunSpec, recorded_spec
 from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.services.results import load_result
 from alphaforge.sim.result import BacktestResult
 
 Kind = Literal["result", "sweep", "walkforward"]
@@ -112,15 +113,6 @@ def locate(ref: str, home: Path) -> tuple[Kind, Path]:
     raise ConfigError(
         f"validate: {path} holds no result.json, sweep manifest or walk-forward folds"
     )
-
-
-def load_result(path: Path) -> BacktestResult:
-    """A result JSON written by ``backtest`` or ``walkforward`` (see
-    :func:`alphaforge.services.results.load_result`); a file that is not one is bad input
-    (exit code 2: ``validate`` exits 1 when its gate fails), named in the error."""
-    from alphaforge.services.results import load_result as load
-
-    return load(path)
 
 
 def load_target(ref: str, home: Path, settings: Any) -> Target:
