@@ -129,6 +129,13 @@ def _head_schema(dialect: Dialect) -> list[str]:
     return _SCHEMA
 
 
+# compiled INSERTs by (dialect, paramstyle), then (table, columns): shared by every ledger of
+# the process, as the text depends on nothing else (a replay opens a new ledger per run)
+_INSERTS: dict[
+    tuple[str, str], dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]]
+] = {}
+
+
 class BulkInsert:
     """Multi-row ``INSERT`` of plain rows.
 
@@ -142,7 +149,7 @@ class BulkInsert:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._sql: dict[tuple[str, tuple[str, ...]], tuple[str, tuple[str, ...] | None]] = {}
+        self._sql = _INSERTS.setdefault((dialect.name, dialect.paramstyle), {})
 
     def __call__(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         if not rows:
