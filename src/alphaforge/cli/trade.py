@@ -21,7 +21,7 @@ from alphaforge.cli.common import (
 from alphaforge.cli.trade_account import already_replayed, halt_note, run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
-from alphaforge.services.ledger import new_ledger_file, open_ledger, remove_new_ledger
+from alphaforge.services.ledger import open_ledger, trading_ledger
 
 SAFETY = (
     "Before real money: 1. run it in paper first and compare with `alphaforge drift`; "
@@ -195,24 +195,14 @@ def _paper(
     unused = replay_unused(spec)
     if unused and not quiet:
         console.print(f"[yellow]note:[/] {unused}", highlight=False)
-    fresh = new_ledger_file(settings)
-    ledger = open_ledger(settings)
-    setup = None
-    try:
-        setup = build_replay(spec, settings, ledger, req)
+    with trading_ledger(settings) as run:
+        setup = run.setup = build_replay(spec, settings, run.ledger, req)
         bars, node = setup.panel.shape[0], setup.node
         out = run_with_view(
             partial(run_replay, setup, req.speed), bars,
             lambda t, eq, started: _view(node, t, eq, bars, started), quiet,
         )  # fmt: skip
-        halted = halt_note(ledger)
-    finally:
-        if setup is not None:
-            setup.close()
-        ledger.close()
-        if setup is None:  # refused before it started: no ledger left behind
-            remove_new_ledger(fresh)
-    assert setup is not None
+        halted = halt_note(run.ledger)
     if already_replayed(out, setup.panel.index[-1]):
         return
     console.print(
@@ -234,12 +224,8 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
     from alphaforge.services.trading import check_credentials
 
     check_credentials(spec, settings)  # before the ledger is opened: the home stays as it was
-    fresh = new_ledger_file(settings)
-    ledger = open_ledger(settings)
-    setup = None
-    try:
-        setup = build_paper(spec, settings, ledger, run_id, utc_now())
-        s = setup
+    with trading_ledger(settings) as run:
+        s = run.setup = build_paper(spec, settings, run.ledger, run_id, utc_now())
         kind = "live" if spec.mode == "live" and not spec.runtime.shadow else "paper"
         venue = s.node.p.venue.name
         n = len(spec.strategies or ()) or 1
@@ -249,7 +235,7 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
             f"{s.feed.timeframe} bars from the {spec.feed.source}; Ctrl-C stops (restart with "
             f"alphaforge {kind} --config ... --run-id {s.run_id}); log: {s.log_file}"
         )
-        halted = halt_note(ledger, ended=False)
+        halted = halt_note(run.ledger, ended=False)
         if halted:
             console.print(halted)
         stale = stale_store_note(s.feed, spec.feed.source, utc_now())
@@ -278,12 +264,6 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
             console.print(
                 f"stopped; continue with: alphaforge {kind} --config ... --run-id {s.run_id}"
             )
-    finally:
-        if setup is not None:
-            setup.close()
-        ledger.close()
-        if setup is None:  # refused before it started: no ledger left behind
-            remove_new_ledger(fresh)
 
 
 def check_run_id(run_id: str | None) -> None:

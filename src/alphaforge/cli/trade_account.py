@@ -107,14 +107,11 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         check_account,
         run_account_replay,
     )
-    from alphaforge.services.ledger import new_ledger_file, open_ledger, remove_new_ledger
+    from alphaforge.services.ledger import trading_ledger
 
     check_account(spec, replay=True)  # before the ledger is opened: the home stays as it was
-    fresh = new_ledger_file(settings)
-    ledger = open_ledger(settings)
-    setup = None
-    try:
-        setup = build_account_replay(spec, settings, ledger, req)
+    with trading_ledger(settings) as run:
+        setup = run.setup = build_account_replay(spec, settings, run.ledger, req)
         bars = setup.panel.shape[0]
         acct, first = setup.account, setup.start
 
@@ -124,13 +121,7 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
 
         out = run_with_view(partial(run_account_replay, setup, req.speed), bars, view, quiet)
         summary = account_view(setup.account, bars - 1, out.final_equity, f"{bars:,} bars")
-        halted = halt_note(ledger)
-    finally:
-        if setup is not None:
-            setup.close()
-        ledger.close()
-        if setup is None:  # refused before it started: no ledger left behind
-            remove_new_ledger(fresh)
+        halted = halt_note(run.ledger)
     if already_replayed(out, setup.panel.index[-1]):
         return
     if quiet or not sys.stdout.isatty():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.core.errors import ConfigError
@@ -12,8 +15,8 @@ if TYPE_CHECKING:  # SQLAlchemy loads on first use (the CLI starts without it)
     from alphaforge.ledger import Ledger, RunInfo
 
 __all__ = [
-    "find_run", "ledger_exists", "new_ledger_file", "open_ledger", "remove_new_ledger", "run_info",
-    "unknown_run",
+    "RunLedger", "find_run", "ledger_exists", "new_ledger_file", "open_ledger",
+    "remove_new_ledger", "run_info", "trading_ledger", "unknown_run",
 ]  # fmt: skip
 
 
@@ -46,6 +49,32 @@ def remove_new_ledger(path: Path | None) -> None:
         return
     for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         p.unlink(missing_ok=True)
+
+
+@dataclass
+class RunLedger:
+    """The ledger a trading command runs on, and the run's setup once it is built (anything
+    with a ``close()``: a replay, paper or account setup)."""
+
+    ledger: Ledger
+    setup: Any = None
+
+
+@contextmanager
+def trading_ledger(settings: AppSettings) -> Iterator[RunLedger]:
+    """Open the configured ledger for a run; at the end close the run's setup (when it was
+    built) and the ledger. A run refused before its setup was built leaves no ledger behind:
+    the SQLite file this command created is removed (:func:`remove_new_ledger`)."""
+    fresh = new_ledger_file(settings)
+    run = RunLedger(open_ledger(settings))
+    try:
+        yield run
+    finally:
+        if run.setup is not None:
+            run.setup.close()
+        run.ledger.close()
+        if run.setup is None:
+            remove_new_ledger(fresh)
 
 
 def ledger_exists(settings: AppSettings) -> bool:
