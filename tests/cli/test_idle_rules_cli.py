@@ -4,7 +4,9 @@ home is touched: ``--size 150%`` and ``--max-weight 200%`` without leverage, a b
 short margin on a long-only run, ``time_in_force: gtc`` with ``order_type: market``. So is an
 entry or exit rule the strategy's orders give nothing to act on, known once the strategy has
 run: ``time_in_force: gtc`` for a strategy of market entries, the entry-bar or ambiguity rule
-without a stop or a target (set in the config or returned by the strategy)."""
+without a stop or a target (set in the config or returned by the strategy). A sweep or a
+walk-forward refuses such a rule too: every trial's run is refused, and the search names the
+first refusal (the batched kernel, which takes no price levels, refuses it before any result)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from tests.cli.conftest import REPLAY_CONFIG, invoke, refused, tree_hash
 
 pytestmark = pytest.mark.integration
 
+SEARCH = ("-g", "fast=5,10", "-g", "slow=20,30", "--min-trades", "0")
 PAPER = ("paper", "--replay", "--from", "2014-03-03", "--to", "2014-06-30", "-q", "--config")
 # (id, YAML added, backtest flags instead, words the error names besides the file)
 IDLE = [
@@ -95,3 +98,36 @@ def test_the_strategy_s_own_stop_lets_the_ambiguity_rule_run(af_home: Path, tmp_
     res = invoke(af_home, "backtest", "-q", "-c", str(config), "--json", str(out))
     assert res.exit_code == 0, res.output
     assert json.loads(out.read_text())["config"]["exits"]["ambiguity"] == "target_first"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("sweep", *SEARCH), ("sweep", "--fast", *SEARCH),
+     ("walkforward", *SEARCH, "--train-len", "126", "--test-len", "63")],
+    ids=["sweep", "sweep-fast", "walkforward"],
+)  # fmt: skip
+@pytest.mark.parametrize(
+    ("added", "names"), [i[1:] for i in IDLE_ORDERS], ids=[i[0] for i in IDLE_ORDERS]
+)
+def test_a_search_refuses_a_rule_no_trial_acts_on(
+    af_home: Path, tmp_path: Path, args: tuple[str, ...], added: str, names: tuple[str, ...]
+) -> None:
+    config = tmp_path / "idle.yaml"
+    config.write_text(REPLAY_CONFIG.replace("params: {fast: 5, slow: 20}\n", "") + added)
+    before = tree_hash(af_home)
+    res = invoke(af_home, args[0], "-c", str(config), *args[1:])
+    refused(res, f"{config}: ", *names)
+    assert res.exit_code == 2
+    assert "failed (first: " in res.output or "--fast" in args
+    assert tree_hash(af_home) == before
+
+
+def test_a_search_runs_a_rule_its_trials_act_on(af_home: Path, tmp_path: Path) -> None:
+    """The same ambiguity rule with a stop and a target set: the sweep runs, batched."""
+    config = tmp_path / "both.yaml"
+    config.write_text(
+        REPLAY_CONFIG.replace("params: {fast: 5, slow: 20}\n", "")
+        + "exits: {stop_loss: 5%, take_profit: 5%, ambiguity: target_first}\n"
+    )
+    res = invoke(af_home, "sweep", "-c", str(config), "--fast", *SEARCH)
+    assert res.exit_code == 0, res.output

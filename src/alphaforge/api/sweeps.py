@@ -274,7 +274,8 @@ def sweep(
     if not analysis.pickable(table):
         rules_text = ", ".join(str(c) for c in rules) or "none"
         raise ConfigError(f"sweep: none of the {len(table)} trials can be picked (constraints: "
-                          f"{rules_text}; a trial without trades has no {goal})")  # fmt: skip
+                          f"{rules_text}; a trial without trades has no {goal})"
+                          + (f"; {run.failed}" if run.failed else ""))  # fmt: skip
     return SweepResult(
         table, space_.names, str(goal), [str(c) for c in rules], engine, invalid + run.invalid, mode,
         cls, dict(space_.fixed), panel, cfg, run.rows, guard_relaxed=relaxed,
@@ -334,6 +335,7 @@ class _Run:
     workers: int | None
     rows: Any = None
     invalid: list[int] = field(default_factory=list)
+    failed: str = ""  # trials whose run failed, with the first error (analysis.failures)
 
     def batched(self, valid: list[tuple[int, dict[str, Any]]], strict: bool) -> pd.DataFrame | None:
         """The table from :func:`run_batch`; None when the strategy needs the full engine."""
@@ -390,6 +392,7 @@ class _Run:
         rows = sink.trials()
         self.rows = rows.drop(columns=["error"], errors="ignore")
         table = analysis.trial_table(rows, self.names, self.objective, self.rules)
+        self.failed = analysis.failures(table)
         return finish_table(table, self.names, list(METRIC_COLUMNS))
 
 

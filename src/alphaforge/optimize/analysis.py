@@ -147,15 +147,37 @@ def pickable(table: pd.DataFrame) -> bool:
     return bool((feasible & ~np.isnan(table["objective"].to_numpy(dtype=float))).any())
 
 
+def _failed(table: pd.DataFrame) -> np.ndarray:
+    """Rows whose run failed (an error message instead of metrics)."""
+    if not len(table) or "error" not in table:
+        return np.zeros(len(table), dtype=bool)
+    return (table["error"].fillna("").astype(str) != "").to_numpy()
+
+
+def failures(table: pd.DataFrame) -> str:
+    """``N failed (first: message)`` for the trials of ``table`` whose run failed (on any
+    symbol), or "". The first message stands for the rest: a setting refused is refused in every
+    run it is idle in."""
+    failed = _failed(table)
+    if not failed.any():
+        return ""
+    first = str(table["error"].to_numpy()[failed][0])
+    return f"{int(failed.sum())} failed (first: {first})"
+
+
 def nothing_feasible(
     table: pd.DataFrame, invalid: int, total: int, constraints: Sequence[Constraint]
 ) -> str:
-    """Why no trial can be picked: parameters refused, constraints broken, no objective."""
+    """Why no trial can be picked: parameters refused, runs failed (the first error), constraints
+    broken, no objective."""
     why = []
     if invalid:
         why.append(f"{invalid} with parameters the strategy refuses")
+    failed = _failed(table)
+    if failed.any():
+        why.append(failures(table))
     if len(table) and "feasible" in table:
-        broken = int((~table["feasible"]).sum())
+        broken = int((~table["feasible"].to_numpy(dtype=bool) & ~failed).sum())
         if broken:
             rules = ", ".join(str(c) for c in constraints)
             why.append(f"{broken} breaking the constraints ({rules})")
@@ -200,6 +222,12 @@ def check_fast_constraints(constraints: Sequence[Constraint]) -> None:
             raise ConfigError(f"--constraint {c}: {c.metric} is not computed by --fast")
 
 
+def _first_error(errors: pd.Series) -> str:
+    failed = errors.fillna("").astype(str)
+    failed = failed[failed != ""]
+    return str(failed.iloc[0]) if len(failed) else ""
+
+
 def trial_table(
     rows: pd.DataFrame,
     params: Sequence[str],
@@ -223,6 +251,8 @@ def trial_table(
         table["objective_mean"] = scores.mean()
         table["share_positive"] = scores.agg(lambda s: float((s > 0).mean()))
         table["n_symbols"] = scores.count()
+        if "error" in rows:  # the trial's first failed run, if any
+            table["error"] = grouped["error"].agg(_first_error)
         table = table.reset_index()
     ok = np.ones(len(table), dtype=bool)
     for c in constraints:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from alphaforge.core.errors import AlphaforgeError, StrategyError
+from alphaforge.core.errors import AlphaforgeError, IdleSettingError, StrategyError
 from alphaforge.core.panel import FIELDS, Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.sim.vectorized import run_backtest
@@ -193,6 +193,8 @@ def _run_batched(ctx: SweepContext, task: Task) -> ChunkResult | None:
         try:
             metrics, _ = run_batch(cls, [p for _, p in valid], unit.data.panel, ctx.config,
                                    data=unit.data, n_workers=1)  # fmt: skip
+        except IdleSettingError:  # a rule no trial's orders act on: the whole search is refused
+            raise
         except AlphaforgeError:
             return None
         by_unit.append((unit, metrics))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -369,6 +370,20 @@ def from_source(exc: AlphaforgeError, spec: Any) -> AlphaforgeError:
     return type(exc)(f"{source}: {exc}")
 
 
+@contextmanager
+def settings_from(spec: Any) -> Iterator[None]:
+    """A setting refused inside (:class:`IdleSettingError`, raised once the strategy has run)
+    names where it came from, as the settings refused from the spec alone do: the file, or
+    ``command line``."""
+    try:
+        yield
+    except IdleSettingError as exc:
+        source = getattr(spec, "source", "command line")
+        if str(exc).startswith(f"{source}: "):
+            raise
+        raise IdleSettingError(f"{source}: {exc}") from None
+
+
 def no_strategy(spec: Any) -> ConfigError:
     """The refusal of a spec that names no strategy (the config file, when there is one)."""
     where = f"{spec.source}: " if spec.source not in ("", "command line") else ""
@@ -393,11 +408,9 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
     if cfg.exits.ambiguity == "finer_bars":
         fine, note = _fine_bars(spec, settings, panel)
     sdata, bench = _benchmark_data(spec, settings, panel, cfg)
-    try:
-        ran = bool(getattr(spec, "_recorded", False))  # a run that happened: as it ran
+    ran = bool(getattr(spec, "_recorded", False))  # a run that happened: as it ran
+    with settings_from(spec):
         result = run_backtest(strat, panel, cfg, fine=fine, data=sdata, refuse_idle_orders=not ran)
-    except IdleSettingError as exc:  # name the file the setting came from
-        raise IdleSettingError(f"{spec.source}: {exc}") from None
     if note:
         result.warnings.append(note)
     if bench is not None:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec
-from alphaforge.core.errors import AlphaforgeError, ConfigError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, IdleSettingError
 from alphaforge.core.panel import Panel
 from alphaforge.optimize import analysis, plots
 from alphaforge.optimize.objective import Objective
@@ -41,7 +41,7 @@ from alphaforge.optimize.search import (
 from alphaforge.optimize.space import build_space, check_default_grid
 from alphaforge.optimize.store import SweepStore, _atomic_bytes
 from alphaforge.optimize.worker import METRIC_COLUMNS, SweepContext
-from alphaforge.services.backtest import from_source
+from alphaforge.services.backtest import from_source, settings_from
 from alphaforge.sim.manifest import hash_arrays
 from alphaforge.strategy.base import Strategy
 from alphaforge.strategy.registry import check_direction, load_strategy_class
@@ -214,18 +214,22 @@ def run_sweep(
     t0, clock = time.perf_counter(), SearchClock()
     executor = make_executor(ctx, request.workers, request.dask)
     try:
-        outcome = _search(plan, executor, store, chk, hooks, clock)
+        with settings_from(spec):
+            outcome = _search(plan, executor, store, chk, hooks, clock)
+    except IdleSettingError:  # refused: a new job leaves nothing behind
+        if new_job:
+            shutil.rmtree(store.root, ignore_errors=True)
+        raise
     finally:
         executor.close()
     report = finish_sweep(store, space.names, chk, outcome, time.perf_counter() - t0, clock)
     if outcome.complete and not analysis.pickable(report.table):
         if new_job:  # nothing worth resuming: leave no job directory behind
             shutil.rmtree(store.root, ignore_errors=True)
-        raise ConfigError(
-            analysis.nothing_feasible(
-                report.table, report.invalid, outcome.total, chk.search_constraints
-            )
+        why = analysis.nothing_feasible(
+            report.table, report.invalid, outcome.total, chk.search_constraints
         )
+        raise from_source(ConfigError(why), spec)
     return report
 
 
@@ -322,7 +326,9 @@ class WalkForwardReport:
     guard: analysis.TradeGuard = field(default_factory=analysis.TradeGuard)
 
 
-def _choose(table: pd.DataFrame, params: list[str], select: str) -> tuple[pd.Series, bool]:
+def _choose(
+    table: pd.DataFrame, params: list[str], select: str, spec: Any
+) -> tuple[pd.Series, bool]:
     if table.empty or "feasible" not in table:
         raise ConfigError(
             "walk-forward: every trial of a train window has parameters the strategy refuses"
@@ -334,7 +340,9 @@ def _choose(table: pd.DataFrame, params: list[str], select: str) -> tuple[pd.Ser
     if not feasible:
         pool = table[table[col].notna()]
     if pool.empty:
-        raise ConfigError("walk-forward: no trial of a train window produced a valid objective")
+        failed = analysis.failures(table)
+        why = "walk-forward: no trial of a train window produced a valid objective"
+        raise from_source(ConfigError(why + (f": {failed}" if failed else "")), spec)
     return pool.iloc[int(np.nanargmax(pool[col].to_numpy(dtype=float)))], feasible
 
 
@@ -398,25 +406,26 @@ def run_walkforward(
     t0, cash, rows, parts = time.perf_counter(), ctx.config.cash, [], []
     executor = make_executor(ctx, request.workers, request.dask)
     try:
-        for fold in folds:
-            plan = SearchPlan(
-                request.method, space, request.n_trials, request.seed, request.batch,
-                request.chunk_size, fold.train, False,
-            )  # fmt: skip
-            sink = MemorySink()
-            progress = hooks[1] if hooks else (lambda n: None)
-            run_search(plan, executor, sink, objective=objective,
-                       constraints=chk.search_constraints, progress=progress)  # fmt: skip
-            table, _used, relaxed = analysis.score(
-                sink.trials(), space.names, objective, chk.constraints, chk.guard
-            )
-            chosen, feasible = _choose(table, space.names, request.select)
-            strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
-            res, first, oos = _trade_fold(strat, panel, ctx.config, fold.test, cash, objective)
-            rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible,
-                         "guard_relaxed": relaxed})  # fmt: skip
-            parts.append((res, first))
-            cash = res.final_equity
+        with settings_from(spec):
+            for fold in folds:
+                plan = SearchPlan(
+                    request.method, space, request.n_trials, request.seed, request.batch,
+                    request.chunk_size, fold.train, False,
+                )  # fmt: skip
+                sink = MemorySink()
+                progress = hooks[1] if hooks else (lambda n: None)
+                run_search(plan, executor, sink, objective=objective,
+                           constraints=chk.search_constraints, progress=progress)  # fmt: skip
+                table, _used, relaxed = analysis.score(
+                    sink.trials(), space.names, objective, chk.constraints, chk.guard
+                )
+                chosen, feasible = _choose(table, space.names, request.select, spec)
+                strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
+                res, first, oos = _trade_fold(strat, panel, ctx.config, fold.test, cash, objective)
+                rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible,
+                             "guard_relaxed": relaxed})  # fmt: skip
+                parts.append((res, first))
+                cash = res.final_equity
     finally:
         executor.close()
     return _finish_walkforward(request, settings, panel, folds, rows, parts, chk, ctx,

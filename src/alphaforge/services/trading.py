@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 import structlog
 
-from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError, IdleSettingError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
@@ -30,7 +30,7 @@ from alphaforge.engine.reconcile import Difference
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
-from alphaforge.services.backtest import load_spec_panel
+from alphaforge.services.backtest import load_spec_panel, settings_from
 from alphaforge.services.ledger import find_run
 from alphaforge.services.run_checks import warmup_note
 from alphaforge.sim.checks import refuse_idle_settings
@@ -284,11 +284,9 @@ def strategy_book(
             raise ConfigError(f"{spec.source}: {exc}") from None
     own = isinstance(out, TargetWeights) and out.rebalance is not None
     signals = out if isinstance(out, Signals) and not sleeve else None
-    try:
+    with settings_from(spec):
         refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own,
                              signals=signals)  # fmt: skip
-    except IdleSettingError as exc:  # name the file the setting came from
-        raise IdleSettingError(f"{spec.source}: {exc}") from None
     clock = run_clock(panel, cfg)
     s = settings_from_config(cfg, clock.periods_per_year, weights_mode=weights,
                              timeframe=clock.timeframe)  # fmt: skip

@@ -29,7 +29,7 @@ from alphaforge.analytics.frequency import per_period_rate
 from alphaforge.core.errors import BacktestError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.sim.checks import refuse_idle_settings
+from alphaforge.sim.checks import refuse_idle_orders, refuse_idle_settings
 from alphaforge.sim.inputs import build_levels, market_of, run_clock
 from alphaforge.sim.kernels_batch import (
     BATCH_METRICS,
@@ -51,6 +51,8 @@ METRIC_NAMES: tuple[str, ...] = BATCH_METRICS
 
 DEFAULT_SIGNAL_BYTES = 32 * 1024 * 1024
 _FALSE111 = np.zeros((1, 1, 1), dtype=bool)
+# what every strategy run here gives, as far as the order rules go: no price levels
+_MARKET_ONLY = Signals(np.zeros((0, 0), np.bool_), np.zeros((0, 0), np.bool_))
 _UNSUPPORTED = ("stop_loss", "take_profit", "limit_price", "stop_price", "priority")
 
 
@@ -266,6 +268,10 @@ def run_batch(
     BacktestError
         Fewer than 2 bars, a target-weight strategy, unsupported signal fields or mis-shaped
         signals.
+    IdleSettingError
+        A setting no trial acts on (see :func:`~alphaforge.sim.checks.refuse_idle_settings`),
+        such as a time in force or an exit-ambiguity rule: every order here is a market order
+        without the strategy's own levels.
     """
     if len(panel.index) < 2:
         raise BacktestError("need at least 2 bars to backtest")
@@ -290,6 +296,8 @@ def run_batch(
             chunk = valid[lo : lo + size]
             sig = _build_chunk(cls, chunk, sdata, per_symbol, sh.shorts, bufs)
             _run_chunk(inputs, sh, sig, per_symbol, out[lo : lo + len(chunk)])
+        # no trial gave a price level (_signal_set refuses them): every order was a market order
+        refuse_idle_orders(cfg, _MARKET_ONLY)
     finally:
         kernel_threads(threads)
     return out, METRIC_NAMES

@@ -23,7 +23,7 @@ from alphaforge.core.rules import BacktestConfig
 from alphaforge.sim.inputs import needs_atr, order_type_of
 from alphaforge.strategy.base import Signals
 
-__all__ = ["refuse_idle_settings"]
+__all__ = ["refuse_idle_orders", "refuse_idle_settings"]
 
 _NOT_WEIGHTS = "apply to Signals strategies, not TargetWeights"
 _NOT_SIGNALS = "apply to TargetWeights strategies, not Signals"
@@ -195,5 +195,14 @@ def refuse_idle_settings(
         err = _orders_idle(config, signals)
     if err is None:
         err = _dependent_idle(config, own_schedule)
+    if err is not None:
+        raise err
+
+
+def refuse_idle_orders(config: BacktestConfig, signals: Signals) -> None:
+    """Raise :class:`IdleSettingError` naming the first entry or exit rule the orders of
+    ``signals`` give nothing to act on (see :func:`_orders_idle`); for a run whose settings were
+    checked before its strategy ran (the batched kernel)."""
+    err = _orders_idle(config, signals)
     if err is not None:
         raise err

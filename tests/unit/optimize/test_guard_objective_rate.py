@@ -17,9 +17,15 @@ from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.panel import Panel
-from alphaforge.optimize.analysis import TradeGuard, nothing_feasible, parse_constraint
+from alphaforge.optimize.analysis import (
+    TradeGuard,
+    nothing_feasible,
+    parse_constraint,
+    trial_table,
+)
 from alphaforge.optimize.objective import load_objective
 from alphaforge.optimize.search import SearchClock, trial_rate
+from alphaforge.optimize.worker import METRIC_COLUMNS
 from alphaforge.services.backtest import backtest
 from alphaforge.services.optimize import SweepRequest, run_sweep
 
@@ -220,3 +226,19 @@ def test_no_pick_says_when_no_trial_traded() -> None:
     )
     some = idle.assign(num_trades=[0, 3])
     assert "no trial made a trade" not in nothing_feasible(some, 0, 2, [])
+
+
+def test_no_pick_names_the_failed_runs_and_the_first_error() -> None:
+    """Trials whose run failed (a setting refused in each) used to be counted only as breaking
+    the constraints; the message now says they failed and why."""
+    rows = pd.DataFrame({
+        "trial_id": [0, 0, 1, 1], "symbol": ["A", "B", "A", "B"], "fast": [5, 5, 10, 10],
+        "error": ["", "x: refused", "", ""],
+        **{m: [np.nan, np.nan, 1.0, 1.0] for m in METRIC_COLUMNS},
+    })  # fmt: skip
+    rows.loc[2:, "num_trades"] = 0.0
+    table = trial_table(rows, ["fast"], "sharpe", [parse_constraint("num_trades>=30")])
+    assert table["error"].tolist() == ["x: refused", ""]
+    why = nothing_feasible(table, 0, 2, [parse_constraint("num_trades>=30")])
+    assert "1 failed (first: x: refused)" in why
+    assert "1 breaking the constraints (num_trades>=30)" in why  # the failed one not twice

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import alphaforge
-from alphaforge.core.errors import BacktestError, StrategyError
+from alphaforge.core.errors import BacktestError, IdleSettingError, StrategyError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.sample import generate_daily
@@ -144,6 +144,25 @@ def test_rejects_unsupported_outputs(panel: Panel) -> None:
         run_batch(WithStops, [{}], panel)
     with pytest.raises(BacktestError, match="2 bars"):
         run_batch("sma_cross", GRID, panel.slice(panel.index[0], panel.index[0]))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [({"time_in_force": "gtc"}, "time_in_force"),
+     ({"stop_on_entry_bar": False}, "exits.stop_on_entry_bar"),
+     ({"stop_loss": "5%", "ambiguity": "target_first"}, "exits.ambiguity")],
+)  # fmt: skip
+def test_an_order_rule_no_trial_acts_on_is_refused(panel: Panel, overrides: dict, key: str) -> None:
+    """The trials' orders are market orders without the strategy's own levels, as in
+    run_backtest, which refuses the same rule for each of them."""
+    cfg = resolve_config(None, **overrides)
+    with pytest.raises(IdleSettingError, match=f"^{key}: "):
+        run_batch("sma_cross", GRID, panel, cfg)
+    with pytest.raises(IdleSettingError, match=f"^{key}: "):
+        alphaforge.backtest("sma_cross", panel, params=GRID[0], config=cfg)
+    acts = resolve_config(None, stop_loss="5%", take_profit="5%", ambiguity="target_first")
+    metrics, _ = run_batch("sma_cross", GRID, panel, acts)
+    _assert_same(metrics[0], _reference("sma_cross", panel, GRID[0], config=acts))
 
 
 def test_a_bad_parameter_set_is_named_before_any_work(panel: Panel) -> None:
