@@ -75,3 +75,26 @@ def test_module_that_raises_is_not_left_imported(tmp_path: Path) -> None:
     assert isinstance(info.value, ExitOnImport)  # what callers refuse as bad input
     assert isinstance(info.value.__cause__, KeyError)  # the user's traceback is kept
     assert name not in sys.modules
+
+
+@pytest.mark.parametrize("config", [False, True], ids=["argument", "config"])
+def test_debug_shows_the_strategy_file_s_own_traceback(
+    af_home: Path, tmp_path: Path, config: bool
+) -> None:
+    """``--debug`` re-raises the refusal chained to the file's own exception, so the traceback
+    runs through the line of the file that raised (it stopped at alphaforge's loader)."""
+    import traceback
+
+    strategy = tmp_path / "s_raises.py"
+    strategy.write_text("import math\n\n\ndef f():\n    return 1 / 0\n\n\nf()\n")
+    args = ["backtest", f"{strategy}:X", "-s", "SYN01", "-q"]
+    if config:
+        run = tmp_path / "run.yaml"
+        run.write_text(f"strategy: {strategy}:X\nsymbols: [SYN01]\n")
+        args = ["backtest", "-q", "-c", str(run)]
+    res = invoke(af_home, "--debug", *args)
+    assert res.exit_code != 0
+    cause = res.exception.__cause__
+    assert isinstance(cause, ZeroDivisionError)
+    frames = traceback.extract_tb(cause.__traceback__)
+    assert [(f.filename, f.lineno) for f in frames[-2:]] == [(str(strategy), 8), (str(strategy), 5)]

@@ -357,8 +357,8 @@ def spec_strategy(spec: Any) -> Strategy:
     """
     try:
         return make_strategy(spec.strategy, spec.params)
-    except AlphaforgeError as exc:
-        raise from_source(exc, spec) from None
+    except AlphaforgeError as exc:  # keeps the cause: a strategy file's own error (--debug)
+        raise from_source(exc, spec) from exc.__cause__
 
 
 def from_source(exc: AlphaforgeError, spec: Any) -> AlphaforgeError:

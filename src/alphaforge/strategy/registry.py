@@ -79,8 +79,8 @@ def _load_from_file(ref: str) -> type[Strategy[Any]]:
         module = module_from_file(path, mod_name)
     except NotPython:
         raise StrategyError(f"cannot import strategy file {path}") from None
-    except ExitOnImport as exc:
-        raise StrategyInputError(str(exc)) from None
+    except ExitOnImport as exc:  # chained to the file's own exception, if any (--debug shows it)
+        raise StrategyInputError(str(exc)) from exc.__cause__
     except Exception as exc:
         raise StrategyError(f"{path}: error while importing: {type(exc).__name__}: {exc}") from exc
     cls = getattr(module, cls_name, None)
