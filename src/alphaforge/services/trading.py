@@ -395,17 +395,34 @@ def make_venue(
 
     _require_keys(spec, settings, "broker.name: alpaca", _FEED_KEYS["alpaca"])
     key, secret = settings.alpaca_api_key, settings.alpaca_secret_key
-    if replay and b.replay_url is None:
-        raise ConfigError(
-            f"{spec.source}: broker.replay_url: a replay on Alpaca needs a local stand-in that "
-            "follows the replayed bars (Alpaca's own servers trade live prices only)"
-        )
+    if replay:  # old bars: every order must go to a stand-in, never to Alpaca's servers
+        _refuse_replay_off_loopback(spec)
     venue = AlpacaVenue(
         key, secret, live=spec.mode == "live", url=b.base_url, stream_url=b.stream_url,
         replay_url=b.replay_url if replay else None,
     )  # fmt: skip
     venue.connect()
     return venue
+
+
+def _refuse_replay_off_loopback(spec: Any) -> None:
+    """A replay on Alpaca runs against a local stand-in: its REST, stream and control URLs on
+    loopback. A missing ``base_url`` would send the replayed bars' orders to Alpaca's own
+    paper endpoint, or with ``mode: live`` to real money."""
+    from alphaforge.adapters.brokers.alpaca_wire import off_loopback
+
+    b = spec.broker
+    far = off_loopback(b.base_url, b.stream_url, b.replay_url)
+    if far is None:
+        return
+    key, value = far
+    got = "not set" if value is None else f"got {value!r}"
+    endpoint = "live (real-money)" if spec.mode == "live" else "paper"
+    raise ConfigError(
+        f"{spec.source}: broker.{key}: a replay on Alpaca needs a local stand-in on 127.0.0.1 "
+        f"or localhost that follows the replayed bars ({got}); its orders must not "
+        f"reach Alpaca's {endpoint} servers, which trade live prices only"
+    )
 
 
 def run_replay(

@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import pandas as pd
 import requests
@@ -46,6 +45,7 @@ from alphaforge.adapters.brokers.alpaca_wire import (
     activity_fill,
     bars_json,
     fnum,
+    off_loopback,
     order_request,
     scrub,
     state_of,
@@ -66,7 +66,6 @@ from alphaforge.ports import BarSet, VenueAccount, VenueCapabilities, VenueOrder
 
 T = TypeVar("T")
 _RECONNECTED = object()
-_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class AlpacaVenue:
@@ -83,7 +82,8 @@ class AlpacaVenue:
         proxy). ``stream_url`` defaults to ``<url>/stream`` in the ``ws`` scheme.
     replay_url:
         Control URL of a local stand-in that follows a replayed feed (:meth:`on_bar`); only
-        ``127.0.0.1`` / ``localhost`` are accepted.
+        ``127.0.0.1`` / ``localhost``, and only with ``url`` and the stream there too
+        (:func:`~alphaforge.adapters.brokers.alpaca_wire.off_loopback`).
     timeout:
         Seconds for each REST request; a submit that times out is resolved by client id.
     retries:
@@ -124,7 +124,7 @@ class AlpacaVenue:
         self._timeout, self._retries, self._sleep = timeout, retries, sleep
         self._backoff, self._connect_timeout = reconnect_backoff, connect_timeout
         self._cancel_wait = cancel_wait
-        replay = replay_url is not None and urlsplit(replay_url).hostname in _LOCAL_HOSTS
+        replay = replay_url is not None and off_loopback(url, stream_url, replay_url) is None
         self.capabilities = VenueCapabilities(
             brackets=True, fractional=True, shorting=True, replay=replay, through_zero=False
         )
@@ -472,7 +472,8 @@ class AlpacaVenue:
         if not self.capabilities.replay or self._replay_url is None:
             raise VenueError(
                 "alpaca: replay needs the simulated venue or a local stand-in "
-                "(replay_url on 127.0.0.1/localhost); refused for a real Alpaca host"
+                "(replay_url, base_url and the stream on 127.0.0.1/localhost); refused for a "
+                "real Alpaca host"
             )
         body = bars_json(bars)
         try:

@@ -269,3 +269,20 @@ def stream_url_of(url: str | None) -> str | None:
     parts = urlsplit(url)
     scheme = "wss" if parts.scheme == "https" else "ws"
     return f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}/stream"
+
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def off_loopback(
+    url: str | None, stream_url: str | None, replay_url: str | None
+) -> tuple[str, str | None] | None:
+    """The first of a replay's URLs (``base_url``, ``stream_url``, ``replay_url``: the key and
+    its value) that is not a local stand-in on loopback, or None when all are. A replay feeds
+    old bars: its orders must never reach Alpaca's own servers (paper or live), so the REST and
+    stream endpoints must be the stand-in's too, not only the control URL."""
+    stream = stream_url or stream_url_of(url)
+    for key, value in (("base_url", url), ("stream_url", stream), ("replay_url", replay_url)):
+        if value is None or urlsplit(value).hostname not in LOCAL_HOSTS:
+            return key, value
+    return None
