@@ -192,11 +192,17 @@ def guard_lines(guard: Any, relaxed: bool) -> list[str]:
 
 
 def _show_sweep(report: Any, objective: str) -> None:
+    from alphaforge.optimize.analysis import failures
+
     for line in guard_lines(report.guard, report.guard_relaxed):
         console.print(line, highlight=False)
     console.print(_best_table(report))
     for line in few_trades_notes(report, objective):
         console.print(f"[yellow]warning:[/] {line}")
+    failed = failures(report.table)
+    if failed:  # the rest were picked from; these have an error instead of metrics
+        console.print(f"[yellow]warning:[/] {failed}; the results file keeps each one's error",
+                      highlight=False)  # fmt: skip
     feas = report.table[report.table["feasible"]].sort_values("objective", ascending=False)
     cols = [*report.params, "objective", "plateau", "cagr", "max_drawdown", "num_trades"]
     if "share_positive" in report.table:
