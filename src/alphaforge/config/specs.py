@@ -335,9 +335,10 @@ def idle_rule(cfg: BacktestConfig, *, sizing: bool = True) -> str | None:
 
 
 def _above_buying_power(cfg: BacktestConfig) -> str | None:
-    """A position size (``sizing.method: fraction``) or a weight limit above what buying power
-    allows, ``risk.max_gross_leverage`` x equity (1x without it): every entry is cut to buying
-    power first, so 150% sizes as 100% does and a 200% limit never binds."""
+    """A position size (``sizing.method: fraction``) above what buying power allows,
+    ``risk.max_gross_leverage`` x equity (1x without it), or a weight limit at or above it:
+    every entry is cut to buying power first, so 150% sizes as 100% does, and a position's
+    value never exceeds the gross exposure, so a limit of 100% (unlevered) never binds."""
     lev = cfg.risk.max_gross_leverage
     most = 1.0 if lev is None else lev
     power = (
@@ -352,10 +353,10 @@ def _above_buying_power(cfg: BacktestConfig) -> str | None:
             f"{_pct(most)} does; give at most {_pct(most)} (got {_pct(value)})"
         )
     weight = cfg.risk.max_weight
-    if weight is not None and weight > most:
+    if weight is not None and weight >= most:  # a position's value is at most the gross
         return (
-            f"risk.max_weight: {power}, so a limit of {_pct(weight)} never binds; give at most "
-            f"{_pct(most)} or remove it (got {_pct(weight)})"
+            f"risk.max_weight: {power}, so a limit of {_pct(weight)} never binds; give less "
+            f"than {_pct(most)} or remove it (got {_pct(weight)})"
         )
     return None
 

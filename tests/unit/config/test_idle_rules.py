@@ -57,6 +57,13 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
         "300%",
     ),
 ]
+REFUSED += [
+    # a position's value is at most the gross exposure, which buying power caps: a limit equal
+    # to it never binds (the live command took it for a position limit)
+    ("weight-all", {"risk": {"max_weight": 1.0}}, "risk.max_weight", "100%"),
+    ("weight-all-levered", {"risk": {"max_weight": 2, "max_gross_leverage": 2}},
+     "risk.max_weight", "200%"),
+]  # fmt: skip
 ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("gtc-auto", {"time_in_force": "gtc"}),  # the strategy's limit / stop prices decide
     ("gtc-limit", {"order_type": "limit", "time_in_force": "gtc"}),
@@ -68,8 +75,8 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
         {"sizing": {"method": "fraction", "value": 1.5}, "risk": {"max_gross_leverage": 2}},
     ),
     ("size-cash-amount", {"sizing": {"method": "cash", "value": 250_000}}),  # not a fraction
-    ("weight-all", {"risk": {"max_weight": 1.0}}),
-    ("weight-levered", {"risk": {"max_weight": 1.5, "max_gross_leverage": 1.5}}),
+    ("weight-below-all", {"risk": {"max_weight": 0.99}}),
+    ("weight-levered", {"risk": {"max_weight": 1.2, "max_gross_leverage": 1.5}}),
     ("defaults-written", RunSpec().model_dump(mode="json")),  # a stored spec reads back
 ]
 
@@ -176,6 +183,13 @@ SAME: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = [
      "risk.max_gross_leverage": 2.0}),
     ("weight-200", "long", {"risk.max_weight": 2.0}, {}),
     ("weight-150-short", "short", {"risk.max_weight": 1.5}, {}),
+    ("weight-100", "long", {"risk.max_weight": 1.0}, {}),
+    ("weight-100-long-short", "long_short", {"risk.max_weight": 1.0}, {}),
+    ("weight-100-fraction", "long", {"risk.max_weight": 1.0, "sizing.method": "fraction",
+     "size": 1.0}, {"sizing.method": "fraction", "size": 1.0}),
+    ("weight-200-levered", "long_short", {"risk.max_weight": 2.0, "sizing.method": "fraction",
+     "size": 2.0, "risk.max_gross_leverage": 2.0}, {"sizing.method": "fraction", "size": 2.0,
+     "risk.max_gross_leverage": 2.0}),
 ]  # fmt: skip
 
 
@@ -224,3 +238,11 @@ def test_a_recorded_spec_reads_back_as_it_ran(
     stored = json.loads(recorded_spec(data).model_dump_json())
     again = recorded_spec(stored)
     assert again.model_dump() == recorded_spec(data).model_dump()
+
+
+def test_a_weight_limit_below_buying_power_acts() -> None:
+    """What the refusal of a limit at buying power rests on: 90% binds where 100% does not."""
+    costs = {"commission": "0.1%", "slippage": "5bps"}
+    capped = run(_PANEL, _signals(), **costs, **{"risk.max_weight": 0.9})
+    free = run(_PANEL, _signals(), **costs)
+    assert capped.equity_values.tolist() != free.equity_values.tolist()
