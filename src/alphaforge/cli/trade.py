@@ -275,18 +275,22 @@ def check_run_id(run_id: str | None) -> None:
 
 def replay_unused(spec: RunSpec) -> str | None:
     """What a replay of ``spec`` does not use, when it is set: the ``feed:`` (a replay feeds
-    the stored bars of ``--from`` .. ``--to``) and the ``schedule:`` (one cycle per bar). The
-    same file drives paper and live, so they are not refused; the note says they did nothing
-    here."""
+    the stored bars of ``--from`` .. ``--to``), the ``schedule:`` (one cycle per bar) and
+    ``mode: live`` (a replay never reaches a live account). The same file drives paper and live,
+    so they are not refused; the note says they did nothing here."""
+    notes = []
     sections = [name for name in ("feed", "schedule") if name in spec.model_fields_set]
-    if not sections:
-        return None
-    keys = " and ".join(f"{name}:" for name in sections)
-    return (
-        f"{spec.source}: {keys} {'are' if len(sections) > 1 else 'is'} for paper and live runs; "
-        "a replay feeds the stored bars, one cycle per bar, and does not use "
-        f"{'them' if len(sections) > 1 else 'it'}"
-    )
+    if sections:
+        keys = " and ".join(f"{name}:" for name in sections)
+        notes.append(
+            f"{keys} {'are' if len(sections) > 1 else 'is'} for paper and live runs; a replay "
+            "feeds the stored bars, one cycle per bar, and does not use "
+            f"{'them' if len(sections) > 1 else 'it'}"
+        )
+    if spec.mode == "live" and not spec.runtime.shadow:
+        where = "the simulated venue" if spec.broker.name == "simulated" else "the local stand-in"
+        notes.append(f"mode: live is for alphaforge live; a replay trades on {where}, as paper")
+    return f"{spec.source}: " + "; ".join(notes) if notes else None
 
 
 def stale_store_note(feed: Any, source: str, now: Any) -> str | None:
