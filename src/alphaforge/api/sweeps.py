@@ -68,6 +68,9 @@ class SweepResult:
     config: BacktestConfig = field(repr=False)
     _rows: Any = field(default=None, repr=False)
     guard_relaxed: bool = False  # the default minimum-trades guard was set aside
+    # what the caller should know: trials whose run failed (``N failed (first: ...)``, a run
+    # setting refused for them as their backtest would refuse it); they have no metrics
+    warnings: list[str] = field(default_factory=list)
 
     # ---- the best trial ---------------------------------------------------------------------
     def _best_row(self, col: str) -> pd.Series:
@@ -266,10 +269,10 @@ def sweep(
         engine = "batch"
     relaxed = not guard.given and guard.constraint is not None and not analysis.pickable(table)
     if relaxed:  # as the command line: the default guard steps aside when no trial reaches it
-        table["feasible"] = feasible(table, rules)
+        table["feasible"] = feasible(table, rules, run.failed_ids)
         relaxed = analysis.pickable(table)
         if not relaxed:
-            table["feasible"] = feasible(table, used)
+            table["feasible"] = feasible(table, used, run.failed_ids)
     rules = rules if relaxed else used
     if not analysis.pickable(table):
         rules_text = ", ".join(str(c) for c in rules) or "none"
@@ -279,12 +282,15 @@ def sweep(
     return SweepResult(
         table, space_.names, str(goal), [str(c) for c in rules], engine, invalid + run.invalid, mode,
         cls, dict(space_.fixed), panel, cfg, run.rows, guard_relaxed=relaxed,
+        warnings=[run.failed] if run.failed else [],
     )  # fmt: skip
 
 
-def feasible(table: pd.DataFrame, rules: Sequence[analysis.Constraint]) -> np.ndarray:
-    """Rows of ``table`` that meet every rule."""
-    ok = np.ones(len(table), dtype=bool)
+def feasible(
+    table: pd.DataFrame, rules: Sequence[analysis.Constraint], failed: set[int] | None = None
+) -> np.ndarray:
+    """Rows of ``table`` that meet every rule (never those of the trials ``failed``)."""
+    ok = ~table["trial_id"].isin(failed or set()).to_numpy()
     for c in rules:
         ok &= c.mask(table)
     return ok
@@ -336,6 +342,7 @@ class _Run:
     rows: Any = None
     invalid: list[int] = field(default_factory=list)
     failed: str = ""  # trials whose run failed, with the first error (analysis.failures)
+    failed_ids: set[int] = field(default_factory=set)  # never feasible: they have no metrics
 
     def batched(self, valid: list[tuple[int, dict[str, Any]]], strict: bool) -> pd.DataFrame | None:
         """The table from :func:`run_batch`; None when the strategy needs the full engine."""
@@ -393,6 +400,7 @@ class _Run:
         self.rows = rows.drop(columns=["error"], errors="ignore")
         table = analysis.trial_table(rows, self.names, self.objective, self.rules)
         self.failed = analysis.failures(table)
+        self.failed_ids = set(table.loc[analysis.failed_rows(table), "trial_id"].tolist())
         return finish_table(table, self.names, list(METRIC_COLUMNS))
 
 

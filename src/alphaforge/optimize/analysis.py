@@ -147,7 +147,7 @@ def pickable(table: pd.DataFrame) -> bool:
     return bool((feasible & ~np.isnan(table["objective"].to_numpy(dtype=float))).any())
 
 
-def _failed(table: pd.DataFrame) -> np.ndarray:
+def failed_rows(table: pd.DataFrame) -> np.ndarray:
     """Rows whose run failed (an error message instead of metrics)."""
     if not len(table) or "error" not in table:
         return np.zeros(len(table), dtype=bool)
@@ -158,7 +158,7 @@ def failures(table: pd.DataFrame) -> str:
     """``N failed (first: message)`` for the trials of ``table`` whose run failed (on any
     symbol), or "". The first message stands for the rest: a setting refused is refused in every
     run it is idle in."""
-    failed = _failed(table)
+    failed = failed_rows(table)
     if not failed.any():
         return ""
     first = str(table["error"].to_numpy()[failed][0])
@@ -173,7 +173,7 @@ def nothing_feasible(
     why = []
     if invalid:
         why.append(f"{invalid} with parameters the strategy refuses")
-    failed = _failed(table)
+    failed = failed_rows(table)
     if failed.any():
         why.append(failures(table))
     if len(table) and "feasible" in table:
@@ -234,7 +234,8 @@ def trial_table(
     objective: str | Objective,
     constraints: Sequence[Constraint] = (),
 ) -> pd.DataFrame:
-    """One row per trial: params, metrics (median across symbols), objective, feasibility."""
+    """One row per trial: params, metrics (median across symbols), objective, feasibility (a
+    trial whose run failed on any symbol is not feasible)."""
     obj = as_objective(objective)
     if rows.empty:
         return pd.DataFrame(columns=["trial_id", *params, *METRIC_COLUMNS, "objective", "feasible"])
@@ -254,7 +255,7 @@ def trial_table(
         if "error" in rows:  # the trial's first failed run, if any
             table["error"] = grouped["error"].agg(_first_error)
         table = table.reset_index()
-    ok = np.ones(len(table), dtype=bool)
+    ok = ~failed_rows(table)  # a trial whose run failed has no metrics to meet anything with
     for c in constraints:
         ok &= c.mask(table)
     table["feasible"] = ok
