@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests import limit_some
 from tests.cli.conftest import REPLAY_CONFIG, invoke, refused, tree_hash
 
 pytestmark = pytest.mark.integration
@@ -134,41 +135,13 @@ def test_a_search_runs_a_rule_its_trials_act_on(af_home: Path, tmp_path: Path) -
     assert res.exit_code == 0, res.output
 
 
-LIMIT_SOME = """\
-import numpy as np
-
-from alphaforge.strategy import Signals, Strategy, StrategyData, StrategyParams, param
-
-
-class P(StrategyParams):
-    fast: int = param(5, ge=2, le=50)
-    slow: int = param(20, ge=5, le=200)
-    limit: bool = param(False)
-
-
-class LimitSome(Strategy[P]):
-    def warmup(self) -> int:
-        return self.params.slow
-
-    def signals(self, data: StrategyData) -> Signals:
-        fast, slow = data.sma(self.params.fast), data.sma(self.params.slow)
-        with np.errstate(invalid="ignore"):
-            up, down = fast > slow, fast < slow
-        if not self.params.limit:
-            return Signals(entries=up, exits=down)
-        return Signals(entries=up, exits=down, limit_price=data.close * 0.99)
-"""
-
-
 def test_a_search_runs_the_trials_a_rule_acts_on_and_names_the_others(
     af_home: Path, tmp_path: Path
 ) -> None:
     """time_in_force acts on the trials whose strategy gives limit prices: the sweep picks among
     them, and says how many trials were refused and why (the results file keeps each error)."""
-    strategy = tmp_path / "limit_some.py"
-    strategy.write_text(LIMIT_SOME)
     config = tmp_path / "gtc.yaml"
-    config.write_text(f"strategy: {strategy}:LimitSome\nsymbols: [SYN01]\ntimeframe: 1d\n"
+    config.write_text(f"strategy: {limit_some.__file__}:LimitSome\nsymbols: [SYN01]\ntimeframe: 1d\n"
                       "time_in_force: gtc\n")  # fmt: skip
     res = invoke(af_home, "sweep", "-c", str(config), "-g", "fast=5,10", "-g", "slow=50",
                  "-g", "limit=true,false", "--min-trades", "0")  # fmt: skip

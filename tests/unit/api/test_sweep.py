@@ -14,7 +14,7 @@ from alphaforge.api.sweeps import plateau_of
 from alphaforge.core.errors import AlphaforgeError, ConfigError, IdleSettingError, StrategyError
 from alphaforge.optimize import analysis
 from alphaforge.optimize.worker import METRIC_COLUMNS
-from alphaforge.strategy import Signals, Strategy, StrategyData, StrategyParams, param
+from tests.limit_some import LimitSome
 
 GRID = {"fast": [5, 10, 20], "slow": [20, 40]}  # (20, 20) is refused by sma_cross
 SHARED = ("total_return", "cagr", "sharpe", "sortino", "max_drawdown", "num_trades",
@@ -191,43 +191,21 @@ def test_minimum_trades_guard(one: pd.DataFrame) -> None:
         alphaforge.sweep("sma_cross", _Unreadable(), GRID, min_trades=-1)
 
 
-class _LimitSomeParams(StrategyParams):
-    fast: int = param(5, ge=2, le=50)
-    slow: int = param(20, ge=5, le=200)
-    limit: bool = param(False)
-
-
-class _LimitSome(Strategy[_LimitSomeParams]):
-    """Limit entries for ``limit=True``, market entries otherwise."""
-
-    name = "limit_some"
-
-    def warmup(self) -> int:
-        return self.params.slow
-
-    def signals(self, data: StrategyData) -> Signals:
-        fast, slow = data.sma(self.params.fast), data.sma(self.params.slow)
-        with np.errstate(invalid="ignore"):
-            up, down = fast > slow, fast < slow
-        price = data.close * 0.99 if self.params.limit else None
-        return Signals(entries=up, exits=down, limit_price=price)
-
-
 def test_trials_refused_as_their_backtest_are_named(one: pd.DataFrame) -> None:
     """time_in_force acts on the trials that give limit prices: the others are refused as their
     backtest would be, the sweep picks among the rest and says so; when every trial is
     refused, the error names the rule."""
     grid = {"fast": [5, 10], "slow": [40], "limit": [True, False]}
-    s = alphaforge.sweep(_LimitSome, one, grid, time_in_force="gtc", min_trades=0)
+    s = alphaforge.sweep(LimitSome, one, grid, time_in_force="gtc", min_trades=0)
     assert len(s.warnings) == 1 and s.warnings[0].startswith("2 failed (first: time_in_force: ")
     refused = s.trials[~s.trials["limit"].astype(bool)]
     assert refused["objective"].isna().all() and not refused["feasible"].any()
     assert bool(s.best["limit"])
     with pytest.raises(AlphaforgeError, match="time_in_force"):
-        alphaforge.backtest(_LimitSome, one, params={"limit": False}, time_in_force="gtc")
+        alphaforge.backtest(LimitSome, one, params={"limit": False}, time_in_force="gtc")
     assert alphaforge.sweep("sma_cross", one, GRID, min_trades=0).warnings == []
     market = {"fast": [5, 10], "slow": [40, 50]}  # every trial's entries are market orders
     with pytest.raises(ConfigError, match=r"; 4 failed \(first: time_in_force: "):
-        alphaforge.sweep(_LimitSome, one, market, time_in_force="gtc", min_trades=0, fast=False)
+        alphaforge.sweep(LimitSome, one, market, time_in_force="gtc", min_trades=0, fast=False)
     with pytest.raises(IdleSettingError, match=r"^time_in_force: "):  # batched: before results
-        alphaforge.sweep(_LimitSome, one, market, time_in_force="gtc", min_trades=0)
+        alphaforge.sweep(LimitSome, one, market, time_in_force="gtc", min_trades=0)
