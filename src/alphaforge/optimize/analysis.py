@@ -173,11 +173,11 @@ def nothing_feasible(
     why = []
     if invalid:
         why.append(f"{invalid} with parameters the strategy refuses")
-    failed = failed_rows(table)
-    if failed.any():
-        why.append(failures(table))
+    failed = failures(table)
+    if failed:
+        why.append(failed)
     if len(table) and "feasible" in table:
-        broken = int((~table["feasible"].to_numpy(dtype=bool) & ~failed).sum())
+        broken = int((~table["feasible"].to_numpy(dtype=bool) & ~failed_rows(table)).sum())
         if broken:
             rules = ", ".join(str(c) for c in constraints)
             why.append(f"{broken} breaking the constraints ({rules})")

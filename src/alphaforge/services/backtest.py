@@ -371,7 +371,7 @@ def from_source(exc: AlphaforgeError, spec: Any) -> AlphaforgeError:
 
 
 @contextmanager
-def settings_from(spec: Any) -> Iterator[None]:
+def refusals_named(spec: Any) -> Iterator[None]:
     """A setting refused inside (:class:`IdleSettingError`, raised once the strategy has run)
     names where it came from, as the settings refused from the spec alone do: the file, or
     ``command line``."""
@@ -409,7 +409,7 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
         fine, note = _fine_bars(spec, settings, panel)
     sdata, bench = _benchmark_data(spec, settings, panel, cfg)
     ran = bool(getattr(spec, "_recorded", False))  # a run that happened: as it ran
-    with settings_from(spec):
+    with refusals_named(spec):
         result = run_backtest(strat, panel, cfg, fine=fine, data=sdata, refuse_idle_orders=not ran)
     if note:
         result.warnings.append(note)

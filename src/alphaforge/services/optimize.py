@@ -15,6 +15,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,7 @@ from alphaforge.optimize.search import (
 from alphaforge.optimize.space import build_space, check_default_grid
 from alphaforge.optimize.store import SweepStore, _atomic_bytes
 from alphaforge.optimize.worker import METRIC_COLUMNS, SweepContext
-from alphaforge.services.backtest import from_source, settings_from
+from alphaforge.services.backtest import from_source, refusals_named
 from alphaforge.sim.manifest import hash_arrays
 from alphaforge.strategy.base import Strategy
 from alphaforge.strategy.registry import check_direction, load_strategy_class
@@ -214,7 +215,7 @@ def run_sweep(
     t0, clock = time.perf_counter(), SearchClock()
     executor = make_executor(ctx, request.workers, request.dask)
     try:
-        with settings_from(spec):
+        with refusals_named(spec):
             outcome = _search(plan, executor, store, chk, hooks, clock)
     except IdleSettingError:  # refused: a new job leaves nothing behind
         if new_job:
@@ -405,29 +406,26 @@ def run_walkforward(
         hooks[0](int(per_fold or 0) * len(folds), 0)
     t0, cash, rows, parts = time.perf_counter(), ctx.config.cash, [], []
     executor = make_executor(ctx, request.workers, request.dask)
-    try:
-        with settings_from(spec):
-            for fold in folds:
-                plan = SearchPlan(
-                    request.method, space, request.n_trials, request.seed, request.batch,
-                    request.chunk_size, fold.train, False,
-                )  # fmt: skip
-                sink = MemorySink()
-                progress = hooks[1] if hooks else (lambda n: None)
-                run_search(plan, executor, sink, objective=objective,
-                           constraints=chk.search_constraints, progress=progress)  # fmt: skip
-                table, _used, relaxed = analysis.score(
-                    sink.trials(), space.names, objective, chk.constraints, chk.guard
-                )
-                chosen, feasible = _choose(table, space.names, request.select, spec)
-                strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
-                res, first, oos = _trade_fold(strat, panel, ctx.config, fold.test, cash, objective)
-                rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible,
-                             "guard_relaxed": relaxed})  # fmt: skip
-                parts.append((res, first))
-                cash = res.final_equity
-    finally:
-        executor.close()
+    with refusals_named(spec), closing(executor):
+        for fold in folds:
+            plan = SearchPlan(
+                request.method, space, request.n_trials, request.seed, request.batch,
+                request.chunk_size, fold.train, False,
+            )  # fmt: skip
+            sink = MemorySink()
+            progress = hooks[1] if hooks else (lambda n: None)
+            run_search(plan, executor, sink, objective=objective,
+                       constraints=chk.search_constraints, progress=progress)  # fmt: skip
+            table, _used, relaxed = analysis.score(
+                sink.trials(), space.names, objective, chk.constraints, chk.guard
+            )
+            chosen, feasible = _choose(table, space.names, request.select, spec)
+            strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
+            res, first, oos = _trade_fold(strat, panel, ctx.config, fold.test, cash, objective)
+            rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible,
+                         "guard_relaxed": relaxed})  # fmt: skip
+            parts.append((res, first))
+            cash = res.final_equity
     return _finish_walkforward(request, settings, panel, folds, rows, parts, chk, ctx,
                                time.perf_counter() - t0)  # fmt: skip
 

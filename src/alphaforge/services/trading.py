@@ -30,7 +30,7 @@ from alphaforge.engine.reconcile import Difference
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
-from alphaforge.services.backtest import load_spec_panel, settings_from
+from alphaforge.services.backtest import load_spec_panel, refusals_named
 from alphaforge.services.ledger import find_run
 from alphaforge.services.run_checks import warmup_note
 from alphaforge.sim.checks import refuse_idle_settings
@@ -284,7 +284,7 @@ def strategy_book(
             raise ConfigError(f"{spec.source}: {exc}") from None
     own = isinstance(out, TargetWeights) and out.rebalance is not None
     signals = out if isinstance(out, Signals) and not sleeve else None
-    with settings_from(spec):
+    with refusals_named(spec):
         refuse_idle_settings(cfg, weights_mode=weights, has_fine=False, own_schedule=own,
                              signals=signals)  # fmt: skip
     clock = run_clock(panel, cfg)
