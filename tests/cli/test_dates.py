@@ -66,8 +66,26 @@ def test_period_outside_the_data_names_the_data_range(
     af_home: Path, args: tuple[str, ...], when: str
 ) -> None:
     first, last = _stored_range(af_home, "SYN01")
-    err = refused(invoke(af_home, *BT, *args), when, f"the data run from {first} to {last}")
+    res = invoke(af_home, *BT, *args)
+    err = refused(res, when, f"the data run from {first} to {last}")
     assert "None" not in err
+    assert res.exit_code == 2  # a period refused is bad input, not a run that failed
+
+
+def test_replay_period_outside_the_data(af_home: Path, tmp_path: Path) -> None:
+    """A replay of a period the data do not cover is refused as bad input (it exited 1, the
+    code of a run that failed), naming the period and the data's range, with no ledger left."""
+    config = tmp_path / "paper.yaml"
+    config.write_text(REPLAY_CONFIG)
+    first, last = _stored_range(af_home, "SYN01")
+    before = tree_hash(af_home)
+    res = invoke(af_home, "paper", "--config", str(config), "--replay",
+                 "--from", "2031-01-02", "--to", "2031-12-31", "-q")  # fmt: skip
+    refused(
+        res, "no bars between 2031-01-02 and 2031-12-31", f"the data run from {first} to {last}"
+    )
+    assert res.exit_code == 2
+    assert tree_hash(af_home) == before
 
 
 ML_CONFIG = """\

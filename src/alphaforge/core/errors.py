@@ -43,6 +43,13 @@ class UserFileError(DataError):
     exit_code = 2
 
 
+class PeriodError(DataError):
+    """A period (``start`` / ``end``, ``--from`` / ``--to``) that selects none of the data's bars:
+    bad input, exit code 2. The message names the period and the data's own range."""
+
+    exit_code = 2
+
+
 class StoreError(AlphaforgeError):
     """The local market-data store could not be read or written."""
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from alphaforge.core.calendar import looks_like_crypto
-from alphaforge.core.errors import ConfigError, DataError
+from alphaforge.core.errors import ConfigError, PeriodError
 from alphaforge.core.panel import Panel
 
 
@@ -83,8 +83,9 @@ def slice_dates(panel: Panel, start: str | None, end: str | None) -> Panel:
 
     Raises
     ------
-    DataError
-        When none is left: ``no bars from 2030-01-01 on; the data run from ... to ...``.
+    PeriodError
+        When none is left: ``no bars from 2030-01-01 on; the data run from ... to ...`` (bad
+        input, exit code 2).
     """
     from alphaforge.data.schema import to_utc
 
@@ -102,4 +103,4 @@ def slice_dates(panel: Panel, start: str | None, end: str | None) -> Panel:
         if len(panel.index)
         else ""
     )
-    raise DataError(f"no bars {when}{have}")
+    raise PeriodError(f"no bars {when}{have}")
