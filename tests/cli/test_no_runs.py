@@ -183,6 +183,8 @@ def test_a_replay_shorter_than_the_warm_up_is_refused_as_its_backtest_is(tmp_pat
     res = invoke(home, "paper", "--config", config, "--replay", "--from", "2019-01-02", "--to",
                  "2019-03-01", "-q")  # fmt: skip
     assert refused(res, config, "only 41 bar(s)", "warm-up of 100", "earlier --from")
+    assert res.exit_code == 2  # bad input, as a period outside the data is
     assert sorted(p.name for p in home.iterdir()) == ["store"]
     bt = invoke(home, "backtest", "-c", config, "--start", "2019-01-02", "--end", "2019-03-01")
     assert refused(bt, "only 41 bar(s)", "warm-up of 100")
+    assert bt.exit_code == 2

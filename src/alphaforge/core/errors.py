@@ -44,8 +44,10 @@ class UserFileError(DataError):
 
 
 class PeriodError(DataError):
-    """A period (``start`` / ``end``, ``--from`` / ``--to``) that selects none of the data's bars:
-    bad input, exit code 2. The message names the period and the data's own range."""
+    """A run's period of data that it cannot use: ``start`` / ``end`` (``--from`` / ``--to``)
+    select none of the data's bars, or fewer bars than the strategy's warm-up. Bad input, exit
+    code 2 (not 1, the code of a run that failed); the message names the period and what the
+    data hold."""
 
     exit_code = 2
 

@@ -16,6 +16,7 @@ from alphaforge.core.errors import (
     ConfigError,
     DataError,
     IdleSettingError,
+    PeriodError,
     UnknownSymbolError,
     UserFileError,
 )
@@ -402,7 +403,7 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
     check_calendars(panel, spec.calendar, spec.source)
     short = warmup_note(strat.warmup(), panel)
     if short:
-        raise DataError(short)
+        raise PeriodError(short)
     cfg = spec.backtest_config()
     fine, note = None, None
     if cfg.exits.ambiguity == "finer_bars":

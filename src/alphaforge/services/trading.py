@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 import structlog
 
-from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError
+from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError, PeriodError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
@@ -320,7 +320,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
     short = warmup_note(strategy.warmup(), panel, "--from")
     if short:  # as the backtest of the same period refuses it
-        raise DataError(f"{spec.source}: {short}")
+        raise PeriodError(f"{spec.source}: {short}")
     venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=not req.live_venue)
     sent = ledger.submitted_ids(run_id) if known is not None else set()  # a new run: none
     ledger.start_run(
