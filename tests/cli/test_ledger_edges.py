@@ -38,3 +38,21 @@ def test_pnl_first_and_last_day(af_home: Path, day: str) -> None:
     res = invoke(af_home, "pnl", "--run", "r1", "--day", day, "--json")
     assert res.exit_code == 0, res.output
     assert [row["day"] for row in json.loads(res.stdout)] == [day]
+
+
+def test_pnl_shows_each_days_exposure(af_home: Path) -> None:
+    """The daily summary holds the day's exposure (gross and net at its last bar) beside its
+    P&L; the JSON counts are integers (they were written as 1.0)."""
+    res = invoke(af_home, "pnl", "--run", "r1", "--json")
+    assert res.exit_code == 0, res.output
+    days = json.loads(res.stdout)
+    assert all(type(d["trades"]) is int and type(d["risk_events"]) is int for d in days)
+    held = [d for d in days if d["gross"] > 0]
+    assert held, "the seeded replay holds positions on some days"
+    assert all(abs(d["net"]) <= d["gross"] + 1e-9 for d in days)
+    day = held[0]
+    table = invoke(af_home, "pnl", "--run", "r1", "--day", day["day"])
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.stdout.split())
+    assert "gross exp." in text and "net exp." in text
+    assert f"{day['gross'] / day['end_equity']:.1%}" in text

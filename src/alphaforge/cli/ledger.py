@@ -214,7 +214,8 @@ def _register_reads(app: typer.Typer) -> None:
         run: str = RunOption,
         json: bool = JsonOption,
     ) -> None:  # fmt: skip
-        """Show the daily P&L of a run: equity, P&L, return, round trips, fees, risk events."""
+        """Show the daily P&L of a run: equity, P&L, return, round trips, fees, risk events and
+        exposure."""
         from alphaforge.ledger.daily import parse_day
 
         if day is not None:

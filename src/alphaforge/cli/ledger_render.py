@@ -105,19 +105,31 @@ def fills_table(rows: list[FillRow], run_id: str) -> Table:
 
 
 def daily_table(frame: pd.DataFrame, run_id: str) -> Table:
-    cols = ["day", "start equity", "end equity", "P&L", "return", "trades", "fees", "risk events"]
+    cols = ["day", "start equity", "end equity", "P&L", "return", "trades", "fees",
+            "risk events", "gross exp.", "net exp."]  # fmt: skip
     table = _table(f"Daily P&L of {run_id}", cols, set(cols[1:]))
     for day, r in frame.iterrows():
         table.add_row(
             str(day), money(r["start_equity"]), money(r["end_equity"]), _signed_money(r["pnl"]),
             f"{float(r['return']):+.2%}", str(int(r["trades"])), money(r["fees"]),
-            str(int(r["risk_events"])),
+            str(int(r["risk_events"])), _of_equity(r["gross"], r["end_equity"], ""),
+            _of_equity(r["net"], r["end_equity"], "+"),
         )  # fmt: skip
+    table.caption = "exposure at the day's last bar, in % of its end equity"
     return table
 
 
+def _of_equity(value: float, equity: float, sign: str) -> str:
+    """``value`` in % of ``equity`` (the day's exposure); the money itself when the equity is
+    not positive."""
+    if not float(equity) > 0.0:
+        return money(value)
+    return f"{float(value) / float(equity):{sign}.1%}"
+
+
 def daily_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """One JSON record per day: the counts as integers, the amounts as numbers."""
     return [
-        {"day": str(day), **{str(k): _plain(v) for k, v in r.items()}}
-        for day, r in frame.iterrows()
+        {"day": str(rec.pop("day")), **{str(k): _plain(v) for k, v in rec.items()}}
+        for rec in frame.reset_index().to_dict("records")
     ]

@@ -14,7 +14,8 @@ from alphaforge.ledger.rows import FillRow, RiskEventRow, TradeRow
 __all__ = ["DAILY_COLUMNS", "daily_table", "parse_day"]
 
 DAILY_COLUMNS = [
-    "start_equity", "end_equity", "pnl", "return", "trades", "fees", "risk_events",
+    "start_equity", "end_equity", "pnl", "return", "trades", "fees", "risk_events", "gross",
+    "net",
 ]  # fmt: skip
 
 
@@ -44,7 +45,9 @@ def daily_table(
     ``start_equity`` is the last equity of the day before (the day's first snapshot on the
     run's first day), ``end_equity`` the day's last; ``pnl`` their difference and ``return``
     the pnl over the start. ``trades`` counts round trips closed that day, ``fees`` the fees of
-    the day's fills, ``risk_events`` the risk rules that acted."""
+    the day's fills, ``risk_events`` the risk rules that acted; ``gross`` and ``net`` are the
+    exposure (sum of the absolute, and of the signed, position values) at the day's last
+    snapshot."""
     if equity.empty:
         frame = pd.DataFrame(columns=DAILY_COLUMNS)
         frame.index.name = "day"
@@ -61,6 +64,8 @@ def daily_table(
     fees = pd.Series([float(f.fee) for f in fills], index=[_day_of(f.ts) for f in fills])
     out["fees"] = fees.groupby(level=0).sum().reindex(out.index, fill_value=0.0).astype(float)
     out["risk_events"] = _count([_day_of(r.bar) for r in risk], out.index)
+    exposure = equity[["gross", "net"]].groupby(days).last()
+    out["gross"], out["net"] = exposure["gross"].astype(float), exposure["net"].astype(float)
     out.index.name = "day"
     if day is not None:
         out = out.loc[out.index == parse_day(day)]

@@ -332,8 +332,8 @@ class Ledger:
         return self._read(lambda c: q.equity_curve(c, run_id, strategy))
 
     def daily_pnl(self, run_id: str, day: str | None = None) -> pd.DataFrame:
-        """Per UTC day: start and end equity, pnl, return, round trips closed, fees and risk
-        events (see :func:`alphaforge.ledger.daily.daily_table`); ``day`` keeps one day.
+        """Per UTC day: start and end equity, pnl, return, round trips closed, fees, risk
+        events and the exposure at the day's last bar (see :func:`alphaforge.ledger.daily.daily_table`); ``day`` keeps one day.
 
         Raises
         ------

@@ -70,6 +70,8 @@ def test_daily_pnl_by_hand(scenario: Ledger) -> None:
     assert list(daily["trades"]) == [1, 2, 1]
     assert daily["fees"].tolist() == pytest.approx([1.4, 2.2, 0.5])
     assert list(daily["risk_events"]) == [0, 1, 0]
+    assert list(daily["gross"]) == [800, 500, 1_000]  # each day's last snapshot
+    assert list(daily["net"]) == [-200, 500, -400]
     one = scenario.daily_pnl(RUN, "2024-01-02")
     assert list(one.index) == ["2024-01-02"] and one["pnl"].iloc[0] == -200
 
