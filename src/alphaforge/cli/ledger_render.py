@@ -65,11 +65,42 @@ def to_json(value: Any) -> str:
     return json.dumps(convert(value), indent=2)
 
 
+FOLD = frozenset({"client id", "fill id", "strategy"})
+"""Columns whose text is never cut short: an id (two ids of one order and its protective leg
+differ only at their end) or a strategy name wraps inside its cell on a narrow terminal or a
+pipe; other text may end in an ellipsis."""
+
+
+MIN_WIDTH = {"bar (UTC)": 10, "time (UTC)": 10}
+"""Columns kept at least this wide on a narrow terminal: a whole day."""
+
+
 def _table(title: str, columns: Sequence[str], right: set[str]) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     for col in columns:
-        table.add_column(col, justify="right" if col in right else "left")
+        table.add_column(
+            col, justify="right" if col in right else "left",
+            overflow="fold" if col in FOLD else "ellipsis", min_width=MIN_WIDTH.get(col),
+        )  # fmt: skip
     return table
+
+
+def stamp(ts: str | None) -> str:
+    """A ledger time in UTC, short: ``2019-06-19`` at midnight (a daily bar), else
+    ``2019-06-19 14:31`` (seconds when there are some); the text as it is when it is not a
+    time."""
+    if not ts:
+        return ""
+    import pandas as pd
+
+    try:
+        t = pd.Timestamp(ts)
+    except ValueError:
+        return ts
+    t = t.tz_convert("UTC") if t.tzinfo is not None else t
+    if t == t.normalize():
+        return f"{t:%Y-%m-%d}"
+    return f"{t:%Y-%m-%d %H:%M:%S}" if t.second or t.microsecond else f"{t:%Y-%m-%d %H:%M}"
 
 
 def positions_table(rows: list[PositionRow], run_id: str) -> Table:
@@ -82,24 +113,31 @@ def positions_table(rows: list[PositionRow], run_id: str) -> Table:
 
 
 def orders_table(rows: list[OrderRow], title: str) -> Table:
-    cols = ["client id", "strategy", "symbol", "side", "qty", "type", "limit", "stop",
-            "state", "filled", "avg fill", "bar", "reason"]  # fmt: skip
+    """The orders; the strategy is a column when they are of several, else in the title (a
+    narrow terminal keeps the room for the ids and the bars)."""
+    strategies = sorted({o.strategy for o in rows})
+    several = len(strategies) > 1
+    cols = ["client id", *(["strategy"] if several else []), "symbol", "side", "qty", "type",
+            "limit", "stop", "state", "filled", "avg fill", "bar (UTC)", "reason"]  # fmt: skip
+    if len(strategies) == 1:
+        title = f"{title} · strategy {strategies[0]}"
     table = _table(title, cols, {"qty", "limit", "stop", "filled", "avg fill"})
     for o in rows:
         table.add_row(
-            o.client_id, o.strategy, o.symbol, o.side, qty(o.qty), o.type, money(o.limit),
-            money(o.stop), o.state, qty(o.filled_qty),
-            money(o.avg_fill_price) if o.filled_qty else "", o.bar,
+            o.client_id, *([o.strategy] if several else []), o.symbol, o.side, qty(o.qty),
+            o.type, money(o.limit), money(o.stop), o.state, qty(o.filled_qty),
+            money(o.avg_fill_price) if o.filled_qty else "", stamp(o.bar),
             o.state_reason or o.reason,
         )  # fmt: skip
     return table
 
 
 def fills_table(rows: list[FillRow], run_id: str) -> Table:
-    cols = ["time", "strategy", "symbol", "side", "qty", "price", "fee", "slippage", "fill id"]
+    cols = ["time (UTC)", "strategy", "symbol", "side", "qty", "price", "fee", "slippage",
+            "fill id"]  # fmt: skip
     table = _table(f"Fills of {run_id}", cols, {"qty", "price", "fee", "slippage"})
     for f in rows:
-        table.add_row(f.ts, f.strategy, f.symbol, f.side, qty(f.qty), money(f.price),
+        table.add_row(stamp(f.ts), f.strategy, f.symbol, f.side, qty(f.qty), money(f.price),
                       money(f.fee), money(f.slippage), f.fill_id)  # fmt: skip
     return table
 

@@ -448,7 +448,7 @@ def _reconcile(ctx: typer.Context, run: str | None, apply: bool) -> None:
         return
     table = Table(title=f"Differences of {run_id} with its broker", title_justify="left")
     for col in ("kind", "symbol", "client id", "detail"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold" if col == "client id" else "ellipsis")
     for d in diffs:
         table.add_row(d.kind, d.symbol or "-", d.client_id or "-", d.detail)
     console.print(table)
