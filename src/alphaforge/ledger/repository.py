@@ -333,7 +333,8 @@ class Ledger:
 
     def daily_pnl(self, run_id: str, day: str | None = None) -> pd.DataFrame:
         """Per UTC day: start and end equity, pnl, return, round trips closed, fees, risk
-        events and the exposure at the day's last bar (see :func:`alphaforge.ledger.daily.daily_table`); ``day`` keeps one day.
+        events and the exposure at the day's last bar, each summed over the run's strategies
+        (see :func:`alphaforge.ledger.daily.daily_table`); ``day`` keeps one day.
 
         Raises
         ------
