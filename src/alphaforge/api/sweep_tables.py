@@ -64,12 +64,15 @@ def _column(values: list[Any]) -> np.ndarray:
 
 
 def finish_table(table: pd.DataFrame, names: list[str], metrics: list[str]) -> pd.DataFrame:
-    """Plateau values and the column order of :func:`batch_table`."""
+    """Plateau values and the column order of :func:`batch_table`; an ``error`` column last
+    when a trial's run failed (its first error; it has no metrics)."""
     table = table.reset_index(drop=True)
     table["plateau"] = plateau_of([table[p].to_numpy() for p in names],
                                   table["objective"].to_numpy(dtype=float))  # fmt: skip
     order = ["trial_id", *names, *metrics, *(c for c in _EXTRA if c in table), "objective",
              "feasible", "plateau"]  # fmt: skip
+    if analysis.failed_rows(table).any():
+        order.append("error")
     return table[order]
 
 

@@ -269,31 +269,22 @@ def sweep(
         engine = "batch"
     relaxed = not guard.given and guard.constraint is not None and not analysis.pickable(table)
     if relaxed:  # as the command line: the default guard steps aside when no trial reaches it
-        table["feasible"] = feasible(table, rules, run.failed_ids)
+        table["feasible"] = analysis.feasible(table, rules)
         relaxed = analysis.pickable(table)
         if not relaxed:
-            table["feasible"] = feasible(table, used, run.failed_ids)
+            table["feasible"] = analysis.feasible(table, used)
     rules = rules if relaxed else used
+    failed = analysis.failures(table)  # trials whose run failed: "N failed (first: ...)"
     if not analysis.pickable(table):
         rules_text = ", ".join(str(c) for c in rules) or "none"
         raise ConfigError(f"sweep: none of the {len(table)} trials can be picked (constraints: "
                           f"{rules_text}; a trial without trades has no {goal})"
-                          + (f"; {run.failed}" if run.failed else ""))  # fmt: skip
+                          + (f"; {failed}" if failed else ""))  # fmt: skip
     return SweepResult(
         table, space_.names, str(goal), [str(c) for c in rules], engine, invalid + run.invalid, mode,
         cls, dict(space_.fixed), panel, cfg, run.rows, guard_relaxed=relaxed,
-        warnings=[run.failed] if run.failed else [],
+        warnings=[failed] if failed else [],
     )  # fmt: skip
-
-
-def feasible(
-    table: pd.DataFrame, rules: Sequence[analysis.Constraint], failed: set[int] | None = None
-) -> np.ndarray:
-    """Rows of ``table`` that meet every rule (never those of the trials ``failed``)."""
-    ok = ~table["trial_id"].isin(failed or set()).to_numpy()
-    for c in rules:
-        ok &= c.mask(table)
-    return ok
 
 
 def _check_method(how: str, n: int | None, listed: Any, grid: Any, space: SearchSpace) -> None:
@@ -341,8 +332,6 @@ class _Run:
     workers: int | None
     rows: Any = None
     invalid: list[int] = field(default_factory=list)
-    failed: str = ""  # trials whose run failed, with the first error (analysis.failures)
-    failed_ids: set[int] = field(default_factory=set)  # never feasible: they have no metrics
 
     def batched(self, valid: list[tuple[int, dict[str, Any]]], strict: bool) -> pd.DataFrame | None:
         """The table from :func:`run_batch`; None when the strategy needs the full engine."""
@@ -399,8 +388,6 @@ class _Run:
         rows = sink.trials()
         self.rows = rows.drop(columns=["error"], errors="ignore")
         table = analysis.trial_table(rows, self.names, self.objective, self.rules)
-        self.failed = analysis.failures(table)
-        self.failed_ids = set(table.loc[analysis.failed_rows(table), "trial_id"].tolist())
         return finish_table(table, self.names, list(METRIC_COLUMNS))
 
 

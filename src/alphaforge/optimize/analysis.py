@@ -154,6 +154,15 @@ def failed_rows(table: pd.DataFrame) -> np.ndarray:
     return (table["error"].fillna("").astype(str) != "").to_numpy()
 
 
+def feasible(table: pd.DataFrame, constraints: Sequence[Constraint]) -> np.ndarray:
+    """Rows of ``table`` that meet every constraint; never a trial whose run failed (it has no
+    metrics to meet anything with)."""
+    ok = ~failed_rows(table)
+    for c in constraints:
+        ok &= c.mask(table)
+    return ok
+
+
 def failures(table: pd.DataFrame) -> str:
     """``N failed (first: message)`` for the trials of ``table`` whose run failed (on any
     symbol), or "". The first message stands for the rest: a setting refused is refused in every
@@ -255,10 +264,7 @@ def trial_table(
         if "error" in rows:  # the trial's first failed run, if any
             table["error"] = grouped["error"].agg(_first_error)
         table = table.reset_index()
-    ok = ~failed_rows(table)  # a trial whose run failed has no metrics to meet anything with
-    for c in constraints:
-        ok &= c.mask(table)
-    table["feasible"] = ok
+    table["feasible"] = feasible(table, constraints)
     return table.sort_values("trial_id").reset_index(drop=True)
 
 

@@ -200,10 +200,13 @@ def test_trials_refused_as_their_backtest_are_named(one: pd.DataFrame) -> None:
     assert len(s.warnings) == 1 and s.warnings[0].startswith("2 failed (first: time_in_force: ")
     refused = s.trials[~s.trials["limit"].astype(bool)]
     assert refused["objective"].isna().all() and not refused["feasible"].any()
+    assert refused["error"].str.startswith("time_in_force: ").all()  # each one's own error
+    assert (s.trials.loc[s.trials["limit"].astype(bool), "error"].fillna("") == "").all()
     assert bool(s.best["limit"])
     with pytest.raises(AlphaforgeError, match="time_in_force"):
         alphaforge.backtest(LimitSome, one, params={"limit": False}, time_in_force="gtc")
-    assert alphaforge.sweep("sma_cross", one, GRID, min_trades=0).warnings == []
+    clean = alphaforge.sweep("sma_cross", one, GRID, min_trades=0)
+    assert clean.warnings == [] and "error" not in clean.trials  # no run failed
     market = {"fast": [5, 10], "slow": [40, 50]}  # every trial's entries are market orders
     with pytest.raises(ConfigError, match=r"; 4 failed \(first: time_in_force: "):
         alphaforge.sweep(LimitSome, one, market, time_in_force="gtc", min_trades=0, fast=False)
