@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -25,6 +24,7 @@ from alphaforge.cli.common import (
     settings_from,
 )
 from alphaforge.core.errors import AlphaforgeError, ConfigError
+from alphaforge.core.panel import short_time
 
 if TYPE_CHECKING:
     from alphaforge.services.drift import DriftReport
@@ -202,10 +202,6 @@ def _num(x: float, fmt: str = ",.2f") -> str:
     return "n/a" if x != x else format(x, fmt)
 
 
-def _day(t: pd.Timestamp) -> str:
-    return f"{t:%Y-%m-%d}" if t == t.normalize() else f"{t:%Y-%m-%d %H:%M}"
-
-
 def _show(report: DriftReport) -> None:
     console.print(_summary(report))
     if report.matched:
@@ -242,7 +238,7 @@ def _summary(r: DriftReport) -> Table:
     t.add_row("total return", f"{ret.return_run:+.2%}", f"{ret.return_backtest:+.2%}",
               f"{ret.return_diff * 100:+.2f} pp")  # fmt: skip
     t.add_row("tracking error (ann.)", "", "", _num(ret.tracking_error * 100, ".3f") + " %")
-    gap_at = f" at {_day(ret.max_gap_time)}" if ret.max_gap_time is not None else ""
+    gap_at = f" at {short_time(ret.max_gap_time)}" if ret.max_gap_time is not None else ""
     t.add_row("max equity gap", "", "", _num(ret.max_equity_gap) + gap_at)
     t.add_row("fees", _num(c.fees_run), _num(c.fees_backtest),
               _num(c.fees_run - c.fees_backtest, "+,.2f"))  # fmt: skip
@@ -268,15 +264,15 @@ def _matched(r: DriftReport) -> Table:
     for col in cols:
         t.add_column(col, justify="left" if col in ("symbol", "side", "exit reason") else "right")
     for m in r.matched:
-        exit_ = _day(m.exit_time_run)
+        exit_ = short_time(m.exit_time_run)
         if m.exit_time_run != m.exit_time_backtest:
-            exit_ += f" [red](bt {_day(m.exit_time_backtest)})[/]"
+            exit_ += f" [red](bt {short_time(m.exit_time_backtest)})[/]"
         qty = f"{m.qty_run:,g}" + (f" [red](bt {m.qty_backtest:,g})[/]" if m.qty_diff else "")
         reason = m.exit_reason_run
         if not m.reasons_agree:
             reason = f"[red]{reason} (bt {m.exit_reason_backtest})[/]"
         t.add_row(
-            m.symbol, m.side, _day(m.entry_time), exit_, qty, _num(m.entry_price_run),
+            m.symbol, m.side, short_time(m.entry_time), exit_, qty, _num(m.entry_price_run),
             _flag(m.entry_diff_bps, "+.2f"), _num(m.exit_price_run),
             _flag(m.exit_diff_bps, "+.2f"), reason, _num(m.fees_run + m.slippage_run),
             _num(m.fees_backtest + m.slippage_backtest), _flag(m.pnl_diff, "+,.2f"),
@@ -310,7 +306,7 @@ def _unmatched(r: DriftReport) -> Table:
         t.add_column(col)
     for u in (*r.run_only, *r.backtest_only):
         t.add_row(
-            u.source, u.symbol, u.side, _day(u.entry_time), _day(u.exit_time), f"{u.qty:,g}",
+            u.source, u.symbol, u.side, short_time(u.entry_time), short_time(u.exit_time), f"{u.qty:,g}",
             _num(u.entry_price, ",.4f"), _num(u.exit_price, ",.4f"), u.exit_reason, _num(u.pnl),
         )  # fmt: skip
     return t

@@ -86,21 +86,16 @@ def _table(title: str, columns: Sequence[str], right: set[str]) -> Table:
 
 
 def stamp(ts: str | None) -> str:
-    """A ledger time in UTC, short: ``2019-06-19`` at midnight (a daily bar), else
-    ``2019-06-19 14:31`` (seconds when there are some); the text as it is when it is not a
-    time."""
+    """A ledger time as :func:`~alphaforge.core.panel.short_time` shows it; an empty cell for
+    none, the text as it is when it is not a time."""
     if not ts:
         return ""
-    import pandas as pd
+    from alphaforge.core.panel import short_time
 
     try:
-        t = pd.Timestamp(ts)
+        return short_time(ts)
     except ValueError:
         return ts
-    t = t.tz_convert("UTC") if t.tzinfo is not None else t
-    if t == t.normalize():
-        return f"{t:%Y-%m-%d}"
-    return f"{t:%Y-%m-%d %H:%M:%S}" if t.second or t.microsecond else f"{t:%Y-%m-%d %H:%M}"
 
 
 def positions_table(rows: list[PositionRow], run_id: str) -> Table:

@@ -333,6 +333,15 @@ def utc_time(ts: pd.Timestamp | str) -> pd.Timestamp:
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
+def short_time(ts: pd.Timestamp | str) -> str:
+    """A time in UTC, short, as tables and messages show it: ``2019-06-19`` at midnight (a
+    daily bar), else ``2019-06-19 14:31``, with seconds when it has some."""
+    t = utc_time(ts)
+    if t == t.normalize():
+        return f"{t:%Y-%m-%d}"
+    return f"{t:%Y-%m-%d %H:%M:%S}" if t.second or t.microsecond else f"{t:%Y-%m-%d %H:%M}"
+
+
 def utc_index(values: Any) -> pd.DatetimeIndex:
     """Timestamps as a UTC :class:`pandas.DatetimeIndex` (naive values are taken as UTC; the
     resolution of datetime input is kept)."""

@@ -18,7 +18,7 @@ import numpy as np
 
 from alphaforge.core.calendar import looks_like_crypto
 from alphaforge.core.errors import ConfigError, PeriodError
-from alphaforge.core.panel import Panel
+from alphaforge.core.panel import Panel, short_time
 
 
 def require_universe(spec: Any) -> None:
@@ -74,10 +74,6 @@ def warmup_note(warmup: int, panel: Panel, start: str = "--start") -> str | None
     return None
 
 
-def _day(ts: Any) -> str:
-    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
-
-
 def slice_dates(panel: Panel, start: str | None, end: str | None) -> Panel:
     """The bars of ``panel`` from ``start`` to ``end`` (either may be ``None``: open-ended).
 
@@ -99,7 +95,7 @@ def slice_dates(panel: Panel, start: str | None, end: str | None) -> Panel:
     else:
         when = f"from {start} on" if start else f"up to {end}"
     have = (
-        f"; the data run from {_day(panel.index[0])} to {_day(panel.index[-1])}"
+        f"; the data run from {short_time(panel.index[0])} to {short_time(panel.index[-1])}"
         if len(panel.index)
         else ""
     )
