@@ -52,11 +52,10 @@ def daily_table(
         frame = pd.DataFrame(columns=DAILY_COLUMNS)
         frame.index.name = "day"
         return frame
-    eq = equity["equity"]
-    days = pd.Index(pd.DatetimeIndex(eq.index).strftime("%Y-%m-%d"), name="day")
-    end = eq.groupby(days).last()
-    first = eq.groupby(days).first()
-    start = end.shift(1).fillna(first)
+    days = pd.Index(pd.DatetimeIndex(equity.index).strftime("%Y-%m-%d"), name="day")
+    last = equity[["equity", "gross", "net"]].groupby(days).last()  # each day's last snapshot
+    end = last["equity"]
+    start = end.shift(1).fillna(equity["equity"].groupby(days).first())
     out = pd.DataFrame({"start_equity": start, "end_equity": end})
     out["pnl"] = out["end_equity"] - out["start_equity"]
     out["return"] = (out["pnl"] / out["start_equity"]).where(out["start_equity"] != 0, 0.0)
@@ -64,8 +63,7 @@ def daily_table(
     fees = pd.Series([float(f.fee) for f in fills], index=[_day_of(f.ts) for f in fills])
     out["fees"] = fees.groupby(level=0).sum().reindex(out.index, fill_value=0.0).astype(float)
     out["risk_events"] = _count([_day_of(r.bar) for r in risk], out.index)
-    exposure = equity[["gross", "net"]].groupby(days).last()
-    out["gross"], out["net"] = exposure["gross"].astype(float), exposure["net"].astype(float)
+    out["gross"], out["net"] = last["gross"].astype(float), last["net"].astype(float)
     out.index.name = "day"
     if day is not None:
         out = out.loc[out.index == parse_day(day)]
