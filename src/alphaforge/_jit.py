@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -18,6 +19,15 @@ F = TypeVar("F", bound=Any)
 
 _configured = False
 _notice: list[Callable[[], None]] = []  # see notify_first_compile
+
+
+class _Compiles:
+    """Time spent compiling in this process (see :func:`compile_seconds`)."""
+
+    depth = 0  # a kernel's compile compiles the helpers it calls inside its own
+    started = 0.0
+    seconds = 0.0
+    told = False
 
 
 def kernel_fingerprint() -> str:
@@ -33,8 +43,11 @@ def kernel_fingerprint() -> str:
 def configure_cache() -> None:
     """Point Numba's cache at ``<cache>/alphaforge/numba/<fingerprint>`` (once per process)."""
     global _configured
-    if _configured or os.environ.get("NUMBA_CACHE_DIR"):
+    if _configured:
+        return
+    if os.environ.get("NUMBA_CACHE_DIR"):
         _configured = True
+        _listen_for_compiles()
         return
     import numba
 
@@ -43,8 +56,17 @@ def configure_cache() -> None:
         base / "alphaforge" / "numba" / kernel_fingerprint()
     )
     _configured = True
-    if _notice:
-        _listen_for_compiles(_notice[0])
+    _listen_for_compiles()
+
+
+def compile_seconds() -> float:
+    """Seconds this process has spent compiling kernels so far (cache misses only: a kernel
+    loaded from the on-disk cache is not compiled). A command that reports its own speed takes
+    the compiling of its run out of it, and says so, instead of reporting a first run's
+    one-time compile as its speed."""
+    if _Compiles.depth:  # inside a compile (a report from another thread): count it so far
+        return _Compiles.seconds + time.perf_counter() - _Compiles.started
+    return _Compiles.seconds
 
 
 def notify_first_compile(notify: Callable[[], None]) -> None:
@@ -56,25 +78,28 @@ def notify_first_compile(notify: Callable[[], None]) -> None:
     Numba is not imported here: the listener is registered when the first kernel module
     configures the cache (:func:`configure_cache`)."""
     _notice[:] = [notify]
-    if _configured:
-        _listen_for_compiles(notify)
+    _Compiles.told = False
 
 
-def _listen_for_compiles(notify: Callable[[], None]) -> None:
+def _listen_for_compiles() -> None:
+    """Count the time of every outermost compile, and tell the first one (once)."""
     from numba.core import event
 
-    class FirstCompile(event.Listener):
-        told = False
-
+    class Compiles(event.Listener):
         def on_start(self, _event: Any) -> None:
-            if not self.told:
-                self.told = True
-                notify()
+            if _Compiles.depth == 0:
+                _Compiles.started = time.perf_counter()
+                if _notice and not _Compiles.told:
+                    _Compiles.told = True
+                    _notice[0]()
+            _Compiles.depth += 1
 
         def on_end(self, _event: Any) -> None:
-            pass
+            _Compiles.depth -= 1
+            if _Compiles.depth == 0:
+                _Compiles.seconds += time.perf_counter() - _Compiles.started
 
-    event.register("numba:compile", FirstCompile())
+    event.register("numba:compile", Compiles())
 
 
 def helper_njit(fn: F) -> F:

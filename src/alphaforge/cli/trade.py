@@ -18,7 +18,7 @@ from alphaforge.cli.common import (
     refuse_without_ledger,
     settings_from,
 )
-from alphaforge.cli.trade_account import already_replayed, halt_note, run_with_view
+from alphaforge.cli.trade_account import already_replayed, halt_note, replay_time, run_with_view
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.services.ledger import open_ledger, trading_ledger
@@ -206,8 +206,7 @@ def _paper(
     if already_replayed(out, setup.panel.index[-1]):
         return
     console.print(
-        f"replay {out.run_id}: {out.bars:,} bars in {out.seconds:,.1f} s "
-        f"({out.bars / max(out.seconds, 1e-9):,.0f} bars/s); final equity {out.final_equity:,.2f}; "
+        f"replay {out.run_id}: {replay_time(out)}; final equity {out.final_equity:,.2f}; "
         f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected)"
         + (f"; {out.refused:,} refused by the risk gate (reasons in the log)" if out.refused else "")
     )  # fmt: skip

@@ -73,6 +73,17 @@ def run_with_view(
         return run(show)
 
 
+def replay_time(out: Any) -> str:
+    """The "N bars in S s (R bars/s)" of a replay, and the time it spent compiling the engine first
+    when it did (a first run on a machine): that is not the replay's speed."""
+    text = (f"{out.bars:,} bars in {out.seconds:,.1f} s "
+            f"({out.bars / max(out.seconds, 1e-9):,.0f} bars/s)")  # fmt: skip
+    if out.compiling >= 0.05:
+        text += (f", after {out.compiling:,.1f} s compiling the engine for this machine (once: "
+                 "it is cached)")  # fmt: skip
+    return text
+
+
 def already_replayed(out: Any, last: Any) -> bool:
     """Say so when a replay ran no bar (a finished run started again with its --run-id)."""
     if out.bars:
@@ -127,8 +138,8 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     if quiet or not sys.stdout.isatty():
         console.print(summary)
     console.print(
-        f"replay {out.run_id}: {len(setup.ids)} strategies on one account, {out.bars:,} bars in "
-        f"{out.seconds:,.1f} s; final equity {out.final_equity:,.2f}; {out.trades:,} closed "
+        f"replay {out.run_id}: {len(setup.ids)} strategies on one account, {replay_time(out)}; "
+        f"final equity {out.final_equity:,.2f}; {out.trades:,} closed "
         f"trades, {out.orders:,} order records ({out.rejected:,} rejected)"
         + (
             f"; {out.refused:,} refused by the risk gate (reasons in the log)"

@@ -442,9 +442,9 @@ def run_account_replay(
     setup: AccountSetup, speed: float | None, on_bar: Callable[[int, float], None] | None = None
 ) -> ReplayOutcome:
     """Feed every bar through the account; ``speed`` x real time (None: as fast as possible)."""
-    from alphaforge.services.trading import _period_seconds
+    from alphaforge.services.trading import _period_seconds, replay_clock, replay_times
 
-    t0 = time.perf_counter()
+    start = replay_clock()
     period = _period_seconds(setup.panel)
     acct = setup.account
     eq = acct.equity
@@ -461,6 +461,6 @@ def run_account_replay(
     rejected = sum(c.rejected for c in counts)
     return ReplayOutcome(
         run_id=setup.run_id, bars=n - setup.start, final_equity=eq, trades=trades,
-        orders=orders, rejected=rejected, seconds=time.perf_counter() - t0,
-        log_file=setup.log_file, refused=sum(node.p.gate.refused for node in acct.nodes),
+        orders=orders, rejected=rejected, log_file=setup.log_file,
+        refused=sum(node.p.gate.refused for node in acct.nodes), **replay_times(start),
     )  # fmt: skip
