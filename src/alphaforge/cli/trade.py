@@ -30,7 +30,7 @@ SAFETY = (
 )
 
 
-def _view(node: object, t: int, eq: float, bars: int | None, started: float) -> Table:
+def _view(node: object, t: int, eq: float, bars: int | None, seconds: float) -> Table:
     """The terminal view: the cycle, equity and today's P&L, positions with their protection
     (its levels, and whether the venue holds it), working orders, and the risk state against
     its limits. ``bars``: the replay's length (None on a live feed)."""
@@ -48,7 +48,7 @@ def _view(node: object, t: int, eq: float, bars: int | None, started: float) -> 
         nxt = f"{panel.index[t + 1]:%Y-%m-%d %H:%M}" if t + 1 < bars else "end of replay"
         cycle = f"[bold]cycle[/] {t + 1:,}/{bars:,} {panel.index[t]:%Y-%m-%d %H:%M}"
         cycle += f"  [dim]next[/] {nxt}"
-        speed = f"{(t + 1) / max(time.perf_counter() - started, 1e-9):,.0f} bars/s"
+        speed = f"{(t + 1) / max(seconds, 1e-9):,.0f} bars/s"
     head.add_row(cycle, speed, f"[bold]state[/] {node.p.gate.state.value}")
     day_pnl = eq - float(r["day_start_eq"])
     head.add_row(
@@ -200,7 +200,7 @@ def _paper(
         bars, node = setup.panel.shape[0], setup.node
         out = run_with_view(
             partial(run_replay, setup, req.speed), bars,
-            lambda t, eq, started: _view(node, t, eq, bars, started), quiet,
+            lambda t, eq, seconds: _view(node, t, eq, bars, seconds), quiet,
         )  # fmt: skip
         halted = halt_note(run.ledger)
     if already_replayed(out, setup.panel.index[-1]):

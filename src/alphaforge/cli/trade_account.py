@@ -56,11 +56,14 @@ def run_with_view(
     view: Callable[[int, float, float], Any],
     quiet: bool,
 ) -> T:
-    """``run(on_bar)`` a replay of ``bars`` bars, refreshing ``view(t, equity, started)`` in a
-    live display at most four times a second (no display when quiet or not on a terminal)."""
+    """``run(on_bar)`` a replay of ``bars`` bars, refreshing ``view(t, equity, seconds)`` in a
+    live display at most four times a second (no display when quiet or not on a terminal);
+    ``seconds``: the replay's time so far, without compiling the engine (a first run)."""
     if quiet or not sys.stdout.isatty():
         return run(None)
-    started = time.perf_counter()
+    from alphaforge.services.trading import replay_clock, replay_times
+
+    started = replay_clock()
     with Live(console=console, refresh_per_second=4) as live:
         last = [0.0]
 
@@ -68,7 +71,7 @@ def run_with_view(
             now = time.perf_counter()
             if now - last[0] > 0.25 or t == bars - 1:
                 last[0] = now
-                live.update(view(t, eq, started))
+                live.update(view(t, eq, replay_times(started)["seconds"]))
 
         return run(show)
 
@@ -126,8 +129,8 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         bars = setup.panel.shape[0]
         acct, first = setup.account, setup.start
 
-        def view(t: int, eq: float, started: float) -> Table:
-            rate = (t + 1 - first) / max(time.perf_counter() - started, 1e-9)
+        def view(t: int, eq: float, seconds: float) -> Table:
+            rate = (t + 1 - first) / max(seconds, 1e-9)
             return account_view(acct, t, eq, f"cycle {t + 1:,}/{bars:,} ({rate:,.0f} bars/s)")
 
         out = run_with_view(partial(run_account_replay, setup, req.speed), bars, view, quiet)
