@@ -5,6 +5,7 @@ printed an empty answer and exit 0, or ``[]`` with --json); a day inside the run
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,19 @@ def test_pnl_shows_each_days_exposure(af_home: Path) -> None:
     text = " ".join(table.stdout.split())
     assert "gross exp." in text and "net exp." in text
     assert f"{day['gross'] / day['end_equity']:.1%}" in text
+
+
+def test_pnl_json_amounts_have_no_binary_noise(af_home: Path) -> None:
+    """A day's P&L is the exact difference of its two equities (each at the ledger's 10
+    places), not a float subtraction's ``-37.15111999999499``."""
+    res = invoke(af_home, "pnl", "--run", "r1", "--json")
+    assert res.exit_code == 0, res.output
+    days = json.loads(res.stdout)
+    moved = [d for d in days if d["pnl"] != 0]
+    assert moved, "the seeded replay's equity moves"
+    for d in days:
+        start, end = Decimal(str(d["start_equity"])), Decimal(str(d["end_equity"]))
+        assert Decimal(str(d["pnl"])) == end - start, d
+        for key in ("start_equity", "end_equity", "pnl", "fees", "gross", "net"):
+            exponent = Decimal(str(d[key])).as_tuple().exponent
+            assert isinstance(exponent, int) and exponent >= -10, (key, d[key])

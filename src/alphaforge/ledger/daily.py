@@ -10,6 +10,7 @@ import pandas as pd
 
 from alphaforge.core.errors import ConfigError
 from alphaforge.ledger.rows import FillRow, RiskEventRow, TradeRow
+from alphaforge.ledger.values import SCALE
 
 __all__ = ["DAILY_COLUMNS", "daily_table", "parse_day"]
 
@@ -17,6 +18,7 @@ DAILY_COLUMNS = [
     "start_equity", "end_equity", "pnl", "return", "trades", "fees", "risk_events", "gross",
     "net",
 ]  # fmt: skip
+_MONEY = ["start_equity", "end_equity", "pnl", "fees", "gross", "net"]
 
 
 def parse_day(day: str) -> str:
@@ -47,7 +49,8 @@ def daily_table(
     the pnl over the start. ``trades`` counts round trips closed that day, ``fees`` the fees of
     the day's fills, ``risk_events`` the risk rules that acted; ``gross`` and ``net`` are the
     exposure (sum of the absolute, and of the signed, position values) at the day's last
-    snapshot."""
+    snapshot. Amounts have the ledger's 10 decimal places (a difference of two amounts has no
+    binary noise such as ``-37.15111999999499`` for ``-37.15112``)."""
     if equity.empty:
         frame = pd.DataFrame(columns=DAILY_COLUMNS)
         frame.index.name = "day"
@@ -64,6 +67,7 @@ def daily_table(
     out["fees"] = fees.groupby(level=0).sum().reindex(out.index, fill_value=0.0).astype(float)
     out["risk_events"] = _count([_day_of(r.bar) for r in risk], out.index)
     out["gross"], out["net"] = last["gross"].astype(float), last["net"].astype(float)
+    out[_MONEY] = out[_MONEY].round(SCALE)
     out.index.name = "day"
     if day is not None:
         out = out.loc[out.index == parse_day(day)]
