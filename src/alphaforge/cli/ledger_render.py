@@ -117,14 +117,28 @@ def orders_table(rows: list[OrderRow], title: str) -> Table:
     if len(strategies) == 1:
         title = f"{title} · strategy {strategies[0]}"
     table = _table(title, cols, {"qty", "limit", "stop", "filled", "avg fill"})
+    pairs = False
     for o in rows:
+        kind = order_type(o)
+        pairs = pairs or kind == "oco"
         table.add_row(
             o.client_id, *([o.strategy] if several else []), o.symbol, o.side, qty(o.qty),
-            o.type, money(o.limit), money(o.stop), o.state, qty(o.filled_qty),
+            kind, money(o.limit), money(o.stop), o.state, qty(o.filled_qty),
             money(o.avg_fill_price) if o.filled_qty else "", stamp(o.bar),
             o.state_reason or o.reason,
         )  # fmt: skip
+    if pairs:
+        table.caption = "oco: a position's protective pair, its stop and its target (limit); "
+        table.caption += "the first touched fills, and cancels the other"
     return table
+
+
+def order_type(o: OrderRow) -> str:
+    """The type a reader knows the order by: a protective order holding both a stop and a
+    target (the venue's one-cancels-other pair) is ``oco``, not a stop with a limit price."""
+    if o.intent == "stop" and o.limit is not None and o.stop is not None:
+        return "oco"
+    return o.type
 
 
 def fills_table(rows: list[FillRow], run_id: str) -> Table:
