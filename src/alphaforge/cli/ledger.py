@@ -33,6 +33,7 @@ from alphaforge.cli.ledger_render import (
     fills_table,
     money,
     orders_table,
+    position_record,
     positions_table,
     to_json,
 )
@@ -170,16 +171,20 @@ def _register_reads(app: typer.Typer) -> None:
     @app.command("positions")
     @handle_errors
     def positions_cmd(ctx: typer.Context, run: str = RunOption, json: bool = JsonOption) -> None:
-        """Show the open positions of a run, derived from its fills."""
+        """Show the open positions of a run, derived from its fills, with the stop and target
+        that its working protective orders hold at the venue (blank: none)."""
+        from alphaforge.ledger.protection import held_protection
+
         with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
             rows = ledger.positions(info.run_id)
+            held = held_protection(rows, ledger.orders(info.run_id, state="open"))
         if json:
-            typer.echo(to_json(rows))
+            typer.echo(to_json([position_record(p, held) for p in rows]))
         elif not rows:
             console.print(f"no open positions in {info.run_id}")
         else:
-            console.print(positions_table(rows, info.run_id))
+            console.print(positions_table(rows, info.run_id, held))
 
     @app.command("orders")
     @handle_errors
@@ -195,6 +200,9 @@ def _register_reads(app: typer.Typer) -> None:
             info = _run(ledger, run)
             rows = ledger.orders(info.run_id, state)
         title = f"{'Orders' if state is None else state.capitalize() + ' orders'} of {info.run_id}"
+        if not rows and not json:
+            console.print(f"no {'' if state is None else state + ' '}orders in {info.run_id}")
+            return
         _show(json, rows, lambda r: orders_table(r, title))
 
     @app.command("fills")
@@ -204,6 +212,9 @@ def _register_reads(app: typer.Typer) -> None:
         with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
             rows = ledger.fills(info.run_id)
+        if not rows and not json:
+            console.print(f"no fills in {info.run_id}")
+            return
         _show(json, rows, lambda r: fills_table(r, info.run_id))
 
     @app.command("pnl")

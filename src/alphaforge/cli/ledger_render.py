@@ -14,13 +14,18 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from alphaforge.ledger import FillRow, OrderRow, PositionRow
+    from alphaforge.ledger.protection import HeldProtection
+
+    Held = dict[tuple[str, str], HeldProtection]
 
 
 __all__ = [
     "daily_table",
     "fills_table",
     "money",
+    "order_type",
     "orders_table",
+    "position_record",
     "positions_table",
     "qty",
     "to_json",
@@ -98,13 +103,24 @@ def stamp(ts: str | None) -> str:
         return ts
 
 
-def positions_table(rows: list[PositionRow], run_id: str) -> Table:
-    cols = ["strategy", "symbol", "qty", "avg price", "realized P&L", "fees"]
+def positions_table(rows: list[PositionRow], run_id: str, held: Held) -> Table:
+    """The open positions with the stop and target their working protective orders hold at
+    the venue (``held``, see :func:`~alphaforge.ledger.protection.held_protection`)."""
+    cols = ["strategy", "symbol", "qty", "avg price", "stop", "target", "realized P&L", "fees"]
     table = _table(f"Open positions of {run_id}", cols, set(cols[2:]))
     for p in rows:
-        table.add_row(p.strategy, p.symbol, qty(p.qty), money(p.avg_price),
-                      _signed_money(p.realized_pnl), money(p.fees))  # fmt: skip
+        h = held[(p.strategy, p.symbol)]
+        table.add_row(p.strategy, p.symbol, qty(p.qty), money(p.avg_price), money(h.stop),
+                      money(h.target), _signed_money(p.realized_pnl), money(p.fees))  # fmt: skip
+    table.caption = "stop / target: held at the venue by working orders (blank: none)"
     return table
+
+
+def position_record(p: PositionRow, held: Held) -> dict[str, Any]:
+    """A position as ``positions --json`` gives it: its row, and the stop and target held for
+    it at the venue (null: none)."""
+    h = held[(p.strategy, p.symbol)]
+    return {**dataclasses.asdict(p), "stop": h.stop, "target": h.target}
 
 
 def orders_table(rows: list[OrderRow], title: str) -> Table:
@@ -117,13 +133,17 @@ def orders_table(rows: list[OrderRow], title: str) -> Table:
     if len(strategies) == 1:
         title = f"{title} · strategy {strategies[0]}"
     table = _table(title, cols, {"qty", "limit", "stop", "filled", "avg fill"})
+    from alphaforge.ledger.protection import protective_levels  # (the ledger loads SQLAlchemy)
+
     pairs = False
     for o in rows:
         kind = order_type(o)
         pairs = pairs or kind == "oco"
+        _stop, target = protective_levels(o)  # a protective order's target: its limit side
         table.add_row(
             o.client_id, *([o.strategy] if several else []), o.symbol, o.side, qty(o.qty),
-            kind, money(o.limit), money(o.stop), o.state, qty(o.filled_qty),
+            kind, money(o.limit if target is None else target), money(o.stop), o.state,
+            qty(o.filled_qty),
             money(o.avg_fill_price) if o.filled_qty else "", stamp(o.bar),
             o.state_reason or o.reason,
         )  # fmt: skip
@@ -135,9 +155,15 @@ def orders_table(rows: list[OrderRow], title: str) -> Table:
 
 def order_type(o: OrderRow) -> str:
     """The type a reader knows the order by: a protective order holding both a stop and a
-    target (the venue's one-cancels-other pair) is ``oco``, not a stop with a limit price."""
-    if o.intent == "stop" and o.limit is not None and o.stop is not None:
+    target (the venue's one-cancels-other pair) is ``oco``, not a stop with a limit price; one
+    holding only a target is ``target``."""
+    from alphaforge.ledger.protection import protective_levels
+
+    stop, target = protective_levels(o)
+    if stop is not None and target is not None:
         return "oco"
+    if target is not None and o.type != "limit":
+        return "target"
     return o.type
 
 
