@@ -133,6 +133,8 @@ def test_export_trades(ledger_home: Path, tmp_path: Path) -> None:
     assert [(r["day"], r["symbol"], r["qty"]) for r in rows] == [("2024-02-02", "AAPL", "500")]
     pnl = 500 * (200 - 190.25) - 1.5 - 1.5 * 500 / 1500
     assert float(rows[0]["pnl"]) == pytest.approx(pnl)
+    code, out, _ = run("export", "trades", "--csv", "-")  # to standard output, for a pipe
+    assert code == 0 and out == path.read_text()
 
 
 def test_kill_and_resume(ledger_home: Path) -> None:

@@ -12,7 +12,6 @@ import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -136,15 +135,23 @@ def register(app: typer.Typer) -> None:
     @handle_errors
     def export_trades_cmd(
         ctx: typer.Context,
-        csv_path: Path = typer.Option(..., "--csv", help="CSV file to write (atomically)."),
+        csv_path: str = typer.Option(
+            ..., "--csv", metavar="PATH",
+            help="CSV file to write (atomically); - for standard output.",
+        ),
         run: str = RunOption,
-    ) -> None:
-        """Write the run's round trips per day and symbol to a CSV file."""
-        from alphaforge.ledger.summary import export_trades_csv
+    ) -> None:  # fmt: skip
+        """Write the run's round trips per day and symbol as CSV (day, strategy, symbol,
+        trades, wins, losses, qty, pnl, fees)."""
+        from alphaforge.ledger.summary import export_trades_csv, trades_csv_text
 
-        check_output_file(csv_path, "--csv")
+        if csv_path != "-":
+            check_output_file(csv_path, "--csv")
         with _ledger(ctx, run) as ledger:
             info = _run(ledger, run)
+            if csv_path == "-":
+                typer.echo(trades_csv_text(ledger, info.run_id), nl=False)
+                return
             path = export_trades_csv(ledger, info.run_id, csv_path)
         console.print(f"trades: {path}")
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -16,7 +17,9 @@ from alphaforge.ledger.daily import parse_day
 from alphaforge.ledger.repository import Ledger
 from alphaforge.ledger.rows import TradeRow
 
-__all__ = ["CSV_COLUMNS", "daily_summary", "export_trades_csv", "trades_by_day"]
+__all__ = [
+    "CSV_COLUMNS", "daily_summary", "export_trades_csv", "trades_by_day", "trades_csv_text",
+]  # fmt: skip
 
 CSV_COLUMNS = ["day", "strategy", "symbol", "trades", "wins", "losses", "qty", "pnl", "fees"]
 
@@ -108,18 +111,39 @@ def export_trades_csv(ledger: Ledger, run_id: str, path: str | Path) -> Path:
     StoreError
         When the run does not exist.
     """
-    if ledger.run(run_id) is None:
-        raise StoreError(f"run {run_id!r}: not in the ledger {ledger.url_display}")
-    rows = trades_by_day(ledger.trades(run_id))
+    rows = _trade_rows(ledger, run_id)
 
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            out = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-            out.writeheader()
-            for row in rows:
-                out.writerow({k: _plain(v) for k, v in row.items()})
+            _write_csv(fh, rows)
 
     return atomic_write(path, write)
+
+
+def trades_csv_text(ledger: Ledger, run_id: str) -> str:
+    """The CSV of :func:`export_trades_csv` as text (``export trades --csv -``).
+
+    Raises
+    ------
+    StoreError
+        When the run does not exist.
+    """
+    buf = io.StringIO(newline="")
+    _write_csv(buf, _trade_rows(ledger, run_id))
+    return buf.getvalue()
+
+
+def _trade_rows(ledger: Ledger, run_id: str) -> list[dict[str, Any]]:
+    if ledger.run(run_id) is None:
+        raise StoreError(f"run {run_id!r}: not in the ledger {ledger.url_display}")
+    return trades_by_day(ledger.trades(run_id))
+
+
+def _write_csv(fh: TextIO, rows: list[dict[str, Any]]) -> None:
+    out = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
+    out.writeheader()
+    for row in rows:
+        out.writerow({k: _plain(v) for k, v in row.items()})
 
 
 def _plain(value: Any) -> Any:
