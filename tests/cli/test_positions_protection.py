@@ -52,6 +52,28 @@ def test_positions_show_the_protection_held_at_the_venue(af_home: Path, tmp_path
     orders = invoke(af_home, "orders", "--run", "prot", "--state", "open")
     assert orders.exit_code == 0, orders.output
     assert orders.stdout.count(" oco ") == 3
+    status = json.loads(invoke(af_home, "status", "--run", "prot", "--json").stdout)
+    assert status["open_positions"] == 3 and status["unprotected"] == []
+    assert "3 (each with a stop or target held at the venue)" in invoke(
+        af_home, "status", "--run", "prot"
+    ).stdout
+
+
+@pytest.mark.integration
+def test_status_names_the_positions_nothing_protects(af_home: Path, tmp_path: Path) -> None:
+    """The same positions without exits: no order holds them at the venue, and status says
+    which (a crash then leaves them unprotected)."""
+    config = tmp_path / "bare.yaml"
+    config.write_text(PROTECTED.replace("exits: {stop_loss: 5%, take_profit: 15%}\n", ""))
+    res = invoke(af_home, "paper", "--config", str(config), "--replay", "--from", "2014-01-02",
+                 "--to", "2014-11-28", "-q", "--run-id", "bare")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    status = json.loads(invoke(af_home, "status", "--run", "bare", "--json").stdout)
+    assert status["unprotected"] == ["SYN01", "SYN02", "SYN03"]
+    text = " ".join(invoke(af_home, "status", "--run", "bare").stdout.split())
+    assert "3 (3 without a stop or target at the venue: SYN01, SYN02, SYN03)" in text
+    rows = json.loads(invoke(af_home, "positions", "--run", "bare", "--json").stdout)
+    assert [(r["stop"], r["target"]) for r in rows] == [(None, None)] * 3
 
 
 @pytest.mark.integration

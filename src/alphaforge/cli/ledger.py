@@ -86,8 +86,15 @@ def _now() -> str:
 
 
 def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
+    from alphaforge.ledger.protection import held_protection
+
     curve = ledger.equity_curve(run.run_id)
     halt = ledger.halted()
+    positions = ledger.positions(run.run_id)
+    working = ledger.orders(run.run_id, "open")
+    held = held_protection(positions, working)
+    bare = [f"{s}/{sym}" if len(run.strategies) > 1 else sym
+            for (s, sym), h in held.items() if h.stop is None and h.target is None]  # fmt: skip
     return {
         "run_id": run.run_id, "mode": run.mode, "venue": run.venue, "started": run.started,
         "strategies": list(run.strategies), "last_bar": ledger.last_bar(run.run_id),
@@ -96,8 +103,7 @@ def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
         {"reason": halt.reason, "flatten": halt.flatten, "by": halt.by, "ts": halt.ts,
          "reduce_only": halt.reducing},
         "equity": float(curve["equity"].iloc[-1]) if not curve.empty else None,
-        "open_positions": len(ledger.positions(run.run_id)),
-        "open_orders": len(ledger.orders(run.run_id, "open")),
+        "open_positions": len(positions), "unprotected": bare, "open_orders": len(working),
     }  # fmt: skip
 
 
@@ -117,11 +123,23 @@ def _status_table(s: dict[str, Any]) -> Table:
         ("mode", s["mode"]), ("venue", s["venue"]), ("strategies", ", ".join(s["strategies"])),
         ("started", s["started"]), ("last bar", s["last_bar"] or "none yet"),
         ("state", trading), ("equity", money(s["equity"]) or "n/a"),
-        ("open positions", str(s["open_positions"])), ("open orders", str(s["open_orders"])),
+        ("open positions", _positions_note(s["open_positions"], s["unprotected"])),
+        ("open orders", str(s["open_orders"])),
     ]  # fmt: skip
     for key, value in rows:
         table.add_row(key, value)
     return table
+
+
+def _positions_note(n: int, bare: list[str]) -> str:
+    """The count of open positions, and those no working order protects at the venue (no stop
+    and no target: a position opened without exits, or one whose protection was refused)."""
+    if not n:
+        return "0"
+    if not bare:
+        return f"{n} (each with a stop or target held at the venue)"
+    shown = ", ".join(bare[:5]) + (" ..." if len(bare) > 5 else "")
+    return f"{n} ([yellow]{len(bare)} without a stop or target at the venue: {shown}[/])"
 
 
 def register(app: typer.Typer) -> None:
