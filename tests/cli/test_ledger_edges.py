@@ -73,3 +73,5 @@ def test_pnl_json_amounts_have_no_binary_noise(af_home: Path) -> None:
         for key in ("start_equity", "end_equity", "pnl", "fees", "gross", "net"):
             exponent = Decimal(str(d[key])).as_tuple().exponent
             assert isinstance(exponent, int) and exponent >= -10, (key, d[key])
+        if start:  # the ratio of the two exact amounts, to a float's precision
+            assert d["return"] == pytest.approx(float((end - start) / start), rel=1e-15, abs=0)

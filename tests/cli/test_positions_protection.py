@@ -54,9 +54,10 @@ def test_positions_show_the_protection_held_at_the_venue(af_home: Path, tmp_path
     assert orders.stdout.count(" oco ") == 3
     status = json.loads(invoke(af_home, "status", "--run", "prot", "--json").stdout)
     assert status["open_positions"] == 3 and status["unprotected"] == []
-    assert "3 (each with a stop or target held at the venue)" in invoke(
-        af_home, "status", "--run", "prot"
-    ).stdout
+    assert (
+        "3 (each with a stop or target held at the venue)"
+        in invoke(af_home, "status", "--run", "prot").stdout
+    )
 
 
 @pytest.mark.integration

@@ -18,7 +18,6 @@ DAILY_COLUMNS = [
     "start_equity", "end_equity", "pnl", "return", "trades", "fees", "risk_events", "gross",
     "net",
 ]  # fmt: skip
-_MONEY = ["start_equity", "end_equity", "pnl", "fees", "gross", "net"]
 
 
 def parse_day(day: str) -> str:
@@ -59,15 +58,15 @@ def daily_table(
     last = equity[["equity", "gross", "net"]].groupby(days).last()  # each day's last snapshot
     end = last["equity"]
     start = end.shift(1).fillna(equity["equity"].groupby(days).first())
-    out = pd.DataFrame({"start_equity": start, "end_equity": end})
-    out["pnl"] = out["end_equity"] - out["start_equity"]
+    out = pd.DataFrame({"start_equity": start, "end_equity": end}).round(SCALE)
+    out["pnl"] = (out["end_equity"] - out["start_equity"]).round(SCALE)
     out["return"] = (out["pnl"] / out["start_equity"]).where(out["start_equity"] != 0, 0.0)
     out["trades"] = _count([_day_of(t.exit_ts) for t in trades], out.index)
     fees = pd.Series([float(f.fee) for f in fills], index=[_day_of(f.ts) for f in fills])
     out["fees"] = fees.groupby(level=0).sum().reindex(out.index, fill_value=0.0).astype(float)
     out["risk_events"] = _count([_day_of(r.bar) for r in risk], out.index)
     out["gross"], out["net"] = last["gross"].astype(float), last["net"].astype(float)
-    out[_MONEY] = out[_MONEY].round(SCALE)
+    out[["fees", "gross", "net"]] = out[["fees", "gross", "net"]].round(SCALE)
     out.index.name = "day"
     if day is not None:
         out = out.loc[out.index == parse_day(day)]
