@@ -184,7 +184,8 @@ def _paper(
         _paper_live(settings, spec, run_id, quiet)
         return
     _check_dates(start, end)
-    from alphaforge.services.trading import ReplayRequest, build_replay, parse_speed, run_replay
+    from alphaforge.services.pacing import parse_speed
+    from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
 
     req = ReplayRequest(start, end, parse_speed(speed), run_id)
     if spec.strategies is not None:

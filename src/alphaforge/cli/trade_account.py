@@ -61,7 +61,7 @@ def run_with_view(
     ``seconds``: the replay's time so far, without compiling the engine (a first run)."""
     if quiet or not sys.stdout.isatty():
         return run(None)
-    from alphaforge.services.trading import replay_clock, replay_times
+    from alphaforge.services.pacing import replay_clock, replay_times
 
     started = replay_clock()
     with Live(console=console, refresh_per_second=4) as live:

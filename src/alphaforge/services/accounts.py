@@ -41,17 +41,16 @@ from alphaforge.engine.reconcile import Difference
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarSet
+from alphaforge.services.decision_log import make_logger, run_log_file
 from alphaforge.services.trading import (
     ReplayOutcome,
     ReplayRequest,
     _precompute,
     anchor_data,
     check_run_id,
-    make_logger,
     make_venue,
     replay_start,
     risk_gate,
-    run_log_file,
     strategy_book,
 )
 from alphaforge.sim.inputs import run_clock
@@ -442,10 +441,10 @@ def run_account_replay(
     setup: AccountSetup, speed: float | None, on_bar: Callable[[int, float], None] | None = None
 ) -> ReplayOutcome:
     """Feed every bar through the account; ``speed`` x real time (None: as fast as possible)."""
-    from alphaforge.services.trading import _period_seconds, replay_clock, replay_times
+    from alphaforge.services.pacing import period_seconds, replay_clock, replay_times
 
     start = replay_clock()
-    period = _period_seconds(setup.panel)
+    period = period_seconds(setup.panel)
     acct = setup.account
     eq = acct.equity
     n = setup.panel.shape[0]

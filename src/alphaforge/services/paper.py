@@ -33,14 +33,13 @@ from alphaforge.engine.schedule import Due, Schedule, ScheduleSpec
 from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import BarStore, MarketDataSource
+from alphaforge.services.decision_log import make_logger, run_log_file
 from alphaforge.services.trading import (
     anchor_data,
     check_run,
     check_run_id,
-    make_logger,
     make_venue,
     risk_gate,
-    run_log_file,
     strategy_book,
 )
 from alphaforge.sim.inputs import RunClock, run_clock

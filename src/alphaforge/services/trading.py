@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
-import structlog
 
-from alphaforge._jit import compile_seconds
 from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError, PeriodError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
@@ -32,7 +29,9 @@ from alphaforge.engine.signals import SignalSource
 from alphaforge.ledger import Ledger
 from alphaforge.ports import ExecutionVenue
 from alphaforge.services.backtest import load_spec_panel, refusals_named
+from alphaforge.services.decision_log import make_logger, run_log_file
 from alphaforge.services.ledger import find_run
+from alphaforge.services.pacing import period_seconds, replay_clock, replay_times
 from alphaforge.services.run_checks import warmup_note
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import RunClock, order_type_of, run_clock, sector_ids
@@ -64,19 +63,6 @@ class ReplayOutcome:
     log_file: Path
     refused: int = 0  # orders the risk gate refused (decisions, not order records)
     compiling: float = 0.0  # seconds the run spent compiling kernels (a first run, once)
-
-
-def replay_clock() -> tuple[float, float]:
-    """The wall clock and the compile time so far: the start of a replay's timing."""
-    return time.perf_counter(), compile_seconds()
-
-
-def replay_times(start: tuple[float, float]) -> dict[str, float]:
-    """A replay's ``seconds`` and ``compiling`` since ``start`` (:func:`replay_clock`): a
-    first run on a machine compiles the kernels it meets, which is not the replay's speed."""
-    compiling = compile_seconds() - start[1]
-    return {"seconds": max(time.perf_counter() - start[0] - compiling, 0.0),
-            "compiling": compiling}  # fmt: skip
 
 
 def refuse_runtime_settings(cfg: BacktestConfig, source: str) -> None:
@@ -123,40 +109,6 @@ def _strategy_kind(strategy: Strategy, panel: Panel) -> Signals | TargetWeights:
     if not isinstance(out, Signals | TargetWeights):
         raise DataError(f"{strategy.name}: signals() must return Signals or TargetWeights")
     return out
-
-
-def make_logger(path: Path) -> Callable[..., None]:
-    """Structured JSON lines of every decision, to ``path`` (the terminal shows the view).
-    The file is made with its first line: a run refused before it logs anything leaves no
-    empty log behind."""
-    opened: list[Any] = []
-
-    def log(event: str, **kw: Any) -> None:
-        if not opened:
-            opened.append(_file_logger(path))
-        opened[0].msg(event, **kw)
-
-    return log
-
-
-def _file_logger(path: Path) -> Any:
-    """A structlog logger writing (and flushing) one JSON line per event to ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return structlog.wrap_logger(
-        structlog.BytesLogger(path.open("ab")),
-        processors=[
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(serializer=_json_line),
-        ],
-    )
-
-
-def _json_line(event: dict[str, Any], **_kw: Any) -> bytes:
-    """One log line as JSON (orjson: the decision log is written at every order); values
-    orjson does not know (numpy scalars are known) are written as text."""
-    return orjson.dumps(
-        event, default=str, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
-    )
 
 
 def _run_id(spec: Any, req: ReplayRequest, ledger: Ledger) -> str:
@@ -264,11 +216,6 @@ def anchor_data(spec: Any) -> None:
     data = getattr(spec, "data", None)
     if data and not Path(data).is_absolute() and Path(data).exists():
         spec.data = str(Path(data).resolve())
-
-
-def run_log_file(settings: Any, run_id: str) -> Path:
-    """The JSON-lines decision log of run ``run_id`` under the home."""
-    return Path(settings.home) / "logs" / f"{run_id}.jsonl"
 
 
 def risk_gate(runtime: Any, sent: Any) -> RiskGate:
@@ -462,7 +409,7 @@ def _replay_bars(
 ) -> ReplayOutcome:
     node, panel = setup.node, setup.panel
     start = replay_clock()
-    period = _period_seconds(panel)
+    period = period_seconds(panel)
     eq = node.st.equity
     t, n = setup.start, panel.shape[0]
     while t < n:
@@ -484,26 +431,6 @@ def _replay_bars(
         trades=counts.trades, orders=counts.orders, rejected=counts.rejected,
         log_file=setup.log_file, refused=node.p.gate.refused, **replay_times(start),
     )  # fmt: skip
-
-
-def _period_seconds(panel: Panel) -> float:
-    from alphaforge.core.timeframe import parse_timeframe
-
-    return parse_timeframe(panel.timeframe).nanos / 1e9
-
-
-def parse_speed(text: str | None) -> float | None:
-    """``max`` (or none): as fast as possible; ``60x``: sixty times real time."""
-    if text is None or text.strip().lower() == "max":
-        return None
-    t = text.strip().lower().removesuffix("x")
-    try:
-        v = float(t)
-    except ValueError:
-        raise ConfigError(f"--speed: expected max or a multiple like 60x (got {text!r})") from None
-    if not v > 0 or v == float("inf"):
-        raise ConfigError(f"--speed: must be a positive multiple (got {text!r})")
-    return v
 
 
 def reconcile_run(

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from alphaforge.cli.trade_account import replay_time
-from alphaforge.services import trading
-from alphaforge.services.trading import ReplayOutcome, replay_clock, replay_times
+from alphaforge.services import pacing
+from alphaforge.services.pacing import replay_clock, replay_times
+from alphaforge.services.trading import ReplayOutcome
 
 
 def _outcome(seconds: float, compiling: float) -> ReplayOutcome:
@@ -23,7 +24,7 @@ def _outcome(seconds: float, compiling: float) -> ReplayOutcome:
 
 def test_replay_times_takes_the_compile_out(monkeypatch: pytest.MonkeyPatch) -> None:
     compiled = [10.0]
-    monkeypatch.setattr(trading, "compile_seconds", lambda: compiled[0])
+    monkeypatch.setattr(pacing, "compile_seconds", lambda: compiled[0])
     start = replay_clock()
     time.sleep(0.05)
     compiled[0] = 10.03  # 30 ms of the 50 compiled a kernel
@@ -33,7 +34,7 @@ def test_replay_times_takes_the_compile_out(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_replay_times_without_a_compile(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(trading, "compile_seconds", lambda: 4.0)
+    monkeypatch.setattr(pacing, "compile_seconds", lambda: 4.0)
     start = replay_clock()
     time.sleep(0.02)
     got = replay_times(start)
