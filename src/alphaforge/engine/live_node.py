@@ -330,16 +330,17 @@ class LiveNode(TradingNode):
 
     def _protective_fill(
         self, t: int, j: int, u: OrderUpdate, fill: tuple[float, float, float]
-    ) -> None:
+    ) -> str:
         """Book a protective fill; in a caught-up bar, a fill that closes the position also
         reads the end of the position's other protective orders (the broker cancelled them
         with it; their news came while the process was down)."""
         prot = self.protect.get(j)
-        super()._protective_fill(t, j, u, fill)
+        reason = super()._protective_fill(t, j, u, fill)
         if self._behind and prot is not None and j not in self.protect:
             for cid in prot.ids:
                 if cid != u.client_id:
                     self._cancel_at_venue(cid, self._cyc)
+        return reason
 
     # ---- restart --------------------------------------------------------------------------
     def reconcile(self, t: int, since: str | None, known_fills: set[str]) -> list[Difference]:

@@ -270,9 +270,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         cyc.requests.append(req)
         _order, updates = self.oms.submit(req, req.bar)
         cyc.updates.extend(updates)
-        self.p.log(
-            "order", bar=req.bar, symbol=req.symbol, side=act, qty=req.qty, reason=req.reason
-        )
+        self._log_order(req)
         self._rejected(req, updates)
         return True
 
@@ -331,7 +329,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
                 if order is not None:
                     self.oms.apply(u)  # the leg's own update, now that it is tracked
             if u.client_id in guards or (order is not None and order.request.intent is Intent.STOP):
-                self._protective_fill(t, j, u, fill)
+                self._log_fill(t, f, self._protective_fill(t, j, u, fill))
                 continue
             if order is None:
                 self._unplaced(u.client_id, f)
@@ -340,6 +338,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
             code = REASON_CODE.get(req.reason, C.REASON_ENTRY)
             was_flat = self.st.qty(j) == 0.0
             self.st.book_fill(t, j, f.signed_qty, fill, code, req.qty)
+            self._log_fill(t, f, req.reason)
             if code == C.REASON_ENTRY and was_flat and self._plan is not None:
                 self.st.adopt_levels(j, self._plan)
                 if req.stop_loss is not None or req.take_profit is not None:
@@ -358,7 +357,8 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
 
     def _protective_fill(
         self, t: int, j: int, u: OrderUpdate, fill: tuple[float, float, float]
-    ) -> None:
+    ) -> str:
+        """Book a fill of a protective order; returns the exit reason it books."""
         prot = self.protect.get(j)
         if prot is not None and u.client_id in prot.ids:
             kind = prot.ids[u.client_id]
@@ -377,6 +377,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         self.st.protective_fill(t, j, fill, code)
         if self.st.qty(j) == 0.0:
             self.protect.pop(j, None)
+        return reason_name(code)
 
     def _adopt_bracket(self, j: int, req: OrderRequest, cyc: Cycle) -> None:
         """The bracket's protective orders at the venue now protect position ``j``; each is
@@ -463,6 +464,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
             cyc.requests.append(req)
             _o, ups = self.oms.submit(req, bar_txt)
             cyc.updates.extend(ups)
+            self._log_order(req)
             if not self._rejected(req, ups):
                 ids = {req.client_id: "pair" if stop == stop and tp == tp else
                        ("stop" if stop == stop else "target")}  # fmt: skip

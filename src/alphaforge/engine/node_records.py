@@ -1,5 +1,6 @@
-"""The trading node's ledger and restart: a cycle's rows, batches of cycles in one transaction,
-the state a restart continues from, and reconciliation with the venue before a run goes on."""
+"""The trading node's ledger, its decision log and restart: a cycle's rows, batches of cycles
+in one transaction, the decision log's lines of orders and fills, the state a restart continues
+from, and reconciliation with the venue before a run goes on."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.orders import Fill, Order, OrderState, request_dict, request_of
+from alphaforge.core.orders import (
+    Fill,
+    Intent,
+    Order,
+    OrderRequest,
+    OrderState,
+    request_dict,
+    request_of,
+)
 from alphaforge.engine.node_parts import Cycle, NodeState, Protection
 from alphaforge.engine.reconcile import Difference, Reconciler
 from alphaforge.ports import CycleLog
@@ -17,7 +26,8 @@ from alphaforge.sim import codes as C
 
 
 class NodeRecords(NodeState):
-    """What a trading node writes to the ledger and reads back on a restart."""
+    """What a trading node writes to the ledger and the decision log, and reads back on a
+    restart."""
 
     # ---- ledger -------------------------------------------------------------------------
     def _write(self, t: int, bar_txt: str, cyc: Cycle) -> None:
@@ -54,6 +64,21 @@ class NodeRecords(NodeState):
         full = self._batch_n >= self.p.batch
         if full or time.monotonic() - self._batch_t0 >= self.p.batch_seconds:
             self.commit()
+
+    # ---- decision log ---------------------------------------------------------------------
+    def _log_order(self, req: OrderRequest) -> None:
+        """The decision log's line of an order sent: what, why, and the protective levels a
+        bracket entry or a protective order carries."""
+        levels = {k: v for k, v in (("stop", req.stop), ("stop_loss", req.stop_loss),
+                                    ("take_profit", req.take_profit)) if v is not None}  # fmt: skip
+        self.p.log("protect" if req.intent is Intent.STOP else "order", bar=req.bar,
+                   symbol=req.symbol, side=req.side.value, qty=req.qty, type=req.type.value,
+                   reason=req.reason, **levels, client_id=req.client_id)  # fmt: skip
+
+    def _log_fill(self, t: int, f: Fill, reason: str) -> None:
+        """The decision log's line of a fill booked at bar ``t``, with what it was for."""
+        self.p.log("fill", bar=self._texts[t], symbol=f.symbol, side=f.side.value, qty=f.qty,
+                   price=f.price, fee=f.fee, reason=reason, client_id=f.client_id)  # fmt: skip
 
     def share_batch(self, batch: Any) -> None:
         """Write the next cycles into ``batch``, an open ledger batch an account of several
