@@ -52,6 +52,15 @@ def refused(res: Any, *names: str) -> str:
     return err
 
 
+def replay_run(home: Path, config_text: str, run_id: str, to: str = "2014-12-31") -> None:
+    """``paper --replay`` of ``config_text`` over 2014 up to ``to`` as run ``run_id``."""
+    config = home.parent / f"{run_id}.yaml"
+    config.write_text(config_text)
+    res = invoke(home, "paper", "--config", str(config), "--replay", "--from", "2014-01-02",
+                 "--to", to, "-q", "--run-id", run_id)  # fmt: skip
+    assert res.exit_code == 0, res.output
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with 3 SYNTHETIC equities (2 years of daily bars) and one replay of
@@ -60,13 +69,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = root / "home"
     res = invoke(home, "data", "sample", "--symbols", "3", "--years", "2", "--no-intraday")
     assert res.exit_code == 0, res.output
-    config = root / "paper.yaml"
-    config.write_text(REPLAY_CONFIG)
-    res = invoke(
-        home, "paper", "--config", str(config), "--replay",
-        "--from", "2014-01-02", "--to", "2014-12-31", "-q", "--run-id", "r1",
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
+    replay_run(home, REPLAY_CONFIG, "r1")
     return home
 
 

@@ -11,18 +11,14 @@ from pathlib import Path
 import pytest
 
 from alphaforge.ledger import Ledger
-from tests.cli.conftest import invoke
+from tests.cli.conftest import invoke, replay_run
 from tests.cli.test_positions_protection import PROTECTED
 
 pytestmark = pytest.mark.integration
 
 
-def test_decision_log_has_every_fill_with_its_reason(af_home: Path, tmp_path: Path) -> None:
-    config = tmp_path / "protected.yaml"
-    config.write_text(PROTECTED)
-    res = invoke(af_home, "paper", "--config", str(config), "--replay", "--from", "2014-01-02",
-                 "--to", "2014-12-31", "-q", "--run-id", "logged")  # fmt: skip
-    assert res.exit_code == 0, res.output
+def test_decision_log_has_every_fill_with_its_reason(af_home: Path) -> None:
+    replay_run(af_home, PROTECTED, "logged")
     lines = [json.loads(x) for x in (af_home / "logs" / "logged.jsonl").read_text().splitlines()]
     fills = json.loads(invoke(af_home, "fills", "--run", "logged", "--json").stdout)
     logged = [x for x in lines if x["event"] == "fill"]
@@ -47,13 +43,10 @@ def test_decision_log_has_every_fill_with_its_reason(af_home: Path, tmp_path: Pa
     assert brackets and all("stop_loss" in x and "take_profit" in x for x in brackets)
 
 
-def test_decision_log_has_every_protective_order_placed(af_home: Path, tmp_path: Path) -> None:
+def test_decision_log_has_every_protective_order_placed(af_home: Path) -> None:
     """A trailing stop moves with the price: each replacement held at the venue is a line."""
-    config = tmp_path / "trailing.yaml"
-    config.write_text(PROTECTED.replace("stop_loss: 5%, take_profit: 15%", "trailing_stop: 4%"))
-    res = invoke(af_home, "paper", "--config", str(config), "--replay", "--from", "2014-01-02",
-                 "--to", "2014-12-31", "-q", "--run-id", "trailed")  # fmt: skip
-    assert res.exit_code == 0, res.output
+    trailing = PROTECTED.replace("stop_loss: 5%, take_profit: 15%", "trailing_stop: 4%")
+    replay_run(af_home, trailing, "trailed")
     lines = [json.loads(x) for x in (af_home / "logs" / "trailed.jsonl").read_text().splitlines()]
     placed = [x for x in lines if x["event"] == "protect"]
     orders = {o["client_id"]: o for o in

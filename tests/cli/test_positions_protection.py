@@ -12,7 +12,7 @@ import pytest
 
 from alphaforge.ledger import OrderRow, PositionRow
 from alphaforge.ledger.protection import HeldProtection, held_protection
-from tests.cli.conftest import invoke
+from tests.cli.conftest import invoke, replay_run
 
 # SYN01-SYN03 of the seeded home hold a position each at the close of 2014-11-28 under these
 # rules; each stop is 5% below, each target 15% above, the entry's fill price
@@ -29,12 +29,8 @@ broker: {name: simulated}
 
 
 @pytest.mark.integration
-def test_positions_show_the_protection_held_at_the_venue(af_home: Path, tmp_path: Path) -> None:
-    config = tmp_path / "protected.yaml"
-    config.write_text(PROTECTED)
-    res = invoke(af_home, "paper", "--config", str(config), "--replay", "--from", "2014-01-02",
-                 "--to", "2014-11-28", "-q", "--run-id", "prot")  # fmt: skip
-    assert res.exit_code == 0, res.output
+def test_positions_show_the_protection_held_at_the_venue(af_home: Path) -> None:
+    replay_run(af_home, PROTECTED, "prot", to="2014-11-28")
     rows = json.loads(invoke(af_home, "positions", "--run", "prot", "--json").stdout)
     assert [r["symbol"] for r in rows] == ["SYN01", "SYN02", "SYN03"]
     for r in rows:  # one lot each: its average price is the entry's fill price
@@ -61,14 +57,11 @@ def test_positions_show_the_protection_held_at_the_venue(af_home: Path, tmp_path
 
 
 @pytest.mark.integration
-def test_status_names_the_positions_nothing_protects(af_home: Path, tmp_path: Path) -> None:
+def test_status_names_the_positions_nothing_protects(af_home: Path) -> None:
     """The same positions without exits: no order holds them at the venue, and status says
     which (a crash then leaves them unprotected)."""
-    config = tmp_path / "bare.yaml"
-    config.write_text(PROTECTED.replace("exits: {stop_loss: 5%, take_profit: 15%}\n", ""))
-    res = invoke(af_home, "paper", "--config", str(config), "--replay", "--from", "2014-01-02",
-                 "--to", "2014-11-28", "-q", "--run-id", "bare")  # fmt: skip
-    assert res.exit_code == 0, res.output
+    bare = PROTECTED.replace("exits: {stop_loss: 5%, take_profit: 15%}\n", "")
+    replay_run(af_home, bare, "bare", to="2014-11-28")
     status = json.loads(invoke(af_home, "status", "--run", "bare", "--json").stdout)
     assert status["unprotected"] == ["SYN01", "SYN02", "SYN03"]
     text = " ".join(invoke(af_home, "status", "--run", "bare").stdout.split())
@@ -78,7 +71,7 @@ def test_status_names_the_positions_nothing_protects(af_home: Path, tmp_path: Pa
 
 
 @pytest.mark.integration
-def test_empty_order_and_fill_lists_say_so(af_home: Path, tmp_path: Path) -> None:
+def test_empty_order_and_fill_lists_say_so(af_home: Path) -> None:
     """An empty list printed a table with no rows; it now says there is none, like positions."""
     res = invoke(af_home, "orders", "--run", "r1", "--state", "rejected")
     assert res.exit_code == 0, res.output
