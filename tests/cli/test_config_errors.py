@@ -74,6 +74,26 @@ def test_live_refuses_a_bad_parameter_before_asking(af_home: Path, tmp_path: Pat
     assert tree_hash(af_home) == before
 
 
+def test_live_refuses_missing_broker_keys_before_asking(
+    af_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The confirmation to trade real money was asked first, and the missing keys refused
+    only once the user had said yes."""
+    for key in ("ALPHAFORGE_ALPACA_API_KEY", "ALPHAFORGE_ALPACA_SECRET_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here either
+    config = tmp_path / "live.yaml"
+    config.write_text(
+        REPLAY_CONFIG.replace("name: simulated", "name: alpaca")
+        + "mode: live\nrisk: {max_weight: 0.5, daily_loss_limit: 0.02, max_drawdown: 0.1}\n"
+    )
+    before = tree_hash(af_home)
+    res = invoke(af_home, "live", "--config", str(config), input="y\n")
+    refused(res, str(config), "ALPHAFORGE_ALPACA_API_KEY")
+    assert "Trade real money" not in res.output
+    assert tree_hash(af_home) == before
+
+
 def test_timeframe_aliases_still_read(af_home: Path, tmp_path: Path) -> None:
     config = tmp_path / "alias.yaml"
     config.write_text(REPLAY_CONFIG.replace("timeframe: 1d", "timeframe: 1D"))

@@ -400,6 +400,9 @@ def _live(ctx: typer.Context, config: Path, yes: bool, run_id: str | None) -> No
     if spec.broker.name == "simulated":
         fail(f"{config}: broker.name: live trading needs a broker (e.g. alpaca), got simulated", 2)
     _check_spec(spec)  # before the confirmation: a refused config is not confirmed first
+    from alphaforge.services.trading import check_credentials
+
+    check_credentials(spec, settings)  # nor one whose broker keys are missing
     if not yes and not typer.confirm("Trade real money with this config?", default=False):
         fail("not confirmed", 1)
     _paper_live(settings, spec, run_id, quiet=False)
