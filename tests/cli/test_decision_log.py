@@ -61,3 +61,17 @@ def test_decision_log_has_every_protective_order_placed(af_home: Path) -> None:
             x["qty"],
         )
         assert o["stop"] == pytest.approx(x["stop"], abs=1e-9)
+
+
+def test_an_accounts_log_names_each_lines_strategy(af_home: Path) -> None:
+    """Several strategies on one account write one log: each line says whose it is."""
+    account = (Path(__file__).parents[2] / "examples" / "paper_account.yaml").read_text()
+    replay_run(af_home, account, "acct")
+    lines = [json.loads(x) for x in (af_home / "logs" / "acct.jsonl").read_text().splitlines()]
+    fills = [x for x in lines if x["event"] == "fill"]
+    assert fills and {x["strategy"] for x in lines} == {"trend", "swing"}
+    with Ledger.open(f"sqlite:///{af_home / 'ledger.db'}") as ledger:
+        booked = [(f.strategy, f.symbol, f.side, float(f.qty)) for f in ledger.fills("acct")]
+    assert sorted((x["strategy"], x["symbol"], x["side"], x["qty"]) for x in fills) == sorted(
+        booked
+    )  # each fill attributed back to its strategy, in the log as in the ledger

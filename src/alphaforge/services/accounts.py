@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -361,12 +362,13 @@ def _node(
     """Strategy ``sid``'s node on its view of the desk: a live node on a broker."""
     strategy, cfg, clock, stepper = book
     r = s.runtime
-    pre = _precompute(s, strategy, sp, run.log) if run.replay else False
+    log = partial(run.log, strategy=sid)  # the account's one log: each line names its strategy
+    pre = _precompute(s, strategy, sp, log) if run.replay else False
     parts = NodeParts(
         run_id=run.run_id, strategy_id=sid, stepper=stepper,
         signals=SignalSource(strategy, cfg, clock, r.window, pre), venue=desk.view(sid),
         ledger=ledger, gate=risk_gate(r, sent), day=clock.day, week=clock.week,
-        sleep=time.sleep, log=run.log, halt_poll_seconds=0.0 if live else 0.5,
+        sleep=time.sleep, log=log, halt_poll_seconds=0.0 if live else 0.5,
     )  # fmt: skip
     if live:
         from alphaforge.services.paper import next_period_of
