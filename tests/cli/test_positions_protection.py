@@ -48,6 +48,13 @@ def test_positions_show_the_protection_held_at_the_venue(af_home: Path) -> None:
     orders = invoke(af_home, "orders", "--run", "prot", "--state", "open")
     assert orders.exit_code == 0, orders.output
     assert orders.stdout.count(" oco ") == 3
+    working = json.loads(invoke(af_home, "orders", "--run", "prot", "--state", "open",
+                                "--json").stdout)  # fmt: skip
+    # the venue holds them: a bracket's legs read 'new' (never sent) before
+    assert sorted((o["symbol"], o["state"]) for o in working) == [
+        (s, "accepted") for s in ("SYN01", "SYN02", "SYN03")
+    ]
+    assert all(o["venue_id"] for o in working)
     status = json.loads(invoke(af_home, "status", "--run", "prot", "--json").stdout)
     assert status["open_positions"] == 3 and status["unprotected"] == []
     assert (

@@ -493,3 +493,5 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         )  # fmt: skip
         cyc.requests.append(leg)
         self.oms.orders[leg.client_id] = Order(leg, OrderState.ACCEPTED, o.venue_id)
+        if not o.state.terminal:  # the venue holds it: the ledger says so (not 'new')
+            cyc.updates.append(OrderUpdate(o.client_id, o.state, parent.bar, o.venue_id))
