@@ -206,36 +206,35 @@ source, which covers the batch kernels too.
 
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
-**Speed**: W5(a) (one symbol, 2,516 daily bars) runs at 1.58x backtrader's bars per second,
+**Speed**: W5(a) (one symbol, 2,516 daily bars) runs at 1.89x backtrader's bars per second,
 W5(b) (20 symbols x one year of minute bars, the replay's default of evaluating the strategy
-once after the look-ahead check) at 3.16x, and W5(c) (the minute bars with the strategy called
-at every bar on its last 200 bars, as paper and live do) at 2.37x. W5(b) meets the 3x floor;
-W5(a) and W5(c) miss it. W5(b) and W5(c) are one timed run each, and a ratio here moves by 10
-to 15% from run to run on this shared machine (the previous run gave 1.4x, 2.65x and 1.7x on a
-machine 1.6x slower for both engines).
+once after the look-ahead check) at 2.92x, and W5(c) (the minute bars with the strategy called
+at every bar on its last 200 bars, as paper and live do) at 2.15x: all three miss the 3x floor
+in this run. W5(b) and W5(c) are one timed run each, and a ratio here moves by 10 to 15% from
+run to run on this shared machine. This run's machine was slower than the previous run's
+(backtrader took 178 s on W5(b) against 121.5 s); the previous run, on commit b5d063a, gave
+1.58x, 3.16x and 2.37x, and a rerun of that code on this slower machine 1.73x, 2.89x and 2.03x.
 
-**What changed since the previous run** (the same trades, checked by the parity tests):
-- a replay's batch of cycles ends after a quarter second of work or 4,096 cycles (it was 256):
-  a 2,516-bar daily replay now commits once instead of ten times, and no batch boundary cuts a
-  stretch of quiet bars;
-- a new ledger gets its schema from DDL compiled once per process and run on the driver's
-  cursor (6.1 ms to 2.0 ms), and a run just registered skips reading its own earlier orders and
-  fills (there are none);
-- the SMA of a window of many finite columns is computed row by row, so the columns' running
-  sums overlap (the same sums bit for bit; a 200 x 20 window 12 us to 7 us), which the strategy
-  of W5(c) calls twice per bar.
-
-Measured before (b3ca04f) and after, side by side with backtrader in the same process, on this
-machine (median of 11 runs for W5(a), of 2 runs at 10 sessions for W5(b) and W5(c)):
+**What changed since the previous run**: the decision log writes a line for every fill (with
+what it was for: an entry, a signal's exit, a stop, a target) and for every protective order
+placed, and a bracket's protective legs are recorded with the state the venue holds them in
+(one more order event per entry). The same trades, checked by the parity tests. Measured before
+(e83a241) and after, side by side with backtrader in the same process, on this machine, in two
+rounds of each (median of 11 runs for W5(a), of 2 runs at 10 sessions for W5(b) and W5(c)):
 
 | workload | before: alphaforge / backtrader | after: alphaforge / backtrader |
 |---|---|---|
-| W5(a) | 151 ms / 216 ms = 1.43x; 153 / 207 = 1.35x | 127 ms / 219 ms = 1.72x; 123 / 202 = 1.64x |
-| W5(b), 20 symbols x 10 sessions | 1.40 s / 5.20 s = 3.71x | 1.32 s / 4.77 s = 3.61x |
-| W5(c), 20 symbols x 10 sessions | 2.12 s / 5.10 s = 2.40x | 2.03 s / 5.32 s = 2.62x |
+| W5(a) | 149 ms / 292 ms = 1.95x; 144 / 285 = 1.99x | 151 ms / 287 ms = 1.90x; 146 / 285 = 1.96x |
+| W5(b), 20 symbols x 10 sessions | 1.99 s / 7.20 s = 3.63x; 1.95 / 6.94 = 3.57x | 2.02 s / 6.99 s = 3.46x; 2.03 / 7.20 = 3.54x |
+| W5(c), 20 symbols x 10 sessions | 2.82 s / 7.27 s = 2.58x; 2.69 / 6.86 = 2.56x | 2.91 s / 7.04 s = 2.41x; 2.87 / 7.16 = 2.49x |
 
-**Why W5(a) stays below 3x**: backtrader needs about 0.2 s for the whole job here, so the floor
-is about 65 ms; alphaforge takes about 110 to 125 ms. Measured by parts (median of 11): the
+The log's lines and the legs' events cost alphaforge about 1% of W5(a), 3% of W5(b) and 5% of
+W5(c) (its 53,620 orders and their fills are each a log line). They are what a user reads after
+a stop-out or a crash, so they stay.
+
+**Why W5(a) stays below 3x** (measured in the previous run, on a faster machine): backtrader
+needed about 0.2 s for the whole job, so the floor was about 65 ms; alphaforge took about 110
+to 125 ms. Measured by parts (median of 11): the
 fixed work of any run, whatever its length, about 33 ms (opening a new SQLite ledger 5 ms,
 reading and checking the Parquet file 12 ms, the look-ahead check 4 ms, building the node and
 registering the run 6 ms, closing the file with its WAL checkpoint 5.5 ms); the ledger's one
