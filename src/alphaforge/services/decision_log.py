@@ -33,7 +33,8 @@ def make_logger(path: Path) -> Callable[..., None]:
 
 
 def _file_logger(path: Path) -> Any:
-    """A structlog logger writing (and flushing) one JSON line per event to ``path``."""
+    """A structlog logger writing (and flushing) one JSON line per event to ``path``; bound
+    once (a lazy proxy binds again at every line: 13 us a line instead of 10)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     return structlog.wrap_logger(
         structlog.BytesLogger(path.open("ab")),
@@ -41,7 +42,7 @@ def _file_logger(path: Path) -> Any:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.JSONRenderer(serializer=_json_line),
         ],
-    )
+    ).bind()
 
 
 def _json_line(event: dict[str, Any], **_kw: Any) -> bytes:
