@@ -133,17 +133,13 @@ def orders_table(rows: list[OrderRow], title: str) -> Table:
     if len(strategies) == 1:
         title = f"{title} · strategy {strategies[0]}"
     table = _table(title, cols, {"qty", "limit", "stop", "filled", "avg fill"})
-    from alphaforge.ledger.protection import protective_levels  # (the ledger loads SQLAlchemy)
-
     pairs = False
     for o in rows:
-        kind = order_type(o)
+        kind, limit = _type_and_limit(o)
         pairs = pairs or kind == "oco"
-        _stop, target = protective_levels(o)  # a protective order's target: its limit side
         table.add_row(
             o.client_id, *([o.strategy] if several else []), o.symbol, o.side, qty(o.qty),
-            kind, money(o.limit if target is None else target), money(o.stop), o.state,
-            qty(o.filled_qty),
+            kind, money(limit), money(o.stop), o.state, qty(o.filled_qty),
             money(o.avg_fill_price) if o.filled_qty else "", stamp(o.bar),
             o.state_reason or o.reason,
         )  # fmt: skip
@@ -157,14 +153,20 @@ def order_type(o: OrderRow) -> str:
     """The type a reader knows the order by: a protective order holding both a stop and a
     target (the venue's one-cancels-other pair) is ``oco``, not a stop with a limit price; one
     holding only a target is ``target``."""
-    from alphaforge.ledger.protection import protective_levels
+    return _type_and_limit(o)[0]
+
+
+def _type_and_limit(o: OrderRow) -> tuple[str, Decimal | None]:
+    """:func:`order_type` and the price of the order's limit column (a protective order's
+    target is its limit side, wherever the ledger keeps it)."""
+    from alphaforge.ledger.protection import protective_levels  # (the ledger loads SQLAlchemy)
 
     stop, target = protective_levels(o)
-    if stop is not None and target is not None:
-        return "oco"
-    if target is not None and o.type != "limit":
-        return "target"
-    return o.type
+    if target is None:
+        return o.type, o.limit
+    if stop is not None:
+        return "oco", target
+    return (o.type if o.type == "limit" else "target"), target
 
 
 def fills_table(rows: list[FillRow], run_id: str) -> Table:
