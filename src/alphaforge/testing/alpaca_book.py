@@ -5,7 +5,8 @@ lock around every call. Each operation returns the ``trade_updates`` messages it
 the order they happened.
 
 Fill rules (replay): an order matches from the first bar that starts after it was received.
-Market orders fill at that bar's open; limit and stop orders (and bracket legs) trigger on the
+Market orders fill at that bar's open (a bar's open may come alone first, :meth:`Book.on_open`:
+a market order received then fills at the same open); limit and stop orders (and bracket legs) trigger on the
 bar's range: through the level at the open (a gap) fills at the open, otherwise at the level.
 When both legs of a bracket could trigger in one bar the stop fills and the target is
 cancelled (the conservative reading of a bar whose path is unknown). Legs become active when
@@ -84,6 +85,7 @@ class Book:
         self.activities: list[dict[str, Any]] = []
         self.partial_next: float | None = None
         self.last_bar_ts: pd.Timestamp | None = None  # the last bar matched (time never goes back)
+        self.opened: pd.Timestamp | None = None  # the last bar whose open was matched alone
 
     # -- account ----------------------------------------------------------------------------
     def price(self, symbol: str, fallback: float = 0.0) -> float:
@@ -396,7 +398,7 @@ class Book:
         """Match every working order against the bars of ``bars.ts``. Time never goes back:
         a bar at or before the last one seen is ignored (a restarted runtime that replays the
         bar it died in cannot make orders fill twice against it)."""
-        ts = bars.ts.tz_convert("UTC") if bars.ts.tzinfo else bars.ts.tz_localize("UTC")
+        ts = _utc(bars.ts)
         if self.last_bar_ts is not None and ts <= self.last_bar_ts:
             return []
         self.last_bar_ts = ts
@@ -415,6 +417,29 @@ class Book:
             self.last[symbol] = cl
         return events
 
+    def on_open(self, bars: BarSet) -> list[Message]:
+        """The open of the bars of ``bars.ts`` alone: the market orders received before the bar
+        fill at its open, and ``now`` is that open. A market order received after it (before
+        :meth:`on_bar` of the same bars) fills at the same open when :meth:`on_bar` completes
+        the bar: sent seconds after the open, as the second order of a reversal is once its
+        first one filled. A bar's open is matched once, and not after its whole bar."""
+        ts = _utc(bars.ts)
+        if (self.last_bar_ts is not None and ts <= self.last_bar_ts) or self.opened == ts:
+            return []
+        self.opened = self.now = ts
+        events: list[Message] = []
+        for i, symbol in enumerate(bars.symbols):
+            op = float(bars.open[i])
+            if np.isnan(op):
+                continue
+            for o in list(self.orders.values()):
+                if (o.symbol == symbol and o.working and o.type == "market" and o.parent is None
+                        and o.created_at < ts):  # fmt: skip
+                    o.session = o.session or session_day(ts)
+                    events += self._match_one(o, self._working_siblings(o), op, op, op, ts, True)
+            self.last[symbol] = op
+        return events
+
     def _expire(self, symbol: str, day: pd.Timestamp, closed: bool = False) -> list[Message]:
         """End the day orders of ``symbol`` whose session is over: those of an earlier session
         than ``day``, and with ``closed`` those of ``day`` too."""
@@ -431,7 +456,9 @@ class Book:
     ) -> list[Message]:
         events: list[Message] = []
         for o in list(self.orders.values()):
-            if o.symbol != symbol or not o.working or (o.created_at >= ts and o.parent is None):
+            late = o.created_at >= ts and not (self.opened == ts and o.created_at == ts
+                                                and o.type == "market")  # fmt: skip
+            if o.symbol != symbol or not o.working or (late and o.parent is None):
                 continue
             if o.last_fill_bar == ts or (o.active_from is not None and o.active_from > ts):
                 continue
@@ -484,3 +511,7 @@ class Book:
         if o.open and o.time_in_force == "ioc":
             return self._end(o, "canceled")
         return []
+
+
+def _utc(ts: pd.Timestamp) -> pd.Timestamp:
+    return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")

@@ -171,6 +171,12 @@ class AlpacaBroker:
         with self.lock:
             self.emit(self.book.on_bar(bars))
 
+    def on_open(self, bars: BarSet) -> None:
+        """Match the market orders resting before ``bars`` at their open alone (the rest of the
+        bar comes with :meth:`on_bar`)."""
+        with self.lock:
+            self.emit(self.book.on_open(bars))
+
     def emit(self, messages: list[Message]) -> None:
         """Push ``messages`` to every listening stream client."""
         for m in messages:
@@ -393,8 +399,9 @@ class AlpacaBroker:
 
     def _control(self, path: str, body: Any) -> Answer:
         try:
-            if path == "/_standin/bar":
-                self.on_bar(bars_from_json(body))
+            if path == "/_standin/bar":  # {"phase": "open"}: the bar's open alone
+                bars = bars_from_json(body)
+                (self.on_open if body.get("phase") == "open" else self.on_bar)(bars)
                 return Answer(200, {"now": self.now.isoformat()})
             if path == "/_standin/fault":
                 args = dict(body)

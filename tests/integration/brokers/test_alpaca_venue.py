@@ -262,6 +262,36 @@ def test_the_stand_in_may_take_a_reversal_in_one_order() -> None:
         assert c.get_open_position("AAPL").qty == "-10"  # type: ignore[union-attr]
 
 
+def test_a_bars_open_alone_fills_market_orders_there_and_takes_a_reversals_entry(
+    broker: AlpacaBroker, client: TradingClient
+) -> None:
+    """``POST /_standin/bar`` with ``"phase": "open"``: the market orders received before the
+    bar fill at its open; a market order received then (a reversal's entry, once its exit has
+    filled) fills at the same open when the whole bar follows; a limit received then waits
+    for the next bar; an open is matched once, and not after its whole bar."""
+    client.submit_order(market("long"))
+    broker.on_bar(bar(0, 100.0, 101.0, 99.0, 100.5))
+    client.submit_order(market("exit", side=OrderSide.SELL))
+    one = bar(1, 102.0, 103.0, 90.0, 95.0)
+    r = requests.post(f"{broker.url}/_standin/bar", json={**bars_to_json(one), "phase": "open"},
+                      timeout=5)  # fmt: skip
+    assert r.status_code == 200
+    assert (
+        broker.order("exit").status == "filled" and broker.order("exit").filled_avg_price == 102.0
+    )
+    client.submit_order(market("short", side=OrderSide.SELL))  # accepted: the position is flat
+    client.submit_order(LimitOrderRequest(symbol="AAPL", qty=5, side=OrderSide.SELL,
+                                          time_in_force=TimeInForce.DAY, limit_price=102.5,
+                                          client_order_id="pop"))  # fmt: skip
+    broker.on_open(one)  # matched once
+    assert broker.order("short").status == "new"  # not filled yet
+    broker.on_bar(one)
+    assert broker.order("short").filled_avg_price == 102.0  # the same open
+    assert broker.order("pop").status == "new"  # the range reached 102.5: next bar
+    broker.on_open(one)  # after its whole bar: nothing
+    assert client.get_open_position("AAPL").qty == "-10"  # type: ignore[union-attr]
+
+
 # -- the stream through TradingStream ---------------------------------------------------------
 def test_trade_stream_events(broker: AlpacaBroker, client: TradingClient) -> None:
     got: list[Any] = []

@@ -467,15 +467,23 @@ class AlpacaVenue:
         return items
 
     # -- replay -----------------------------------------------------------------------------
+    def on_open(self, bars: BarSet) -> None:
+        """Hand the open of a bar alone to the local stand-in (its market orders fill there;
+        the rest of the bar follows with :meth:`on_bar`)."""
+        self._post_bar(bars, {"phase": "open"})
+
     def on_bar(self, bars: BarSet) -> None:
         """Hand a complete bar to the local stand-in (``POST /_standin/bar``)."""
+        self._post_bar(bars, {})
+
+    def _post_bar(self, bars: BarSet, extra: dict[str, str]) -> None:
         if not self.capabilities.replay or self._replay_url is None:
             raise VenueError(
                 "alpaca: replay needs the simulated venue or a local stand-in "
                 "(replay_url, base_url and the stream on 127.0.0.1/localhost); refused for a "
                 "real Alpaca host"
             )
-        body = bars_json(bars)
+        body = {**bars_json(bars), **extra}
         try:
             r = requests.post(f"{self._replay_url}/_standin/bar", json=body, timeout=self._timeout)
         except requests.RequestException as exc:
