@@ -35,12 +35,13 @@ START = pd.Timestamp("2018-04-02 22:00", tz="UTC")
 END = pd.Timestamp("2018-12-31 22:00", tz="UTC")
 
 
-def _spec(broker: AlpacaBroker | None) -> dict[str, Any]:
+def _spec(broker: AlpacaBroker | None, **extra: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "strategy": "sma_cross", "params": {"fast": 5, "slow": 20}, "symbols": SYMBOLS,
         "timeframe": "1d", "costs": {"commission": 0, "slippage": 0},
         "sizing": {"method": "fraction", "value": 0.3}, "exits": {"stop_loss": "4%"},
         "feed": {"source": "store", "history_bars": 60}, "schedule": {"delay_seconds": 180},
+        **extra,
     }  # fmt: skip
     if broker is not None:
         spec["broker"] = {"name": "alpaca", "base_url": broker.url, "stream_url": broker.stream_url}
@@ -48,27 +49,39 @@ def _spec(broker: AlpacaBroker | None) -> dict[str, Any]:
 
 
 class Market:
-    """A clock, the exchange and a data process: when time passes a session's close, its bar
-    goes to the broker (fills at its open) and, two minutes later, into the store."""
+    """A clock, the exchange and a data process: when time passes a session's open, the broker
+    fills at that open what rests for it; when it passes the close, the session's whole bar goes
+    to the broker and, two minutes later, into the store."""
 
     def __init__(self, store: ParquetStore, bars: pd.DataFrame, broker: AlpacaBroker) -> None:
         self.store, self.broker, self.now = store, broker, START
         clock = ExchangeClock("XNYS")
         days = pd.DatetimeIndex(bars["timestamp"].unique()).sort_values()
         self.closes = {d: clock.next_close(d) for d in days}
+        self.opens = {d: clock.next_open(d) for d in days}
         self.bars = bars
         self.days = list(days)
+        self.opened = 0  # sessions whose open the broker has seen
         self.pushed = 0  # sessions sent to the broker
         self.stored = 0  # sessions written to the store
         self.deliver()
 
+    def _bars(self, day: pd.Timestamp) -> BarSet:
+        rows = self.bars[self.bars["timestamp"] == day].set_index("symbol").reindex(SYMBOLS)
+        return BarSet(day, tuple(SYMBOLS), *(rows[f].to_numpy(float) for f in
+                                             ("open", "high", "low", "close", "volume")))  # fmt: skip
+
     def deliver(self) -> None:
-        while self.pushed < len(self.days) and self.closes[self.days[self.pushed]] <= self.now:
+        while self.pushed < len(self.days):  # each session's open, then its close, in order
             day = self.days[self.pushed]
-            rows = self.bars[self.bars["timestamp"] == day].set_index("symbol").reindex(SYMBOLS)
-            self.broker.on_bar(BarSet(day, tuple(SYMBOLS), *(rows[f].to_numpy(float) for f in
-                                      ("open", "high", "low", "close", "volume"))))  # fmt: skip
+            if self.opened == self.pushed and self.opens[day] <= self.now:
+                self.broker.on_open(self._bars(day))
+                self.opened += 1
+            if self.closes[day] > self.now:
+                break
+            self.broker.on_bar(self._bars(day))
             self.pushed += 1
+            self.opened = self.pushed
         new = []
         while self.stored < len(self.days):
             day = self.days[self.stored]
@@ -104,14 +117,21 @@ def _round_trips(ledger: Ledger, run_id: str, first: str = "") -> list[tuple[str
             if t.entry_ts >= first]  # fmt: skip
 
 
-def _run(tmp_path: Path, stops: list[tuple[str, int]]) -> dict[str, Any]:
+def _run(
+    tmp_path: Path,
+    stops: list[tuple[str, int]],
+    *,
+    on_stop: Callable[[AlpacaBroker, Path], None] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """Paper-trade on the stand-in until END; at each of ``stops`` (a time, days of downtime)
     the process stops and restarts with the same run id after the downtime, while the market
-    goes on. Returns what the tests compare."""
+    goes on (``on_stop(broker, home)`` is called at each stop); ``extra``: settings over the
+    spec's. Returns what the tests compare."""
     with AlpacaBroker(now=START - pd.Timedelta(days=120)) as broker:
         settings, store, bars = _world(tmp_path, broker)
         market = Market(store, bars, broker)
-        spec = RunSpec.model_validate(_spec(broker))
+        spec = RunSpec.model_validate(_spec(broker, **extra))
         out: dict[str, Any] = {"skipped": []}
         with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
             run_id = None
@@ -129,6 +149,8 @@ def _run(tmp_path: Path, stops: list[tuple[str, int]]) -> dict[str, Any]:
                     setup.close()
                 out.setdefault("first", setup.node.panel.index[setup.node.panel.shape[0]
                                                                - setup.cycles])  # fmt: skip
+                if on_stop is not None and until != END:
+                    on_stop(broker, tmp_path)
                 market.sleep(down * 86_400.0)  # down: the broker fills what was resting
             assert run_id is not None
             out["run_id"] = run_id

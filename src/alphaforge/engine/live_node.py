@@ -129,9 +129,10 @@ class LiveNode(TradingNode):
     def close_phase(self, t: int) -> float:
         """Steps 1-3 of the cycle of bar ``t`` (fills, close, protection); the equity at the
         close. An account of several strategies runs every node's close before any open."""
-        self._cyc = Cycle()
+        self._cyc, self._carry = self._carry or Cycle(), None  # (sent between cycles)
         if self._started != t:  # the first cycle of a run or of a restart
             self._start(t)
+        self._settle_held(self._cyc)
         return self._close(t)
 
     def open_phase(self, t: int, trade: bool) -> None:
@@ -366,12 +367,12 @@ class LiveNode(TradingNode):
                 self.oms.orders.pop(cid, None)
         self._legs = legs
         self._ahead = {}
-        if t < self.panel.shape[0]:
+        if self._texts:
             booked = known_fills | set(self._booked)
             # an account's strategy: the broker's fills of its orders, not only those the
             # desk has routed so far (the bars to run route the rest)
             ahead = getattr(self.p.venue, "fills_ahead", None) or self.p.venue.fills
-            fills = ahead(since=self._texts[t])
+            fills = ahead(since=self._resume_at(t))
             self._ahead = {f.fill_id: f for f in fills if f.fill_id not in booked}
         later = {f.client_id for f in self._ahead.values()}
         found, updates = self._reconciled
@@ -384,6 +385,14 @@ class LiveNode(TradingNode):
             kept.append(u)
         self._reconciled = (found, kept)
         return diffs
+
+    def _resume_at(self, t: int) -> str:
+        """Bar ``t``'s time, or, when the restart comes before bar ``t`` has arrived, the last
+        bar's: the broker's fills since that bar's last cycle (an entry filled at this
+        session's open, before a crash inside the session) belong to the bars to come, which
+        book them with their orders (a bracket's legs become the position's protection), not
+        to the restart."""
+        return self._texts[min(t, len(self._texts) - 1)]
 
     def _lost_cycle_at(self, t: int) -> bool:
         """Whether the broker has an order the open of bar ``t`` sends (working, or filled
@@ -426,6 +435,8 @@ class LiveNode(TradingNode):
         entries it sent are settled against the book the plan left (with the refusals the
         plan found)."""
         snap = super().snapshot(t)
+        if self._after:  # reversals' entries waiting for their exits (node_reversals)
+            snap["held"] = self._held_snapshot()
         plan = self._plan
         if plan is not None and plan.levels is not None:
             snap["plan_levels"] = encode_array(np.asarray(plan.levels))
@@ -438,6 +449,7 @@ class LiveNode(TradingNode):
 
     def restore(self, snap: dict[str, Any]) -> int:
         nxt = super().restore(snap)
+        self._restore_held(snap.get("held", []))
         if "plan_levels" in snap:
             self._plan = OpenPlan(levels=decode_array(snap["plan_levels"], POSITION))
         if self._plan is not None and "plan_after_open" in snap:

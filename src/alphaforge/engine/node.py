@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from alphaforge.core.orders import (
     Intent,
@@ -54,6 +55,7 @@ from alphaforge.engine.node_parts import (
 )
 from alphaforge.engine.node_quiet import QuietBars
 from alphaforge.engine.node_records import NodeRecords
+from alphaforge.engine.node_reversals import HeldEntry, ReversalEntries
 from alphaforge.engine.oms import OrderManager
 from alphaforge.engine.reconcile import Difference
 from alphaforge.ports import (
@@ -66,7 +68,7 @@ from alphaforge.sim import codes as C
 from alphaforge.sim.stepper import BarRow, OpenPlan, SignalRow, Stretch, levels_of
 
 
-class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
+class TradingNode(NodeRecords, QuietBars, RestingEntries, ReversalEntries, KillSwitch):
     """Runs the cycles of one strategy on one venue (see the module docstring)."""
 
     def __init__(self, parts: NodeParts, panel: Panel) -> None:
@@ -98,6 +100,10 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         self._stamps = list(panel.index)  # per-bar lookups without pandas indexing
         self._texts = iso_texts(panel.index)
         self._cyc = Cycle()
+        self._after: list[HeldEntry] = []  # reversals' entries held until their exit fills
+        self._early: list[OrderUpdate] = []
+        self._carry: Cycle | None = None
+        self._rest_read: pd.Timestamp | None = None
         self._shared = False  # the ledger batch belongs to an account of several strategies
         self._unprotected: list[tuple[str, float]] = []  # protective orders the venue refused
         self.floor = TradingState.ACTIVE  # the least an account's own limits impose
@@ -124,7 +130,12 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
         self.begin(t, trade)
         if self._replay_venue is not None:
             self._reference_atr()
-            self._replay_venue.on_bar(self._barset(t))
+            bars = self._barset(t)
+            if self._after:  # a reversal's entry waits for its exit (node_reversals)
+                self._open_then_release(bars, self._cyc)
+            self._replay_venue.on_bar(bars)
+            if self._after:
+                self._release_held(self._cyc, self._venue_state, last=True)
         return self.finish(t)
 
     def begin(self, t: int, trade: bool = True) -> None:
@@ -267,44 +278,37 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, KillSwitch):
             return False
         cyc.decisions.append((req.symbol, act, req.qty, req.reason, True))
         self._opening[j] = held + req.signed_qty
-        cyc.requests.append(req)
-        _order, updates = self.oms.submit(req, req.bar)
-        cyc.updates.extend(updates)
-        self._log_order(req)
-        self._rejected(req, updates)
-        return True
-
-    def _rejected(self, req: OrderRequest, updates: list[OrderUpdate]) -> bool:
-        """Whether the venue refused ``req``; its refusal is logged with the venue's reason
-        (the ledger has it too), and a refused protective order, which leaves its position
-        unprotected at the venue until a later close places one, is a risk event too."""
-        refusal = next((u for u in updates if u.state is OrderState.REJECTED), None)
-        if refusal is None:
-            return False
-        protective = req.intent is Intent.STOP
-        self.p.log("protection_rejected" if protective else "rejected", bar=req.bar,
-                   symbol=req.symbol, client_id=req.client_id, side=req.side.value,
-                   qty=req.qty, reason=refusal.reason)  # fmt: skip
-        if protective:
-            self._unprotected.append((req.symbol, req.qty))
+        if not self._hold_reversal(req, j, cyc):
+            self._submit(req, cyc)
         return True
 
     # ---- fills --------------------------------------------------------------------------
     def _venue_updates(self, t: int) -> list[OrderUpdate]:
         """The venue's updates; a venue in another process is also asked for the fills of
-        this bar, so none waits for its stream (a fill is booked once, by its id)."""
-        ups = self.p.venue.updates()
-        if not getattr(self.p.venue, "synchronous", False):
-            streamed = {u.fill.fill_id for u in ups if u.fill is not None}
-            until = self._texts[t + 1] if t + 1 < len(self._texts) else None
-            for f in self.p.venue.fills(since=self._texts[t]):
-                if until is not None and later(f.ts, until):
-                    continue  # a later bar's fill (after a restart): booked with that bar
-                if f.fill_id not in streamed and f.fill_id not in self._booked:
-                    o = self.oms.orders.get(f.client_id)
-                    done = o is not None and o.filled_qty + f.qty >= o.request.qty - 1e-9
-                    state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
-                    ups.append(OrderUpdate(f.client_id, state, f.ts, fill=f))
+        this bar, so none waits for its stream (a fill is booked once, by its id), and the
+        fills are booked in the venue's order: after a restart the stream has only the fills
+        since, and a reversal's exit, filled before, must come before its entry."""
+        ups = self._take_early() + self.p.venue.updates()
+        if getattr(self.p.venue, "synchronous", False):
+            return ups
+        streamed = {u.fill.fill_id for u in ups if u.fill is not None}
+        until = self._texts[t + 1] if t + 1 < len(self._texts) else None
+        bar = [
+            f
+            for f in self.p.venue.fills(since=self._texts[t])
+            if until is None or not later(f.ts, until)
+        ]  # (a later bar's: booked with it)
+        for f in bar:
+            if f.fill_id not in streamed and f.fill_id not in self._booked:
+                o = self.oms.orders.get(f.client_id)
+                done = o is not None and o.filled_qty + f.qty >= o.request.qty - 1e-9
+                state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
+                ups.append(OrderUpdate(f.client_id, state, f.ts, fill=f))
+        rank = {f.fill_id: k for k, f in enumerate(bar)}
+        slots = [i for i, u in enumerate(ups) if u.fill is not None]
+        ordered = sorted((ups[i] for i in slots), key=lambda u: rank.get(u.fill.fill_id, len(rank)))  # type: ignore[union-attr]
+        for i, u in zip(slots, ordered, strict=True):
+            ups[i] = u
         return ups
 
     def _fills(self, t: int, cyc: Cycle) -> None:

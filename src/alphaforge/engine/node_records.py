@@ -16,6 +16,7 @@ from alphaforge.core.orders import (
     Order,
     OrderRequest,
     OrderState,
+    OrderUpdate,
     request_dict,
     request_of,
 )
@@ -64,6 +65,31 @@ class NodeRecords(NodeState):
         full = self._batch_n >= self.p.batch
         if full or time.monotonic() - self._batch_t0 >= self.p.batch_seconds:
             self.commit()
+
+    # ---- orders sent ----------------------------------------------------------------------
+    def _submit(self, req: OrderRequest, cyc: Cycle) -> None:
+        """Send ``req`` through the order manager; the request, the venue's answers and the
+        decision log's line go with the cycle."""
+        cyc.requests.append(req)
+        _order, updates = self.oms.submit(req, req.bar)
+        cyc.updates.extend(updates)
+        self._log_order(req)
+        self._rejected(req, updates)
+
+    def _rejected(self, req: OrderRequest, updates: list[OrderUpdate]) -> bool:
+        """Whether the venue refused ``req``; its refusal is logged with the venue's reason
+        (the ledger has it too), and a refused protective order, which leaves its position
+        unprotected at the venue until a later close places one, is a risk event too."""
+        refusal = next((u for u in updates if u.state is OrderState.REJECTED), None)
+        if refusal is None:
+            return False
+        protective = req.intent is Intent.STOP
+        self.p.log("protection_rejected" if protective else "rejected", bar=req.bar,
+                   symbol=req.symbol, client_id=req.client_id, side=req.side.value,
+                   qty=req.qty, reason=refusal.reason)  # fmt: skip
+        if protective:
+            self._unprotected.append((req.symbol, req.qty))
+        return True
 
     # ---- decision log ---------------------------------------------------------------------
     def _log_order(self, req: OrderRequest) -> None:
@@ -148,10 +174,7 @@ class NodeRecords(NodeState):
     def reconcile(self, t: int, since: str | None, known_fills: set[str]) -> list[Difference]:
         """Reconcile with the venue before running bar ``t`` (see
         :mod:`alphaforge.engine.reconcile`); the events are written with the next cycle."""
-        n = self.panel.shape[0]
-        resume_at = self.panel.index[min(t, n - 1)].isoformat()
-        if t >= n:
-            resume_at = (self.panel.index[-1] + pd.Timedelta(days=3650)).isoformat()
+        resume_at = self._resume_at(t)
         working: dict[str, object] = {
             cid: o for cid, o in self.oms.orders.items() if not o.state.terminal
         }
@@ -167,6 +190,14 @@ class NodeRecords(NodeState):
                        detail=d.detail)  # fmt: skip
         self._reconciled = (diffs, updates)
         return diffs
+
+    def _resume_at(self, t: int) -> str:
+        """The time from which a venue's fills are left to the bars still to run (``t`` on):
+        bar ``t``'s; past the last bar (a finished replay) none is."""
+        n = self.panel.shape[0]
+        if t >= n:
+            return (self.panel.index[-1] + pd.Timedelta(days=3650)).isoformat()
+        return self._texts[t]
 
     def _unplaced(self, client_id: str, f: Fill) -> None:
         """A venue's fill no order of this run made (a trade by hand, an order a lost cycle

@@ -22,6 +22,7 @@ class SleeveVenue:
     whose positions, orders and fills are that strategy's."""
 
     synchronous = True
+    netted = True  # the desk nets the account's orders (a reversal there: netting.py)
 
     def __init__(self, desk: NettingDesk, strategy: str) -> None:
         self.desk = desk

@@ -205,9 +205,11 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
         )
     if run.venue == "alpaca" and spec.direction == "long_short":
         out.append(
-            "reversals at alpaca: Alpaca takes no position through zero in one order, so the "
-            "entry of a reversal sent with its exit is refused (insufficient qty available); "
-            "the run is flat where the backtest reversed"
+            "reversals at alpaca: Alpaca takes no position through zero in one order, so a "
+            "reversal's market entry is sent once its exit has filled (on a live feed at the "
+            "price seconds after the open); a limit or stop entry sent with its exit is "
+            "refused (insufficient qty available), and the run is flat where the backtest "
+            "reversed"
         )
     if len(run.strategies) > 1:
         out.append(

@@ -321,6 +321,10 @@ def paper_cycle(setup: PaperSetup, now: pd.Timestamp, due: Due, wait: bool) -> i
     return n
 
 
+HELD_POLL_SECONDS = 5.0
+"""How often a paper / live run looks for the fill of a reversal's exit between cycles."""
+
+
 def run_paper(
     setup: PaperSetup,
     now_fn: Callable[[], pd.Timestamp],
@@ -351,9 +355,36 @@ def run_paper(
                     on_cycle(setup, due)
         if stop():
             break
-        wait = (wake - now_fn()).total_seconds()
-        if wait > 0:
+        _sleep_until(setup, wake, now_fn, sleep_fn, stop)
+
+
+def _sleep_until(
+    setup: PaperSetup,
+    wake: pd.Timestamp,
+    now_fn: Callable[[], pd.Timestamp],
+    sleep_fn: Callable[[float], None],
+    stop: Callable[[], bool],
+) -> None:
+    """Sleep until ``wake``; while the node holds a reversal's entry for its exit's fill, in
+    steps of :data:`HELD_POLL_SECONDS` while the market is open, sending it once the exit has
+    filled (:mod:`alphaforge.engine.node_reversals`)."""
+    node, clock = setup.node, setup.schedule.clock
+    while True:
+        now = now_fn()
+        wait = (wake - now).total_seconds()
+        if wait <= 0:
+            return
+        holding = getattr(node, "holding", False)
+        if not holding:
             sleep_fn(wait)
+            return
+        step = HELD_POLL_SECONDS  # (no exit fills before the market opens)
+        if not clock.is_open(now):
+            step = max(step, (clock.next_open(now) - now).total_seconds())
+        sleep_fn(min(wait, step))
+        if stop():
+            return
+        node.send_after_exits(now_fn())
 
 
 def _last_close(setup: PaperSetup, due: Due) -> pd.Timestamp | None:
