@@ -137,3 +137,23 @@ def test_research_commands_name_the_config_of_an_unknown_strategy(
     before = tree_hash(af_home)
     refused(invoke(af_home, *command, str(config)), str(config), "sma_crossing")
     assert tree_hash(af_home) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://127.0.0.1:1/ledger?user=trader&password=QuerySecret9",
+        "postgresql://trader:Qu@rySecret9@127.0.0.1:1/ledger",
+    ],
+)
+def test_a_ledger_urls_password_is_never_printed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """In the query (libpq's ``password=``) or with an unescaped ``@`` the driver misreads as
+    the host's start, the password stays out of the one-line error."""
+    monkeypatch.setenv("ALPHAFORGE_LEDGER_URL", url)
+    res = invoke(tmp_path, "status")
+    assert res.exit_code == 1 and res.output.startswith("error: ledger postgresql")
+    for piece in ("QuerySecret9", "Qu@rySecret9", "rySecret9"):
+        assert piece not in res.output, res.output
+    assert "***" in res.output

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from alphaforge.core.errors import StoreError, UnknownSymbolError
+from alphaforge.core.urlmask import mask_url, scrub_secrets
 from alphaforge.data.schema import parse_timeframe, to_utc
 from alphaforge.data.store_merge import VALUE_COLUMNS, canonical_for_store, empty_bars
 from alphaforge.ports import SeriesInfo, WriteSummary
@@ -44,7 +45,10 @@ class PostgresStore:
         try:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise StoreError(f"store_url: cannot use {_safe(url)}: {exc}") from None
+            raise StoreError(
+                f"store_url: cannot use {_safe(url)}: {scrub_secrets(str(exc), url)}"
+            ) from None
+        self._url = url
         prep = self.engine.dialect.identifier_preparer
         self.schema = schema
         self.table = (prep.quote(schema) + "." if schema else "") + prep.quote(table)
@@ -54,7 +58,7 @@ class PostgresStore:
     def _fail(self, exc: Exception) -> StoreError:
         self._ready = False
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return StoreError(f"store {_safe(str(self.engine.url))}: {first}")
+        return StoreError(f"store {_safe(self._url)}: {scrub_secrets(first, self._url)}")
 
     def _ensure(self, conn: sa.Connection) -> None:
         if self._ready:
@@ -234,10 +238,8 @@ class PostgresStore:
 
 
 def _safe(url: str) -> str:
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<invalid url>"
+    """``url`` for a message: its passwords hidden (user part and query)."""
+    return mask_url(url)
 
 
 def _quoted(cols: Iterable[str]) -> builtins.list[str]:

@@ -35,6 +35,7 @@ from alphaforge.ledger.rows import (
     RunInfo,
     TradeRow,
 )
+from alphaforge.core.urlmask import scrub_secrets
 from alphaforge.ledger.urls import mask_url, normalize_url
 from alphaforge.ledger.values import utc_text
 from alphaforge.ledger.writer import BatchIds, CycleWriter, MarkedCycles
@@ -71,9 +72,12 @@ class CycleBatch:
         return w
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, url: str = "") -> str:
+    """The first line of a database error, without the URL's passwords (a driver may quote
+    them)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return scrub_secrets(line, url) if url else line
 
 
 class Ledger:
@@ -90,6 +94,7 @@ class Ledger:
         self._exact = engine.dialect.name != "sqlite"  # SQLite keeps money as doubles
         self._seq: dict[str, int] = {}  # the last cycle number written per run
         self._fills_seen: dict[str, RecentIds] = {}  # see _fills_of
+        self._url = ""  # the full URL, to keep its passwords out of errors (see open)
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -112,13 +117,15 @@ class Ledger:
         try:
             engine = make_engine(full)
         except Exception as exc:  # bad URL, missing driver
-            raise StoreError(f"ledger {display}: {_first_line(exc)}") from None
+            raise StoreError(f"ledger {display}: {_first_line(exc, full)}") from None
         try:
             upgrade(engine)
         except Exception as exc:
             engine.dispose()
-            raise StoreError(f"ledger {display}: {_first_line(exc)}") from None
-        return cls(engine, display)
+            raise StoreError(f"ledger {display}: {_first_line(exc, full)}") from None
+        ledger = cls(engine, display)
+        ledger._url = full
+        return ledger
 
     def close(self) -> None:
         """Release the database connections."""
@@ -138,7 +145,7 @@ class Ledger:
             with self.engine.connect() as conn:
                 return fn(conn)
         except SQLAlchemyError as exc:
-            raise StoreError(f"ledger {self.url_display}: {_first_line(exc)}") from exc
+            raise StoreError(f"ledger {self.url_display}: {_first_line(exc, self._url)}") from exc
 
     def _write(self, fn: Callable[[Connection], T]) -> T:
         try:
@@ -146,7 +153,7 @@ class Ledger:
             with immediate as conn, conn.begin():
                 return fn(conn)
         except SQLAlchemyError as exc:
-            raise StoreError(f"ledger {self.url_display}: {_first_line(exc)}") from exc
+            raise StoreError(f"ledger {self.url_display}: {_first_line(exc, self._url)}") from exc
 
     # ---- runs --------------------------------------------------------------------------------
 

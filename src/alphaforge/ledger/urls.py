@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from alphaforge.core.urlmask import mask_url
 
 __all__ = ["default_url", "mask_url", "normalize_url", "sqlite_file"]
 
@@ -11,7 +12,6 @@ _SCHEME_MAP = {
     "postgres://": "postgresql+psycopg://",
     "postgresql://": "postgresql+psycopg://",
 }
-_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^/?#]*@")
 
 
 def default_url(home: Path) -> str:
@@ -26,11 +26,6 @@ def normalize_url(url: str) -> str:
         if text.startswith(prefix):
             return repl + text[len(prefix) :]
     return text
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and displays)."""
-    return _PASSWORD.sub(r"\1***@", url)
 
 
 def sqlite_file(url: str) -> Path | None:
