@@ -39,6 +39,17 @@ BROKEN = [
         ("costs.borrow_fee", "50"),
     ),
 ]
+BROKEN += [
+    # an infinite or absurd leverage cap sized quantities of 1e302 shares: inf / NaN P&L, exit 0
+    ("leverage-inf", "cash: 100000", "cash: 100000\nrisk: {max_gross_leverage: .inf}",
+     ("risk.max_gross_leverage", "inf")),
+    ("leverage-absurd", "cash: 100000", "cash: 100000\nrisk: {max_net_leverage: 1e300}",
+     ("risk.max_net_leverage", "1e300")),
+    # a NaN rate printed Sharpe '-', -3 ended in a TypeError, 5 (500%) ran
+    ("risk-free-nan", "cash: 100000", "cash: 100000\nrisk_free: .nan", ("risk_free", "nan")),
+    ("risk-free-negative", "cash: 100000", "cash: 100000\nrisk_free: -3", ("risk_free", "-3")),
+    ("risk-free-absurd", "cash: 100000", "cash: 100000\nrisk_free: 5", ("risk_free", "5")),
+]  # fmt: skip
 COMMANDS = {
     "backtest": ("backtest", "-q", "-c"),
     "paper": ("paper", "--replay", "--from", "2014-03-03", "--to", "2014-06-30", "-q", "--config"),
@@ -157,3 +168,17 @@ def test_a_ledger_urls_password_is_never_printed(
     for piece in ("QuerySecret9", "Qu@rySecret9", "rySecret9"):
         assert piece not in res.output, res.output
     assert "***" in res.output
+
+
+def test_a_runtime_window_shorter_than_the_warm_up_is_refused(
+    af_home: Path, tmp_path: Path
+) -> None:
+    """The strategy would see too few bars to ever signal: the replay ran, traded nothing and
+    exited 0."""
+    config = tmp_path / "window.yaml"
+    config.write_text(REPLAY_CONFIG + "runtime: {window: 5}\n")
+    before = tree_hash(af_home)
+    res = invoke(af_home, *COMMANDS["paper"], str(config))
+    err = refused(res, str(config), "runtime.window", "warm-up of 20 bars", "at least 21")
+    assert "5 bars" in err
+    assert tree_hash(af_home) == before

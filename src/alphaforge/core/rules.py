@@ -260,8 +260,11 @@ class RiskConfig(_Model):
     max_sector_exposure: Fraction | None = Field(None, gt=0)
     sectors: dict[str, str] | None = Field(None, description="symbol -> sector")
     min_cash: Fraction = Field(0.0, ge=0, lt=1, description="Cash reserve as a fraction of equity.")
-    max_gross_leverage: float | None = Field(None, gt=0)
-    max_net_leverage: float | None = Field(None, gt=0)
+    max_gross_leverage: float | None = Field(
+        None, gt=0, le=100, allow_inf_nan=False,
+        description="Max gross position value / equity (up to 100x, a crypto venue's most)",
+    )  # fmt: skip
+    max_net_leverage: float | None = Field(None, gt=0, le=100, allow_inf_nan=False)
     max_trade_loss: Fraction | None = Field(
         None, gt=0, lt=1, description="Exit a trade once it loses this fraction of equity."
     )
@@ -305,7 +308,10 @@ class BacktestConfig(_Model):
         description="Bars per year for annualised metrics and vol targeting; inferred from the "
         "timeframe and calendar when not given.",
     )
-    risk_free: float = 0.0
+    risk_free: Fraction = Field(
+        0.0, gt=-1, lt=1, allow_inf_nan=False,
+        description="Annual risk-free rate for Sharpe, Sortino and alpha, e.g. 4% or 0.04",
+    )  # fmt: skip
     benchmark: str | None = Field(None, description="Benchmark symbol; default equal-weight B&H.")
     record_positions: bool = True
 

@@ -235,6 +235,13 @@ def strategy_book(
     entries, the ambiguity rule without a target) is then not refused: it may be set for the
     account's other strategies."""
     strategy = make_strategy(spec.strategy, spec.params)
+    window, warm = getattr(spec.runtime, "window", None), strategy.warmup()
+    if window is not None and window <= warm:
+        raise ConfigError(
+            f"{spec.source}: runtime.window: {window} bars do not cover {strategy.name}'s "
+            f"warm-up of {warm} bars, so its signals would never be ready and it would never "
+            f"trade; give at least {warm + 1}, or leave it out (every bar so far)"
+        )
     cfg = spec.backtest_config()
     out = _strategy_kind(strategy, panel)
     weights = isinstance(out, TargetWeights)
