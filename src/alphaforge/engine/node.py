@@ -48,6 +48,7 @@ from alphaforge.engine.node_parts import (
     Cycle,
     NodeParts,
     Protection,
+    in_venue_order,
     later,
     order_kind,
     reason_name,
@@ -304,12 +305,7 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, ReversalEntries, KillS
                 done = o is not None and o.filled_qty + f.qty >= o.request.qty - 1e-9
                 state = OrderState.FILLED if done else OrderState.PARTIALLY_FILLED
                 ups.append(OrderUpdate(f.client_id, state, f.ts, fill=f))
-        rank = {f.fill_id: k for k, f in enumerate(bar)}
-        slots = [i for i, u in enumerate(ups) if u.fill is not None]
-        ordered = sorted((ups[i] for i in slots), key=lambda u: rank.get(u.fill.fill_id, len(rank)))  # type: ignore[union-attr]
-        for i, u in zip(slots, ordered, strict=True):
-            ups[i] = u
-        return ups
+        return in_venue_order(ups, bar)
 
     def _fills(self, t: int, cyc: Cycle) -> None:
         guards = {cid: j for j, pr in self.protect.items() for cid in pr.ids}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from alphaforge.core.orders import OrderRequest, OrderType, OrderUpdate
+from alphaforge.core.orders import Fill, OrderRequest, OrderType, OrderUpdate
 from alphaforge.core.panel import Panel
 from alphaforge.engine.gate import RiskGate
 from alphaforge.engine.oms import OrderManager
@@ -146,6 +146,18 @@ class NodeState:
         if u is not None:
             self.oms.apply(u)
             cyc.updates.append(u)
+
+
+def in_venue_order(ups: list[OrderUpdate], fills: list[Fill]) -> list[OrderUpdate]:
+    """``ups`` with their fills in the order of ``fills`` (the venue's), the other updates
+    where they are; fills not in ``fills`` keep their order, after those that are."""
+    rank = {f.fill_id: k for k, f in enumerate(fills)}
+    slots = [i for i, u in enumerate(ups) if u.fill is not None]
+    ordered = sorted((ups[i] for i in slots), key=lambda u: rank.get(u.fill.fill_id, len(rank)))  # type: ignore[union-attr]
+    out = list(ups)
+    for i, u in zip(slots, ordered, strict=True):
+        out[i] = u
+    return out
 
 
 def later(ts: str, bound: str) -> bool:
