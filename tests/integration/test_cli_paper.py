@@ -68,6 +68,16 @@ def test_paper_bad_input_is_one_line_and_non_zero(
     assert needle in res.output and "Traceback" not in res.output
 
 
+def test_a_replays_pace_without_replay_is_refused(home: Path) -> None:
+    """``--speed`` paces a replay; a paper run on the live clock took it (even garbage) and
+    started without a word."""
+    for speed in ("60x", "garbage"):
+        res = runner.invoke(app, ["--home", str(home), "paper", "--config", str(EXAMPLE),
+                                  "--speed", speed])  # fmt: skip
+        assert res.exit_code == 2 and f"--speed {speed}" in res.output, res.output
+        assert "goes with --replay" in res.output
+
+
 def test_paper_refuses_settings_the_runtime_cannot_carry_out(home: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "close.yaml"
     cfg.write_text(EXAMPLE.read_text() + "fill: close\n")
@@ -112,3 +122,27 @@ def test_paper_replay_on_the_shared_real_bars_then_drift_is_within_tolerance(
     drift = runner.invoke(app, ["--home", home, "drift"])
     assert drift.exit_code == 0, drift.output
     assert "WITHIN TOLERANCE" in drift.output
+
+
+@pytest.mark.parametrize("command", ["paper", "live"])
+def test_a_stopped_shadow_run_says_how_to_continue_it(
+    home: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Ctrl-C on a shadow run: the hint gave the command without ``--shadow``, which the
+    ledger then refused as another config."""
+    import alphaforge.services.paper as paper_service
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(paper_service, "run_paper", interrupted)
+    res = runner.invoke(app, ["--home", str(home), command, "--config", str(EXAMPLE),
+                              "--shadow", "--run-id", f"sh-{command}", "-q"
+                              ] if command == "paper" else
+                        ["--home", str(home), command, "--config", str(EXAMPLE), "--shadow",
+                         "--run-id", f"sh-{command}"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert out.startswith(f"shadow run sh-{command}")
+    assert (f"continue with: alphaforge {command} --config {EXAMPLE} --shadow --run-id "
+            f"sh-{command}") in out  # fmt: skip

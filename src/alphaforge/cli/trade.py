@@ -126,7 +126,9 @@ def paper(
     ),
     start: str | None = typer.Option(None, "--from", help="First bar of the replay (date)."),
     end: str | None = typer.Option(None, "--to", help="Last bar of the replay (date)."),
-    speed: str = typer.Option("max", "--speed", help="max, or a multiple of real time: 60x."),
+    speed: str | None = typer.Option(
+        None, "--speed", help="With --replay: max (the default), or a multiple of real time: 60x."
+    ),
     run_id: str | None = typer.Option(None, "--run-id", help="Name of the run in the ledger."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No live view; the summary only."),
     require_gate: bool = typer.Option(
@@ -165,10 +167,11 @@ def _paper(
     replay: bool,
     start: str | None,
     end: str | None,
-    speed: str,
+    speed: str | None,
     run_id: str | None,
     quiet: bool,
     shadow: bool = False,
+    command: str = "paper",
 ) -> None:
     check_run_id(run_id)
     settings = settings_from(ctx)
@@ -179,15 +182,19 @@ def _paper(
     if not replay:
         if start or end:
             fail("--from / --to go with --replay", 2)
+        if speed is not None:
+            fail(f"--speed {speed}: the pace of a replay goes with --replay (a paper run "
+                 "follows the live clock)", 2)  # fmt: skip
         if spec.mode == "live" and not spec.runtime.shadow:
             fail(f"{config}: mode: live trades real money; start it with alphaforge live", 2)
-        _paper_live(settings, spec, run_id, quiet)
+        again = f"alphaforge {command} --config {config}" + (" --shadow" if shadow else "")
+        _paper_live(settings, spec, run_id, quiet, again)
         return
     _check_dates(start, end)
     from alphaforge.services.pacing import parse_speed
     from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
 
-    req = ReplayRequest(start, end, parse_speed(speed), run_id)
+    req = ReplayRequest(start, end, parse_speed(speed or "max"), run_id)
     if spec.strategies is not None:
         from alphaforge.cli.trade_account import replay_account
 
@@ -216,8 +223,11 @@ def _paper(
     console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
 
 
-def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet: bool) -> None:
-    """Paper trading on the live feed until Ctrl-C (the run continues with --run-id)."""
+def _paper_live(
+    settings: AppSettings, spec: RunSpec, run_id: str | None, quiet: bool, again: str
+) -> None:
+    """Paper trading on the live feed until Ctrl-C (the run continues with ``again`` and
+    --run-id)."""
     from alphaforge.engine.schedule import Due, utc_now
     from alphaforge.services.accounts import wash_trade_risks
     from alphaforge.services.paper import PaperSetup, build_paper, run_paper
@@ -226,14 +236,14 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
     check_credentials(spec, settings)  # before the ledger is opened: the home stays as it was
     with trading_ledger(settings) as run:
         s = run.setup = build_paper(spec, settings, run.ledger, run_id, utc_now())
-        kind = "live" if spec.mode == "live" and not spec.runtime.shadow else "paper"
+        kind = "shadow" if spec.runtime.shadow else "live" if spec.mode == "live" else "paper"
         venue = s.node.p.venue.name
         n = len(spec.strategies or ()) or 1
         console.print(
             f"{kind} run {s.run_id} on {venue}: {n} strateg{'ies' if n > 1 else 'y'}, "
             f"{len(s.feed.symbols)} symbol(s), "
             f"{s.feed.timeframe} bars from the {spec.feed.source}; Ctrl-C stops (restart with "
-            f"alphaforge {kind} --config ... --run-id {s.run_id}); log: {s.log_file}"
+            f"{again} --run-id {s.run_id}); log: {s.log_file}"
         )
         halted = halt_note(run.ledger, ended=False)
         if halted:
@@ -261,9 +271,7 @@ def _paper_live(settings: AppSettings, spec: RunSpec, run_id: str | None, quiet:
             run_paper(s, utc_now, time.sleep, lambda: False, show)
         except KeyboardInterrupt:
             s.node.commit()
-            console.print(
-                f"stopped; continue with: alphaforge {kind} --config ... --run-id {s.run_id}"
-            )
+            console.print(f"stopped; continue with: {again} --run-id {s.run_id}")
 
 
 def check_run_id(run_id: str | None) -> None:
@@ -372,7 +380,7 @@ def live(
     if require_gate:
         _require_gate(ctx, config)
     if shadow:
-        _paper(ctx, config, False, None, None, "max", run_id, False, True)
+        _paper(ctx, config, False, None, None, None, run_id, False, True, "live")
         return
     _live(ctx, config, yes, run_id)
 

@@ -29,7 +29,10 @@ def test_a_drivers_message_loses_the_pieces_of_a_password_it_misread() -> None:
     url = "postgresql://trader:p@ss%25word@127.0.0.1:1/ledger"
     assert url_secrets(url)[0] == "p@ss%25word"
     msg = "failed to resolve host 'ss%25word@127.0.0.1': Name or service not known"
-    assert scrub_secrets(msg, url) == "failed to resolve host '***@127.0.0.1': Name or service not known"
+    assert (
+        scrub_secrets(msg, url)
+        == "failed to resolve host '***@127.0.0.1': Name or service not known"
+    )
     decoded = "failed to resolve host 'ss%word@127.0.0.1'"
     assert "ss%word" not in scrub_secrets(decoded, url)
 
