@@ -182,3 +182,19 @@ def test_a_runtime_window_shorter_than_the_warm_up_is_refused(
     err = refused(res, str(config), "runtime.window", "warm-up of 20 bars", "at least 21")
     assert "5 bars" in err
     assert tree_hash(af_home) == before
+
+
+def test_a_corrupt_parquet_data_file_is_bad_input(af_home: Path, tmp_path: Path) -> None:
+    """It was an 'unexpected error' (ArrowInvalid) with exit 1 from backtest and replay."""
+    bad = tmp_path / "garbage.parquet"
+    bad.write_text("not parquet at all")
+    config = tmp_path / "g.yaml"
+    config.write_text(REPLAY_CONFIG + f"data: {bad}\n")
+    before = tree_hash(af_home)
+    for args in (("backtest", "sma_cross", "-s", "SYN01", "--data", str(bad), "-q"),
+                 (*COMMANDS["paper"], str(config)), ("data", "check", "--file", str(bad))):  # fmt: skip
+        res = invoke(af_home, *args)
+        assert res.exit_code == 2, (args, res.output)
+        err = refused(res, str(bad), "parquet")
+        assert "unexpected" not in err
+    assert tree_hash(af_home) == before

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from alphaforge.cli.common import at_least, check_output_file, console, handle_errors, settings_from
-from alphaforge.core.errors import ConfigError, DataError, UnknownSymbolError
+from alphaforge.core.errors import ConfigError, DataError, UnknownSymbolError, UserFileError
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.ports import BarStore, WriteSummary
 
@@ -127,7 +127,7 @@ def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0:
-        raise DataError(f"{path}: file is empty")
+        raise UserFileError(f"{path}: file is empty")
     name = path.name.lower()
     try:
         if name.endswith(".parquet") or name.endswith(".pq"):
@@ -139,7 +139,7 @@ def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
 
         raise not_utf8_csv(path) from None
     except (OSError, ValueError, pd.errors.ParserError, csv.Error) as exc:
-        raise DataError(f"{path}: cannot be read as CSV or Parquet ({exc})") from exc
+        raise UserFileError(f"{path}: cannot be read as CSV or Parquet ({exc})") from None
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()
     mapping, _ignored = canonical_columns([str(c) for c in frame.columns])

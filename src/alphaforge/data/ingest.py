@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from alphaforge.core.errors import DataError, NotTextError
+from alphaforge.core.errors import DataError, NotTextError, UserFileError
 from alphaforge.core.textfile import not_utf8
 from alphaforge.core.timeframe import detect_timeframe
 from alphaforge.core.userfile import user_file_errors
@@ -435,11 +435,22 @@ def _find_line(path: Path, column: str, value: str) -> int | None:
     return None
 
 
-def _parquet_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, int]]:
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """``path`` opened as a Parquet file.
+
+    Raises
+    ------
+    DataError
+        When it is not one (its one-line reason).
+    """
     try:
-        pf = pq.ParquetFile(path)
+        return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+        raise UserFileError(f"{path}: not a readable Parquet file ({exc})") from None
+
+
+def _parquet_batches(path: Path, chunk_rows: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    pf = open_parquet(path)
     yield from _rebatch(pf.iter_batches(batch_size=min(chunk_rows, 1 << 20)), chunk_rows, 1)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from alphaforge.core.errors import StoreError
 from alphaforge.core.recent import RecentIds
+from alphaforge.core.urlmask import scrub_secrets
 from alphaforge.ledger import models as m
 from alphaforge.ledger import queries as q
 from alphaforge.ledger.connect import IMMEDIATE, BulkInsert, make_engine, upgrade
@@ -35,7 +36,6 @@ from alphaforge.ledger.rows import (
     RunInfo,
     TradeRow,
 )
-from alphaforge.core.urlmask import scrub_secrets
 from alphaforge.ledger.urls import mask_url, normalize_url
 from alphaforge.ledger.values import utc_text
 from alphaforge.ledger.writer import BatchIds, CycleWriter, MarkedCycles

@@ -238,16 +238,14 @@ def load_data_file(
 ) -> Panel:
     """Bars of ``symbols`` from a CSV/Parquet file (Parquet rows filtered while reading)."""
     from alphaforge.data.adjust import adjust_bars
-    from alphaforge.data.ingest import normalize_bars, read_bars
+    from alphaforge.data.ingest import normalize_bars, open_parquet, read_bars
 
     p = Path(path)
     if not p.exists():
         raise UserFileError(f"{p}: no such data file")
     bars: pd.DataFrame | None = None
     if p.suffix.lower() == ".parquet" and symbols:
-        import pyarrow.parquet as pq
-
-        names = pq.ParquetFile(p).schema_arrow.names
+        names = open_parquet(p).schema_arrow.names
         if "symbol" in names:
             raw = pd.read_parquet(p, filters=[("symbol", "in", list(symbols))])
             bars = normalize_bars(raw, str(p), timeframe=timeframe)
