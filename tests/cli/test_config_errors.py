@@ -49,6 +49,17 @@ BROKEN += [
     ("risk-free-nan", "cash: 100000", "cash: 100000\nrisk_free: .nan", ("risk_free", "nan")),
     ("risk-free-negative", "cash: 100000", "cash: 100000\nrisk_free: -3", ("risk_free", "-3")),
     ("risk-free-absurd", "cash: 100000", "cash: 100000\nrisk_free: 5", ("risk_free", "5")),
+    # settings that changed nothing: an endpoint for the in-process venue, a delay of forever
+    ("broker-url-simulated", "broker: {name: simulated}",
+     "broker: {name: simulated, base_url: 'http://127.0.0.1:1'}", ("base_url", "simulated")),
+    ("broker-url-scheme", "broker: {name: simulated}",
+     "broker: {name: alpaca, replay_url: 'ftp://x'}", ("broker.replay_url", "ftp://x")),
+    ("delay-inf", "cash: 100000", "cash: 100000\nschedule: {delay_seconds: .inf}",
+     ("schedule.delay_seconds", "inf")),
+    # an empty list read as 'every symbol of the run'
+    ("account-symbols-empty", "strategy: sma_cross\nparams: {fast: 5, slow: 20}\n",
+     "strategies:\n  - {strategy: sma_cross, allocation: 0.5, symbols: []}\n",
+     ("strategies[0].symbols", "[]")),
 ]  # fmt: skip
 COMMANDS = {
     "backtest": ("backtest", "-q", "-c"),

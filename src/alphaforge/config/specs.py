@@ -52,13 +52,39 @@ class BrokerSpec(BaseModel):
         None, description="control URL of a local stand-in that can follow a replay"
     )
 
+    @field_validator("base_url", "replay_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("stream_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("ws://", "wss://", "http://", "https://")):
+            raise ValueError("expected a ws:// or wss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _urls_of_a_broker(self) -> BrokerSpec:
+        """The simulated venue is in the process: an endpoint for it would do nothing."""
+        if self.name == "simulated":
+            for key in ("base_url", "stream_url", "replay_url"):
+                if getattr(self, key) is not None:
+                    raise ValueError(f"{key}: the simulated broker has no endpoint (name: alpaca)")
+        return self
+
 
 class ScheduleSpecModel(BaseModel):
     """When cycles run in paper / live (replay runs one per bar)."""
 
     model_config = ConfigDict(extra="forbid")
     every_minutes: int | None = Field(None, gt=0, description="cycle every N minutes in sessions")
-    delay_seconds: float = Field(5.0, ge=0, description="wait after a bar close for its data")
+    delay_seconds: float = Field(
+        5.0, ge=0, le=86_400, allow_inf_nan=False,
+        description="wait after a bar close for its data (at most a day)",
+    )  # fmt: skip
 
 
 STREAMING_SOURCES: tuple[str, ...] = ("alpaca",)  # vendors with a real-time bar stream
@@ -147,7 +173,9 @@ class SleeveSpec(BaseModel):
     )
     strategy: str = Field(..., description="Built-in name or path/file.py:ClassName")
     params: dict[str, Any] = Field(default_factory=dict, description="the strategy's parameters")
-    symbols: list[str] | None = Field(None, description="default: the run's symbols")
+    symbols: list[str] | None = Field(
+        None, min_length=1, description="default (left out): the run's symbols"
+    )
     allocation: float = Field(..., gt=0, le=1, description="fraction of cash this strategy trades")
     sizing: dict[str, Any] | None = Field(None, description="replaces keys of the run's sizing")
     risk: dict[str, Any] | None = Field(None, description="replaces keys of the run's risk")
