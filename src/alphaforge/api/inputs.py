@@ -21,7 +21,7 @@ from alphaforge.config.specs import RunSpec
 from alphaforge.core.errors import AlphaforgeError, ConfigError, StrategyError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
-from alphaforge.data.schema import to_utc
+from alphaforge.data.schema import to_utc, to_utc_end
 from alphaforge.optimize.space import Dimension, SearchSpace, build_space, parse_grid
 from alphaforge.services.backtest import load_data_file, resolve_config, to_panel
 from alphaforge.services.run_checks import check_calendars
@@ -83,7 +83,7 @@ def bars(
             raise ConfigError(f"symbols={missing!r}: not in the data (has {_few(panel.symbols)})")
         panel = panel.select(names)
     if start is not None or end is not None:
-        panel = panel.slice(to_utc(start), to_utc(end))
+        panel = panel.slice(to_utc(start), to_utc_end(end))
         if len(panel.index) == 0:
             raise ConfigError(f"start={start!r}, end={end!r}: no bars in between")
     return panel

@@ -11,6 +11,8 @@ Daily bars are labelled by the exchange-local session date at 00:00 (stored as t
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 # Timeframes live in alphaforge.core.timeframe; re-exported here for the data layer.
@@ -28,4 +30,17 @@ def to_utc(ts: pd.Timestamp | str | None) -> pd.Timestamp | None:
     """Parse a user-given date/time as UTC (naive values are taken as UTC)."""
     if ts is None:
         return None
+    return utc_time(ts)
+
+
+_DATE_ONLY = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+
+
+def to_utc_end(ts: pd.Timestamp | str | None) -> pd.Timestamp | None:
+    """An inclusive end as UTC: a date alone (``2023-12-01``) means the whole day, up to its
+    last nanosecond, so the day's intraday bars are in; a time is taken as given."""
+    if ts is None:
+        return None
+    if isinstance(ts, str) and _DATE_ONLY.fullmatch(ts):
+        return utc_time(ts) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
     return utc_time(ts)

@@ -22,7 +22,7 @@ from alphaforge.core.errors import (
 )
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
-from alphaforge.data.schema import to_utc
+from alphaforge.data.schema import to_utc, to_utc_end
 from alphaforge.services.run_checks import (
     check_calendars,
     require_universe,
@@ -225,7 +225,7 @@ def backtest(
     if symbols:
         panel = panel.select(list(symbols))
     if start is not None or end is not None:
-        panel = panel.slice(to_utc(start), to_utc(end))
+        panel = panel.slice(to_utc(start), to_utc_end(end))
     check_calendars(panel, cfg.calendar, "backtest")
     return run_backtest(strat, panel, cfg)
 

@@ -83,11 +83,11 @@ def slice_dates(panel: Panel, start: str | None, end: str | None) -> Panel:
         When none is left: ``no bars from 2030-01-01 on; the data run from ... to ...`` (bad
         input, exit code 2).
     """
-    from alphaforge.data.schema import to_utc
+    from alphaforge.data.schema import to_utc, to_utc_end
 
     if not (start or end):
         return panel
-    sliced = panel.slice(to_utc(start), to_utc(end))
+    sliced = panel.slice(to_utc(start), to_utc_end(end))
     if len(sliced.index):
         return sliced
     if start and end:
