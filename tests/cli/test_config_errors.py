@@ -54,6 +54,7 @@ BROKEN += [
      "broker: {name: simulated, base_url: 'http://127.0.0.1:1'}", ("base_url", "simulated")),
     ("broker-url-scheme", "broker: {name: simulated}",
      "broker: {name: alpaca, replay_url: 'ftp://x'}", ("broker.replay_url", "ftp://x")),
+    ("date-not-iso", "cash: 100000", "cash: 100000\nstart: 01/02/2014", ("start", "YYYY-MM-DD")),
     ("delay-inf", "cash: 100000", "cash: 100000\nschedule: {delay_seconds: .inf}",
      ("schedule.delay_seconds", "inf")),
     # an empty list read as 'every symbol of the run'

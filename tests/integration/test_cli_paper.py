@@ -56,6 +56,9 @@ def test_paper_replay_writes_the_ledger_and_matches_the_backtest(home: Path) -> 
     [
         (["--speed", "fast"], "--speed"),
         (["--from", "2019-02-30"], "--from"),
+        # read as 2019-12-31 and 2019-01-02 (month first): dates are not guessed
+        (["--from", "31/12/2019"], "write YYYY-MM-DD"),
+        (["--to", "01/02/2019"], "write YYYY-MM-DD"),
     ],
 )
 def test_paper_bad_input_is_one_line_and_non_zero(

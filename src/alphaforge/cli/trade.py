@@ -339,21 +339,17 @@ def _check_spec(spec: RunSpec) -> None:
 
 
 def _check_dates(*values: str | None) -> None:
-    import pandas as pd
-
+    from alphaforge.config.specs import utc_stamp
     from alphaforge.core.errors import ConfigError
 
     stamps = []
     for name, v in zip(("--from", "--to"), values, strict=True):
         if v is None:
             continue
-        try:
-            stamp = pd.Timestamp(v)
-        except (ValueError, TypeError, OverflowError):
-            stamp = None
-        if stamp is None or pd.isna(stamp):
-            raise ConfigError(f"{name}: not a date (got {v!r})") from None
-        stamps.append(stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC"))
+        stamp = utc_stamp(v)
+        if stamp is None:
+            raise ConfigError(f"{name}: not a date; write YYYY-MM-DD (got {v!r})") from None
+        stamps.append(stamp)
     if len(stamps) == 2 and stamps[1] < stamps[0]:
         raise ConfigError(f"--to {values[1]}: before --from {values[0]}")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -255,11 +256,11 @@ class RunSpec(BacktestConfig):
         and an end before the start."""
         if value is None:
             return value
-        stamp = _utc_stamp(value)
+        stamp = utc_stamp(value)
         if stamp is None:
             raise ValueError("not a valid date; write YYYY-MM-DD")
         start = info.data.get("start") if info.field_name == "end" else None
-        first = _utc_stamp(start) if start is not None else None
+        first = utc_stamp(start) if start is not None else None
         if first is not None and stamp < first:
             raise ValueError(f"before start {start}")
         return value
@@ -389,8 +390,17 @@ def _above_buying_power(cfg: BacktestConfig) -> str | None:
     return None
 
 
-def _utc_stamp(value: str) -> pd.Timestamp | None:
-    """``value`` read as a UTC time (naive is UTC), or ``None`` when it is not a date."""
+_ISO_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}([ T]\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?"
+)
+
+
+def utc_stamp(value: str) -> pd.Timestamp | None:
+    """``value`` read as a UTC time (naive is UTC), or ``None`` when it is not a date written
+    as ``YYYY-MM-DD`` (with an optional time): ``01/02/2019`` is January 2 to pandas and
+    February 1 to much of the world, so it is not guessed."""
+    if not isinstance(value, str) or not _ISO_TIME.fullmatch(value.strip()):
+        return None
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
