@@ -287,12 +287,18 @@ def resolve_duplicates(
         raise DataError(
             f"{loc.source}: {loc.kind}s {a['_line']} and {b['_line']}: conflicting duplicate "
             f"bars for {a['symbol']!r} at {a['timestamp']} (column {col!r}: {a[col]} vs "
-            f"{b[col]}); use --on-duplicate first|last"
+            f"{b[col]}); {_KEEP_ONE}"
         )
     keep: Literal["first", "last"] = "first" if on_duplicate == "first" else "last"
     n = int(df.duplicated(keys, keep=keep).sum())
     report.note(f"kept the {on_duplicate} of conflicting duplicates ({n} row(s) dropped)")
     return df.drop_duplicates(keys, keep=keep).reset_index(drop=True)
+
+
+_KEEP_ONE = (
+    "keep one of each with `alphaforge data import FILE --on-duplicate first|last` (then run "
+    "from the store), or remove them from the file"
+)
 
 
 def _across_chunks(
@@ -331,7 +337,6 @@ def _across_chunks(
         elif on_duplicate != "last":
             raise DataError(
                 f"{loc.source}: {loc.kind}s {old['_line']} and {row['_line']}: conflicting "
-                f"duplicate bars for {row['symbol']!r} at {row['timestamp']}; "
-                "use --on-duplicate first|last"
+                f"duplicate bars for {row['symbol']!r} at {row['timestamp']}; {_KEEP_ONE}"
             )
     return df[~drop].reset_index(drop=True)
