@@ -168,12 +168,14 @@ def test_a_missing_round_trip_is_unmatched(home: Path, tmp_path: Path) -> None:
         (["--json", "."], "--json"),
         (["--tolerance", "lots"], "--tolerance"),
         (["--tolerance", "-5%"], "--tolerance"),
+        (["--json", "@d.json", "--csv", "@d.json"], "the same file as --json"),  # (CSV won)
     ],
 )
 def test_bad_input_is_one_line_and_non_zero(
     home: Path, tmp_path: Path, args: list[str], needle: str
 ) -> None:
     args = [str(tmp_path) if a == "." else a for a in args]
+    args = [str(tmp_path / a[1:]) if a.startswith("@") else a for a in args]
     code, output = _drift(home, *args)
     assert code == 2, output
     assert needle in output and "Traceback" not in output
