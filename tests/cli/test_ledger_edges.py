@@ -4,6 +4,7 @@ printed an empty answer and exit 0, or ``[]`` with --json); a day inside the run
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -75,3 +76,31 @@ def test_pnl_json_amounts_have_no_binary_noise(af_home: Path) -> None:
             assert isinstance(exponent, int) and exponent >= -10, (key, d[key])
         if start:  # the ratio of the two exact amounts, to a float's precision
             assert d["return"] == pytest.approx(float((end - start) / start), rel=1e-15, abs=0)
+
+
+def test_status_says_a_finished_replay_is_finished(af_home: Path) -> None:
+    """It said 'state trading' for a replay that had run its last bar (and for a stopped one,
+    and a crashed one): nothing was trading."""
+    res = invoke(af_home, "status", "--run", "r1", "--json")
+    assert res.exit_code == 0, res.output
+    s = json.loads(res.output)
+    assert s["finished"] is True and s["replay_to"] == s["last_bar"]
+    res = invoke(af_home, "status", "--run", "r1")
+    text = " ".join(res.output.split())
+    assert "│ run │ finished: replayed to its last bar" in text and "trading" not in text
+
+
+def test_status_says_how_to_continue_a_stopped_replay() -> None:
+    from alphaforge.cli.ledger import _finished, _run_state
+    from alphaforge.ledger.rows import RunInfo
+
+    run = RunInfo(run_id="r9", mode="replay", venue="simulated", config_hash="h",
+                  config_text="{}", strategies=("s",), started="2026-01-01T00:00:00+00:00",
+                  replay_from="2014-01-02T00:00:00+00:00",
+                  replay_to="2014-12-31T00:00:00+00:00")  # fmt: skip
+    assert _finished(run, "2014-06-30T00:00:00+00:00") is False
+    assert _finished(run, None) is False
+    state = _run_state({"finished": False, "replay_to": run.replay_to, "run_id": "r9"})
+    assert state.startswith("stopped before its last bar") and "--run-id r9" in state
+    paper = dataclasses.replace(run, mode="paper", replay_to=None)
+    assert _finished(paper, "2014-06-30T00:00:00+00:00") is None

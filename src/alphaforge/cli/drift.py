@@ -104,8 +104,10 @@ def _drift(
         tol = _tolerance(tolerance)
         check_output_file(json_path, "--json")
         check_output_file(csv_path, "--csv")
-        if json_path is not None and csv_path is not None and (
-            json_path.expanduser().resolve() == csv_path.expanduser().resolve()
+        if (
+            json_path is not None
+            and csv_path is not None
+            and (json_path.expanduser().resolve() == csv_path.expanduser().resolve())
         ):
             raise ConfigError(f"--csv {csv_path}: the same file as --json; give two paths")
         settings = settings_from(ctx)

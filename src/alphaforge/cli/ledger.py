@@ -95,9 +95,12 @@ def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
     held = held_protection(positions, working)
     bare = [f"{s}/{sym}" if len(run.strategies) > 1 else sym
             for (s, sym), h in held.items() if h.stop is None and h.target is None]  # fmt: skip
+    last = ledger.last_bar(run.run_id)
     return {
         "run_id": run.run_id, "mode": run.mode, "venue": run.venue, "started": run.started,
-        "strategies": list(run.strategies), "last_bar": ledger.last_bar(run.run_id),
+        "strategies": list(run.strategies), "last_bar": last,
+        "replay_to": run.replay_to if run.mode in ("replay", "shadow") else None,
+        "finished": _finished(run, last),
         "halted": halt is not None,
         "halt": None if halt is None else
         {"reason": halt.reason, "flatten": halt.flatten, "by": halt.by, "ts": halt.ts,
@@ -107,6 +110,27 @@ def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _finished(run: RunInfo, last: str | None) -> bool | None:
+    """Whether a replay has run its last bar (None: a paper or live run, which ends when it is
+    stopped)."""
+    if run.mode not in ("replay", "shadow") or run.replay_to is None:
+        return None
+    return last is not None and datetime.fromisoformat(last) >= datetime.fromisoformat(
+        run.replay_to
+    )
+
+
+def _run_state(s: dict[str, Any]) -> str:
+    """What the run does next, for the status table."""
+    if s["finished"]:
+        return f"finished: replayed to its last bar ({s['replay_to']})"
+    if s["finished"] is False:
+        return (f"stopped before its last bar ({s['replay_to']}); continue with alphaforge "
+                f"paper --replay and the config, --from and --to it started with, "
+                f"--run-id {s['run_id']}")  # fmt: skip
+    return "trading while its process runs (paper / live)"
+
+
 def _status_table(s: dict[str, Any]) -> Table:
     table = Table(title=f"Run {s['run_id']}", title_justify="left", show_header=False)
     table.add_column("field", style="bold")
@@ -114,6 +138,8 @@ def _status_table(s: dict[str, Any]) -> Table:
     halt = s["halt"]
     trading = (
         "trading"
+        if halt is None and s["finished"] is None
+        else "not halted"
         if halt is None
         else ("[bold yellow]REDUCE ONLY[/]" if halt.get("reduce_only") else "[bold red]HALTED[/]")
         + f" since {halt['ts']} by {halt['by']}: {halt['reason']}"
@@ -122,7 +148,7 @@ def _status_table(s: dict[str, Any]) -> Table:
     rows = [
         ("mode", s["mode"]), ("venue", s["venue"]), ("strategies", ", ".join(s["strategies"])),
         ("started", s["started"]), ("last bar", s["last_bar"] or "none yet"),
-        ("state", trading), ("equity", money(s["equity"]) or "n/a"),
+        ("run", _run_state(s)), ("state", trading), ("equity", money(s["equity"]) or "n/a"),
         ("open positions", _positions_note(s["open_positions"], s["unprotected"])),
         ("open orders", str(s["open_orders"])),
     ]  # fmt: skip
