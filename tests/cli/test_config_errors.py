@@ -210,3 +210,27 @@ def test_a_corrupt_parquet_data_file_is_bad_input(af_home: Path, tmp_path: Path)
         err = refused(res, str(bad), "parquet")
         assert "unexpected" not in err
     assert tree_hash(af_home) == before
+
+
+def test_a_broken_bar_in_a_data_file_is_a_warning_of_the_run(af_home: Path, tmp_path: Path) -> None:
+    """``data import`` noted a high below its low; a backtest or replay of the same file used
+    it without a word (result warnings empty, exit 0)."""
+    import json
+
+    from alphaforge.data.sample import generate_daily
+
+    bars = generate_daily(seed=7, n_symbols=1, start="2014-01-02", years=1)
+    bars = bars[["symbol", "timestamp", "open", "high", "low", "close", "volume"]].copy()
+    bars.loc[100, "high"] = bars.loc[100, "low"] - 1.0
+    data = tmp_path / "hlow.csv"
+    bars.to_csv(data, index=False)
+    config = tmp_path / "hl.yaml"
+    config.write_text(REPLAY_CONFIG + f"data: {data}\n")
+    want = f"{data}, line 102: high below low"
+    res = invoke(af_home, "backtest", "-c", str(config), "-q")
+    assert res.exit_code == 0, res.output
+    out = json.loads(next(af_home.rglob("result.json")).read_text())
+    assert any(w.startswith(want) and "used as they are" in w for w in out["warnings"])
+    res = invoke(af_home, *COMMANDS["paper"], str(config))
+    assert res.exit_code == 0, res.output
+    assert want in " ".join(res.output.split())

@@ -206,6 +206,8 @@ def _paper(
     with trading_ledger(settings) as run:
         setup = run.setup = build_replay(spec, settings, run.ledger, req)
         bars, node = setup.panel.shape[0], setup.node
+        for line in setup.panel.meta.get("data_notes", ()):
+            console.print(f"[yellow]note:[/] {line}", highlight=False)
         out = run_with_view(
             partial(run_replay, setup, req.speed), bars,
             lambda t, eq, seconds: _view(node, t, eq, bars, seconds), quiet,

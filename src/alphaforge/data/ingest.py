@@ -67,6 +67,7 @@ class IngestReport:
     """Notes gathered while reading (assumed timezone, dropped duplicates, sorting, ...)."""
 
     notes: list[str] = field(default_factory=list)
+    suspect: list[str] = field(default_factory=list)  # broken bars kept as they are
     rows_read: int = 0
     timeframe: str | None = None
 

@@ -251,11 +251,10 @@ def note_broken_bars(df: pd.DataFrame, loc: Locator, report: IngestReport) -> No
     for bad, what in checks:
         if bad.any():
             i = int(np.argmax(bad))
-            report.note(
-                f"{loc.kind} {int(loc.lines[i])}: {what} (high {h[i]:g}, low {lo[i]:g}); "
-                f"{int(bad.sum())} such row(s) stored as they are (`alphaforge data check` "
-                "lists them)"
-            )
+            row = (f"{loc.kind} {int(loc.lines[i])}: {what} (high {h[i]:g}, low {lo[i]:g}); "
+                   f"{int(bad.sum())} such row(s)")  # fmt: skip
+            report.note(f"{row} stored as they are (`alphaforge data check` lists them)")
+            report.suspect.append(f"{loc.source}, {row}")
 
 
 def resolve_duplicates(

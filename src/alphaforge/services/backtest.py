@@ -238,8 +238,9 @@ def load_data_file(
 ) -> Panel:
     """Bars of ``symbols`` from a CSV/Parquet file (Parquet rows filtered while reading)."""
     from alphaforge.data.adjust import adjust_bars
-    from alphaforge.data.ingest import normalize_bars, open_parquet, read_bars
+    from alphaforge.data.ingest import IngestReport, normalize_bars, open_parquet, read_bars
 
+    report = IngestReport()
     p = Path(path)
     if not p.exists():
         raise UserFileError(f"{p}: no such data file")
@@ -248,9 +249,10 @@ def load_data_file(
         names = open_parquet(p).schema_arrow.names
         if "symbol" in names:
             raw = pd.read_parquet(p, filters=[("symbol", "in", list(symbols))])
-            bars = normalize_bars(raw, str(p), timeframe=timeframe)
+            bars = normalize_bars(raw, str(p), timeframe=timeframe, report=report)
     if bars is None:
-        bars = pd.concat(list(read_bars(p, timeframe=timeframe)), ignore_index=True)
+        bars = pd.concat(list(read_bars(p, timeframe=timeframe, report=report)),
+                         ignore_index=True)  # fmt: skip
     if symbols:
         missing = sorted(set(symbols) - set(bars["symbol"].unique()))
         if missing:
@@ -263,6 +265,11 @@ def load_data_file(
     if symbols:
         panel = panel.select(list(dict.fromkeys(symbols)))
     panel.meta.update(source=str(p), adjusted=adjust and "adj_close" in bars.columns)
+    if report.suspect:  # (a backtest's warnings, a replay's notes)
+        panel.meta["data_notes"] = [
+            f"{n}, used as they are (`alphaforge data check --file {p}` lists them)"
+            for n in report.suspect
+        ]
     return panel
 
 
@@ -412,6 +419,7 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
         result = run_backtest(strat, panel, cfg, fine=fine, data=sdata, refuse_idle_orders=not ran)
     if note:
         result.warnings.append(note)
+    result.warnings.extend(panel.meta.get("data_notes", ()))
     if bench is not None:
         result.manifest_extra["benchmark_source"] = bench.source
         result.warnings.extend(bench.notes)

@@ -149,7 +149,7 @@ def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
         span = (
             f"{panel.index[0]:%Y-%m-%d} .. {panel.index[-1]:%Y-%m-%d}" if len(panel.index) else ""
         )
-        raise DataError(
+        raise PeriodError(
             f"{spec.source}: need at least 3 bars to replay, got {panel.shape[0]} ({span}); "
             "widen --from / --to"
         )
