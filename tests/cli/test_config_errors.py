@@ -54,6 +54,9 @@ BROKEN += [
      "broker: {name: simulated, base_url: 'http://127.0.0.1:1'}", ("base_url", "simulated")),
     ("broker-url-scheme", "broker: {name: simulated}",
      "broker: {name: alpaca, replay_url: 'ftp://x'}", ("broker.replay_url", "ftp://x")),
+    # a stop of 2 ATRs never acted: the ATR of a million bars is never known
+    ("atr-period-never", "cash: 100000", "cash: 100000\nexits: {stop_loss: 2atr, atr_period: 1000000}",
+     ("exits.atr_period", "1000000", "never act")),
     ("date-not-iso", "cash: 100000", "cash: 100000\nstart: 01/02/2014", ("start", "YYYY-MM-DD")),
     ("delay-inf", "cash: 100000", "cash: 100000\nschedule: {delay_seconds: .inf}",
      ("schedule.delay_seconds", "inf")),

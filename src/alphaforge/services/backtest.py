@@ -24,6 +24,7 @@ from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.schema import to_utc, to_utc_end
 from alphaforge.services.run_checks import (
+    atr_note,
     check_calendars,
     require_universe,
     slice_dates,
@@ -410,6 +411,9 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
     if short:
         raise PeriodError(short)
     cfg = spec.backtest_config()
+    never = atr_note(cfg, panel)
+    if never:
+        raise PeriodError(f"{spec.source}: {never}")
     fine, note = None, None
     if cfg.exits.ambiguity == "finer_bars":
         fine, note = _fine_bars(spec, settings, panel)

@@ -5,7 +5,7 @@
 - :func:`check_calendars`: one portfolio trades on one calendar; equities next to a crypto pair
   (or a series with weekend bars) are refused unless ``calendar:`` is set.
 - :func:`warmup_note`: the reason a run is refused when its data is shorter than the
-  strategy's warm-up.
+  strategy's warm-up; :func:`atr_note` when its ATR distances could never be measured.
 - :func:`slice_dates`: the bars between a spec's start and end; none is refused with the range
   the data do cover.
 """
@@ -70,6 +70,21 @@ def warmup_note(warmup: int, panel: Panel, start: str = "--start") -> str | None
         return (
             f"only {bars} bar(s) of data for a warm-up of {warmup} bar(s): the strategy's "
             f"signals never start; give more data (an earlier {start}) or a shorter lookback"
+        )
+    return None
+
+
+def atr_note(cfg: Any, panel: Panel, start: str = "--start") -> str | None:
+    """Why a run's ATR distances never act: ``exits.atr_period`` is not shorter than its data
+    (a stop of ``2atr`` with a period of a million bars was a run without a stop)."""
+    from alphaforge.sim.inputs import needs_atr
+
+    bars, period = len(panel.index), cfg.exits.atr_period
+    if needs_atr(cfg) and period >= bars:
+        return (
+            f"exits.atr_period: {period} bars is not shorter than the {bars} bar(s) of data, so "
+            "the ATR the stop, target or slippage is measured in is never known and they never "
+            f"act; give a shorter period or more data (an earlier {start})"
         )
     return None
 
