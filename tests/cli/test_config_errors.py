@@ -224,7 +224,9 @@ def test_a_broken_bar_in_a_data_file_is_a_warning_of_the_run(af_home: Path, tmp_
 
     bars = generate_daily(seed=7, n_symbols=1, start="2014-01-02", years=1)
     bars = bars[["symbol", "timestamp", "open", "high", "low", "close", "volume"]].copy()
-    bars.loc[100, "high"] = bars.loc[100, "low"] - 1.0
+    high = bars["high"].to_numpy(copy=True)
+    high[100] = float(bars["low"].iloc[100]) - 1.0
+    bars["high"] = high
     data = tmp_path / "hlow.csv"
     bars.to_csv(data, index=False)
     config = tmp_path / "hl.yaml"

@@ -149,3 +149,34 @@ def test_a_stopped_shadow_run_says_how_to_continue_it(
     assert out.startswith(f"shadow run sh-{command}")
     assert (f"continue with: alphaforge {command} --config {EXAMPLE} --shadow --run-id "
             f"sh-{command}") in out  # fmt: skip
+
+
+def test_a_live_run_starts_on_the_broker_and_says_how_to_continue(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``live --yes`` on a local Alpaca stand-in (its live endpoint is the stand-in's URL): the
+    run starts on the broker and a Ctrl-C names the command that continues it."""
+    import alphaforge.services.paper as paper_service
+    from alphaforge.testing.alpaca_broker import AlpacaBroker
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(paper_service, "run_paper", interrupted)
+    with AlpacaBroker() as broker:
+        cfg = tmp_path / "live.yaml"
+        cfg.write_text(
+            "strategy: sma_cross\nsymbols: [SYN01]\nmode: live\n"
+            "sizing: {method: fraction, value: 0.1}\n"
+            "risk: {daily_loss_limit: 0.02, max_drawdown: 0.1}\n"
+            f"broker: {{name: alpaca, base_url: '{broker.url}', stream_url: '{broker.stream_url}'}}\n"
+        )
+        env = {"ALPHAFORGE_ALPACA_API_KEY": broker.api_key,
+               "ALPHAFORGE_ALPACA_SECRET_KEY": broker.secret_key}  # fmt: skip
+        res = runner.invoke(app, ["--home", str(home), "live", "--config", str(cfg), "--yes",
+                                  "--run-id", "lv1"], env=env)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "live run lv1 on alpaca" in out
+    assert f"continue with: alphaforge live --config {cfg} --run-id lv1" in out
+    assert broker.secret_key not in out

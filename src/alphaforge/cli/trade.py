@@ -411,7 +411,7 @@ def _live(ctx: typer.Context, config: Path, yes: bool, run_id: str | None) -> No
     check_credentials(spec, settings)  # nor one whose broker keys are missing
     if not yes and not typer.confirm("Trade real money with this config?", default=False):
         fail("not confirmed", 1)
-    _paper_live(settings, spec, run_id, quiet=False)
+    _paper_live(settings, spec, run_id, False, f"alphaforge live --config {config}")
 
 
 SIMULATED = "simulated"  # the venue of replays and shadow runs: the ledger is its account
