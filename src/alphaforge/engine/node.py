@@ -289,7 +289,9 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, ReversalEntries, KillS
         this bar, so none waits for its stream (a fill is booked once, by its id), and the
         fills are booked in the venue's order: after a restart the stream has only the fills
         since, and a reversal's exit, filled before, must come before its entry."""
-        ups = self._take_early() + self.p.venue.updates()
+        ups = self.p.venue.updates()
+        if self._early:  # read between cycles (a held reversal's watch): they come first
+            ups = self._take_early() + ups
         if getattr(self.p.venue, "synchronous", False):
             return ups
         streamed = {u.fill.fill_id for u in ups if u.fill is not None}
