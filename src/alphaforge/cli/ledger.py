@@ -99,7 +99,7 @@ def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
     return {
         "run_id": run.run_id, "mode": run.mode, "venue": run.venue, "started": run.started,
         "strategies": list(run.strategies), "last_bar": last,
-        "replay_to": run.replay_to if run.mode in ("replay", "shadow") else None,
+        "replay_to": _replay_to(run),
         "finished": _finished(run, last),
         "halted": halt is not None,
         "halt": None if halt is None else
@@ -110,14 +110,17 @@ def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _replay_to(run: RunInfo) -> str | None:
+    """The last bar of a replay (None: a paper or live run, which ends when it is stopped)."""
+    return run.replay_to if run.mode in ("replay", "shadow") else None
+
+
 def _finished(run: RunInfo, last: str | None) -> bool | None:
-    """Whether a replay has run its last bar (None: a paper or live run, which ends when it is
-    stopped)."""
-    if run.mode not in ("replay", "shadow") or run.replay_to is None:
+    """Whether a replay has run its last bar (None: a paper or live run)."""
+    end = _replay_to(run)
+    if end is None:
         return None
-    return last is not None and datetime.fromisoformat(last) >= datetime.fromisoformat(
-        run.replay_to
-    )
+    return last is not None and datetime.fromisoformat(last) >= datetime.fromisoformat(end)
 
 
 def _run_state(s: dict[str, Any]) -> str:
@@ -131,20 +134,22 @@ def _run_state(s: dict[str, Any]) -> str:
     return "trading while its process runs (paper / live)"
 
 
+def _halt_state(s: dict[str, Any]) -> str:
+    """The kill switch's state for the status table (a paper or live run without a halt is
+    trading; a replay is only 'not halted')."""
+    halt = s["halt"]
+    if halt is None:
+        return "trading" if s["finished"] is None else "not halted"
+    kind = "[bold yellow]REDUCE ONLY[/]" if halt.get("reduce_only") else "[bold red]HALTED[/]"
+    flatten = " (flatten)" if halt["flatten"] else ""
+    return f"{kind} since {halt['ts']} by {halt['by']}: {halt['reason']}{flatten}"
+
+
 def _status_table(s: dict[str, Any]) -> Table:
     table = Table(title=f"Run {s['run_id']}", title_justify="left", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
-    halt = s["halt"]
-    trading = (
-        "trading"
-        if halt is None and s["finished"] is None
-        else "not halted"
-        if halt is None
-        else ("[bold yellow]REDUCE ONLY[/]" if halt.get("reduce_only") else "[bold red]HALTED[/]")
-        + f" since {halt['ts']} by {halt['by']}: {halt['reason']}"
-        + (" (flatten)" if halt["flatten"] else "")
-    )
+    trading = _halt_state(s)
     rows = [
         ("mode", s["mode"]), ("venue", s["venue"]), ("strategies", ", ".join(s["strategies"])),
         ("started", s["started"]), ("last bar", s["last_bar"] or "none yet"),

@@ -40,6 +40,15 @@ from alphaforge.core.timeframe import TIMEFRAMES, parse_timeframe
 from alphaforge.core.yamlfile import read_yaml_mapping
 
 
+def url_of_scheme(value: str | None, *schemes: str) -> str | None:
+    """``value``, refused unless it is a URL of one of ``schemes`` (``http``, ``ws`` ...)."""
+    prefixes = tuple(f"{s}://" for s in schemes)
+    if value is not None and not value.startswith(prefixes):
+        a = "an" if schemes[0].startswith("h") else "a"  # (an http://, a ws://)
+        raise ValueError(f"expected {a} {' or '.join(prefixes)} URL, got {value!r}")
+    return value
+
+
 class BrokerSpec(BaseModel):
     """Where ``paper`` / ``live`` send orders."""
 
@@ -56,16 +65,12 @@ class BrokerSpec(BaseModel):
     @field_validator("base_url", "replay_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
+        return url_of_scheme(value, "http", "https")
 
     @field_validator("stream_url")
     @classmethod
     def _ws_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("ws://", "wss://", "http://", "https://")):
-            raise ValueError("expected a ws:// or wss:// URL")
-        return value
+        return url_of_scheme(value, "ws", "wss")
 
     @model_validator(mode="after")
     def _urls_of_a_broker(self) -> BrokerSpec:
@@ -119,9 +124,7 @@ class FeedSpec(BaseModel):
     @field_validator("stream_url")
     @classmethod
     def _websocket_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("ws://", "wss://")):
-            raise ValueError(f"expected a ws:// or wss:// URL, got {value!r}")
-        return value
+        return url_of_scheme(value, "ws", "wss")
 
     @model_validator(mode="after")
     def _stream_settings(self) -> FeedSpec:

@@ -46,7 +46,7 @@ class PostgresStore:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StoreError(
-                f"store_url: cannot use {_safe(url)}: {scrub_secrets(str(exc), url)}"
+                f"store_url: cannot use {mask_url(url)}: {scrub_secrets(str(exc), url)}"
             ) from None
         self._url = url
         prep = self.engine.dialect.identifier_preparer
@@ -58,7 +58,7 @@ class PostgresStore:
     def _fail(self, exc: Exception) -> StoreError:
         self._ready = False
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return StoreError(f"store {_safe(self._url)}: {scrub_secrets(first, self._url)}")
+        return StoreError(f"store {mask_url(self._url)}: {scrub_secrets(first, self._url)}")
 
     def _ensure(self, conn: sa.Connection) -> None:
         if self._ready:
@@ -235,11 +235,6 @@ class PostgresStore:
                 return builtins.list(conn.execute(sa.text(sql), params).all())
         except SQLAlchemyError as exc:
             raise self._fail(exc) from None
-
-
-def _safe(url: str) -> str:
-    """``url`` for a message: its passwords hidden (user part and query)."""
-    return mask_url(url)
 
 
 def _quoted(cols: Iterable[str]) -> builtins.list[str]:

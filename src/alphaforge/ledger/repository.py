@@ -72,12 +72,11 @@ class CycleBatch:
         return w
 
 
-def _first_line(exc: BaseException, url: str = "") -> str:
-    """The first line of a database error, without the URL's passwords (a driver may quote
+def _first_line(exc: BaseException, url: str) -> str:
+    """The first line of a database error, without ``url``'s passwords (a driver may quote
     them)."""
     text = str(getattr(exc, "orig", None) or exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    return scrub_secrets(line, url) if url else line
+    return scrub_secrets(text.splitlines()[0] if text else type(exc).__name__, url)
 
 
 class Ledger:
@@ -87,14 +86,14 @@ class Ledger:
     Errors of the database are :class:`~alphaforge.core.errors.StoreError` naming the URL with
     its password masked (:attr:`url_display`)."""
 
-    def __init__(self, engine: Engine, url_display: str) -> None:
+    def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
-        self.url_display = url_display
+        self._url = url  # the full URL, to keep its passwords out of errors
+        self.url_display = mask_url(url)
         self._bulk = BulkInsert(engine.dialect)
         self._exact = engine.dialect.name != "sqlite"  # SQLite keeps money as doubles
         self._seq: dict[str, int] = {}  # the last cycle number written per run
         self._fills_seen: dict[str, RecentIds] = {}  # see _fills_of
-        self._url = ""  # the full URL, to keep its passwords out of errors (see open)
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -123,9 +122,7 @@ class Ledger:
         except Exception as exc:
             engine.dispose()
             raise StoreError(f"ledger {display}: {_first_line(exc, full)}") from None
-        ledger = cls(engine, display)
-        ledger._url = full
-        return ledger
+        return cls(engine, full)
 
     def close(self) -> None:
         """Release the database connections."""

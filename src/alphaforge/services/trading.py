@@ -235,7 +235,7 @@ def strategy_book(
     entries, the ambiguity rule without a target) is then not refused: it may be set for the
     account's other strategies."""
     strategy = make_strategy(spec.strategy, spec.params)
-    window, warm = getattr(spec.runtime, "window", None), strategy.warmup()
+    window, warm = spec.runtime.window, strategy.warmup()
     if window is not None and window <= warm:
         raise ConfigError(
             f"{spec.source}: runtime.window: {window} bars do not cover {strategy.name}'s "

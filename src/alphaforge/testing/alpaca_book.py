@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphaforge.core.panel import utc_time
 from alphaforge.ports import BarSet
 from alphaforge.testing.alpaca_model import (
     BookOrder,
@@ -398,7 +399,7 @@ class Book:
         """Match every working order against the bars of ``bars.ts``. Time never goes back:
         a bar at or before the last one seen is ignored (a restarted runtime that replays the
         bar it died in cannot make orders fill twice against it)."""
-        ts = _utc(bars.ts)
+        ts = utc_time(bars.ts)
         if self.last_bar_ts is not None and ts <= self.last_bar_ts:
             return []
         self.last_bar_ts = ts
@@ -423,7 +424,7 @@ class Book:
         :meth:`on_bar` of the same bars) fills at the same open when :meth:`on_bar` completes
         the bar: sent seconds after the open, as the second order of a reversal is once its
         first one filled. A bar's open is matched once, and not after its whole bar."""
-        ts = _utc(bars.ts)
+        ts = utc_time(bars.ts)
         if (self.last_bar_ts is not None and ts <= self.last_bar_ts) or self.opened == ts:
             return []
         self.opened = self.now = ts
@@ -511,7 +512,3 @@ class Book:
         if o.open and o.time_in_force == "ioc":
             return self._end(o, "canceled")
         return []
-
-
-def _utc(ts: pd.Timestamp) -> pd.Timestamp:
-    return ts.tz_convert("UTC") if ts.tzinfo else ts.tz_localize("UTC")
