@@ -451,7 +451,11 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, ReversalEntries, KillS
                 if prot is not None:
                     self._cancel_protection(j, cyc)
                 continue
-            same = prot is not None and same_level(prot.stop, stop) and same_level(prot.target, tp)
+            same = (
+                prot is not None
+                and (prot.stop == stop or same_level(prot.stop, stop))
+                and (prot.target == tp or same_level(prot.target, tp))
+            )
             if same and prot is not None and abs(prot.qty - abs(q)) < 1e-9:
                 prot.reason = reason
                 continue

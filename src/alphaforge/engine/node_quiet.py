@@ -82,7 +82,11 @@ class QuietBars(NodeState):
                 if q != 0.0 and (stop == stop or tp == tp):
                     return None  # a position whose protection the venue does not hold
                 continue
-            if q == 0.0 or not (same_level(prot.stop, stop) and same_level(prot.target, tp)):
+            if q == 0.0:
+                return None
+            if not (prot.stop == stop or same_level(prot.stop, stop)):
+                return None
+            if not (prot.target == tp or same_level(prot.target, tp)):
                 return None
             if abs(prot.qty - abs(q)) >= 1e-9:
                 return None

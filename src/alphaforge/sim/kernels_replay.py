@@ -97,11 +97,18 @@ def quiet_stretch_nb(
     each run bar's equity, cash and exposure at index ``t``; ``held`` is (2, symbols): the stop
     and target the venue holds for each position (NaN where none)."""
     counts = np.empty(3, dtype=np.int64)
+    # the book before each bar, to roll a bar back: allocated once, refilled per bar
+    account, risk, pos = bk.account.copy(), bk.risk.copy(), bk.pos.copy()
+    pend, last_px, cnt = bk.pend.copy(), bk.last_px.copy(), rec.cnt.copy()
     for t in range(t0, t1):
         if not _quiet_before_nb(t, mk, it, bk, s):
             return t
-        account, risk, pos = bk.account.copy(), bk.risk.copy(), bk.pos.copy()
-        pend, last_px, cnt = bk.pend.copy(), bk.last_px.copy(), rec.cnt.copy()
+        account[:] = bk.account
+        risk[:] = bk.risk
+        pos[:] = bk.pos
+        pend[:] = bk.pend
+        last_px[:] = bk.last_px
+        cnt[:] = rec.cnt
         c = rec.cnt[0]
         counts[0], counts[1], counts[2] = c.orders, c.trades, c.events
         if t > 0:

@@ -113,7 +113,7 @@ class SimulatedVenue:
         self._working: dict[str, _Working] = {}  # those not yet in a terminal state
         # recent history (see the module docstring): finished orders by client id with the
         # bar they finished in, those bars and ids oldest first, and the fills with their bar
-        self._done: dict[str, tuple[int, VenueOrder]] = {}
+        self._done: dict[str, tuple[int, _Working]] = {}  # (a finished order is not changed)
         self._finished: deque[tuple[int, str]] = deque()
         self._fills: deque[tuple[int, Fill]] = deque()
         self._bar = 0  # bars matched or marked so far
@@ -183,7 +183,7 @@ class SimulatedVenue:
         if w is not None:
             return self._view(w)
         done = self._done.get(client_id)
-        return done[1] if done is not None else None
+        return self._view(done[1]) if done is not None else None
 
     def open_orders(self) -> list[VenueOrder]:
         return [self._view(w) for w in self._working.values()]
@@ -215,21 +215,23 @@ class SimulatedVenue:
         self._next_bar()
         self.now = pd.Timestamp(bars.ts).isoformat()
         col = self._columns(bars.symbols)
+        opens = bars.open.tolist()
         for w in list(self._working.values()):
             if w.state.terminal or w.req.type is not OrderType.MARKET:
                 continue
             k = col.get(w.req.symbol)
-            if k is None or bars.open[k] != bars.open[k]:
+            if k is None or opens[k] != opens[k]:
                 continue
-            self._fill_market(w, float(bars.open[k]), float(bars.volume[k]))
+            self._fill_market(w, opens[k], float(bars.volume[k]))
         self._match_entries(bars, col)
+        highs, lows = bars.high.tolist(), bars.low.tolist()
         for w in list(self._working.values()):
-            if w.state.terminal or not w.active or w.req.intent is not Intent.STOP:
+            if not w.active or w.req.intent is not Intent.STOP or w.state.terminal:
                 continue
             k = col.get(w.req.symbol)
-            if k is None or bars.open[k] != bars.open[k]:
+            if k is None or opens[k] != opens[k]:
                 continue
-            self._match_pair(w, float(bars.open[k]), float(bars.high[k]), float(bars.low[k]))
+            self._match_pair(w, opens[k], highs[k], lows[k])
         for w in self._working.values():
             w.entered = None
         closes = bars.close.tolist()
@@ -364,7 +366,7 @@ class SimulatedVenue:
         if state.terminal:
             self.order_atr.pop(w.req.client_id, None)
             self._working.pop(w.req.client_id, None)
-            self._done[w.req.client_id] = (self._bar, self._view(w))  # its last view
+            self._done[w.req.client_id] = (self._bar, w)
             self._finished.append((self._bar, w.req.client_id))
             self._orders.pop(w.req.client_id, None)
         u = OrderUpdate(w.req.client_id, state, self.now, w.venue_id, fill, reason)
