@@ -239,3 +239,43 @@ def test_a_broken_bar_in_a_data_file_is_a_warning_of_the_run(af_home: Path, tmp_
     res = invoke(af_home, *COMMANDS["paper"], str(config))
     assert res.exit_code == 0, res.output
     assert want in " ".join(res.output.split())
+
+
+def test_a_bad_tick_is_noted_on_import_and_a_warning_of_the_run(
+    af_home: Path, tmp_path: Path
+) -> None:
+    """A close 1,000 times too high (a price in tenths of a cent) was imported without a word,
+    and a backtest of it reported a buy & hold volatility of 30,000 % with exit 0."""
+    import json
+
+    from alphaforge.data.sample import generate_daily
+
+    bars = generate_daily(seed=7, n_symbols=1, start="2014-01-02", years=1)
+    bars = bars[bars["symbol"] == "SYN01"]
+    bars = bars[["symbol", "timestamp", "open", "high", "low", "close", "volume"]].copy()
+    bars["symbol"] = "TICK"
+    for col in ("open", "high", "low", "close"):
+        values = bars[col].to_numpy(copy=True)
+        values[100] *= 1000.0
+        bars[col] = values
+    data = tmp_path / "tick.csv"
+    bars.to_csv(data, index=False)
+    day = f"{bars['timestamp'].iloc[100]:%Y-%m-%d}"
+    want = f"TICK {day}: close "
+    res = invoke(af_home, "data", "import", str(data))
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert want in text and "(a bad tick?); 1 such bar(s); stored as they are" in text
+    for args in (("backtest", "sma_cross", "-s", "TICK", "-q"),
+                 ("backtest", "sma_cross", "-s", "TICK", "--data", str(data), "-q")):  # fmt: skip
+        for old in af_home.rglob("result.json"):
+            old.unlink()
+        res = invoke(af_home, *args)
+        assert res.exit_code == 0, res.output
+        out = json.loads(next(af_home.rglob("result.json")).read_text())
+        assert any(want in w and "used as they are" in w for w in out["warnings"]), out["warnings"]
+    config = tmp_path / "tick.yaml"
+    config.write_text(REPLAY_CONFIG.replace("SYN01", "TICK") + f"data: {data}\n")
+    res = invoke(af_home, *COMMANDS["paper"], str(config))
+    assert res.exit_code == 0, res.output
+    assert want in " ".join(res.output.split())

@@ -54,7 +54,7 @@ def check_cmd(
     limit: int = typer.Option(40, "--limit", help="Most symbols listed in the table."),
 ) -> None:
     """Check bars for duplicates, broken OHLC, gaps against the exchange calendar, outliers,
-    unadjusted splits and stale prices."""
+    bad ticks (spikes), unadjusted splits and stale prices."""
     from alphaforge.data.quality import check_bars
 
     check_output_file(json_out, "--json")

@@ -50,6 +50,7 @@ from alphaforge.data.ingest_checks import (
     canonical_columns,
     check_values,
     note_broken_bars,
+    note_spikes,
     parse_timestamps,
     resolve_duplicates,
 )
@@ -260,6 +261,7 @@ def _normalize_chunk(
     df["_line"] = loc.lines
     df = _sort(df, report)
     df = resolve_duplicates(df, loc, on_duplicate, report, state.last)
+    note_spikes(df, loc, report)
     for sym, last in df.groupby("symbol", sort=False).tail(1).set_index("symbol").iterrows():
         state.last[str(sym)] = last
     report.rows_read += len(df)

@@ -257,6 +257,17 @@ def note_broken_bars(df: pd.DataFrame, loc: Locator, report: IngestReport) -> No
             report.suspect.append(f"{loc.source}, {row}")
 
 
+def note_spikes(df: pd.DataFrame, loc: Locator, report: IngestReport) -> None:
+    """Note bad ticks (the ``spikes`` check of :mod:`alphaforge.data.quality`) in bars sorted by
+    symbol and time: stored as they are, reported per symbol with the first one."""
+    from alphaforge.data.quality import spike_notes
+
+    for note in spike_notes(df):
+        symbol = note.split(" ", 1)[0]
+        report.note(f"{note}; stored as they are (`alphaforge data check {symbol}` lists them)")
+        report.suspect.append(f"{loc.source}, {note}")
+
+
 def resolve_duplicates(
     df: pd.DataFrame,
     loc: Locator,

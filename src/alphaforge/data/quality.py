@@ -21,6 +21,10 @@ Checks (``count`` is a number of rows unless said otherwise):
 * ``off_calendar``: a daily bar on a non-session, an intraday bar starting outside regular hours.
 * ``outliers``: log returns farther than ``outlier_sigma`` robust sigmas (``1.4826 * MAD``) from
   the symbol's median return, on ``adj_close`` when that column exists.
+* ``spikes``: bad ticks: a bar whose return is an outlier and whose next return is an outlier
+  that undoes it, its two neighbours agreeing within a quarter of the smaller move, and at least
+  50% away from both (the price jumps away and straight back, as a close 1,000 times too high
+  does); a crash that is not undone the next bar is an outlier only.
 * ``unadjusted_split``: with ``adj_close``, raw-close jumps beyond ``outlier_sigma`` that vanish
   in the adjusted series, i.e. coincide with a change of the factor ``adj_close / close``.
 * ``stale``: bars in runs of ``>= stale_run`` bars with ``open == high == low == close`` and an
@@ -60,6 +64,7 @@ WARNING_CHECKS: tuple[str, ...] = (
     "gaps",
     "off_calendar",
     "outliers",
+    "spikes",
     "unadjusted_split",
     "stale",
 )
@@ -369,7 +374,81 @@ def _return_checks(bars: _Bars, keep: np.ndarray, k: float) -> _Masks:
         if adjusted:
             raw = _log_returns(bars.c, bars, keep)
             split = (np.abs(raw - med) > k * sigma) & ~outliers
-    return {"outliers": (outliers, None), "unadjusted_split": (split, None)}
+    spikes = _spikes(r, outliers, bars, keep)
+    return {"outliers": (outliers, None), "spikes": (spikes, None),
+            "unadjusted_split": (split, None)}  # fmt: skip
+
+
+SPIKE_MOVE = float(np.log(1.5))
+"""The least jump of a spike, in log return, both ways: a price 50% above both neighbours (or a
+third below). Thin markets bounce by many robust sigmas between two prices; a bad tick (a
+price in cents, a digit lost or added) moves far more."""
+
+
+def _undone(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """The shape of a spike from its return in ``ra`` and out ``rb`` (log): at least
+    :data:`SPIKE_MOVE` both ways, the two neighbours agreeing within a quarter of the smaller
+    move."""
+    with np.errstate(invalid="ignore"):
+        leg = np.minimum(np.abs(ra), np.abs(rb))
+        return (np.abs(ra + rb) <= 0.25 * leg) & (leg >= SPIKE_MOVE)
+
+
+def _spikes(r: np.ndarray, outliers: np.ndarray, bars: _Bars, keep: np.ndarray) -> np.ndarray:
+    """Rows whose log return ``r`` is an outlier and whose symbol's next kept row has an
+    outlier return that undoes it (:func:`_undone`)."""
+    rows = np.flatnonzero(keep)
+    out = np.zeros(len(r), dtype=bool)
+    if len(rows) > 1:
+        a, b = rows[:-1], rows[1:]
+        same = bars.codes[a] == bars.codes[b]
+        out[a] = same & outliers[a] & outliers[b] & _undone(r[a], r[b])
+    return out
+
+
+SPIKE_SIGMA = 8.0
+"""The ``spikes`` check's outlier threshold (robust sigmas) where bars are used rather than
+inspected: on import and for a backtest or replay (``data check --outlier-sigma`` sets it
+there)."""
+
+
+def spike_notes(bars_long: pd.DataFrame, k: float = SPIKE_SIGMA) -> list[str]:
+    """One line per symbol with bad ticks (the ``spikes`` check on the close): how many, and
+    the first one with the closes around it. ``bars_long`` is sorted by symbol and time with
+    one row per bar (as the store and the importer give them); a symbol's robust sigma is only
+    computed when its closes have a spike's shape, so clean bars cost a pass of numpy."""
+    n = len(bars_long)
+    if n < 3:
+        return []
+    sym = bars_long["symbol"].to_numpy()
+    c = bars_long["close"].to_numpy(dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logp = np.log(np.where(c > 0, c, np.nan))
+    r = np.full(n, np.nan)
+    same = sym[1:] == sym[:-1]
+    r[1:] = np.where(same, logp[1:] - logp[:-1], np.nan)
+    shape = np.zeros(n, dtype=bool)
+    shape[:-1] = _undone(r[:-1], r[1:])  # in: the return into the bar; out: the next one
+    if not shape.any():
+        return []
+    stamps = pd.DatetimeIndex(bars_long["timestamp"])
+    notes = []
+    for name in dict.fromkeys(sym[shape].tolist()):
+        rows = np.flatnonzero(sym == name)
+        med, sigma = _robust(r[rows], np.zeros(len(rows), dtype=np.int64))
+        with np.errstate(invalid="ignore"):
+            far = np.abs(r[rows] - med) > k * sigma
+        hits = rows[:-1][shape[rows[:-1]] & far[:-1] & far[1:]]
+        if len(hits) == 0:
+            continue
+        i = int(hits[0])
+        when = stamps[i]
+        text = f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat()
+        notes.append(
+            f"{name} {text}: close {c[i]:,.6g} between {c[i - 1]:,.6g} and {c[i + 1]:,.6g} "
+            f"(a bad tick?); {len(hits)} such bar(s)"
+        )
+    return notes
 
 
 def _stale_check(

@@ -17,6 +17,7 @@ from alphaforge.core.suggest import did_you_mean
 from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.data.adjust import adjust_bars
 from alphaforge.data.ingest import DEFAULT_CHUNK_ROWS, IngestReport, OnDuplicate, read_bars
+from alphaforge.data.quality import spike_notes
 from alphaforge.ports import BarStore, SeriesInfo, WriteSummary
 
 __all__ = [
@@ -174,6 +175,13 @@ def load_panel(
         if tuple(order) != panel.symbols:
             panel = panel.select(order)
     panel.meta["adjusted"] = adjust
+    spikes = spike_notes(bars)  # (a backtest's warnings, a replay's notes)
+    if spikes:
+        panel.meta["data_notes"] = [
+            f"{n}, used as they are (`alphaforge data check {n.split(' ', 1)[0]} --timeframe "
+            f"{tf}` lists them)"
+            for n in spikes
+        ]
     return panel
 
 

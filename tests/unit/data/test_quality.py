@@ -159,6 +159,43 @@ def test_outlier_on_a_random_walk() -> None:
     assert (out.count, out.examples) == (1, (days[200],))
 
 
+@pytest.mark.parametrize(("factor", "spikes"), [(1000.0, 1), (0.01, 1), (1.6, 1), (1.3, 0)])
+def test_spike_is_a_jump_away_and_straight_back(factor: float, spikes: int) -> None:
+    days, closes = walk()
+    closes[120] *= factor  # one close off by ``factor``, its neighbours untouched
+    report = check_bars(daily("AAA", days, closes), "1d")
+    # a move of log 1.3 = 0.26 (26 robust sigmas of the 1 % walk) both ways is an outlier
+    # twice, but below the 50 % a spike needs; 1.6, 1000 and 0.01 are spikes
+    assert report.count("outliers") == 2
+    assert report.count("spikes") == spikes
+    if spikes:
+        (hit,) = [i for i in report.issues if i.check == "spikes"]
+        assert hit.examples == (days[120],)
+
+
+def test_a_crash_that_stays_is_an_outlier_not_a_spike() -> None:
+    days, closes = walk()
+    closes[120:] *= 0.4  # -60 % and it stays: the next return is an ordinary 1 % move
+    report = check_bars(daily("AAA", days, closes), "1d")
+    assert (report.count("outliers"), report.count("spikes")) == (1, 0)
+
+
+def test_spike_notes_name_the_bar_and_its_neighbours() -> None:
+    from alphaforge.data.quality import spike_notes
+
+    days, closes = walk()
+    bad = closes.copy()
+    bad[[40, 90]] *= 100.0  # two closes in cents, on the bars of days[40] and days[90]
+    frame = pd.concat([daily("AAA", days, closes), daily("BBB", days, bad)], ignore_index=True)
+    (note,) = spike_notes(frame)
+    expected = (
+        f"BBB {days[40]:%Y-%m-%d}: close {bad[40]:,.6g} between {bad[39]:,.6g} and "
+        f"{bad[41]:,.6g} (a bad tick?); 2 such bar(s)"
+    )
+    assert note == expected
+    assert spike_notes(daily("AAA", days, closes)) == []
+
+
 def test_split_in_raw_close_is_unadjusted_split_not_outlier() -> None:
     days, adj = walk()
     raw = adj.copy()
