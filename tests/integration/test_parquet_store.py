@@ -294,3 +294,20 @@ def test_write_many_commits_every_part_or_none(tmp_path: Path) -> None:
     assert [(i.symbol, i.timeframe, i.rows) for i in store.list()] == [
         ("A", "1d", 3), ("B", "1d", 5), ("H", "1h", 5),
     ]  # fmt: skip
+
+
+def test_a_parquet_file_the_store_did_not_write_is_named_as_such(tmp_path: Path) -> None:
+    """A series rewritten by another tool (pandas) lost the store's footer; listing the store
+    said 'unreadable store file (b'alphaforge')'."""
+    from alphaforge.core.errors import StoreError
+
+    store = ParquetStore(tmp_path / "s")
+    store.write(bars("A", "2020-01-01", 5), "1d")
+    path = next((tmp_path / "s").rglob("symbol=A.parquet"))
+    pd.read_parquet(path).to_parquet(path)
+    with pytest.raises(StoreError) as err:
+        store.list()
+    assert str(err.value) == (
+        f"{path}: not a store file (no alphaforge footer: written by another tool?); remove it "
+        "and load its bars with `alphaforge data import FILE`"
+    )

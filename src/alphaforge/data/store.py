@@ -358,8 +358,16 @@ def _atomic_json(path: Path, payload: object) -> None:
 def _footer(path: Path) -> tuple[int, pd.Timestamp, pd.Timestamp]:
     try:
         meta = pq.read_schema(path).metadata or {}
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreError(f"{path}: unreadable store file ({exc})") from None
+    if _META not in meta:  # a Parquet file the store did not write (copied or edited in)
+        raise StoreError(
+            f"{path}: not a store file (no alphaforge footer: written by another tool?); "
+            "remove it and load its bars with `alphaforge data import FILE`"
+        )
+    try:
         info = json.loads(meta[_META])
-    except (pa.ArrowInvalid, OSError, KeyError, ValueError) as exc:
+    except ValueError as exc:
         raise StoreError(f"{path}: unreadable store file ({exc})") from None
     return int(info["rows"]), pd.Timestamp(info["first"]), pd.Timestamp(info["last"])
 
