@@ -65,10 +65,12 @@ def solo(spec: RunSpec, k: int, home: Path, of: Trips = trips) -> list[tuple[Any
 
 
 def identities(setup: AccountSetup, ledger: Ledger, rel: float | None = None) -> None:
-    """The strategies' cash and positions add up to the venue's account (the positions
-    exactly, or to ``rel``)."""
+    """The strategies' cash and the account's reserve (the cash no strategy is allocated) and
+    the strategies' positions add up to the venue's account (the positions exactly, or to
+    ``rel``)."""
     venue = setup.account.desk.venue
-    assert sum(n.st.cash for n in setup.nodes) == pytest.approx(venue.account().cash, rel=1e-12)
+    cash = sum(n.st.cash for n in setup.nodes) + setup.account.reserve
+    assert cash == pytest.approx(venue.account().cash, rel=1e-12)
     held: dict[str, float] = {}
     for p in ledger.positions(setup.run_id):
         held[p.symbol] = held.get(p.symbol, 0.0) + float(p.qty)

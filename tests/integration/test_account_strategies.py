@@ -176,6 +176,37 @@ def test_account_loss_limits_reduce_every_strategy(bars_file: Path, tmp_path: Pa
                         and o.bar > e.bar]  # fmt: skip
 
 
+def test_unallocated_cash_is_the_accounts_reserve_in_its_equity_and_limits(
+    bars_file: Path, tmp_path: Path
+) -> None:
+    """Allocations of 0.3 and 0.2 leave half the cash to no strategy. The account's equity was
+    the strategies' 50,000: ``pnl`` read a loss of 18% of the account as one of 68%, and the
+    account limits measured against half the account."""
+    spec = _spec(bars_file, costs=True, stops=False, account={"max_drawdown": 0.01})
+    spec.strategies[0].allocation, spec.strategies[1].allocation = 0.3, 0.2  # type: ignore[index]
+    with Ledger.open(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
+        setup = _replay(spec, tmp_path, ledger)
+        assert setup.account.reserve == pytest.approx(50_000.0, rel=1e-12)
+        _identities(setup, ledger)  # the venue's cash holds the reserve
+        whole = ledger.equity_curve(setup.run_id)
+        parts = {sid: ledger.equity_curve(setup.run_id, sid)["equity"] for sid in setup.ids}
+        events = ledger.risk_events(setup.run_id)
+        daily = ledger.daily_pnl(setup.run_id)
+    strategies = parts["fast"] + parts["slow"]
+    assert len(whole) == len(strategies) > 500
+    # the account's equity: the strategies' and 50,000 of cash, at every bar
+    assert whole["equity"].to_numpy() == pytest.approx(strategies.to_numpy() + 50_000.0, rel=1e-12)
+    assert whole["equity"].iloc[0] == pytest.approx(100_000.0, rel=1e-3)
+    assert float(daily["start_equity"].iloc[0]) == pytest.approx(100_000.0, rel=1e-3)
+    # the breaker measures the drawdown of that equity: the first close 1% below its peak
+    account = whole["equity"].to_numpy()
+    drawdown = 1.0 - account / pd.Series(account).cummax().to_numpy()
+    first = int((drawdown >= 0.01).argmax())
+    (breaker,) = [e for e in events if e.strategy == "account" and e.rule == "max_drawdown"]
+    assert breaker.value == pytest.approx(drawdown[first], rel=1e-9)
+    assert pd.Timestamp(breaker.bar) == whole.index[first]
+
+
 def test_a_restarted_account_continues_as_if_never_stopped(bars_file: Path, tmp_path: Path) -> None:
     spec = _spec(bars_file, costs=True, stops=True)
     with Ledger.open(f"sqlite:///{tmp_path / 'whole.db'}") as ledger:

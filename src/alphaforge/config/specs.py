@@ -187,7 +187,8 @@ class SleeveSpec(BaseModel):
 
 
 class AccountSpec(BaseModel):
-    """Limits over every strategy of the account (``strategies:``), on their summed equity."""
+    """Limits over every strategy of the account (``strategies:``), on the account's equity:
+    the strategies' summed and the cash no strategy is allocated."""
 
     model_config = ConfigDict(extra="forbid")
     daily_loss_limit: Fraction | None = Field(

@@ -5,11 +5,15 @@ switch and its open, whose market orders the :class:`~alphaforge.engine.netting.
 holds); the account refuses held entries that would take its gross exposure above
 ``account.max_gross``; the desk nets the rest per symbol and sends the differences; the venue
 sees the bar; then every node runs its second half (:meth:`TradingNode.finish`: fills, close,
-protection, its cycle's rows). The account then evaluates its own limits on the summed equity of
-its strategies, and all of it (every node's cycle, the netted orders, the account's risk events
-and the state a restart continues from) commits in one transaction per batch of bars.
+protection, its cycle's rows). The account then evaluates its own limits on its equity (the
+strategies' summed and its reserve, below), and all of it (every node's cycle, the netted
+orders, the account's risk events and the state a restart continues from) commits in one
+transaction per batch of bars.
 
-Account limits (``account:``), over the strategies' summed equity:
+Account limits (``account:``), over the account's equity: the strategies' summed equity and the
+account's **reserve**, the cash no strategy is allocated (``cash`` x (1 - the allocations'
+sum)), which the account keeps as cash and records as the equity of ``account`` at every bar
+(so ``pnl`` and ``status`` show the whole account):
 
 * ``daily_loss_limit``: a day whose equity fell this far from the last close before it puts
   every strategy in the **reducing** state for the rest of that day (on bars of a day or
@@ -85,8 +89,10 @@ class Account:
         day: np.ndarray,
         batch: int = 256,
         batch_seconds: float = 0.25,
+        reserve: float = 0.0,
     ) -> None:
         self.nodes, self.desk, self.ledger, self.run_id = nodes, desk, ledger, run_id
+        self.reserve = reserve  # the cash no strategy is allocated (see the module docstring)
         self.limits, self.bars, self.day = limits, bars, day
         self.batch, self.batch_seconds = batch, batch_seconds
         self.risk = _Risk()
@@ -100,7 +106,8 @@ class Account:
 
     @property
     def equity(self) -> float:
-        return float(sum(n.st.equity for n in self.nodes))
+        """The strategies' equity at the last close and the reserve."""
+        return float(sum(n.st.equity for n in self.nodes)) + self.reserve
 
     def step(self, t: int, trade: bool = True) -> float:
         """Run bar ``t`` for every strategy; returns the account's equity at its close."""
@@ -118,7 +125,7 @@ class Account:
         for node in self.nodes:
             node._reference_atr()
         self.desk.on_bar(self.bars(t))
-        eq = float(sum(node.finish(t) for node in self.nodes))
+        eq = float(sum(node.finish(t) for node in self.nodes)) + self.reserve
         events += self._limits(int(self.day[t]), eq)
         self._write(text, events)
         return eq
@@ -134,6 +141,8 @@ class Account:
             w.order_event(u)
         for rule, value, limit in events:
             w.risk_event(ACCOUNT, rule, value, limit, "block")
+        if self.reserve:
+            w.equity(ACCOUNT, self.reserve, self.reserve, 0.0, 0.0)
         self._last = w
         self._n += 1
         if self._n >= self.batch or time.monotonic() - self._t0 >= self.batch_seconds:
@@ -301,7 +310,7 @@ class Account:
 class LiveAccount(Account):
     """An account on a broker with a live feed: at the close of bar ``t`` every node books
     what the broker did and runs its close; the account's loss limits are evaluated on the
-    summed equity; then every node runs the open of bar ``t + 1`` with the account's state of
+    account's equity; then every node runs the open of bar ``t + 1`` with the account's state of
     that bar's trading day (``next_day(t)``), a strategy that may only reduce exposure has its
     working limit / stop entries cancelled at the broker, the gross cap refuses held entries
     (counting the working ones at their level), and the desk sends each symbol's net order at
@@ -321,8 +330,10 @@ class LiveAccount(Account):
         bars: Callable[[int], BarSet],
         day: np.ndarray,
         next_day: Callable[[int], int],
+        reserve: float = 0.0,
     ) -> None:
-        super().__init__(list(nodes), desk, ledger, run_id, limits, bars, day, batch=1)
+        super().__init__(list(nodes), desk, ledger, run_id, limits, bars, day, batch=1,
+                         reserve=reserve)  # fmt: skip
         self.next_day = next_day
         desk.brackets = self._brackets
 
@@ -351,7 +362,7 @@ class LiveAccount(Account):
         self._roll_day(int(self.day[t]))
         self.desk.settle(self.bars(t), texts[t + 1] if t + 1 < len(texts) else None)
         self._report_unplaced()
-        eq = float(sum(node.close_phase(t) for node in self.nodes))
+        eq = float(sum(node.close_phase(t) for node in self.nodes)) + self.reserve
         events = self._limits(int(self.day[t]), eq)
         nday = self.next_day(t)
         self._roll_day(nday)

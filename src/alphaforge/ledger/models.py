@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from alphaforge.core.errors import StoreError
+
 __all__ = [
     "Base",
     "Cycle",
@@ -71,7 +73,13 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None or isinstance(value, Decimal):
             return value
-        return Decimal(repr(float(value)))
+        try:
+            return Decimal(repr(float(value)))
+        except (TypeError, ValueError):  # SQLite keeps whatever was written into the column
+            raise StoreError(
+                f"ledger: a stored amount is not a number ({value!r}): the ledger file was "
+                "changed outside alphaforge"
+            ) from None
 
 
 TS = String(40)  # ISO-8601 text

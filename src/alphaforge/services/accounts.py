@@ -346,13 +346,21 @@ def _account(
         lim.daily_loss_limit, lim.max_drawdown, lim.max_gross
     ) if lim else AccountLimits()  # fmt: skip
     day = books[0][2].day
+    reserve = reserve_of(spec, sleeves)
     if isinstance(desk, BrokerDesk):
         live_nodes = [n for n in nodes if isinstance(n, LiveNode)]
         first = live_nodes[0]
         return LiveAccount(live_nodes, desk, ledger, run.run_id, limits, _bars_of(panel), day,
-                           lambda t: first.next_period(first.panel, t)[0])  # fmt: skip
+                           lambda t: first.next_period(first.panel, t)[0], reserve)  # fmt: skip
     return Account(nodes, desk, ledger, run.run_id, limits, _bars_of(panel), day,
-                   batch=run.batch)  # fmt: skip
+                   batch=run.batch, reserve=reserve)  # fmt: skip
+
+
+def reserve_of(spec: RunSpec, sleeves: list[RunSpec]) -> float:
+    """The cash no strategy is allocated: ``cash`` less the strategies' (0 when the allocations
+    sum to 1, up to the float rounding of their shares)."""
+    left = float(spec.cash) - sum(float(s.cash) for s in sleeves)
+    return left if left > 1e-9 * float(spec.cash) else 0.0
 
 
 def _node(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import TypedDict
 
 import pytest
@@ -154,3 +155,27 @@ def test_halt_and_resume_survive_reopening(ledger_url: str) -> None:
     halt = lg.halted()
     assert halt is not None and halt.reason == "again" and not halt.flatten
     lg.close()
+
+
+def test_an_amount_edited_into_text_is_named_not_a_traceback(tmp_path: Path) -> None:
+    """SQLite keeps any text written into a NUMERIC column by hand; reading it back was
+    'unexpected error: ValueError' from every ledger command."""
+    import sqlite3
+
+    path = tmp_path / "ledger.db"
+    with Ledger.open(f"sqlite:///{path}") as lg:
+        lg.start_run(run_id=RUN, mode="replay", venue="simulated", config_hash="h",
+                     config_text="{}", strategies=["s1"], started=BAR)  # fmt: skip
+        with lg.cycle(RUN, BAR) as w:
+            w.order(order("o1"))
+            w.fill(fill("f1", "o1"))
+    con = sqlite3.connect(path)
+    con.execute("UPDATE fills SET price = 'abc'")
+    con.commit()
+    con.close()
+    with Ledger.open(f"sqlite:///{path}") as lg, pytest.raises(StoreError) as err:
+        lg.fills(RUN)
+    assert str(err.value) == (
+        "ledger: a stored amount is not a number ('abc'): the ledger file was changed outside "
+        "alphaforge"
+    )
