@@ -96,7 +96,12 @@ def make_strategy(
 ) -> Strategy[Any]:
     if isinstance(ref, Strategy):
         return ref if not params else type(ref)({**ref.params.model_dump(), **params})
-    cls = ref if inspect.isclass(ref) else load_strategy_class(str(ref))
+    if not (inspect.isclass(ref) or isinstance(ref, str)):  # e.g. the data given first
+        raise StrategyInputError(
+            f"the strategy is a name, a Strategy class or an instance, got a "
+            f"{type(ref).__name__} (arguments in the wrong order?)"
+        )
+    cls = ref if inspect.isclass(ref) else load_strategy_class(ref)
     strategy = cls(params or {})
     checked_warmup(strategy)
     return strategy

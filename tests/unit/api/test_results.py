@@ -148,3 +148,16 @@ def test_plot_without_the_api_says_how(result: BacktestResult, tmp_path: Path) -
     lines = out.stdout.splitlines()
     assert lines[0].startswith("BacktestError BacktestResult.plot() comes with the Python API")
     assert lines[1] == "Figure"
+
+
+def test_the_data_given_first_is_named_not_printed(one: pd.DataFrame) -> None:
+    """``alphaforge.backtest(df, "sma_cross")`` said "unknown strategy '<the whole frame's
+    text>'", thousands of characters on many lines."""
+    from alphaforge.core.errors import StrategyInputError
+
+    with pytest.raises(StrategyInputError) as err:
+        alphaforge.backtest(one, "sma_cross")  # type: ignore[arg-type]
+    assert str(err.value) == (
+        "the strategy is a name, a Strategy class or an instance, got a DataFrame (arguments in "
+        "the wrong order?)"
+    )
