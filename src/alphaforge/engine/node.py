@@ -201,6 +201,8 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, ReversalEntries, KillS
     def _reference_atr(self) -> None:
         """The simulated venue's slippage may scale with the ATR known before the bar."""
         venue = self.p.venue
+        if self.st.s["slip_atr"] <= 0.0:
+            return  # (the slippage has no ATR part: nothing reads it)
         if self.sig is not None and hasattr(venue, "reference_atr"):
             venue.reference_atr = {
                 s: float(a) for s, a in zip(self.panel.symbols, self.sig.atr, strict=True)
@@ -384,7 +386,11 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, ReversalEntries, KillS
     def _adopt_bracket(self, j: int, req: OrderRequest, cyc: Cycle) -> None:
         """The bracket's protective orders at the venue now protect position ``j``; each is
         recorded as an order of its own."""
-        legs = [o for o in self.p.venue.open_orders() if o.parent_id == req.client_id]
+        legs_of = getattr(self.p.venue, "legs_of", None)  # (a venue that can pick them out)
+        if legs_of is not None:
+            legs = legs_of(req.client_id)
+        else:
+            legs = [o for o in self.p.venue.open_orders() if o.parent_id == req.client_id]
         if not legs:
             return
         reason = self._protect_with(j, legs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,9 +40,11 @@ def optional_amount(x: float | Decimal | None, what: str) -> Decimal | None:
     return None if x is None else amount(x, what)
 
 
+@functools.lru_cache(maxsize=1024)
 def utc_text(ts: str) -> str:
     """An ISO-8601 time as UTC ISO text (a naive time is taken as UTC); text that is not an
-    ISO time is kept as given, so a venue's odd timestamp never loses a fill."""
+    ISO time is kept as given, so a venue's odd timestamp never loses a fill. (Remembered for
+    the last times seen: a bar's orders, events and fills share a few.)"""
     if not ts:
         return ts
     try:

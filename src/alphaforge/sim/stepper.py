@@ -116,6 +116,8 @@ class Stepper(StepRecords, RowBuffers):
         self._posrow = np.zeros((1, self.n))
         self._nan_row = np.full(self.n, np.nan)
         self._inf_row = np.full(self.n, np.inf)
+        self._scratch: Book | None = None  # the open phase's scratch book and records
+        self._srec: Records | None = None
         self._views()
         # the signal bar's levels, ATR, volatility and priority of each pending limit / stop
         # entry (sizing reads them at its signal bar, which a gtc entry may have left behind)
@@ -190,18 +192,8 @@ class Stepper(StepRecords, RowBuffers):
             return OpenPlan()  # nothing pending: the open phase would do nothing
         nan = self._nan_row
         self._load(BarRow(open_px, nan, nan, nan, self._inf_row), sig, day, week)
-        scratch = _copy_book(self.book)
-        c = self.rec.cnt[0]
-        room = 4 * self.n + 16
-        kelly = self.s["sizing"] == C.SIZE_KELLY
-        n_tr = int(c["trades"]) if kelly else 0  # only Kelly sizing reads past trades
-        trades = np.empty(n_tr + room, dtype=TRADE)
-        trades[:n_tr] = self.rec.trades[:n_tr]
-        srec = Records(
-            trades, np.empty(room, dtype=ORDER), np.empty(4, dtype=EVENT),
-            np.zeros(1, dtype=COUNTERS),
-        )  # fmt: skip
-        srec.cnt[0]["trades"] = n_tr
+        scratch = self._scratch_book()
+        srec = self._scratch_records()
         resting = self._resting_columns(t)
         open_phase_nb(t, self._mk, self._it, scratch, srec, self.s)
         plan = OpenPlan(levels=scratch.pos)
@@ -219,6 +211,35 @@ class Stepper(StepRecords, RowBuffers):
         self.book.pend[:] = scratch.pend if plan.after_open is None else plan.after_open.pend
         self.book.account[0]["pend_rebal"] = scratch.account[0]["pend_rebal"]
         return plan
+
+    def _scratch_book(self) -> Book:
+        """The book copied into the open phase's scratch book: one per stepper, refilled at
+        each open (the last plan's ``levels`` are its rows, read until the next open)."""
+        scratch = self._scratch
+        if scratch is None:
+            scratch = self._scratch = _copy_book(self.book)
+        else:
+            for dst, src in zip(scratch, self.book, strict=True):
+                dst[...] = src
+        return scratch
+
+    def _scratch_records(self) -> Records:
+        """Empty records for the open phase's orders (Kelly sizing: with the past trades it
+        reads); reused from open to open but for Kelly's, whose trades grow."""
+        room = 4 * self.n + 16
+        if self.s["sizing"] == C.SIZE_KELLY:  # only Kelly sizing reads past trades
+            n_tr = int(self.rec.cnt[0]["trades"])
+            trades = np.empty(n_tr + room, dtype=TRADE)
+            trades[:n_tr] = self.rec.trades[:n_tr]
+            srec = Records(trades, np.empty(room, dtype=ORDER), np.empty(4, dtype=EVENT),
+                           np.zeros(1, dtype=COUNTERS))  # fmt: skip
+            srec.cnt[0]["trades"] = n_tr
+            return srec
+        if self._srec is None:
+            self._srec = Records(np.empty(room, dtype=TRADE), np.empty(room, dtype=ORDER),
+                                 np.empty(4, dtype=EVENT), np.zeros(1, dtype=COUNTERS))  # fmt: skip
+        self._srec.cnt[:] = 0
+        return self._srec
 
     # ---- limit / stop entries ----------------------------------------------------------
     def _resting_columns(self, t: int) -> bool:

@@ -188,6 +188,11 @@ class SimulatedVenue:
     def open_orders(self) -> list[VenueOrder]:
         return [self._view(w) for w in self._working.values()]
 
+    def legs_of(self, parent_id: str) -> list[VenueOrder]:
+        """The working bracket legs of the entry ``parent_id`` (what :meth:`open_orders` lists
+        with that parent, without a view of every working order)."""
+        return [self._view(w) for w in self._working.values() if w.parent == parent_id]
+
     def open_ids(self) -> set[str]:
         return set(self._working)
 
