@@ -397,7 +397,8 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     elif err["type"] == "value_error":
         msg = msg.removeprefix("Value error, ")
     value = err.get("input")
-    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    named = isinstance(value, str) and repr(value) in msg  # the check's words show it already
+    shown = "" if isinstance(value, dict) or named else f" (got {value!r})"
     more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     where = f"{loc}: " if loc else ""
     return f"{source}: {where}{msg}{shown}{more}"

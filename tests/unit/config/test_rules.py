@@ -265,7 +265,14 @@ def test_quoted_exit_number_is_a_price_distance() -> None:
 def test_bad_specs_name_key_and_value(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=r"^run.yaml: " + message) as err:
         BacktestConfig.build(data, source="run.yaml")
-    assert "(got " in str(err.value) and "\n" not in str(err.value)
+    msg = str(err.value)
+    (section,) = data.values()
+    value = list(section.values())[-1] if isinstance(section, dict) else section
+    # the value is named once: in the check's own words or as "(got ...)", not both
+    assert "(got " in msg or repr(value) in msg, msg
+    if isinstance(value, str):
+        assert msg.count(repr(value)) <= 1, msg
+    assert "\n" not in msg
 
 
 # ---- settings that act or are refused ----------------------------------------------------------
