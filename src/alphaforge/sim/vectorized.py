@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from alphaforge.sim.records import Records, Series
 from alphaforge.sim.result import BacktestResult
 from alphaforge.sim.settings import settings_from_config
 from alphaforge.strategy.base import Signals, Strategy, StrategyData, TargetWeights
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def ffill_rows(a: np.ndarray) -> np.ndarray:
@@ -156,6 +159,7 @@ def _assemble(
     metrics = _metrics(config, float(resolved["periods_per_year"]), series, records, bench)
     warnings = ["fill=close: same-bar close fills are optimistic"] if config.fill == "close" else []
     warnings += idle_warning(orders, len(trades))
+    warnings += bankrupt_warning(panel.index, eq)
     return BacktestResult(
         index=panel.index,
         symbols=panel.symbols,
@@ -191,6 +195,23 @@ def _assemble(
         ),
         close_values=panel.close,
     )
+
+
+def bankrupt_warning(index: pd.DatetimeIndex, equity: np.ndarray) -> list[str]:
+    """A warning for a run whose equity fell to zero or below (leverage, a short squeezed): no
+    margin call is modelled, so it went on trading an account a broker would have closed."""
+    hit = np.flatnonzero(equity <= 0.0)
+    if not len(hit):
+        return []
+    i = int(hit[0])
+    when = index[i]
+    day = f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat()
+    return [
+        f"equity fell to {equity[i]:,.2f} on {day}: the account was bankrupt there and no "
+        "margin call is modelled, so the run went on trading it; the metrics describe no real "
+        "account (lower the sizing or risk.max_gross_leverage, or set risk.max_drawdown, whose "
+        "default action closes every position and stops)"
+    ]
 
 
 def idle_warning(orders: np.ndarray, n_trades: int) -> list[str]:

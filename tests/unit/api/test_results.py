@@ -161,3 +161,18 @@ def test_the_data_given_first_is_named_not_printed(one: pd.DataFrame) -> None:
         "the strategy is a name, a Strategy class or an instance, got a DataFrame (arguments in "
         "the wrong order?)"
     )
+
+
+def test_a_bankrupt_run_says_so(one: pd.DataFrame) -> None:
+    """8x leverage on a long / short crossover takes the equity below zero; the run reported
+    a total return of -103% and a Sharpe ratio without a word, exit 0."""
+    lever = {"sizing": {"method": "fraction", "value": 8.0}, "risk": {"max_gross_leverage": 10}}
+    res = alphaforge.backtest("sma_cross", one, direction="long_short", **lever)
+    eq = res.equity
+    first = eq.index[int(np.argmax(eq.to_numpy() <= 0.0))]
+    assert (eq <= 0.0).any()
+    (warning,) = [w for w in res.warnings if "bankrupt" in w]
+    assert warning.startswith(f"equity fell to {eq[first]:,.2f} on {first:%Y-%m-%d}: ")
+    assert "no margin call is modelled" in warning
+    plain = alphaforge.backtest("sma_cross", one, direction="long_short")
+    assert (plain.equity > 0).all() and not [w for w in plain.warnings if "bankrupt" in w]
