@@ -166,8 +166,10 @@ def test_the_data_given_first_is_named_not_printed(one: pd.DataFrame) -> None:
 def test_a_bankrupt_run_says_so(one: pd.DataFrame) -> None:
     """8x leverage on a long / short crossover takes the equity below zero; the run reported
     a total return of -103% and a Sharpe ratio without a word, exit 0."""
-    lever = {"sizing": {"method": "fraction", "value": 8.0}, "risk": {"max_gross_leverage": 10}}
-    res = alphaforge.backtest("sma_cross", one, direction="long_short", **lever)
+    res = alphaforge.backtest(
+        "sma_cross", one, direction="long_short", sizing={"method": "fraction", "value": 8.0},
+        risk={"max_gross_leverage": 10},
+    )  # fmt: skip
     eq = res.equity
     first = eq.index[int(np.argmax(eq.to_numpy() <= 0.0))]
     assert (eq <= 0.0).any()
