@@ -206,52 +206,57 @@ source, which covers the batch kernels too.
 
 W5_FINDINGS = """#### W5: what the numbers say, and where the replay's time goes
 
-**Speed**: W5(a) (one symbol, 2,516 daily bars) runs at 1.89x backtrader's bars per second,
+**Speed**: W5(a) (one symbol, 2,516 daily bars) runs at 1.71x backtrader's bars per second,
 W5(b) (20 symbols x one year of minute bars, the replay's default of evaluating the strategy
-once after the look-ahead check) at 2.92x, and W5(c) (the minute bars with the strategy called
-at every bar on its last 200 bars, as paper and live do) at 2.15x: all three miss the 3x floor
-in this run. W5(b) and W5(c) are one timed run each, and a ratio here moves by 10 to 15% from
-run to run on this shared machine. This run's machine was slower than the previous run's
-(backtrader took 178 s on W5(b) against 121.5 s); the previous run, on commit b5d063a, gave
-1.58x, 3.16x and 2.37x, and a rerun of that code on this slower machine 1.73x, 2.89x and 2.03x.
+once after the look-ahead check) at 3.48x, and W5(c) (the minute bars with the strategy called
+at every bar on its last 200 bars, as paper and live do) at 2.08x: W5(b) meets the 3x floor,
+W5(a) and W5(c) miss it. W5(b) and W5(c) are one timed run each, and a ratio here moves by 10
+to 15% from run to run on this shared machine (W5(a) moved from 1.69x to 1.78x between two
+rounds of the same code below). This run's machine was faster than the previous run's
+(backtrader took 120 s on W5(b) against 178 s); the previous run, on commit 03e159d, gave
+1.89x, 2.92x and 2.15x.
 
-**What changed since the previous run**: the decision log writes a line for every fill (with
-what it was for: an entry, a signal's exit, a stop, a target) and for every protective order
-placed, and a bracket's protective legs are recorded with the state the venue holds them in
-(one more order event per entry). The same trades, checked by the parity tests. Measured before
-(e83a241) and after, side by side with backtrader in the same process, on this machine, in two
-rounds of each (median of 11 runs for W5(a), of 2 runs at 10 sessions for W5(b) and W5(c)):
+**What changed since the previous run** (commits 3d2a2ce and fb0d5ab): the quiet-bar kernel
+refills one rollback copy of the book instead of allocating six arrays per bar; the simulated
+venue keeps a finished order and builds its view when asked, and reads a bar's prices once; the
+open phase refills one scratch book and one set of scratch records per stepper; a bracket's
+legs are picked out by the venue without a view of every working order; the ATR the venue's
+slippage may scale with is not rebuilt when the slippage has none; SQLite checkpoints its WAL
+every 10,000 pages instead of 1,000. The same trades and final equity. Measured before (1dc2f99)
+and after (b42f9c3) in separate processes, alternating, on this machine (alphaforge alone, the
+median of N runs per process; the minute workloads on 40 sessions):
 
-| workload | before: alphaforge / backtrader | after: alphaforge / backtrader |
+| workload | before | after |
 |---|---|---|
-| W5(a) | 149 ms / 292 ms = 1.95x; 144 / 285 = 1.99x | 151 ms / 287 ms = 1.90x; 146 / 285 = 1.96x |
-| W5(b), 20 symbols x 10 sessions | 1.99 s / 7.20 s = 3.63x; 1.95 / 6.94 = 3.57x | 2.02 s / 6.99 s = 3.46x; 2.03 / 7.20 = 3.54x |
-| W5(c), 20 symbols x 10 sessions | 2.82 s / 7.27 s = 2.58x; 2.69 / 6.86 = 2.56x | 2.91 s / 7.04 s = 2.41x; 2.87 / 7.16 = 2.49x |
+| W5(a), median of 11, beside backtrader in the same process | 123 ms (1.68x); 114 ms (1.74x) | 111 ms (1.78x); 114 ms (1.72x) |
+| W5(b), 20 symbols x 40 sessions, median of 3 | 5.69 s; 5.35 s | 5.39 s; 5.23 s |
+| W5(c), 20 symbols x 40 sessions, median of 3 | 7.88 s; 8.03 s | 7.16 s; 7.51 s |
 
-The log's lines and the legs' events cost alphaforge about 1% of W5(a), 3% of W5(b) and 5% of
-W5(c) (its 53,620 orders and their fills are each a log line). They are what a user reads after
-a stop-out or a crash, so they stay.
+About 4% on W5(b), 8% on W5(c) and within the noise on W5(a).
 
-**Why W5(a) stays below 3x** (measured in the previous run, on a faster machine): backtrader
-needed about 0.2 s for the whole job, so the floor was about 65 ms; alphaforge took about 110
-to 125 ms. Measured by parts (median of 11): the
-fixed work of any run, whatever its length, about 33 ms (opening a new SQLite ledger 5 ms,
-reading and checking the Parquet file 12 ms, the look-ahead check 4 ms, building the node and
-registering the run 6 ms, closing the file with its WAL checkpoint 5.5 ms); the ledger's one
-commit about 28 ms (2,516 equity snapshots and 2,516 cycle rows are about 19 ms of it, in
-SQLite and in building the rows); the 134 bars on which something happens about 26 ms (each
-order passes the risk gate, the order manager, the venue and the decision log, and writes an
-order row, three or four state changes, a fill and a decision, which backtrader does not
-write); the 2,382 quiet bars about 16 ms (about 150 compiled calls, each stretch ended by a bar
-with an order). Reaching 65 ms would take leaving out the per-bar equity snapshot and cycle
-rows and most of the per-order records, which are what recovery and `drift` read; they stay.
+**Why W5(a) stays below 3x** (measured by parts, median of 10, on this machine): backtrader
+needs about 0.17 to 0.19 s for the whole job, so the floor is about 60 ms; alphaforge takes
+about 100 to 110 ms. The fixed work of any run, whatever its length, is about 35 ms (opening
+a new SQLite ledger 5 ms, reading and checking the Parquet file 9 ms, the look-ahead check
+4 ms, building the node and registering the run about 10 ms, closing the file with its WAL
+checkpoint 5 ms); the ledger's one commit about 26 ms (2,516 equity snapshots and 2,516
+cycle rows, in SQLite and in building the rows); the 134 bars on which something happens
+about 27 ms (each order passes the risk gate, the order manager, the venue and the decision
+log, and writes an order row, three or four state changes, a fill and a decision, which
+backtrader does not write); the 2,382 quiet bars about 13 ms (about 200 compiled calls, each
+stretch ended by a bar with an order). Reaching 60 ms would take leaving out the per-bar
+equity snapshot and cycle rows and most of the per-order records, which are what recovery and
+`drift` read; they stay.
 
-**Where the time goes in the minute replays** (sampled with py-spy): in W5(c) the strategy's
-hook on its last 200 bars about a quarter of a cycle (its two moving averages a third of that;
-slicing the panel and turning the hook's output into the kernel's row the rest); the open (the
-engine's open phase on a scratch book, the risk gate, the order manager, the venue and the
-decision log) about a fifth; writing the cycle about a fifth; the venue's matching a tenth. In
-W5(b) the ledger is about a sixth of the replay.
+**Where the time goes in the minute replays** (per-part timers on 20 sessions of W5(b)): a
+bar that is not quiet costs about 400 us for the 20 symbols: the open about 100 us (the
+engine's open phase on a scratch book about 45 us, then about 45 us per order sent through the
+risk gate, the order manager, the venue and the decision log), the ledger about 40 us to build
+the cycle's rows and 70 us of commit, the fills about 50 us, the venue's matching about 50 us,
+the close about 30 us; no part is above a fifth. In W5(c) every bar runs the whole cycle (quiet
+stretches need the strategy's rows in advance), and the strategy's call on its last 200 bars
+adds about 80 us a bar (the hook about 30 us, slicing the window and turning the hook's output
+into the kernel's row the rest).
 
 **Memory**: the growth in the table is the replay's inputs, which are proportional to the
 bars: the strategy's precomputed rows (masks, weights, ATR, volatility and eight protective
