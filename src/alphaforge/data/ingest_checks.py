@@ -262,8 +262,7 @@ def note_spikes(df: pd.DataFrame, loc: Locator, report: IngestReport) -> None:
     symbol and time: stored as they are, reported per symbol with the first one."""
     from alphaforge.data.quality import spike_notes
 
-    for note in spike_notes(df):
-        symbol = note.split(" ", 1)[0]
+    for symbol, note in spike_notes(df):
         report.note(f"{note}; stored as they are (`alphaforge data check {symbol}` lists them)")
         report.suspect.append(f"{loc.source}, {note}")
 

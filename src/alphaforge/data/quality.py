@@ -412,11 +412,12 @@ inspected: on import and for a backtest or replay (``data check --outlier-sigma`
 there)."""
 
 
-def spike_notes(bars_long: pd.DataFrame, k: float = SPIKE_SIGMA) -> list[str]:
-    """One line per symbol with bad ticks (the ``spikes`` check on the close): how many, and
-    the first one with the closes around it. ``bars_long`` is sorted by symbol and time with
-    one row per bar (as the store and the importer give them); a symbol's robust sigma is only
-    computed when its closes have a spike's shape, so clean bars cost a pass of numpy."""
+def spike_notes(bars_long: pd.DataFrame, k: float = SPIKE_SIGMA) -> list[tuple[str, str]]:
+    """(symbol, line) for each symbol with bad ticks (the ``spikes`` check on the close): how
+    many, and the first one with the closes around it. ``bars_long`` is sorted by symbol and
+    time with one row per bar (as the store and the importer give them). Clean bars cost one
+    numpy pass: only the symbols whose closes have a spike's shape (:func:`_undone`) go through
+    the check itself."""
     n = len(bars_long)
     if n < 3:
         return []
@@ -425,29 +426,24 @@ def spike_notes(bars_long: pd.DataFrame, k: float = SPIKE_SIGMA) -> list[str]:
     with np.errstate(divide="ignore", invalid="ignore"):
         logp = np.log(np.where(c > 0, c, np.nan))
     r = np.full(n, np.nan)
-    same = sym[1:] == sym[:-1]
-    r[1:] = np.where(same, logp[1:] - logp[:-1], np.nan)
+    r[1:] = np.where(sym[1:] == sym[:-1], logp[1:] - logp[:-1], np.nan)
     shape = np.zeros(n, dtype=bool)
     shape[:-1] = _undone(r[:-1], r[1:])  # in: the return into the bar; out: the next one
     if not shape.any():
         return []
-    stamps = pd.DatetimeIndex(bars_long["timestamp"])
+    suspects = bars_long.loc[np.isin(sym, sym[shape]), ["symbol", "timestamp", "close"]]
+    bars, _unordered = _prepare(suspects.assign(open=0.0, high=0.0, low=0.0, volume=0.0),
+                                daily=False)  # fmt: skip
+    mask, _ex = _return_checks(bars, np.ones(len(bars.ts), dtype=bool), k)["spikes"]
     notes = []
-    for name in dict.fromkeys(sym[shape].tolist()):
-        rows = np.flatnonzero(sym == name)
-        med, sigma = _robust(r[rows], np.zeros(len(rows), dtype=np.int64))
-        with np.errstate(invalid="ignore"):
-            far = np.abs(r[rows] - med) > k * sigma
-        hits = rows[:-1][shape[rows[:-1]] & far[:-1] & far[1:]]
-        if len(hits) == 0:
-            continue
-        i = int(hits[0])
-        when = stamps[i]
+    for code in np.unique(bars.codes[mask]).tolist():
+        hits = np.flatnonzero(mask & (bars.codes == code))
+        i = int(hits[0])  # an outlier both ways: its neighbours are rows of its symbol
+        when = bars.stamp(bars.ts[i : i + 1])[0]
         text = f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat()
-        notes.append(
-            f"{name} {text}: close {c[i]:,.6g} between {c[i - 1]:,.6g} and {c[i + 1]:,.6g} "
-            f"(a bad tick?); {len(hits)} such bar(s)"
-        )
+        name = str(bars.names[code])
+        notes.append((name, f"{name} {text}: close {bars.c[i]:,.6g} between {bars.c[i - 1]:,.6g} "
+                            f"and {bars.c[i + 1]:,.6g} (a bad tick?); {len(hits)} such bar(s)"))  # fmt: skip
     return notes
 
 

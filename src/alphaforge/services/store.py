@@ -178,9 +178,9 @@ def load_panel(
     spikes = spike_notes(bars)  # (a backtest's warnings, a replay's notes)
     if spikes:
         panel.meta["data_notes"] = [
-            f"{n}, used as they are (`alphaforge data check {n.split(' ', 1)[0]} --timeframe "
-            f"{tf}` lists them)"
-            for n in spikes
+            f"{note}, used as they are (`alphaforge data check {symbol} --timeframe {tf}` "
+            "lists them)"
+            for symbol, note in spikes
         ]
     return panel
 

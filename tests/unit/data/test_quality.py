@@ -187,7 +187,8 @@ def test_spike_notes_name_the_bar_and_its_neighbours() -> None:
     bad = closes.copy()
     bad[[40, 90]] *= 100.0  # two closes in cents, on the bars of days[40] and days[90]
     frame = pd.concat([daily("AAA", days, closes), daily("BBB", days, bad)], ignore_index=True)
-    (note,) = spike_notes(frame)
+    ((symbol, note),) = spike_notes(frame)
+    assert symbol == "BBB"
     expected = (
         f"BBB {days[40]:%Y-%m-%d}: close {bad[40]:,.6g} between {bad[39]:,.6g} and "
         f"{bad[41]:,.6g} (a bad tick?); 2 such bar(s)"
