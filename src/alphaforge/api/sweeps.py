@@ -283,7 +283,7 @@ def sweep(
     return SweepResult(
         table, space_.names, str(goal), [str(c) for c in rules], engine, invalid + run.invalid, mode,
         cls, dict(space_.fixed), panel, cfg, run.rows, guard_relaxed=relaxed,
-        warnings=[failed] if failed else [],
+        warnings=([failed] if failed else []) + list(panel.meta.get("data_notes", ())),
     )  # fmt: skip
 
 

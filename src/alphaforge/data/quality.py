@@ -385,7 +385,7 @@ third below). Thin markets bounce by many robust sigmas between two prices; a ba
 price in cents, a digit lost or added) moves far more."""
 
 
-def _undone(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+def spike_shape(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
     """The shape of a spike from its return in ``ra`` and out ``rb`` (log): at least
     :data:`SPIKE_MOVE` both ways, the two neighbours agreeing within a quarter of the smaller
     move."""
@@ -396,13 +396,13 @@ def _undone(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
 
 def _spikes(r: np.ndarray, outliers: np.ndarray, bars: _Bars, keep: np.ndarray) -> np.ndarray:
     """Rows whose log return ``r`` is an outlier and whose symbol's next kept row has an
-    outlier return that undoes it (:func:`_undone`)."""
+    outlier return that undoes it (:func:`spike_shape`)."""
     rows = np.flatnonzero(keep)
     out = np.zeros(len(r), dtype=bool)
     if len(rows) > 1:
         a, b = rows[:-1], rows[1:]
         same = bars.codes[a] == bars.codes[b]
-        out[a] = same & outliers[a] & outliers[b] & _undone(r[a], r[b])
+        out[a] = same & outliers[a] & outliers[b] & spike_shape(r[a], r[b])
     return out
 
 
@@ -416,7 +416,7 @@ def spike_notes(bars_long: pd.DataFrame, k: float = SPIKE_SIGMA) -> list[tuple[s
     """(symbol, line) for each symbol with bad ticks (the ``spikes`` check on the close): how
     many, and the first one with the closes around it. ``bars_long`` is sorted by symbol and
     time with one row per bar (as the store and the importer give them). Clean bars cost one
-    numpy pass: only the symbols whose closes have a spike's shape (:func:`_undone`) go through
+    numpy pass: only the symbols whose closes have a spike's shape (:func:`spike_shape`) go through
     the check itself."""
     n = len(bars_long)
     if n < 3:
@@ -428,7 +428,7 @@ def spike_notes(bars_long: pd.DataFrame, k: float = SPIKE_SIGMA) -> list[tuple[s
     r = np.full(n, np.nan)
     r[1:] = np.where(sym[1:] == sym[:-1], logp[1:] - logp[:-1], np.nan)
     shape = np.zeros(n, dtype=bool)
-    shape[:-1] = _undone(r[:-1], r[1:])  # in: the return into the bar; out: the next one
+    shape[:-1] = spike_shape(r[:-1], r[1:])  # in: the return into the bar; out: the next one
     if not shape.any():
         return []
     suspects = bars_long.loc[np.isin(sym, sym[shape]), ["symbol", "timestamp", "close"]]

@@ -22,6 +22,7 @@ from alphaforge.core.errors import (
 )
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
+from alphaforge.data.frame_checks import check_bar_values
 from alphaforge.data.schema import to_utc, to_utc_end
 from alphaforge.services.run_checks import (
     atr_note,
@@ -74,6 +75,16 @@ def to_panel(data: Any, timeframe: str | None = None, symbol: str = "ASSET") -> 
         return data
     if isinstance(data, str | Path):
         return load_data_file(data, None, timeframe, adjust=False)
+    panel = _memory_panel(data, timeframe, symbol)
+    notes = check_bar_values(panel, "data")  # the importer's checks: a frame skips them
+    if notes:
+        panel.meta["data_notes"] = notes
+    return panel
+
+
+def _memory_panel(data: Any, timeframe: str | None, symbol: str) -> Panel:
+    """The panel of bars held in memory (see :func:`to_panel`), before their values are
+    checked."""
     if (
         isinstance(data, Mapping)
         and data
@@ -423,7 +434,6 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
         result = run_backtest(strat, panel, cfg, fine=fine, data=sdata, refuse_idle_orders=not ran)
     if note:
         result.warnings.append(note)
-    result.warnings.extend(panel.meta.get("data_notes", ()))
     if bench is not None:
         result.manifest_extra["benchmark_source"] = bench.source
         result.warnings.extend(bench.notes)

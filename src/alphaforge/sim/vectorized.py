@@ -160,6 +160,7 @@ def _assemble(
     warnings = ["fill=close: same-bar close fills are optimistic"] if config.fill == "close" else []
     warnings += idle_warning(orders, len(trades))
     warnings += bankrupt_warning(panel.index, eq)
+    warnings += panel.meta.get("data_notes", [])  # bars used as they are (bad ticks, say)
     return BacktestResult(
         index=panel.index,
         symbols=panel.symbols,
