@@ -1,6 +1,6 @@
-"""A replay under the kill switch says so: `alphaforge kill` in a home with no run arms the
-switch (deliberately, tested in test_cli_ledger), and the next replay used to end with "0
-closed trades" and nothing saying why."""
+"""A replay under the kill switch says so: `alphaforge kill` in a home with a run arms the
+switch for every run of its ledger, and the next replay used to end with "0 closed trades" and
+nothing saying why."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from alphaforge.ledger import Ledger
 from tests.cli.conftest import invoke, refused
 
 pytestmark = pytest.mark.integration
@@ -36,21 +37,21 @@ _READS = [("pnl",), ("positions",), ("orders",), ("fills",), ("status",),
           ("export", "trades", "--csv", "{tmp}/t.csv"), ("reconcile",)]  # fmt: skip
 
 
-@pytest.mark.parametrize("halted", [False, True], ids=["no-ledger", "ledger-without-the-run"])
+@pytest.mark.parametrize("empty_ledger", [False, True], ids=["no-ledger", "ledger-without-the-run"])
 @pytest.mark.parametrize("args", _READS, ids=lambda a: a[0])
 def test_an_unknown_run_id_is_refused_with_exit_2(
-    tmp_path: Path, args: tuple[str, ...], halted: bool
+    tmp_path: Path, args: tuple[str, ...], empty_ledger: bool
 ) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    if halted:  # kill creates the ledger; it holds a halt and no run
-        assert invoke(home, "kill").exit_code == 0
+    if empty_ledger:  # a ledger without the run
+        Ledger.open(f"sqlite:///{home / 'ledger.db'}").close()
     res = invoke(home, *(a.format(tmp=tmp_path) for a in args), "--run", "nope")
     assert (
         refused(res) == f"error: --run nope: no such run in the ledger sqlite:///{home}/ledger.db"
     )
     assert res.exit_code == 2
-    assert [p.name for p in home.iterdir()] == (["ledger.db"] if halted else [])
+    assert [p.name for p in home.iterdir()] == (["ledger.db"] if empty_ledger else [])
 
 
 def test_drift_of_an_unknown_run_is_refused_with_exit_2(tmp_path: Path) -> None:

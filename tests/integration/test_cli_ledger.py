@@ -167,9 +167,17 @@ def test_kill_reduce_only(ledger_home: Path) -> None:
     assert "--reduce-only" in err and "--flatten" in err
 
 
-def test_kill_without_runs(home: Path) -> None:
-    assert run("kill")[0] == 0
-    assert "halted" in run("status")[1]
+@pytest.mark.parametrize("flags", [(), ("--flatten",), ("--reduce-only",)])
+def test_kill_without_runs_is_refused(home: Path, flags: tuple[str, ...]) -> None:
+    """A home or ledger without runs (a mistyped --home, say) halts nothing: a switch armed
+    there would say 'halted' while the runtime it was meant for goes on trading."""
+    code, out, err = run("kill", *flags)
+    one_line_error(code, err)
+    assert code == 1 and "halted" not in out
+    assert "no runs in the ledger sqlite:///" in err and "nothing was written" in err
+    assert not (home / "ledger.db").exists()
+    code, out, _ = run("status")
+    assert code == 0 and "no runs yet" in out and "halted" not in out
 
 
 @pytest.mark.parametrize(

@@ -48,14 +48,13 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 
 
 @contextmanager
-def _ledger(ctx: typer.Context, run: str | None = None, create: bool = False) -> Iterator[Ledger]:
-    """The home's ledger. Unless ``create``, an absent SQLite ledger is not created: the
-    command has no run to show (or no run ``run``)."""
+def _ledger(ctx: typer.Context, run: str | None = None) -> Iterator[Ledger]:
+    """The home's ledger. An absent SQLite ledger is not created: the command has no run to
+    show (or no run ``run``)."""
     from alphaforge.services.ledger import open_ledger
 
     settings = settings_from(ctx)
-    if not create:
-        refuse_without_ledger(settings, run)
+    refuse_without_ledger(settings, run)
     ledger = open_ledger(settings)
     try:
         yield ledger
@@ -101,6 +100,7 @@ def _status(ledger: Ledger, run: RunInfo) -> dict[str, Any]:
         "strategies": list(run.strategies), "last_bar": last,
         "replay_to": _replay_to(run),
         "finished": _finished(run, last),
+        "running": ledger.locks.holder(run.run_id),  # the process that runs it, when one does
         "halted": halt is not None,
         "halt": None if halt is None else
         {"reason": halt.reason, "flatten": halt.flatten, "by": halt.by, "ts": halt.ts,
@@ -125,13 +125,18 @@ def _finished(run: RunInfo, last: str | None) -> bool | None:
 
 def _run_state(s: dict[str, Any]) -> str:
     """What the run does next, for the status table."""
+    if s["running"]:
+        return f"running ({s['running']})"
     if s["finished"]:
         return f"finished: replayed to its last bar ({s['replay_to']})"
     if s["finished"] is False:
         return (f"stopped before its last bar ({s['replay_to']}); continue with alphaforge "
                 f"paper --replay and the config, --from and --to it started with, "
                 f"--run-id {s['run_id']}")  # fmt: skip
-    return "trading while its process runs (paper / live)"
+    return (
+        f"stopped: no process runs it; alphaforge paper (or live) --config with the "
+        f"config it started with and --run-id {s['run_id']} continues it"
+    )
 
 
 def _halt_state(s: dict[str, Any]) -> str:
@@ -353,7 +358,11 @@ def _register_switch(app: typer.Typer) -> None:
 
         if flatten and reduce_only:
             raise ConfigError("--flatten and --reduce-only: choose one")
-        with _ledger(ctx, create=True) as ledger:
+        if not _has_ledger(ctx):
+            raise _nothing_to_halt(settings_from(ctx).ledger_url_resolved)
+        with _ledger(ctx) as ledger:
+            if ledger.last_run() is None:  # a mistyped home: its runtime would go on trading
+                raise _nothing_to_halt(ledger.url_display)
             if reduce_only:
                 ledger.reduce_only(reason=reason, by=_user(), ts=_now())
             else:
@@ -378,6 +387,17 @@ def _register_switch(app: typer.Typer) -> None:
                 return
             ledger.resume(by=_user(), ts=_now())
         console.print("resumed: trading continues at the runtime's next cycle")
+
+
+def _nothing_to_halt(url: str) -> NoRunsError:
+    """The refusal of a halt in a ledger without runs: a mistyped home or ledger would report
+    a halt while the runtime it meant goes on trading."""
+    from alphaforge.ledger.urls import mask_url
+
+    return NoRunsError(
+        f"no runs in the ledger {mask_url(url)}: nothing here to halt, and nothing was "
+        "written; check --home, ALPHAFORGE_HOME or ledger_url"
+    )
 
 
 def _user() -> str:

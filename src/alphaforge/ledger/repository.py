@@ -36,6 +36,7 @@ from alphaforge.ledger.rows import (
     RunInfo,
     TradeRow,
 )
+from alphaforge.ledger.run_lock import RunLocks
 from alphaforge.ledger.urls import mask_url, normalize_url
 from alphaforge.ledger.values import utc_text
 from alphaforge.ledger.writer import BatchIds, CycleWriter, MarkedCycles
@@ -94,6 +95,7 @@ class Ledger:
         self._exact = engine.dialect.name != "sqlite"  # SQLite keeps money as doubles
         self._seq: dict[str, int] = {}  # the last cycle number written per run
         self._fills_seen: dict[str, RecentIds] = {}  # see _fills_of
+        self.locks = RunLocks(engine, url, self.url_display)  # the runs this process runs
 
     # ---- life cycle --------------------------------------------------------------------------
 
@@ -125,7 +127,8 @@ class Ledger:
         return cls(engine, full)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the runs this ledger holds and the database connections."""
+        self.locks.release_all()
         self.engine.dispose()
 
     def __enter__(self) -> Ledger:
@@ -174,9 +177,13 @@ class Ledger:
         ------
         StoreError
             When ``mode`` is not one of 'replay', 'paper', 'live'.
+        RunBusyError
+            When another process runs ``run_id`` (this ledger then holds it until it closes:
+            see :mod:`alphaforge.ledger.run_lock`).
         """
         if mode not in MODES:
             raise StoreError(f"run {run_id}: mode {mode!r} is not one of {', '.join(MODES)}")
+        self.locks.hold(run_id)  # one process runs a run (RunBusyError when another does)
         t = table(m.Run)
         row = {
             "run_id": run_id, "mode": mode, "venue": venue, "config_hash": config_hash,
