@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -20,6 +21,7 @@ from alphaforge.core.timeframe import parse_timeframe
 from alphaforge.ports import BarStore, WriteSummary
 
 if TYPE_CHECKING:
+    from alphaforge.data.ingest_checks import Locator
     from alphaforge.data.quality import QualityReport
 from alphaforge.services.store import open_store
 
@@ -122,18 +124,16 @@ def _check_store(
 def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
     """A raw bar file as a long frame, rows as found (no de-duplication, no validation)."""
     from alphaforge.core.timeframe import detect_timeframe
-    from alphaforge.data.ingest_checks import canonical_columns
+    from alphaforge.data.ingest_checks import Locator, canonical_columns
 
     if not path.is_file():
-        raise DataError(f"{path}: no such file")
+        raise UserFileError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise UserFileError(f"{path}: file is empty")
     name = path.name.lower()
+    parquet = name.endswith(".parquet") or name.endswith(".pq")
     try:
-        if name.endswith(".parquet") or name.endswith(".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, sep=None, engine="python")
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path, sep=None, engine="python")
     except UnicodeDecodeError:
         from alphaforge.data.ingest import not_utf8_csv
 
@@ -152,13 +152,48 @@ def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
         frame["symbol"] = path.name.split(".")[0].upper()
     missing = [c for c in ("timestamp", "open", "high", "low", "close", "volume") if c not in frame]
     if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-    try:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=False)
-    except (ValueError, TypeError) as exc:
-        raise DataError(f"{path}: column timestamp cannot be parsed as dates ({exc})") from exc
+        raise UserFileError(f"{path}: missing column(s) {', '.join(missing)}")
+    if frame.empty:  # as the importer: a check of no bars would pass anything
+        raise UserFileError(f"{path}: file has a header but no rows")
+    loc = Locator(str(path), "row" if parquet else "line",
+                  np.arange(len(frame)) + (1 if parquet else 2))  # fmt: skip
+    frame["timestamp"] = _timestamps(frame["timestamp"], loc)
+    for col in ("open", "high", "low", "close", "volume"):
+        frame[col] = _numbers(frame[col], col, loc)
     tf = parse_timeframe(timeframe).name if timeframe else detect_timeframe(frame["timestamp"])
     return frame, tf
+
+
+def _timestamps(raw: pd.Series, loc: Locator) -> pd.Series:
+    """The timestamp column as dates (as found: no time zone applied); a value that is not one
+    is refused naming its line, as the importer does."""
+    missing = raw.isna().to_numpy()
+    if missing.any():
+        raise UserFileError(f"{loc.where(int(np.argmax(missing)))}, column 'timestamp': "
+                            "missing value")  # fmt: skip
+    try:
+        return pd.to_datetime(raw, utc=False)
+    except (ValueError, TypeError):
+        pass
+    parsed = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+    bad = parsed.isna().to_numpy()
+    if not bad.any():  # dates in several formats, or zones: each one parses
+        return parsed
+    i = int(np.argmax(bad))
+    raise UserFileError(f"{loc.where(i)}, column 'timestamp': cannot parse date {raw.iloc[i]!r}")
+
+
+def _numbers(raw: pd.Series, col: str, loc: Locator) -> pd.Series:
+    """A price or volume column as numbers; text that is not a number is refused naming its
+    line (it used to be checked as a missing value)."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) and raw.dtype != bool:
+        return raw
+    coerced = pd.to_numeric(raw, errors="coerce")
+    bad = (coerced.isna() & raw.notna()).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise UserFileError(f"{loc.where(i)}, column {col!r}: not a number: {raw.iloc[i]!r}")
+    return coerced
 
 
 def _write_json(path: Path, payload: object) -> None:
