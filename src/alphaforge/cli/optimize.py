@@ -77,6 +77,8 @@ def progress_hooks(quiet: bool, get_time: Callable[[], float] | None = None) -> 
     task = prog.add_task("trials", total=None, ran=0)
 
     def on_total(total: int, done: int) -> None:
+        if not prog.live.is_started:  # shown once the trials are known: a refused input
+            prog.start()  # prints its error alone, without an empty bar above it
         prog.update(task, total=total, completed=done)
         if "started" not in prog.tasks[0].fields:
             now = prog.get_time()
@@ -86,8 +88,11 @@ def progress_hooks(quiet: bool, get_time: Callable[[], float] | None = None) -> 
         fields = prog.tasks[0].fields
         prog.update(task, advance=n, ran=fields["ran"] + n, last=prog.get_time())
 
-    with prog:
+    try:
         yield (on_total, advance)
+    finally:
+        if prog.live.is_started:
+            prog.stop()
 
 
 def _method(

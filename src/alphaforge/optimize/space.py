@@ -20,7 +20,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import yaml
@@ -162,6 +162,28 @@ def _from_field(info: dict[str, Any]) -> Dimension | None:
     return Dimension(name, low=float(lo), high=float(hi))
 
 
+def check_grid_values(strategy_cls: type[Strategy], spec: str, dim: Dimension) -> None:
+    """Refuse a ``--grid`` value its parameter cannot take (a type or a bound of its own, not
+    a rule between parameters such as fast below slow, which skips a set instead): a typed
+    ``fast=5,abc`` used to run the 5 and count 'abc' among the invalid sets."""
+    from pydantic import TypeAdapter, ValidationError
+
+    info = strategy_cls.Params.model_fields[dim.name]
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    choices = extra.get("choices")
+    typ: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    check: TypeAdapter[Any] = TypeAdapter(typ)
+    for value in dim.values or ():
+        try:
+            check.validate_python(value)
+        except ValidationError as exc:
+            why = exc.errors()[0]["msg"]
+            raise ConfigError(f"--grid {spec!r}: {dim.name}={value!r}: {why}") from None
+        if isinstance(choices, list) and value not in choices:
+            raise ConfigError(f"--grid {spec!r}: {dim.name}={value!r}: one of "
+                              f"{', '.join(map(str, choices))}")  # fmt: skip
+
+
 def build_space(
     strategy_cls: type[Strategy], grids: Sequence[str] | None, base: dict[str, Any] | None = None
 ) -> SearchSpace:
@@ -186,7 +208,9 @@ def build_space(
                 )
             if name in {d.name for d in dims}:
                 raise ConfigError(f"--grid {g!r}: parameter {name!r} given twice")
-            dims.append(parse_grid(g, fields[name]["type"]))
+            dim = parse_grid(g, fields[name]["type"])
+            check_grid_values(strategy_cls, g, dim)
+            dims.append(dim)
     else:
         dims = [d for f in fields.values() if (d := _from_field(f)) is not None]
     if not dims:

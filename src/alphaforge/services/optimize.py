@@ -328,8 +328,9 @@ class WalkForwardReport:
 
 
 def _choose(
-    table: pd.DataFrame, params: list[str], select: str, spec: Any
-) -> tuple[pd.Series, bool]:
+    table: pd.DataFrame, params: list[str], select: str, spec: Any,
+    warmup: Callable[[pd.DataFrame], str] | None = None,
+) -> tuple[pd.Series, bool]:  # fmt: skip
     if table.empty or "feasible" not in table:
         raise ConfigError(
             "walk-forward: every trial of a train window has parameters the strategy refuses"
@@ -343,8 +344,31 @@ def _choose(
     if pool.empty:
         failed = analysis.failures(table)
         why = "walk-forward: no trial of a train window produced a valid objective"
+        if not failed and warmup is not None:
+            failed = warmup(table)
         raise from_source(ConfigError(why + (f": {failed}" if failed else "")), spec)
     return pool.iloc[int(np.nanargmax(pool[col].to_numpy(dtype=float)))], feasible
+
+
+def _warmup_note(
+    cls: Any, fixed: dict[str, Any], params: list[str], bars: int
+) -> Callable[[pd.DataFrame], str]:
+    """What a train window of ``bars`` bars leaves after the warm-up of the trials' parameters
+    (the likely reason none of them has an objective), for :func:`_choose`."""
+
+    def note(table: pd.DataFrame) -> str:
+        sets = table[params].drop_duplicates().to_dict("records")
+        warm = sorted(
+            cls({**fixed, **{str(k): analysis._py(v) for k, v in p.items()}}).warmup() for p in sets
+        )
+        if not warm or warm[0] < bars // 2:
+            return ""
+        span = f"{warm[0]}" if warm[0] == warm[-1] else f"{warm[0]} to {warm[-1]}"
+        return (f"the train windows have {bars} bars and the strategy's warm-up takes {span} "
+                f"of them (the parameters' longest lookback), which leaves too few to trade; "
+                f"give a longer --train-len")  # fmt: skip
+
+    return note
 
 
 def _fold_row(
@@ -419,7 +443,8 @@ def run_walkforward(
             table, _used, relaxed = analysis.score(
                 sink.trials(), space.names, objective, chk.constraints, chk.guard
             )
-            chosen, feasible = _choose(table, space.names, request.select, spec)
+            why = _warmup_note(cls, space.fixed, space.names, fold.train[1] - fold.train[0])
+            chosen, feasible = _choose(table, space.names, request.select, spec, why)
             strat = cls({**space.fixed, **{p: analysis._py(chosen[p]) for p in space.names}})
             res, first, oos = _trade_fold(strat, panel, ctx.config, fold.test, cash, objective)
             rows.append({**_fold_row(fold, panel, chosen, space.names, oos), "feasible": feasible,

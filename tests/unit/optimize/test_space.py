@@ -63,7 +63,7 @@ def test_unknown_grid_parameter_is_an_error() -> None:
     with pytest.raises(ConfigError, match="no parameter 'nope'"):
         build_space(SmaCross, ["nope=1:3"])
     with pytest.raises(ConfigError, match="given twice"):
-        build_space(SmaCross, ["fast=1:3", "fast=2:4"])
+        build_space(SmaCross, ["fast=2:3", "fast=3:4"])
 
 
 def test_huge_default_grid_is_refused() -> None:
@@ -75,3 +75,29 @@ def test_huge_default_grid_is_refused() -> None:
     with pytest.raises(ConfigError, match="--grid"):
         check_default_grid(space, None)
     check_default_grid(build_space(SmaCross, ["fast=2:5"]), ["fast=2:5"])
+
+
+@pytest.mark.parametrize(
+    ("grid", "message"),
+    [
+        ("n=abc", "--grid 'n=abc': n='abc': Input should be a valid integer, unable to parse "
+                  "string as an integer"),
+        ("n=1,abc", "--grid 'n=1,abc': n='abc': Input should be a valid integer"),
+        ("n=0:3", "--grid 'n=0:3': n=0: Input should be greater than or equal to 1"),
+        ("n=2.5", "--grid 'n=2.5': n=2.5: Input should be a valid integer, got a number with a "
+                  "fractional part"),
+        ("mode=a,c", "--grid 'mode=a,c': mode='c': one of a, b"),
+        ("x=0.5,2", "--grid 'x=0.5,2': x=2: Input should be less than or equal to 1"),
+    ],
+)  # fmt: skip
+def test_a_grid_value_its_parameter_cannot_take_is_refused(grid: str, message: str) -> None:
+    """Not counted among the invalid sets (the rule between parameters, fast below slow): a
+    typed value is bad input, refused naming the flag, the parameter and the value."""
+    with pytest.raises(ConfigError) as err:
+        build_space(_Mixed, [grid])
+    assert str(err.value).startswith(message)
+
+
+def test_sets_the_strategy_refuses_across_parameters_still_pass_the_value_check() -> None:
+    space = build_space(SmaCross, ["fast=10,50", "slow=20,30"])  # fast=50 > slow: skipped later
+    assert space.grid_size() == 4
