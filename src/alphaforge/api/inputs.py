@@ -22,7 +22,13 @@ from alphaforge.core.errors import AlphaforgeError, ConfigError, StrategyError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.data.schema import to_utc, to_utc_end
-from alphaforge.optimize.space import Dimension, SearchSpace, build_space, parse_grid
+from alphaforge.optimize.space import (
+    Dimension,
+    SearchSpace,
+    build_space,
+    check_grid_values,
+    parse_grid,
+)
 from alphaforge.services.backtest import load_data_file, resolve_config, to_panel
 from alphaforge.services.run_checks import check_calendars
 from alphaforge.strategy.base import Strategy, StrategyParams
@@ -201,6 +207,7 @@ def search_space(
         if dim is None:
             base[str(name)] = spec
         else:
+            check_grid_values(cls, arg, dim)
             dims.append(dim)
     if not dims:
         raise ConfigError(f"{arg}: no parameter varies (each has a single value)")

@@ -162,10 +162,11 @@ def _from_field(info: dict[str, Any]) -> Dimension | None:
     return Dimension(name, low=float(lo), high=float(hi))
 
 
-def check_grid_values(strategy_cls: type[Strategy], spec: str, dim: Dimension) -> None:
-    """Refuse a ``--grid`` value its parameter cannot take (a type or a bound of its own, not
-    a rule between parameters such as fast below slow, which skips a set instead): a typed
-    ``fast=5,abc`` used to run the 5 and count 'abc' among the invalid sets."""
+def check_grid_values(strategy_cls: type[Strategy], where: str, dim: Dimension) -> None:
+    """Refuse a searched value its parameter cannot take (a type, a bound or a choice of its
+    own; not a rule between parameters such as fast below slow, which skips a set instead): a
+    typed ``fast=5,abc`` used to run the 5 and count 'abc' among the invalid sets. ``where``
+    names the input (``--grid 'fast=5,abc'``, ``grid``); a range is checked at its ends."""
     from pydantic import TypeAdapter, ValidationError
 
     info = strategy_cls.Params.model_fields[dim.name]
@@ -173,14 +174,15 @@ def check_grid_values(strategy_cls: type[Strategy], spec: str, dim: Dimension) -
     choices = extra.get("choices")
     typ: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     check: TypeAdapter[Any] = TypeAdapter(typ)
-    for value in dim.values or ():
+    ends = tuple(v for v in (dim.low, dim.high) if v is not None)
+    for value in dim.values or ends:
         try:
             check.validate_python(value)
         except ValidationError as exc:
             why = exc.errors()[0]["msg"]
-            raise ConfigError(f"--grid {spec!r}: {dim.name}={value!r}: {why}") from None
+            raise ConfigError(f"{where}: {dim.name}={value!r}: {why}") from None
         if isinstance(choices, list) and value not in choices:
-            raise ConfigError(f"--grid {spec!r}: {dim.name}={value!r}: one of "
+            raise ConfigError(f"{where}: {dim.name}={value!r}: one of "
                               f"{', '.join(map(str, choices))}")  # fmt: skip
 
 
@@ -209,7 +211,7 @@ def build_space(
             if name in {d.name for d in dims}:
                 raise ConfigError(f"--grid {g!r}: parameter {name!r} given twice")
             dim = parse_grid(g, fields[name]["type"])
-            check_grid_values(strategy_cls, g, dim)
+            check_grid_values(strategy_cls, f"--grid {g!r}", dim)
             dims.append(dim)
     else:
         dims = [d for f in fields.values() if (d := _from_field(f)) is not None]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import alphaforge
-from alphaforge.core.errors import DataError
+from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.data.frame_checks import check_bar_values
 from alphaforge.services.backtest import to_panel
 
@@ -143,3 +143,11 @@ def test_a_sweep_over_a_frame_with_a_bad_tick_warns_too() -> None:
         f"{at(df, 'close', 299):,.6g} and {at(df, 'close', 301):,.6g} (a bad tick?); "
         "1 such bar(s), used as it is"
     ]
+
+
+def test_a_sweep_grid_value_its_parameter_cannot_take_is_refused() -> None:
+    with pytest.raises(ConfigError) as err:
+        alphaforge.sweep("sma_cross", frame(), {"fast": [5, "abc"], "slow": [50]}, workers=1)
+    assert str(err.value) == (
+        "grid: fast='abc': Input should be a valid integer, unable to parse string as an integer"
+    )
