@@ -222,6 +222,8 @@ def _paper(
     )  # fmt: skip
     if halted:
         console.print(halted)
+    for line in out.warnings:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False)
     console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
 
 

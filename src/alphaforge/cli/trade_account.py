@@ -152,4 +152,6 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     )
     if halted:
         console.print(halted)
+    for line in out.warnings:
+        console.print(f"[yellow]warning:[/] {line}", highlight=False)
     console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")

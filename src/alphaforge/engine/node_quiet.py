@@ -56,6 +56,11 @@ class QuietBars(NodeState):
                     on_bar(k, float(self._stretch.out.equity[k]))
         return stop
 
+    def marked_equity(self, t: int, stop: int) -> np.ndarray:
+        """The equity of the quiet bars ``[t, stop)`` that :meth:`fast_forward` ran."""
+        assert self._stretch is not None
+        return np.asarray(self._stretch.out.equity[t:stop])
+
     def _quiet_ready(self, t: int) -> np.ndarray | None:
         """The (2, symbols) stop and target held at the venue when bars may be quiet from
         ``t`` on: every working order at the venue is a position's protection, in step with the

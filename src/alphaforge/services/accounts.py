@@ -451,15 +451,22 @@ def run_account_replay(
     setup: AccountSetup, speed: float | None, on_bar: Callable[[int, float], None] | None = None
 ) -> ReplayOutcome:
     """Feed every bar through the account; ``speed`` x real time (None: as fast as possible)."""
-    from alphaforge.services.pacing import period_seconds, replay_clock, replay_times
+    from alphaforge.services.pacing import (
+        EquityWatch,
+        period_seconds,
+        replay_clock,
+        replay_times,
+    )
 
     start = replay_clock()
     period = period_seconds(setup.panel)
     acct = setup.account
     eq = acct.equity
     n = setup.panel.shape[0]
+    watch = EquityWatch(setup.panel.index)
     for t in range(setup.start, n):
         eq = acct.step(t)
+        watch.bar(t, eq)
         if on_bar is not None:
             on_bar(t, eq)
         if speed is not None and period > 0:
@@ -472,4 +479,5 @@ def run_account_replay(
         run_id=setup.run_id, bars=n - setup.start, final_equity=eq, trades=trades,
         orders=orders, rejected=rejected, log_file=setup.log_file,
         refused=sum(node.p.gate.refused for node in acct.nodes), **replay_times(start),
+        warnings=watch.warnings(),
     )  # fmt: skip

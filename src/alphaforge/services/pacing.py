@@ -1,16 +1,21 @@
 """A replay's pace and its timing: ``--speed`` (as fast as possible, or a multiple of real
-time), the length of a bar, and the replay's own time without the engine's first compile."""
+time), the length of a bar, and the replay's own time without the engine's first compile; and
+the watch on its equity (:class:`EquityWatch`)."""
 
 from __future__ import annotations
 
 import time
+from typing import Any
+
+import numpy as np
 
 from alphaforge._jit import compile_seconds
 from alphaforge.core.errors import ConfigError
 from alphaforge.core.panel import Panel
 from alphaforge.core.timeframe import parse_timeframe
+from alphaforge.sim.vectorized import bankrupt_warning
 
-__all__ = ["parse_speed", "period_seconds", "replay_clock", "replay_times"]
+__all__ = ["EquityWatch", "parse_speed", "period_seconds", "replay_clock", "replay_times"]
 
 
 def replay_clock() -> tuple[float, float]:
@@ -43,3 +48,29 @@ def parse_speed(text: str | None) -> float | None:
     if not v > 0 or v == float("inf"):
         raise ConfigError(f"--speed: must be a positive multiple (got {text!r})")
     return v
+
+
+class EquityWatch:
+    """The first bar at which a replay's equity fell to zero or below: the backtest's
+    :func:`~alphaforge.sim.vectorized.bankrupt_warning`, for the same run on the runtime (no
+    margin call is modelled in either)."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self.hit: tuple[int, float] | None = None
+
+    def bar(self, t: int, equity: float) -> None:
+        if self.hit is None and equity <= 0.0:
+            self.hit = (t, equity)
+
+    def bars(self, t: int, equity: np.ndarray) -> None:
+        """Bars ``t, t + 1, ...`` with ``equity`` (a replay's quiet stretch)."""
+        if self.hit is None and len(equity) and float(equity.min()) <= 0.0:
+            k = int(np.argmax(equity <= 0.0))
+            self.hit = (t + k, float(equity[k]))
+
+    def warnings(self) -> list[str]:
+        if self.hit is None:
+            return []
+        t, eq = self.hit
+        return bankrupt_warning(self.index[t : t + 1], np.array([eq]))

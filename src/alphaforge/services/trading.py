@@ -11,7 +11,7 @@ import gc
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from alphaforge.ports import ExecutionVenue
 from alphaforge.services.backtest import load_spec_panel, refusals_named
 from alphaforge.services.decision_log import make_logger, run_log_file
 from alphaforge.services.ledger import find_run
-from alphaforge.services.pacing import period_seconds, replay_clock, replay_times
+from alphaforge.services.pacing import EquityWatch, period_seconds, replay_clock, replay_times
 from alphaforge.services.run_checks import atr_note, warmup_note
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import RunClock, order_type_of, run_clock, sector_ids
@@ -63,6 +63,7 @@ class ReplayOutcome:
     log_file: Path
     refused: int = 0  # orders the risk gate refused (decisions, not order records)
     compiling: float = 0.0  # seconds the run spent compiling kernels (a first run, once)
+    warnings: list[str] = field(default_factory=list)  # as a backtest's (bankrupt, say)
 
 
 def refuse_runtime_settings(cfg: BacktestConfig, source: str) -> None:
@@ -189,11 +190,11 @@ def check_credentials(spec: Any, settings: Any) -> None:
 
 def _require_keys(spec: Any, settings: Any, key: str, fields: tuple[str, ...]) -> None:
     """Refuse ``key`` of ``spec`` while a setting of ``fields`` (a credential) is not set."""
-    for field in fields:
-        value = getattr(settings, field, None)
+    for name in fields:
+        value = getattr(settings, name, None)
         if value is None or not value.get_secret_value():
             raise ConfigError(
-                f"{spec.source}: {key} needs ALPHAFORGE_{field.upper()} (environment or .env)"
+                f"{spec.source}: {key} needs ALPHAFORGE_{name.upper()} (environment or .env)"
             )
 
 
@@ -419,13 +420,16 @@ def _replay_bars(
     period = period_seconds(panel)
     eq = node.st.equity
     t, n = setup.start, panel.shape[0]
+    watch = EquityWatch(panel.index)
     while t < n:
         if speed is None:  # quiet bars in one compiled call (a replay at full speed)
             t_next = node.fast_forward(t, n, on_bar)
             if t_next > t:
+                watch.bars(t, node.marked_equity(t, t_next))
                 t, eq = t_next, node.st.equity
                 continue
         eq = node.step(t)
+        watch.bar(t, eq)
         if on_bar is not None:
             on_bar(t, eq)
         if speed is not None and period > 0:
@@ -437,6 +441,7 @@ def _replay_bars(
         run_id=setup.run_id, bars=panel.shape[0] - setup.start, final_equity=eq,
         trades=counts.trades, orders=counts.orders, rejected=counts.rejected,
         log_file=setup.log_file, refused=node.p.gate.refused, **replay_times(start),
+        warnings=watch.warnings(),
     )  # fmt: skip
 
 
