@@ -102,5 +102,7 @@ def test_status_says_how_to_continue_a_stopped_replay() -> None:
     assert _finished(run, None) is False
     state = _run_state({"finished": False, "replay_to": run.replay_to, "run_id": "r9"})
     assert state.startswith("stopped before its last bar") and "--run-id r9" in state
+    held = {"finished": False, "replay_to": run.replay_to, "run_id": "r9", "running": "pid 7"}
+    assert _run_state(held) == "running (pid 7)"  # not 'stopped': its process runs it
     paper = dataclasses.replace(run, mode="paper", replay_to=None)
     assert _finished(paper, "2014-06-30T00:00:00+00:00") is None

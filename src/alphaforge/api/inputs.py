@@ -118,6 +118,25 @@ _FLAGS = (("--objective ", "objective="), ("--constraint ", "constraints: "),
           ("--fast", "fast=True"), ("--min-trades ", "min_trades="))  # fmt: skip
 
 
+def check_flags(**flags: Any) -> None:
+    """Refuse a ``True`` / ``False`` argument given as anything else (``anchored="no"`` was
+    true); ``None`` passes (the argument's default applies)."""
+    for name, value in flags.items():
+        if value is not None and not isinstance(value, bool | np.bool_):
+            raise ConfigError(f"{name}={value!r}: True or False")
+
+
+def check_counts(**counts: tuple[Any, int]) -> None:
+    """Refuse a count argument (``name=(value, least)``) that is not a whole number at least
+    ``least`` (``workers=0``, ``n_trials=2.5``); ``None`` passes (its default applies)."""
+    for name, (value, least) in counts.items():
+        if value is None:
+            continue
+        whole = isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+        if not whole or value < least:
+            raise ConfigError(f"{name}={value!r}: a whole number >= {least}")
+
+
 def as_arguments(exc: AlphaforgeError) -> AlphaforgeError:
     """``exc`` with the command-line flags of its message replaced by argument names."""
     text = str(exc)

@@ -229,6 +229,8 @@ def sweep(
     ...                      "slow": range(20, 220, 10)}, commission="0.1%")
     >>> s.trials.sort_values("objective").tail(), s.best_params
     """
+    inputs.check_flags(per_symbol=per_symbol, fast=fast)
+    inputs.check_counts(workers=(workers, 1), n_trials=(n_trials, 1), min_trades=(min_trades, 0))
     cls, fixed0, ref = inputs.checked_strategy(strategy)
     space_, listed = inputs.search_space(cls, grid, space, {**fixed0, **dict(params or {})})
     how = method or ("random" if space is not None else "grid")

@@ -133,6 +133,8 @@ def walkforward(
     from alphaforge.config.settings import load_settings
     from alphaforge.services.optimize import WalkForwardRequest, run_walkforward
 
+    inputs.check_flags(anchored=anchored, fast=fast)
+    inputs.check_counts(workers=(workers, 1), n_trials=(n_trials, 1), min_trades=(min_trades, 0))
     cls, fixed0, ref = inputs.checked_strategy(strategy)
     space_, listed = inputs.search_space(cls, grid, space, {**fixed0, **dict(params or {})})
     if listed is not None:
@@ -145,9 +147,9 @@ def walkforward(
     if how == "grid" and (n_trials is not None or seed != 0):
         raise ConfigError(f"n_trials={n_trials!r}, seed={seed!r}: a grid runs every combination "
                           "and is not sampled; give space=")  # fmt: skip
-    for name, value in (("train", train), ("test", test), ("stride", stride)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{name}={value!r}: a whole number of bars >= 1")
+    for name, value, least in (("train", train, 2), ("test", test, 3), ("stride", stride, 1)):
+        if value is not None and (not isinstance(value, int) or value < least):
+            raise ConfigError(f"{name}={value!r}: a whole number of bars >= {least}")
     if select not in ("raw", "plateau"):
         raise ConfigError(f"select={select!r}: raw or plateau")
     cfg = inputs.run_config(config, timeframe, **overrides)

@@ -125,7 +125,7 @@ def _finished(run: RunInfo, last: str | None) -> bool | None:
 
 def _run_state(s: dict[str, Any]) -> str:
     """What the run does next, for the status table."""
-    if s["running"]:
+    if s.get("running"):
         return f"running ({s['running']})"
     if s["finished"]:
         return f"finished: replayed to its last bar ({s['replay_to']})"

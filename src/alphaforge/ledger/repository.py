@@ -199,6 +199,11 @@ class Ledger:
 
         return self._write(write)
 
+    def end_run(self, run_id: str) -> None:
+        """This process stops running ``run_id`` (its setup closed): the run's lock is released
+        (see :mod:`alphaforge.ledger.run_lock`); the run itself stays as it is."""
+        self.locks.release(run_id)
+
     def run(self, run_id: str) -> RunInfo | None:
         """The run ``run_id``, or None."""
         t = table(m.Run)

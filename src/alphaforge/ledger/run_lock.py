@@ -100,6 +100,11 @@ class RunLocks:
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"
 
+    def release(self, run_id: str) -> None:
+        got = self._held.pop(run_id, None)
+        if got is not None:
+            _drop(got)
+
     def release_all(self) -> None:
         for got in self._held.values():
             _drop(got)

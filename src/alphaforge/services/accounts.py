@@ -194,6 +194,7 @@ class AccountSetup:
         self.account.desk.venue.close()
         if hasattr(self.feed, "close"):
             self.feed.close()
+        self.account.ledger.end_run(self.run_id)
 
 
 def build_account_replay(

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from alphaforge.config.specs import idle_rule
 from alphaforge.core.errors import (
     AlphaforgeError,
     BacktestError,
@@ -23,10 +24,10 @@ from alphaforge.core.errors import (
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.frame_checks import check_bar_values
-from alphaforge.data.schema import to_utc, to_utc_end
 from alphaforge.services.run_checks import (
     atr_note,
     check_calendars,
+    period_of,
     require_universe,
     slice_dates,
     warmup_note,
@@ -76,10 +77,27 @@ def to_panel(data: Any, timeframe: str | None = None, symbol: str = "ASSET") -> 
     if isinstance(data, str | Path):
         return load_data_file(data, None, timeframe, adjust=False)
     panel = _memory_panel(data, timeframe, symbol)
+    if timeframe is not None:
+        check_timeframe(panel, timeframe, "timeframe")
     notes = check_bar_values(panel, "data")  # the importer's checks: a frame skips them
     if notes:
         panel.meta["data_notes"] = notes
     return panel
+
+
+def check_timeframe(panel: Panel, given: str, name: str) -> None:
+    """Refuse a timeframe the bars contradict (daily bars called ``1h``): it sets the bars per
+    year of every annual rate and metric, and a Sharpe ratio of daily bars annualised as hours
+    came out 2.6 times too high. Bars whose spacing names no timeframe are left as given."""
+    from alphaforge.core.timeframe import detect_timeframe
+
+    try:
+        seen = detect_timeframe(panel.index)
+    except DataError:
+        return
+    if len(panel.index) > 2 and seen != given:
+        raise ConfigError(f"{name}={given!r}: the bars are {seen} bars (their timestamps' "
+                          f"spacing); give {seen} or leave it out")  # fmt: skip
 
 
 def _memory_panel(data: Any, timeframe: str | None, symbol: str) -> Panel:
@@ -97,6 +115,9 @@ def _memory_panel(data: Any, timeframe: str | None, symbol: str) -> Panel:
         labels = {_field_name(c): c for c in data.columns}
         if "symbol" in labels and "timestamp" in labels:
             df = data.rename(columns={c: _field_name(c) for c in data.columns})
+            missing = df["symbol"].isna().to_numpy()
+            if missing.any():  # (it became a symbol named 'nan', and was traded)
+                raise DataError(f"data: row {int(missing.argmax())}: column 'symbol': missing")
             return Panel.from_long(df, timeframe=timeframe or _guess_timeframe(df["timestamp"]))
         if isinstance(data.index, pd.DatetimeIndex) and {"open", "high", "low", "close"} <= set(
             labels
@@ -196,6 +217,11 @@ def resolve_config(
     """Merge a config (object or mapping) with keyword overrides (shortcuts allowed)."""
     if isinstance(config, BacktestConfig) and all(v is None for v in overrides.values()):
         return config
+    if config is not None and not isinstance(config, BacktestConfig | Mapping):
+        raise ConfigError(
+            f"config={config!r}: a BacktestConfig or a mapping of settings (a YAML file runs "
+            "with alphaforge backtest --config)"
+        )
     base: dict[str, Any] = (
         config.model_dump() if isinstance(config, BacktestConfig) else dict(config or {})
     )
@@ -230,16 +256,33 @@ def backtest(
     strat = make_strategy(strategy, params)
     cfg = resolve_config(config, timeframe=timeframe, **overrides)
     check_direction(strat, cfg.direction)
+    idle = idle_rule(cfg)  # as a YAML config: a setting no strategy can make act is refused
+    if idle:
+        raise ConfigError(idle)
+    names = symbol_args(symbols)
     if isinstance(data, str | Path):  # a file is adjusted as the CLI does it (config.adjust)
         panel = load_data_file(data, None, timeframe, adjust=cfg.adjust)
     else:
         panel = to_panel(data, timeframe)
-    if symbols:
-        panel = panel.select(list(symbols))
-    if start is not None or end is not None:
-        panel = panel.slice(to_utc(start), to_utc_end(end))
+    if names:
+        panel = panel.select(names)
+    panel = period_of(panel, start, end)
     check_calendars(panel, cfg.calendar, "backtest")
+    short = warmup_note(strat.warmup(), panel, "start") or atr_note(cfg, panel, "start")
+    if short:  # as the command line: a run that cannot trade is refused, not a flat result
+        raise PeriodError(short)
     return run_backtest(strat, panel, cfg)
+
+
+def symbol_args(symbols: Any) -> list[str]:
+    """The ``symbols`` argument of the Python API as a list: one name alone is that symbol."""
+    if symbols is None:
+        return []
+    if isinstance(symbols, str):
+        return [symbols]
+    if isinstance(symbols, Sequence) and all(isinstance(s, str) for s in symbols):
+        return list(symbols)
+    raise ConfigError(f"symbols={symbols!r}: a symbol's name or a list of names")
 
 
 def load_data_file(

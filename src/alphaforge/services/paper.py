@@ -108,6 +108,7 @@ class PaperSetup:
     def close(self) -> None:
         self.node.p.venue.close()
         self.feed.close()
+        self.node.p.ledger.end_run(self.run_id)
 
 
 def _feed(spec: Any, settings: Any) -> StoreFeed:

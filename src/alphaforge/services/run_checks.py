@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from alphaforge.core.calendar import looks_like_crypto
 from alphaforge.core.errors import ConfigError, PeriodError
@@ -87,6 +88,41 @@ def atr_note(cfg: Any, panel: Panel, start: str = "--start") -> str | None:
             f"act; give a shorter period or more data (an earlier {start})"
         )
     return None
+
+
+def date_arg(value: Any, name: str, end: bool = False) -> pd.Timestamp | None:
+    """A ``start`` / ``end`` argument of the Python API as UTC (an inclusive end of a date
+    alone is its whole day); text that is not a date, or a number (read as nanoseconds since
+    1970 it would select everything), is refused naming the argument."""
+    import datetime as dt
+
+    from alphaforge.data.schema import to_utc, to_utc_end
+
+    if value is None:
+        return None
+    if not isinstance(value, str | dt.date | pd.Timestamp | np.datetime64):
+        raise ConfigError(f"{name}={value!r}: a date is text (YYYY-MM-DD), a datetime or a "
+                          f"Timestamp, got {type(value).__name__}")  # fmt: skip
+    try:
+        when = value if isinstance(value, str) else pd.Timestamp(value)
+        return to_utc_end(when) if end else to_utc(when)
+    except (ValueError, TypeError, OverflowError):
+        raise ConfigError(f"{name}={value!r}: not a date; write YYYY-MM-DD") from None
+
+
+def period_of(panel: Panel, start: Any, end: Any) -> Panel:
+    """The bars of ``panel`` from ``start`` to ``end`` (Python API arguments, either None);
+    a period with fewer than 2 bars is refused naming both and the data's span."""
+    first, last = date_arg(start, "start"), date_arg(end, "end", end=True)
+    if first is None and last is None:
+        return panel
+    sliced = panel.slice(first, last)
+    if len(sliced.index) >= 2:
+        return sliced
+    span = (f"the data run from {short_time(panel.index[0])} to {short_time(panel.index[-1])}"
+            if len(panel.index) else "the data have no bars")  # fmt: skip
+    raise PeriodError(f"start={start!r}, end={end!r}: {len(sliced.index)} bar(s) in that "
+                      f"period (a backtest needs 2); {span}")  # fmt: skip
 
 
 def slice_dates(panel: Panel, start: str | None, end: str | None) -> Panel:

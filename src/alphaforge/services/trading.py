@@ -272,8 +272,9 @@ class ReplaySetup:
     start: int = 0  # the first bar to run (after the last committed one on a restart)
 
     def close(self) -> None:
-        """Disconnect from the venue."""
+        """Disconnect from the venue and let the run go (another process may run it)."""
         self.node.p.venue.close()
+        self.node.p.ledger.end_run(self.run_id)
 
 
 def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -> ReplaySetup:

@@ -118,7 +118,7 @@ def intents_of(
 
     if isinstance(out, TargetWeights):
         rebal = (
-            np.asarray(out.rebalance, dtype=bool)
+            _rebalance_of(out.rebalance, shape[0])
             if out.rebalance is not None
             else rebalance_mask(config.rebalance, clock.day, clock.week)
         )
@@ -137,6 +137,18 @@ def intents_of(
         f2(sig.limit_price, "limit_price"), f2(sig.stop_price, "stop_price"),
         f2(sig.priority, "priority", _ZERO11),
     )  # fmt: skip
+
+
+def _rebalance_of(a: Any, bars: int) -> np.ndarray:
+    """A strategy's own rebalance mask: one flag per bar (the kernel reads it by bar; a shorter
+    one read past its end)."""
+    arr = np.asarray(a)
+    if arr.shape != (bars,):
+        raise BacktestError(
+            f"strategy output 'rebalance' has shape {arr.shape}, expected ({bars},): one flag "
+            "per bar"
+        )
+    return np.ascontiguousarray(arr, dtype=bool)
 
 
 def _as2d(a: np.ndarray | None, shape: tuple[int, int], dtype: Any, name: str) -> np.ndarray | None:

@@ -98,7 +98,7 @@ class Signals:
                 )
 
 
-def check_mask(mask: Any, name: str) -> None:
+def check_mask(mask: Any, name: str, owner: str = "Signals") -> None:
     """Refuse a signal mask that is not boolean: a float mask (NaN is truthy) would be read as
     something the strategy did not mean. Integer masks of 0 and 1 are accepted."""
     if mask is None:
@@ -110,7 +110,7 @@ def check_mask(mask: Any, name: str) -> None:
         return
     nan = " with NaN" if arr.dtype.kind == "f" and bool(np.isnan(arr).any()) else ""
     raise StrategyError(
-        f"Signals.{name}: a mask must be boolean, got {arr.dtype}{nan}; compare explicitly, e.g. "
+        f"{owner}.{name}: a mask must be boolean, got {arr.dtype}{nan}; compare explicitly, e.g. "
         "`fast > slow` (False where an input is NaN), or `np.nan_to_num(x) > 0`"
     )
 
@@ -126,6 +126,9 @@ class TargetWeights:
     weights: np.ndarray
     rebalance: np.ndarray | None = None
     priority: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        check_mask(self.rebalance, "rebalance", "TargetWeights")
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,11 @@ def _load_from_file(ref: str) -> type[Strategy[Any]]:
 def make_strategy(
     ref: str | Strategy[Any] | type[Strategy[Any]], params: dict[str, Any] | None = None
 ) -> Strategy[Any]:
+    if params is not None and not isinstance(params, Mapping):
+        raise StrategyInputError(
+            f"params={params!r}: a mapping of parameter name to value, e.g. "
+            "{'fast': 10, 'slow': 50}"
+        )
     if isinstance(ref, Strategy):
         return ref if not params else type(ref)({**ref.params.model_dump(), **params})
     if not (inspect.isclass(ref) or isinstance(ref, str)):  # e.g. the data given first

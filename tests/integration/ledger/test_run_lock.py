@@ -45,6 +45,18 @@ def test_a_restart_in_the_same_process_and_after_close(ledger: Ledger, ledger_ur
         again.close()
 
 
+def test_end_run_lets_another_process_run_it(ledger: Ledger, ledger_url: str) -> None:
+    """A runtime that stopped (its setup closed) lets the run go while its ledger stays open."""
+    start(ledger)
+    ledger.end_run(RUN)
+    other = Ledger.open(ledger_url)
+    try:
+        other.locks.hold(RUN, wait=0.0)
+        assert ledger.locks.holder(RUN) is not None  # now the other one runs it
+    finally:
+        other.close()
+
+
 def test_start_run_waits_then_refuses_naming_the_holder(ledger: Ledger, ledger_url: str) -> None:
     start(ledger)
     other = Ledger.open(ledger_url)
