@@ -54,7 +54,7 @@ def lookahead(
     for name, value, low in (("cuts", cuts, 1), ("starts", starts, 0), ("warmup", warmup, 0)):
         if value is not None and (not isinstance(value, int) or value < low):
             raise ConfigError(f"{name}={value!r}: a whole number >= {low}")
-    if not settle >= 0:
+    if isinstance(settle, bool) or not isinstance(settle, int | float) or not 0 <= settle < 1e6:
         raise ConfigError(f"settle={settle!r}: a number >= 0")
     cls, fixed, _ = inputs.checked_strategy(strategy)
     strat = cls({**fixed, **dict(params or {})})  # parameters checked before the data is read

@@ -21,7 +21,7 @@ from alphaforge.core.errors import (
     UnknownSymbolError,
     UserFileError,
 )
-from alphaforge.core.panel import Panel
+from alphaforge.core.panel import Panel, utc_index
 from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.frame_checks import check_bar_values
 from alphaforge.services.run_checks import (
@@ -30,6 +30,7 @@ from alphaforge.services.run_checks import (
     period_of,
     require_universe,
     slice_dates,
+    volume_note,
     warmup_note,
 )
 from alphaforge.sim.result import BacktestResult
@@ -197,7 +198,8 @@ def _from_frames(frames: Mapping[Any, pd.DataFrame], timeframe: str | None) -> P
         for k, df in frames.items()
     }
     if timeframe is None:
-        stamps = [df.index for df in named.values() if isinstance(df.index, pd.DatetimeIndex)]
+        stamps = [utc_index(df.index) for df in named.values()  # (naive times are UTC)
+                  if isinstance(df.index, pd.DatetimeIndex)]  # fmt: skip
         timeframe = _guess_timeframe(stamps[0].append(stamps[1:])) if stamps else "1d"
     return Panel.from_frames(named, timeframe=timeframe)
 
@@ -268,7 +270,8 @@ def backtest(
         panel = panel.select(names)
     panel = period_of(panel, start, end)
     check_calendars(panel, cfg.calendar, "backtest")
-    short = warmup_note(strat.warmup(), panel, "start") or atr_note(cfg, panel, "start")
+    short = (warmup_note(strat.warmup(), panel, "start") or atr_note(cfg, panel, "start")
+             or volume_note(cfg, panel))  # fmt: skip
     if short:  # as the command line: a run that cannot trade is refused, not a flat result
         raise PeriodError(short)
     return run_backtest(strat, panel, cfg)
@@ -465,7 +468,7 @@ def run_spec(spec: Any, settings: Any, panel: Panel | None = None) -> BacktestRe
     if short:
         raise PeriodError(short)
     cfg = spec.backtest_config()
-    never = atr_note(cfg, panel)
+    never = atr_note(cfg, panel) or volume_note(cfg, panel)
     if never:
         raise PeriodError(f"{spec.source}: {never}")
     fine, note = None, None

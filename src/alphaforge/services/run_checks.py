@@ -90,6 +90,18 @@ def atr_note(cfg: Any, panel: Panel, start: str = "--start") -> str | None:
     return None
 
 
+def volume_note(cfg: Any, panel: Panel) -> str | None:
+    """Why ``costs.participation`` would not act: the bars have no volume (a frame without a
+    volume column, say), so no fill is ever capped."""
+    share = cfg.costs.participation
+    if share > 0.0 and bool(np.isnan(panel.volume).all()):
+        return (
+            f"costs.participation: {share:g} caps each fill at that share of its bar's volume, "
+            "and the data have no volume, so it never acts; remove it or give bars with volume"
+        )
+    return None
+
+
 def date_arg(value: Any, name: str, end: bool = False) -> pd.Timestamp | None:
     """A ``start`` / ``end`` argument of the Python API as UTC (an inclusive end of a date
     alone is its whole day); text that is not a date, or a number (read as nanoseconds since

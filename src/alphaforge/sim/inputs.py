@@ -159,7 +159,10 @@ def _as2d(a: np.ndarray | None, shape: tuple[int, int], dtype: Any, name: str) -
         arr = arr.reshape(-1, 1)
     if arr.shape != shape:
         raise BacktestError(f"strategy output {name!r} has shape {arr.shape}, expected {shape}")
-    return np.ascontiguousarray(arr)
+    arr = np.ascontiguousarray(arr)
+    if not arr.flags.writeable:  # (a frame's values under copy-on-write): one array type for
+        arr = arr.copy()  # the kernel, which a read-only array does not match
+    return arr
 
 
 def _level_arrays(

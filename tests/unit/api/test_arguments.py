@@ -174,3 +174,58 @@ def test_walkforward_flags_and_counts_are_checked(
 ) -> None:
     grid = {"fast": [5, 10], "slow": [50]}
     assert _refused(lambda: alphaforge.walkforward("sma_cross", one, grid, **kwargs)) == message
+
+
+def test_participation_on_bars_without_volume_is_refused(one: pd.DataFrame) -> None:
+    bare = one[["open", "high", "low", "close"]]
+    msg = _refused(lambda: alphaforge.backtest("sma_cross", bare, params=P, participation=0.1))
+    assert msg.startswith("costs.participation: 0.1 caps each fill at that share of its bar's "
+                          "volume, and the data have no volume")  # fmt: skip
+
+
+def test_masks_given_as_frames_run_as_arrays(one: pd.DataFrame) -> None:
+    """A frame's values are read-only under copy-on-write; the kernel refused them with a
+    compiler error."""
+
+    class Frames(Strategy):
+        name = "frame_masks"
+
+        class Params(StrategyParams):
+            pass
+
+        def signals(self, data: StrategyData) -> Any:
+            from alphaforge.strategy.base import Signals
+
+            c = pd.DataFrame(data.close)
+            return Signals(entries=c > c.shift(1), exits=c < c.shift(1))  # type: ignore[arg-type]
+
+    class Arrays(Frames):
+        name = "array_masks"
+
+        def signals(self, data: StrategyData) -> Any:
+            from alphaforge.strategy.base import Signals
+
+            out = super().signals(data)
+            return Signals(entries=out.entries.to_numpy().copy(), exits=out.exits.to_numpy().copy())
+
+    got, want = alphaforge.backtest(Frames, one), alphaforge.backtest(Arrays, one)
+    assert got.metrics["num_trades"] == want.metrics["num_trades"] > 0
+    assert got.metrics["total_return"] == want.metrics["total_return"]
+
+
+def test_frames_of_naive_and_utc_times_are_one_clock(bars: pd.DataFrame) -> None:
+    """Naive times are UTC (as everywhere); mixing them raised pandas' "Cannot mix tz-aware
+    with tz-naive values"."""
+    a, b = (bars[bars["symbol"] == s].set_index("timestamp")[["open", "high", "low", "close"]]
+            for s in sorted(bars["symbol"].unique())[:2])  # fmt: skip
+    naive = b.set_axis(b.index.tz_convert(None))
+    mixed = alphaforge.backtest("sma_cross", {"A": a, "B": naive}, params=P)
+    aware = alphaforge.backtest("sma_cross", {"A": a, "B": b}, params=P)
+    assert mixed.metrics["total_return"] == aware.metrics["total_return"]
+
+
+@pytest.mark.parametrize("settle", ["2", float("inf"), -1.0, True])
+def test_lookahead_settle_is_a_number(one: pd.DataFrame, settle: Any) -> None:
+    assert _refused(lambda: alphaforge.lookahead("sma_cross", one, settle=settle)) == (
+        f"settle={settle!r}: a number >= 0"
+    )
