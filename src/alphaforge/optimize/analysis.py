@@ -88,6 +88,8 @@ def parse_constraint(text: str) -> Constraint:
         value = float(m.group(3))
     except ValueError:
         raise ConfigError(f"--constraint {text!r}: {m.group(3)!r} is not a number") from None
+    if value != value:  # NaN: every comparison false, no trial ever feasible
+        raise ConfigError(f"--constraint {text!r}: {m.group(3)!r} is not a number")
     return Constraint(metric, m.group(2), value)
 
 

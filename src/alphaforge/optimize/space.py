@@ -174,6 +174,10 @@ def check_grid_values(strategy_cls: type[Strategy], where: str, dim: Dimension) 
     choices = extra.get("choices")
     typ: Any = Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     check: TypeAdapter[Any] = TypeAdapter(typ)
+    values = list(dim.values or ())
+    twice = next((v for k, v in enumerate(values) if v in values[:k]), None)
+    if twice is not None:  # (it ran the same trial twice)
+        raise ConfigError(f"{where}: {dim.name}={twice!r} given twice")
     ends = tuple(v for v in (dim.low, dim.high) if v is not None)
     for value in dim.values or ends:
         try:

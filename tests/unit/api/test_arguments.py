@@ -229,3 +229,21 @@ def test_lookahead_settle_is_a_number(one: pd.DataFrame, settle: Any) -> None:
     assert _refused(lambda: alphaforge.lookahead("sma_cross", one, settle=settle)) == (
         f"settle={settle!r}: a number >= 0"
     )
+
+
+def test_lookahead_cuts_is_a_count_not_a_flag(one: pd.DataFrame) -> None:
+    assert _refused(lambda: alphaforge.lookahead("sma_cross", one, cuts=True)) == (
+        "cuts=True: a whole number >= 1"
+    )
+
+
+def test_a_grid_value_given_twice_is_refused(one: pd.DataFrame) -> None:
+    """It ran the same trial twice."""
+    grid = {"fast": [5, 5, 10], "slow": [50]}
+    assert _refused(lambda: alphaforge.sweep("sma_cross", one, grid)) == "grid: fast=5 given twice"
+
+
+def test_a_constraint_against_nan_is_refused(one: pd.DataFrame) -> None:
+    grid = {"fast": [5, 10], "slow": [50]}
+    msg = _refused(lambda: alphaforge.sweep("sma_cross", one, grid, constraints=["sharpe>nan"]))
+    assert msg == "constraints: 'sharpe>nan': 'nan' is not a number"
