@@ -14,7 +14,7 @@ import pandas as pd
 
 from alphaforge.core.calendar import Calendar, infer_calendar, rebalance_mask
 from alphaforge.core.costs import Level
-from alphaforge.core.errors import BacktestError
+from alphaforge.core.errors import BacktestError, StrategyError
 from alphaforge.core.panel import Panel
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.sim.records import Fine, Intents, Levels, Market
@@ -117,26 +117,56 @@ def intents_of(
         return default if got is None else got
 
     if isinstance(out, TargetWeights):
+        weights = f2(out.weights, "weights")
+        if np.isinf(weights).any():
+            _refuse_value(panel, "weights", weights, np.isinf(weights), "a weight must be finite")
         rebal = (
             _rebalance_of(out.rebalance, shape[0])
             if out.rebalance is not None
             else rebalance_mask(config.rebalance, clock.day, clock.week)
         )
         return Intents(
-            _FALSE11, _FALSE11, _FALSE11, _FALSE11, f2(out.weights, "weights"), rebal,
+            _FALSE11, _FALSE11, _FALSE11, _FALSE11, weights, rebal,
             build_levels(config, None, atr, shape), _NAN11, _NAN11,
             f2(out.priority, "priority", _ZERO11),
         )  # fmt: skip
     sig = out
-    if order_type == "market":  # explicit market: the strategy's prices are not used
-        sig = dataclasses.replace(sig, limit_price=None, stop_price=None)
+    if order_type == "market" and (sig.limit_price is not None or sig.stop_price is not None):
+        sig = dataclasses.replace(sig, limit_price=None, stop_price=None)  # (prices not used)
+    prices = {name: f2(getattr(sig, name), name) for name in _PRICE_OUTPUTS}
+    for name, a in prices.items():
+        if a is not _NAN11:
+            _check_prices(panel, name, a)
     return Intents(
         b2(sig.entries, "entries"), b2(sig.exits, "exits"),
         b2(sig.short_entries, "short_entries"), b2(sig.short_exits, "short_exits"),
         _NAN11, np.zeros(shape[0], dtype=bool), build_levels(config, sig, atr, shape),
-        f2(sig.limit_price, "limit_price"), f2(sig.stop_price, "stop_price"),
-        f2(sig.priority, "priority", _ZERO11),
+        prices["limit_price"], prices["stop_price"], f2(sig.priority, "priority", _ZERO11),
     )  # fmt: skip
+
+
+_PRICE_OUTPUTS = ("limit_price", "stop_price", "stop_loss", "take_profit")
+
+
+def _check_prices(panel: Panel, name: str, a: np.ndarray) -> None:
+    """Refuse a strategy's price that is not a positive finite number (NaN: no price there):
+    a negative limit never filled and a negative stop-loss level meant no stop, without a
+    word."""
+    with np.errstate(invalid="ignore"):
+        ok = (a > 0.0) & (a < np.inf)
+    if not ok.all():
+        bad = ~ok & ~np.isnan(a)
+        if bad.any():
+            _refuse_value(panel, name, a, bad, "a price must be positive and finite (NaN: none)")
+
+
+def _refuse_value(panel: Panel, name: str, a: np.ndarray, bad: np.ndarray, what: str) -> None:
+    i, j = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    when = panel.index[int(i)]
+    bar = f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat()
+    raise StrategyError(
+        f"strategy output {name!r}: {float(a[i, j])!r} at {panel.symbols[int(j)]} {bar}: {what}"
+    )
 
 
 def _rebalance_of(a: Any, bars: int) -> np.ndarray:
