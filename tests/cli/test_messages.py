@@ -46,7 +46,10 @@ def test_a_check_of_the_whole_config_names_no_root(af_home: Path, tmp_path: Path
     config = tmp_path / "a9.yaml"
     config.write_text(TWO.format(alloc=0.3, id="trend"))
     err = refused(invoke(af_home, *REPLAY, str(config)))
-    assert err == f"error: {config}: strategies: id 'trend' is used twice; give each an id:"
+    assert (
+        err
+        == f"error: {config}: strategies: id 'trend' is used twice; give each strategy its own id: (e.g. id: fast_ma)"
+    )
 
 
 def test_a_list_item_key_is_written_with_its_index(af_home: Path, tmp_path: Path) -> None:

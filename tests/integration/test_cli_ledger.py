@@ -167,6 +167,20 @@ def test_kill_reduce_only(ledger_home: Path) -> None:
     assert "--reduce-only" in err and "--flatten" in err
 
 
+def test_reduce_only_never_loosens_a_halt(ledger_home: Path) -> None:
+    """HALTED then `kill --reduce-only` used to become REDUCE ONLY without a word: a kill that
+    let orders out again."""
+    assert run("kill", "--flatten", "--reason", "desk closed")[0] == 0
+    code, _, err = run("kill", "--reduce-only", "--reason", "wind down")
+    one_line_error(code, err)
+    assert code == 2 and "trading is halted" in err and "alphaforge resume first" in err
+    status = json.loads(run("status", "--json")[1])
+    assert status["halted"] and not status["halt"]["reduce_only"] and status["halt"]["flatten"]
+    assert run("kill", "--reason", "harder")[0] == 0  # tightening is always allowed
+    assert run("resume")[0] == 0
+    assert run("kill", "--reduce-only")[0] == 0
+
+
 @pytest.mark.parametrize("flags", [(), ("--flatten",), ("--reduce-only",)])
 def test_kill_without_runs_is_refused(home: Path, flags: tuple[str, ...]) -> None:
     """A home or ledger without runs (a mistyped --home, say) halts nothing: a switch armed

@@ -363,6 +363,13 @@ def _register_switch(app: typer.Typer) -> None:
         with _ledger(ctx) as ledger:
             if ledger.last_run() is None:  # a mistyped home: its runtime would go on trading
                 raise _nothing_to_halt(ledger.url_display)
+            held = ledger.halted()
+            if reduce_only and held is not None and not held.reducing:
+                raise ConfigError(  # a kill never loosens the switch: resume does, on purpose
+                    f"--reduce-only: trading is halted (since {held.ts} by {held.by}: "
+                    f"{held.reason}), which reduce-only would loosen; alphaforge resume first, "
+                    "then kill --reduce-only"
+                )
             if reduce_only:
                 ledger.reduce_only(reason=reason, by=_user(), ts=_now())
             else:

@@ -195,14 +195,14 @@ def _paper(
     from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
 
     req = ReplayRequest(start, end, parse_speed(speed or "max"), run_id)
+    unused = replay_unused(spec)
+    if unused:  # (also with -q: it hides the live view, not what the run ignores)
+        console.print(f"[yellow]note:[/] {unused}", highlight=False)
     if spec.strategies is not None:
         from alphaforge.cli.trade_account import replay_account
 
         replay_account(settings, spec, req, quiet)
         return
-    unused = replay_unused(spec)
-    if unused and not quiet:
-        console.print(f"[yellow]note:[/] {unused}", highlight=False)
     with trading_ledger(settings) as run:
         setup = run.setup = build_replay(spec, settings, run.ledger, req)
         bars, node = setup.panel.shape[0], setup.node

@@ -157,8 +157,9 @@ class RuntimeSpec(BaseModel):
     max_order_value: float = Field(0.0, ge=0, description="refuse larger orders (0 = no limit)")
     max_order_qty: float = Field(0.0, ge=0, description="refuse larger orders (0 = no limit)")
     price_band: float = Field(
-        0.5, ge=0, description="refuse entries sized at a price this far from the last trade"
-    )
+        0.5, ge=0, description="refuse entries sized at a price this far from the last trade "
+        "(a fraction: 0.5 = 50%; 0 = no check)",
+    )  # fmt: skip
     shadow: bool = Field(
         False,
         description="shadow mode: record the strategy's predictions and would-be orders on the "
@@ -284,7 +285,10 @@ class RunSpec(BacktestConfig):
         ids = [sl.id or sl.strategy for sl in self.strategies]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
-            raise ValueError(f"strategies: id {dup[0]!r} is used twice; give each an id:")
+            raise ValueError(
+                f"strategies: id {dup[0]!r} is used twice; give each strategy its own id: "
+                "(e.g. id: fast_ma)"
+            )
         total = sum(sl.allocation for sl in self.strategies)
         if total > 1 + 1e-9:
             raise ValueError(f"strategies: allocations sum to {total:g}, more than 1 (all cash)")
