@@ -156,9 +156,10 @@ def test_a_replay_whose_orders_the_risk_gate_refused_says_how_many(tmp_path: Pat
     res = invoke(home, "paper", "--config", str(config), "--replay", "--from", "2019-01-02",
                  "--to", "2019-12-31", "-q")  # fmt: skip
     assert res.exit_code == 0, res.output
-    assert "0 order records (0 rejected); 3 refused by the risk gate" in " ".join(
-        res.stdout.split()
-    )
+    assert (
+        "0 order records (0 rejected by the sizing and risk rules: not_sent in the log); "
+        "3 refused by the risk gate"
+    ) in " ".join(res.stdout.split())
 
 
 def test_a_finished_replay_started_again_says_it_is_complete(tmp_path: Path) -> None:

@@ -217,7 +217,8 @@ def _paper(
         return
     console.print(
         f"replay {out.run_id}: {replay_time(out)}; final equity {out.final_equity:,.2f}; "
-        f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected)"
+        f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected "
+        "by the sizing and risk rules: not_sent in the log)"
         + (f"; {out.refused:,} refused by the risk gate (reasons in the log)" if out.refused else "")
     )  # fmt: skip
     if halted:

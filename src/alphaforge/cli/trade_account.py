@@ -143,7 +143,8 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     console.print(
         f"replay {out.run_id}: {len(setup.ids)} strategies on one account, {replay_time(out)}; "
         f"final equity {out.final_equity:,.2f}; {out.trades:,} closed "
-        f"trades, {out.orders:,} order records ({out.rejected:,} rejected)"
+        f"trades, {out.orders:,} order records ({out.rejected:,} rejected by the sizing and risk "
+        "rules: not_sent in the log)"
         + (
             f"; {out.refused:,} refused by the risk gate (reasons in the log)"
             if out.refused

@@ -222,7 +222,9 @@ class TradingNode(NodeRecords, QuietBars, RestingEntries, ReversalEntries, KillS
         for j, side, reason in plan.rejected:
             sym = pnl.symbols[j]
             act = "buy" if side > 0 else "sell"
-            cyc.decisions.append((sym, act, 0.0, reason_name(reason), False))
+            why = reason_name(reason)
+            cyc.decisions.append((sym, act, 0.0, why, False))
+            self.p.log("not_sent", bar=bar_txt, symbol=sym, side=act, reason=why)
         for k, po in enumerate(plan.orders):
             j = po.symbol
             sym = pnl.symbols[j]
