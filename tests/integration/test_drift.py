@@ -6,9 +6,11 @@ import csv
 import json
 import shutil
 import sqlite3
+import time
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -185,3 +187,64 @@ def test_bad_input_is_one_line_and_non_zero(
 def test_an_empty_ledger_says_so(tmp_path: Path) -> None:
     code, output = _drift(tmp_path)
     assert code == 1 and "no runs yet" in output and "Traceback" not in output
+
+
+class _Crash(Exception):
+    """The process dying in the middle of a replay."""
+
+
+def test_a_run_stopped_early_is_compared_over_its_own_bars(home: Path, tmp_path: Path) -> None:
+    """A replay that died after a year of its four was compared with the backtest of all four:
+    the trades it never reached were 'only in the backtest', and the verdict was out of
+    tolerance on returns equal to the cent."""
+    from alphaforge.config.specs import load_run_spec
+    from alphaforge.services.trading import ReplayRequest, build_replay, run_replay
+
+    settings = AppSettings(home=home, ledger_url=f"sqlite:///{tmp_path / 'cut.db'}")
+    spec = load_run_spec(EXAMPLE)
+    with Ledger.open(settings.ledger_url_resolved) as ledger:
+        setup = build_replay(spec, settings, ledger,
+                             ReplayRequest("2016-01-04", "2019-12-31", None, "cut"))  # fmt: skip
+        stop_at = setup.panel.index.get_indexer([pd.Timestamp("2017-06-30", tz="UTC")])[0]
+
+        def crash(t: int, _equity: float) -> None:
+            if t == stop_at - 60:  # a slow moment: the batch commits (batch_seconds)
+                time.sleep(0.3)
+            if t >= stop_at:
+                raise _Crash
+
+        try:
+            with pytest.raises(_Crash):
+                run_replay(setup, None, crash)
+        finally:
+            setup.close()
+        report = drift_report(ledger, "cut", settings)
+        last = ledger.last_bar("cut")
+    assert last is not None and pd.Timestamp(last) < pd.Timestamp("2017-06-30", tz="UTC")
+    assert report.warnings[0].startswith(f"run cut stopped at {pd.Timestamp(last).isoformat()} "
+                                         "before its last bar 2019-12-31")  # fmt: skip
+    assert report.end == pd.Timestamp(last).isoformat()
+    assert report.backtest_only == () and report.run_only == ()
+    assert report.matched and report.within_tolerance
+
+
+def test_an_exit_filled_in_parts_is_one_trade(home: Path, tmp_path: Path) -> None:
+    """With a volume cap the backtest records an exit filled over several bars as a trade per
+    part; drift listed the parts as 'only in the backtest'."""
+    from alphaforge.services.drift_compare import _merge_backtest
+
+    bt = pd.DataFrame({
+        "symbol": ["A", "A", "B"], "direction": ["long"] * 3,
+        "entry_time": pd.to_datetime(["2018-03-01", "2018-03-01", "2018-03-02"], utc=True),
+        "exit_time": pd.to_datetime(["2018-04-02", "2018-04-03", "2018-04-05"], utc=True),
+        "quantity": [5968.0, 358.0, 10.0], "entry_price": [100.0, 100.0, 50.0],
+        "exit_price": [93.0, 21.0, 55.0], "exit_reason": ["signal", "signal", "stop_loss"],
+        "fees": [1.0, 0.5, 0.1], "slippage": [2.0, 1.0, 0.2], "pnl": [-41778.0, -28282.0, 50.0],
+    })  # fmt: skip
+    one = _merge_backtest(bt)
+    assert len(one) == 2
+    a = one.iloc[0]
+    assert a["quantity"] == 6326.0 and a["pnl"] == -41778.0 - 28282.0
+    assert a["exit_price"] == pytest.approx((5968 * 93.0 + 358 * 21.0) / 6326)
+    assert a["exit_time"] == pd.Timestamp("2018-04-03", tz="UTC") and a["fees"] == 1.5
+    assert one.iloc[1].to_dict() == {**bt.iloc[2].to_dict()}  # one part: as it was

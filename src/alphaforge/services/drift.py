@@ -184,10 +184,31 @@ def run_spec_of(run: RunInfo, curve: pd.DataFrame) -> RunSpec:
     spec._source = f"run {run.run_id}"
     start = run.replay_from or (curve.index[0].isoformat() if len(curve) else None)
     end = run.replay_to or (curve.index[-1].isoformat() if len(curve) else None)
+    if unfinished_note(run, curve):  # the run's own bars: up to where it got
+        end = curve.index[-1].isoformat()
     if start is None or end is None:
         raise DataError(f"run {run.run_id}: no period (no replay range and no equity recorded)")
     spec.start, spec.end = start, end
     return spec
+
+
+def unfinished_note(run: RunInfo, curve: pd.DataFrame) -> str | None:
+    """A replay that stopped (or still runs) before its last bar: it is compared over the bars
+    it got to, and the report says so (a backtest over the whole period made its missing
+    trades look like drift)."""
+    if not run.replay_to or not len(curve):
+        return None
+    last = pd.Timestamp(curve.index[-1])
+    planned = pd.Timestamp(run.replay_to)
+    last = last.tz_localize("UTC") if last.tzinfo is None else last
+    planned = planned.tz_localize("UTC") if planned.tzinfo is None else planned
+    if last >= planned:
+        return None
+    return (
+        f"run {run.run_id} stopped at {last.isoformat()} before its last bar "
+        f"{planned.isoformat()} (unfinished, or still running): compared up to where it got; "
+        "continue it with alphaforge paper --replay and its --run-id, then compare again"
+    )
 
 
 def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
@@ -307,7 +328,9 @@ def drift_report(
     if not (tolerance >= 0 and floor >= 0):
         raise ConfigError(f"--tolerance: must be zero or more (got {tolerance:g})")
     run = run_info(ledger, run_id)
-    whole = run_spec_of(run, ledger.equity_curve(run_id))
+    full_curve = ledger.equity_curve(run_id)
+    whole = run_spec_of(run, full_curve)
+    unfinished = unfinished_note(run, full_curve)
     spec, strategy = _one_strategy(whole, strategy)
     curve = ledger.equity_curve(run_id, strategy)
     result = run_spec(spec, settings)
@@ -333,5 +356,5 @@ def drift_report(
         open_positions=tuple(compare_open(ledger.positions(run_id, strategy), bt[is_open])),
         costs=compare_costs(fills, result.orders, bt), returns=returns,
         inherent=inherent_differences(spec, run) + _account_differences(whole, strategy),
-        warnings=tuple(result.warnings),
+        warnings=((unfinished,) if unfinished else ()) + tuple(result.warnings),
     )  # fmt: skip

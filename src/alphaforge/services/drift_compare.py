@@ -234,15 +234,19 @@ def match_trades(
     bt_trades: pd.DataFrame,
     index: pd.DatetimeIndex,
 ) -> tuple[list[MatchedTrade], list[UnmatchedTrade], list[UnmatchedTrade]]:
-    """Closed round trips matched one to one by (symbol, side, entry bar), in entry order;
-    several with one key pair up in order. Returns matched, run only, backtest only."""
+    """Closed round trips matched one to one by (symbol, side, entry bar). A position entered
+    at one bar is one trade on each side, whatever its exit fills: the backtest records an exit
+    filled in parts (a volume cap) as a trade per part, the ledger's round trips may differ;
+    both are summed per key first (quantities, fees, slippage and P&L; prices weighted by
+    quantity; the last exit bar and reason). Returns matched, run only, backtest only."""
     run: dict[Key, list[_RunTrade]] = defaultdict(list)
     for x in _run_trades(trades, slippage, orders, index):
         run[(x.symbol, x.side, x.entry)].append(x)
+    run = {k: [_merge_run(v)] for k, v in run.items()}
     matched: list[MatchedTrade] = []
     bt_only: list[UnmatchedTrade] = []
     r: Any
-    for r in bt_trades.itertuples(index=False):
+    for r in _merge_backtest(bt_trades).itertuples(index=False):
         key: Key = (str(r.symbol), str(r.direction), pd.Timestamp(r.entry_time))
         if run.get(key):
             matched.append(_matched(run[key].pop(0), r))
@@ -259,6 +263,43 @@ def match_trades(
     ]  # fmt: skip
     run_only.sort(key=lambda u: (u.entry_time, u.symbol))
     return matched, run_only, bt_only
+
+
+def _merge_run(parts: list[_RunTrade]) -> _RunTrade:
+    """The run's round trips of one entry as one trade (see :func:`match_trades`)."""
+    if len(parts) == 1:
+        return parts[0]
+    qty = sum(x.qty for x in parts)
+    last = max(parts, key=lambda x: x.exit)
+    return replace(
+        last, entry=parts[0].entry, qty=qty,
+        entry_price=sum(x.entry_price * x.qty for x in parts) / qty,
+        exit_price=sum(x.exit_price * x.qty for x in parts) / qty,
+        fees=sum(x.fees for x in parts), slippage=sum(x.slippage for x in parts),
+        pnl=sum(x.pnl for x in parts),
+    )  # fmt: skip
+
+
+def _merge_backtest(bt: pd.DataFrame) -> pd.DataFrame:
+    """The backtest's trades of one entry as one trade (see :func:`match_trades`)."""
+    keys = ["symbol", "direction", "entry_time"]
+    if not len(bt) or not bt.duplicated(keys).any():
+        return bt
+    bt = bt.sort_values("exit_time", kind="stable").assign(
+        _entry_value=bt["entry_price"] * bt["quantity"],
+        _exit_value=bt["exit_price"] * bt["quantity"],
+    )
+    out = bt.groupby(keys, sort=False, as_index=False).agg(
+        exit_time=("exit_time", "last"), quantity=("quantity", "sum"),
+        _entry_value=("_entry_value", "sum"), _exit_value=("_exit_value", "sum"),
+        exit_reason=("exit_reason", "last"), fees=("fees", "sum"),
+        slippage=("slippage", "sum"), pnl=("pnl", "sum"),
+    )  # fmt: skip
+    out["entry_price"] = out["_entry_value"] / out["quantity"]
+    out["exit_price"] = out["_exit_value"] / out["quantity"]
+    return out.drop(columns=["_entry_value", "_exit_value"]).sort_values(
+        "entry_time", kind="stable"
+    )
 
 
 def _matched(x: _RunTrade, r: Any) -> MatchedTrade:
