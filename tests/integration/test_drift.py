@@ -205,7 +205,7 @@ def test_a_run_stopped_early_is_compared_over_its_own_bars(home: Path, tmp_path:
     with Ledger.open(settings.ledger_url_resolved) as ledger:
         setup = build_replay(spec, settings, ledger,
                              ReplayRequest("2016-01-04", "2019-12-31", None, "cut"))  # fmt: skip
-        stop_at = setup.panel.index.get_indexer([pd.Timestamp("2017-06-30", tz="UTC")])[0]
+        stop_at = int(setup.panel.index.searchsorted(pd.Timestamp("2017-06-30", tz="UTC")))
 
         def crash(t: int, _equity: float) -> None:
             if t == stop_at - 60:  # a slow moment: the batch commits (batch_seconds)
