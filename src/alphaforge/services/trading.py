@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from alphaforge.core.errors import AlphaforgeError, ConfigError, DataError, PeriodError
-from alphaforge.core.panel import Panel
+from alphaforge.core.panel import Panel, utc_time
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.engine.gate import GateLimits, RiskGate
 from alphaforge.engine.node import NodeParts, TradingNode
@@ -154,6 +155,9 @@ def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
             f"{spec.source}: need at least 3 bars to replay, got {panel.shape[0]} ({span}); "
             "widen --from / --to"
         )
+    short = period_note(panel, req.start, req.end)
+    if short:  # (printed with the data's notes)
+        panel.meta["data_notes"] = [*panel.meta.get("data_notes", ()), short]
     run_id = _run_id(spec, req, ledger)
     known = ledger.run(run_id)
     if known is not None and known.config_hash != spec.canonical_hash():
@@ -163,6 +167,21 @@ def replay_start(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
         )
     log_file = run_log_file(settings, run_id)
     return ReplayStart(panel, run_id, known, log_file, make_logger(log_file))
+
+
+def period_note(panel: Panel, start: str | None, end: str | None) -> str | None:
+    """A note when the data begin well after ``--from`` or end well before ``--to`` (more than
+    a long weekend): the replay runs over the bars there are, and says so."""
+    gap = pd.Timedelta(days=4)
+    notes = []
+    first, last = panel.index[0], panel.index[-1]
+    if start is not None and first - utc_time(start) > gap:
+        notes.append(f"--from {start}: the data begin at {first:%Y-%m-%d}")
+    if end is not None and utc_time(end) - last > gap:
+        notes.append(f"--to {end}: the data end at {last:%Y-%m-%d}")
+    if not notes:
+        return None
+    return "; ".join(notes) + "; the replay runs over the bars there are"
 
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
