@@ -9,21 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import invoke
+from tests.cli.conftest import REPLAY_CONFIG, invoke
 
 pytestmark = pytest.mark.integration
 
-LEVERED = """\
-strategy: sma_cross
-params: {fast: 5, slow: 20}
-symbols: [SYN01]
-timeframe: 1d
-cash: 100000
-direction: long_short
-sizing: {method: fraction, value: 8.0}
-risk: {max_gross_leverage: 10}
-broker: {name: simulated}
-"""
+LEVERED = REPLAY_CONFIG + (
+    "direction: long_short\nsizing: {method: fraction, value: 8.0}\n"
+    "risk: {max_gross_leverage: 10}\n"
+)
 
 
 def _warning(text: str) -> str:

@@ -144,36 +144,25 @@ def test_a_rebalance_mask_with_nan_is_refused(one: pd.DataFrame) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("search", "kwargs", "message"),
     [
-        ({"per_symbol": "no"}, "per_symbol='no': True or False"),
-        ({"fast": "no"}, "fast='no': True or False"),
-        ({"workers": 0}, "workers=0: a whole number >= 1"),
-        ({"workers": "2"}, "workers='2': a whole number >= 1"),
-        ({"min_trades": 2.5}, "min_trades=2.5: a whole number >= 0"),
+        ("sweep", {"per_symbol": "no"}, "per_symbol='no': True or False"),
+        ("sweep", {"fast": "no"}, "fast='no': True or False"),
+        ("sweep", {"workers": 0}, "workers=0: a whole number >= 1"),
+        ("sweep", {"workers": "2"}, "workers='2': a whole number >= 1"),
+        ("sweep", {"min_trades": 2.5}, "min_trades=2.5: a whole number >= 0"),
+        ("walkforward", {"anchored": "no"}, "anchored='no': True or False"),
+        ("walkforward", {"train": 1}, "train=1: a whole number of bars >= 2"),
+        ("walkforward", {"test": 2}, "test=2: a whole number of bars >= 3"),
+        ("walkforward", {"workers": -1}, "workers=-1: a whole number >= 1"),
     ],
 )  # fmt: skip
-def test_sweep_flags_and_counts_are_checked(
-    one: pd.DataFrame, kwargs: dict[str, Any], message: str
+def test_search_flags_and_counts_are_checked(
+    one: pd.DataFrame, search: str, kwargs: dict[str, Any], message: str
 ) -> None:
     grid = {"fast": [5, 10], "slow": [50]}
-    assert _refused(lambda: alphaforge.sweep("sma_cross", one, grid, **kwargs)) == message
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"anchored": "no"}, "anchored='no': True or False"),
-        ({"train": 1}, "train=1: a whole number of bars >= 2"),
-        ({"test": 2}, "test=2: a whole number of bars >= 3"),
-        ({"workers": -1}, "workers=-1: a whole number >= 1"),
-    ],
-)  # fmt: skip
-def test_walkforward_flags_and_counts_are_checked(
-    one: pd.DataFrame, kwargs: dict[str, Any], message: str
-) -> None:
-    grid = {"fast": [5, 10], "slow": [50]}
-    assert _refused(lambda: alphaforge.walkforward("sma_cross", one, grid, **kwargs)) == message
+    run = getattr(alphaforge, search)
+    assert _refused(lambda: run("sma_cross", one, grid, **kwargs)) == message
 
 
 def test_participation_on_bars_without_volume_is_refused(one: pd.DataFrame) -> None:
