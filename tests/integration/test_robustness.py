@@ -51,6 +51,7 @@ def config() -> BacktestConfig:
                 "borrow_fee": 0.01,
             },
             "sizing": {"method": "fraction", "value": 0.15},
+            "direction": "long_short",  # (a borrow fee acts on shorts only)
             "benchmark": "SYN01",
         }
     )
