@@ -34,6 +34,11 @@ def test_replay_under_the_kill_switch_says_so(af_home: Path, tmp_path: Path, swi
     assert f"{state} by the kill switch" in text and "desk closed" in text
     assert "alphaforge resume" in text
     assert _orders(af_home, "halted") == []  # flat all along: nothing to reduce either
+    out = tmp_path / "drift.json"
+    res = invoke(af_home, "drift", "halted", "--json", str(out))
+    assert res.exit_code == 1, res.output  # the backtest traded: out of tolerance, and why
+    (switch,) = [n for n in json.loads(out.read_text())["inherent"] if "kill switch" in n]
+    assert switch.startswith("the kill switch refused ") and "halted or reduce-only" in switch
 
     assert invoke(af_home, "resume").exit_code == 0
     res = invoke(af_home, "paper", "--config", str(config), *REPLAY, "--run-id", "free")

@@ -373,6 +373,20 @@ class Ledger:
         """Risk rules that acted during the run, in order."""
         return self._read(lambda c: _risk_events(c, run_id))
 
+    def switch_refusals(
+        self, run_id: str, strategy: str | None = None
+    ) -> tuple[int, str | None, str | None]:
+        """Orders of the run the kill switch refused (the risk gate's ``trading_state``
+        check: halted or reducing): how many, and the first and last bar."""
+        t = table(m.Decision)
+        query = select(func.count(), func.min(t.c.bar), func.max(t.c.bar)).where(
+            t.c.run_id == run_id, t.c.accepted.is_(False), t.c.reason.like("trading_state:%")
+        )
+        if strategy is not None:
+            query = query.where(t.c.strategy == strategy)
+        row = self._read(lambda c: c.execute(query).one())
+        return int(row[0]), row[1], row[2]
+
     def reconcile_events(self, run_id: str) -> list[ReconcileRow]:
         """Differences found between the ledger and the venue during the run, in order."""
         t = table(m.ReconcileEvent)

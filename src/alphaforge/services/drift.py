@@ -275,6 +275,19 @@ def inherent_differences(spec: RunSpec, run: RunInfo) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _switch_difference(ledger: Ledger, run_id: str, strategy: str | None) -> tuple[str, ...]:
+    """The orders the kill switch refused during the run (halted or reducing): the backtest,
+    which has no switch, placed them."""
+    n, first, last = ledger.switch_refusals(run_id, strategy)
+    if not n:
+        return ()
+    span = first if first == last else f"{first} to {last}"
+    return (
+        f"the kill switch refused {n} order(s) of the run ({span}: halted or reduce-only); the "
+        "backtest has no switch and placed them",
+    )
+
+
 def _account_differences(spec: RunSpec, strategy: str | None) -> tuple[str, ...]:
     """The differences an account's venue makes for ``strategy`` (see
     :func:`alphaforge.services.accounts.wash_trade_risks`)."""
@@ -355,6 +368,7 @@ def drift_report(
         matched=tuple(matched), run_only=tuple(run_only), backtest_only=tuple(bt_only),
         open_positions=tuple(compare_open(ledger.positions(run_id, strategy), bt[is_open])),
         costs=compare_costs(fills, result.orders, bt), returns=returns,
-        inherent=inherent_differences(spec, run) + _account_differences(whole, strategy),
+        inherent=inherent_differences(spec, run) + _account_differences(whole, strategy)
+        + _switch_difference(ledger, run_id, strategy),
         warnings=((unfinished,) if unfinished else ()) + tuple(result.warnings),
     )  # fmt: skip
