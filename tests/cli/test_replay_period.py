@@ -38,3 +38,12 @@ def test_a_period_inside_the_data_has_no_note(af_home: Path, tmp_path: Path) -> 
                  "--to", "2015-12-31", "-q", "--run-id", "inside")  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "note:" not in res.stdout
+
+
+def test_an_accounts_replay_notes_it_too(af_home: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "paper_account.yaml"
+    res = invoke(af_home, "paper", "--config", str(example), "--replay", "--from", "2014-01-02",
+                 "--to", "2016-06-30", "-q", "--run-id", "acct")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.stdout.split())
+    assert "note: --to 2016-06-30: the data end at 2015-12-31; the replay runs over" in text

@@ -126,6 +126,8 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     check_account(spec, replay=True)  # before the ledger is opened: the home stays as it was
     with trading_ledger(settings) as run:
         setup = run.setup = build_account_replay(spec, settings, run.ledger, req)
+        for line in setup.panel.meta.get("data_notes", ()):  # (bad ticks, a short period)
+            console.print(f"[yellow]note:[/] {line}", highlight=False)
         bars = setup.panel.shape[0]
         acct, first = setup.account, setup.start
 
