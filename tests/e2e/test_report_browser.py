@@ -141,8 +141,8 @@ def test_equity_scale_toggle(result: Any, browser: Any, tmp_path: Path) -> None:
 def test_zero_trade_report_renders(browser: Any, tmp_path: Path) -> None:
     bars = generate_daily(seed=3, n_symbols=1, years=1)
     bars = bars[bars["symbol"] == "SYN01"]
-    # slow SMA longer than the sample: no signal, no trade
-    res = backtest("sma_cross", bars, params={"fast": 100, "slow": 400})
+    # a slow SMA that starts two bars before the sample ends: no cross, no trade
+    res = backtest("sma_cross", bars, params={"fast": 100, "slow": 250})
     assert res.num_trades == 0
     page, errors = open_report(browser, write_report(res, tmp_path / "zero.html"))
     assert page.locator("#trades-table").count() == 0
