@@ -124,7 +124,8 @@ def _check_store(
 def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
     """A raw bar file as a long frame, rows as found (no de-duplication, no validation)."""
     from alphaforge.core.timeframe import detect_timeframe
-    from alphaforge.data.ingest_checks import Locator, canonical_columns
+    from alphaforge.core.userfile import user_file_errors
+    from alphaforge.data.ingest_checks import Locator, canonical_columns, numeric_column
 
     if not path.is_file():
         raise UserFileError(f"{path}: no such file")
@@ -158,8 +159,9 @@ def _read_file(path: Path, timeframe: str | None) -> tuple[pd.DataFrame, str]:
     loc = Locator(str(path), "row" if parquet else "line",
                   np.arange(len(frame)) + (1 if parquet else 2))  # fmt: skip
     frame["timestamp"] = _timestamps(frame["timestamp"], loc)
-    for col in ("open", "high", "low", "close", "volume"):
-        frame[col] = _numbers(frame[col], col, loc)
+    with user_file_errors():  # (the importer's refusal, as bad input: exit code 2)
+        for col in ("open", "high", "low", "close", "volume"):
+            frame[col] = numeric_column(frame[col], col, loc)
     tf = parse_timeframe(timeframe).name if timeframe else detect_timeframe(frame["timestamp"])
     return frame, tf
 
@@ -181,19 +183,6 @@ def _timestamps(raw: pd.Series, loc: Locator) -> pd.Series:
         return parsed
     i = int(np.argmax(bad))
     raise UserFileError(f"{loc.where(i)}, column 'timestamp': cannot parse date {raw.iloc[i]!r}")
-
-
-def _numbers(raw: pd.Series, col: str, loc: Locator) -> pd.Series:
-    """A price or volume column as numbers; text that is not a number is refused naming its
-    line (it used to be checked as a missing value)."""
-    if pd.api.types.is_numeric_dtype(raw.dtype) and raw.dtype != bool:
-        return raw
-    coerced = pd.to_numeric(raw, errors="coerce")
-    bad = (coerced.isna() & raw.notna()).to_numpy()
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise UserFileError(f"{loc.where(i)}, column {col!r}: not a number: {raw.iloc[i]!r}")
-    return coerced
 
 
 def _write_json(path: Path, payload: object) -> None:

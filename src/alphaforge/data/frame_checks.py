@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import DataError
-from alphaforge.core.panel import Panel
-from alphaforge.data.ingest_checks import MAX_PRICE
+from alphaforge.core.panel import Panel, short_time
+from alphaforge.data.ingest_checks import MAX_PRICE, broken_bars, value_faults
 
 __all__ = ["check_bar_values"]
 
@@ -33,6 +33,9 @@ _PRICES = ("open", "high", "low", "close")
 def check_bar_values(panel: Panel, source: str = "data") -> list[str]:
     """Refuse the values the importer refuses (see the module docstring) and return the notes
     of what it keeps as it is (broken bars, bad ticks), each naming the symbol and the bar.
+    The rules are the importer's (:func:`~alphaforge.data.ingest_checks.value_faults`,
+    :func:`~alphaforge.data.ingest_checks.broken_bars`); clean bars cost two reductions a
+    field.
 
     Raises
     ------
@@ -42,33 +45,27 @@ def check_bar_values(panel: Panel, source: str = "data") -> list[str]:
     o, h, lo, c = (getattr(panel, f) for f in _PRICES)
     _refuse_missing(panel, source, o, h, lo, c)
     close_only = bool(panel.meta.get("close_only"))  # (its open, high and low are the close)
-    for name, a in zip(_PRICES, (o, h, lo, c), strict=True):
-        if close_only and name != "close":
-            continue
-        if not _within(a, 0.0, MAX_PRICE, low_open=True):
-            with np.errstate(invalid="ignore"):
-                bad = ~((a > 0.0) & (a <= MAX_PRICE)) & ~np.isnan(a)
-            _refuse(panel, source, bad, name, _price_fault(a[bad][0]))
-    v = panel.volume
-    if not _within(v, 0.0, np.inf, low_open=False):
-        with np.errstate(invalid="ignore"):
-            vbad = (v < 0.0) | np.isinf(v)
-        what = "not finite" if np.isinf(v[vbad][0]) else "negative volume"
-        _refuse(panel, source, vbad, "volume", what)
-    return _broken_notes(panel, o, h, lo, c) + _spike_notes(panel)
+    fields = [("close", c)] if close_only else list(zip(_PRICES, (o, h, lo, c), strict=True))
+    for name, a in [*fields, ("volume", panel.volume)]:
+        if not _within(a, name):
+            for bad, what in value_faults(a, name):
+                if bad.any():
+                    _refuse(panel, source, bad, name, what)
+    notes = [] if close_only else _broken_notes(panel, o, h, lo, c)
+    return notes + _spike_notes(panel)
 
 
-def _within(a: np.ndarray, low: float, high: float, low_open: bool) -> bool:
-    """Whether every number of ``a`` (NaN aside) is in ``(low, high]`` (``[low, high)`` with
-    ``low_open`` False): two reductions, no temporary array."""
+def _within(a: np.ndarray, name: str) -> bool:
+    """Whether every number of ``a`` (NaN aside) keeps the rules of column ``name``: two
+    reductions, no temporary array (the masks are built only when one does not)."""
     if not a.size:
         return True
     mn, mx = float(np.fmin.reduce(a, axis=None)), float(np.fmax.reduce(a, axis=None))
     if mn != mn:  # all NaN
         return True
-    if low_open:
-        return mn > low and mx <= high
-    return mn >= low and mx < high
+    if name == "volume":
+        return mn >= 0.0 and mx < np.inf
+    return mn > 0.0 and mx <= MAX_PRICE
 
 
 def _refuse_missing(
@@ -86,22 +83,10 @@ def _refuse_missing(
         _refuse(panel, source, missing[k] & partial, _PRICES[k], "missing value")
 
 
-def _price_fault(x: float) -> str:
-    if not np.isfinite(x):
-        return "not finite"
-    if x <= 0.0:
-        return "price must be positive"
-    return f"price above {MAX_PRICE:g} (a broken value?)"
-
-
 def _where(panel: Panel, mask: np.ndarray) -> tuple[str, str, int, int]:
     """(symbol, bar text, row, column) of the first True of ``mask`` in time order."""
     i, j = np.unravel_index(int(np.argmax(mask)), mask.shape)
-    return panel.symbols[int(j)], _bar_text(panel.index[int(i)]), int(i), int(j)
-
-
-def _bar_text(when: pd.Timestamp) -> str:
-    return f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat()
+    return panel.symbols[int(j)], short_time(panel.index[int(i)]), int(i), int(j)
 
 
 def _refuse(panel: Panel, source: str, mask: np.ndarray, column: str, what: str) -> None:
@@ -116,12 +101,8 @@ def _broken_notes(
     panel: Panel, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray
 ) -> list[str]:
     """Bars whose high is below their low, or whose open or close lies outside high-low."""
-    if panel.meta.get("close_only"):
-        return []
-    inverted = h < lo
-    outside = ((h < np.maximum(o, c)) | (lo > np.minimum(o, c))) & ~inverted
     notes = []
-    for bad, what in ((inverted, "high below low"), (outside, "open or close outside high-low")):
+    for bad, what in broken_bars(o, h, lo, c):
         if bad.any():
             sym, bar, i, j = _where(panel, bad)
             notes.append(f"{sym} {bar}: {what} (high {h[i, j]:g}, low {lo[i, j]:g}); "

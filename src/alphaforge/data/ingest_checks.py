@@ -207,18 +207,22 @@ def check_values(df: pd.DataFrame, loc: Locator) -> None:
     for col in (*_PRICES, "volume"):
         if col not in df.columns:
             continue
-        raw = df[col]
-        if pd.api.types.is_numeric_dtype(raw.dtype) and raw.dtype != bool:
-            values = raw.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            coerced = pd.to_numeric(raw, errors="coerce")
-            bad = coerced.isna().to_numpy() & raw.notna().to_numpy()
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DataError(f"{loc.where(i)}, column {col!r}: not a number: {raw.iloc[i]!r}")
-            values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = numeric_column(df[col], col, loc)
         _check_numbers(values, col, loc)
         df[col] = values
+
+
+def numeric_column(raw: pd.Series, col: str, loc: Locator) -> np.ndarray:
+    """A price or volume column as float64 (missing values NaN); text that is not a number is
+    refused naming its line and value."""
+    if pd.api.types.is_numeric_dtype(raw.dtype) and raw.dtype != bool:
+        return raw.to_numpy(dtype=np.float64, na_value=np.nan)
+    coerced = pd.to_numeric(raw, errors="coerce")
+    bad = coerced.isna().to_numpy() & raw.notna().to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{loc.where(i)}, column {col!r}: not a number: {raw.iloc[i]!r}")
+    return coerced.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 MAX_PRICE = 1e12
@@ -226,16 +230,31 @@ MAX_PRICE = 1e12
 equity value that touches it infinite)."""
 
 
+def value_faults(values: np.ndarray, col: str) -> list[tuple[np.ndarray, str]]:
+    """The rules of a price or volume column, in the order they are reported: (the values
+    that break one, what it says). NaN breaks none (a missing value is checked apart: a file
+    refuses it, a frame's missing bar is all NaN)."""
+    with np.errstate(invalid="ignore"):
+        checks = [(np.isinf(values), "not finite")]
+        if col == "volume":
+            checks.append((values < 0, "negative volume"))
+        else:
+            checks.append((values <= 0, "price must be positive"))
+            checks.append((values > MAX_PRICE, f"price above {MAX_PRICE:g} (a broken value?)"))
+    return checks
+
+
+def broken_bars(
+    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray
+) -> list[tuple[np.ndarray, str]]:
+    """Bars kept as they are but noted: (the bars, what): a high below the low, and an open
+    or close outside high-low."""
+    outside = ((h < np.maximum(o, c)) | (lo > np.minimum(o, c))) & (h >= lo)
+    return [(h < lo, "high below low"), (outside, "open or close outside high-low")]
+
+
 def _check_numbers(values: np.ndarray, col: str, loc: Locator) -> None:
-    checks = [
-        (np.isnan(values), "missing value"),
-        (np.isinf(values), "not finite"),
-    ]
-    if col == "volume":
-        checks.append((values < 0, "negative volume"))
-    else:
-        checks.append((values <= 0, "price must be positive"))
-        checks.append((values > MAX_PRICE, f"price above {MAX_PRICE:g} (a broken value?)"))
+    checks = [(np.isnan(values), "missing value"), *value_faults(values, col)]
     for bad, what in checks:
         if bad.any():
             i = int(np.argmax(bad))
@@ -246,9 +265,7 @@ def note_broken_bars(df: pd.DataFrame, loc: Locator, report: IngestReport) -> No
     """Note rows whose high is below their low, or below the open or close (or whose low is
     above them): stored as they are, reported with the first line and the count."""
     o, h, lo, c = (df[k].to_numpy(dtype=np.float64) for k in ("open", "high", "low", "close"))
-    outside = ((h < np.maximum(o, c)) | (lo > np.minimum(o, c))) & (h >= lo)
-    checks = ((h < lo, "high below low"), (outside, "open or close outside high-low"))
-    for bad, what in checks:
+    for bad, what in broken_bars(o, h, lo, c):
         if bad.any():
             i = int(np.argmax(bad))
             row = (f"{loc.kind} {int(loc.lines[i])}: {what} (high {h[i]:g}, low {lo[i]:g}); "

@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from alphaforge.core.errors import DataError
+from alphaforge.core.panel import short_time
 from alphaforge.data.quality_calendar import UNION_CALENDAR as UNION_CALENDAR
 from alphaforge.data.quality_calendar import assign_calendars, gap_checks
 from alphaforge.data.schema import BAR_COLUMNS, parse_timeframe
@@ -439,8 +440,7 @@ def spike_notes(bars_long: pd.DataFrame, k: float = SPIKE_SIGMA) -> list[tuple[s
     for code in np.unique(bars.codes[mask]).tolist():
         hits = np.flatnonzero(mask & (bars.codes == code))
         i = int(hits[0])  # an outlier both ways: its neighbours are rows of its symbol
-        when = bars.stamp(bars.ts[i : i + 1])[0]
-        text = f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat()
+        text = short_time(bars.stamp(bars.ts[i : i + 1])[0])
         name = str(bars.names[code])
         notes.append((name, f"{name} {text}: close {bars.c[i]:,.6g} between {bars.c[i - 1]:,.6g} "
                             f"and {bars.c[i + 1]:,.6g} (a bad tick?); {len(hits)} such bar(s)"))  # fmt: skip

@@ -15,7 +15,7 @@ import pandas as pd
 from alphaforge.core.calendar import Calendar, infer_calendar, rebalance_mask
 from alphaforge.core.costs import Level
 from alphaforge.core.errors import BacktestError, StrategyError
-from alphaforge.core.panel import Panel
+from alphaforge.core.panel import Panel, short_time
 from alphaforge.core.rules import BacktestConfig
 from alphaforge.sim.records import Fine, Intents, Levels, Market
 from alphaforge.strategy.base import Signals, StrategyData, TargetWeights
@@ -133,19 +133,18 @@ def intents_of(
     sig = out
     if order_type == "market" and (sig.limit_price is not None or sig.stop_price is not None):
         sig = dataclasses.replace(sig, limit_price=None, stop_price=None)  # (prices not used)
-    prices = {name: f2(getattr(sig, name), name) for name in _PRICE_OUTPUTS}
-    for name, a in prices.items():
-        if a is not _NAN11:
+    levels = build_levels(config, sig, atr, shape)
+    limit, stop = f2(sig.limit_price, "limit_price"), f2(sig.stop_price, "stop_price")
+    for name, a in (("limit_price", limit), ("stop_price", stop),
+                    ("stop_loss", levels.sl_price), ("take_profit", levels.tp_price)):  # fmt: skip
+        if a is not _NAN11:  # (the shared NaN: not given)
             _check_prices(panel, name, a)
     return Intents(
         b2(sig.entries, "entries"), b2(sig.exits, "exits"),
         b2(sig.short_entries, "short_entries"), b2(sig.short_exits, "short_exits"),
-        _NAN11, np.zeros(shape[0], dtype=bool), build_levels(config, sig, atr, shape),
-        prices["limit_price"], prices["stop_price"], f2(sig.priority, "priority", _ZERO11),
+        _NAN11, np.zeros(shape[0], dtype=bool), levels, limit, stop,
+        f2(sig.priority, "priority", _ZERO11),
     )  # fmt: skip
-
-
-_PRICE_OUTPUTS = ("limit_price", "stop_price", "stop_loss", "take_profit")
 
 
 def _check_prices(panel: Panel, name: str, a: np.ndarray) -> None:
@@ -162,8 +161,7 @@ def _check_prices(panel: Panel, name: str, a: np.ndarray) -> None:
 
 def _refuse_value(panel: Panel, name: str, a: np.ndarray, bad: np.ndarray, what: str) -> None:
     i, j = np.unravel_index(int(np.argmax(bad)), bad.shape)
-    when = panel.index[int(i)]
-    bar = f"{when:%Y-%m-%d}" if when == when.normalize() else when.isoformat()
+    bar = short_time(panel.index[int(i)])
     raise StrategyError(
         f"strategy output {name!r}: {float(a[i, j])!r} at {panel.symbols[int(j)]} {bar}: {what}"
     )
@@ -209,15 +207,6 @@ def _level_arrays(
         parts[dist] = lvl.value * atr
 
 
-def _price_levels(a: np.ndarray | None, shape: tuple[int, int], name: str) -> np.ndarray | None:
-    """A strategy's level prices as the kernel reads them: its own array when it is already
-    (bars x symbols) C-contiguous float64 and writeable, else a copy."""
-    got = _as2d(a, shape, np.float64, name)
-    if got is not None and not got.flags.writeable:
-        got = got.copy()  # one array type for the kernel (a read-only array compiles apart)
-    return got
-
-
 def build_levels(
     cfg: BacktestConfig, sig: Signals | None, atr: np.ndarray | None, shape: tuple[int, int]
 ) -> Levels:
@@ -230,7 +219,7 @@ def build_levels(
     _level_arrays(cfg.exits.trailing_stop, "trail_pct", "trail_abs", atr, parts)
     if sig is not None:
         for field, name in (("sl_price", "stop_loss"), ("tp_price", "take_profit")):
-            got = _price_levels(getattr(sig, name), shape, name)
+            got = _as2d(getattr(sig, name), shape, np.float64, name)  # (writeable: see _as2d)
             if got is not None:
                 parts[field] = got
     return Levels(*(parts.get(f, _NAN11) for f in Levels._fields))
