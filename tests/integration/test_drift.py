@@ -247,4 +247,4 @@ def test_an_exit_filled_in_parts_is_one_trade(home: Path, tmp_path: Path) -> Non
     assert a["quantity"] == 6326.0 and a["pnl"] == -41778.0 - 28282.0
     assert a["exit_price"] == pytest.approx((5968 * 93.0 + 358 * 21.0) / 6326)
     assert a["exit_time"] == pd.Timestamp("2018-04-03", tz="UTC") and a["fees"] == 1.5
-    assert one.iloc[1].to_dict() == {**bt.iloc[2].to_dict()}  # one part: as it was
+    assert one.iloc[1].to_dict() == bt.iloc[2].to_dict()  # one part: as it was

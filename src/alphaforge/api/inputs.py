@@ -29,7 +29,7 @@ from alphaforge.optimize.space import (
     check_grid_values,
     parse_grid,
 )
-from alphaforge.services.backtest import load_data_file, resolve_config, to_panel
+from alphaforge.services.backtest import load_data_file, resolve_config, symbol_args, to_panel
 from alphaforge.services.run_checks import check_calendars
 from alphaforge.strategy.base import Strategy, StrategyParams
 from alphaforge.strategy.registry import check_direction, load_strategy_class
@@ -78,7 +78,7 @@ def bars(
 ) -> Panel:
     """The panel of ``data`` (anything :func:`~alphaforge.services.backtest.to_panel` takes),
     narrowed to ``symbols`` and ``start``..``end`` (both inclusive)."""
-    names = [symbols] if isinstance(symbols, str) else list(symbols or [])
+    names = symbol_args(symbols)
     if isinstance(data, str | Path):  # a file is adjusted as the CLI does it
         panel = load_data_file(data, names or None, timeframe, adjust=adjust)
     else:

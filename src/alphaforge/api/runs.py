@@ -51,11 +51,7 @@ def lookahead(
     LookaheadReport
         ``.ok``, ``.summary()`` and ``.to_frame()`` (one row per differing value).
     """
-    for name, value, low in (("cuts", cuts, 1), ("starts", starts, 0), ("warmup", warmup, 0)):
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < low
-        ):
-            raise ConfigError(f"{name}={value!r}: a whole number >= {low}")
+    inputs.check_counts(cuts=(cuts, 1), starts=(starts, 0), warmup=(warmup, 0))
     if isinstance(settle, bool) or not isinstance(settle, int | float) or not 0 <= settle < 1e6:
         raise ConfigError(f"settle={settle!r}: a number >= 0")
     cls, fixed, _ = inputs.checked_strategy(strategy)

@@ -18,7 +18,15 @@ from alphaforge.cli.common import (
     refuse_without_ledger,
     settings_from,
 )
-from alphaforge.cli.trade_account import already_replayed, halt_note, replay_time, run_with_view
+from alphaforge.cli.trade_account import (
+    already_replayed,
+    halt_note,
+    print_lines,
+    replay_counts,
+    replay_end,
+    replay_time,
+    run_with_view,
+)
 from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, load_run_spec
 from alphaforge.services.ledger import open_ledger, trading_ledger
@@ -206,8 +214,7 @@ def _paper(
     with trading_ledger(settings) as run:
         setup = run.setup = build_replay(spec, settings, run.ledger, req)
         bars, node = setup.panel.shape[0], setup.node
-        for line in setup.panel.meta.get("data_notes", ()):
-            console.print(f"[yellow]note:[/] {line}", highlight=False)
+        print_lines("note", setup.panel.meta.get("data_notes", ()))
         out = run_with_view(
             partial(run_replay, setup, req.speed), bars,
             lambda t, eq, seconds: _view(node, t, eq, bars, seconds), quiet,
@@ -217,15 +224,9 @@ def _paper(
         return
     console.print(
         f"replay {out.run_id}: {replay_time(out)}; final equity {out.final_equity:,.2f}; "
-        f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} rejected "
-        "by the sizing and risk rules: not_sent in the log)"
-        + (f"; {out.refused:,} refused by the risk gate (reasons in the log)" if out.refused else "")
-    )  # fmt: skip
-    if halted:
-        console.print(halted)
-    for line in out.warnings:
-        console.print(f"[yellow]warning:[/] {line}", highlight=False)
-    console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
+        f"{replay_counts(out)}"
+    )
+    replay_end(out, halted)
 
 
 def _paper_live(

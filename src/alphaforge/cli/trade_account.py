@@ -87,6 +87,29 @@ def replay_time(out: Any) -> str:
     return text
 
 
+def replay_counts(out: Any) -> str:
+    """The trades and orders of a finished replay, for its summary line."""
+    text = (f"{out.trades:,} closed trades, {out.orders:,} order records ({out.rejected:,} "
+            "rejected by the sizing and risk rules: not_sent in the log)")  # fmt: skip
+    if out.refused:
+        text += f"; {out.refused:,} refused by the risk gate (reasons in the log)"
+    return text
+
+
+def print_lines(label: str, lines: Any) -> None:
+    """``note:`` or ``warning:`` lines (a run's data notes, a replay's warnings)."""
+    for line in lines:
+        console.print(f"[yellow]{label}:[/] {line}", highlight=False)
+
+
+def replay_end(out: Any, halted: str | None) -> None:
+    """What follows a replay's summary line: the kill switch's state, its warnings, its log."""
+    if halted:
+        console.print(halted)
+    print_lines("warning", out.warnings)
+    console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
+
+
 def already_replayed(out: Any, last: Any) -> bool:
     """Say so when a replay ran no bar (a finished run started again with its --run-id)."""
     if out.bars:
@@ -126,8 +149,7 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
     check_account(spec, replay=True)  # before the ledger is opened: the home stays as it was
     with trading_ledger(settings) as run:
         setup = run.setup = build_account_replay(spec, settings, run.ledger, req)
-        for line in setup.panel.meta.get("data_notes", ()):  # (bad ticks, a short period)
-            console.print(f"[yellow]note:[/] {line}", highlight=False)
+        print_lines("note", setup.panel.meta.get("data_notes", ()))  # (bad ticks, a short period)
         bars = setup.panel.shape[0]
         acct, first = setup.account, setup.start
 
@@ -144,17 +166,6 @@ def replay_account(settings: Any, spec: Any, req: Any, quiet: bool) -> None:
         console.print(summary)
     console.print(
         f"replay {out.run_id}: {len(setup.ids)} strategies on one account, {replay_time(out)}; "
-        f"final equity {out.final_equity:,.2f}; {out.trades:,} closed "
-        f"trades, {out.orders:,} order records ({out.rejected:,} rejected by the sizing and risk "
-        "rules: not_sent in the log)"
-        + (
-            f"; {out.refused:,} refused by the risk gate (reasons in the log)"
-            if out.refused
-            else ""
-        )
+        f"final equity {out.final_equity:,.2f}; {replay_counts(out)}"
     )
-    if halted:
-        console.print(halted)
-    for line in out.warnings:
-        console.print(f"[yellow]warning:[/] {line}", highlight=False)
-    console.print(f"log: {out.log_file}  ·  next: alphaforge pnl --run {out.run_id}")
+    replay_end(out, halted)

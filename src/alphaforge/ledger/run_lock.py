@@ -53,7 +53,7 @@ class RunLocks:
         self._held: dict[str, IO[str] | _ServerLock] = {}
 
     def hold(self, run_id: str, wait: float = WAIT_SECONDS) -> None:
-        """Hold ``run_id`` until :meth:`release_all`.
+        """Hold ``run_id`` until :meth:`release` or :meth:`release_all`.
 
         Raises
         ------
@@ -67,6 +67,7 @@ class RunLocks:
             got = self._try(run_id)
             if got is not None:
                 self._held[run_id] = got
+                _sign(got)
                 return
             if time.monotonic() >= deadline:
                 break
@@ -130,11 +131,6 @@ class RunLocks:
         except OSError:
             f.close()
             return None
-        f.seek(0)
-        f.truncate()
-        since = datetime.now(UTC).isoformat(timespec="seconds")
-        f.write(json.dumps({"pid": os.getpid(), "since": since}))
-        f.flush()
         return f
 
     def _try_server(self, run_id: str) -> _ServerLock | None:
@@ -167,6 +163,19 @@ class _ServerLock:
             self.conn.close()
         except Exception:
             self.conn.invalidate()
+
+
+def _sign(got: Any) -> None:
+    """Write the holder (this process, since now) into a held lock file, for the refusal of
+    another process and ``alphaforge status`` (a check of who holds a run writes nothing)."""
+    if isinstance(got, _ServerLock):
+        return
+    got.seek(0)
+    got.truncate()
+    got.write(
+        json.dumps({"pid": os.getpid(), "since": datetime.now(UTC).isoformat("T", "seconds")})
+    )
+    got.flush()
 
 
 def _drop(got: Any) -> None:

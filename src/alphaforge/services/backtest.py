@@ -26,6 +26,7 @@ from alphaforge.core.rules import BacktestConfig, set_dotted
 from alphaforge.data.frame_checks import check_bar_values
 from alphaforge.services.run_checks import (
     atr_note,
+    cannot_trade,
     check_calendars,
     period_of,
     require_universe,
@@ -270,8 +271,7 @@ def backtest(
         panel = panel.select(names)
     panel = period_of(panel, start, end)
     check_calendars(panel, cfg.calendar, "backtest")
-    short = (warmup_note(strat.warmup(), panel, "start") or atr_note(cfg, panel, "start")
-             or volume_note(cfg, panel))  # fmt: skip
+    short = cannot_trade(strat.warmup(), cfg, panel, "start")
     if short:  # as the command line: a run that cannot trade is refused, not a flat result
         raise PeriodError(short)
     return run_backtest(strat, panel, cfg)

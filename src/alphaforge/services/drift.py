@@ -25,6 +25,7 @@ from alphaforge.config.settings import AppSettings
 from alphaforge.config.specs import RunSpec, recorded_spec
 from alphaforge.core.errors import ConfigError, DataError
 from alphaforge.core.jsonvalues import json_safe
+from alphaforge.core.panel import utc_time
 from alphaforge.ledger import Ledger, RunInfo
 from alphaforge.services.backtest import run_spec
 from alphaforge.services.drift_compare import (
@@ -171,9 +172,10 @@ def _with_props(obj: Any, props: tuple[str, ...]) -> dict[str, Any]:
     return {**asdict(obj), **{p: getattr(obj, p) for p in props}}
 
 
-def run_spec_of(run: RunInfo, curve: pd.DataFrame) -> RunSpec:
+def run_spec_of(run: RunInfo, curve: pd.DataFrame, unfinished: bool = False) -> RunSpec:
     """The run spec recorded with ``run``, over the run's period (its replay range, else the
-    bars of its equity snapshots)."""
+    bars of its equity snapshots; up to its last snapshot when it is ``unfinished``, see
+    :func:`unfinished_note`)."""
     try:
         spec = recorded_spec(json.loads(run.config_text))
     except (json.JSONDecodeError, ValidationError, TypeError) as exc:
@@ -184,7 +186,7 @@ def run_spec_of(run: RunInfo, curve: pd.DataFrame) -> RunSpec:
     spec._source = f"run {run.run_id}"
     start = run.replay_from or (curve.index[0].isoformat() if len(curve) else None)
     end = run.replay_to or (curve.index[-1].isoformat() if len(curve) else None)
-    if unfinished_note(run, curve):  # the run's own bars: up to where it got
+    if unfinished:  # the run's own bars: up to where it got
         end = curve.index[-1].isoformat()
     if start is None or end is None:
         raise DataError(f"run {run.run_id}: no period (no replay range and no equity recorded)")
@@ -198,10 +200,7 @@ def unfinished_note(run: RunInfo, curve: pd.DataFrame) -> str | None:
     trades look like drift)."""
     if not run.replay_to or not len(curve):
         return None
-    last = pd.Timestamp(curve.index[-1])
-    planned = pd.Timestamp(run.replay_to)
-    last = last.tz_localize("UTC") if last.tzinfo is None else last
-    planned = planned.tz_localize("UTC") if planned.tzinfo is None else planned
+    last, planned = utc_time(curve.index[-1]), utc_time(run.replay_to)
     if last >= planned:
         return None
     return (
@@ -342,8 +341,8 @@ def drift_report(
         raise ConfigError(f"--tolerance: must be zero or more (got {tolerance:g})")
     run = run_info(ledger, run_id)
     full_curve = ledger.equity_curve(run_id)
-    whole = run_spec_of(run, full_curve)
     unfinished = unfinished_note(run, full_curve)
+    whole = run_spec_of(run, full_curve, unfinished is not None)
     spec, strategy = _one_strategy(whole, strategy)
     curve = ledger.equity_curve(run_id, strategy)
     result = run_spec(spec, settings)

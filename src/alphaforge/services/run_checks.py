@@ -102,6 +102,14 @@ def volume_note(cfg: Any, panel: Panel) -> str | None:
     return None
 
 
+def cannot_trade(warmup: int, cfg: Any, panel: Panel, start: str) -> str | None:
+    """Why a run of ``cfg`` on ``panel`` could not trade as configured: the first of
+    :func:`warmup_note`, :func:`atr_note` and :func:`volume_note` (``start``: the option or
+    argument that starts it earlier)."""
+    return (warmup_note(warmup, panel, start) or atr_note(cfg, panel, start)
+            or volume_note(cfg, panel))  # fmt: skip
+
+
 def date_arg(value: Any, name: str, end: bool = False) -> pd.Timestamp | None:
     """A ``start`` / ``end`` argument of the Python API as UTC (an inclusive end of a date
     alone is its whole day); text that is not a date, or a number (read as nanoseconds since

@@ -33,7 +33,7 @@ from alphaforge.services.backtest import load_spec_panel, refusals_named
 from alphaforge.services.decision_log import make_logger, run_log_file
 from alphaforge.services.ledger import find_run
 from alphaforge.services.pacing import EquityWatch, period_seconds, replay_clock, replay_times
-from alphaforge.services.run_checks import atr_note, volume_note, warmup_note
+from alphaforge.services.run_checks import cannot_trade
 from alphaforge.sim.checks import refuse_idle_settings
 from alphaforge.sim.inputs import RunClock, order_type_of, run_clock, sector_ids
 from alphaforge.sim.settings import settings_from_config
@@ -308,8 +308,7 @@ def build_replay(spec: Any, settings: Any, ledger: Ledger, req: ReplayRequest) -
     begun = replay_start(spec, settings, ledger, req)
     panel, run_id, known, log = begun.panel, begun.run_id, begun.known, begun.log
     strategy, cfg, clock, stepper = strategy_book(spec, panel)
-    short = (warmup_note(strategy.warmup(), panel, "--from") or atr_note(cfg, panel, "--from")
-             or volume_note(cfg, panel))  # fmt: skip
+    short = cannot_trade(strategy.warmup(), cfg, panel, "--from")
     if short:  # as the backtest of the same period refuses it
         raise PeriodError(f"{spec.source}: {short}")
     venue = make_venue(spec, stepper.s, cfg.cash, settings, replay=not req.live_venue)
